@@ -1,0 +1,95 @@
+//! Command-line arguments (clap). These types stay here: commands turn them
+//! into settings, and nothing below the commands sees clap.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "cutover", version, about = "Declarative blue-green deployments for AWS")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Use the embedded simulated cloud, persisted in FILE, instead of AWS.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub sandbox: Option<PathBuf>,
+    /// Send AWS API calls to this endpoint (e.g. a local moto server).
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// AWS region (else the plan's app.region, else the AWS config chain).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// AWS profile from the shared config files.
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// Log diagnostics and the AWS calls made, per operation.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only results and errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// No colour in the output (also NO_COLOR).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse and validate plan files; report every error with file:line:col.
+    Validate {
+        #[arg(required = true, value_name = "PLAN")]
+        plans: Vec<PathBuf>,
+    },
+    /// Show what apply would do (read-only).
+    Plan {
+        plan: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+        #[arg(long)]
+        detailed_exitcode: bool,
+    },
+    /// Converge: build the idle colour, shift, promote, tear down.
+    Apply {
+        plan: PathBuf,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        auto_approve: bool,
+    },
+    /// Colours, releases, health, traffic and what a rollback would do (read-only).
+    Status {
+        plan: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Send all production traffic back to the previous colour now (no prompt).
+    Rollback { plan: PathBuf },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+/// Diagnostics on stderr: warnings by default, debug with -v, trace with -vv.
+pub fn init_tracing(g: &GlobalArgs) {
+    let level = match (g.quiet, g.verbose) {
+        (true, _) => "error",
+        (_, 0) => "warn",
+        (_, 1) => "cutover=debug,warn",
+        _ => "cutover=trace,info",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CUTOVER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,101 @@
+//! `cutover apply PLAN`: plan, confirm, execute, summarise.
+
+use super::{load_spec, observe, provider, report_calls, use_color};
+use crate::cli::GlobalArgs;
+use crate::executor::{Executor, Outcome};
+use crate::exit::ExitStatus;
+use crate::model::Weights;
+use crate::plan::PlanKind;
+use crate::progress::{Bars, Lines, Reporter};
+use crate::provider::AppRef;
+use crate::render::text::{self, Style};
+use crate::render::weights_text;
+use anyhow::{bail, Result};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+pub async fn run(g: &GlobalArgs, path: &Path, auto_approve: bool) -> Result<ExitStatus> {
+    let spec = load_spec(path)?;
+    let p = provider(g, &spec).await?;
+    let obs = observe(p.as_ref(), &spec).await?;
+    let plan = crate::planner::plan(&spec, &obs)?;
+    print!("{}", text::render(&plan, &Style { color: use_color(g) }));
+    if !plan.has_changes() {
+        report_calls(g, p.as_ref());
+        return Ok(ExitStatus::Success);
+    }
+    if !auto_approve {
+        confirm()?;
+    }
+    println!();
+    let reporter: Box<dyn Reporter> = if std::io::stderr().is_terminal() && !g.quiet {
+        Box::new(Bars::new())
+    } else {
+        Box::new(Lines::new(g.quiet))
+    };
+    let executor = Executor {
+        provider: p.as_ref(),
+        app: AppRef::from_spec(&spec),
+        reporter: reporter.as_ref(),
+        poll: p.poll_interval(),
+        production_port: spec.production.port,
+        desired: spec.fleet.capacity.desired,
+    };
+    let outcome = executor.execute(&plan, &obs).await;
+    report_calls(g, p.as_ref());
+    match outcome {
+        Outcome::Converged => {
+            let headline = match &plan.kind {
+                PlanKind::FirstDeploy { color, release } | PlanKind::Release { to: color, release, .. } => format!(
+                    "{color} is live with release {} ({}).",
+                    release.fingerprint, release.data.image_id
+                ),
+                _ => "Live state matches the plan file.".to_string(),
+            };
+            println!("\nApply complete: {headline}");
+            for n in &plan.notes {
+                println!("Note: {n}");
+            }
+            Ok(ExitStatus::Success)
+        }
+        Outcome::Aborted(a) => {
+            println!("\nApply aborted at step {}/{} ({}):", a.step, plan.steps.len(), a.what);
+            println!("  {}", a.error.to_string().replace('\n', "\n  "));
+            let traffic = a.weights_now.map(weights_text).unwrap_or("no production listener yet".into());
+            match (a.rolled_back_to, &a.rollback_error) {
+                (Some(to), _) => println!("Production traffic: rolled back to {to} in one call; now {traffic}."),
+                (None, Some(e)) => println!("Production traffic: ROLLBACK FAILED ({e}); now {traffic}. Run `cutover rollback {}`.", path.display()),
+                (None, None) => println!("Production traffic: unchanged, {traffic}: no production weight moved."),
+            }
+            let inspect = format!("(`cutover status {}`)", path.display());
+            match &plan.kind {
+                PlanKind::Release { from, to, .. } => {
+                    println!("{from} stays the active colour; {to} is left as it is for inspection {inspect}.")
+                }
+                PlanKind::FirstDeploy { color, .. } => {
+                    println!("Nothing is active yet; {color} is left as it is for inspection {inspect}.")
+                }
+                _ => {}
+            }
+            if a.weights_now.is_some_and(|w| plan.rollback_to.is_some_and(|to| w != Weights::all_on(to))) {
+                return Ok(ExitStatus::Error);
+            }
+            Ok(ExitStatus::Aborted)
+        }
+    }
+}
+
+/// Asks on the terminal; refuses when there is none.
+fn confirm() -> Result<()> {
+    if !std::io::stdin().is_terminal() {
+        bail!("refusing to apply without confirmation: stdin is not a terminal; pass --auto-approve to apply anyway");
+    }
+    eprint!("\nApply these steps? Only 'yes' is accepted: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim() != "yes" {
+        bail!("apply cancelled: the answer was not 'yes'");
+    }
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! One thin file per subcommand over the library. Commands own the runtime,
+//! choose the provider, print results to stdout and decide the exit status.
+
+mod apply;
+mod plan;
+mod rollback;
+mod status;
+mod validate;
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::exit::ExitStatus;
+use crate::provider::aws::{Aws, AwsOptions};
+use crate::provider::sandbox::Sandbox;
+use crate::provider::{AppRef, Provider};
+use crate::spec::Spec;
+use anyhow::{Context, Result};
+use std::io::IsTerminal;
+use std::path::Path;
+
+pub fn run(cli: Cli) -> Result<ExitStatus> {
+    let g = cli.global;
+    if let Command::Validate { plans } = &cli.command {
+        return validate::run(&g, plans);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(async move {
+        match cli.command {
+            Command::Validate { .. } => unreachable!("handled above"),
+            Command::Plan {
+                plan,
+                format,
+                detailed_exitcode,
+            } => plan::run(&g, &plan, format, detailed_exitcode).await,
+            Command::Apply { plan, auto_approve } => apply::run(&g, &plan, auto_approve).await,
+            Command::Status { plan, format } => status::run(&g, &plan, format).await,
+            Command::Rollback { plan } => rollback::run(&g, &plan).await,
+        }
+    })
+}
+
+/// Reads and validates a plan file.
+pub(crate) fn load_spec(path: &Path) -> Result<Spec> {
+    Ok(crate::spec::load(path)?)
+}
+
+/// The sandbox when `--sandbox` is given, AWS otherwise.
+pub(crate) async fn provider(g: &GlobalArgs, spec: &Spec) -> Result<Box<dyn Provider>> {
+    if let Some(path) = &g.sandbox {
+        let sandbox = Sandbox::open(path)?;
+        if sandbox.with_world(|w| w.seed_load_balancer(&spec.load_balancer))? && !g.quiet {
+            eprintln!(
+                "sandbox: {} now has load balancer {:?} (it stands in for one created beforehand)",
+                path.display(),
+                spec.load_balancer
+            );
+        }
+        return Ok(Box::new(sandbox));
+    }
+    let opts = AwsOptions {
+        region: g.region.clone().or_else(|| spec.region.clone()),
+        profile: g.profile.clone(),
+        endpoint_url: g.endpoint_url.clone(),
+    };
+    Ok(Box::new(Aws::connect(&opts).await))
+}
+
+pub(crate) async fn observe(p: &dyn Provider, spec: &Spec) -> Result<crate::observed::Observed> {
+    p.observe(&AppRef::from_spec(spec))
+        .await
+        .with_context(|| format!("reading the live state of {} from {}", spec.app, p.describe()))
+}
+
+/// With -v, the API calls made, per operation, on stderr.
+pub(crate) fn report_calls(g: &GlobalArgs, p: &dyn Provider) {
+    if g.verbose == 0 {
+        return;
+    }
+    let calls = p.calls();
+    let total: u64 = calls.values().sum();
+    eprintln!("{} API calls to {}:", total, p.describe());
+    for (op, n) in calls {
+        eprintln!("  {n:>4} {op}");
+    }
+}
+
+/// Colour on stdout only for a terminal, and never with --no-color or NO_COLOR.
+pub(crate) fn use_color(g: &GlobalArgs) -> bool {
+    !g.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+}

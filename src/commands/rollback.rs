@@ -1,0 +1,50 @@
+//! `cutover rollback PLAN`: the emergency button. No prompt: one listener
+//! update, and the active-colour update sent alongside it.
+
+use super::{load_spec, observe, provider, report_calls};
+use crate::cli::GlobalArgs;
+use crate::exit::ExitStatus;
+use anyhow::{Context, Result};
+use std::path::Path;
+
+pub async fn run(g: &GlobalArgs, path: &Path) -> Result<ExitStatus> {
+    let spec = load_spec(path)?;
+    let p = provider(g, &spec).await?;
+    let obs = observe(p.as_ref(), &spec).await?;
+    let plan = match crate::planner::rollback(&spec, &obs) {
+        Ok(plan) => plan,
+        Err(refusal) => {
+            eprintln!("error: {refusal}");
+            report_calls(g, p.as_ref());
+            return Ok(ExitStatus::Error);
+        }
+    };
+    let flip = p.set_weights(&plan.listener_arn, &plan.forward);
+    let record = async {
+        match &plan.record_active {
+            Some(param) => p.put_active(param, plan.to).await,
+            None => Ok(()),
+        }
+    };
+    let (flipped, recorded) = futures::join!(flip, record);
+    flipped.context("updating the production listener")?;
+    recorded.with_context(|| {
+        format!(
+            "traffic is on {} but recording it as active failed; run `cutover rollback` again",
+            plan.to
+        )
+    })?;
+    println!(
+        "Rolled back {}: 100% of production on {} (was {}%).{}",
+        spec.app,
+        plan.to,
+        plan.current_share,
+        match &plan.record_active {
+            Some(param) => format!(" {} recorded as active in {param}.", plan.to),
+            None => format!(" {} stays the active colour.", plan.to),
+        }
+    );
+    println!("{} keeps running, with no traffic, for inspection.", plan.from);
+    report_calls(g, p.as_ref());
+    Ok(ExitStatus::Success)
+}

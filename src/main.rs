@@ -1,0 +1,24 @@
+//! The `cutover` binary: parse arguments, run the command, map the result to
+//! an exit code. Everything else lives in the library.
+
+use clap::Parser;
+use cutover::cli::Cli;
+use cutover::exit::ExitStatus;
+use cutover::spec::PlanFileError;
+
+fn main() {
+    let cli = Cli::parse();
+    cutover::cli::init_tracing(&cli.global);
+    let status = match cutover::commands::run(cli) {
+        Ok(status) => status,
+        Err(err) => {
+            if let Some(plan_err) = err.downcast_ref::<PlanFileError>() {
+                eprintln!("{plan_err}");
+            } else {
+                eprintln!("error: {err:#}");
+            }
+            ExitStatus::Error
+        }
+    };
+    std::process::exit(status.code());
+}

@@ -1,0 +1,350 @@
+//! Value types shared by the spec (desired), the observed snapshot and the plan.
+//!
+//! These are plain data: no I/O, no async, no AWS SDK types. Keeping one
+//! `HealthCheck` or `Capacity` type for both desired and observed state is what
+//! lets the planner compare them with `==` and render value-level diffs.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+/// One of the two fleets. Blue is the colour of a first deploy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Color {
+    Blue,
+    Green,
+}
+
+impl Color {
+    pub const ALL: [Color; 2] = [Color::Blue, Color::Green];
+
+    pub fn other(self) -> Color {
+        match self {
+            Color::Blue => Color::Green,
+            Color::Green => Color::Blue,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Color::Blue => "blue",
+            Color::Green => "green",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Color> {
+        match s.trim() {
+            "blue" => Some(Color::Blue),
+            "green" => Some(Color::Green),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Color {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A pair of values, one per colour.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PerColor<T> {
+    pub blue: T,
+    pub green: T,
+}
+
+impl<T> PerColor<T> {
+    pub fn get(&self, c: Color) -> &T {
+        match c {
+            Color::Blue => &self.blue,
+            Color::Green => &self.green,
+        }
+    }
+    pub fn get_mut(&mut self, c: Color) -> &mut T {
+        match c {
+            Color::Blue => &mut self.blue,
+            Color::Green => &mut self.green,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Protocol {
+    #[serde(rename = "HTTP")]
+    Http,
+    #[serde(rename = "HTTPS")]
+    Https,
+}
+
+impl Protocol {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Http => "HTTP",
+            Protocol::Https => "HTTPS",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Protocol> {
+        match s {
+            "HTTP" => Some(Protocol::Http),
+            "HTTPS" => Some(Protocol::Https),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListenerRole {
+    Production,
+    Test,
+}
+
+impl fmt::Display for ListenerRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ListenerRole::Production => "production",
+            ListenerRole::Test => "test",
+        })
+    }
+}
+
+/// A target group health check, in the units AWS uses (seconds, counts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthCheck {
+    pub path: String,
+    pub interval_secs: u32,
+    pub timeout_secs: u32,
+    pub healthy_threshold: u32,
+    pub unhealthy_threshold: u32,
+    pub matcher: String,
+}
+
+impl HealthCheck {
+    /// Field-by-field differences as (name, old, new), for value-level diffs.
+    pub fn diff(&self, new: &HealthCheck) -> Vec<(&'static str, String, String)> {
+        let mut out = Vec::new();
+        let mut field = |name, a: String, b: String| {
+            if a != b {
+                out.push((name, a, b));
+            }
+        };
+        field("path", format!("{:?}", self.path), format!("{:?}", new.path));
+        field(
+            "interval",
+            format!("{}s", self.interval_secs),
+            format!("{}s", new.interval_secs),
+        );
+        field(
+            "timeout",
+            format!("{}s", self.timeout_secs),
+            format!("{}s", new.timeout_secs),
+        );
+        field(
+            "healthy_threshold",
+            self.healthy_threshold.to_string(),
+            new.healthy_threshold.to_string(),
+        );
+        field(
+            "unhealthy_threshold",
+            self.unhealthy_threshold.to_string(),
+            new.unhealthy_threshold.to_string(),
+        );
+        field(
+            "matcher",
+            format!("{:?}", self.matcher),
+            format!("{:?}", new.matcher),
+        );
+        out
+    }
+}
+
+/// Auto Scaling group sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capacity {
+    pub min: u32,
+    pub max: u32,
+    pub desired: u32,
+}
+
+impl Capacity {
+    pub const ZERO: Capacity = Capacity {
+        min: 0,
+        max: 0,
+        desired: 0,
+    };
+}
+
+impl fmt::Display for Capacity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "min {} / desired {} / max {}",
+            self.min, self.desired, self.max
+        )
+    }
+}
+
+/// Production traffic split, in percent. Always sums to 100 when built by cutover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Weights {
+    pub blue: u32,
+    pub green: u32,
+}
+
+impl Weights {
+    /// All traffic on `c`.
+    pub fn all_on(c: Color) -> Weights {
+        Weights::split(c, 100)
+    }
+
+    /// `pct` percent on `to`, the rest on the other colour.
+    pub fn split(to: Color, pct: u32) -> Weights {
+        let pct = pct.min(100);
+        match to {
+            Color::Blue => Weights {
+                blue: pct,
+                green: 100 - pct,
+            },
+            Color::Green => Weights {
+                blue: 100 - pct,
+                green: pct,
+            },
+        }
+    }
+
+    pub fn get(&self, c: Color) -> u32 {
+        match c {
+            Color::Blue => self.blue,
+            Color::Green => self.green,
+        }
+    }
+
+    /// Share of `c` in percent of the total (weights may not sum to 100 when
+    /// someone edited the listener by hand).
+    pub fn share(&self, c: Color) -> u32 {
+        let total = self.blue + self.green;
+        if total == 0 {
+            0
+        } else {
+            (self.get(c) * 100 + total / 2) / total
+        }
+    }
+}
+
+impl fmt::Display for Weights {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "blue {}% / green {}%", self.share(Color::Blue), self.share(Color::Green))
+    }
+}
+
+/// What the instances of a release run: the launch template data. Any change
+/// here is a new release, deployed blue-green.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaunchData {
+    pub image_id: String,
+    pub instance_type: String,
+    pub security_groups: Vec<String>,
+    pub user_data: Option<String>,
+    pub key_name: Option<String>,
+}
+
+impl LaunchData {
+    /// A short, stable hash of the launch data: the release identity.
+    pub fn fingerprint(&self) -> String {
+        // Canonical JSON of the struct: field order is fixed by the type.
+        let json = serde_json::to_vec(self).expect("launch data serialises");
+        let digest = Sha256::digest(&json);
+        digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// A release: launch data plus its fingerprint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Release {
+    pub fingerprint: String,
+    pub data: LaunchData,
+}
+
+impl Release {
+    pub fn new(data: LaunchData) -> Release {
+        Release {
+            fingerprint: data.fingerprint(),
+            data,
+        }
+    }
+}
+
+/// Seconds since the Unix epoch. The pure core never reads a clock: the
+/// provider stamps the observed snapshot with `now`.
+pub type Timestamp = i64;
+
+/// "2026-11-26 18:49:59 UTC"
+pub fn format_timestamp(t: Timestamp) -> String {
+    let st = std::time::UNIX_EPOCH + std::time::Duration::from_secs(t.max(0) as u64);
+    let s = humantime::format_rfc3339_seconds(st).to_string();
+    s.replace('T', " ").replace('Z', " UTC")
+}
+
+/// "1h 5m", "30s", "0s".
+pub fn format_duration(secs: u64) -> String {
+    if secs == 0 {
+        return "0s".into();
+    }
+    let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+    let mut parts = Vec::new();
+    if h > 0 {
+        parts.push(format!("{h}h"));
+    }
+    if m > 0 {
+        parts.push(format!("{m}m"));
+    }
+    if s > 0 {
+        parts.push(format!("{s}s"));
+    }
+    parts.join(" ")
+}
+
+/// Tag keys cutover puts on what it owns.
+pub mod tags {
+    pub const APP: &str = "cutover:app";
+    pub const COLOR: &str = "cutover:color";
+    pub const MANAGED: &str = "cutover:managed";
+    pub const RELEASE: &str = "cutover:release";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprint_changes_with_image_and_is_stable() {
+        let a = LaunchData {
+            image_id: "ami-1".into(),
+            instance_type: "t3.small".into(),
+            security_groups: vec!["sg-1".into()],
+            user_data: None,
+            key_name: None,
+        };
+        let mut b = a.clone();
+        assert_eq!(a.fingerprint(), b.fingerprint());
+        assert_eq!(a.fingerprint().len(), 12);
+        b.image_id = "ami-2".into();
+        assert_ne!(a.fingerprint(), b.fingerprint());
+    }
+
+    #[test]
+    fn weights_split_and_share() {
+        assert_eq!(Weights::split(Color::Green, 25), Weights { blue: 75, green: 25 });
+        let hand_edited = Weights { blue: 1, green: 1 };
+        assert_eq!(hand_edited.share(Color::Blue), 50);
+        assert_eq!(format_duration(3900), "1h 5m");
+    }
+}

@@ -1,0 +1,159 @@
+//! A snapshot of what cutover owns in the cloud for one app, as a provider read
+//! it. Plain data: the planner reads it, never the provider.
+
+use crate::model::{Capacity, Color, HealthCheck, PerColor, Protocol, Timestamp, Weights};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Observed {
+    /// When the snapshot was taken (the provider's clock).
+    pub now: Timestamp,
+    pub load_balancer: Option<LoadBalancer>,
+    /// Listeners of the load balancer on the ports the plan names.
+    pub listeners: Vec<Listener>,
+    pub target_groups: PerColor<Option<TargetGroup>>,
+    pub launch_template: Option<LaunchTemplate>,
+    pub fleets: PerColor<Option<Fleet>>,
+    /// The SSM active-colour parameter.
+    pub active: Option<Active>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadBalancer {
+    pub arn: String,
+    pub dns_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listener {
+    pub arn: String,
+    pub port: u16,
+    pub protocol: Protocol,
+    pub certificate_arn: Option<String>,
+    /// Forward targets as (target group ARN, weight). Empty when the default
+    /// action is not a forward.
+    pub forward: Vec<(String, u32)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetGroup {
+    pub arn: String,
+    pub name: String,
+    pub port: u16,
+    pub protocol: Protocol,
+    pub vpc_id: String,
+    pub health_check: HealthCheck,
+    pub deregistration_delay_secs: u32,
+    pub targets: Vec<TargetHealth>,
+}
+
+impl TargetGroup {
+    pub fn healthy_count(&self) -> u32 {
+        self.targets.iter().filter(|t| t.state == "healthy").count() as u32
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetHealth {
+    pub id: String,
+    /// AWS's state: initial, healthy, unhealthy, unused, draining, unavailable.
+    pub state: String,
+    pub reason: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaunchTemplate {
+    pub id: String,
+    pub versions: Vec<LaunchTemplateVersion>,
+}
+
+impl LaunchTemplate {
+    /// The version that holds release `fingerprint`, if one was made.
+    pub fn version_of(&self, fingerprint: &str) -> Option<&LaunchTemplateVersion> {
+        self.versions
+            .iter()
+            .filter(|v| v.fingerprint.as_deref() == Some(fingerprint))
+            .max_by_key(|v| v.number)
+    }
+
+    pub fn version(&self, number: i64) -> Option<&LaunchTemplateVersion> {
+        self.versions.iter().find(|v| v.number == number)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LaunchTemplateVersion {
+    pub number: i64,
+    /// Release fingerprint recorded in the version description.
+    pub fingerprint: Option<String>,
+    pub image_id: Option<String>,
+    pub instance_type: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fleet {
+    pub name: String,
+    pub capacity: Capacity,
+    pub launch_template_version: Option<i64>,
+    /// The `cutover:release` tag.
+    pub release: Option<String>,
+    pub subnets: Vec<String>,
+    pub instances: Vec<String>,
+    /// Target group ARNs attached to the Auto Scaling group.
+    pub target_groups: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Active {
+    pub color: Color,
+    /// When the parameter last changed: the moment of the last promotion or rollback.
+    pub since: Timestamp,
+}
+
+impl Observed {
+    pub fn listener(&self, port: u16) -> Option<&Listener> {
+        self.listeners.iter().find(|l| l.port == port)
+    }
+
+    pub fn tg_arn(&self, c: Color) -> Option<&str> {
+        self.target_groups.get(c).as_ref().map(|t| t.arn.as_str())
+    }
+
+    /// Which colour a target group ARN belongs to.
+    pub fn color_of(&self, arn: &str) -> Option<Color> {
+        Color::ALL.into_iter().find(|c| self.tg_arn(*c) == Some(arn))
+    }
+
+    /// The weights a listener forwards with, by colour. `None` when it is not
+    /// a forward to cutover's target groups only.
+    pub fn weights(&self, listener: &Listener) -> Option<Weights> {
+        if listener.forward.is_empty() {
+            return None;
+        }
+        let mut w = Weights { blue: 0, green: 0 };
+        for (arn, weight) in &listener.forward {
+            match self.color_of(arn)? {
+                Color::Blue => w.blue += weight,
+                Color::Green => w.green += weight,
+            }
+        }
+        Some(w)
+    }
+
+    /// The release (fingerprint) a colour's fleet runs, if it runs one.
+    pub fn release_of(&self, c: Color) -> Option<&str> {
+        self.fleets.get(c).as_ref().and_then(|f| f.release.as_deref())
+    }
+
+    /// The image a colour's fleet runs, from its launch template version.
+    pub fn image_of(&self, c: Color) -> Option<&str> {
+        let fleet = self.fleets.get(c).as_ref()?;
+        let v = self.launch_template.as_ref()?.version(fleet.launch_template_version?)?;
+        v.image_id.as_deref()
+    }
+
+    pub fn healthy(&self, c: Color) -> u32 {
+        self.target_groups.get(c).as_ref().map(|t| t.healthy_count()).unwrap_or(0)
+    }
+}

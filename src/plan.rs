@@ -1,0 +1,177 @@
+//! The Plan: everything `apply` will do, decided up front by the planner.
+//!
+//! A closed set of [`Action`]s in order, each with a display-only reason, plus
+//! a resource-level summary ([`Change`]s) for people. The executor carries out
+//! the steps and re-decides nothing; renderers read the plan and compute nothing.
+
+use crate::model::{Capacity, Color, HealthCheck, ListenerRole, Protocol, Release, Weights};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub app: String,
+    /// The plan file this was made from, for messages.
+    pub source: String,
+    pub kind: PlanKind,
+    pub changes: Vec<Change>,
+    pub steps: Vec<Step>,
+    /// Where production traffic goes back to when a step fails before promotion.
+    pub rollback_to: Option<Color>,
+    /// Information that is not a change (a teardown not yet due, an inferred state).
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    pub fn has_changes(&self) -> bool {
+        !self.steps.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PlanKind {
+    /// Live state matches the plan file.
+    NoChanges,
+    /// Nothing is live yet: build `color` and route all traffic to it.
+    FirstDeploy { color: Color, release: Release },
+    /// Deploy a new release blue-green from `from` to `to`.
+    Release {
+        from: Color,
+        to: Color,
+        from_release: Option<String>,
+        from_image: Option<String>,
+        release: Release,
+        /// The step a previous, interrupted run reached (production % on `to`).
+        resume_at: Option<u32>,
+    },
+    /// Only in-place changes and housekeeping (teardown, repairs).
+    InPlace,
+}
+
+/// A resource-level change, as a person reads it in a plan.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    pub action: ChangeAction,
+    /// "target group shop-blue", "listener :80 (production)", …
+    pub resource: String,
+    /// Value-level diffs: (field, old, new).
+    pub fields: Vec<(String, String, String)>,
+    /// Why, for display only.
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeAction {
+    Create,
+    Update,
+    /// A new release through a blue-green deployment.
+    Replace,
+    Destroy,
+}
+
+impl ChangeAction {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            ChangeAction::Create => "+",
+            ChangeAction::Update => "~",
+            ChangeAction::Replace => "-/+",
+            ChangeAction::Destroy => "-",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub action: Action,
+    /// Why this step is in the plan, for display only.
+    pub reason: String,
+}
+
+/// What a target group is created with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetGroupConfig {
+    pub name: String,
+    pub port: u16,
+    pub protocol: Protocol,
+    pub vpc_id: String,
+    pub health_check: HealthCheck,
+    pub deregistration_delay_secs: u32,
+}
+
+/// What a listener is created or updated with (besides its forward action).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerConfig {
+    pub role: ListenerRole,
+    pub port: u16,
+    pub protocol: Protocol,
+    pub certificate_arn: Option<String>,
+}
+
+/// What a colour's fleet should be.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FleetConfig {
+    pub name: String,
+    /// Fingerprint of the release; its launch template version is resolved at apply.
+    pub release: String,
+    pub capacity: Capacity,
+    pub subnets: Vec<String>,
+}
+
+/// One idempotent step. Each is an "ensure": re-running it after a crash is safe.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Action {
+    CreateTargetGroup { color: Color, config: TargetGroupConfig },
+    UpdateTargetGroup {
+        color: Color,
+        health_check: Option<HealthCheck>,
+        deregistration_delay_secs: Option<u32>,
+    },
+    /// Create the launch template (first time) or a new version holding the full data.
+    CreateLaunchTemplateVersion { name: String, release: Release },
+    /// Take an idle fleet running an older release out of its target group
+    /// and down to zero, so the new release starts on fresh instances.
+    RecycleFleet { color: Color },
+    /// Create or update a colour's Auto Scaling group: launch template version,
+    /// capacity, subnets, release tag, and attached to its target group.
+    EnsureFleet { color: Color, config: FleetConfig },
+    SetCapacity { color: Color, capacity: Capacity },
+    /// Wait until `count` targets are healthy and none is not.
+    WaitHealthy { color: Color, count: u32, timeout_secs: u64 },
+    /// Create a listener forwarding with `weights`, or set its protocol,
+    /// certificate and weights when it exists.
+    EnsureListener { config: ListenerConfig, weights: Weights },
+    /// Change the production listener's weights and read them back.
+    SetWeights { weights: Weights },
+    /// Observe the new colour at `weight`% for `secs`.
+    Bake { color: Color, weight: u32, secs: u64 },
+    RecordActive { parameter: String, color: Color },
+    /// Teardown, first part: detach the target group so targets drain.
+    DetachFleet { color: Color },
+    WaitDrain { color: Color, secs: u64 },
+    ScaleToZero { color: Color },
+    DeleteFleet { color: Color },
+}
+
+impl Action {
+    /// The colour whose fleet an action takes capacity or traffic away from:
+    /// used by the executor's safety checks (DESIGN.md invariants 2 and 3).
+    pub fn shrinks(&self) -> Option<Color> {
+        match self {
+            Action::RecycleFleet { color }
+            | Action::DetachFleet { color }
+            | Action::ScaleToZero { color }
+            | Action::DeleteFleet { color } => Some(*color),
+            _ => None,
+        }
+    }
+
+    /// True for steps that only wait.
+    pub fn is_wait(&self) -> bool {
+        matches!(
+            self,
+            Action::WaitHealthy { .. } | Action::Bake { .. } | Action::WaitDrain { .. }
+        )
+    }
+}

@@ -1,0 +1,645 @@
+//! The planner: `(Spec, Observed) -> Plan`. Pure and synchronous: no tokio, no
+//! AWS SDK, no clock (the observed snapshot carries `now`).
+//!
+//! Every lifecycle decision is made here, from live state each time, so an
+//! interrupted deployment is resumed from where the cloud says it is: the
+//! planner emits only the steps that are not already true, and a shift that
+//! stopped at 25% continues at the next step instead of starting over.
+
+use crate::model::{format_duration, format_timestamp, Color, Release, Weights};
+use crate::observed::{Fleet, Observed};
+use crate::plan::{
+    Action, Change, ChangeAction, FleetConfig, ListenerConfig, Plan, PlanKind, Step,
+    TargetGroupConfig,
+};
+use crate::spec::{ListenerSpec, Spec, TeardownPolicy};
+
+/// Live state the planner cannot plan around: cutover will not act.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("load balancer {0:?} was not found; cutover never creates or deletes load balancers: create it first, or fix `load_balancer.name`")]
+    LoadBalancerMissing(String),
+    #[error("target group {name} has {field} {live}, the plan says {wanted}; AWS cannot change that in place: delete the target group (after moving traffic off it) or keep the old value")]
+    ImmutableTargetGroup {
+        name: String,
+        field: &'static str,
+        live: String,
+        wanted: String,
+    },
+}
+
+struct Builder<'a> {
+    spec: &'a Spec,
+    obs: &'a Observed,
+    changes: Vec<Change>,
+    steps: Vec<Step>,
+    notes: Vec<String>,
+}
+
+impl Builder<'_> {
+    fn step(&mut self, action: Action, reason: impl Into<String>) {
+        self.steps.push(Step {
+            action,
+            reason: reason.into(),
+        });
+    }
+
+    fn change(
+        &mut self,
+        action: ChangeAction,
+        resource: impl Into<String>,
+        fields: Vec<(String, String, String)>,
+        reason: impl Into<String>,
+    ) {
+        self.changes.push(Change {
+            action,
+            resource: resource.into(),
+            fields,
+            reason: reason.into(),
+        });
+    }
+}
+
+/// Decides what `apply` must do to make live state match the plan file.
+pub fn plan(spec: &Spec, obs: &Observed) -> Result<Plan, PlanError> {
+    if obs.load_balancer.is_none() {
+        return Err(PlanError::LoadBalancerMissing(spec.load_balancer.clone()));
+    }
+    let mut b = Builder {
+        spec,
+        obs,
+        changes: Vec::new(),
+        steps: Vec::new(),
+        notes: Vec::new(),
+    };
+    let release = spec.release();
+
+    target_groups(&mut b)?;
+
+    // The active colour: the SSM parameter, or, when it is missing but the
+    // production listener already carries traffic, the colour that has it
+    // (never shift live traffic abruptly because a parameter was deleted).
+    let prod_weights = obs
+        .listener(spec.production.port)
+        .and_then(|l| obs.weights(l));
+    let active = match &obs.active {
+        Some(a) => Some(a.color),
+        None => prod_weights.filter(|w| w.blue + w.green > 0).map(|w| {
+            let c = if w.blue >= w.green { Color::Blue } else { Color::Green };
+            b.notes.push(format!(
+                "the active-colour parameter {} is missing; the production listener says {c} is live",
+                spec.state_parameter
+            ));
+            b.change(
+                ChangeAction::Create,
+                format!("active colour {}", spec.state_parameter),
+                vec![("value".into(), "(none)".into(), c.to_string())],
+                "record the colour that serves production",
+            );
+            b.step(
+                Action::RecordActive {
+                    parameter: spec.state_parameter.clone(),
+                    color: c,
+                },
+                "the parameter is missing",
+            );
+            c
+        }),
+    };
+
+    let (kind, rollback_to) = match active {
+        None => (first_deploy(&mut b, &release), None),
+        Some(a) if obs.release_of(a) == Some(release.fingerprint.as_str()) => {
+            steady(&mut b, a, &release);
+            (PlanKind::InPlace, None)
+        }
+        Some(a) => (new_release(&mut b, a, &release), Some(a)),
+    };
+    let kind = if b.steps.is_empty() {
+        PlanKind::NoChanges
+    } else {
+        kind
+    };
+    Ok(Plan {
+        app: spec.app.clone(),
+        source: spec.source.display().to_string(),
+        kind,
+        changes: b.changes,
+        steps: b.steps,
+        rollback_to,
+        notes: b.notes,
+    })
+}
+
+/// Both target groups exist from the first deploy on, with the plan's health
+/// check and attributes; differences are in-place updates.
+fn target_groups(b: &mut Builder) -> Result<(), PlanError> {
+    let tg = &b.spec.target_group;
+    for c in Color::ALL {
+        let name = b.spec.resource_name(c);
+        match b.obs.target_groups.get(c) {
+            None => {
+                b.change(
+                    ChangeAction::Create,
+                    format!("target group {name}"),
+                    vec![],
+                    format!("{} :{} in {}", tg.protocol, tg.port, tg.vpc_id),
+                );
+                b.step(
+                    Action::CreateTargetGroup {
+                        color: c,
+                        config: TargetGroupConfig {
+                            name: name.clone(),
+                            port: tg.port,
+                            protocol: tg.protocol,
+                            vpc_id: tg.vpc_id.clone(),
+                            health_check: tg.health_check.clone(),
+                            deregistration_delay_secs: tg.deregistration_delay_secs,
+                        },
+                    },
+                    "does not exist",
+                );
+            }
+            Some(live) => {
+                let immutable = [
+                    ("port", live.port.to_string(), tg.port.to_string()),
+                    ("protocol", live.protocol.to_string(), tg.protocol.to_string()),
+                    ("vpc_id", live.vpc_id.clone(), tg.vpc_id.clone()),
+                ];
+                if let Some((field, live, wanted)) = immutable.into_iter().find(|(_, l, w)| l != w) {
+                    return Err(PlanError::ImmutableTargetGroup {
+                        name,
+                        field,
+                        live,
+                        wanted,
+                    });
+                }
+                let mut fields: Vec<(String, String, String)> = live
+                    .health_check
+                    .diff(&tg.health_check)
+                    .into_iter()
+                    .map(|(f, a, b)| (format!("health_check.{f}"), a, b))
+                    .collect();
+                let dereg = (live.deregistration_delay_secs != tg.deregistration_delay_secs)
+                    .then_some(tg.deregistration_delay_secs);
+                if dereg.is_some() {
+                    fields.push((
+                        "deregistration_delay".into(),
+                        format!("{}s", live.deregistration_delay_secs),
+                        format!("{}s", tg.deregistration_delay_secs),
+                    ));
+                }
+                if fields.is_empty() {
+                    continue;
+                }
+                let hc = (live.health_check != tg.health_check).then(|| tg.health_check.clone());
+                b.change(ChangeAction::Update, format!("target group {name}"), fields, "in place");
+                b.step(
+                    Action::UpdateTargetGroup {
+                        color: c,
+                        health_check: hc,
+                        deregistration_delay_secs: dereg,
+                    },
+                    "differs from the plan file",
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn first_deploy(b: &mut Builder, release: &Release) -> PlanKind {
+    let c = Color::Blue;
+    b.change(
+        ChangeAction::Create,
+        format!("release {} on {c}", release.fingerprint),
+        vec![],
+        format!(
+            "first deploy: {} ({}) at {}",
+            release.data.image_id, release.data.instance_type, b.spec.fleet.capacity
+        ),
+    );
+    build_color(b, c, release);
+    route_test_listener(b, c);
+    let spec = b.spec;
+    ensure_listener(b, &spec.production, Weights::all_on(c), "route all production traffic to blue");
+    record_active(b, c);
+    PlanKind::FirstDeploy {
+        color: c,
+        release: release.clone(),
+    }
+}
+
+/// The release is live on the active colour: in-place changes and housekeeping.
+fn steady(b: &mut Builder, a: Color, release: &Release) {
+    let spec = b.spec;
+    let obs = b.obs;
+    let fleet = obs.fleets.get(a).as_ref();
+    match fleet {
+        None => {
+            b.notes.push(format!("the fleet of the active colour {a} is missing: it is rebuilt"));
+            build_color(b, a, release);
+        }
+        Some(f) => {
+            let want = fleet_config(spec, a, release);
+            let attached = obs.tg_arn(a).is_some_and(|arn| f.target_groups.iter().any(|t| t == arn));
+            if f.capacity != want.capacity {
+                b.change(
+                    ChangeAction::Update,
+                    format!("fleet {}", f.name),
+                    vec![("capacity".into(), f.capacity.to_string(), want.capacity.to_string())],
+                    "in place",
+                );
+                b.step(Action::SetCapacity { color: a, capacity: want.capacity }, "capacity differs from the plan file");
+            }
+            if f.subnets != want.subnets || !attached {
+                let mut fields = Vec::new();
+                if f.subnets != want.subnets {
+                    fields.push(("subnets".into(), f.subnets.join(","), want.subnets.join(",")));
+                }
+                if !attached {
+                    fields.push(("target_group".into(), "(detached)".into(), spec.resource_name(a)));
+                }
+                b.change(ChangeAction::Update, format!("fleet {}", f.name), fields, "in place");
+                b.step(Action::EnsureFleet { color: a, config: want }, "fleet settings differ from the plan file");
+            }
+        }
+    }
+    // The test listener follows the active colour between releases.
+    if let Some(test) = &spec.test {
+        let current = obs.listener(test.port).and_then(|l| obs.weights(l));
+        if current.is_none() || !listener_settings_match(b, test) {
+            ensure_listener(b, test, Weights::all_on(a), "the test listener is missing or differs");
+        }
+    }
+    let prod = obs.listener(spec.production.port).and_then(|l| obs.weights(l));
+    if prod != Some(Weights::all_on(a)) || !listener_settings_match(b, &spec.production) {
+        ensure_listener(
+            b,
+            &spec.production,
+            Weights::all_on(a),
+            "production traffic belongs entirely to the active colour",
+        );
+    }
+    teardown_idle(b, a, false);
+}
+
+/// Deploy `release` to the idle colour, shift to it, promote it, and tear the
+/// old colour down when its rollback window has passed.
+fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
+    let spec = b.spec;
+    let obs = b.obs;
+    let to = a.other();
+    let prod = obs.listener(spec.production.port).and_then(|l| obs.weights(l));
+    let mut reached = prod.map(|w| w.share(to)).unwrap_or(0);
+    if reached > 0 && obs.release_of(to) != Some(release.fingerprint.as_str()) {
+        // Traffic is on an older in-flight release: take it back first.
+        b.change(
+            ChangeAction::Update,
+            format!("listener :{} (production)", spec.production.port),
+            vec![("weights".into(), prod.map(|w| w.to_string()).unwrap_or_default(), Weights::all_on(a).to_string())],
+            format!("{to} carries traffic for a release that is no longer in the plan"),
+        );
+        b.step(
+            Action::SetWeights { weights: Weights::all_on(a) },
+            format!("abandon the in-flight release on {to}"),
+        );
+        reached = 0;
+    }
+    let resume_at = (reached > 0).then_some(reached);
+    b.change(
+        ChangeAction::Replace,
+        format!("release on {to}"),
+        vec![(
+            "image".into(),
+            obs.image_of(a).unwrap_or("(unknown)").to_string(),
+            release.data.image_id.clone(),
+        )],
+        match resume_at {
+            Some(w) => format!("resume the shift from {a} to {to} at {w}%"),
+            None => format!("blue-green: build {to}, shift {:?}%, then promote", spec.rollout.steps),
+        },
+    );
+    build_color(b, to, release);
+    route_test_listener(b, to);
+    if let Some(w) = resume_at {
+        b.step(
+            Action::Bake { color: to, weight: w, secs: spec.rollout.bake_secs },
+            "resume: observe the step the previous run reached",
+        );
+    }
+    for &w in spec.rollout.steps.iter().filter(|&&w| w > reached) {
+        b.step(Action::SetWeights { weights: Weights::split(to, w) }, format!("step {w}%"));
+        b.step(Action::Bake { color: to, weight: w, secs: spec.rollout.bake_secs }, format!("bake at {w}%"));
+    }
+    record_active(b, to);
+    teardown_idle(b, to, true);
+    PlanKind::Release {
+        from: a,
+        to,
+        from_release: obs.release_of(a).map(str::to_string),
+        from_image: obs.image_of(a).map(str::to_string),
+        release: release.clone(),
+        resume_at,
+    }
+}
+
+fn fleet_config(spec: &Spec, c: Color, release: &Release) -> FleetConfig {
+    FleetConfig {
+        name: spec.resource_name(c),
+        release: release.fingerprint.clone(),
+        capacity: spec.fleet.capacity,
+        subnets: spec.fleet.subnets.clone(),
+    }
+}
+
+/// Steps that make colour `c` run `release` at full capacity, healthy.
+fn build_color(b: &mut Builder, c: Color, release: &Release) {
+    let spec = b.spec;
+    let obs = b.obs;
+    let has_version = obs
+        .launch_template
+        .as_ref()
+        .is_some_and(|lt| lt.version_of(&release.fingerprint).is_some());
+    if !has_version {
+        b.change(
+            ChangeAction::Create,
+            format!("launch template {} version", spec.launch_template_name()),
+            vec![],
+            format!("release {}: {} {}", release.fingerprint, release.data.image_id, release.data.instance_type),
+        );
+        b.step(
+            Action::CreateLaunchTemplateVersion {
+                name: spec.launch_template_name(),
+                release: release.clone(),
+            },
+            "no version holds this release yet",
+        );
+    }
+    let want = fleet_config(spec, c, release);
+    let fleet: Option<&Fleet> = obs.fleets.get(c).as_ref();
+    match fleet {
+        None => {
+            b.change(ChangeAction::Create, format!("fleet {}", want.name), vec![], want.capacity.to_string());
+            b.step(Action::EnsureFleet { color: c, config: want }, "does not exist");
+        }
+        Some(f) => {
+            let same_release = f.release.as_deref() == Some(release.fingerprint.as_str());
+            let has_old_instances = !same_release && (f.capacity.desired > 0 || !f.instances.is_empty());
+            if has_old_instances {
+                b.step(
+                    Action::RecycleFleet { color: c },
+                    format!("{} runs release {}: start the new one on fresh instances", f.name, f.release.as_deref().unwrap_or("?")),
+                );
+            }
+            let attached = obs.tg_arn(c).is_some_and(|arn| f.target_groups.iter().any(|t| t == arn));
+            if !same_release || f.capacity != want.capacity || f.subnets != want.subnets || !attached {
+                b.change(
+                    ChangeAction::Update,
+                    format!("fleet {}", want.name),
+                    vec![
+                        ("release".into(), f.release.clone().unwrap_or("(none)".into()), release.fingerprint.clone()),
+                        ("capacity".into(), f.capacity.to_string(), want.capacity.to_string()),
+                    ]
+                    .into_iter()
+                    .filter(|(_, a, b)| a != b)
+                    .collect(),
+                    "scale up with the new release",
+                );
+                b.step(Action::EnsureFleet { color: c, config: want }, "bring the fleet to the release and capacity of the plan");
+            }
+        }
+    }
+    b.step(
+        Action::WaitHealthy {
+            color: c,
+            count: spec.fleet.capacity.desired,
+            timeout_secs: spec.rollout.health_timeout_secs,
+        },
+        format!("every target healthy within {}", format_duration(spec.rollout.health_timeout_secs)),
+    );
+}
+
+fn listener_settings_match(b: &Builder, l: &ListenerSpec) -> bool {
+    b.obs
+        .listener(l.port)
+        .is_some_and(|live| live.protocol == l.protocol && live.certificate_arn == l.certificate_arn)
+}
+
+fn ensure_listener(b: &mut Builder, l: &ListenerSpec, weights: Weights, reason: &str) {
+    let obs = b.obs;
+    let live = obs.listener(l.port);
+    let resource = format!("listener :{} ({})", l.port, l.role);
+    match live {
+        None => b.change(ChangeAction::Create, resource, vec![("weights".into(), "".into(), weights.to_string())], reason),
+        Some(live) => {
+            let mut fields = Vec::new();
+            if live.protocol != l.protocol {
+                fields.push(("protocol".into(), live.protocol.to_string(), l.protocol.to_string()));
+            }
+            if live.certificate_arn != l.certificate_arn {
+                fields.push((
+                    "certificate_arn".into(),
+                    live.certificate_arn.clone().unwrap_or("(none)".into()),
+                    l.certificate_arn.clone().unwrap_or("(none)".into()),
+                ));
+            }
+            let current = obs.weights(live);
+            if current != Some(weights) {
+                fields.push((
+                    "weights".into(),
+                    current.map(|w| w.to_string()).unwrap_or("(not a forward to blue/green)".into()),
+                    weights.to_string(),
+                ));
+            }
+            b.change(ChangeAction::Update, resource, fields, reason);
+        }
+    }
+    b.step(
+        Action::EnsureListener {
+            config: ListenerConfig {
+                role: l.role,
+                port: l.port,
+                protocol: l.protocol,
+                certificate_arn: l.certificate_arn.clone(),
+            },
+            weights,
+        },
+        reason.to_string(),
+    );
+}
+
+fn route_test_listener(b: &mut Builder, c: Color) {
+    let spec = b.spec;
+    if let Some(test) = &spec.test {
+        let current = b.obs.listener(test.port).and_then(|l| b.obs.weights(l));
+        if current != Some(Weights::all_on(c)) || !listener_settings_match(b, test) {
+            ensure_listener(b, test, Weights::all_on(c), &format!("test traffic to {c} before production moves"));
+        }
+    }
+}
+
+fn record_active(b: &mut Builder, c: Color) {
+    let spec = b.spec;
+    let current = b.obs.active.as_ref().map(|a| a.color);
+    if current == Some(c) {
+        return;
+    }
+    b.change(
+        ChangeAction::Update,
+        format!("active colour {}", spec.state_parameter),
+        vec![("value".into(), current.map(|c| c.to_string()).unwrap_or("(none)".into()), c.to_string())],
+        "promote",
+    );
+    b.step(Action::RecordActive { parameter: spec.state_parameter.clone(), color: c }, format!("{c} is the live colour"));
+}
+
+/// Tear down the colour that is not `active`, by policy, when its rollback
+/// window has passed. `promoting`: the plan promotes `active` in this run, so
+/// the window starts now.
+fn teardown_idle(b: &mut Builder, active: Color, promoting: bool) {
+    let spec = b.spec;
+    let obs = b.obs;
+    let idle = active.other();
+    let policy = spec.teardown.policy;
+    let Some(fleet) = obs.fleets.get(idle).as_ref() else { return };
+    let idle_tg = obs.tg_arn(idle);
+    let attached = idle_tg.is_some_and(|arn| fleet.target_groups.iter().any(|t| t == arn));
+    let torn_down = match policy {
+        TeardownPolicy::Keep => true,
+        TeardownPolicy::ScaleToZero => !attached && fleet.capacity == crate::model::Capacity::ZERO && fleet.instances.is_empty(),
+        TeardownPolicy::Delete => false,
+    };
+    if torn_down {
+        return;
+    }
+    // Invariant 2: a colour with production weight is never torn down. When
+    // promoting, the shift steps in this plan leave it at 0 before we get here.
+    if !promoting {
+        let prod = obs.listener(spec.production.port).and_then(|l| obs.weights(l));
+        if prod.is_none_or(|w| w.get(idle) > 0) {
+            return;
+        }
+    }
+    let delay = spec.teardown.delay_secs;
+    let since = match (&obs.active, promoting) {
+        (Some(a), false) if a.color == active => a.since,
+        _ => obs.now,
+    };
+    let due = since.saturating_add(delay as i64);
+    if delay > 0 && (promoting || obs.now < due) {
+        let when = if promoting {
+            format!("{} after promotion", format_duration(delay))
+        } else {
+            format!("at {} (in {})", format_timestamp(due), format_duration((due - obs.now) as u64))
+        };
+        b.notes.push(format!(
+            "teardown of {idle} ({}) is due {when}; until then `cutover rollback` flips back instantly, and the next `apply` after that tears it down",
+            policy.as_str()
+        ));
+        return;
+    }
+    b.change(
+        ChangeAction::Destroy,
+        format!("fleet {}", fleet.name),
+        vec![],
+        format!("teardown ({}) after the {} rollback window", policy.as_str(), format_duration(delay)),
+    );
+    if attached {
+        b.step(Action::DetachFleet { color: idle }, "deregister the old colour's targets");
+        b.step(
+            Action::WaitDrain { color: idle, secs: spec.target_group.deregistration_delay_secs as u64 },
+            "let connections drain (deregistration delay)",
+        );
+    }
+    match policy {
+        TeardownPolicy::ScaleToZero => b.step(Action::ScaleToZero { color: idle }, "teardown policy scale-to-zero"),
+        TeardownPolicy::Delete => b.step(Action::DeleteFleet { color: idle }, "teardown policy delete"),
+        TeardownPolicy::Keep => {}
+    }
+}
+
+/// What `cutover rollback` does: one listener update, plus the SSM update
+/// when the active colour changes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RollbackPlan {
+    pub from: Color,
+    pub to: Color,
+    pub listener_arn: String,
+    pub forward: Vec<(String, u32)>,
+    /// Set the active-colour parameter to `to` (not needed mid-shift: it
+    /// still names the colour traffic returns to).
+    pub record_active: Option<String>,
+    /// Production share of `to` before the rollback.
+    pub current_share: u32,
+}
+
+/// Why a rollback cannot happen.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RollbackRefusal {
+    #[error("nothing to roll back: {0}")]
+    NothingToRollBack(String),
+    #[error("cannot roll back to {color}: {healthy} of its {wanted} targets are healthy ({detail}); routing production there would send traffic to a fleet that cannot serve it")]
+    NoHealthyCapacity {
+        color: Color,
+        healthy: u32,
+        wanted: u32,
+        detail: String,
+    },
+}
+
+/// Decides a rollback from live state (DESIGN.md invariant 7). Mid-shift, traffic
+/// returns to the still-active colour; after a promotion, to the previous one.
+pub fn rollback(spec: &Spec, obs: &Observed) -> Result<RollbackPlan, RollbackRefusal> {
+    let listener = obs
+        .listener(spec.production.port)
+        .ok_or_else(|| RollbackRefusal::NothingToRollBack(format!("there is no production listener on port {}", spec.production.port)))?;
+    let weights = obs
+        .weights(listener)
+        .ok_or_else(|| RollbackRefusal::NothingToRollBack("the production listener does not forward to blue/green".into()))?;
+    let active = obs
+        .active
+        .as_ref()
+        .map(|a| a.color)
+        .unwrap_or(if weights.blue >= weights.green { Color::Blue } else { Color::Green });
+    let (to, record_active) = if weights.share(active) < 100 {
+        (active, None)
+    } else {
+        (active.other(), Some(spec.state_parameter.clone()))
+    };
+    let from = to.other();
+    let Some(tg) = obs.target_groups.get(to) else {
+        return Err(RollbackRefusal::NothingToRollBack(format!("{to} has no target group: there is no previous colour")));
+    };
+    let wanted = spec.fleet.capacity.desired;
+    let healthy = tg.healthy_count();
+    if healthy < wanted {
+        let fleet_desc = match obs.fleets.get(to) {
+            None => "its fleet was deleted".to_string(),
+            Some(f) if f.capacity.desired == 0 => "its fleet was scaled to zero by teardown".to_string(),
+            Some(f) => format!("its fleet has {} instances", f.instances.len()),
+        };
+        return Err(RollbackRefusal::NoHealthyCapacity {
+            color: to,
+            healthy,
+            wanted,
+            detail: fleet_desc,
+        });
+    }
+    let mut arns = crate::model::PerColor::<Option<String>>::default();
+    for c in Color::ALL {
+        *arns.get_mut(c) = obs.tg_arn(c).map(str::to_string);
+    }
+    let forward = Color::ALL
+        .into_iter()
+        .filter_map(|c| arns.get(c).clone().map(|arn| (arn, Weights::all_on(to).get(c))))
+        .collect();
+    Ok(RollbackPlan {
+        from,
+        to,
+        listener_arn: listener.arn.clone(),
+        forward,
+        record_active,
+        current_share: weights.share(to),
+    })
+}

@@ -1,0 +1,143 @@
+//! How apply reports progress: events from the executor, shown as progress
+//! bars on a terminal and as plain lines otherwise (CI logs, pipes). Both go
+//! to stderr: stdout is for results.
+
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Something the executor reports.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// Step `index` of `total` (1-based) begins.
+    Started { index: usize, total: usize, what: String },
+    /// A waiting step moved: `done` of `of` (targets healthy, seconds baked…).
+    Waiting { done: u64, of: u64, message: String },
+    /// The current step finished; `detail` says what it found or did.
+    Finished { detail: Option<String> },
+    Warning(String),
+}
+
+pub trait Reporter: Send + Sync {
+    fn event(&self, e: Event);
+}
+
+/// Plain lines: "[3/12] create target group shop-green … done".
+pub struct Lines {
+    quiet: bool,
+    last_wait: Mutex<Option<(u64, std::time::Instant)>>,
+}
+
+impl Lines {
+    pub fn new(quiet: bool) -> Lines {
+        Lines {
+            quiet,
+            last_wait: Mutex::new(None),
+        }
+    }
+}
+
+impl Reporter for Lines {
+    fn event(&self, e: Event) {
+        let mut err = std::io::stderr().lock();
+        match e {
+            Event::Started { index, total, what } => {
+                *self.last_wait.lock().expect("lock") = None;
+                if !self.quiet {
+                    let _ = writeln!(err, "[{index}/{total}] {what}");
+                }
+            }
+            Event::Waiting { done, of, message } => {
+                // One line when the count changes, at most every few seconds otherwise.
+                let mut last = self.last_wait.lock().expect("lock");
+                let now = std::time::Instant::now();
+                let show = match *last {
+                    None => true,
+                    Some((d, at)) => d != done || now.duration_since(at) > Duration::from_secs(10),
+                };
+                if show && !self.quiet {
+                    let _ = writeln!(err, "      {message} ({done}/{of})");
+                    *last = Some((done, now));
+                }
+            }
+            Event::Finished { detail } => {
+                if let (Some(d), false) = (detail, self.quiet) {
+                    let _ = writeln!(err, "      {d}");
+                }
+            }
+            Event::Warning(w) => {
+                let _ = writeln!(err, "warning: {w}");
+            }
+        }
+    }
+}
+
+/// Progress bars on a terminal.
+pub struct Bars {
+    current: Mutex<Option<ProgressBar>>,
+    label: Mutex<String>,
+}
+
+impl Bars {
+    pub fn new() -> Bars {
+        Bars {
+            current: Mutex::new(None),
+            label: Mutex::new(String::new()),
+        }
+    }
+}
+
+impl Default for Bars {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Reporter for Bars {
+    fn event(&self, e: Event) {
+        let mut cur = self.current.lock().expect("lock");
+        match e {
+            Event::Started { index, total, what } => {
+                if let Some(pb) = cur.take() {
+                    pb.finish();
+                }
+                let label = format!("[{index}/{total}] {what}");
+                let pb = ProgressBar::new_spinner();
+                pb.set_style(ProgressStyle::with_template("{spinner} {msg}").expect("template"));
+                pb.set_message(label.clone());
+                pb.enable_steady_tick(Duration::from_millis(120));
+                *self.label.lock().expect("lock") = label;
+                *cur = Some(pb);
+            }
+            Event::Waiting { done, of, message } => {
+                if let Some(pb) = cur.as_ref() {
+                    if pb.length() != Some(of) {
+                        pb.set_style(
+                            ProgressStyle::with_template("{msg}\n  [{bar:40.cyan/blue}] {pos}/{len} {prefix}")
+                                .expect("template")
+                                .progress_chars("=> "),
+                        );
+                        pb.set_length(of);
+                    }
+                    pb.set_position(done);
+                    pb.set_prefix(message);
+                }
+            }
+            Event::Finished { detail } => {
+                if let Some(pb) = cur.take() {
+                    let label = self.label.lock().expect("lock").clone();
+                    pb.set_style(ProgressStyle::with_template("✓ {msg}").expect("template"));
+                    match detail {
+                        Some(d) => pb.finish_with_message(format!("{label}: {d}")),
+                        None => pb.finish_with_message(label),
+                    }
+                }
+            }
+            Event::Warning(w) => match cur.as_ref() {
+                Some(pb) => pb.println(format!("warning: {w}")),
+                None => eprintln!("warning: {w}"),
+            },
+        }
+    }
+}

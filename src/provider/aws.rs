@@ -1,0 +1,809 @@
+//! The AWS provider: the real AWS SDK for Rust over HTTP.
+//!
+//! Credentials and region come from the aws-config chain (`--region`,
+//! `--profile`, the environment); `AWS_ENDPOINT_URL` or `--endpoint-url`
+//! point it at any AWS-compatible endpoint (moto in the tests). Observing an
+//! app takes two rounds of concurrent describe calls. Where AWS (or moto) is
+//! not idempotent, cutover looks before it creates: the planner only asks
+//! for what the snapshot showed missing.
+
+use super::{fingerprint_from_description, release_description, AppRef, Provider, ProviderError, Result};
+use crate::model::{tags, Capacity, Color, HealthCheck, PerColor, Protocol, Release, Timestamp};
+use crate::observed::{self, Observed, TargetHealth};
+use crate::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
+use async_trait::async_trait;
+use aws_sdk_autoscaling as asg;
+use aws_sdk_ec2 as ec2;
+use aws_sdk_elasticloadbalancingv2 as elb;
+use aws_sdk_ssm as ssm;
+use base64::Engine;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Where to find AWS: everything optional falls back to the aws-config chain.
+#[derive(Debug, Clone, Default)]
+pub struct AwsOptions {
+    pub region: Option<String>,
+    pub profile: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
+pub struct Aws {
+    elb: elb::Client,
+    asg: asg::Client,
+    ec2: ec2::Client,
+    ssm: ssm::Client,
+    region: String,
+    calls: Mutex<BTreeMap<&'static str, u64>>,
+    total_calls: AtomicU64,
+}
+
+fn err<E>(op: &'static str, e: E) -> ProviderError
+where
+    E: std::error::Error + 'static,
+{
+    ProviderError::api(op, elb::error::DisplayErrorContext(&e))
+}
+
+fn protocol(p: Protocol) -> elb::types::ProtocolEnum {
+    match p {
+        Protocol::Http => elb::types::ProtocolEnum::Http,
+        Protocol::Https => elb::types::ProtocolEnum::Https,
+    }
+}
+
+fn protocol_from(p: Option<&elb::types::ProtocolEnum>) -> Protocol {
+    match p {
+        Some(elb::types::ProtocolEnum::Https) => Protocol::Https,
+        _ => Protocol::Http,
+    }
+}
+
+impl Aws {
+    pub async fn connect(opts: &AwsOptions) -> Aws {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        if let Some(r) = &opts.region {
+            loader = loader.region(aws_config::Region::new(r.clone()));
+        }
+        if let Some(p) = &opts.profile {
+            loader = loader.profile_name(p);
+        }
+        if let Some(u) = &opts.endpoint_url {
+            loader = loader.endpoint_url(u);
+        }
+        let conf = loader.load().await;
+        Aws {
+            elb: elb::Client::new(&conf),
+            asg: asg::Client::new(&conf),
+            ec2: ec2::Client::new(&conf),
+            ssm: ssm::Client::new(&conf),
+            region: conf.region().map(|r| r.to_string()).unwrap_or_else(|| "(no region)".into()),
+            calls: Mutex::new(BTreeMap::new()),
+            total_calls: AtomicU64::new(0),
+        }
+    }
+
+    fn count(&self, op: &'static str) {
+        *self.calls.lock().expect("lock").entry(op).or_default() += 1;
+        self.total_calls.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(operation = op, "aws call");
+    }
+
+
+    async fn load_balancer(&self, name: &str) -> Result<Option<observed::LoadBalancer>> {
+        self.count("DescribeLoadBalancers");
+        match self.elb.describe_load_balancers().names(name).send().await {
+            Ok(out) => Ok(out.load_balancers().first().map(|lb| observed::LoadBalancer {
+                arn: lb.load_balancer_arn().unwrap_or_default().to_string(),
+                dns_name: lb.dns_name().unwrap_or_default().to_string(),
+            })),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_load_balancer_not_found_exception()) => Ok(None),
+            Err(e) => Err(err("DescribeLoadBalancers", e)),
+        }
+    }
+
+    /// Both colours' target groups. DescribeTargetGroups fails as a whole when
+    /// one name is missing, so on not-found ask for each name alone.
+    async fn target_groups(&self, app: &AppRef) -> Result<Vec<elb::types::TargetGroup>> {
+        let names: Vec<String> = Color::ALL.iter().map(|c| app.name(*c)).collect();
+        self.count("DescribeTargetGroups");
+        match self.elb.describe_target_groups().set_names(Some(names.clone())).send().await {
+            Ok(out) => Ok(out.target_groups().to_vec()),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_target_group_not_found_exception()) => {
+                let one = |name: String| async move {
+                    self.count("DescribeTargetGroups");
+                    match self.elb.describe_target_groups().names(name).send().await {
+                        Ok(out) => Ok(out.target_groups().to_vec()),
+                        Err(e) if e.as_service_error().is_some_and(|s| s.is_target_group_not_found_exception()) => Ok(vec![]),
+                        Err(e) => Err(err("DescribeTargetGroups", e)),
+                    }
+                };
+                let (a, b) = futures::join!(one(names[0].clone()), one(names[1].clone()));
+                Ok(a?.into_iter().chain(b?).collect())
+            }
+            Err(e) => Err(err("DescribeTargetGroups", e)),
+        }
+    }
+
+    async fn fleets(&self, app: &AppRef) -> Result<Vec<asg::types::AutoScalingGroup>> {
+        self.count("DescribeAutoScalingGroups");
+        let out = self
+            .asg
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(app.name(Color::Blue))
+            .auto_scaling_group_names(app.name(Color::Green))
+            .send()
+            .await
+            .map_err(|e| err("DescribeAutoScalingGroups", e))?;
+        Ok(out.auto_scaling_groups().to_vec())
+    }
+
+    async fn launch_template_id(&self, name: &str) -> Result<Option<String>> {
+        self.count("DescribeLaunchTemplates");
+        let out = self
+            .ec2
+            .describe_launch_templates()
+            .filters(ec2::types::Filter::builder().name("launch-template-name").values(name).build())
+            .send()
+            .await
+            .map_err(|e| err("DescribeLaunchTemplates", e))?;
+        Ok(out
+            .launch_templates()
+            .first()
+            .and_then(|t| t.launch_template_id().map(str::to_string)))
+    }
+
+    async fn launch_template_versions(&self, id: &str) -> Result<Vec<observed::LaunchTemplateVersion>> {
+        let mut pages = self
+            .ec2
+            .describe_launch_template_versions()
+            .launch_template_id(id)
+            .into_paginator()
+            .send();
+        let mut versions = Vec::new();
+        loop {
+            self.count("DescribeLaunchTemplateVersions");
+            let Some(page) = pages.next().await else { break };
+            let page = page.map_err(|e| err("DescribeLaunchTemplateVersions", e))?;
+            for v in page.launch_template_versions() {
+                let data = v.launch_template_data();
+                versions.push(observed::LaunchTemplateVersion {
+                    number: v.version_number().unwrap_or(0),
+                    fingerprint: v.version_description().and_then(fingerprint_from_description),
+                    image_id: data.and_then(|d| d.image_id()).map(str::to_string),
+                    instance_type: data.and_then(|d| d.instance_type()).map(|t| t.as_str().to_string()),
+                });
+            }
+        }
+        Ok(versions)
+    }
+
+    async fn active(&self, parameter: &str) -> Result<Option<observed::Active>> {
+        self.count("GetParameter");
+        match self.ssm.get_parameter().name(parameter).send().await {
+            Ok(out) => Ok(out.parameter().and_then(|p| {
+                let color = Color::parse(p.value()?)?;
+                let since = p.last_modified_date().map(|d| d.secs()).unwrap_or(0);
+                Some(observed::Active { color, since })
+            })),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_parameter_not_found()) => Ok(None),
+            Err(e) => Err(err("GetParameter", e)),
+        }
+    }
+
+    async fn listeners(&self, lb_arn: &str, ports: &[u16]) -> Result<Vec<observed::Listener>> {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            self.count("DescribeListeners");
+            let page = self
+                .elb
+                .describe_listeners()
+                .load_balancer_arn(lb_arn)
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| err("DescribeListeners", e))?;
+            for l in page.listeners() {
+                let port = l.port().unwrap_or(0) as u16;
+                if !ports.contains(&port) {
+                    continue;
+                }
+                out.push(listener_from(l));
+            }
+            marker = page.next_marker().map(str::to_string);
+            if marker.is_none() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn deregistration_delay(&self, arn: &str) -> Result<u32> {
+        self.count("DescribeTargetGroupAttributes");
+        let out = self
+            .elb
+            .describe_target_group_attributes()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .map_err(|e| err("DescribeTargetGroupAttributes", e))?;
+        Ok(out
+            .attributes()
+            .iter()
+            .find(|a| a.key() == Some("deregistration_delay.timeout_seconds"))
+            .and_then(|a| a.value())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(300))
+    }
+
+    fn forward_action(forward: &[(String, u32)]) -> elb::types::Action {
+        let mut fc = elb::types::ForwardActionConfig::builder();
+        for (arn, w) in forward {
+            fc = fc.target_groups(
+                elb::types::TargetGroupTuple::builder()
+                    .target_group_arn(arn)
+                    .weight(*w as i32)
+                    .build(),
+            );
+        }
+        elb::types::Action::builder()
+            .r#type(elb::types::ActionTypeEnum::Forward)
+            .forward_config(fc.build())
+            .build()
+    }
+}
+
+fn listener_from(l: &elb::types::Listener) -> observed::Listener {
+    let mut forward = Vec::new();
+    if let Some(a) = l.default_actions().first() {
+        if let Some(fc) = a.forward_config() {
+            for t in fc.target_groups() {
+                if let Some(arn) = t.target_group_arn() {
+                    forward.push((arn.to_string(), t.weight().unwrap_or(1).max(0) as u32));
+                }
+            }
+        } else if let Some(arn) = a.target_group_arn() {
+            forward.push((arn.to_string(), 1));
+        }
+    }
+    observed::Listener {
+        arn: l.listener_arn().unwrap_or_default().to_string(),
+        port: l.port().unwrap_or(0) as u16,
+        protocol: protocol_from(l.protocol()),
+        certificate_arn: l.certificates().first().and_then(|c| c.certificate_arn()).map(str::to_string),
+        forward,
+    }
+}
+
+fn health_from(d: &elb::types::TargetHealthDescription) -> TargetHealth {
+    let h = d.target_health();
+    TargetHealth {
+        id: d.target().and_then(|t| t.id()).unwrap_or_default().to_string(),
+        state: h.and_then(|h| h.state()).map(|s| s.as_str().to_string()).unwrap_or("unknown".into()),
+        reason: h.and_then(|h| h.reason()).map(|r| r.as_str().to_string()),
+        description: h.and_then(|h| h.description()).map(str::to_string),
+    }
+}
+
+fn elb_tags(app: &str, color: Color) -> Vec<elb::types::Tag> {
+    [(tags::APP, app.to_string()), (tags::COLOR, color.to_string()), (tags::MANAGED, "true".to_string())]
+        .into_iter()
+        .map(|(k, v)| elb::types::Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+fn asg_tag(fleet: &str, k: &str, v: &str) -> asg::types::Tag {
+    asg::types::Tag::builder()
+        .resource_id(fleet)
+        .resource_type("auto-scaling-group")
+        .key(k)
+        .value(v)
+        .propagate_at_launch(true)
+        .build()
+}
+
+fn launch_data(release: &Release) -> ec2::types::RequestLaunchTemplateData {
+    let d = &release.data;
+    ec2::types::RequestLaunchTemplateData::builder()
+        .image_id(&d.image_id)
+        .instance_type(ec2::types::InstanceType::from(d.instance_type.as_str()))
+        .set_security_group_ids(Some(d.security_groups.clone()))
+        .set_user_data(d.user_data.as_ref().map(|u| base64::engine::general_purpose::STANDARD.encode(u)))
+        .set_key_name(d.key_name.clone())
+        .build()
+}
+
+#[async_trait]
+impl Provider for Aws {
+    fn describe(&self) -> String {
+        format!("aws {}", self.region)
+    }
+
+    async fn observe(&self, app: &AppRef) -> Result<Observed> {
+        let now = self.now();
+        // Round 1: everything found by name.
+        let (lb, tgs, fleets, lt_id, active) = futures::try_join!(
+            self.load_balancer(&app.load_balancer),
+            self.target_groups(app),
+            self.fleets(app),
+            self.launch_template_id(&app.app),
+            self.active(&app.state_parameter),
+        )?;
+        // Round 2: what needs an ARN or id from round 1.
+        let listeners = async {
+            match &lb {
+                Some(lb) => self.listeners(&lb.arn, &app.listener_ports).await,
+                None => Ok(vec![]),
+            }
+        };
+        let versions = async {
+            match &lt_id {
+                Some(id) => self.launch_template_versions(id).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let tg_details = futures::future::try_join_all(tgs.iter().map(|tg| async move {
+            let arn = tg.target_group_arn().unwrap_or_default();
+            let (targets, delay) = futures::try_join!(self.target_health(arn), self.deregistration_delay(arn))?;
+            Ok::<_, ProviderError>((targets, delay))
+        }));
+        let (listeners, versions, tg_details) = futures::try_join!(listeners, versions, tg_details)?;
+
+        let mut target_groups = PerColor::<Option<observed::TargetGroup>>::default();
+        for (tg, (targets, delay)) in tgs.iter().zip(tg_details) {
+            let name = tg.target_group_name().unwrap_or_default();
+            let Some(c) = Color::ALL.into_iter().find(|c| app.name(*c) == name) else { continue };
+            *target_groups.get_mut(c) = Some(observed::TargetGroup {
+                arn: tg.target_group_arn().unwrap_or_default().to_string(),
+                name: name.to_string(),
+                port: tg.port().unwrap_or(0) as u16,
+                protocol: protocol_from(tg.protocol()),
+                vpc_id: tg.vpc_id().unwrap_or_default().to_string(),
+                health_check: HealthCheck {
+                    path: tg.health_check_path().unwrap_or("/").to_string(),
+                    interval_secs: tg.health_check_interval_seconds().unwrap_or(30) as u32,
+                    timeout_secs: tg.health_check_timeout_seconds().unwrap_or(5) as u32,
+                    healthy_threshold: tg.healthy_threshold_count().unwrap_or(5) as u32,
+                    unhealthy_threshold: tg.unhealthy_threshold_count().unwrap_or(2) as u32,
+                    matcher: tg.matcher().and_then(|m| m.http_code()).unwrap_or("200").to_string(),
+                },
+                deregistration_delay_secs: delay,
+                targets,
+            });
+        }
+        let mut fleet_map = PerColor::<Option<observed::Fleet>>::default();
+        for g in &fleets {
+            let name = g.auto_scaling_group_name().unwrap_or_default();
+            let Some(c) = Color::ALL.into_iter().find(|c| app.name(*c) == name) else { continue };
+            let tag = |k: &str| g.tags().iter().find(|t| t.key() == Some(k)).and_then(|t| t.value()).map(str::to_string);
+            *fleet_map.get_mut(c) = Some(observed::Fleet {
+                name: name.to_string(),
+                capacity: Capacity {
+                    min: g.min_size().unwrap_or(0) as u32,
+                    max: g.max_size().unwrap_or(0) as u32,
+                    desired: g.desired_capacity().unwrap_or(0) as u32,
+                },
+                launch_template_version: g
+                    .launch_template()
+                    .and_then(|l| l.version())
+                    .and_then(|v| v.parse().ok()),
+                release: tag(tags::RELEASE),
+                subnets: g
+                    .vpc_zone_identifier()
+                    .map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+                    .unwrap_or_default(),
+                instances: g
+                    .instances()
+                    .iter()
+                    .filter(|i| {
+                        !matches!(
+                            i.lifecycle_state(),
+                            Some(asg::types::LifecycleState::Terminating | asg::types::LifecycleState::Terminated)
+                        )
+                    })
+                    .filter_map(|i| i.instance_id().map(str::to_string))
+                    .collect(),
+                target_groups: g.target_group_arns().to_vec(),
+            });
+        }
+        Ok(Observed {
+            now,
+            load_balancer: lb,
+            listeners,
+            target_groups,
+            launch_template: lt_id.map(|id| observed::LaunchTemplate {
+                id,
+                versions: versions.unwrap_or_default(),
+            }),
+            fleets: fleet_map,
+            active,
+        })
+    }
+
+    async fn target_health(&self, arn: &str) -> Result<Vec<TargetHealth>> {
+        self.count("DescribeTargetHealth");
+        let out = self
+            .elb
+            .describe_target_health()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .map_err(|e| err("DescribeTargetHealth", e))?;
+        Ok(out.target_health_descriptions().iter().map(health_from).collect())
+    }
+
+    async fn create_target_group(&self, app: &AppRef, color: Color, c: &TargetGroupConfig) -> Result<String> {
+        self.count("CreateTargetGroup");
+        let hc = &c.health_check;
+        let out = self
+            .elb
+            .create_target_group()
+            .name(&c.name)
+            .port(c.port as i32)
+            .protocol(protocol(c.protocol))
+            .vpc_id(&c.vpc_id)
+            .target_type(elb::types::TargetTypeEnum::Instance)
+            .health_check_enabled(true)
+            .health_check_protocol(protocol(c.protocol))
+            .health_check_path(&hc.path)
+            .health_check_interval_seconds(hc.interval_secs as i32)
+            .health_check_timeout_seconds(hc.timeout_secs as i32)
+            .healthy_threshold_count(hc.healthy_threshold as i32)
+            .unhealthy_threshold_count(hc.unhealthy_threshold as i32)
+            .matcher(elb::types::Matcher::builder().http_code(&hc.matcher).build())
+            .set_tags(Some(elb_tags(&app.app, color)))
+            .send()
+            .await
+            .map_err(|e| err("CreateTargetGroup", e))?;
+        let arn = out
+            .target_groups()
+            .first()
+            .and_then(|t| t.target_group_arn())
+            .ok_or_else(|| ProviderError::api("CreateTargetGroup", "no target group in the response"))?
+            .to_string();
+        self.set_deregistration_delay(&arn, c.deregistration_delay_secs).await?;
+        Ok(arn)
+    }
+
+    async fn modify_health_check(&self, arn: &str, hc: &HealthCheck) -> Result<()> {
+        self.count("ModifyTargetGroup");
+        self.elb
+            .modify_target_group()
+            .target_group_arn(arn)
+            .health_check_path(&hc.path)
+            .health_check_interval_seconds(hc.interval_secs as i32)
+            .health_check_timeout_seconds(hc.timeout_secs as i32)
+            .healthy_threshold_count(hc.healthy_threshold as i32)
+            .unhealthy_threshold_count(hc.unhealthy_threshold as i32)
+            .matcher(elb::types::Matcher::builder().http_code(&hc.matcher).build())
+            .send()
+            .await
+            .map_err(|e| err("ModifyTargetGroup", e))?;
+        Ok(())
+    }
+
+    async fn set_deregistration_delay(&self, arn: &str, secs: u32) -> Result<()> {
+        self.count("ModifyTargetGroupAttributes");
+        self.elb
+            .modify_target_group_attributes()
+            .target_group_arn(arn)
+            .attributes(
+                elb::types::TargetGroupAttribute::builder()
+                    .key("deregistration_delay.timeout_seconds")
+                    .value(secs.to_string())
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| err("ModifyTargetGroupAttributes", e))?;
+        Ok(())
+    }
+
+    async fn create_launch_template_version(
+        &self,
+        app: &AppRef,
+        template_id: Option<&str>,
+        name: &str,
+        release: &Release,
+    ) -> Result<(String, i64)> {
+        // Look before creating: a crash between create and record must not
+        // leave a second template or a duplicate version behind.
+        let existing = match template_id {
+            Some(id) => Some(id.to_string()),
+            None => self.launch_template_id(name).await?,
+        };
+        match existing {
+            Some(id) => {
+                if let Some(v) = self
+                    .launch_template_versions(&id)
+                    .await?
+                    .into_iter()
+                    .filter(|v| v.fingerprint.as_deref() == Some(release.fingerprint.as_str()))
+                    .map(|v| v.number)
+                    .max()
+                {
+                    return Ok((id, v));
+                }
+                self.count("CreateLaunchTemplateVersion");
+                let out = self
+                    .ec2
+                    .create_launch_template_version()
+                    .launch_template_id(&id)
+                    .version_description(release_description(release))
+                    .launch_template_data(launch_data(release))
+                    .send()
+                    .await
+                    .map_err(|e| err("CreateLaunchTemplateVersion", e))?;
+                let v = out
+                    .launch_template_version()
+                    .and_then(|v| v.version_number())
+                    .ok_or_else(|| ProviderError::api("CreateLaunchTemplateVersion", "no version in the response"))?;
+                Ok((id, v))
+            }
+            None => {
+                self.count("CreateLaunchTemplate");
+                let tags = [(tags::APP, app.app.as_str()), (tags::MANAGED, "true")]
+                    .into_iter()
+                    .map(|(k, v)| ec2::types::Tag::builder().key(k).value(v).build())
+                    .collect();
+                let out = self
+                    .ec2
+                    .create_launch_template()
+                    .launch_template_name(name)
+                    .version_description(release_description(release))
+                    .launch_template_data(launch_data(release))
+                    .tag_specifications(
+                        ec2::types::TagSpecification::builder()
+                            .resource_type(ec2::types::ResourceType::LaunchTemplate)
+                            .set_tags(Some(tags))
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| err("CreateLaunchTemplate", e))?;
+                let lt = out
+                    .launch_template()
+                    .ok_or_else(|| ProviderError::api("CreateLaunchTemplate", "no template in the response"))?;
+                Ok((
+                    lt.launch_template_id().unwrap_or_default().to_string(),
+                    lt.latest_version_number().unwrap_or(1),
+                ))
+            }
+        }
+    }
+
+    async fn create_fleet(
+        &self,
+        app: &AppRef,
+        color: Color,
+        c: &FleetConfig,
+        template_id: &str,
+        version: i64,
+        tg_arn: &str,
+    ) -> Result<()> {
+        self.count("CreateAutoScalingGroup");
+        let tags = vec![
+            asg_tag(&c.name, tags::APP, &app.app),
+            asg_tag(&c.name, tags::COLOR, color.as_str()),
+            asg_tag(&c.name, tags::MANAGED, "true"),
+            asg_tag(&c.name, tags::RELEASE, &c.release),
+        ];
+        self.asg
+            .create_auto_scaling_group()
+            .auto_scaling_group_name(&c.name)
+            .launch_template(
+                asg::types::LaunchTemplateSpecification::builder()
+                    .launch_template_id(template_id)
+                    .version(version.to_string())
+                    .build(),
+            )
+            .min_size(c.capacity.min as i32)
+            .max_size(c.capacity.max as i32)
+            .desired_capacity(c.capacity.desired as i32)
+            .vpc_zone_identifier(c.subnets.join(","))
+            .target_group_arns(tg_arn)
+            .health_check_type("ELB")
+            .health_check_grace_period(60)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| err("CreateAutoScalingGroup", e))?;
+        Ok(())
+    }
+
+    async fn update_fleet(&self, c: &FleetConfig, template_id: &str, version: i64) -> Result<()> {
+        self.count("CreateOrUpdateTags");
+        self.asg
+            .create_or_update_tags()
+            .tags(asg_tag(&c.name, tags::RELEASE, &c.release))
+            .send()
+            .await
+            .map_err(|e| err("CreateOrUpdateTags", e))?;
+        self.count("UpdateAutoScalingGroup");
+        self.asg
+            .update_auto_scaling_group()
+            .auto_scaling_group_name(&c.name)
+            .launch_template(
+                asg::types::LaunchTemplateSpecification::builder()
+                    .launch_template_id(template_id)
+                    .version(version.to_string())
+                    .build(),
+            )
+            .min_size(c.capacity.min as i32)
+            .max_size(c.capacity.max as i32)
+            .desired_capacity(c.capacity.desired as i32)
+            .vpc_zone_identifier(c.subnets.join(","))
+            .send()
+            .await
+            .map_err(|e| err("UpdateAutoScalingGroup", e))?;
+        Ok(())
+    }
+
+    async fn set_capacity(&self, fleet: &str, c: Capacity) -> Result<()> {
+        self.count("UpdateAutoScalingGroup");
+        self.asg
+            .update_auto_scaling_group()
+            .auto_scaling_group_name(fleet)
+            .min_size(c.min as i32)
+            .max_size(c.max as i32)
+            .desired_capacity(c.desired as i32)
+            .send()
+            .await
+            .map_err(|e| err("UpdateAutoScalingGroup", e))?;
+        Ok(())
+    }
+
+    async fn attach_target_group(&self, fleet: &str, tg_arn: &str) -> Result<()> {
+        self.count("AttachLoadBalancerTargetGroups");
+        self.asg
+            .attach_load_balancer_target_groups()
+            .auto_scaling_group_name(fleet)
+            .target_group_arns(tg_arn)
+            .send()
+            .await
+            .map_err(|e| err("AttachLoadBalancerTargetGroups", e))?;
+        Ok(())
+    }
+
+    async fn detach_target_group(&self, fleet: &str, tg_arn: &str) -> Result<()> {
+        self.count("DetachLoadBalancerTargetGroups");
+        self.asg
+            .detach_load_balancer_target_groups()
+            .auto_scaling_group_name(fleet)
+            .target_group_arns(tg_arn)
+            .send()
+            .await
+            .map_err(|e| err("DetachLoadBalancerTargetGroups", e))?;
+        // Deregister what is still registered: the ASG's instances drain now,
+        // not whenever the detach finishes (moto never deregisters them).
+        let targets: Vec<String> = self.target_health(tg_arn).await?.into_iter().map(|t| t.id).collect();
+        if !targets.is_empty() {
+            self.count("DeregisterTargets");
+            let descs = targets
+                .into_iter()
+                .map(|id| elb::types::TargetDescription::builder().id(id).build())
+                .collect::<Vec<_>>();
+            self.elb
+                .deregister_targets()
+                .target_group_arn(tg_arn)
+                .set_targets(Some(descs))
+                .send()
+                .await
+                .map_err(|e| err("DeregisterTargets", e))?;
+        }
+        Ok(())
+    }
+
+    async fn delete_fleet(&self, fleet: &str) -> Result<()> {
+        self.count("DeleteAutoScalingGroup");
+        match self
+            .asg
+            .delete_auto_scaling_group()
+            .auto_scaling_group_name(fleet)
+            .force_delete(true)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if elb::error::DisplayErrorContext(&e).to_string().contains("not found") => Ok(()),
+            Err(e) => Err(err("DeleteAutoScalingGroup", e)),
+        }
+    }
+
+    async fn create_listener(&self, lb_arn: &str, c: &ListenerConfig, forward: &[(String, u32)]) -> Result<String> {
+        self.count("CreateListener");
+        let out = self
+            .elb
+            .create_listener()
+            .load_balancer_arn(lb_arn)
+            .port(c.port as i32)
+            .protocol(protocol(c.protocol))
+            .set_certificates(
+                c.certificate_arn
+                    .as_ref()
+                    .map(|a| vec![elb::types::Certificate::builder().certificate_arn(a).build()]),
+            )
+            .default_actions(Self::forward_action(forward))
+            .send()
+            .await
+            .map_err(|e| err("CreateListener", e))?;
+        Ok(out
+            .listeners()
+            .first()
+            .and_then(|l| l.listener_arn())
+            .ok_or_else(|| ProviderError::api("CreateListener", "no listener in the response"))?
+            .to_string())
+    }
+
+    async fn modify_listener(&self, arn: &str, c: &ListenerConfig, forward: &[(String, u32)]) -> Result<()> {
+        self.count("ModifyListener");
+        self.elb
+            .modify_listener()
+            .listener_arn(arn)
+            .port(c.port as i32)
+            .protocol(protocol(c.protocol))
+            .set_certificates(
+                c.certificate_arn
+                    .as_ref()
+                    .map(|a| vec![elb::types::Certificate::builder().certificate_arn(a).build()]),
+            )
+            .default_actions(Self::forward_action(forward))
+            .send()
+            .await
+            .map_err(|e| err("ModifyListener", e))?;
+        Ok(())
+    }
+
+    async fn set_weights(&self, arn: &str, forward: &[(String, u32)]) -> Result<Vec<(String, u32)>> {
+        self.count("ModifyListener");
+        let out = self
+            .elb
+            .modify_listener()
+            .listener_arn(arn)
+            .default_actions(Self::forward_action(forward))
+            .send()
+            .await
+            .map_err(|e| err("ModifyListener", e))?;
+        let l = out
+            .listeners()
+            .first()
+            .ok_or_else(|| ProviderError::api("ModifyListener", "no listener in the response"))?;
+        Ok(listener_from(l).forward)
+    }
+
+    async fn put_active(&self, parameter: &str, color: Color) -> Result<()> {
+        self.count("PutParameter");
+        self.ssm
+            .put_parameter()
+            .name(parameter)
+            .value(color.as_str())
+            .r#type(ssm::types::ParameterType::String)
+            .overwrite(true)
+            .send()
+            .await
+            .map_err(|e| err("PutParameter", e))?;
+        Ok(())
+    }
+
+    fn now(&self) -> Timestamp {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    }
+
+    async fn sleep(&self, d: Duration) {
+        tokio::time::sleep(d).await
+    }
+
+    fn poll_interval(&self) -> Duration {
+        Duration::from_secs(2)
+    }
+
+    fn calls(&self) -> BTreeMap<String, u64> {
+        self.calls.lock().expect("lock").iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+}

@@ -1,0 +1,143 @@
+//! The provider trait: the cloud at the level of cutover's domain.
+//!
+//! Two implementations: [`aws`] (the real AWS SDK for Rust over HTTP) and
+//! [`sandbox`] (an in-process simulated cloud persisted to a file). The
+//! executor and commands only ever see this trait. Every mutation is
+//! idempotent or guarded by the planner's view of live state, and every
+//! provider owns its clock so the sandbox can run in virtual time.
+
+pub mod aws;
+pub mod sandbox;
+
+use crate::model::{Capacity, Color, Release, Timestamp, Weights};
+use crate::observed::{Observed, TargetHealth};
+use crate::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
+use async_trait::async_trait;
+use std::time::Duration;
+
+/// What a provider needs to know to observe one app: names, not a Spec, so
+/// the provider does not depend on the plan file's shape.
+#[derive(Debug, Clone)]
+pub struct AppRef {
+    pub app: String,
+    pub load_balancer: String,
+    pub listener_ports: Vec<u16>,
+    pub state_parameter: String,
+}
+
+impl AppRef {
+    pub fn from_spec(spec: &crate::spec::Spec) -> AppRef {
+        AppRef {
+            app: spec.app.clone(),
+            load_balancer: spec.load_balancer.clone(),
+            listener_ports: spec.listeners().map(|l| l.port).collect(),
+            state_parameter: spec.state_parameter.clone(),
+        }
+    }
+
+    pub fn name(&self, c: Color) -> String {
+        format!("{}-{}", self.app, c)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    #[error("{operation}: {message}")]
+    Api { operation: String, message: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Sandbox(String),
+}
+
+impl ProviderError {
+    pub fn api(operation: &str, message: impl std::fmt::Display) -> ProviderError {
+        ProviderError::Api {
+            operation: operation.to_string(),
+            message: message.to_string(),
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, ProviderError>;
+
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// A human name for messages ("aws us-east-1", "sandbox .cutover/sandbox.json").
+    fn describe(&self) -> String;
+
+    /// Everything cutover owns for the app, in as few round trips as possible.
+    async fn observe(&self, app: &AppRef) -> Result<Observed>;
+
+    async fn target_health(&self, target_group_arn: &str) -> Result<Vec<TargetHealth>>;
+
+    /// Returns the new target group's ARN.
+    async fn create_target_group(&self, app: &AppRef, color: Color, config: &TargetGroupConfig) -> Result<String>;
+    async fn modify_health_check(&self, arn: &str, hc: &crate::model::HealthCheck) -> Result<()>;
+    async fn set_deregistration_delay(&self, arn: &str, secs: u32) -> Result<()>;
+
+    /// Creates the template when `template_id` is `None`. Returns (template id, version).
+    async fn create_launch_template_version(
+        &self,
+        app: &AppRef,
+        template_id: Option<&str>,
+        name: &str,
+        release: &Release,
+    ) -> Result<(String, i64)>;
+
+    async fn create_fleet(
+        &self,
+        app: &AppRef,
+        color: Color,
+        config: &FleetConfig,
+        template_id: &str,
+        version: i64,
+        target_group_arn: &str,
+    ) -> Result<()>;
+    /// Sets launch template version, capacity, subnets and the release tag.
+    async fn update_fleet(&self, config: &FleetConfig, template_id: &str, version: i64) -> Result<()>;
+    async fn set_capacity(&self, fleet: &str, capacity: Capacity) -> Result<()>;
+    async fn attach_target_group(&self, fleet: &str, target_group_arn: &str) -> Result<()>;
+    async fn detach_target_group(&self, fleet: &str, target_group_arn: &str) -> Result<()>;
+    async fn delete_fleet(&self, fleet: &str) -> Result<()>;
+
+    /// Returns the listener's ARN.
+    async fn create_listener(
+        &self,
+        load_balancer_arn: &str,
+        config: &ListenerConfig,
+        forward: &[(String, u32)],
+    ) -> Result<String>;
+    async fn modify_listener(&self, arn: &str, config: &ListenerConfig, forward: &[(String, u32)]) -> Result<()>;
+    /// Sets the forward weights only and returns them as read back.
+    async fn set_weights(&self, listener_arn: &str, forward: &[(String, u32)]) -> Result<Vec<(String, u32)>>;
+
+    async fn put_active(&self, parameter: &str, color: Color) -> Result<()>;
+
+    /// The provider's clock, in seconds since the epoch.
+    fn now(&self) -> Timestamp;
+    /// Waits; the sandbox in virtual time returns at once and moves its clock.
+    async fn sleep(&self, d: Duration);
+    /// How often to poll while waiting for health.
+    fn poll_interval(&self) -> Duration;
+    /// API calls made so far, per operation (for --verbose).
+    fn calls(&self) -> std::collections::BTreeMap<String, u64>;
+}
+
+/// Forward targets for weights, from colour ARNs.
+pub fn forward_for(arns: &crate::model::PerColor<Option<String>>, w: Weights) -> Vec<(String, u32)> {
+    Color::ALL
+        .into_iter()
+        .filter_map(|c| arns.get(c).clone().map(|arn| (arn, w.get(c))))
+        .collect()
+}
+
+/// The launch template version description that records a release.
+pub fn release_description(release: &Release) -> String {
+    format!("cutover release {}", release.fingerprint)
+}
+
+/// The release fingerprint in a version description written by cutover.
+pub fn fingerprint_from_description(d: &str) -> Option<String> {
+    d.strip_prefix("cutover release ").map(|s| s.trim().to_string())
+}

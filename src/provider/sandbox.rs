@@ -1,0 +1,709 @@
+//! The sandbox: an in-process simulated cloud with the same resources cutover
+//! owns on AWS, persisted to a JSON file between runs.
+//!
+//! It exists so a newcomer can run the whole flow with no AWS account, and so
+//! engine tests are fast and deterministic. Instances boot and pass health
+//! checks on a schedule derived from the target group's health check
+//! (healthy after boot + healthy_threshold × interval), compressed by
+//! `time_scale` on the real clock. With `clock = "virtual"` nothing waits:
+//! `sleep` moves the sandbox's clock, so tests of hour-long bakes take
+//! milliseconds and always produce the same output.
+//!
+//! Fault injection: instances of an image listed in `faults.unhealthy_images`
+//! boot but never pass their health check.
+
+use super::{fingerprint_from_description, release_description, AppRef, Provider, ProviderError, Result};
+use crate::model::{tags, Capacity, Color, HealthCheck, LaunchData, PerColor, Protocol, Release, Timestamp};
+use crate::observed::{self, Observed, TargetHealth};
+use crate::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+const ACCOUNT: &str = "000000000000";
+const REGION: &str = "us-east-1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Clock {
+    /// Wall-clock time; simulated boot and health checks run `time_scale` times faster.
+    Real,
+    /// Simulated time that only moves when cutover waits: instant and deterministic.
+    Virtual,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub clock: Clock,
+    /// How much faster than real time instances boot and pass health checks (real clock).
+    pub time_scale: f64,
+    /// Simulated seconds from launch until the first health check.
+    pub boot_secs: u64,
+    /// The virtual clock, milliseconds since the epoch.
+    pub virtual_now_ms: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            clock: Clock::Real,
+            time_scale: 10.0,
+            boot_secs: 20,
+            // 2026-01-01T00:00:00Z
+            virtual_now_ms: 1_767_225_600_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Faults {
+    /// Instances of these images never pass their health check.
+    #[serde(default)]
+    pub unhealthy_images: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SbLoadBalancer {
+    pub arn: String,
+    pub dns_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SbTargetGroup {
+    pub name: String,
+    pub port: u16,
+    pub protocol: Protocol,
+    pub vpc_id: String,
+    pub health_check: HealthCheck,
+    pub deregistration_delay_secs: u32,
+    pub tags: BTreeMap<String, String>,
+    /// Registered instance id → registration time (ms).
+    pub targets: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SbListener {
+    pub load_balancer_arn: String,
+    pub port: u16,
+    pub protocol: Protocol,
+    pub certificate_arn: Option<String>,
+    pub forward: Vec<(String, u32)>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SbTemplateVersion {
+    pub number: i64,
+    pub description: String,
+    pub data: LaunchData,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SbLaunchTemplate {
+    pub name: String,
+    pub versions: Vec<SbTemplateVersion>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SbInstance {
+    pub id: String,
+    pub launched_ms: i64,
+    pub template_version: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SbFleet {
+    pub template_id: String,
+    pub template_version: i64,
+    pub capacity: Capacity,
+    pub subnets: Vec<String>,
+    pub target_groups: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+    pub instances: Vec<SbInstance>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SbParameter {
+    pub value: String,
+    pub modified_ms: i64,
+    pub version: u64,
+}
+
+/// Everything in the simulated account.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct World {
+    #[serde(default)]
+    pub settings: Settings,
+    #[serde(default)]
+    pub faults: Faults,
+    #[serde(default)]
+    pub next_id: u64,
+    #[serde(default)]
+    pub load_balancers: BTreeMap<String, SbLoadBalancer>,
+    #[serde(default)]
+    pub target_groups: BTreeMap<String, SbTargetGroup>,
+    #[serde(default)]
+    pub listeners: BTreeMap<String, SbListener>,
+    #[serde(default)]
+    pub launch_templates: BTreeMap<String, SbLaunchTemplate>,
+    #[serde(default)]
+    pub fleets: BTreeMap<String, SbFleet>,
+    #[serde(default)]
+    pub parameters: BTreeMap<String, SbParameter>,
+    /// API calls made, per operation (shown with --verbose).
+    #[serde(default)]
+    pub calls: BTreeMap<String, u64>,
+}
+
+impl World {
+    fn id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    fn now_ms(&self) -> i64 {
+        match self.settings.clock {
+            Clock::Virtual => self.settings.virtual_now_ms,
+            Clock::Real => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0),
+        }
+    }
+
+    /// Simulated seconds elapsed since `since_ms`.
+    fn simulated_secs_since(&self, since_ms: i64) -> f64 {
+        let real = (self.now_ms() - since_ms).max(0) as f64 / 1000.0;
+        match self.settings.clock {
+            Clock::Virtual => real,
+            Clock::Real => real * self.settings.time_scale.max(0.001),
+        }
+    }
+
+    fn instance_image(&self, fleet: &SbFleet, inst: &SbInstance) -> Option<String> {
+        let lt = self.launch_templates.get(&fleet.template_id)?;
+        lt.versions
+            .iter()
+            .find(|v| v.number == inst.template_version)
+            .map(|v| v.data.image_id.clone())
+    }
+
+    fn health_of(&self, tg: &SbTargetGroup, instance_id: &str, registered_ms: i64) -> TargetHealth {
+        let found = self.fleets.values().find_map(|f| {
+            f.instances.iter().find(|i| i.id == instance_id).map(|i| (f, i))
+        });
+        let Some((fleet, inst)) = found else {
+            return TargetHealth {
+                id: instance_id.to_string(),
+                state: "unused".into(),
+                reason: Some("Target.InvalidState".into()),
+                description: Some("Target is in the stopped or terminated state".into()),
+            };
+        };
+        let since = self.simulated_secs_since(inst.launched_ms.max(registered_ms));
+        let boot = self.settings.boot_secs as f64;
+        let hc = &tg.health_check;
+        let checking = (hc.healthy_threshold * hc.interval_secs) as f64;
+        let broken = self
+            .instance_image(fleet, inst)
+            .is_some_and(|img| self.faults.unhealthy_images.contains(&img));
+        let (state, reason, description) = if since < boot {
+            ("initial", "Elb.RegistrationInProgress", "Target registration is in progress".to_string())
+        } else if broken && since >= boot + (hc.unhealthy_threshold * hc.interval_secs) as f64 {
+            (
+                "unhealthy",
+                "Target.ResponseCodeMismatch",
+                format!("Health checks failed with these codes: [503] (expected {} on {})", hc.matcher, hc.path),
+            )
+        } else if broken || since < boot + checking {
+            ("initial", "Elb.InitialHealthChecking", "Initial health checks in progress".to_string())
+        } else {
+            return TargetHealth {
+                id: instance_id.to_string(),
+                state: "healthy".into(),
+                reason: None,
+                description: None,
+            };
+        };
+        TargetHealth {
+            id: instance_id.to_string(),
+            state: state.into(),
+            reason: Some(reason.into()),
+            description: Some(description),
+        }
+    }
+
+    /// Brings a fleet's instances to its desired capacity, registering new
+    /// ones with attached target groups and deregistering terminated ones.
+    fn reconcile_fleet(&mut self, name: &str) {
+        let now = self.now_ms();
+        let Some(fleet) = self.fleets.get(name).cloned() else { return };
+        let mut instances = fleet.instances.clone();
+        let desired = fleet.capacity.desired as usize;
+        while instances.len() > desired {
+            // Oldest first, as AWS's default termination policy roughly does.
+            let gone = instances.remove(0);
+            for tg in self.target_groups.values_mut() {
+                tg.targets.remove(&gone.id);
+            }
+        }
+        while instances.len() < desired {
+            let id = format!("i-{:017x}", self.id());
+            for arn in &fleet.target_groups {
+                if let Some(tg) = self.target_groups.get_mut(arn) {
+                    tg.targets.insert(id.clone(), now);
+                }
+            }
+            instances.push(SbInstance {
+                id,
+                launched_ms: now,
+                template_version: fleet.template_version,
+            });
+        }
+        self.fleets.get_mut(name).expect("exists").instances = instances;
+    }
+
+    /// Makes sure a load balancer of that name exists: the sandbox stands in
+    /// for an account where the plan's load balancer was created beforehand.
+    pub fn seed_load_balancer(&mut self, name: &str) -> bool {
+        if self.load_balancers.contains_key(name) {
+            return false;
+        }
+        let id = self.id();
+        self.load_balancers.insert(
+            name.to_string(),
+            SbLoadBalancer {
+                arn: format!("arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/{name}/{id:016x}"),
+                dns_name: format!("{name}-{id}.{REGION}.elb.sandbox.local"),
+            },
+        );
+        true
+    }
+}
+
+/// The sandbox provider: a [`World`] in memory, saved to its file after every change.
+pub struct Sandbox {
+    path: PathBuf,
+    world: Mutex<World>,
+}
+
+impl Sandbox {
+    /// Opens the sandbox in `path`, creating it when missing.
+    pub fn open(path: &Path) -> Result<Sandbox> {
+        let world = match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                ProviderError::Sandbox(format!(
+                    "{} is not a sandbox file ({e}); delete it to start a fresh sandbox",
+                    path.display()
+                ))
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => World::default(),
+            Err(e) => return Err(ProviderError::Sandbox(format!("cannot read {}: {e}", path.display()))),
+        };
+        Ok(Sandbox {
+            path: path.to_path_buf(),
+            world: Mutex::new(world),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads or changes the world directly (tests, fault injection), then saves.
+    pub fn with_world<T>(&self, f: impl FnOnce(&mut World) -> T) -> Result<T> {
+        let mut w = self.world.lock().expect("sandbox lock");
+        let out = f(&mut w);
+        self.save(&w)?;
+        Ok(out)
+    }
+
+    fn save(&self, w: &World) -> Result<()> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| ProviderError::Sandbox(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        // Write then rename: a crash never leaves a half-written sandbox.
+        let tmp = self.path.with_extension("json.tmp");
+        let bytes = serde_json::to_vec_pretty(w).expect("world serialises");
+        std::fs::write(&tmp, bytes)
+            .and_then(|_| std::fs::rename(&tmp, &self.path))
+            .map_err(|e| ProviderError::Sandbox(format!("cannot write {}: {e}", self.path.display())))
+    }
+
+    /// One API call: counts it, runs it on the world, and saves when it changed.
+    fn call<T>(&self, op: &str, mutates: bool, f: impl FnOnce(&mut World) -> Result<T>) -> Result<T> {
+        let mut w = self.world.lock().expect("sandbox lock");
+        *w.calls.entry(op.to_string()).or_default() += 1;
+        let out = f(&mut w)?;
+        if mutates {
+            self.save(&w)?;
+        }
+        Ok(out)
+    }
+
+}
+
+fn not_found(what: &str) -> ProviderError {
+    ProviderError::NotFound(format!("sandbox: {what} not found"))
+}
+
+#[async_trait]
+impl Provider for Sandbox {
+    fn describe(&self) -> String {
+        format!("sandbox {}", self.path.display())
+    }
+
+    async fn observe(&self, app: &AppRef) -> Result<Observed> {
+        self.call("Observe", false, |w| {
+            let lb = w.load_balancers.get(&app.load_balancer).cloned();
+            let mut obs = Observed {
+                now: w.now_ms() / 1000,
+                ..Observed::default()
+            };
+            if let Some(lb) = &lb {
+                obs.load_balancer = Some(observed::LoadBalancer {
+                    arn: lb.arn.clone(),
+                    dns_name: lb.dns_name.clone(),
+                });
+                for (arn, l) in &w.listeners {
+                    if l.load_balancer_arn == lb.arn && app.listener_ports.contains(&l.port) {
+                        obs.listeners.push(observed::Listener {
+                            arn: arn.clone(),
+                            port: l.port,
+                            protocol: l.protocol,
+                            certificate_arn: l.certificate_arn.clone(),
+                            forward: l.forward.clone(),
+                        });
+                    }
+                }
+            }
+            let mut tgs = PerColor::<Option<observed::TargetGroup>>::default();
+            for c in Color::ALL {
+                let name = app.name(c);
+                if let Some((arn, tg)) = w.target_groups.iter().find(|(_, t)| t.name == name) {
+                    *tgs.get_mut(c) = Some(observed::TargetGroup {
+                        arn: arn.clone(),
+                        name: tg.name.clone(),
+                        port: tg.port,
+                        protocol: tg.protocol,
+                        vpc_id: tg.vpc_id.clone(),
+                        health_check: tg.health_check.clone(),
+                        deregistration_delay_secs: tg.deregistration_delay_secs,
+                        targets: tg.targets.iter().map(|(id, at)| w.health_of(tg, id, *at)).collect(),
+                    });
+                }
+                if let Some(f) = w.fleets.get(&name) {
+                    *obs.fleets.get_mut(c) = Some(observed::Fleet {
+                        name: name.clone(),
+                        capacity: f.capacity,
+                        launch_template_version: Some(f.template_version),
+                        release: f.tags.get(tags::RELEASE).cloned(),
+                        subnets: f.subnets.clone(),
+                        instances: f.instances.iter().map(|i| i.id.clone()).collect(),
+                        target_groups: f.target_groups.clone(),
+                    });
+                }
+            }
+            obs.target_groups = tgs;
+            obs.launch_template = w
+                .launch_templates
+                .iter()
+                .find(|(_, lt)| lt.name == app.app)
+                .map(|(id, lt)| observed::LaunchTemplate {
+                    id: id.clone(),
+                    versions: lt
+                        .versions
+                        .iter()
+                        .map(|v| observed::LaunchTemplateVersion {
+                            number: v.number,
+                            fingerprint: fingerprint_from_description(&v.description),
+                            image_id: Some(v.data.image_id.clone()),
+                            instance_type: Some(v.data.instance_type.clone()),
+                        })
+                        .collect(),
+                });
+            obs.active = w.parameters.get(&app.state_parameter).and_then(|p| {
+                Color::parse(&p.value).map(|color| observed::Active {
+                    color,
+                    since: p.modified_ms / 1000,
+                })
+            });
+            Ok(obs)
+        })
+    }
+
+    async fn target_health(&self, arn: &str) -> Result<Vec<TargetHealth>> {
+        self.call("DescribeTargetHealth", false, |w| {
+            let tg = w.target_groups.get(arn).ok_or_else(|| not_found("target group"))?;
+            Ok(tg.targets.iter().map(|(id, at)| w.health_of(tg, id, *at)).collect())
+        })
+    }
+
+    async fn create_target_group(&self, app: &AppRef, color: Color, c: &TargetGroupConfig) -> Result<String> {
+        self.call("CreateTargetGroup", true, |w| {
+            if let Some((arn, _)) = w.target_groups.iter().find(|(_, t)| t.name == c.name) {
+                return Ok(arn.clone());
+            }
+            let arn = format!(
+                "arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{}/{:016x}",
+                c.name,
+                w.id()
+            );
+            w.target_groups.insert(
+                arn.clone(),
+                SbTargetGroup {
+                    name: c.name.clone(),
+                    port: c.port,
+                    protocol: c.protocol,
+                    vpc_id: c.vpc_id.clone(),
+                    health_check: c.health_check.clone(),
+                    deregistration_delay_secs: c.deregistration_delay_secs,
+                    tags: owned_tags(&app.app, Some(color)),
+                    targets: BTreeMap::new(),
+                },
+            );
+            Ok(arn)
+        })
+    }
+
+    async fn modify_health_check(&self, arn: &str, hc: &HealthCheck) -> Result<()> {
+        self.call("ModifyTargetGroup", true, |w| {
+            w.target_groups.get_mut(arn).ok_or_else(|| not_found("target group"))?.health_check = hc.clone();
+            Ok(())
+        })
+    }
+
+    async fn set_deregistration_delay(&self, arn: &str, secs: u32) -> Result<()> {
+        self.call("ModifyTargetGroupAttributes", true, |w| {
+            w.target_groups.get_mut(arn).ok_or_else(|| not_found("target group"))?.deregistration_delay_secs = secs;
+            Ok(())
+        })
+    }
+
+    async fn create_launch_template_version(
+        &self,
+        _app: &AppRef,
+        template_id: Option<&str>,
+        name: &str,
+        release: &Release,
+    ) -> Result<(String, i64)> {
+        let op = if template_id.is_some() { "CreateLaunchTemplateVersion" } else { "CreateLaunchTemplate" };
+        self.call(op, true, |w| {
+            let id = match template_id {
+                Some(id) => id.to_string(),
+                None => match w.launch_templates.iter().find(|(_, lt)| lt.name == name) {
+                    Some((id, _)) => id.clone(),
+                    None => {
+                        let id = format!("lt-{:017x}", w.id());
+                        w.launch_templates.insert(
+                            id.clone(),
+                            SbLaunchTemplate {
+                                name: name.to_string(),
+                                versions: Vec::new(),
+                            },
+                        );
+                        id
+                    }
+                },
+            };
+            let lt = w.launch_templates.get_mut(&id).ok_or_else(|| not_found("launch template"))?;
+            let number = lt.versions.len() as i64 + 1;
+            lt.versions.push(SbTemplateVersion {
+                number,
+                description: release_description(release),
+                data: release.data.clone(),
+            });
+            Ok((id, number))
+        })
+    }
+
+    async fn create_fleet(
+        &self,
+        app: &AppRef,
+        color: Color,
+        c: &FleetConfig,
+        template_id: &str,
+        version: i64,
+        tg_arn: &str,
+    ) -> Result<()> {
+        self.call("CreateAutoScalingGroup", true, |w| {
+            if w.fleets.contains_key(&c.name) {
+                return Err(ProviderError::api("CreateAutoScalingGroup", format!("AlreadyExists: {}", c.name)));
+            }
+            let mut tags = owned_tags(&app.app, Some(color));
+            tags.insert(tags::RELEASE.into(), c.release.clone());
+            w.fleets.insert(
+                c.name.clone(),
+                SbFleet {
+                    template_id: template_id.to_string(),
+                    template_version: version,
+                    capacity: c.capacity,
+                    subnets: c.subnets.clone(),
+                    target_groups: vec![tg_arn.to_string()],
+                    tags,
+                    instances: Vec::new(),
+                },
+            );
+            w.reconcile_fleet(&c.name);
+            Ok(())
+        })
+    }
+
+    async fn update_fleet(&self, c: &FleetConfig, template_id: &str, version: i64) -> Result<()> {
+        self.call("UpdateAutoScalingGroup", true, |w| {
+            let f = w.fleets.get_mut(&c.name).ok_or_else(|| not_found("auto scaling group"))?;
+            f.template_id = template_id.to_string();
+            f.template_version = version;
+            f.capacity = c.capacity;
+            f.subnets = c.subnets.clone();
+            f.tags.insert(tags::RELEASE.into(), c.release.clone());
+            w.reconcile_fleet(&c.name);
+            Ok(())
+        })
+    }
+
+    async fn set_capacity(&self, fleet: &str, capacity: Capacity) -> Result<()> {
+        self.call("UpdateAutoScalingGroup", true, |w| {
+            w.fleets.get_mut(fleet).ok_or_else(|| not_found("auto scaling group"))?.capacity = capacity;
+            w.reconcile_fleet(fleet);
+            Ok(())
+        })
+    }
+
+    async fn attach_target_group(&self, fleet: &str, tg_arn: &str) -> Result<()> {
+        self.call("AttachLoadBalancerTargetGroups", true, |w| {
+            let now = w.now_ms();
+            let f = w.fleets.get_mut(fleet).ok_or_else(|| not_found("auto scaling group"))?;
+            if !f.target_groups.iter().any(|t| t == tg_arn) {
+                f.target_groups.push(tg_arn.to_string());
+            }
+            let ids: Vec<String> = f.instances.iter().map(|i| i.id.clone()).collect();
+            let tg = w.target_groups.get_mut(tg_arn).ok_or_else(|| not_found("target group"))?;
+            for id in ids {
+                tg.targets.entry(id).or_insert(now);
+            }
+            Ok(())
+        })
+    }
+
+    async fn detach_target_group(&self, fleet: &str, tg_arn: &str) -> Result<()> {
+        self.call("DetachLoadBalancerTargetGroups", true, |w| {
+            let f = w.fleets.get_mut(fleet).ok_or_else(|| not_found("auto scaling group"))?;
+            f.target_groups.retain(|t| t != tg_arn);
+            let ids: Vec<String> = f.instances.iter().map(|i| i.id.clone()).collect();
+            if let Some(tg) = w.target_groups.get_mut(tg_arn) {
+                for id in ids {
+                    tg.targets.remove(&id);
+                }
+            }
+            Ok(())
+        })
+    }
+
+    async fn delete_fleet(&self, fleet: &str) -> Result<()> {
+        self.call("DeleteAutoScalingGroup", true, |w| {
+            if let Some(f) = w.fleets.remove(fleet) {
+                for tg in w.target_groups.values_mut() {
+                    for i in &f.instances {
+                        tg.targets.remove(&i.id);
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    async fn create_listener(&self, lb_arn: &str, c: &ListenerConfig, forward: &[(String, u32)]) -> Result<String> {
+        self.call("CreateListener", true, |w| {
+            if let Some((arn, _)) = w.listeners.iter().find(|(_, l)| l.load_balancer_arn == lb_arn && l.port == c.port) {
+                return Err(ProviderError::api(
+                    "CreateListener",
+                    format!("DuplicateListener: port {} is taken by {arn}", c.port),
+                ));
+            }
+            let arn = format!("{}/{:016x}", lb_arn.replace(":loadbalancer/", ":listener/"), w.id());
+            w.listeners.insert(
+                arn.clone(),
+                SbListener {
+                    load_balancer_arn: lb_arn.to_string(),
+                    port: c.port,
+                    protocol: c.protocol,
+                    certificate_arn: c.certificate_arn.clone(),
+                    forward: forward.to_vec(),
+                },
+            );
+            Ok(arn)
+        })
+    }
+
+    async fn modify_listener(&self, arn: &str, c: &ListenerConfig, forward: &[(String, u32)]) -> Result<()> {
+        self.call("ModifyListener", true, |w| {
+            let l = w.listeners.get_mut(arn).ok_or_else(|| not_found("listener"))?;
+            l.protocol = c.protocol;
+            l.certificate_arn = c.certificate_arn.clone();
+            l.forward = forward.to_vec();
+            Ok(())
+        })
+    }
+
+    async fn set_weights(&self, arn: &str, forward: &[(String, u32)]) -> Result<Vec<(String, u32)>> {
+        self.call("ModifyListener", true, |w| {
+            let l = w.listeners.get_mut(arn).ok_or_else(|| not_found("listener"))?;
+            l.forward = forward.to_vec();
+            Ok(l.forward.clone())
+        })
+    }
+
+    async fn put_active(&self, parameter: &str, color: Color) -> Result<()> {
+        self.call("PutParameter", true, |w| {
+            let now = w.now_ms();
+            let p = w.parameters.entry(parameter.to_string()).or_insert(SbParameter {
+                value: String::new(),
+                modified_ms: now,
+                version: 0,
+            });
+            p.value = color.to_string();
+            p.modified_ms = now;
+            p.version += 1;
+            Ok(())
+        })
+    }
+
+    fn now(&self) -> Timestamp {
+        self.world.lock().expect("sandbox lock").now_ms() / 1000
+    }
+
+    fn poll_interval(&self) -> Duration {
+        match self.world.lock().expect("sandbox lock").settings.clock {
+            Clock::Real => Duration::from_millis(250),
+            Clock::Virtual => Duration::from_secs(5),
+        }
+    }
+
+    fn calls(&self) -> BTreeMap<String, u64> {
+        self.world.lock().expect("sandbox lock").calls.clone()
+    }
+
+    async fn sleep(&self, d: Duration) {
+        let clock = self.world.lock().expect("sandbox lock").settings.clock;
+        match clock {
+            Clock::Real => tokio::time::sleep(d).await,
+            Clock::Virtual => {
+                let _ = self.with_world(|w| w.settings.virtual_now_ms += d.as_millis() as i64);
+            }
+        }
+    }
+}
+
+fn owned_tags(app: &str, color: Option<Color>) -> BTreeMap<String, String> {
+    let mut t = BTreeMap::new();
+    t.insert(tags::APP.to_string(), app.to_string());
+    t.insert(tags::MANAGED.to_string(), "true".to_string());
+    if let Some(c) = color {
+        t.insert(tags::COLOR.to_string(), c.to_string());
+    }
+    t
+}

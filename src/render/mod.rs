@@ -1,0 +1,75 @@
+//! Renderers: a Plan (or a status snapshot) to text. They compute nothing:
+//! every decision, diff and reason comes from the planner.
+
+pub mod status;
+pub mod text;
+
+use crate::model::{format_duration, Weights};
+use crate::plan::Action;
+
+/// One line saying what a step does, e.g. "shift production to green 25%".
+pub fn describe_action(app: &str, action: &Action) -> String {
+    match action {
+        Action::CreateTargetGroup { config, .. } => format!(
+            "create target group {} ({} :{}, health check {} every {}s)",
+            config.name, config.protocol, config.port, config.health_check.path, config.health_check.interval_secs
+        ),
+        Action::UpdateTargetGroup {
+            color,
+            health_check,
+            deregistration_delay_secs,
+        } => {
+            let mut what = Vec::new();
+            if health_check.is_some() {
+                what.push("health check".to_string());
+            }
+            if let Some(d) = deregistration_delay_secs {
+                what.push(format!("deregistration delay {d}s"));
+            }
+            format!("update target group {app}-{color}: {}", what.join(", "))
+        }
+        Action::CreateLaunchTemplateVersion { name, release } => format!(
+            "create launch template {name} version for release {} ({} {})",
+            release.fingerprint, release.data.image_id, release.data.instance_type
+        ),
+        Action::RecycleFleet { color } => format!("scale {app}-{color} to zero to replace its old instances"),
+        Action::EnsureFleet { config, .. } => format!(
+            "fleet {} runs release {} at {}",
+            config.name, config.release, config.capacity
+        ),
+        Action::SetCapacity { color, capacity } => format!("set {app}-{color} capacity to {capacity}"),
+        Action::WaitHealthy {
+            color,
+            count,
+            timeout_secs,
+        } => format!(
+            "wait until {count} target{} of {app}-{color} are healthy (timeout {})",
+            if *count == 1 { "" } else { "s" },
+            format_duration(*timeout_secs)
+        ),
+        Action::EnsureListener { config, weights } => format!(
+            "listener :{} ({}) forwards {}",
+            config.port,
+            config.role,
+            weights_text(*weights)
+        ),
+        Action::SetWeights { weights } => format!("shift production: {}", weights_text(*weights)),
+        Action::Bake { color, weight, secs } => {
+            format!("bake {} with {color} at {weight}%", format_duration(*secs))
+        }
+        Action::RecordActive { parameter, color } => format!("record {color} as active in {parameter}"),
+        Action::DetachFleet { color } => format!("detach {app}-{color} from its target group (drain)"),
+        Action::WaitDrain { secs, .. } => format!("wait {} for connections to drain", format_duration(*secs)),
+        Action::ScaleToZero { color } => format!("scale {app}-{color} to zero"),
+        Action::DeleteFleet { color } => format!("delete fleet {app}-{color}"),
+    }
+}
+
+/// "100% blue", "75% blue / 25% green".
+pub fn weights_text(w: Weights) -> String {
+    match (w.share(crate::model::Color::Blue), w.share(crate::model::Color::Green)) {
+        (100, _) => "100% blue".into(),
+        (_, 100) => "100% green".into(),
+        (b, g) => format!("{b}% blue / {g}% green"),
+    }
+}

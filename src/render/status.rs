@@ -1,0 +1,62 @@
+//! `cutover status` as text.
+
+use super::weights_text;
+use crate::model::{format_timestamp, Weights};
+use crate::status::Status;
+use std::fmt::Write;
+
+pub fn render(s: &Status) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", s.app);
+    match (s.active, s.active_since) {
+        (Some(c), Some(t)) => {
+            let _ = writeln!(out, "  active colour: {c} (since {})", format_timestamp(t));
+        }
+        _ => {
+            let _ = writeln!(out, "  active colour: none (not deployed yet)");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  production:    {}",
+        s.weights.map(weights_text).unwrap_or("no production listener".into())
+    );
+    if let (Some(active), Some(w)) = (s.active, s.weights) {
+        if w != Weights::all_on(active) {
+            let _ = writeln!(out, "  in progress:   traffic is split; {} is still the active colour", active);
+        }
+    }
+    out.push('\n');
+    let _ = writeln!(out, "  {:<6} {:<14} {:<24} {:>8} {:>8} {:>8}", "colour", "release", "image", "desired", "healthy", "traffic");
+    for c in &s.colors {
+        let _ = writeln!(
+            out,
+            "  {:<6} {:<14} {:<24} {:>8} {:>8} {:>7}%",
+            c.color.as_str(),
+            c.release.as_deref().unwrap_or("-"),
+            c.image.as_deref().unwrap_or("-"),
+            c.desired,
+            c.healthy,
+            c.share
+        );
+        for u in &c.unhealthy {
+            let _ = writeln!(out, "         not healthy: {u}");
+        }
+    }
+    out.push('\n');
+    match &s.rollback {
+        Ok(r) => {
+            let _ = writeln!(
+                out,
+                "  rollback: `cutover rollback` would send 100% to {} ({}% now){}",
+                r.to,
+                r.current_share,
+                if r.record_active.is_some() { format!(" and record {} as active", r.to) } else { String::new() }
+            );
+        }
+        Err(e) => {
+            let _ = writeln!(out, "  rollback: not possible: {e}");
+        }
+    }
+    out
+}

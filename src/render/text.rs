@@ -1,0 +1,110 @@
+//! The plan as text for a terminal: Terraform-like symbols, value diffs, the
+//! ordered steps, and notes. Colour only when asked (a terminal, no NO_COLOR).
+
+use super::describe_action;
+use crate::model::format_duration;
+use crate::plan::{Action, ChangeAction, Plan, PlanKind};
+use std::fmt::Write;
+
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+pub fn render(plan: &Plan, style: &Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", style.paint("1", &format!("cutover plan: {} ({})", plan.app, plan.source)));
+    out.push('\n');
+    if !plan.has_changes() {
+        let _ = writeln!(out, "No changes. {} matches the plan file.", plan.app);
+        notes(&mut out, plan);
+        return out;
+    }
+    let _ = writeln!(out, "{}", headline(plan));
+    out.push('\n');
+    for c in &plan.changes {
+        let color = match c.action {
+            ChangeAction::Create => "32",
+            ChangeAction::Update => "33",
+            ChangeAction::Replace => "35",
+            ChangeAction::Destroy => "31",
+        };
+        let sym = style.paint(color, &format!("{:>3}", c.action.symbol()));
+        let _ = writeln!(out, "  {sym} {}  ({})", c.resource, c.reason);
+        for (field, old, new) in &c.fields {
+            if old.is_empty() {
+                let _ = writeln!(out, "        {field}: {new}");
+            } else {
+                let _ = writeln!(out, "        {field}: {old} → {new}");
+            }
+        }
+    }
+    out.push('\n');
+    let _ = writeln!(out, "Steps:");
+    for (i, s) in plan.steps.iter().enumerate() {
+        let _ = writeln!(out, "  {:>2}. {}", i + 1, describe_action(&plan.app, &s.action));
+    }
+    let waits: u64 = plan
+        .steps
+        .iter()
+        .map(|s| match &s.action {
+            Action::Bake { secs, .. } | Action::WaitDrain { secs, .. } => *secs,
+            _ => 0,
+        })
+        .sum();
+    if waits > 0 {
+        let _ = writeln!(out, "\nAt least {} of bake and drain time, plus the wait for healthy targets.", format_duration(waits));
+    }
+    if let Some(to) = plan.rollback_to {
+        let _ = writeln!(out, "If a step fails before promotion, production goes back to 100% {to} in one call.");
+    }
+    notes(&mut out, plan);
+    out
+}
+
+fn headline(plan: &Plan) -> String {
+    let count = |a: ChangeAction| plan.changes.iter().filter(|c| c.action == a).count();
+    let (add, change, destroy) = (count(ChangeAction::Create), count(ChangeAction::Update), count(ChangeAction::Destroy));
+    let what = match &plan.kind {
+        PlanKind::FirstDeploy { color, release } => format!(
+            "First deploy: release {} ({}) on {color}.",
+            release.fingerprint, release.data.image_id
+        ),
+        PlanKind::Release {
+            from,
+            to,
+            from_image,
+            release,
+            resume_at,
+            ..
+        } => match resume_at {
+            Some(w) => format!(
+                "Resume release {} ({}) on {to}: {w}% of production reached, {from} still active.",
+                release.fingerprint, release.data.image_id
+            ),
+            None => format!(
+                "New release {} ({} → {}) from {from} to {to}.",
+                release.fingerprint,
+                from_image.as_deref().unwrap_or("?"),
+                release.data.image_id
+            ),
+        },
+        PlanKind::InPlace | PlanKind::NoChanges => "In-place changes.".to_string(),
+    };
+    format!("{what} Plan: {add} to add, {change} to change, {destroy} to destroy, {} steps.", plan.steps.len())
+}
+
+fn notes(out: &mut String, plan: &Plan) {
+    for n in &plan.notes {
+        let _ = writeln!(out, "Note: {n}");
+    }
+}

@@ -1,0 +1,728 @@
+//! The plan file: parsing (TOML → [`raw`] types) and validation (raw → [`Spec`]).
+//!
+//! Validation collects every error it can find, each with file, line, column
+//! and what would be valid, instead of stopping at the first. A `Spec` that
+//! exists is valid: the planner never re-checks it.
+
+pub mod diagnostic;
+pub mod duration;
+pub mod raw;
+
+use crate::model::{
+    Capacity, Color, HealthCheck, LaunchData, ListenerRole, Protocol, Release,
+};
+pub use diagnostic::{Diagnostic, PlanFileError};
+use duration::parse_duration;
+use raw::*;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// Longest target group name AWS accepts.
+const MAX_TARGET_GROUP_NAME: usize = 32;
+
+/// A validated plan for one app.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    pub source: PathBuf,
+    pub app: String,
+    pub region: Option<String>,
+    pub load_balancer: String,
+    pub production: ListenerSpec,
+    pub test: Option<ListenerSpec>,
+    pub target_group: TargetGroupSpec,
+    pub fleet: FleetSpec,
+    pub rollout: RolloutSpec,
+    pub teardown: TeardownSpec,
+    pub state_parameter: String,
+    pub hooks: HooksSpec,
+    pub notify_webhook_env: Option<String>,
+}
+
+impl Spec {
+    /// `<app>-<color>`: the name of the colour's target group and Auto Scaling group.
+    pub fn resource_name(&self, c: Color) -> String {
+        format!("{}-{}", self.app, c)
+    }
+
+    /// The launch template's name.
+    pub fn launch_template_name(&self) -> String {
+        self.app.clone()
+    }
+
+    pub fn release(&self) -> Release {
+        Release::new(self.fleet.launch.clone())
+    }
+
+    pub fn listeners(&self) -> impl Iterator<Item = &ListenerSpec> {
+        std::iter::once(&self.production).chain(self.test.as_ref())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListenerSpec {
+    pub port: u16,
+    pub protocol: Protocol,
+    pub role: ListenerRole,
+    pub certificate_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetGroupSpec {
+    pub port: u16,
+    pub protocol: Protocol,
+    pub vpc_id: String,
+    pub deregistration_delay_secs: u32,
+    pub health_check: HealthCheck,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FleetSpec {
+    pub launch: LaunchData,
+    pub subnets: Vec<String>,
+    pub capacity: Capacity,
+    pub spot: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RolloutSpec {
+    pub steps: Vec<u32>,
+    pub bake_secs: u64,
+    pub health_timeout_secs: u64,
+    pub auto_promote: bool,
+    pub smoke: Vec<Check>,
+    pub gates: Vec<Check>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub kind: CheckKind,
+    pub timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckKind {
+    Command(Vec<String>),
+    Http { url: String, expect_status: u16 },
+    Alarm(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TeardownPolicy {
+    ScaleToZero,
+    Delete,
+    Keep,
+}
+
+impl TeardownPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TeardownPolicy::ScaleToZero => "scale-to-zero",
+            TeardownPolicy::Delete => "delete",
+            TeardownPolicy::Keep => "keep",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeardownSpec {
+    pub policy: TeardownPolicy,
+    pub delay_secs: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HooksSpec {
+    pub before_deploy: Option<Vec<String>>,
+    pub after_teardown: Option<Vec<String>>,
+}
+
+/// Reads and validates a plan file. Every problem is reported at once.
+pub fn load(path: &Path) -> Result<Spec, PlanFileError> {
+    let bytes = std::fs::read(path).map_err(|e| PlanFileError {
+        diagnostics: vec![Diagnostic {
+            file: path.to_path_buf(),
+            line: 0,
+            col: 0,
+            message: format!("cannot read plan file: {e}"),
+            help: Some("pass the path of a TOML plan file, e.g. plans/demo.toml".into()),
+            snippet: None,
+        }],
+    })?;
+    let source = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            return Err(PlanFileError {
+                diagnostics: vec![Diagnostic::at(
+                    path,
+                    &lossy,
+                    Some(at..at + 1),
+                    "the plan file is not valid UTF-8",
+                    Some("save the file as UTF-8 text".into()),
+                )],
+            });
+        }
+    };
+    parse(path, &source)
+}
+
+/// Parses and validates plan text; `path` is used in messages only.
+pub fn parse(path: &Path, source: &str) -> Result<Spec, PlanFileError> {
+    let raw: RawPlan = match toml::from_str(source) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let message = e.message().trim_end().to_string();
+            let help = toml_help(&message);
+            return Err(PlanFileError {
+                diagnostics: vec![Diagnostic::at(path, source, e.span(), message, help)],
+            });
+        }
+    };
+    Validator {
+        path,
+        source,
+        errors: Vec::new(),
+    }
+    .validate(raw)
+}
+
+/// A hint for serde/TOML messages: the expected keys, when the message lists them.
+fn toml_help(message: &str) -> Option<String> {
+    if message.starts_with("unknown field") {
+        if let Some((_, expected)) = message.split_once("expected ") {
+            return Some(format!("valid keys here: {expected}"));
+        }
+    }
+    if message.starts_with("missing field") {
+        return Some("add the key; see plans/full.toml for every key with a comment".into());
+    }
+    None
+}
+
+struct Validator<'a> {
+    path: &'a Path,
+    source: &'a str,
+    errors: Vec<Diagnostic>,
+}
+
+impl Validator<'_> {
+    fn error(&mut self, span: Range<usize>, message: impl Into<String>, help: impl Into<String>) {
+        let help: String = help.into();
+        self.errors.push(Diagnostic::at(
+            self.path,
+            self.source,
+            Some(span),
+            message,
+            (!help.is_empty()).then_some(help),
+        ));
+    }
+
+    fn duration(&mut self, key: &str, v: Option<&Spanned<String>>, default: u64) -> u64 {
+        let Some(v) = v else { return default };
+        match parse_duration(v.get_ref()) {
+            Some(secs) => secs,
+            None => {
+                self.error(
+                    v.span(),
+                    format!("`{key}` is not a duration: {:?}", v.get_ref()),
+                    "write a whole number with a unit: \"30s\", \"5m\", \"1h\" or \"1h30m\"",
+                );
+                default
+            }
+        }
+    }
+
+    fn range(&mut self, key: &str, v: &Spanned<i64>, lo: i64, hi: i64, unit: &str) -> u32 {
+        let n = *v.get_ref();
+        if n < lo || n > hi {
+            self.error(
+                v.span(),
+                format!("`{key}` is {n}{unit}, outside {lo}–{hi}{unit}"),
+                format!("use a value from {lo} to {hi}"),
+            );
+            return lo.max(0) as u32;
+        }
+        n as u32
+    }
+
+    fn duration_in(&mut self, key: &str, v: Option<&Spanned<String>>, default: u64, lo: u64, hi: u64) -> u32 {
+        let secs = self.duration(key, v, default);
+        if let Some(v) = v {
+            if parse_duration(v.get_ref()).is_some() && (secs < lo || secs > hi) {
+                self.error(
+                    v.span(),
+                    format!("`{key}` is {secs}s, outside {lo}s–{hi}s"),
+                    format!("use a duration from \"{lo}s\" to \"{hi}s\""),
+                );
+            }
+        }
+        secs as u32
+    }
+
+    fn port(&mut self, key: &str, v: &Spanned<i64>) -> u16 {
+        self.range(key, v, 1, 65535, "") as u16
+    }
+
+    fn protocol(&mut self, key: &str, v: Option<&Spanned<String>>) -> Protocol {
+        let Some(v) = v else { return Protocol::Http };
+        match Protocol::parse(v.get_ref()) {
+            Some(p) => p,
+            None => {
+                let upper = v.get_ref().to_ascii_uppercase();
+                let help = if Protocol::parse(&upper).is_some() {
+                    format!("write it in capitals: \"{upper}\"")
+                } else {
+                    "use \"HTTP\" or \"HTTPS\"".into()
+                };
+                self.error(v.span(), format!("`{key}` {:?} is not a protocol", v.get_ref()), help);
+                Protocol::Http
+            }
+        }
+    }
+
+    fn non_empty(&mut self, key: &str, v: &Spanned<String>) -> String {
+        if v.get_ref().trim().is_empty() {
+            self.error(v.span(), format!("`{key}` is empty"), "");
+        }
+        v.get_ref().clone()
+    }
+
+    fn command(&mut self, key: &str, v: &Spanned<Vec<String>>) -> Vec<String> {
+        if v.get_ref().is_empty() || v.get_ref()[0].trim().is_empty() {
+            self.error(
+                v.span(),
+                format!("`{key}` has no program to run"),
+                "write the program and its arguments, e.g. [\"./migrate.sh\", \"expand\"]",
+            );
+        }
+        v.get_ref().clone()
+    }
+
+    fn validate(mut self, raw: RawPlan) -> Result<Spec, PlanFileError> {
+        // [app]
+        let app_name = raw.app.get_ref().name.clone();
+        let app = app_name.get_ref().clone();
+        if app.is_empty()
+            || !app
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            || app.starts_with('-')
+            || app.ends_with('-')
+        {
+            let suggestion: String = app
+                .to_ascii_lowercase()
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            self.error(
+                app_name.span(),
+                format!("app name {app:?} may use only a-z, 0-9 and '-' (not at either end)"),
+                format!("e.g. name = {:?}", suggestion.trim_matches('-')),
+            );
+        } else if app.len() + "-green".len() > MAX_TARGET_GROUP_NAME {
+            self.error(
+                app_name.span(),
+                format!(
+                    "app name {app:?} is {} characters: \"{app}-green\" would exceed AWS's {MAX_TARGET_GROUP_NAME}-character target group name limit",
+                    app.len()
+                ),
+                format!("use at most {} characters", MAX_TARGET_GROUP_NAME - 6),
+            );
+        }
+        let region = raw.app.get_ref().region.as_ref().map(|r| r.get_ref().clone());
+
+        // [load_balancer]
+        let load_balancer = self.non_empty("load_balancer.name", &raw.load_balancer.get_ref().name);
+
+        // [[listeners]]
+        let mut production = None;
+        let mut test = None;
+        let mut seen_ports: Vec<(i64, Range<usize>)> = Vec::new();
+        for l in raw.listeners.get_ref() {
+            let lr = l.get_ref();
+            let port = self.port("listeners.port", &lr.port);
+            if let Some((_, _)) = seen_ports.iter().find(|(p, _)| *p == *lr.port.get_ref()) {
+                self.error(
+                    lr.port.span(),
+                    format!("listener port {} is used twice", lr.port.get_ref()),
+                    "each listener needs its own port",
+                );
+            }
+            seen_ports.push((*lr.port.get_ref(), lr.port.span()));
+            let protocol = self.protocol("listeners.protocol", lr.protocol.as_ref());
+            let role = match lr.role.get_ref().as_str() {
+                "production" => ListenerRole::Production,
+                "test" => ListenerRole::Test,
+                other => {
+                    self.error(
+                        lr.role.span(),
+                        format!("listener role {other:?} is not one cutover knows"),
+                        "use \"production\" (weighted traffic) or \"test\" (100% to the colour being deployed)",
+                    );
+                    continue;
+                }
+            };
+            let certificate_arn = lr.certificate_arn.as_ref().map(|c| c.get_ref().clone());
+            if protocol == Protocol::Https && certificate_arn.is_none() {
+                self.error(
+                    l.span(),
+                    format!("HTTPS listener on port {port} has no certificate_arn"),
+                    "add certificate_arn = \"arn:aws:acm:…\" or use protocol = \"HTTP\"",
+                );
+            }
+            let spec = ListenerSpec {
+                port,
+                protocol,
+                role,
+                certificate_arn,
+            };
+            let slot = match role {
+                ListenerRole::Production => &mut production,
+                ListenerRole::Test => &mut test,
+            };
+            if slot.is_some() {
+                self.error(
+                    lr.role.span(),
+                    format!("a second {role} listener"),
+                    format!("a plan has exactly one production listener and at most one test listener"),
+                );
+            } else {
+                *slot = Some(spec);
+            }
+        }
+        if production.is_none() {
+            self.error(
+                raw.listeners.span(),
+                "no production listener",
+                "add a [[listeners]] table with role = \"production\"",
+            );
+        }
+
+        // [target_group]
+        let tg = raw.target_group.get_ref();
+        let tg_port = self.port("target_group.port", &tg.port);
+        let tg_protocol = self.protocol("target_group.protocol", tg.protocol.as_ref());
+        let vpc_id = self.non_empty("target_group.vpc_id", &tg.vpc_id);
+        let deregistration_delay_secs = self.duration_in(
+            "target_group.deregistration_delay",
+            tg.deregistration_delay.as_ref(),
+            300,
+            0,
+            3600,
+        );
+        let default_hc = RawHealthCheck::default();
+        let hc = tg.health_check.as_ref().unwrap_or(&default_hc);
+        let path = hc.path.as_ref().map(|p| p.get_ref().clone()).unwrap_or("/".into());
+        if let Some(p) = &hc.path {
+            if !p.get_ref().starts_with('/') {
+                self.error(
+                    p.span(),
+                    format!("health check path {:?} does not start with '/'", p.get_ref()),
+                    format!("e.g. path = \"/{}\"", p.get_ref().trim_start_matches('/')),
+                );
+            }
+        }
+        let interval = self.duration_in("health_check.interval", hc.interval.as_ref(), 30, 5, 300);
+        let timeout = self.duration_in("health_check.timeout", hc.timeout.as_ref(), 5, 2, 120);
+        if timeout >= interval {
+            let span = hc
+                .timeout
+                .as_ref()
+                .or(hc.interval.as_ref())
+                .map(|s| s.span())
+                .unwrap_or(raw.target_group.span());
+            self.error(
+                span,
+                format!("health check timeout ({timeout}s) must be shorter than its interval ({interval}s)"),
+                "lower the timeout or raise the interval",
+            );
+        }
+        let healthy_threshold = match &hc.healthy_threshold {
+            Some(v) => self.range("health_check.healthy_threshold", v, 2, 10, ""),
+            None => 5,
+        };
+        let unhealthy_threshold = match &hc.unhealthy_threshold {
+            Some(v) => self.range("health_check.unhealthy_threshold", v, 2, 10, ""),
+            None => 2,
+        };
+        let matcher = hc.matcher.as_ref().map(|m| m.get_ref().clone()).unwrap_or("200".into());
+        if let Some(m) = &hc.matcher {
+            if !matcher_valid(m.get_ref()) {
+                self.error(
+                    m.span(),
+                    format!("health check matcher {:?} is not a list or range of HTTP codes within 200–499", m.get_ref()),
+                    "e.g. \"200\", \"200,204\" or \"200-299\"",
+                );
+            }
+        }
+
+        // [fleet]
+        let f = raw.fleet.get_ref();
+        let image_id = self.non_empty("fleet.image_id", &f.image_id);
+        let instance_type = self.non_empty("fleet.instance_type", &f.instance_type);
+        let list = |v: &Spanned<Vec<Spanned<String>>>| -> Vec<String> {
+            v.get_ref().iter().map(|s| s.get_ref().clone()).collect()
+        };
+        let subnets = list(&f.subnets);
+        if subnets.is_empty() {
+            self.error(f.subnets.span(), "`fleet.subnets` is empty", "list at least one subnet id, e.g. [\"subnet-0abc\"]");
+        }
+        let security_groups = list(&f.security_groups);
+        if security_groups.is_empty() {
+            self.error(
+                f.security_groups.span(),
+                "`fleet.security_groups` is empty",
+                "list at least one security group id, e.g. [\"sg-0abc\"]",
+            );
+        }
+        let min = self.range("fleet.min_size", &f.min_size, 0, 1000, "");
+        let max = self.range("fleet.max_size", &f.max_size, 0, 1000, "");
+        let desired = self.range("fleet.desired_capacity", &f.desired_capacity, 0, 1000, "");
+        if !(min <= desired && desired <= max) {
+            self.error(
+                f.desired_capacity.span(),
+                format!("fleet sizes must satisfy min_size ≤ desired_capacity ≤ max_size, got {min} ≤ {desired} ≤ {max}"),
+                "adjust min_size, desired_capacity or max_size",
+            );
+        } else if desired == 0 {
+            self.error(
+                f.desired_capacity.span(),
+                "`fleet.desired_capacity` is 0: a colour with no instances can never take traffic",
+                "use at least 1",
+            );
+        }
+
+        // [rollout]
+        let empty = RawRollout::default();
+        let r = raw.rollout.as_ref().map(|r| r.get_ref()).unwrap_or(&empty);
+        let steps = match &r.steps {
+            None => vec![10, 25, 50, 100],
+            Some(steps) => self.steps(steps),
+        };
+        let bake_secs = self.duration("rollout.bake", r.bake.as_ref(), 300);
+        let health_timeout_secs = self.duration("rollout.health_timeout", r.health_timeout.as_ref(), 600);
+        let smoke = r.smoke.iter().flatten().map(|c| self.check("rollout.smoke", c, false)).collect();
+        let gates = r.gates.iter().flatten().map(|c| self.check("rollout.gates", c, true)).collect();
+
+        // [teardown]
+        let (policy, delay_secs) = match &raw.teardown {
+            None => (TeardownPolicy::ScaleToZero, 1800),
+            Some(t) => {
+                let policy = match t.policy.as_ref() {
+                    None => TeardownPolicy::ScaleToZero,
+                    Some(p) => match p.get_ref().as_str() {
+                        "scale-to-zero" => TeardownPolicy::ScaleToZero,
+                        "delete" => TeardownPolicy::Delete,
+                        "keep" => TeardownPolicy::Keep,
+                        other => {
+                            self.error(
+                                p.span(),
+                                format!("teardown policy {other:?} is not one cutover knows"),
+                                "use \"scale-to-zero\", \"delete\" or \"keep\"",
+                            );
+                            TeardownPolicy::ScaleToZero
+                        }
+                    },
+                };
+                (policy, self.duration("teardown.delay", t.delay.as_ref(), 1800))
+            }
+        };
+
+        // [state]
+        let state_parameter = match raw.state.as_ref().and_then(|s| s.parameter.as_ref()) {
+            None => format!("/cutover/{app}/active"),
+            Some(p) => {
+                if !ssm_name_valid(p.get_ref()) {
+                    self.error(
+                        p.span(),
+                        format!("{:?} is not a valid SSM parameter name", p.get_ref()),
+                        "use a path like \"/shop/active-environment\": letters, digits and . - _ /, starting with '/', at most 1011 characters, not beginning with aws or ssm",
+                    );
+                }
+                p.get_ref().clone()
+            }
+        };
+
+        // [hooks]
+        let mut hooks = HooksSpec::default();
+        if let Some(h) = &raw.hooks {
+            hooks.before_deploy = h.before_deploy.as_ref().map(|c| self.command("hooks.before_deploy", c));
+            hooks.after_teardown = h.after_teardown.as_ref().map(|c| self.command("hooks.after_teardown", c));
+        }
+
+        // [notify]
+        let notify_webhook_env = raw.notify.as_ref().and_then(|n| n.webhook_env.as_ref()).map(|w| {
+            let name = w.get_ref().clone();
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                self.error(
+                    w.span(),
+                    format!("`notify.webhook_env` {name:?} is not an environment variable name"),
+                    "name the variable that holds the URL, e.g. \"SLACK_WEBHOOK\" (never the URL itself)",
+                );
+            }
+            name
+        });
+
+        if !self.errors.is_empty() {
+            self.errors.sort_by_key(|d| (d.line, d.col));
+            return Err(PlanFileError {
+                diagnostics: self.errors,
+            });
+        }
+        Ok(Spec {
+            source: self.path.to_path_buf(),
+            app,
+            region,
+            load_balancer,
+            production: production.expect("checked above"),
+            test,
+            target_group: TargetGroupSpec {
+                port: tg_port,
+                protocol: tg_protocol,
+                vpc_id,
+                deregistration_delay_secs,
+                health_check: HealthCheck {
+                    path,
+                    interval_secs: interval,
+                    timeout_secs: timeout,
+                    healthy_threshold,
+                    unhealthy_threshold,
+                    matcher,
+                },
+            },
+            fleet: FleetSpec {
+                launch: LaunchData {
+                    image_id,
+                    instance_type,
+                    security_groups,
+                    user_data: f.user_data.clone(),
+                    key_name: f.key_name.as_ref().map(|k| k.get_ref().clone()),
+                },
+                subnets,
+                capacity: Capacity { min, max, desired },
+                spot: f.spot.unwrap_or(false),
+            },
+            rollout: RolloutSpec {
+                steps,
+                bake_secs,
+                health_timeout_secs,
+                auto_promote: r.auto_promote.unwrap_or(true),
+                smoke,
+                gates,
+            },
+            teardown: TeardownSpec { policy, delay_secs },
+            state_parameter,
+            hooks,
+            notify_webhook_env,
+        })
+    }
+
+    fn steps(&mut self, steps: &Spanned<Vec<Spanned<i64>>>) -> Vec<u32> {
+        let list = steps.get_ref();
+        if list.is_empty() {
+            self.error(steps.span(), "`rollout.steps` is empty", "e.g. steps = [10, 25, 50, 100]");
+            return vec![100];
+        }
+        let mut out = Vec::new();
+        let mut prev = 0;
+        for s in list {
+            let n = *s.get_ref();
+            if !(1..=100).contains(&n) {
+                self.error(s.span(), format!("step {n}% is outside 1–100"), "each step is the new colour's share of production traffic, 1 to 100");
+            } else if n <= prev {
+                self.error(s.span(), format!("step {n}% does not rise above the step before it ({prev}%)"), "steps go strictly up, e.g. [10, 25, 50, 100]");
+            }
+            prev = n;
+            out.push(n.clamp(1, 100) as u32);
+        }
+        if *list.last().expect("not empty").get_ref() != 100 {
+            let last = list.last().expect("not empty");
+            self.error(last.span(), format!("the last step is {}%, not 100%", last.get_ref()), "end the steps at 100 so the new colour takes all traffic");
+        }
+        out
+    }
+
+    fn check(&mut self, key: &str, c: &Spanned<RawCheck>, gate: bool) -> Check {
+        let raw = c.get_ref();
+        let timeout_secs = self.duration(&format!("{key}.timeout"), raw.timeout.as_ref(), 60);
+        let count = raw.command.is_some() as u8 + raw.http.is_some() as u8 + raw.alarm.is_some() as u8;
+        let allowed = if gate { "`command`, `http` or `alarm`" } else { "`command` or `http`" };
+        if count != 1 {
+            self.error(
+                c.span(),
+                format!("each [[{key}]] needs exactly one of {allowed}, this one has {count}"),
+                "split it into one table per check",
+            );
+        }
+        let kind = if let Some(cmd) = &raw.command {
+            CheckKind::Command(self.command(&format!("{key}.command"), cmd))
+        } else if let Some(http) = &raw.http {
+            let h = http.get_ref();
+            let url = h.url.get_ref().clone();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                self.error(h.url.span(), format!("{url:?} is not an http:// or https:// URL"), "");
+            }
+            let expect_status = match &h.expect_status {
+                Some(s) => self.range(&format!("{key}.http.expect_status"), s, 100, 599, "") as u16,
+                None => 200,
+            };
+            CheckKind::Http { url, expect_status }
+        } else if let Some(alarm) = &raw.alarm {
+            if !gate {
+                self.error(alarm.span(), "an alarm is a gate, not a smoke test", "move it to a [[rollout.gates]] table");
+            }
+            CheckKind::Alarm(alarm.get_ref().clone())
+        } else {
+            CheckKind::Command(Vec::new())
+        };
+        Check { kind, timeout_secs }
+    }
+}
+
+/// "200", "200,204", "200-299"; every code within 200–499.
+fn matcher_valid(m: &str) -> bool {
+    let code = |s: &str| s.trim().parse::<u16>().ok().filter(|c| (200..=499).contains(c));
+    if let Some((a, b)) = m.split_once('-') {
+        return matches!((code(a), code(b)), (Some(a), Some(b)) if a <= b);
+    }
+    !m.is_empty() && m.split(',').all(|c| code(c).is_some())
+}
+
+fn ssm_name_valid(name: &str) -> bool {
+    let lower = name.trim_start_matches('/').to_ascii_lowercase();
+    name.starts_with('/')
+        && name.len() <= 1011
+        && !name.ends_with('/')
+        && !name.contains("//")
+        && !lower.starts_with("aws")
+        && !lower.starts_with("ssm")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matcher_forms() {
+        assert!(matcher_valid("200"));
+        assert!(matcher_valid("200,204"));
+        assert!(matcher_valid("200-299"));
+        assert!(!matcher_valid("100"));
+        assert!(!matcher_valid("500"));
+        assert!(!matcher_valid("299-200"));
+        assert!(!matcher_valid("ok"));
+    }
+
+    #[test]
+    fn ssm_names() {
+        assert!(ssm_name_valid("/cutover/shop/active"));
+        assert!(!ssm_name_valid("no-slash"));
+        assert!(!ssm_name_valid("/aws/x"));
+        assert!(!ssm_name_valid("/a b"));
+    }
+}

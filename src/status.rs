@@ -1,0 +1,72 @@
+//! `cutover status` as data: per colour, what runs, how healthy, how much
+//! traffic; the active colour; what a rollback would do. Pure.
+
+use crate::model::{Color, Timestamp, Weights};
+use crate::observed::Observed;
+use crate::planner::{rollback, RollbackPlan};
+use crate::spec::Spec;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub app: String,
+    pub now: Timestamp,
+    pub active: Option<Color>,
+    pub active_since: Option<Timestamp>,
+    pub weights: Option<Weights>,
+    pub colors: Vec<ColorStatus>,
+    pub rollback: Result<RollbackPlan, String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ColorStatus {
+    pub color: Color,
+    pub release: Option<String>,
+    pub image: Option<String>,
+    pub desired: u32,
+    pub instances: u32,
+    pub healthy: u32,
+    pub unhealthy: Vec<String>,
+    pub share: u32,
+}
+
+pub fn status(spec: &Spec, obs: &Observed) -> Status {
+    let weights = obs.listener(spec.production.port).and_then(|l| obs.weights(l));
+    let colors = Color::ALL
+        .into_iter()
+        .map(|c| {
+            let fleet = obs.fleets.get(c).as_ref();
+            let unhealthy = obs
+                .target_groups
+                .get(c)
+                .as_ref()
+                .map(|tg| {
+                    tg.targets
+                        .iter()
+                        .filter(|t| t.state != "healthy")
+                        .map(|t| format!("{} {}{}", t.id, t.state, t.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            ColorStatus {
+                color: c,
+                release: obs.release_of(c).map(str::to_string),
+                image: obs.image_of(c).map(str::to_string),
+                desired: fleet.map(|f| f.capacity.desired).unwrap_or(0),
+                instances: fleet.map(|f| f.instances.len() as u32).unwrap_or(0),
+                healthy: obs.healthy(c),
+                unhealthy,
+                share: weights.map(|w| w.share(c)).unwrap_or(0),
+            }
+        })
+        .collect();
+    Status {
+        app: spec.app.clone(),
+        now: obs.now,
+        active: obs.active.as_ref().map(|a| a.color),
+        active_since: obs.active.as_ref().map(|a| a.since),
+        weights,
+        colors,
+        rollback: rollback(spec, obs).map_err(|e| e.to_string()),
+    }
+}
