@@ -5,7 +5,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
-#[command(name = "cutover", version, about = "Declarative blue-green deployments for AWS")]
+#[command(
+    name = "cutover",
+    version,
+    about = "Declarative blue-green deployments for AWS"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,

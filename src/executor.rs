@@ -35,7 +35,11 @@ pub enum StepError {
         targets: Vec<TargetHealth>,
     },
     #[error("refusing to send traffic to {color}: {healthy} of {wanted} targets healthy (DESIGN.md invariant 1)")]
-    UnsafeWeights { color: Color, healthy: u32, wanted: u32 },
+    UnsafeWeights {
+        color: Color,
+        healthy: u32,
+        wanted: u32,
+    },
     #[error("refusing to shrink {color}: {reason} (DESIGN.md invariants 2 and 3)")]
     UnsafeTeardown { color: Color, reason: String },
     #[error("the listener read back {got}, not the {wanted} that was set")]
@@ -117,12 +121,20 @@ pub struct Executor<'a> {
 impl Executor<'_> {
     pub async fn execute(&self, plan: &Plan, obs: &Observed) -> Outcome {
         let mut r = Resolved {
-            load_balancer: obs.load_balancer.as_ref().map(|l| l.arn.clone()).unwrap_or_default(),
+            load_balancer: obs
+                .load_balancer
+                .as_ref()
+                .map(|l| l.arn.clone())
+                .unwrap_or_default(),
             target_groups: PerColor {
                 blue: obs.tg_arn(Color::Blue).map(str::to_string),
                 green: obs.tg_arn(Color::Green).map(str::to_string),
             },
-            listeners: obs.listeners.iter().map(|l| (l.port, l.arn.clone())).collect(),
+            listeners: obs
+                .listeners
+                .iter()
+                .map(|l| (l.port, l.arn.clone()))
+                .collect(),
             template_id: obs.launch_template.as_ref().map(|t| t.id.clone()),
             versions: obs
                 .launch_template
@@ -135,7 +147,9 @@ impl Executor<'_> {
                 green: obs.fleets.green.as_ref().map(|f| f.target_groups.clone()),
             },
             prod_port: self.production_port,
-            weights: obs.listener(self.production_port).and_then(|l| obs.weights(l)),
+            weights: obs
+                .listener(self.production_port)
+                .and_then(|l| obs.weights(l)),
             desired: self.desired,
         };
         let total = plan.steps.len();
@@ -173,6 +187,7 @@ impl Executor<'_> {
             if matches!(step.action, Action::RecordActive { .. }) {
                 promoted = true;
             }
+            crash_point(i + 1);
         }
         Outcome::Converged
     }
@@ -185,16 +200,17 @@ impl Executor<'_> {
             .cloned()
             .ok_or_else(|| ProviderError::NotFound("production listener".into()))?;
         let w = Weights::all_on(to);
-        self.provider.set_weights(&arn, &forward_for(&r.target_groups, w)).await?;
+        self.provider
+            .set_weights(&arn, &forward_for(&r.target_groups, w))
+            .await?;
         r.weights = Some(w);
         Ok(())
     }
 
     fn tg(&self, r: &Resolved, c: Color) -> Result<String, StepError> {
-        r.target_groups
-            .get(c)
-            .clone()
-            .ok_or_else(|| StepError::Missing(format!("target group {} does not exist", self.app.name(c))))
+        r.target_groups.get(c).clone().ok_or_else(|| {
+            StepError::Missing(format!("target group {} does not exist", self.app.name(c)))
+        })
     }
 
     async fn healthy(&self, r: &Resolved, c: Color) -> Result<(u32, Vec<TargetHealth>), StepError> {
@@ -254,7 +270,12 @@ impl Executor<'_> {
             }
             Action::CreateLaunchTemplateVersion { name, release } => {
                 let (id, v) = p
-                    .create_launch_template_version(&self.app, r.template_id.as_deref(), name, release)
+                    .create_launch_template_version(
+                        &self.app,
+                        r.template_id.as_deref(),
+                        name,
+                        release,
+                    )
                     .await?;
                 r.template_id = Some(id);
                 r.versions.insert(release.fingerprint.clone(), v);
@@ -264,7 +285,11 @@ impl Executor<'_> {
                 self.check_shrink_safe(r, *color)?;
                 let name = self.app.name(*color);
                 let tg = self.tg(r, *color)?;
-                if r.fleets.get(*color).as_ref().is_some_and(|tgs| tgs.contains(&tg)) {
+                if r.fleets
+                    .get(*color)
+                    .as_ref()
+                    .is_some_and(|tgs| tgs.contains(&tg))
+                {
                     p.detach_target_group(&name, &tg).await?;
                 }
                 p.set_capacity(&name, Capacity::ZERO).await?;
@@ -272,16 +297,19 @@ impl Executor<'_> {
             }
             Action::EnsureFleet { color, config } => {
                 let tg = self.tg(r, *color)?;
-                let template = r
-                    .template_id
-                    .clone()
-                    .ok_or_else(|| StepError::Missing("the launch template does not exist".into()))?;
+                let template = r.template_id.clone().ok_or_else(|| {
+                    StepError::Missing("the launch template does not exist".into())
+                })?;
                 let version = *r.versions.get(&config.release).ok_or_else(|| {
-                    StepError::Missing(format!("no launch template version holds release {}", config.release))
+                    StepError::Missing(format!(
+                        "no launch template version holds release {}",
+                        config.release
+                    ))
                 })?;
                 match r.fleets.get(*color).clone() {
                     None => {
-                        p.create_fleet(&self.app, *color, config, &template, version, &tg).await?;
+                        p.create_fleet(&self.app, *color, config, &template, version, &tg)
+                            .await?;
                     }
                     Some(attached) => {
                         if !attached.contains(&tg) {
@@ -333,7 +361,9 @@ impl Executor<'_> {
                 match r.listeners.get(&config.port).cloned() {
                     Some(arn) => p.modify_listener(&arn, config, &forward).await?,
                     None => {
-                        let arn = p.create_listener(&r.load_balancer, config, &forward).await?;
+                        let arn = p
+                            .create_listener(&r.load_balancer, config, &forward)
+                            .await?;
                         r.listeners.insert(config.port, arn);
                     }
                 }
@@ -343,11 +373,9 @@ impl Executor<'_> {
             }
             Action::SetWeights { weights } => {
                 self.check_weights_safe(r, *weights).await?;
-                let arn = r
-                    .listeners
-                    .get(&r.prod_port)
-                    .cloned()
-                    .ok_or_else(|| StepError::Missing("the production listener does not exist".into()))?;
+                let arn = r.listeners.get(&r.prod_port).cloned().ok_or_else(|| {
+                    StepError::Missing("the production listener does not exist".into())
+                })?;
                 let forward = forward_for(&r.target_groups, *weights);
                 let back = p.set_weights(&arn, &forward).await?;
                 let mut got = back.clone();
@@ -363,7 +391,11 @@ impl Executor<'_> {
                 r.weights = Some(*weights);
                 return Ok(Some("read back".into()));
             }
-            Action::Bake { color, weight, secs } => {
+            Action::Bake {
+                color,
+                weight,
+                secs,
+            } => {
                 // Gate: the target health of the new colour, checked throughout.
                 let start = p.now();
                 loop {
@@ -381,7 +413,10 @@ impl Executor<'_> {
                     self.reporter.event(Event::Waiting {
                         done: elapsed.min(*secs),
                         of: *secs,
-                        message: format!("{color} at {weight}%, gates passing"),
+                        message: format!(
+                            "{color} at {weight}%: {}s of {secs}s, gates passing",
+                            elapsed.min(*secs)
+                        ),
                     });
                     if elapsed >= *secs {
                         break;
@@ -408,17 +443,19 @@ impl Executor<'_> {
                     self.reporter.event(Event::Waiting {
                         done: elapsed.min(*secs),
                         of: *secs,
-                        message: "draining".into(),
+                        message: format!("draining: {}s of {secs}s", elapsed.min(*secs)),
                     });
                     if elapsed >= *secs {
                         break;
                     }
-                    p.sleep(Duration::from_secs(secs - elapsed).min(self.poll)).await;
+                    p.sleep(Duration::from_secs(secs - elapsed).min(self.poll))
+                        .await;
                 }
             }
             Action::ScaleToZero { color } => {
                 self.check_shrink_safe(r, *color)?;
-                p.set_capacity(&self.app.name(*color), Capacity::ZERO).await?;
+                p.set_capacity(&self.app.name(*color), Capacity::ZERO)
+                    .await?;
             }
             Action::DeleteFleet { color } => {
                 self.check_shrink_safe(r, *color)?;
@@ -427,5 +464,16 @@ impl Executor<'_> {
             }
         }
         Ok(None)
+    }
+}
+
+/// Test hook for crash recovery: `CUTOVER_CRASH_AFTER_STEP=N` aborts the
+/// process right after step N, as `kill -9` would, leaving live state as it is.
+fn crash_point(step: usize) {
+    if let Ok(n) = std::env::var("CUTOVER_CRASH_AFTER_STEP") {
+        if n.trim().parse() == Ok(step) {
+            eprintln!("CUTOVER_CRASH_AFTER_STEP={step}: aborting");
+            std::process::abort();
+        }
     }
 }

@@ -7,7 +7,15 @@ use cutover::exit::ExitStatus;
 use cutover::spec::PlanFileError;
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version are successes; a usage error is bad input: exit 1
+            // (clap's own 2 would read as "changes" to a script).
+            let _ = e.print();
+            std::process::exit(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
     cutover::cli::init_tracing(&cli.global);
     let status = match cutover::commands::run(cli) {
         Ok(status) => status,

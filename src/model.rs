@@ -136,7 +136,11 @@ impl HealthCheck {
                 out.push((name, a, b));
             }
         };
-        field("path", format!("{:?}", self.path), format!("{:?}", new.path));
+        field(
+            "path",
+            format!("{:?}", self.path),
+            format!("{:?}", new.path),
+        );
         field(
             "interval",
             format!("{}s", self.interval_secs),
@@ -241,7 +245,12 @@ impl Weights {
 
 impl fmt::Display for Weights {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "blue {}% / green {}%", self.share(Color::Blue), self.share(Color::Green))
+        write!(
+            f,
+            "blue {}% / green {}%",
+            self.share(Color::Blue),
+            self.share(Color::Green)
+        )
     }
 }
 
@@ -342,7 +351,13 @@ mod tests {
 
     #[test]
     fn weights_split_and_share() {
-        assert_eq!(Weights::split(Color::Green, 25), Weights { blue: 75, green: 25 });
+        assert_eq!(
+            Weights::split(Color::Green, 25),
+            Weights {
+                blue: 75,
+                green: 25
+            }
+        );
         let hand_edited = Weights { blue: 1, green: 1 };
         assert_eq!(hand_edited.share(Color::Blue), 50);
         assert_eq!(format_duration(3900), "1h 5m");

@@ -122,7 +122,9 @@ impl Observed {
 
     /// Which colour a target group ARN belongs to.
     pub fn color_of(&self, arn: &str) -> Option<Color> {
-        Color::ALL.into_iter().find(|c| self.tg_arn(*c) == Some(arn))
+        Color::ALL
+            .into_iter()
+            .find(|c| self.tg_arn(*c) == Some(arn))
     }
 
     /// The weights a listener forwards with, by colour. `None` when it is not
@@ -143,17 +145,27 @@ impl Observed {
 
     /// The release (fingerprint) a colour's fleet runs, if it runs one.
     pub fn release_of(&self, c: Color) -> Option<&str> {
-        self.fleets.get(c).as_ref().and_then(|f| f.release.as_deref())
+        self.fleets
+            .get(c)
+            .as_ref()
+            .and_then(|f| f.release.as_deref())
     }
 
     /// The image a colour's fleet runs, from its launch template version.
     pub fn image_of(&self, c: Color) -> Option<&str> {
         let fleet = self.fleets.get(c).as_ref()?;
-        let v = self.launch_template.as_ref()?.version(fleet.launch_template_version?)?;
+        let v = self
+            .launch_template
+            .as_ref()?
+            .version(fleet.launch_template_version?)?;
         v.image_id.as_deref()
     }
 
     pub fn healthy(&self, c: Color) -> u32 {
-        self.target_groups.get(c).as_ref().map(|t| t.healthy_count()).unwrap_or(0)
+        self.target_groups
+            .get(c)
+            .as_ref()
+            .map(|t| t.healthy_count())
+            .unwrap_or(0)
     }
 }

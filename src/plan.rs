@@ -122,36 +122,75 @@ pub struct FleetConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Action {
-    CreateTargetGroup { color: Color, config: TargetGroupConfig },
+    CreateTargetGroup {
+        color: Color,
+        config: TargetGroupConfig,
+    },
     UpdateTargetGroup {
         color: Color,
         health_check: Option<HealthCheck>,
         deregistration_delay_secs: Option<u32>,
     },
     /// Create the launch template (first time) or a new version holding the full data.
-    CreateLaunchTemplateVersion { name: String, release: Release },
+    CreateLaunchTemplateVersion {
+        name: String,
+        release: Release,
+    },
     /// Take an idle fleet running an older release out of its target group
     /// and down to zero, so the new release starts on fresh instances.
-    RecycleFleet { color: Color },
+    RecycleFleet {
+        color: Color,
+    },
     /// Create or update a colour's Auto Scaling group: launch template version,
     /// capacity, subnets, release tag, and attached to its target group.
-    EnsureFleet { color: Color, config: FleetConfig },
-    SetCapacity { color: Color, capacity: Capacity },
+    EnsureFleet {
+        color: Color,
+        config: FleetConfig,
+    },
+    SetCapacity {
+        color: Color,
+        capacity: Capacity,
+    },
     /// Wait until `count` targets are healthy and none is not.
-    WaitHealthy { color: Color, count: u32, timeout_secs: u64 },
+    WaitHealthy {
+        color: Color,
+        count: u32,
+        timeout_secs: u64,
+    },
     /// Create a listener forwarding with `weights`, or set its protocol,
     /// certificate and weights when it exists.
-    EnsureListener { config: ListenerConfig, weights: Weights },
+    EnsureListener {
+        config: ListenerConfig,
+        weights: Weights,
+    },
     /// Change the production listener's weights and read them back.
-    SetWeights { weights: Weights },
+    SetWeights {
+        weights: Weights,
+    },
     /// Observe the new colour at `weight`% for `secs`.
-    Bake { color: Color, weight: u32, secs: u64 },
-    RecordActive { parameter: String, color: Color },
+    Bake {
+        color: Color,
+        weight: u32,
+        secs: u64,
+    },
+    RecordActive {
+        parameter: String,
+        color: Color,
+    },
     /// Teardown, first part: detach the target group so targets drain.
-    DetachFleet { color: Color },
-    WaitDrain { color: Color, secs: u64 },
-    ScaleToZero { color: Color },
-    DeleteFleet { color: Color },
+    DetachFleet {
+        color: Color,
+    },
+    WaitDrain {
+        color: Color,
+        secs: u64,
+    },
+    ScaleToZero {
+        color: Color,
+    },
+    DeleteFleet {
+        color: Color,
+    },
 }
 
 impl Action {

@@ -163,10 +163,15 @@ fn target_groups(b: &mut Builder) -> Result<(), PlanError> {
             Some(live) => {
                 let immutable = [
                     ("port", live.port.to_string(), tg.port.to_string()),
-                    ("protocol", live.protocol.to_string(), tg.protocol.to_string()),
+                    (
+                        "protocol",
+                        live.protocol.to_string(),
+                        tg.protocol.to_string(),
+                    ),
                     ("vpc_id", live.vpc_id.clone(), tg.vpc_id.clone()),
                 ];
-                if let Some((field, live, wanted)) = immutable.into_iter().find(|(_, l, w)| l != w) {
+                if let Some((field, live, wanted)) = immutable.into_iter().find(|(_, l, w)| l != w)
+                {
                     return Err(PlanError::ImmutableTargetGroup {
                         name,
                         field,
@@ -193,7 +198,12 @@ fn target_groups(b: &mut Builder) -> Result<(), PlanError> {
                     continue;
                 }
                 let hc = (live.health_check != tg.health_check).then(|| tg.health_check.clone());
-                b.change(ChangeAction::Update, format!("target group {name}"), fields, "in place");
+                b.change(
+                    ChangeAction::Update,
+                    format!("target group {name}"),
+                    fields,
+                    "in place",
+                );
                 b.step(
                     Action::UpdateTargetGroup {
                         color: c,
@@ -222,7 +232,12 @@ fn first_deploy(b: &mut Builder, release: &Release) -> PlanKind {
     build_color(b, c, release);
     route_test_listener(b, c);
     let spec = b.spec;
-    ensure_listener(b, &spec.production, Weights::all_on(c), "route all production traffic to blue");
+    ensure_listener(
+        b,
+        &spec.production,
+        Weights::all_on(c),
+        "route all production traffic to blue",
+    );
     record_active(b, c);
     PlanKind::FirstDeploy {
         color: c,
@@ -237,31 +252,64 @@ fn steady(b: &mut Builder, a: Color, release: &Release) {
     let fleet = obs.fleets.get(a).as_ref();
     match fleet {
         None => {
-            b.notes.push(format!("the fleet of the active colour {a} is missing: it is rebuilt"));
+            b.notes.push(format!(
+                "the fleet of the active colour {a} is missing: it is rebuilt"
+            ));
             build_color(b, a, release);
         }
         Some(f) => {
             let want = fleet_config(spec, a, release);
-            let attached = obs.tg_arn(a).is_some_and(|arn| f.target_groups.iter().any(|t| t == arn));
+            let attached = obs
+                .tg_arn(a)
+                .is_some_and(|arn| f.target_groups.iter().any(|t| t == arn));
             if f.capacity != want.capacity {
                 b.change(
                     ChangeAction::Update,
                     format!("fleet {}", f.name),
-                    vec![("capacity".into(), f.capacity.to_string(), want.capacity.to_string())],
+                    vec![(
+                        "capacity".into(),
+                        f.capacity.to_string(),
+                        want.capacity.to_string(),
+                    )],
                     "in place",
                 );
-                b.step(Action::SetCapacity { color: a, capacity: want.capacity }, "capacity differs from the plan file");
+                b.step(
+                    Action::SetCapacity {
+                        color: a,
+                        capacity: want.capacity,
+                    },
+                    "capacity differs from the plan file",
+                );
             }
             if f.subnets != want.subnets || !attached {
                 let mut fields = Vec::new();
                 if f.subnets != want.subnets {
-                    fields.push(("subnets".into(), f.subnets.join(","), want.subnets.join(",")));
+                    fields.push((
+                        "subnets".into(),
+                        f.subnets.join(","),
+                        want.subnets.join(","),
+                    ));
                 }
                 if !attached {
-                    fields.push(("target_group".into(), "(detached)".into(), spec.resource_name(a)));
+                    fields.push((
+                        "target_group".into(),
+                        "(detached)".into(),
+                        spec.resource_name(a),
+                    ));
                 }
-                b.change(ChangeAction::Update, format!("fleet {}", f.name), fields, "in place");
-                b.step(Action::EnsureFleet { color: a, config: want }, "fleet settings differ from the plan file");
+                b.change(
+                    ChangeAction::Update,
+                    format!("fleet {}", f.name),
+                    fields,
+                    "in place",
+                );
+                b.step(
+                    Action::EnsureFleet {
+                        color: a,
+                        config: want,
+                    },
+                    "fleet settings differ from the plan file",
+                );
             }
         }
     }
@@ -269,10 +317,17 @@ fn steady(b: &mut Builder, a: Color, release: &Release) {
     if let Some(test) = &spec.test {
         let current = obs.listener(test.port).and_then(|l| obs.weights(l));
         if current.is_none() || !listener_settings_match(b, test) {
-            ensure_listener(b, test, Weights::all_on(a), "the test listener is missing or differs");
+            ensure_listener(
+                b,
+                test,
+                Weights::all_on(a),
+                "the test listener is missing or differs",
+            );
         }
     }
-    let prod = obs.listener(spec.production.port).and_then(|l| obs.weights(l));
+    let prod = obs
+        .listener(spec.production.port)
+        .and_then(|l| obs.weights(l));
     if prod != Some(Weights::all_on(a)) || !listener_settings_match(b, &spec.production) {
         ensure_listener(
             b,
@@ -290,18 +345,26 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
     let spec = b.spec;
     let obs = b.obs;
     let to = a.other();
-    let prod = obs.listener(spec.production.port).and_then(|l| obs.weights(l));
+    let prod = obs
+        .listener(spec.production.port)
+        .and_then(|l| obs.weights(l));
     let mut reached = prod.map(|w| w.share(to)).unwrap_or(0);
     if reached > 0 && obs.release_of(to) != Some(release.fingerprint.as_str()) {
         // Traffic is on an older in-flight release: take it back first.
         b.change(
             ChangeAction::Update,
             format!("listener :{} (production)", spec.production.port),
-            vec![("weights".into(), prod.map(|w| w.to_string()).unwrap_or_default(), Weights::all_on(a).to_string())],
+            vec![(
+                "weights".into(),
+                prod.map(|w| w.to_string()).unwrap_or_default(),
+                Weights::all_on(a).to_string(),
+            )],
             format!("{to} carries traffic for a release that is no longer in the plan"),
         );
         b.step(
-            Action::SetWeights { weights: Weights::all_on(a) },
+            Action::SetWeights {
+                weights: Weights::all_on(a),
+            },
             format!("abandon the in-flight release on {to}"),
         );
         reached = 0;
@@ -317,20 +380,39 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
         )],
         match resume_at {
             Some(w) => format!("resume the shift from {a} to {to} at {w}%"),
-            None => format!("blue-green: build {to}, shift {:?}%, then promote", spec.rollout.steps),
+            None => format!(
+                "blue-green: build {to}, shift {:?}%, then promote",
+                spec.rollout.steps
+            ),
         },
     );
     build_color(b, to, release);
     route_test_listener(b, to);
     if let Some(w) = resume_at {
         b.step(
-            Action::Bake { color: to, weight: w, secs: spec.rollout.bake_secs },
+            Action::Bake {
+                color: to,
+                weight: w,
+                secs: spec.rollout.bake_secs,
+            },
             "resume: observe the step the previous run reached",
         );
     }
     for &w in spec.rollout.steps.iter().filter(|&&w| w > reached) {
-        b.step(Action::SetWeights { weights: Weights::split(to, w) }, format!("step {w}%"));
-        b.step(Action::Bake { color: to, weight: w, secs: spec.rollout.bake_secs }, format!("bake at {w}%"));
+        b.step(
+            Action::SetWeights {
+                weights: Weights::split(to, w),
+            },
+            format!("step {w}%"),
+        );
+        b.step(
+            Action::Bake {
+                color: to,
+                weight: w,
+                secs: spec.rollout.bake_secs,
+            },
+            format!("bake at {w}%"),
+        );
     }
     record_active(b, to);
     teardown_idle(b, to, true);
@@ -366,7 +448,10 @@ fn build_color(b: &mut Builder, c: Color, release: &Release) {
             ChangeAction::Create,
             format!("launch template {} version", spec.launch_template_name()),
             vec![],
-            format!("release {}: {} {}", release.fingerprint, release.data.image_id, release.data.instance_type),
+            format!(
+                "release {}: {} {}",
+                release.fingerprint, release.data.image_id, release.data.instance_type
+            ),
         );
         b.step(
             Action::CreateLaunchTemplateVersion {
@@ -380,33 +465,69 @@ fn build_color(b: &mut Builder, c: Color, release: &Release) {
     let fleet: Option<&Fleet> = obs.fleets.get(c).as_ref();
     match fleet {
         None => {
-            b.change(ChangeAction::Create, format!("fleet {}", want.name), vec![], want.capacity.to_string());
-            b.step(Action::EnsureFleet { color: c, config: want }, "does not exist");
+            b.change(
+                ChangeAction::Create,
+                format!("fleet {}", want.name),
+                vec![],
+                want.capacity.to_string(),
+            );
+            b.step(
+                Action::EnsureFleet {
+                    color: c,
+                    config: want,
+                },
+                "does not exist",
+            );
         }
         Some(f) => {
             let same_release = f.release.as_deref() == Some(release.fingerprint.as_str());
-            let has_old_instances = !same_release && (f.capacity.desired > 0 || !f.instances.is_empty());
+            let has_old_instances =
+                !same_release && (f.capacity.desired > 0 || !f.instances.is_empty());
             if has_old_instances {
                 b.step(
                     Action::RecycleFleet { color: c },
-                    format!("{} runs release {}: start the new one on fresh instances", f.name, f.release.as_deref().unwrap_or("?")),
+                    format!(
+                        "{} runs release {}: start the new one on fresh instances",
+                        f.name,
+                        f.release.as_deref().unwrap_or("?")
+                    ),
                 );
             }
-            let attached = obs.tg_arn(c).is_some_and(|arn| f.target_groups.iter().any(|t| t == arn));
-            if !same_release || f.capacity != want.capacity || f.subnets != want.subnets || !attached {
+            let attached = obs
+                .tg_arn(c)
+                .is_some_and(|arn| f.target_groups.iter().any(|t| t == arn));
+            if !same_release
+                || f.capacity != want.capacity
+                || f.subnets != want.subnets
+                || !attached
+            {
                 b.change(
                     ChangeAction::Update,
                     format!("fleet {}", want.name),
                     vec![
-                        ("release".into(), f.release.clone().unwrap_or("(none)".into()), release.fingerprint.clone()),
-                        ("capacity".into(), f.capacity.to_string(), want.capacity.to_string()),
+                        (
+                            "release".into(),
+                            f.release.clone().unwrap_or("(none)".into()),
+                            release.fingerprint.clone(),
+                        ),
+                        (
+                            "capacity".into(),
+                            f.capacity.to_string(),
+                            want.capacity.to_string(),
+                        ),
                     ]
                     .into_iter()
                     .filter(|(_, a, b)| a != b)
                     .collect(),
                     "scale up with the new release",
                 );
-                b.step(Action::EnsureFleet { color: c, config: want }, "bring the fleet to the release and capacity of the plan");
+                b.step(
+                    Action::EnsureFleet {
+                        color: c,
+                        config: want,
+                    },
+                    "bring the fleet to the release and capacity of the plan",
+                );
             }
         }
     }
@@ -416,14 +537,17 @@ fn build_color(b: &mut Builder, c: Color, release: &Release) {
             count: spec.fleet.capacity.desired,
             timeout_secs: spec.rollout.health_timeout_secs,
         },
-        format!("every target healthy within {}", format_duration(spec.rollout.health_timeout_secs)),
+        format!(
+            "every target healthy within {}",
+            format_duration(spec.rollout.health_timeout_secs)
+        ),
     );
 }
 
 fn listener_settings_match(b: &Builder, l: &ListenerSpec) -> bool {
-    b.obs
-        .listener(l.port)
-        .is_some_and(|live| live.protocol == l.protocol && live.certificate_arn == l.certificate_arn)
+    b.obs.listener(l.port).is_some_and(|live| {
+        live.protocol == l.protocol && live.certificate_arn == l.certificate_arn
+    })
 }
 
 fn ensure_listener(b: &mut Builder, l: &ListenerSpec, weights: Weights, reason: &str) {
@@ -431,11 +555,20 @@ fn ensure_listener(b: &mut Builder, l: &ListenerSpec, weights: Weights, reason: 
     let live = obs.listener(l.port);
     let resource = format!("listener :{} ({})", l.port, l.role);
     match live {
-        None => b.change(ChangeAction::Create, resource, vec![("weights".into(), "".into(), weights.to_string())], reason),
+        None => b.change(
+            ChangeAction::Create,
+            resource,
+            vec![("weights".into(), "".into(), weights.to_string())],
+            reason,
+        ),
         Some(live) => {
             let mut fields = Vec::new();
             if live.protocol != l.protocol {
-                fields.push(("protocol".into(), live.protocol.to_string(), l.protocol.to_string()));
+                fields.push((
+                    "protocol".into(),
+                    live.protocol.to_string(),
+                    l.protocol.to_string(),
+                ));
             }
             if live.certificate_arn != l.certificate_arn {
                 fields.push((
@@ -448,7 +581,9 @@ fn ensure_listener(b: &mut Builder, l: &ListenerSpec, weights: Weights, reason: 
             if current != Some(weights) {
                 fields.push((
                     "weights".into(),
-                    current.map(|w| w.to_string()).unwrap_or("(not a forward to blue/green)".into()),
+                    current
+                        .map(|w| w.to_string())
+                        .unwrap_or("(not a forward to blue/green)".into()),
                     weights.to_string(),
                 ));
             }
@@ -474,7 +609,12 @@ fn route_test_listener(b: &mut Builder, c: Color) {
     if let Some(test) = &spec.test {
         let current = b.obs.listener(test.port).and_then(|l| b.obs.weights(l));
         if current != Some(Weights::all_on(c)) || !listener_settings_match(b, test) {
-            ensure_listener(b, test, Weights::all_on(c), &format!("test traffic to {c} before production moves"));
+            ensure_listener(
+                b,
+                test,
+                Weights::all_on(c),
+                &format!("test traffic to {c} before production moves"),
+            );
         }
     }
 }
@@ -488,10 +628,20 @@ fn record_active(b: &mut Builder, c: Color) {
     b.change(
         ChangeAction::Update,
         format!("active colour {}", spec.state_parameter),
-        vec![("value".into(), current.map(|c| c.to_string()).unwrap_or("(none)".into()), c.to_string())],
+        vec![(
+            "value".into(),
+            current.map(|c| c.to_string()).unwrap_or("(none)".into()),
+            c.to_string(),
+        )],
         "promote",
     );
-    b.step(Action::RecordActive { parameter: spec.state_parameter.clone(), color: c }, format!("{c} is the live colour"));
+    b.step(
+        Action::RecordActive {
+            parameter: spec.state_parameter.clone(),
+            color: c,
+        },
+        format!("{c} is the live colour"),
+    );
 }
 
 /// Tear down the colour that is not `active`, by policy, when its rollback
@@ -502,12 +652,18 @@ fn teardown_idle(b: &mut Builder, active: Color, promoting: bool) {
     let obs = b.obs;
     let idle = active.other();
     let policy = spec.teardown.policy;
-    let Some(fleet) = obs.fleets.get(idle).as_ref() else { return };
+    let Some(fleet) = obs.fleets.get(idle).as_ref() else {
+        return;
+    };
     let idle_tg = obs.tg_arn(idle);
     let attached = idle_tg.is_some_and(|arn| fleet.target_groups.iter().any(|t| t == arn));
     let torn_down = match policy {
         TeardownPolicy::Keep => true,
-        TeardownPolicy::ScaleToZero => !attached && fleet.capacity == crate::model::Capacity::ZERO && fleet.instances.is_empty(),
+        TeardownPolicy::ScaleToZero => {
+            !attached
+                && fleet.capacity == crate::model::Capacity::ZERO
+                && fleet.instances.is_empty()
+        }
         TeardownPolicy::Delete => false,
     };
     if torn_down {
@@ -516,7 +672,9 @@ fn teardown_idle(b: &mut Builder, active: Color, promoting: bool) {
     // Invariant 2: a colour with production weight is never torn down. When
     // promoting, the shift steps in this plan leave it at 0 before we get here.
     if !promoting {
-        let prod = obs.listener(spec.production.port).and_then(|l| obs.weights(l));
+        let prod = obs
+            .listener(spec.production.port)
+            .and_then(|l| obs.weights(l));
         if prod.is_none_or(|w| w.get(idle) > 0) {
             return;
         }
@@ -531,7 +689,11 @@ fn teardown_idle(b: &mut Builder, active: Color, promoting: bool) {
         let when = if promoting {
             format!("{} after promotion", format_duration(delay))
         } else {
-            format!("at {} (in {})", format_timestamp(due), format_duration((due - obs.now) as u64))
+            format!(
+                "at {} (in {})",
+                format_timestamp(due),
+                format_duration((due - obs.now) as u64)
+            )
         };
         b.notes.push(format!(
             "teardown of {idle} ({}) is due {when}; until then `cutover rollback` flips back instantly, and the next `apply` after that tears it down",
@@ -543,18 +705,34 @@ fn teardown_idle(b: &mut Builder, active: Color, promoting: bool) {
         ChangeAction::Destroy,
         format!("fleet {}", fleet.name),
         vec![],
-        format!("teardown ({}) after the {} rollback window", policy.as_str(), format_duration(delay)),
+        format!(
+            "teardown ({}) after the {} rollback window",
+            policy.as_str(),
+            format_duration(delay)
+        ),
     );
     if attached {
-        b.step(Action::DetachFleet { color: idle }, "deregister the old colour's targets");
         b.step(
-            Action::WaitDrain { color: idle, secs: spec.target_group.deregistration_delay_secs as u64 },
+            Action::DetachFleet { color: idle },
+            "deregister the old colour's targets",
+        );
+        b.step(
+            Action::WaitDrain {
+                color: idle,
+                secs: spec.target_group.deregistration_delay_secs as u64,
+            },
             "let connections drain (deregistration delay)",
         );
     }
     match policy {
-        TeardownPolicy::ScaleToZero => b.step(Action::ScaleToZero { color: idle }, "teardown policy scale-to-zero"),
-        TeardownPolicy::Delete => b.step(Action::DeleteFleet { color: idle }, "teardown policy delete"),
+        TeardownPolicy::ScaleToZero => b.step(
+            Action::ScaleToZero { color: idle },
+            "teardown policy scale-to-zero",
+        ),
+        TeardownPolicy::Delete => b.step(
+            Action::DeleteFleet { color: idle },
+            "teardown policy delete",
+        ),
         TeardownPolicy::Keep => {}
     }
 }
@@ -591,17 +769,26 @@ pub enum RollbackRefusal {
 /// Decides a rollback from live state (DESIGN.md invariant 7). Mid-shift, traffic
 /// returns to the still-active colour; after a promotion, to the previous one.
 pub fn rollback(spec: &Spec, obs: &Observed) -> Result<RollbackPlan, RollbackRefusal> {
-    let listener = obs
-        .listener(spec.production.port)
-        .ok_or_else(|| RollbackRefusal::NothingToRollBack(format!("there is no production listener on port {}", spec.production.port)))?;
-    let weights = obs
-        .weights(listener)
-        .ok_or_else(|| RollbackRefusal::NothingToRollBack("the production listener does not forward to blue/green".into()))?;
+    let listener = obs.listener(spec.production.port).ok_or_else(|| {
+        RollbackRefusal::NothingToRollBack(format!(
+            "there is no production listener on port {}",
+            spec.production.port
+        ))
+    })?;
+    let weights = obs.weights(listener).ok_or_else(|| {
+        RollbackRefusal::NothingToRollBack(
+            "the production listener does not forward to blue/green".into(),
+        )
+    })?;
     let active = obs
         .active
         .as_ref()
         .map(|a| a.color)
-        .unwrap_or(if weights.blue >= weights.green { Color::Blue } else { Color::Green });
+        .unwrap_or(if weights.blue >= weights.green {
+            Color::Blue
+        } else {
+            Color::Green
+        });
     let (to, record_active) = if weights.share(active) < 100 {
         (active, None)
     } else {
@@ -609,14 +796,18 @@ pub fn rollback(spec: &Spec, obs: &Observed) -> Result<RollbackPlan, RollbackRef
     };
     let from = to.other();
     let Some(tg) = obs.target_groups.get(to) else {
-        return Err(RollbackRefusal::NothingToRollBack(format!("{to} has no target group: there is no previous colour")));
+        return Err(RollbackRefusal::NothingToRollBack(format!(
+            "{to} has no target group: there is no previous colour"
+        )));
     };
     let wanted = spec.fleet.capacity.desired;
     let healthy = tg.healthy_count();
     if healthy < wanted {
         let fleet_desc = match obs.fleets.get(to) {
             None => "its fleet was deleted".to_string(),
-            Some(f) if f.capacity.desired == 0 => "its fleet was scaled to zero by teardown".to_string(),
+            Some(f) if f.capacity.desired == 0 => {
+                "its fleet was scaled to zero by teardown".to_string()
+            }
             Some(f) => format!("its fleet has {} instances", f.instances.len()),
         };
         return Err(RollbackRefusal::NoHealthyCapacity {
@@ -632,7 +823,11 @@ pub fn rollback(spec: &Spec, obs: &Observed) -> Result<RollbackPlan, RollbackRef
     }
     let forward = Color::ALL
         .into_iter()
-        .filter_map(|c| arns.get(c).clone().map(|arn| (arn, Weights::all_on(to).get(c))))
+        .filter_map(|c| {
+            arns.get(c)
+                .clone()
+                .map(|arn| (arn, Weights::all_on(to).get(c)))
+        })
         .collect();
     Ok(RollbackPlan {
         from,

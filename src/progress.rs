@@ -11,11 +11,21 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub enum Event {
     /// Step `index` of `total` (1-based) begins.
-    Started { index: usize, total: usize, what: String },
+    Started {
+        index: usize,
+        total: usize,
+        what: String,
+    },
     /// A waiting step moved: `done` of `of` (targets healthy, seconds baked…).
-    Waiting { done: u64, of: u64, message: String },
+    Waiting {
+        done: u64,
+        of: u64,
+        message: String,
+    },
     /// The current step finished; `detail` says what it found or did.
-    Finished { detail: Option<String> },
+    Finished {
+        detail: Option<String>,
+    },
     Warning(String),
 }
 
@@ -52,12 +62,18 @@ impl Reporter for Lines {
                 // One line when the count changes, at most every few seconds otherwise.
                 let mut last = self.last_wait.lock().expect("lock");
                 let now = std::time::Instant::now();
+                // The first line, the last, and in between on a change of a
+                // small count (healthy targets) or every 15 seconds (bakes).
                 let show = match *last {
                     None => true,
-                    Some((d, at)) => d != done || now.duration_since(at) > Duration::from_secs(10),
+                    Some((d, at)) => {
+                        done == of && d != done
+                            || (of <= 20 && d != done)
+                            || now.duration_since(at) >= Duration::from_secs(15)
+                    }
                 };
                 if show && !self.quiet {
-                    let _ = writeln!(err, "      {message} ({done}/{of})");
+                    let _ = writeln!(err, "      {message}");
                     *last = Some((done, now));
                 }
             }
@@ -114,9 +130,11 @@ impl Reporter for Bars {
                 if let Some(pb) = cur.as_ref() {
                     if pb.length() != Some(of) {
                         pb.set_style(
-                            ProgressStyle::with_template("{msg}\n  [{bar:40.cyan/blue}] {pos}/{len} {prefix}")
-                                .expect("template")
-                                .progress_chars("=> "),
+                            ProgressStyle::with_template(
+                                "{msg}\n  [{bar:40.cyan/blue}] {pos}/{len} {prefix}",
+                            )
+                            .expect("template")
+                            .progress_chars("=> "),
                         );
                         pb.set_length(of);
                     }

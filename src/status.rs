@@ -31,7 +31,9 @@ pub struct ColorStatus {
 }
 
 pub fn status(spec: &Spec, obs: &Observed) -> Status {
-    let weights = obs.listener(spec.production.port).and_then(|l| obs.weights(l));
+    let weights = obs
+        .listener(spec.production.port)
+        .and_then(|l| obs.weights(l));
     let colors = Color::ALL
         .into_iter()
         .map(|c| {
@@ -44,7 +46,17 @@ pub fn status(spec: &Spec, obs: &Observed) -> Status {
                     tg.targets
                         .iter()
                         .filter(|t| t.state != "healthy")
-                        .map(|t| format!("{} {}{}", t.id, t.state, t.reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default()))
+                        .map(|t| {
+                            format!(
+                                "{} {}{}",
+                                t.id,
+                                t.state,
+                                t.reason
+                                    .as_ref()
+                                    .map(|r| format!(" ({r})"))
+                                    .unwrap_or_default()
+                            )
+                        })
                         .collect()
                 })
                 .unwrap_or_default();

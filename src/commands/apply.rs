@@ -19,7 +19,15 @@ pub async fn run(g: &GlobalArgs, path: &Path, auto_approve: bool) -> Result<Exit
     let p = provider(g, &spec).await?;
     let obs = observe(p.as_ref(), &spec).await?;
     let plan = crate::planner::plan(&spec, &obs)?;
-    print!("{}", text::render(&plan, &Style { color: use_color(g) }));
+    print!(
+        "{}",
+        text::render(
+            &plan,
+            &Style {
+                color: use_color(g)
+            }
+        )
+    );
     if !plan.has_changes() {
         report_calls(g, p.as_ref());
         return Ok(ExitStatus::Success);
@@ -46,7 +54,10 @@ pub async fn run(g: &GlobalArgs, path: &Path, auto_approve: bool) -> Result<Exit
     match outcome {
         Outcome::Converged => {
             let headline = match &plan.kind {
-                PlanKind::FirstDeploy { color, release } | PlanKind::Release { to: color, release, .. } => format!(
+                PlanKind::FirstDeploy { color, release }
+                | PlanKind::Release {
+                    to: color, release, ..
+                } => format!(
                     "{color} is live with release {} ({}).",
                     release.fingerprint, release.data.image_id
                 ),
@@ -59,9 +70,17 @@ pub async fn run(g: &GlobalArgs, path: &Path, auto_approve: bool) -> Result<Exit
             Ok(ExitStatus::Success)
         }
         Outcome::Aborted(a) => {
-            println!("\nApply aborted at step {}/{} ({}):", a.step, plan.steps.len(), a.what);
+            println!(
+                "\nApply aborted at step {}/{} ({}):",
+                a.step,
+                plan.steps.len(),
+                a.what
+            );
             println!("  {}", a.error.to_string().replace('\n', "\n  "));
-            let traffic = a.weights_now.map(weights_text).unwrap_or("no production listener yet".into());
+            let traffic = a
+                .weights_now
+                .map(weights_text)
+                .unwrap_or("no production listener yet".into());
             match (a.rolled_back_to, &a.rollback_error) {
                 (Some(to), _) => println!("Production traffic: rolled back to {to} in one call; now {traffic}."),
                 (None, Some(e)) => println!("Production traffic: ROLLBACK FAILED ({e}); now {traffic}. Run `cutover rollback {}`.", path.display()),
@@ -73,11 +92,15 @@ pub async fn run(g: &GlobalArgs, path: &Path, auto_approve: bool) -> Result<Exit
                     println!("{from} stays the active colour; {to} is left as it is for inspection {inspect}.")
                 }
                 PlanKind::FirstDeploy { color, .. } => {
-                    println!("Nothing is active yet; {color} is left as it is for inspection {inspect}.")
+                    println!(
+                        "Nothing is active yet; {color} is left as it is for inspection {inspect}."
+                    )
                 }
                 _ => {}
             }
-            if a.weights_now.is_some_and(|w| plan.rollback_to.is_some_and(|to| w != Weights::all_on(to))) {
+            if a.weights_now
+                .is_some_and(|w| plan.rollback_to.is_some_and(|to| w != Weights::all_on(to)))
+            {
                 return Ok(ExitStatus::Error);
             }
             Ok(ExitStatus::Aborted)

@@ -69,9 +69,13 @@ pub(crate) async fn provider(g: &GlobalArgs, spec: &Spec) -> Result<Box<dyn Prov
 }
 
 pub(crate) async fn observe(p: &dyn Provider, spec: &Spec) -> Result<crate::observed::Observed> {
-    p.observe(&AppRef::from_spec(spec))
-        .await
-        .with_context(|| format!("reading the live state of {} from {}", spec.app, p.describe()))
+    p.observe(&AppRef::from_spec(spec)).await.with_context(|| {
+        format!(
+            "reading the live state of {} from {}",
+            spec.app,
+            p.describe()
+        )
+    })
 }
 
 /// With -v, the API calls made, per operation, on stderr.

@@ -7,13 +7,26 @@ use crate::render::text::{self, Style};
 use anyhow::Result;
 use std::path::Path;
 
-pub async fn run(g: &GlobalArgs, path: &Path, format: Format, detailed: bool) -> Result<ExitStatus> {
+pub async fn run(
+    g: &GlobalArgs,
+    path: &Path,
+    format: Format,
+    detailed: bool,
+) -> Result<ExitStatus> {
     let spec = load_spec(path)?;
     let p = provider(g, &spec).await?;
     let obs = observe(p.as_ref(), &spec).await?;
     let plan = crate::planner::plan(&spec, &obs)?;
     match format {
-        Format::Text => print!("{}", text::render(&plan, &Style { color: use_color(g) })),
+        Format::Text => print!(
+            "{}",
+            text::render(
+                &plan,
+                &Style {
+                    color: use_color(g)
+                }
+            )
+        ),
         Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
     }
     report_calls(g, p.as_ref());

@@ -44,7 +44,10 @@ pub async fn run(g: &GlobalArgs, path: &Path) -> Result<ExitStatus> {
             None => format!(" {} stays the active colour.", plan.to),
         }
     );
-    println!("{} keeps running, with no traffic, for inspection.", plan.from);
+    println!(
+        "{} keeps running, with no traffic, for inspection.",
+        plan.from
+    );
     report_calls(g, p.as_ref());
     Ok(ExitStatus::Success)
 }

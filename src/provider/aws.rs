@@ -7,7 +7,9 @@
 //! not idempotent, cutover looks before it creates: the planner only asks
 //! for what the snapshot showed missing.
 
-use super::{fingerprint_from_description, release_description, AppRef, Provider, ProviderError, Result};
+use super::{
+    fingerprint_from_description, release_description, AppRef, Provider, ProviderError, Result,
+};
 use crate::model::{tags, Capacity, Color, HealthCheck, PerColor, Protocol, Release, Timestamp};
 use crate::observed::{self, Observed, TargetHealth};
 use crate::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
@@ -79,7 +81,10 @@ impl Aws {
             asg: asg::Client::new(&conf),
             ec2: ec2::Client::new(&conf),
             ssm: ssm::Client::new(&conf),
-            region: conf.region().map(|r| r.to_string()).unwrap_or_else(|| "(no region)".into()),
+            region: conf
+                .region()
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| "(no region)".into()),
             calls: Mutex::new(BTreeMap::new()),
             total_calls: AtomicU64::new(0),
         }
@@ -91,15 +96,22 @@ impl Aws {
         tracing::debug!(operation = op, "aws call");
     }
 
-
     async fn load_balancer(&self, name: &str) -> Result<Option<observed::LoadBalancer>> {
         self.count("DescribeLoadBalancers");
         match self.elb.describe_load_balancers().names(name).send().await {
-            Ok(out) => Ok(out.load_balancers().first().map(|lb| observed::LoadBalancer {
-                arn: lb.load_balancer_arn().unwrap_or_default().to_string(),
-                dns_name: lb.dns_name().unwrap_or_default().to_string(),
-            })),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_load_balancer_not_found_exception()) => Ok(None),
+            Ok(out) => Ok(out
+                .load_balancers()
+                .first()
+                .map(|lb| observed::LoadBalancer {
+                    arn: lb.load_balancer_arn().unwrap_or_default().to_string(),
+                    dns_name: lb.dns_name().unwrap_or_default().to_string(),
+                })),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_load_balancer_not_found_exception()) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(err("DescribeLoadBalancers", e)),
         }
     }
@@ -109,14 +121,28 @@ impl Aws {
     async fn target_groups(&self, app: &AppRef) -> Result<Vec<elb::types::TargetGroup>> {
         let names: Vec<String> = Color::ALL.iter().map(|c| app.name(*c)).collect();
         self.count("DescribeTargetGroups");
-        match self.elb.describe_target_groups().set_names(Some(names.clone())).send().await {
+        match self
+            .elb
+            .describe_target_groups()
+            .set_names(Some(names.clone()))
+            .send()
+            .await
+        {
             Ok(out) => Ok(out.target_groups().to_vec()),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_target_group_not_found_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_target_group_not_found_exception()) =>
+            {
                 let one = |name: String| async move {
                     self.count("DescribeTargetGroups");
                     match self.elb.describe_target_groups().names(name).send().await {
                         Ok(out) => Ok(out.target_groups().to_vec()),
-                        Err(e) if e.as_service_error().is_some_and(|s| s.is_target_group_not_found_exception()) => Ok(vec![]),
+                        Err(e)
+                            if e.as_service_error()
+                                .is_some_and(|s| s.is_target_group_not_found_exception()) =>
+                        {
+                            Ok(vec![])
+                        }
                         Err(e) => Err(err("DescribeTargetGroups", e)),
                     }
                 };
@@ -145,7 +171,12 @@ impl Aws {
         let out = self
             .ec2
             .describe_launch_templates()
-            .filters(ec2::types::Filter::builder().name("launch-template-name").values(name).build())
+            .filters(
+                ec2::types::Filter::builder()
+                    .name("launch-template-name")
+                    .values(name)
+                    .build(),
+            )
             .send()
             .await
             .map_err(|e| err("DescribeLaunchTemplates", e))?;
@@ -155,7 +186,10 @@ impl Aws {
             .and_then(|t| t.launch_template_id().map(str::to_string)))
     }
 
-    async fn launch_template_versions(&self, id: &str) -> Result<Vec<observed::LaunchTemplateVersion>> {
+    async fn launch_template_versions(
+        &self,
+        id: &str,
+    ) -> Result<Vec<observed::LaunchTemplateVersion>> {
         let mut pages = self
             .ec2
             .describe_launch_template_versions()
@@ -165,15 +199,21 @@ impl Aws {
         let mut versions = Vec::new();
         loop {
             self.count("DescribeLaunchTemplateVersions");
-            let Some(page) = pages.next().await else { break };
+            let Some(page) = pages.next().await else {
+                break;
+            };
             let page = page.map_err(|e| err("DescribeLaunchTemplateVersions", e))?;
             for v in page.launch_template_versions() {
                 let data = v.launch_template_data();
                 versions.push(observed::LaunchTemplateVersion {
                     number: v.version_number().unwrap_or(0),
-                    fingerprint: v.version_description().and_then(fingerprint_from_description),
+                    fingerprint: v
+                        .version_description()
+                        .and_then(fingerprint_from_description),
                     image_id: data.and_then(|d| d.image_id()).map(str::to_string),
-                    instance_type: data.and_then(|d| d.instance_type()).map(|t| t.as_str().to_string()),
+                    instance_type: data
+                        .and_then(|d| d.instance_type())
+                        .map(|t| t.as_str().to_string()),
                 });
             }
         }
@@ -188,7 +228,12 @@ impl Aws {
                 let since = p.last_modified_date().map(|d| d.secs()).unwrap_or(0);
                 Some(observed::Active { color, since })
             })),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_parameter_not_found()) => Ok(None),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_parameter_not_found()) =>
+            {
+                Ok(None)
+            }
             Err(e) => Err(err("GetParameter", e)),
         }
     }
@@ -273,7 +318,11 @@ fn listener_from(l: &elb::types::Listener) -> observed::Listener {
         arn: l.listener_arn().unwrap_or_default().to_string(),
         port: l.port().unwrap_or(0) as u16,
         protocol: protocol_from(l.protocol()),
-        certificate_arn: l.certificates().first().and_then(|c| c.certificate_arn()).map(str::to_string),
+        certificate_arn: l
+            .certificates()
+            .first()
+            .and_then(|c| c.certificate_arn())
+            .map(str::to_string),
         forward,
     }
 }
@@ -281,18 +330,29 @@ fn listener_from(l: &elb::types::Listener) -> observed::Listener {
 fn health_from(d: &elb::types::TargetHealthDescription) -> TargetHealth {
     let h = d.target_health();
     TargetHealth {
-        id: d.target().and_then(|t| t.id()).unwrap_or_default().to_string(),
-        state: h.and_then(|h| h.state()).map(|s| s.as_str().to_string()).unwrap_or("unknown".into()),
+        id: d
+            .target()
+            .and_then(|t| t.id())
+            .unwrap_or_default()
+            .to_string(),
+        state: h
+            .and_then(|h| h.state())
+            .map(|s| s.as_str().to_string())
+            .unwrap_or("unknown".into()),
         reason: h.and_then(|h| h.reason()).map(|r| r.as_str().to_string()),
         description: h.and_then(|h| h.description()).map(str::to_string),
     }
 }
 
 fn elb_tags(app: &str, color: Color) -> Vec<elb::types::Tag> {
-    [(tags::APP, app.to_string()), (tags::COLOR, color.to_string()), (tags::MANAGED, "true".to_string())]
-        .into_iter()
-        .map(|(k, v)| elb::types::Tag::builder().key(k).value(v).build())
-        .collect()
+    [
+        (tags::APP, app.to_string()),
+        (tags::COLOR, color.to_string()),
+        (tags::MANAGED, "true".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| elb::types::Tag::builder().key(k).value(v).build())
+    .collect()
 }
 
 fn asg_tag(fleet: &str, k: &str, v: &str) -> asg::types::Tag {
@@ -311,7 +371,11 @@ fn launch_data(release: &Release) -> ec2::types::RequestLaunchTemplateData {
         .image_id(&d.image_id)
         .instance_type(ec2::types::InstanceType::from(d.instance_type.as_str()))
         .set_security_group_ids(Some(d.security_groups.clone()))
-        .set_user_data(d.user_data.as_ref().map(|u| base64::engine::general_purpose::STANDARD.encode(u)))
+        .set_user_data(
+            d.user_data
+                .as_ref()
+                .map(|u| base64::engine::general_purpose::STANDARD.encode(u)),
+        )
         .set_key_name(d.key_name.clone())
         .build()
 }
@@ -347,15 +411,19 @@ impl Provider for Aws {
         };
         let tg_details = futures::future::try_join_all(tgs.iter().map(|tg| async move {
             let arn = tg.target_group_arn().unwrap_or_default();
-            let (targets, delay) = futures::try_join!(self.target_health(arn), self.deregistration_delay(arn))?;
+            let (targets, delay) =
+                futures::try_join!(self.target_health(arn), self.deregistration_delay(arn))?;
             Ok::<_, ProviderError>((targets, delay))
         }));
-        let (listeners, versions, tg_details) = futures::try_join!(listeners, versions, tg_details)?;
+        let (listeners, versions, tg_details) =
+            futures::try_join!(listeners, versions, tg_details)?;
 
         let mut target_groups = PerColor::<Option<observed::TargetGroup>>::default();
         for (tg, (targets, delay)) in tgs.iter().zip(tg_details) {
             let name = tg.target_group_name().unwrap_or_default();
-            let Some(c) = Color::ALL.into_iter().find(|c| app.name(*c) == name) else { continue };
+            let Some(c) = Color::ALL.into_iter().find(|c| app.name(*c) == name) else {
+                continue;
+            };
             *target_groups.get_mut(c) = Some(observed::TargetGroup {
                 arn: tg.target_group_arn().unwrap_or_default().to_string(),
                 name: name.to_string(),
@@ -368,7 +436,11 @@ impl Provider for Aws {
                     timeout_secs: tg.health_check_timeout_seconds().unwrap_or(5) as u32,
                     healthy_threshold: tg.healthy_threshold_count().unwrap_or(5) as u32,
                     unhealthy_threshold: tg.unhealthy_threshold_count().unwrap_or(2) as u32,
-                    matcher: tg.matcher().and_then(|m| m.http_code()).unwrap_or("200").to_string(),
+                    matcher: tg
+                        .matcher()
+                        .and_then(|m| m.http_code())
+                        .unwrap_or("200")
+                        .to_string(),
                 },
                 deregistration_delay_secs: delay,
                 targets,
@@ -377,8 +449,16 @@ impl Provider for Aws {
         let mut fleet_map = PerColor::<Option<observed::Fleet>>::default();
         for g in &fleets {
             let name = g.auto_scaling_group_name().unwrap_or_default();
-            let Some(c) = Color::ALL.into_iter().find(|c| app.name(*c) == name) else { continue };
-            let tag = |k: &str| g.tags().iter().find(|t| t.key() == Some(k)).and_then(|t| t.value()).map(str::to_string);
+            let Some(c) = Color::ALL.into_iter().find(|c| app.name(*c) == name) else {
+                continue;
+            };
+            let tag = |k: &str| {
+                g.tags()
+                    .iter()
+                    .find(|t| t.key() == Some(k))
+                    .and_then(|t| t.value())
+                    .map(str::to_string)
+            };
             *fleet_map.get_mut(c) = Some(observed::Fleet {
                 name: name.to_string(),
                 capacity: Capacity {
@@ -393,7 +473,12 @@ impl Provider for Aws {
                 release: tag(tags::RELEASE),
                 subnets: g
                     .vpc_zone_identifier()
-                    .map(|s| s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+                    .map(|s| {
+                        s.split(',')
+                            .map(|x| x.trim().to_string())
+                            .filter(|x| !x.is_empty())
+                            .collect()
+                    })
                     .unwrap_or_default(),
                 instances: g
                     .instances()
@@ -401,7 +486,10 @@ impl Provider for Aws {
                     .filter(|i| {
                         !matches!(
                             i.lifecycle_state(),
-                            Some(asg::types::LifecycleState::Terminating | asg::types::LifecycleState::Terminated)
+                            Some(
+                                asg::types::LifecycleState::Terminating
+                                    | asg::types::LifecycleState::Terminated
+                            )
                         )
                     })
                     .filter_map(|i| i.instance_id().map(str::to_string))
@@ -432,10 +520,19 @@ impl Provider for Aws {
             .send()
             .await
             .map_err(|e| err("DescribeTargetHealth", e))?;
-        Ok(out.target_health_descriptions().iter().map(health_from).collect())
+        Ok(out
+            .target_health_descriptions()
+            .iter()
+            .map(health_from)
+            .collect())
     }
 
-    async fn create_target_group(&self, app: &AppRef, color: Color, c: &TargetGroupConfig) -> Result<String> {
+    async fn create_target_group(
+        &self,
+        app: &AppRef,
+        color: Color,
+        c: &TargetGroupConfig,
+    ) -> Result<String> {
         self.count("CreateTargetGroup");
         let hc = &c.health_check;
         let out = self
@@ -453,7 +550,11 @@ impl Provider for Aws {
             .health_check_timeout_seconds(hc.timeout_secs as i32)
             .healthy_threshold_count(hc.healthy_threshold as i32)
             .unhealthy_threshold_count(hc.unhealthy_threshold as i32)
-            .matcher(elb::types::Matcher::builder().http_code(&hc.matcher).build())
+            .matcher(
+                elb::types::Matcher::builder()
+                    .http_code(&hc.matcher)
+                    .build(),
+            )
             .set_tags(Some(elb_tags(&app.app, color)))
             .send()
             .await
@@ -462,9 +563,12 @@ impl Provider for Aws {
             .target_groups()
             .first()
             .and_then(|t| t.target_group_arn())
-            .ok_or_else(|| ProviderError::api("CreateTargetGroup", "no target group in the response"))?
+            .ok_or_else(|| {
+                ProviderError::api("CreateTargetGroup", "no target group in the response")
+            })?
             .to_string();
-        self.set_deregistration_delay(&arn, c.deregistration_delay_secs).await?;
+        self.set_deregistration_delay(&arn, c.deregistration_delay_secs)
+            .await?;
         Ok(arn)
     }
 
@@ -478,7 +582,11 @@ impl Provider for Aws {
             .health_check_timeout_seconds(hc.timeout_secs as i32)
             .healthy_threshold_count(hc.healthy_threshold as i32)
             .unhealthy_threshold_count(hc.unhealthy_threshold as i32)
-            .matcher(elb::types::Matcher::builder().http_code(&hc.matcher).build())
+            .matcher(
+                elb::types::Matcher::builder()
+                    .http_code(&hc.matcher)
+                    .build(),
+            )
             .send()
             .await
             .map_err(|e| err("ModifyTargetGroup", e))?;
@@ -540,7 +648,12 @@ impl Provider for Aws {
                 let v = out
                     .launch_template_version()
                     .and_then(|v| v.version_number())
-                    .ok_or_else(|| ProviderError::api("CreateLaunchTemplateVersion", "no version in the response"))?;
+                    .ok_or_else(|| {
+                        ProviderError::api(
+                            "CreateLaunchTemplateVersion",
+                            "no version in the response",
+                        )
+                    })?;
                 Ok((id, v))
             }
             None => {
@@ -564,9 +677,9 @@ impl Provider for Aws {
                     .send()
                     .await
                     .map_err(|e| err("CreateLaunchTemplate", e))?;
-                let lt = out
-                    .launch_template()
-                    .ok_or_else(|| ProviderError::api("CreateLaunchTemplate", "no template in the response"))?;
+                let lt = out.launch_template().ok_or_else(|| {
+                    ProviderError::api("CreateLaunchTemplate", "no template in the response")
+                })?;
                 Ok((
                     lt.launch_template_id().unwrap_or_default().to_string(),
                     lt.latest_version_number().unwrap_or(1),
@@ -679,7 +792,12 @@ impl Provider for Aws {
             .map_err(|e| err("DetachLoadBalancerTargetGroups", e))?;
         // Deregister what is still registered: the ASG's instances drain now,
         // not whenever the detach finishes (moto never deregisters them).
-        let targets: Vec<String> = self.target_health(tg_arn).await?.into_iter().map(|t| t.id).collect();
+        let targets: Vec<String> = self
+            .target_health(tg_arn)
+            .await?
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
         if !targets.is_empty() {
             self.count("DeregisterTargets");
             let descs = targets
@@ -708,12 +826,23 @@ impl Provider for Aws {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) if elb::error::DisplayErrorContext(&e).to_string().contains("not found") => Ok(()),
+            Err(e)
+                if elb::error::DisplayErrorContext(&e)
+                    .to_string()
+                    .contains("not found") =>
+            {
+                Ok(())
+            }
             Err(e) => Err(err("DeleteAutoScalingGroup", e)),
         }
     }
 
-    async fn create_listener(&self, lb_arn: &str, c: &ListenerConfig, forward: &[(String, u32)]) -> Result<String> {
+    async fn create_listener(
+        &self,
+        lb_arn: &str,
+        c: &ListenerConfig,
+        forward: &[(String, u32)],
+    ) -> Result<String> {
         self.count("CreateListener");
         let out = self
             .elb
@@ -721,11 +850,11 @@ impl Provider for Aws {
             .load_balancer_arn(lb_arn)
             .port(c.port as i32)
             .protocol(protocol(c.protocol))
-            .set_certificates(
-                c.certificate_arn
-                    .as_ref()
-                    .map(|a| vec![elb::types::Certificate::builder().certificate_arn(a).build()]),
-            )
+            .set_certificates(c.certificate_arn.as_ref().map(|a| {
+                vec![elb::types::Certificate::builder()
+                    .certificate_arn(a)
+                    .build()]
+            }))
             .default_actions(Self::forward_action(forward))
             .send()
             .await
@@ -738,18 +867,23 @@ impl Provider for Aws {
             .to_string())
     }
 
-    async fn modify_listener(&self, arn: &str, c: &ListenerConfig, forward: &[(String, u32)]) -> Result<()> {
+    async fn modify_listener(
+        &self,
+        arn: &str,
+        c: &ListenerConfig,
+        forward: &[(String, u32)],
+    ) -> Result<()> {
         self.count("ModifyListener");
         self.elb
             .modify_listener()
             .listener_arn(arn)
             .port(c.port as i32)
             .protocol(protocol(c.protocol))
-            .set_certificates(
-                c.certificate_arn
-                    .as_ref()
-                    .map(|a| vec![elb::types::Certificate::builder().certificate_arn(a).build()]),
-            )
+            .set_certificates(c.certificate_arn.as_ref().map(|a| {
+                vec![elb::types::Certificate::builder()
+                    .certificate_arn(a)
+                    .build()]
+            }))
             .default_actions(Self::forward_action(forward))
             .send()
             .await
@@ -757,7 +891,11 @@ impl Provider for Aws {
         Ok(())
     }
 
-    async fn set_weights(&self, arn: &str, forward: &[(String, u32)]) -> Result<Vec<(String, u32)>> {
+    async fn set_weights(
+        &self,
+        arn: &str,
+        forward: &[(String, u32)],
+    ) -> Result<Vec<(String, u32)>> {
         self.count("ModifyListener");
         let out = self
             .elb
@@ -804,6 +942,11 @@ impl Provider for Aws {
     }
 
     fn calls(&self) -> BTreeMap<String, u64> {
-        self.calls.lock().expect("lock").iter().map(|(k, v)| (k.to_string(), *v)).collect()
+        self.calls
+            .lock()
+            .expect("lock")
+            .iter()
+            .map(|(k, v)| (k.to_string(), *v))
+            .collect()
     }
 }

@@ -72,7 +72,12 @@ pub trait Provider: Send + Sync {
     async fn target_health(&self, target_group_arn: &str) -> Result<Vec<TargetHealth>>;
 
     /// Returns the new target group's ARN.
-    async fn create_target_group(&self, app: &AppRef, color: Color, config: &TargetGroupConfig) -> Result<String>;
+    async fn create_target_group(
+        &self,
+        app: &AppRef,
+        color: Color,
+        config: &TargetGroupConfig,
+    ) -> Result<String>;
     async fn modify_health_check(&self, arn: &str, hc: &crate::model::HealthCheck) -> Result<()>;
     async fn set_deregistration_delay(&self, arn: &str, secs: u32) -> Result<()>;
 
@@ -95,7 +100,12 @@ pub trait Provider: Send + Sync {
         target_group_arn: &str,
     ) -> Result<()>;
     /// Sets launch template version, capacity, subnets and the release tag.
-    async fn update_fleet(&self, config: &FleetConfig, template_id: &str, version: i64) -> Result<()>;
+    async fn update_fleet(
+        &self,
+        config: &FleetConfig,
+        template_id: &str,
+        version: i64,
+    ) -> Result<()>;
     async fn set_capacity(&self, fleet: &str, capacity: Capacity) -> Result<()>;
     async fn attach_target_group(&self, fleet: &str, target_group_arn: &str) -> Result<()>;
     async fn detach_target_group(&self, fleet: &str, target_group_arn: &str) -> Result<()>;
@@ -108,9 +118,18 @@ pub trait Provider: Send + Sync {
         config: &ListenerConfig,
         forward: &[(String, u32)],
     ) -> Result<String>;
-    async fn modify_listener(&self, arn: &str, config: &ListenerConfig, forward: &[(String, u32)]) -> Result<()>;
+    async fn modify_listener(
+        &self,
+        arn: &str,
+        config: &ListenerConfig,
+        forward: &[(String, u32)],
+    ) -> Result<()>;
     /// Sets the forward weights only and returns them as read back.
-    async fn set_weights(&self, listener_arn: &str, forward: &[(String, u32)]) -> Result<Vec<(String, u32)>>;
+    async fn set_weights(
+        &self,
+        listener_arn: &str,
+        forward: &[(String, u32)],
+    ) -> Result<Vec<(String, u32)>>;
 
     async fn put_active(&self, parameter: &str, color: Color) -> Result<()>;
 
@@ -125,7 +144,10 @@ pub trait Provider: Send + Sync {
 }
 
 /// Forward targets for weights, from colour ARNs.
-pub fn forward_for(arns: &crate::model::PerColor<Option<String>>, w: Weights) -> Vec<(String, u32)> {
+pub fn forward_for(
+    arns: &crate::model::PerColor<Option<String>>,
+    w: Weights,
+) -> Vec<(String, u32)> {
     Color::ALL
         .into_iter()
         .filter_map(|c| arns.get(c).clone().map(|arn| (arn, w.get(c))))
@@ -139,5 +161,6 @@ pub fn release_description(release: &Release) -> String {
 
 /// The release fingerprint in a version description written by cutover.
 pub fn fingerprint_from_description(d: &str) -> Option<String> {
-    d.strip_prefix("cutover release ").map(|s| s.trim().to_string())
+    d.strip_prefix("cutover release ")
+        .map(|s| s.trim().to_string())
 }

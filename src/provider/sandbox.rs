@@ -12,8 +12,12 @@
 //! Fault injection: instances of an image listed in `faults.unhealthy_images`
 //! boot but never pass their health check.
 
-use super::{fingerprint_from_description, release_description, AppRef, Provider, ProviderError, Result};
-use crate::model::{tags, Capacity, Color, HealthCheck, LaunchData, PerColor, Protocol, Release, Timestamp};
+use super::{
+    fingerprint_from_description, release_description, AppRef, Provider, ProviderError, Result,
+};
+use crate::model::{
+    tags, Capacity, Color, HealthCheck, LaunchData, PerColor, Protocol, Release, Timestamp,
+};
 use crate::observed::{self, Observed, TargetHealth};
 use crate::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
 use async_trait::async_trait;
@@ -192,7 +196,10 @@ impl World {
 
     fn health_of(&self, tg: &SbTargetGroup, instance_id: &str, registered_ms: i64) -> TargetHealth {
         let found = self.fleets.values().find_map(|f| {
-            f.instances.iter().find(|i| i.id == instance_id).map(|i| (f, i))
+            f.instances
+                .iter()
+                .find(|i| i.id == instance_id)
+                .map(|i| (f, i))
         });
         let Some((fleet, inst)) = found else {
             return TargetHealth {
@@ -210,15 +217,26 @@ impl World {
             .instance_image(fleet, inst)
             .is_some_and(|img| self.faults.unhealthy_images.contains(&img));
         let (state, reason, description) = if since < boot {
-            ("initial", "Elb.RegistrationInProgress", "Target registration is in progress".to_string())
+            (
+                "initial",
+                "Elb.RegistrationInProgress",
+                "Target registration is in progress".to_string(),
+            )
         } else if broken && since >= boot + (hc.unhealthy_threshold * hc.interval_secs) as f64 {
             (
                 "unhealthy",
                 "Target.ResponseCodeMismatch",
-                format!("Health checks failed with these codes: [503] (expected {} on {})", hc.matcher, hc.path),
+                format!(
+                    "Health checks failed with these codes: [503] (expected {} on {})",
+                    hc.matcher, hc.path
+                ),
             )
         } else if broken || since < boot + checking {
-            ("initial", "Elb.InitialHealthChecking", "Initial health checks in progress".to_string())
+            (
+                "initial",
+                "Elb.InitialHealthChecking",
+                "Initial health checks in progress".to_string(),
+            )
         } else {
             return TargetHealth {
                 id: instance_id.to_string(),
@@ -239,7 +257,9 @@ impl World {
     /// ones with attached target groups and deregistering terminated ones.
     fn reconcile_fleet(&mut self, name: &str) {
         let now = self.now_ms();
-        let Some(fleet) = self.fleets.get(name).cloned() else { return };
+        let Some(fleet) = self.fleets.get(name).cloned() else {
+            return;
+        };
         let mut instances = fleet.instances.clone();
         let desired = fleet.capacity.desired as usize;
         while instances.len() > desired {
@@ -300,7 +320,12 @@ impl Sandbox {
                 ))
             })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => World::default(),
-            Err(e) => return Err(ProviderError::Sandbox(format!("cannot read {}: {e}", path.display()))),
+            Err(e) => {
+                return Err(ProviderError::Sandbox(format!(
+                    "cannot read {}: {e}",
+                    path.display()
+                )))
+            }
         };
         Ok(Sandbox {
             path: path.to_path_buf(),
@@ -322,19 +347,27 @@ impl Sandbox {
 
     fn save(&self, w: &World) -> Result<()> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| ProviderError::Sandbox(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                ProviderError::Sandbox(format!("cannot create {}: {e}", dir.display()))
+            })?;
         }
         // Write then rename: a crash never leaves a half-written sandbox.
         let tmp = self.path.with_extension("json.tmp");
         let bytes = serde_json::to_vec_pretty(w).expect("world serialises");
         std::fs::write(&tmp, bytes)
             .and_then(|_| std::fs::rename(&tmp, &self.path))
-            .map_err(|e| ProviderError::Sandbox(format!("cannot write {}: {e}", self.path.display())))
+            .map_err(|e| {
+                ProviderError::Sandbox(format!("cannot write {}: {e}", self.path.display()))
+            })
     }
 
     /// One API call: counts it, runs it on the world, and saves when it changed.
-    fn call<T>(&self, op: &str, mutates: bool, f: impl FnOnce(&mut World) -> Result<T>) -> Result<T> {
+    fn call<T>(
+        &self,
+        op: &str,
+        mutates: bool,
+        f: impl FnOnce(&mut World) -> Result<T>,
+    ) -> Result<T> {
         let mut w = self.world.lock().expect("sandbox lock");
         *w.calls.entry(op.to_string()).or_default() += 1;
         let out = f(&mut w)?;
@@ -343,7 +376,6 @@ impl Sandbox {
         }
         Ok(out)
     }
-
 }
 
 fn not_found(what: &str) -> ProviderError {
@@ -392,7 +424,11 @@ impl Provider for Sandbox {
                         vpc_id: tg.vpc_id.clone(),
                         health_check: tg.health_check.clone(),
                         deregistration_delay_secs: tg.deregistration_delay_secs,
-                        targets: tg.targets.iter().map(|(id, at)| w.health_of(tg, id, *at)).collect(),
+                        targets: tg
+                            .targets
+                            .iter()
+                            .map(|(id, at)| w.health_of(tg, id, *at))
+                            .collect(),
                     });
                 }
                 if let Some(f) = w.fleets.get(&name) {
@@ -437,12 +473,24 @@ impl Provider for Sandbox {
 
     async fn target_health(&self, arn: &str) -> Result<Vec<TargetHealth>> {
         self.call("DescribeTargetHealth", false, |w| {
-            let tg = w.target_groups.get(arn).ok_or_else(|| not_found("target group"))?;
-            Ok(tg.targets.iter().map(|(id, at)| w.health_of(tg, id, *at)).collect())
+            let tg = w
+                .target_groups
+                .get(arn)
+                .ok_or_else(|| not_found("target group"))?;
+            Ok(tg
+                .targets
+                .iter()
+                .map(|(id, at)| w.health_of(tg, id, *at))
+                .collect())
         })
     }
 
-    async fn create_target_group(&self, app: &AppRef, color: Color, c: &TargetGroupConfig) -> Result<String> {
+    async fn create_target_group(
+        &self,
+        app: &AppRef,
+        color: Color,
+        c: &TargetGroupConfig,
+    ) -> Result<String> {
         self.call("CreateTargetGroup", true, |w| {
             if let Some((arn, _)) = w.target_groups.iter().find(|(_, t)| t.name == c.name) {
                 return Ok(arn.clone());
@@ -471,14 +519,20 @@ impl Provider for Sandbox {
 
     async fn modify_health_check(&self, arn: &str, hc: &HealthCheck) -> Result<()> {
         self.call("ModifyTargetGroup", true, |w| {
-            w.target_groups.get_mut(arn).ok_or_else(|| not_found("target group"))?.health_check = hc.clone();
+            w.target_groups
+                .get_mut(arn)
+                .ok_or_else(|| not_found("target group"))?
+                .health_check = hc.clone();
             Ok(())
         })
     }
 
     async fn set_deregistration_delay(&self, arn: &str, secs: u32) -> Result<()> {
         self.call("ModifyTargetGroupAttributes", true, |w| {
-            w.target_groups.get_mut(arn).ok_or_else(|| not_found("target group"))?.deregistration_delay_secs = secs;
+            w.target_groups
+                .get_mut(arn)
+                .ok_or_else(|| not_found("target group"))?
+                .deregistration_delay_secs = secs;
             Ok(())
         })
     }
@@ -490,7 +544,11 @@ impl Provider for Sandbox {
         name: &str,
         release: &Release,
     ) -> Result<(String, i64)> {
-        let op = if template_id.is_some() { "CreateLaunchTemplateVersion" } else { "CreateLaunchTemplate" };
+        let op = if template_id.is_some() {
+            "CreateLaunchTemplateVersion"
+        } else {
+            "CreateLaunchTemplate"
+        };
         self.call(op, true, |w| {
             let id = match template_id {
                 Some(id) => id.to_string(),
@@ -509,7 +567,10 @@ impl Provider for Sandbox {
                     }
                 },
             };
-            let lt = w.launch_templates.get_mut(&id).ok_or_else(|| not_found("launch template"))?;
+            let lt = w
+                .launch_templates
+                .get_mut(&id)
+                .ok_or_else(|| not_found("launch template"))?;
             let number = lt.versions.len() as i64 + 1;
             lt.versions.push(SbTemplateVersion {
                 number,
@@ -531,7 +592,10 @@ impl Provider for Sandbox {
     ) -> Result<()> {
         self.call("CreateAutoScalingGroup", true, |w| {
             if w.fleets.contains_key(&c.name) {
-                return Err(ProviderError::api("CreateAutoScalingGroup", format!("AlreadyExists: {}", c.name)));
+                return Err(ProviderError::api(
+                    "CreateAutoScalingGroup",
+                    format!("AlreadyExists: {}", c.name),
+                ));
             }
             let mut tags = owned_tags(&app.app, Some(color));
             tags.insert(tags::RELEASE.into(), c.release.clone());
@@ -554,7 +618,10 @@ impl Provider for Sandbox {
 
     async fn update_fleet(&self, c: &FleetConfig, template_id: &str, version: i64) -> Result<()> {
         self.call("UpdateAutoScalingGroup", true, |w| {
-            let f = w.fleets.get_mut(&c.name).ok_or_else(|| not_found("auto scaling group"))?;
+            let f = w
+                .fleets
+                .get_mut(&c.name)
+                .ok_or_else(|| not_found("auto scaling group"))?;
             f.template_id = template_id.to_string();
             f.template_version = version;
             f.capacity = c.capacity;
@@ -567,7 +634,10 @@ impl Provider for Sandbox {
 
     async fn set_capacity(&self, fleet: &str, capacity: Capacity) -> Result<()> {
         self.call("UpdateAutoScalingGroup", true, |w| {
-            w.fleets.get_mut(fleet).ok_or_else(|| not_found("auto scaling group"))?.capacity = capacity;
+            w.fleets
+                .get_mut(fleet)
+                .ok_or_else(|| not_found("auto scaling group"))?
+                .capacity = capacity;
             w.reconcile_fleet(fleet);
             Ok(())
         })
@@ -576,12 +646,18 @@ impl Provider for Sandbox {
     async fn attach_target_group(&self, fleet: &str, tg_arn: &str) -> Result<()> {
         self.call("AttachLoadBalancerTargetGroups", true, |w| {
             let now = w.now_ms();
-            let f = w.fleets.get_mut(fleet).ok_or_else(|| not_found("auto scaling group"))?;
+            let f = w
+                .fleets
+                .get_mut(fleet)
+                .ok_or_else(|| not_found("auto scaling group"))?;
             if !f.target_groups.iter().any(|t| t == tg_arn) {
                 f.target_groups.push(tg_arn.to_string());
             }
             let ids: Vec<String> = f.instances.iter().map(|i| i.id.clone()).collect();
-            let tg = w.target_groups.get_mut(tg_arn).ok_or_else(|| not_found("target group"))?;
+            let tg = w
+                .target_groups
+                .get_mut(tg_arn)
+                .ok_or_else(|| not_found("target group"))?;
             for id in ids {
                 tg.targets.entry(id).or_insert(now);
             }
@@ -591,7 +667,10 @@ impl Provider for Sandbox {
 
     async fn detach_target_group(&self, fleet: &str, tg_arn: &str) -> Result<()> {
         self.call("DetachLoadBalancerTargetGroups", true, |w| {
-            let f = w.fleets.get_mut(fleet).ok_or_else(|| not_found("auto scaling group"))?;
+            let f = w
+                .fleets
+                .get_mut(fleet)
+                .ok_or_else(|| not_found("auto scaling group"))?;
             f.target_groups.retain(|t| t != tg_arn);
             let ids: Vec<String> = f.instances.iter().map(|i| i.id.clone()).collect();
             if let Some(tg) = w.target_groups.get_mut(tg_arn) {
@@ -616,15 +695,28 @@ impl Provider for Sandbox {
         })
     }
 
-    async fn create_listener(&self, lb_arn: &str, c: &ListenerConfig, forward: &[(String, u32)]) -> Result<String> {
+    async fn create_listener(
+        &self,
+        lb_arn: &str,
+        c: &ListenerConfig,
+        forward: &[(String, u32)],
+    ) -> Result<String> {
         self.call("CreateListener", true, |w| {
-            if let Some((arn, _)) = w.listeners.iter().find(|(_, l)| l.load_balancer_arn == lb_arn && l.port == c.port) {
+            if let Some((arn, _)) = w
+                .listeners
+                .iter()
+                .find(|(_, l)| l.load_balancer_arn == lb_arn && l.port == c.port)
+            {
                 return Err(ProviderError::api(
                     "CreateListener",
                     format!("DuplicateListener: port {} is taken by {arn}", c.port),
                 ));
             }
-            let arn = format!("{}/{:016x}", lb_arn.replace(":loadbalancer/", ":listener/"), w.id());
+            let arn = format!(
+                "{}/{:016x}",
+                lb_arn.replace(":loadbalancer/", ":listener/"),
+                w.id()
+            );
             w.listeners.insert(
                 arn.clone(),
                 SbListener {
@@ -639,9 +731,17 @@ impl Provider for Sandbox {
         })
     }
 
-    async fn modify_listener(&self, arn: &str, c: &ListenerConfig, forward: &[(String, u32)]) -> Result<()> {
+    async fn modify_listener(
+        &self,
+        arn: &str,
+        c: &ListenerConfig,
+        forward: &[(String, u32)],
+    ) -> Result<()> {
         self.call("ModifyListener", true, |w| {
-            let l = w.listeners.get_mut(arn).ok_or_else(|| not_found("listener"))?;
+            let l = w
+                .listeners
+                .get_mut(arn)
+                .ok_or_else(|| not_found("listener"))?;
             l.protocol = c.protocol;
             l.certificate_arn = c.certificate_arn.clone();
             l.forward = forward.to_vec();
@@ -649,9 +749,16 @@ impl Provider for Sandbox {
         })
     }
 
-    async fn set_weights(&self, arn: &str, forward: &[(String, u32)]) -> Result<Vec<(String, u32)>> {
+    async fn set_weights(
+        &self,
+        arn: &str,
+        forward: &[(String, u32)],
+    ) -> Result<Vec<(String, u32)>> {
         self.call("ModifyListener", true, |w| {
-            let l = w.listeners.get_mut(arn).ok_or_else(|| not_found("listener"))?;
+            let l = w
+                .listeners
+                .get_mut(arn)
+                .ok_or_else(|| not_found("listener"))?;
             l.forward = forward.to_vec();
             Ok(l.forward.clone())
         })
@@ -660,11 +767,14 @@ impl Provider for Sandbox {
     async fn put_active(&self, parameter: &str, color: Color) -> Result<()> {
         self.call("PutParameter", true, |w| {
             let now = w.now_ms();
-            let p = w.parameters.entry(parameter.to_string()).or_insert(SbParameter {
-                value: String::new(),
-                modified_ms: now,
-                version: 0,
-            });
+            let p = w
+                .parameters
+                .entry(parameter.to_string())
+                .or_insert(SbParameter {
+                    value: String::new(),
+                    modified_ms: now,
+                    version: 0,
+                });
             p.value = color.to_string();
             p.modified_ms = now;
             p.version += 1;

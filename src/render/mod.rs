@@ -12,7 +12,11 @@ pub fn describe_action(app: &str, action: &Action) -> String {
     match action {
         Action::CreateTargetGroup { config, .. } => format!(
             "create target group {} ({} :{}, health check {} every {}s)",
-            config.name, config.protocol, config.port, config.health_check.path, config.health_check.interval_secs
+            config.name,
+            config.protocol,
+            config.port,
+            config.health_check.path,
+            config.health_check.interval_secs
         ),
         Action::UpdateTargetGroup {
             color,
@@ -32,12 +36,16 @@ pub fn describe_action(app: &str, action: &Action) -> String {
             "create launch template {name} version for release {} ({} {})",
             release.fingerprint, release.data.image_id, release.data.instance_type
         ),
-        Action::RecycleFleet { color } => format!("scale {app}-{color} to zero to replace its old instances"),
+        Action::RecycleFleet { color } => {
+            format!("scale {app}-{color} to zero to replace its old instances")
+        }
         Action::EnsureFleet { config, .. } => format!(
             "fleet {} runs release {} at {}",
             config.name, config.release, config.capacity
         ),
-        Action::SetCapacity { color, capacity } => format!("set {app}-{color} capacity to {capacity}"),
+        Action::SetCapacity { color, capacity } => {
+            format!("set {app}-{color} capacity to {capacity}")
+        }
         Action::WaitHealthy {
             color,
             count,
@@ -54,12 +62,22 @@ pub fn describe_action(app: &str, action: &Action) -> String {
             weights_text(*weights)
         ),
         Action::SetWeights { weights } => format!("shift production: {}", weights_text(*weights)),
-        Action::Bake { color, weight, secs } => {
+        Action::Bake {
+            color,
+            weight,
+            secs,
+        } => {
             format!("bake {} with {color} at {weight}%", format_duration(*secs))
         }
-        Action::RecordActive { parameter, color } => format!("record {color} as active in {parameter}"),
-        Action::DetachFleet { color } => format!("detach {app}-{color} from its target group (drain)"),
-        Action::WaitDrain { secs, .. } => format!("wait {} for connections to drain", format_duration(*secs)),
+        Action::RecordActive { parameter, color } => {
+            format!("record {color} as active in {parameter}")
+        }
+        Action::DetachFleet { color } => {
+            format!("detach {app}-{color} from its target group (drain)")
+        }
+        Action::WaitDrain { secs, .. } => {
+            format!("wait {} for connections to drain", format_duration(*secs))
+        }
         Action::ScaleToZero { color } => format!("scale {app}-{color} to zero"),
         Action::DeleteFleet { color } => format!("delete fleet {app}-{color}"),
     }
@@ -67,7 +85,10 @@ pub fn describe_action(app: &str, action: &Action) -> String {
 
 /// "100% blue", "75% blue / 25% green".
 pub fn weights_text(w: Weights) -> String {
-    match (w.share(crate::model::Color::Blue), w.share(crate::model::Color::Green)) {
+    match (
+        w.share(crate::model::Color::Blue),
+        w.share(crate::model::Color::Green),
+    ) {
         (100, _) => "100% blue".into(),
         (_, 100) => "100% green".into(),
         (b, g) => format!("{b}% blue / {g}% green"),

@@ -19,15 +19,25 @@ pub fn render(s: &Status) -> String {
     let _ = writeln!(
         out,
         "  production:    {}",
-        s.weights.map(weights_text).unwrap_or("no production listener".into())
+        s.weights
+            .map(weights_text)
+            .unwrap_or("no production listener".into())
     );
     if let (Some(active), Some(w)) = (s.active, s.weights) {
         if w != Weights::all_on(active) {
-            let _ = writeln!(out, "  in progress:   traffic is split; {} is still the active colour", active);
+            let _ = writeln!(
+                out,
+                "  in progress:   traffic is split; {} is still the active colour",
+                active
+            );
         }
     }
     out.push('\n');
-    let _ = writeln!(out, "  {:<6} {:<14} {:<24} {:>8} {:>8} {:>8}", "colour", "release", "image", "desired", "healthy", "traffic");
+    let _ = writeln!(
+        out,
+        "  {:<6} {:<14} {:<24} {:>8} {:>8} {:>8}",
+        "colour", "release", "image", "desired", "healthy", "traffic"
+    );
     for c in &s.colors {
         let _ = writeln!(
             out,
@@ -51,7 +61,11 @@ pub fn render(s: &Status) -> String {
                 "  rollback: `cutover rollback` would send 100% to {} ({}% now){}",
                 r.to,
                 r.current_share,
-                if r.record_active.is_some() { format!(" and record {} as active", r.to) } else { String::new() }
+                if r.record_active.is_some() {
+                    format!(" and record {} as active", r.to)
+                } else {
+                    String::new()
+                }
             );
         }
         Err(e) => {

@@ -22,7 +22,14 @@ impl Style {
 
 pub fn render(plan: &Plan, style: &Style) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{}", style.paint("1", &format!("cutover plan: {} ({})", plan.app, plan.source)));
+    let _ = writeln!(
+        out,
+        "{}",
+        style.paint(
+            "1",
+            &format!("cutover plan: {} ({})", plan.app, plan.source)
+        )
+    );
     out.push('\n');
     if !plan.has_changes() {
         let _ = writeln!(out, "No changes. {} matches the plan file.", plan.app);
@@ -51,7 +58,12 @@ pub fn render(plan: &Plan, style: &Style) -> String {
     out.push('\n');
     let _ = writeln!(out, "Steps:");
     for (i, s) in plan.steps.iter().enumerate() {
-        let _ = writeln!(out, "  {:>2}. {}", i + 1, describe_action(&plan.app, &s.action));
+        let _ = writeln!(
+            out,
+            "  {:>2}. {}",
+            i + 1,
+            describe_action(&plan.app, &s.action)
+        );
     }
     let waits: u64 = plan
         .steps
@@ -62,10 +74,17 @@ pub fn render(plan: &Plan, style: &Style) -> String {
         })
         .sum();
     if waits > 0 {
-        let _ = writeln!(out, "\nAt least {} of bake and drain time, plus the wait for healthy targets.", format_duration(waits));
+        let _ = writeln!(
+            out,
+            "\nAt least {} of bake and drain time, plus the wait for healthy targets.",
+            format_duration(waits)
+        );
     }
     if let Some(to) = plan.rollback_to {
-        let _ = writeln!(out, "If a step fails before promotion, production goes back to 100% {to} in one call.");
+        let _ = writeln!(
+            out,
+            "If a step fails before promotion, production goes back to 100% {to} in one call."
+        );
     }
     notes(&mut out, plan);
     out
@@ -73,7 +92,11 @@ pub fn render(plan: &Plan, style: &Style) -> String {
 
 fn headline(plan: &Plan) -> String {
     let count = |a: ChangeAction| plan.changes.iter().filter(|c| c.action == a).count();
-    let (add, change, destroy) = (count(ChangeAction::Create), count(ChangeAction::Update), count(ChangeAction::Destroy));
+    let (add, change, destroy) = (
+        count(ChangeAction::Create),
+        count(ChangeAction::Update),
+        count(ChangeAction::Destroy),
+    );
     let what = match &plan.kind {
         PlanKind::FirstDeploy { color, release } => format!(
             "First deploy: release {} ({}) on {color}.",
@@ -100,7 +123,10 @@ fn headline(plan: &Plan) -> String {
         },
         PlanKind::InPlace | PlanKind::NoChanges => "In-place changes.".to_string(),
     };
-    format!("{what} Plan: {add} to add, {change} to change, {destroy} to destroy, {} steps.", plan.steps.len())
+    format!(
+        "{what} Plan: {add} to add, {change} to change, {destroy} to destroy, {} steps.",
+        plan.steps.len()
+    )
 }
 
 fn notes(out: &mut String, plan: &Plan) {

@@ -53,7 +53,9 @@ fn locate(source: &str, span: Range<usize>) -> (usize, usize, Option<(String, us
         .unwrap_or(source.len());
     let line = source[..start].matches('\n').count() + 1;
     let col = source[line_start..start].chars().count() + 1;
-    let text = source[line_start..line_end].trim_end_matches('\r').to_string();
+    let text = source[line_start..line_end]
+        .trim_end_matches('\r')
+        .to_string();
     let underline_end = end.min(line_end);
     let len = source[start..underline_end].chars().count().max(1);
     (line, col, Some((text, col - 1, len)))
@@ -133,6 +135,9 @@ mod tests {
         assert_eq!((d.line, d.col), (2, 8));
         let text = d.to_string();
         assert!(text.contains("--> p.toml:2:8"), "{text}");
-        assert!(text.contains("2 | name = \"Shop\"\n  |        ^^^^^^"), "{text}");
+        assert!(
+            text.contains("2 | name = \"Shop\"\n  |        ^^^^^^"),
+            "{text}"
+        );
     }
 }

@@ -8,9 +8,7 @@ pub mod diagnostic;
 pub mod duration;
 pub mod raw;
 
-use crate::model::{
-    Capacity, Color, HealthCheck, LaunchData, ListenerRole, Protocol, Release,
-};
+use crate::model::{Capacity, Color, HealthCheck, LaunchData, ListenerRole, Protocol, Release};
 pub use diagnostic::{Diagnostic, PlanFileError};
 use duration::parse_duration;
 use raw::*;
@@ -247,7 +245,14 @@ impl Validator<'_> {
         n as u32
     }
 
-    fn duration_in(&mut self, key: &str, v: Option<&Spanned<String>>, default: u64, lo: u64, hi: u64) -> u32 {
+    fn duration_in(
+        &mut self,
+        key: &str,
+        v: Option<&Spanned<String>>,
+        default: u64,
+        lo: u64,
+        hi: u64,
+    ) -> u32 {
         let secs = self.duration(key, v, default);
         if let Some(v) = v {
             if parse_duration(v.get_ref()).is_some() && (secs < lo || secs > hi) {
@@ -276,7 +281,11 @@ impl Validator<'_> {
                 } else {
                     "use \"HTTP\" or \"HTTPS\"".into()
                 };
-                self.error(v.span(), format!("`{key}` {:?} is not a protocol", v.get_ref()), help);
+                self.error(
+                    v.span(),
+                    format!("`{key}` {:?} is not a protocol", v.get_ref()),
+                    help,
+                );
                 Protocol::Http
             }
         }
@@ -331,7 +340,12 @@ impl Validator<'_> {
                 format!("use at most {} characters", MAX_TARGET_GROUP_NAME - 6),
             );
         }
-        let region = raw.app.get_ref().region.as_ref().map(|r| r.get_ref().clone());
+        let region = raw
+            .app
+            .get_ref()
+            .region
+            .as_ref()
+            .map(|r| r.get_ref().clone());
 
         // [load_balancer]
         let load_balancer = self.non_empty("load_balancer.name", &raw.load_balancer.get_ref().name);
@@ -386,7 +400,9 @@ impl Validator<'_> {
                 self.error(
                     lr.role.span(),
                     format!("a second {role} listener"),
-                    format!("a plan has exactly one production listener and at most one test listener"),
+                    format!(
+                        "a plan has exactly one production listener and at most one test listener"
+                    ),
                 );
             } else {
                 *slot = Some(spec);
@@ -414,12 +430,19 @@ impl Validator<'_> {
         );
         let default_hc = RawHealthCheck::default();
         let hc = tg.health_check.as_ref().unwrap_or(&default_hc);
-        let path = hc.path.as_ref().map(|p| p.get_ref().clone()).unwrap_or("/".into());
+        let path = hc
+            .path
+            .as_ref()
+            .map(|p| p.get_ref().clone())
+            .unwrap_or("/".into());
         if let Some(p) = &hc.path {
             if !p.get_ref().starts_with('/') {
                 self.error(
                     p.span(),
-                    format!("health check path {:?} does not start with '/'", p.get_ref()),
+                    format!(
+                        "health check path {:?} does not start with '/'",
+                        p.get_ref()
+                    ),
                     format!("e.g. path = \"/{}\"", p.get_ref().trim_start_matches('/')),
                 );
             }
@@ -447,7 +470,11 @@ impl Validator<'_> {
             Some(v) => self.range("health_check.unhealthy_threshold", v, 2, 10, ""),
             None => 2,
         };
-        let matcher = hc.matcher.as_ref().map(|m| m.get_ref().clone()).unwrap_or("200".into());
+        let matcher = hc
+            .matcher
+            .as_ref()
+            .map(|m| m.get_ref().clone())
+            .unwrap_or("200".into());
         if let Some(m) = &hc.matcher {
             if !matcher_valid(m.get_ref()) {
                 self.error(
@@ -467,7 +494,11 @@ impl Validator<'_> {
         };
         let subnets = list(&f.subnets);
         if subnets.is_empty() {
-            self.error(f.subnets.span(), "`fleet.subnets` is empty", "list at least one subnet id, e.g. [\"subnet-0abc\"]");
+            self.error(
+                f.subnets.span(),
+                "`fleet.subnets` is empty",
+                "list at least one subnet id, e.g. [\"subnet-0abc\"]",
+            );
         }
         let security_groups = list(&f.security_groups);
         if security_groups.is_empty() {
@@ -502,9 +533,20 @@ impl Validator<'_> {
             Some(steps) => self.steps(steps),
         };
         let bake_secs = self.duration("rollout.bake", r.bake.as_ref(), 300);
-        let health_timeout_secs = self.duration("rollout.health_timeout", r.health_timeout.as_ref(), 600);
-        let smoke = r.smoke.iter().flatten().map(|c| self.check("rollout.smoke", c, false)).collect();
-        let gates = r.gates.iter().flatten().map(|c| self.check("rollout.gates", c, true)).collect();
+        let health_timeout_secs =
+            self.duration("rollout.health_timeout", r.health_timeout.as_ref(), 600);
+        let smoke = r
+            .smoke
+            .iter()
+            .flatten()
+            .map(|c| self.check("rollout.smoke", c, false))
+            .collect();
+        let gates = r
+            .gates
+            .iter()
+            .flatten()
+            .map(|c| self.check("rollout.gates", c, true))
+            .collect();
 
         // [teardown]
         let (policy, delay_secs) = match &raw.teardown {
@@ -526,7 +568,10 @@ impl Validator<'_> {
                         }
                     },
                 };
-                (policy, self.duration("teardown.delay", t.delay.as_ref(), 1800))
+                (
+                    policy,
+                    self.duration("teardown.delay", t.delay.as_ref(), 1800),
+                )
             }
         };
 
@@ -548,8 +593,14 @@ impl Validator<'_> {
         // [hooks]
         let mut hooks = HooksSpec::default();
         if let Some(h) = &raw.hooks {
-            hooks.before_deploy = h.before_deploy.as_ref().map(|c| self.command("hooks.before_deploy", c));
-            hooks.after_teardown = h.after_teardown.as_ref().map(|c| self.command("hooks.after_teardown", c));
+            hooks.before_deploy = h
+                .before_deploy
+                .as_ref()
+                .map(|c| self.command("hooks.before_deploy", c));
+            hooks.after_teardown = h
+                .after_teardown
+                .as_ref()
+                .map(|c| self.command("hooks.after_teardown", c));
         }
 
         // [notify]
@@ -622,7 +673,11 @@ impl Validator<'_> {
     fn steps(&mut self, steps: &Spanned<Vec<Spanned<i64>>>) -> Vec<u32> {
         let list = steps.get_ref();
         if list.is_empty() {
-            self.error(steps.span(), "`rollout.steps` is empty", "e.g. steps = [10, 25, 50, 100]");
+            self.error(
+                steps.span(),
+                "`rollout.steps` is empty",
+                "e.g. steps = [10, 25, 50, 100]",
+            );
             return vec![100];
         }
         let mut out = Vec::new();
@@ -630,16 +685,28 @@ impl Validator<'_> {
         for s in list {
             let n = *s.get_ref();
             if !(1..=100).contains(&n) {
-                self.error(s.span(), format!("step {n}% is outside 1–100"), "each step is the new colour's share of production traffic, 1 to 100");
+                self.error(
+                    s.span(),
+                    format!("step {n}% is outside 1–100"),
+                    "each step is the new colour's share of production traffic, 1 to 100",
+                );
             } else if n <= prev {
-                self.error(s.span(), format!("step {n}% does not rise above the step before it ({prev}%)"), "steps go strictly up, e.g. [10, 25, 50, 100]");
+                self.error(
+                    s.span(),
+                    format!("step {n}% does not rise above the step before it ({prev}%)"),
+                    "steps go strictly up, e.g. [10, 25, 50, 100]",
+                );
             }
             prev = n;
             out.push(n.clamp(1, 100) as u32);
         }
         if *list.last().expect("not empty").get_ref() != 100 {
             let last = list.last().expect("not empty");
-            self.error(last.span(), format!("the last step is {}%, not 100%", last.get_ref()), "end the steps at 100 so the new colour takes all traffic");
+            self.error(
+                last.span(),
+                format!("the last step is {}%, not 100%", last.get_ref()),
+                "end the steps at 100 so the new colour takes all traffic",
+            );
         }
         out
     }
@@ -647,8 +714,13 @@ impl Validator<'_> {
     fn check(&mut self, key: &str, c: &Spanned<RawCheck>, gate: bool) -> Check {
         let raw = c.get_ref();
         let timeout_secs = self.duration(&format!("{key}.timeout"), raw.timeout.as_ref(), 60);
-        let count = raw.command.is_some() as u8 + raw.http.is_some() as u8 + raw.alarm.is_some() as u8;
-        let allowed = if gate { "`command`, `http` or `alarm`" } else { "`command` or `http`" };
+        let count =
+            raw.command.is_some() as u8 + raw.http.is_some() as u8 + raw.alarm.is_some() as u8;
+        let allowed = if gate {
+            "`command`, `http` or `alarm`"
+        } else {
+            "`command` or `http`"
+        };
         if count != 1 {
             self.error(
                 c.span(),
@@ -662,7 +734,11 @@ impl Validator<'_> {
             let h = http.get_ref();
             let url = h.url.get_ref().clone();
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                self.error(h.url.span(), format!("{url:?} is not an http:// or https:// URL"), "");
+                self.error(
+                    h.url.span(),
+                    format!("{url:?} is not an http:// or https:// URL"),
+                    "",
+                );
             }
             let expect_status = match &h.expect_status {
                 Some(s) => self.range(&format!("{key}.http.expect_status"), s, 100, 599, "") as u16,
@@ -671,7 +747,11 @@ impl Validator<'_> {
             CheckKind::Http { url, expect_status }
         } else if let Some(alarm) = &raw.alarm {
             if !gate {
-                self.error(alarm.span(), "an alarm is a gate, not a smoke test", "move it to a [[rollout.gates]] table");
+                self.error(
+                    alarm.span(),
+                    "an alarm is a gate, not a smoke test",
+                    "move it to a [[rollout.gates]] table",
+                );
             }
             CheckKind::Alarm(alarm.get_ref().clone())
         } else {
@@ -683,7 +763,12 @@ impl Validator<'_> {
 
 /// "200", "200,204", "200-299"; every code within 200–499.
 fn matcher_valid(m: &str) -> bool {
-    let code = |s: &str| s.trim().parse::<u16>().ok().filter(|c| (200..=499).contains(c));
+    let code = |s: &str| {
+        s.trim()
+            .parse::<u16>()
+            .ok()
+            .filter(|c| (200..=499).contains(c))
+    };
     if let Some((a, b)) = m.split_once('-') {
         return matches!((code(a), code(b)), (Some(a), Some(b)) if a <= b);
     }

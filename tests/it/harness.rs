@@ -1,0 +1,186 @@
+//! Test harness: run the `cutover` binary, hold a plan file and a sandbox in a
+//! temporary directory, and read back what changed in the (simulated) cloud.
+
+use cutover::model::Weights;
+use cutover::provider::sandbox::{Clock, World};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The result of one `cutover` run.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn expect(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}, got {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// Runs the binary with `args` (and extra environment).
+pub fn cutover(args: &[&str], env: &[(&str, &str)], dir: &Path) -> Run {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cutover"));
+    cmd.args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("CUTOVER_CRASH_AFTER_STEP");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("the cutover binary runs");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The plan the scenarios deploy, with the image and the teardown delay as knobs.
+pub fn plan_toml(image: &str, teardown_delay: &str) -> String {
+    format!(
+        r#"[app]
+name = "shop"
+
+[load_balancer]
+name = "shop-alb"
+
+[[listeners]]
+port = 80
+protocol = "HTTP"
+role = "production"
+
+[[listeners]]
+port = 8080
+protocol = "HTTP"
+role = "test"
+
+[target_group]
+port = 8080
+protocol = "HTTP"
+vpc_id = "vpc-0test"
+deregistration_delay = "30s"
+
+[target_group.health_check]
+path = "/health"
+interval = "10s"
+timeout = "5s"
+healthy_threshold = 2
+unhealthy_threshold = 3
+matcher = "200-299"
+
+[fleet]
+image_id = "{image}"
+instance_type = "t3.small"
+subnets = ["subnet-a", "subnet-b"]
+security_groups = ["sg-0123"]
+min_size = 2
+max_size = 4
+desired_capacity = 2
+
+[rollout]
+steps = [10, 25, 50, 100]
+bake = "5m"
+health_timeout = "10m"
+
+[teardown]
+policy = "scale-to-zero"
+delay = "{teardown_delay}"
+"#
+    )
+}
+
+/// A plan file and a sandbox (virtual clock) in a temporary directory.
+pub struct SandboxEnv {
+    pub dir: tempfile::TempDir,
+    pub plan: PathBuf,
+    pub sandbox: PathBuf,
+}
+
+impl SandboxEnv {
+    pub fn new(plan: &str) -> SandboxEnv {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let env = SandboxEnv {
+            plan: dir.path().join("shop.toml"),
+            sandbox: dir.path().join("sandbox.json"),
+            dir,
+        };
+        env.set_plan(plan);
+        let sb = cutover::provider::sandbox::Sandbox::open(&env.sandbox).expect("sandbox");
+        sb.with_world(|w| w.settings.clock = Clock::Virtual)
+            .expect("save");
+        env
+    }
+
+    pub fn set_plan(&self, plan: &str) {
+        std::fs::write(&self.plan, plan).expect("write plan");
+    }
+
+    /// `cutover ARGS… PLAN --sandbox SANDBOX`
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_env(args, &[])
+    }
+
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut all: Vec<&str> = args.to_vec();
+        all.push("shop.toml");
+        all.extend(["--sandbox", "sandbox.json"]);
+        cutover(&all, env, self.dir.path())
+    }
+
+    pub fn world(&self) -> World {
+        serde_json::from_slice(&std::fs::read(&self.sandbox).expect("sandbox file"))
+            .expect("sandbox json")
+    }
+
+    pub fn edit(&self, f: impl FnOnce(&mut World)) {
+        let sb = cutover::provider::sandbox::Sandbox::open(&self.sandbox).expect("sandbox");
+        sb.with_world(f).expect("save");
+    }
+
+    /// Production weights as the sandbox's listener on port 80 has them.
+    pub fn weights(&self) -> Weights {
+        let w = self.world();
+        let l = w
+            .listeners
+            .values()
+            .find(|l| l.port == 80)
+            .expect("production listener");
+        let mut out = Weights { blue: 0, green: 0 };
+        for (arn, weight) in &l.forward {
+            if w.target_groups[arn].name == "shop-blue" {
+                out.blue += weight;
+            } else {
+                out.green += weight;
+            }
+        }
+        out
+    }
+
+    pub fn active(&self) -> Option<String> {
+        self.world()
+            .parameters
+            .get("/cutover/shop/active")
+            .map(|p| p.value.clone())
+    }
+
+    /// (desired capacity, instances) of `shop-<color>`.
+    pub fn fleet(&self, color: &str) -> Option<(u32, usize)> {
+        self.world()
+            .fleets
+            .get(&format!("shop-{color}"))
+            .map(|f| (f.capacity.desired, f.instances.len()))
+    }
+
+    pub fn calls(&self, op: &str) -> u64 {
+        self.world().calls.get(op).copied().unwrap_or(0)
+    }
+}

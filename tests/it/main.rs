@@ -1,0 +1,11 @@
+//! The integration tests: one binary, a readable harness.
+//! - `cli`: the built binary's exit codes and messages.
+//! - `sandbox`: whole deployments on the sandbox (virtual clock), golden output.
+//! - `aws`: the same scenarios through the real AWS SDK against a moto server
+//!   the harness starts (see CONTRIBUTING.md).
+
+mod aws;
+mod cli;
+mod harness;
+mod planner;
+mod sandbox;

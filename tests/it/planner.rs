@@ -1,0 +1,353 @@
+//! Planner tables: (plan file, observed state) → the steps apply would run.
+
+use cutover::model::{Capacity, Color, HealthCheck, Protocol};
+use cutover::observed::{
+    Active, Fleet, LaunchTemplate, LaunchTemplateVersion, Listener, LoadBalancer, Observed,
+    TargetGroup, TargetHealth,
+};
+use cutover::plan::{Action, PlanKind};
+use cutover::planner::plan;
+use cutover::spec::Spec;
+
+fn spec(image: &str, delay: &str) -> Spec {
+    cutover::spec::parse(
+        std::path::Path::new("shop.toml"),
+        &crate::harness::plan_toml(image, delay),
+    )
+    .expect("valid")
+}
+
+fn hc() -> HealthCheck {
+    spec("ami-1", "0s").target_group.health_check
+}
+
+fn tg(c: Color, healthy: usize) -> TargetGroup {
+    TargetGroup {
+        arn: format!("arn:tg/{c}"),
+        name: format!("shop-{c}"),
+        port: 8080,
+        protocol: Protocol::Http,
+        vpc_id: "vpc-0test".into(),
+        health_check: hc(),
+        deregistration_delay_secs: 30,
+        targets: (0..healthy)
+            .map(|i| TargetHealth {
+                id: format!("i-{c}{i}"),
+                state: "healthy".into(),
+                reason: None,
+                description: None,
+            })
+            .collect(),
+    }
+}
+
+fn fleet(c: Color, release: &str, version: i64, desired: u32) -> Fleet {
+    Fleet {
+        name: format!("shop-{c}"),
+        capacity: Capacity {
+            min: if desired == 0 { 0 } else { 2 },
+            max: if desired == 0 { 0 } else { 4 },
+            desired,
+        },
+        launch_template_version: Some(version),
+        release: Some(release.into()),
+        subnets: vec!["subnet-a".into(), "subnet-b".into()],
+        instances: (0..desired).map(|i| format!("i-{c}{i}")).collect(),
+        target_groups: if desired == 0 {
+            vec![]
+        } else {
+            vec![format!("arn:tg/{c}")]
+        },
+    }
+}
+
+fn listener(port: u16, blue: u32, green: u32) -> Listener {
+    Listener {
+        arn: format!("arn:listener/{port}"),
+        port,
+        protocol: Protocol::Http,
+        certificate_arn: None,
+        forward: vec![("arn:tg/blue".into(), blue), ("arn:tg/green".into(), green)],
+    }
+}
+
+/// blue live with `ami-1`, green absent.
+fn live_on_blue() -> Observed {
+    let r1 = spec("ami-1", "0s").release().fingerprint;
+    Observed {
+        now: 1_000_000,
+        load_balancer: Some(LoadBalancer {
+            arn: "arn:lb".into(),
+            dns_name: "lb.example".into(),
+        }),
+        listeners: vec![listener(80, 100, 0), listener(8080, 100, 0)],
+        target_groups: cutover::model::PerColor {
+            blue: Some(tg(Color::Blue, 2)),
+            green: Some(tg(Color::Green, 0)),
+        },
+        launch_template: Some(LaunchTemplate {
+            id: "lt-1".into(),
+            versions: vec![LaunchTemplateVersion {
+                number: 1,
+                fingerprint: Some(r1.clone()),
+                image_id: Some("ami-1".into()),
+                instance_type: None,
+            }],
+        }),
+        fleets: cutover::model::PerColor {
+            blue: Some(fleet(Color::Blue, &r1, 1, 2)),
+            green: None,
+        },
+        active: Some(Active {
+            color: Color::Blue,
+            since: 900_000,
+        }),
+    }
+}
+
+/// A compact name per step, so tables read like the lifecycle.
+fn names(obs: &Observed, s: &Spec) -> Vec<String> {
+    plan(s, obs)
+        .expect("plans")
+        .steps
+        .iter()
+        .map(|st| match &st.action {
+            Action::CreateTargetGroup { color, .. } => format!("create-tg {color}"),
+            Action::UpdateTargetGroup { color, .. } => format!("update-tg {color}"),
+            Action::CreateLaunchTemplateVersion { .. } => "lt-version".into(),
+            Action::RecycleFleet { color } => format!("recycle {color}"),
+            Action::EnsureFleet { color, .. } => format!("fleet {color}"),
+            Action::SetCapacity { color, capacity } => {
+                format!("capacity {color} {}", capacity.desired)
+            }
+            Action::WaitHealthy { color, .. } => format!("wait {color}"),
+            Action::EnsureListener { config, weights } => format!(
+                "listener {} {}/{}",
+                config.port, weights.blue, weights.green
+            ),
+            Action::SetWeights { weights } => format!("weights {}/{}", weights.blue, weights.green),
+            Action::Bake { weight, .. } => format!("bake {weight}"),
+            Action::RecordActive { color, .. } => format!("active {color}"),
+            Action::DetachFleet { color } => format!("detach {color}"),
+            Action::WaitDrain { .. } => "drain".into(),
+            Action::ScaleToZero { color } => format!("zero {color}"),
+            Action::DeleteFleet { color } => format!("delete {color}"),
+        })
+        .collect()
+}
+
+#[test]
+fn lifecycle_tables() {
+    let first = Observed {
+        now: 0,
+        load_balancer: Some(LoadBalancer {
+            arn: "arn:lb".into(),
+            dns_name: "lb".into(),
+        }),
+        ..Observed::default()
+    };
+    let mut midshift = live_on_blue();
+    let r2 = spec("ami-2", "0s").release().fingerprint;
+    midshift
+        .launch_template
+        .as_mut()
+        .unwrap()
+        .versions
+        .push(LaunchTemplateVersion {
+            number: 2,
+            fingerprint: Some(r2.clone()),
+            image_id: Some("ami-2".into()),
+            instance_type: None,
+        });
+    midshift.fleets.green = Some(fleet(Color::Green, &r2, 2, 2));
+    midshift.target_groups.green = Some(tg(Color::Green, 2));
+    midshift.listeners = vec![listener(80, 75, 25), listener(8080, 0, 100)];
+
+    let mut stale_inflight = midshift.clone();
+    stale_inflight.fleets.green = Some(fleet(Color::Green, "oldrelease00", 2, 2));
+
+    let mut lost_parameter = live_on_blue();
+    lost_parameter.active = None;
+
+    let cases: Vec<(&str, Observed, Spec, Vec<&str>)> = vec![
+        (
+            "first deploy: everything, all on blue, recorded",
+            first,
+            spec("ami-1", "0s"),
+            vec![
+                "create-tg blue",
+                "create-tg green",
+                "lt-version",
+                "fleet blue",
+                "wait blue",
+                "listener 8080 100/0",
+                "listener 80 100/0",
+                "active blue",
+            ],
+        ),
+        ("nothing to do", live_on_blue(), spec("ami-1", "0s"), vec![]),
+        (
+            "new release: build green, shift, promote, tear blue down now",
+            live_on_blue(),
+            spec("ami-2", "0s"),
+            vec![
+                "lt-version",
+                "fleet green",
+                "wait green",
+                "listener 8080 0/100",
+                "weights 90/10",
+                "bake 10",
+                "weights 75/25",
+                "bake 25",
+                "weights 50/50",
+                "bake 50",
+                "weights 0/100",
+                "bake 100",
+                "active green",
+                "detach blue",
+                "drain",
+                "zero blue",
+            ],
+        ),
+        (
+            "new release with a rollback window: no teardown yet",
+            live_on_blue(),
+            spec("ami-2", "30m"),
+            vec![
+                "lt-version",
+                "fleet green",
+                "wait green",
+                "listener 8080 0/100",
+                "weights 90/10",
+                "bake 10",
+                "weights 75/25",
+                "bake 25",
+                "weights 50/50",
+                "bake 50",
+                "weights 0/100",
+                "bake 100",
+                "active green",
+            ],
+        ),
+        (
+            "interrupted at 25%: re-bake 25, continue at 50",
+            midshift,
+            spec("ami-2", "0s"),
+            vec![
+                "wait green",
+                "bake 25",
+                "weights 50/50",
+                "bake 50",
+                "weights 0/100",
+                "bake 100",
+                "active green",
+                "detach blue",
+                "drain",
+                "zero blue",
+            ],
+        ),
+        (
+            "traffic on an abandoned release: take it back, recycle, start over",
+            stale_inflight,
+            spec("ami-2", "30m"),
+            vec![
+                "weights 100/0",
+                "recycle green",
+                "fleet green",
+                "wait green",
+                "weights 90/10",
+                "bake 10",
+                "weights 75/25",
+                "bake 25",
+                "weights 50/50",
+                "bake 50",
+                "weights 0/100",
+                "bake 100",
+                "active green",
+            ],
+        ),
+        (
+            "lost active parameter: inferred from the listener and recorded",
+            lost_parameter,
+            spec("ami-1", "0s"),
+            vec!["active blue"],
+        ),
+    ];
+    for (name, obs, s, want) in cases {
+        assert_eq!(names(&obs, &s), want, "{name}");
+    }
+}
+
+#[test]
+fn teardown_becomes_a_change_only_once_due() {
+    let mut obs = live_on_blue();
+    let r2 = spec("ami-2", "30m").release().fingerprint;
+    // green promoted at t=900000 with release 2; blue still running.
+    obs.active = Some(Active {
+        color: Color::Green,
+        since: 900_000,
+    });
+    obs.listeners = vec![listener(80, 0, 100), listener(8080, 0, 100)];
+    obs.fleets.green = Some(fleet(Color::Green, &r2, 2, 2));
+    obs.target_groups.green = Some(tg(Color::Green, 2));
+    obs.now = 900_000 + 29 * 60;
+    let s = spec("ami-2", "30m");
+    let p = plan(&s, &obs).unwrap();
+    assert!(!p.has_changes());
+    assert!(
+        p.notes.iter().any(|n| n.contains("teardown of blue")),
+        "{:?}",
+        p.notes
+    );
+    obs.now = 900_000 + 31 * 60;
+    assert_eq!(names(&obs, &s), vec!["detach blue", "drain", "zero blue"]);
+}
+
+#[test]
+fn rollback_targets() {
+    let s = spec("ami-2", "30m");
+    // After promotion: back to the previous colour, and record it.
+    let mut obs = live_on_blue();
+    obs.fleets.green = Some(fleet(Color::Green, "r2", 2, 2));
+    obs.target_groups.green = Some(tg(Color::Green, 2));
+    obs.active = Some(Active {
+        color: Color::Green,
+        since: 1,
+    });
+    obs.listeners = vec![listener(80, 0, 100)];
+    let r = cutover::planner::rollback(&s, &obs).unwrap();
+    assert_eq!((r.to, r.record_active.is_some()), (Color::Blue, true));
+    // Mid-shift: back to the still-active colour, no parameter change.
+    obs.active = Some(Active {
+        color: Color::Blue,
+        since: 1,
+    });
+    obs.listeners = vec![listener(80, 50, 50)];
+    let r = cutover::planner::rollback(&s, &obs).unwrap();
+    assert_eq!((r.to, r.record_active.is_some()), (Color::Blue, false));
+    // Old colour gone: refuse.
+    obs.active = Some(Active {
+        color: Color::Green,
+        since: 1,
+    });
+    obs.listeners = vec![listener(80, 0, 100)];
+    obs.target_groups.blue = Some(tg(Color::Blue, 0));
+    assert!(cutover::planner::rollback(&s, &obs).is_err());
+}
+
+#[test]
+fn plan_kinds_say_what_kind_of_change_it_is() {
+    let p = plan(&spec("ami-2", "0s"), &live_on_blue()).unwrap();
+    assert!(matches!(
+        p.kind,
+        PlanKind::Release {
+            from: Color::Blue,
+            to: Color::Green,
+            resume_at: None,
+            ..
+        }
+    ));
+    assert_eq!(p.rollback_to, Some(Color::Blue));
+    let p = plan(&spec("ami-1", "0s"), &live_on_blue()).unwrap();
+    assert_eq!(p.kind, PlanKind::NoChanges);
+}

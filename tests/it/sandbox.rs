@@ -1,0 +1,296 @@
+//! Whole deployments on the sandbox, in virtual time: what a user sees
+//! (golden stdout) and what changed in the simulated cloud.
+
+use crate::harness::{plan_toml, SandboxEnv};
+use cutover::model::Weights;
+
+const V1: &str = "ami-0000000000000001";
+const V2: &str = "ami-0000000000000002";
+const V3: &str = "ami-0000000000000003";
+
+fn deployed(delay: &str) -> SandboxEnv {
+    let env = SandboxEnv::new(&plan_toml(V1, delay));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    env
+}
+
+#[test]
+fn first_deploy_goes_to_blue_at_100_percent() {
+    let env = SandboxEnv::new(&plan_toml(V1, "0s"));
+    env.run(&["plan", "--detailed-exitcode"]).expect(2);
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(0);
+    insta::assert_snapshot!("first_deploy", run.stdout);
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 100,
+            green: 0
+        }
+    );
+    assert_eq!(env.active().as_deref(), Some("blue"));
+    assert_eq!(env.fleet("blue"), Some((2, 2)));
+    assert_eq!(env.fleet("green"), None);
+
+    // Idempotence: nothing left to do, and apply says so without touching anything.
+    let plan = env.run(&["plan", "--detailed-exitcode"]);
+    plan.expect(0);
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+    let mutations_before = env.calls("ModifyListener") + env.calls("PutParameter");
+    let again = env.run(&["apply", "--auto-approve"]);
+    again.expect(0);
+    assert!(again.stdout.contains("No changes."));
+    assert_eq!(
+        env.calls("ModifyListener") + env.calls("PutParameter"),
+        mutations_before
+    );
+}
+
+#[test]
+fn second_release_shifts_step_by_step_then_tears_blue_down() {
+    let env = deployed("0s");
+    env.set_plan(&plan_toml(V2, "0s"));
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(0);
+    insta::assert_snapshot!("second_release", run.stdout);
+    // The shift happened in order, each step read back and baked.
+    let shifts: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("shift production"))
+        .collect();
+    assert_eq!(shifts.len(), 4, "{}", run.stderr);
+    for (line, want) in shifts
+        .iter()
+        .zip(["10% green", "25% green", "50% green", "100% green"])
+    {
+        assert!(line.contains(want), "{line} should contain {want}");
+    }
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 0,
+            green: 100
+        }
+    );
+    assert_eq!(env.active().as_deref(), Some("green"));
+    assert_eq!(env.fleet("green"), Some((2, 2)));
+    assert_eq!(env.fleet("blue"), Some((0, 0)), "blue scaled to zero");
+    env.run(&["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn third_release_goes_back_onto_blue() {
+    let env = deployed("0s");
+    env.set_plan(&plan_toml(V2, "0s"));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    env.set_plan(&plan_toml(V3, "0s"));
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(0);
+    insta::assert_snapshot!("third_release", run.stdout);
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 100,
+            green: 0
+        }
+    );
+    assert_eq!(env.active().as_deref(), Some("blue"));
+    assert_eq!(env.fleet("blue"), Some((2, 2)));
+    assert_eq!(env.fleet("green"), Some((0, 0)));
+    // Blue runs the third release's launch template version, on fresh instances.
+    let world = env.world();
+    let blue = &world.fleets["shop-blue"];
+    assert_eq!(blue.template_version, 3);
+    assert!(blue.instances.iter().all(|i| i.template_version == 3));
+    env.run(&["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn green_never_healthy_aborts_with_exit_3_and_no_traffic_moved() {
+    let env = deployed("0s");
+    env.edit(|w| w.faults.unhealthy_images.push(V2.to_string()));
+    env.set_plan(&plan_toml(V2, "0s"));
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(3);
+    insta::assert_snapshot!("green_never_healthy", run.stdout);
+    assert!(
+        run.stdout.contains("Target.ResponseCodeMismatch"),
+        "says why: {}",
+        run.stdout
+    );
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 100,
+            green: 0
+        }
+    );
+    assert_eq!(env.active().as_deref(), Some("blue"));
+    assert_eq!(env.fleet("blue"), Some((2, 2)), "blue untouched");
+    assert_eq!(
+        env.fleet("green"),
+        Some((2, 2)),
+        "green kept for inspection"
+    );
+}
+
+#[test]
+fn teardown_waits_for_its_delay_and_the_next_apply_does_it() {
+    let env = deployed("30m");
+    env.set_plan(&plan_toml(V2, "30m"));
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(0);
+    assert!(
+        run.stdout
+            .contains("teardown of blue (scale-to-zero) is due 30m after promotion"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        env.fleet("blue"),
+        Some((2, 2)),
+        "blue kept through the rollback window"
+    );
+
+    // Not yet due: information, not a change.
+    let plan = env.run(&["plan", "--detailed-exitcode"]);
+    plan.expect(0);
+    assert!(plan.stdout.contains("is due at"), "{}", plan.stdout);
+
+    env.edit(|w| w.settings.virtual_now_ms += 31 * 60 * 1000);
+    let plan = env.run(&["plan", "--detailed-exitcode"]);
+    plan.expect(2);
+    insta::assert_snapshot!("teardown_due", plan.stdout);
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    assert_eq!(env.fleet("blue"), Some((0, 0)));
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 0,
+            green: 100
+        }
+    );
+    env.run(&["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn rollback_inside_the_window_is_one_listener_update_plus_ssm() {
+    let env = deployed("30m");
+    env.set_plan(&plan_toml(V2, "30m"));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    let status = env.run(&["status"]);
+    status.expect(0);
+    insta::assert_snapshot!("status_after_release", status.stdout);
+
+    let (listener_calls, ssm_calls) = (env.calls("ModifyListener"), env.calls("PutParameter"));
+    let run = env.run(&["rollback"]);
+    run.expect(0);
+    insta::assert_snapshot!("rollback", run.stdout);
+    assert_eq!(env.calls("ModifyListener"), listener_calls + 1);
+    assert_eq!(env.calls("PutParameter"), ssm_calls + 1);
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 100,
+            green: 0
+        }
+    );
+    assert_eq!(env.active().as_deref(), Some("blue"));
+}
+
+#[test]
+fn rollback_refuses_when_the_previous_colour_has_no_capacity() {
+    let env = deployed("0s");
+    env.set_plan(&plan_toml(V2, "0s"));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    let run = env.run(&["rollback"]);
+    run.expect(1);
+    assert!(
+        run.stderr
+            .contains("cannot roll back to blue: 0 of its 2 targets are healthy"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("scaled to zero"), "{}", run.stderr);
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 0,
+            green: 100
+        },
+        "nothing changed"
+    );
+}
+
+#[test]
+fn an_interrupted_release_resumes_from_the_step_it_reached() {
+    let env = deployed("0s");
+    env.set_plan(&plan_toml(V2, "0s"));
+    // Steps: 1 version, 2 fleet, 3 wait, 4 test listener, 5 set 10%, 6 bake, 7 set 25%.
+    let crashed = env.run_env(
+        &["apply", "--auto-approve"],
+        &[("CUTOVER_CRASH_AFTER_STEP", "7")],
+    );
+    assert_ne!(crashed.code, 0, "the crash hook aborts the process");
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 75,
+            green: 25
+        }
+    );
+
+    let plan = env.run(&["plan"]);
+    plan.expect(0);
+    insta::assert_snapshot!("resume_plan", plan.stdout);
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(0);
+    let shifts: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.contains("shift production"))
+        .collect();
+    assert_eq!(shifts.len(), 2, "only 50% and 100% remain: {}", run.stderr);
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 0,
+            green: 100
+        }
+    );
+    assert_eq!(env.active().as_deref(), Some("green"));
+    // Nothing was created twice.
+    assert_eq!(
+        env.world()
+            .launch_templates
+            .values()
+            .next()
+            .unwrap()
+            .versions
+            .len(),
+        2
+    );
+    assert_eq!(env.calls("CreateAutoScalingGroup"), 2);
+}
+
+#[test]
+fn in_place_changes_update_without_a_release() {
+    let env = deployed("0s");
+    let changed = plan_toml(V1, "0s")
+        .replace("path = \"/health\"", "path = \"/healthz\"")
+        .replace("desired_capacity = 2", "desired_capacity = 3");
+    env.set_plan(&changed);
+    let plan = env.run(&["plan", "--detailed-exitcode"]);
+    plan.expect(2);
+    insta::assert_snapshot!("in_place_plan", plan.stdout);
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    let world = env.world();
+    assert!(world
+        .target_groups
+        .values()
+        .all(|t| t.health_check.path == "/healthz"));
+    assert_eq!(env.fleet("blue"), Some((3, 3)));
+    assert_eq!(env.active().as_deref(), Some("blue"));
+    env.run(&["plan", "--detailed-exitcode"]).expect(0);
+}
