@@ -7,5 +7,6 @@
 mod aws;
 mod cli;
 mod harness;
+mod moto;
 mod planner;
 mod sandbox;

@@ -1,0 +1,151 @@
+//! A moto server per test (its own port, its own state), started by the
+//! harness. The AWS tests never skip: without moto they fail and say how to
+//! install it (`scripts/test` does).
+
+use crate::harness::{cutover, Run};
+use aws_sdk_autoscaling as asg;
+use aws_sdk_ec2 as ec2;
+use aws_sdk_elasticloadbalancingv2 as elb;
+use aws_sdk_ssm as ssm;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+    pub rt: tokio::runtime::Runtime,
+    pub elb: elb::Client,
+    pub asg: asg::Client,
+    pub ec2: ec2::Client,
+    pub ssm: ssm::Client,
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn moto_server() -> PathBuf {
+    if let Some(p) = std::env::var_os("CUTOVER_MOTO_SERVER") {
+        return PathBuf::from(p);
+    }
+    let local = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
+    assert!(
+        local.exists(),
+        "moto is not installed: run scripts/test (it installs moto[server]==5.2.5 into .venv), \
+         or set CUTOVER_MOTO_SERVER to a moto_server binary"
+    );
+    local
+}
+
+/// The environment that points the binary (and the SDK) at this server.
+pub fn aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint.to_string()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("AWS_CONFIG_FILE", "/dev/null".into()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+    ]
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(moto_server())
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "moto did not start on port {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let conf = rt.block_on(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .endpoint_url(&endpoint)
+                .region(aws_config::Region::new("us-east-1"))
+                .credentials_provider(aws_sdk_ssm::config::Credentials::new("testing", "testing", None, None, "test"))
+                .load(),
+        );
+        Moto {
+            child,
+            endpoint,
+            elb: elb::Client::new(&conf),
+            asg: asg::Client::new(&conf),
+            ec2: ec2::Client::new(&conf),
+            ssm: ssm::Client::new(&conf),
+            rt,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A VPC with two subnets, a security group and the load balancer
+    /// `shop-alb`: what a user has before cutover. Returns (vpc, subnets, sg).
+    pub fn network(&self) -> (String, Vec<String>, String) {
+        self.rt.block_on(async {
+            let vpc = self.ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap();
+            let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+            let mut subnets = Vec::new();
+            for (i, az) in ["us-east-1a", "us-east-1b"].iter().enumerate() {
+                let s = self
+                    .ec2
+                    .create_subnet()
+                    .vpc_id(&vpc)
+                    .cidr_block(format!("10.0.{i}.0/24"))
+                    .availability_zone(*az)
+                    .send()
+                    .await
+                    .unwrap();
+                subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_string());
+            }
+            let sg = self
+                .ec2
+                .create_security_group()
+                .group_name("shop")
+                .description("shop")
+                .vpc_id(&vpc)
+                .send()
+                .await
+                .unwrap();
+            let sg = sg.group_id().unwrap().to_string();
+            self.elb
+                .create_load_balancer()
+                .name("shop-alb")
+                .set_subnets(Some(subnets.clone()))
+                .security_groups(&sg)
+                .send()
+                .await
+                .unwrap();
+            (vpc, subnets, sg)
+        })
+    }
+
+    /// `cutover ARGS… --endpoint-url` in this test's directory.
+    pub fn cutover(&self, args: &[&str]) -> Run {
+        let env = aws_env(&self.endpoint);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        cutover(args, &env, self.dir.path())
+    }
+
+    /// The same, without waiting: for stopping instances mid-bake.
+    pub fn spawn(&self, args: &[&str]) -> Child {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cutover"));
+        cmd.args(args).current_dir(self.dir.path()).env("NO_COLOR", "1");
+        for (k, v) in aws_env(&self.endpoint) {
+            cmd.env(k, v);
+        }
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+    }
+}
