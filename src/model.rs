@@ -235,11 +235,9 @@ impl Weights {
     /// someone edited the listener by hand).
     pub fn share(&self, c: Color) -> u32 {
         let total = self.blue + self.green;
-        if total == 0 {
-            0
-        } else {
-            (self.get(c) * 100 + total / 2) / total
-        }
+        (self.get(c) * 100 + total / 2)
+            .checked_div(total)
+            .unwrap_or(0)
     }
 }
 

@@ -73,6 +73,7 @@ pub fn plan(spec: &Spec, obs: &Observed) -> Result<Plan, PlanError> {
         notes: Vec::new(),
     };
     let release = spec.release();
+    not_yet_supported(&mut b);
 
     target_groups(&mut b)?;
 
@@ -129,6 +130,38 @@ pub fn plan(spec: &Spec, obs: &Observed) -> Result<Plan, PlanError> {
         rollback_to,
         notes: b.notes,
     })
+}
+
+/// Keys that parse but that this version does not act on yet: say so, so
+/// nobody believes a smoke test or gate protected a deployment when it did not.
+fn not_yet_supported(b: &mut Builder) {
+    let spec = b.spec;
+    let r = &spec.rollout;
+    let mut keys = Vec::new();
+    if !r.smoke.is_empty() {
+        keys.push("[[rollout.smoke]]");
+    }
+    if !r.gates.is_empty() {
+        keys.push("[[rollout.gates]] (only the built-in target-health gate runs)");
+    }
+    if !r.auto_promote {
+        keys.push("rollout.auto_promote = false");
+    }
+    if spec.hooks.before_deploy.is_some() || spec.hooks.after_teardown.is_some() {
+        keys.push("[hooks]");
+    }
+    if spec.notify_webhook_env.is_some() {
+        keys.push("[notify]");
+    }
+    if spec.fleet.spot {
+        keys.push("fleet.spot = true");
+    }
+    if !keys.is_empty() {
+        b.notes.push(format!(
+            "this version of cutover does not act on {} yet: they are validated but not carried out",
+            keys.join(", ")
+        ));
+    }
 }
 
 /// Both target groups exist from the first deploy on, with the plan's health

@@ -67,8 +67,7 @@ impl Reporter for Lines {
                 let show = match *last {
                     None => true,
                     Some((d, at)) => {
-                        done == of && d != done
-                            || (of <= 20 && d != done)
+                        (d != done && (done == of || of <= 20))
                             || now.duration_since(at) >= Duration::from_secs(15)
                     }
                 };

@@ -400,9 +400,7 @@ impl Validator<'_> {
                 self.error(
                     lr.role.span(),
                     format!("a second {role} listener"),
-                    format!(
-                        "a plan has exactly one production listener and at most one test listener"
-                    ),
+                    "a plan has exactly one production listener and at most one test listener",
                 );
             } else {
                 *slot = Some(spec);

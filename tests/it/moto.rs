@@ -58,7 +58,11 @@ pub fn aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
 
 impl Moto {
     pub fn start() -> Moto {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let child = Command::new(moto_server())
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
@@ -68,7 +72,10 @@ impl Moto {
         let endpoint = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "moto did not start on port {port}");
+            assert!(
+                Instant::now() < deadline,
+                "moto did not start on port {port}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         let rt = tokio::runtime::Runtime::new().unwrap();
@@ -76,7 +83,9 @@ impl Moto {
             aws_config::defaults(aws_config::BehaviorVersion::latest())
                 .endpoint_url(&endpoint)
                 .region(aws_config::Region::new("us-east-1"))
-                .credentials_provider(aws_sdk_ssm::config::Credentials::new("testing", "testing", None, None, "test"))
+                .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+                    "testing", "testing", None, None, "test",
+                ))
                 .load(),
         );
         Moto {
@@ -95,7 +104,13 @@ impl Moto {
     /// `shop-alb`: what a user has before cutover. Returns (vpc, subnets, sg).
     pub fn network(&self) -> (String, Vec<String>, String) {
         self.rt.block_on(async {
-            let vpc = self.ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap();
+            let vpc = self
+                .ec2
+                .create_vpc()
+                .cidr_block("10.0.0.0/16")
+                .send()
+                .await
+                .unwrap();
             let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
             let mut subnets = Vec::new();
             for (i, az) in ["us-east-1a", "us-east-1b"].iter().enumerate() {
@@ -142,10 +157,15 @@ impl Moto {
     /// The same, without waiting: for stopping instances mid-bake.
     pub fn spawn(&self, args: &[&str]) -> Child {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cutover"));
-        cmd.args(args).current_dir(self.dir.path()).env("NO_COLOR", "1");
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1");
         for (k, v) in aws_env(&self.endpoint) {
             cmd.env(k, v);
         }
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+        cmd.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
     }
 }
