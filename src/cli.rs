@@ -73,6 +73,8 @@ pub enum Command {
     },
     /// Send all production traffic back to the previous colour now (no prompt).
     Rollback { plan: PathBuf },
+    /// Print the plan file's JSON Schema (for editors: validation and completion).
+    Schema,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

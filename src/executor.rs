@@ -55,7 +55,7 @@ fn unhealthy_list(targets: &[TargetHealth]) -> String {
         .iter()
         .filter(|t| t.state != "healthy")
         .map(|t| {
-            let mut s = format!("\n    {} {}", t.id, t.state);
+            let mut s = format!("\n  {} {}", t.id, t.state);
             if let Some(r) = &t.reason {
                 s.push_str(&format!(" ({r})"));
             }
@@ -66,7 +66,7 @@ fn unhealthy_list(targets: &[TargetHealth]) -> String {
         })
         .collect();
     if bad.is_empty() && targets.is_empty() {
-        "\n    no targets are registered".into()
+        "\n  no targets are registered".into()
     } else {
         bad.concat()
     }
@@ -91,6 +91,8 @@ pub struct Abort {
     pub weights_now: Option<Weights>,
     /// The rollback that ran, if one was needed.
     pub rolled_back_to: Option<Color>,
+    /// The failure came after the new colour was recorded as active (teardown).
+    pub after_promotion: bool,
     pub rollback_error: Option<ProviderError>,
 }
 
@@ -171,6 +173,7 @@ impl Executor<'_> {
                         weights_now: r.weights,
                         rolled_back_to: None,
                         rollback_error: None,
+                        after_promotion: promoted,
                     };
                     if let (Some(to), false) = (plan.rollback_to, promoted) {
                         if r.weights.is_some_and(|w| w != Weights::all_on(to)) {

@@ -77,6 +77,14 @@ pub async fn run(g: &GlobalArgs, path: &Path, auto_approve: bool) -> Result<Exit
                 a.what
             );
             println!("  {}", a.error.to_string().replace('\n', "\n  "));
+            if a.after_promotion {
+                // The release is live; only housekeeping failed: not a rollback.
+                println!(
+                    "The new colour is live and recorded as active; run `cutover apply {}` again to finish.",
+                    path.display()
+                );
+                return Ok(ExitStatus::Error);
+            }
             let traffic = a
                 .weights_now
                 .map(weights_text)

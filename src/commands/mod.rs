@@ -19,8 +19,13 @@ use std::path::Path;
 
 pub fn run(cli: Cli) -> Result<ExitStatus> {
     let g = cli.global;
-    if let Command::Validate { plans } = &cli.command {
-        return validate::run(&g, plans);
+    match &cli.command {
+        Command::Validate { plans } => return validate::run(&g, plans),
+        Command::Schema => {
+            print!("{}", crate::spec::raw::json_schema());
+            return Ok(ExitStatus::Success);
+        }
+        _ => {}
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -29,7 +34,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         .context("cannot start the async runtime")?;
     rt.block_on(async move {
         match cli.command {
-            Command::Validate { .. } => unreachable!("handled above"),
+            Command::Validate { .. } | Command::Schema => unreachable!("handled above"),
             Command::Plan {
                 plan,
                 format,

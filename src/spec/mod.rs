@@ -14,7 +14,6 @@ use duration::parse_duration;
 use raw::*;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use toml::Spanned;
 
 /// Longest target group name AWS accepts.
 const MAX_TARGET_GROUP_NAME: usize = 32;
@@ -217,7 +216,7 @@ impl Validator<'_> {
         ));
     }
 
-    fn duration(&mut self, key: &str, v: Option<&Spanned<String>>, default: u64) -> u64 {
+    fn duration(&mut self, key: &str, v: Option<&S<String>>, default: u64) -> u64 {
         let Some(v) = v else { return default };
         match parse_duration(v.get_ref()) {
             Some(secs) => secs,
@@ -232,7 +231,7 @@ impl Validator<'_> {
         }
     }
 
-    fn range(&mut self, key: &str, v: &Spanned<i64>, lo: i64, hi: i64, unit: &str) -> u32 {
+    fn range(&mut self, key: &str, v: &S<i64>, lo: i64, hi: i64, unit: &str) -> u32 {
         let n = *v.get_ref();
         if n < lo || n > hi {
             self.error(
@@ -248,7 +247,7 @@ impl Validator<'_> {
     fn duration_in(
         &mut self,
         key: &str,
-        v: Option<&Spanned<String>>,
+        v: Option<&S<String>>,
         default: u64,
         lo: u64,
         hi: u64,
@@ -266,11 +265,11 @@ impl Validator<'_> {
         secs as u32
     }
 
-    fn port(&mut self, key: &str, v: &Spanned<i64>) -> u16 {
+    fn port(&mut self, key: &str, v: &S<i64>) -> u16 {
         self.range(key, v, 1, 65535, "") as u16
     }
 
-    fn protocol(&mut self, key: &str, v: Option<&Spanned<String>>) -> Protocol {
+    fn protocol(&mut self, key: &str, v: Option<&S<String>>) -> Protocol {
         let Some(v) = v else { return Protocol::Http };
         match Protocol::parse(v.get_ref()) {
             Some(p) => p,
@@ -291,14 +290,14 @@ impl Validator<'_> {
         }
     }
 
-    fn non_empty(&mut self, key: &str, v: &Spanned<String>) -> String {
+    fn non_empty(&mut self, key: &str, v: &S<String>) -> String {
         if v.get_ref().trim().is_empty() {
             self.error(v.span(), format!("`{key}` is empty"), "");
         }
         v.get_ref().clone()
     }
 
-    fn command(&mut self, key: &str, v: &Spanned<Vec<String>>) -> Vec<String> {
+    fn command(&mut self, key: &str, v: &S<Vec<String>>) -> Vec<String> {
         if v.get_ref().is_empty() || v.get_ref()[0].trim().is_empty() {
             self.error(
                 v.span(),
@@ -311,7 +310,7 @@ impl Validator<'_> {
 
     fn validate(mut self, raw: RawPlan) -> Result<Spec, PlanFileError> {
         // [app]
-        let app_name = raw.app.get_ref().name.clone();
+        let app_name = &raw.app.get_ref().name;
         let app = app_name.get_ref().clone();
         if app.is_empty()
             || !app
@@ -487,7 +486,7 @@ impl Validator<'_> {
         let f = raw.fleet.get_ref();
         let image_id = self.non_empty("fleet.image_id", &f.image_id);
         let instance_type = self.non_empty("fleet.instance_type", &f.instance_type);
-        let list = |v: &Spanned<Vec<Spanned<String>>>| -> Vec<String> {
+        let list = |v: &S<Vec<S<String>>>| -> Vec<String> {
             v.get_ref().iter().map(|s| s.get_ref().clone()).collect()
         };
         let subnets = list(&f.subnets);
@@ -668,7 +667,7 @@ impl Validator<'_> {
         })
     }
 
-    fn steps(&mut self, steps: &Spanned<Vec<Spanned<i64>>>) -> Vec<u32> {
+    fn steps(&mut self, steps: &S<Vec<S<i64>>>) -> Vec<u32> {
         let list = steps.get_ref();
         if list.is_empty() {
             self.error(
@@ -709,7 +708,7 @@ impl Validator<'_> {
         out
     }
 
-    fn check(&mut self, key: &str, c: &Spanned<RawCheck>, gate: bool) -> Check {
+    fn check(&mut self, key: &str, c: &S<RawCheck>, gate: bool) -> Check {
         let raw = c.get_ref();
         let timeout_secs = self.duration(&format!("{key}.timeout"), raw.timeout.as_ref(), 60);
         let count =

@@ -3,17 +3,57 @@
 //! Values carry their byte spans so every error can point at its source.
 //! Numbers are `i64` so a negative or huge value reaches validation and gets
 //! a message of ours instead of a type error.
+//!
+//! The same types generate the plan's JSON Schema (`cutover schema`): the
+//! doc comments are its descriptions.
 
+use schemars::JsonSchema;
 use serde::Deserialize;
-use toml::Spanned;
+use std::borrow::Cow;
+use std::ops::Range;
 
-type S<T> = Spanned<T>;
-
+/// A value with its byte span in the plan file. Its schema is the value's.
 #[derive(Debug, Deserialize)]
+#[serde(transparent)]
+pub struct S<T>(pub toml::Spanned<T>);
+
+impl<T> S<T> {
+    pub fn get_ref(&self) -> &T {
+        self.0.get_ref()
+    }
+
+    pub fn span(&self) -> Range<usize> {
+        self.0.span()
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for S<T> {
+    fn schema_name() -> Cow<'static, str> {
+        T::schema_name()
+    }
+
+    fn schema_id() -> Cow<'static, str> {
+        T::schema_id()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        T::json_schema(generator)
+    }
+
+    fn inline_schema() -> bool {
+        T::inline_schema()
+    }
+}
+
+/// A cutover plan (version 1): one application's blue-green deployment.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "cutover plan")]
 pub struct RawPlan {
     pub app: S<RawApp>,
     pub load_balancer: S<RawLoadBalancer>,
+    /// The listeners cutover creates and updates on the load balancer: exactly
+    /// one with role "production", at most one with role "test".
     pub listeners: S<Vec<S<RawListener>>>,
     pub target_group: S<RawTargetGroup>,
     pub fleet: S<RawFleet>,
@@ -24,113 +64,234 @@ pub struct RawPlan {
     pub notify: Option<RawNotify>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The application.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawApp {
+    /// a-z, 0-9 and '-', at most 26 characters so "<name>-green" fits a target group name.
+    #[schemars(regex(pattern = r"^[a-z0-9]([a-z0-9-]{0,24}[a-z0-9])?$"))]
     pub name: S<String>,
+    /// AWS region; default: --region, else the AWS config chain.
     pub region: Option<S<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The existing Application Load Balancer; cutover never creates or deletes it.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLoadBalancer {
+    /// Its name, looked up with DescribeLoadBalancers.
     pub name: S<String>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A listener on the load balancer.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawListener {
+    /// 1–65535, unique across listeners.
+    #[schemars(range(min = 1, max = 65535))]
     pub port: S<i64>,
+    /// "HTTP" (default) or "HTTPS" (needs certificate_arn).
+    #[schemars(extend("enum" = ["HTTP", "HTTPS"], "default" = "HTTP"))]
     pub protocol: Option<S<String>>,
+    /// "production": weighted traffic to blue and green; "test": 100% to the colour being deployed.
+    #[schemars(extend("enum" = ["production", "test"]))]
     pub role: S<String>,
+    /// ACM certificate for an HTTPS listener.
     pub certificate_arn: Option<S<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The blue and green target groups, "<app>-blue" and "<app>-green".
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTargetGroup {
+    /// The port instances serve on, 1–65535.
+    #[schemars(range(min = 1, max = 65535))]
     pub port: S<i64>,
+    /// "HTTP" (default) or "HTTPS".
+    #[schemars(extend("enum" = ["HTTP", "HTTPS"], "default" = "HTTP"))]
     pub protocol: Option<S<String>>,
+    /// The VPC of the target groups.
     pub vpc_id: S<String>,
+    /// Connection draining before a target leaves, "0s"–"3600s".
+    #[schemars(extend("default" = "300s"))]
     pub deregistration_delay: Option<S<String>>,
     pub health_check: Option<RawHealthCheck>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// The target groups' health check. Changes are applied in place.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawHealthCheck {
+    /// Request path, starting with '/'.
+    #[schemars(extend("default" = "/"), regex(pattern = r"^/"))]
     pub path: Option<S<String>>,
+    /// Time between checks, "5s"–"300s".
+    #[schemars(extend("default" = "30s"))]
     pub interval: Option<S<String>>,
+    /// Time to wait for an answer, "2s"–"120s", below interval.
+    #[schemars(extend("default" = "5s"))]
     pub timeout: Option<S<String>>,
+    /// Consecutive successes before a target is healthy, 2–10.
+    #[schemars(range(min = 2, max = 10), extend("default" = 5))]
     pub healthy_threshold: Option<S<i64>>,
+    /// Consecutive failures before a target is unhealthy, 2–10.
+    #[schemars(range(min = 2, max = 10), extend("default" = 2))]
     pub unhealthy_threshold: Option<S<i64>>,
+    /// HTTP codes counted as healthy, within 200–499: "200", "200,204" or "200-299".
+    #[schemars(extend("default" = "200"))]
     pub matcher: Option<S<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The EC2 fleet: a launch template "<app>" with one version per release, and
+/// one Auto Scaling group per colour.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawFleet {
+    /// AMI id. A change here (or in any launch data) is a new release, deployed blue-green.
     pub image_id: S<String>,
+    /// EC2 instance type (launch data).
     pub instance_type: S<String>,
+    /// Subnets of the Auto Scaling groups, at least one. Changed in place.
+    #[schemars(length(min = 1))]
     pub subnets: S<Vec<S<String>>>,
+    /// Security groups of the instances, at least one (launch data).
+    #[schemars(length(min = 1))]
     pub security_groups: S<Vec<S<String>>>,
+    /// min_size ≤ desired_capacity ≤ max_size.
+    #[schemars(range(min = 0, max = 1000))]
     pub min_size: S<i64>,
+    #[schemars(range(min = 0, max = 1000))]
     pub max_size: S<i64>,
+    /// Instances per colour; a new colour must have this many healthy targets before traffic.
+    #[schemars(range(min = 1, max = 1000))]
     pub desired_capacity: S<i64>,
+    /// Spot capacity for the fleet.
+    #[schemars(extend("default" = false))]
     pub spot: Option<bool>,
+    /// User data (launch data); cutover base64-encodes it.
     pub user_data: Option<String>,
+    /// EC2 key pair name (launch data).
     pub key_name: Option<S<String>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// How a release moves production traffic.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRollout {
+    /// Percent of production traffic on the new colour, strictly ascending, each 1–100, ending at 100.
+    #[schemars(extend("default" = [10, 25, 50, 100]))]
     pub steps: Option<S<Vec<S<i64>>>>,
+    /// Time at each step while gates are checked, e.g. "5m".
+    #[schemars(extend("default" = "5m"))]
     pub bake: Option<S<String>>,
+    /// Time for every new target to turn healthy.
+    #[schemars(extend("default" = "10m"))]
     pub health_timeout: Option<S<String>>,
+    /// false: pause before the first step until `cutover promote`.
+    #[schemars(extend("default" = true))]
     pub auto_promote: Option<bool>,
+    /// Checks before any production traffic; a failure aborts.
     pub smoke: Option<Vec<S<RawCheck>>>,
+    /// Checks during every bake; a failure rolls back.
     pub gates: Option<Vec<S<RawCheck>>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A smoke test or gate: exactly one of command, http or alarm (alarm only for gates).
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCheck {
+    /// A program and its arguments, run without a shell.
     pub command: Option<S<Vec<String>>>,
     pub http: Option<S<RawHttp>>,
+    /// A CloudWatch alarm; in ALARM it fails the gate.
     pub alarm: Option<S<String>>,
+    /// How long the check may take.
+    #[schemars(extend("default" = "60s"))]
     pub timeout: Option<S<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// An HTTP request the check makes itself.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawHttp {
+    /// http:// or https:// URL.
     pub url: S<String>,
+    #[schemars(range(min = 100, max = 599), extend("default" = 200))]
     pub expect_status: Option<S<i64>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// What happens to the old colour after a promotion.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawTeardown {
+    #[schemars(extend("enum" = ["scale-to-zero", "delete", "keep"], "default" = "scale-to-zero"))]
     pub policy: Option<S<String>>,
+    /// The instant-rollback window before the old colour is torn down.
+    #[schemars(extend("default" = "30m"))]
     pub delay: Option<S<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// Where cutover records the active colour.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawState {
+    /// SSM String parameter; default "/cutover/<app>/active".
     pub parameter: Option<S<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// Commands around a deployment, for expand-contract database migrations.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawHooks {
+    /// Runs before the new colour is built.
     pub before_deploy: Option<S<Vec<String>>>,
+    /// Runs after the old release has no instances and no traffic.
     pub after_teardown: Option<S<Vec<String>>>,
 }
 
-#[derive(Debug, Deserialize)]
+/// Deployment notifications.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawNotify {
+    /// Name of the environment variable holding the webhook URL (never the URL).
     pub webhook_env: Option<S<String>>,
+}
+
+/// The plan's JSON Schema, generated from these types.
+pub fn json_schema() -> String {
+    let mut schema = schemars::schema_for!(RawPlan).to_value();
+    drop_null(&mut schema);
+    serde_json::to_string_pretty(&schema).expect("schema serialises") + "\n"
+}
+
+/// TOML has no null: an optional key is one that may be left out, so the
+/// `null` alternatives schemars gives `Option` fields are removed.
+fn drop_null(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    let Value::Object(map) = v else {
+        if let Value::Array(items) = v {
+            items.iter_mut().for_each(drop_null);
+        }
+        return;
+    };
+    if let Some(Value::Array(types)) = map.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types.remove(0);
+            map.insert("type".into(), only);
+        }
+    }
+    if let Some(Value::Array(any)) = map.get_mut("anyOf") {
+        any.retain(|s| s.get("type").and_then(Value::as_str) != Some("null"));
+        if any.len() == 1 {
+            let only = any.remove(0);
+            map.remove("anyOf");
+            if let Value::Object(inner) = only {
+                for (k, val) in inner {
+                    map.entry(k).or_insert(val);
+                }
+            }
+        }
+    }
+    map.values_mut().for_each(drop_null);
 }

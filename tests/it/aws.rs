@@ -110,45 +110,40 @@ impl Aws {
         })
     }
 
+    /// The Auto Scaling group shop-<color>, as DescribeAutoScalingGroups returns it.
+    fn group(&self, color: &str) -> Option<aws_sdk_autoscaling::types::AutoScalingGroup> {
+        let out = self
+            .moto
+            .rt
+            .block_on(
+                self.moto
+                    .asg
+                    .describe_auto_scaling_groups()
+                    .auto_scaling_group_names(format!("shop-{color}"))
+                    .send(),
+            )
+            .unwrap();
+        out.auto_scaling_groups().first().cloned()
+    }
+
     /// (desired capacity, launch template version) of shop-<color>.
     fn fleet(&self, color: &str) -> Option<(i32, String)> {
-        self.moto.rt.block_on(async {
-            let out = self
-                .moto
-                .asg
-                .describe_auto_scaling_groups()
-                .auto_scaling_group_names(format!("shop-{color}"))
-                .send()
-                .await
-                .unwrap();
-            out.auto_scaling_groups().first().map(|g| {
-                (
-                    g.desired_capacity().unwrap(),
-                    g.launch_template()
-                        .and_then(|l| l.version())
-                        .unwrap_or_default()
-                        .to_string(),
-                )
-            })
+        self.group(color).map(|g| {
+            let version = g
+                .launch_template()
+                .and_then(|l| l.version())
+                .unwrap_or_default();
+            (g.desired_capacity().unwrap(), version.to_string())
         })
     }
 
     fn instances(&self, color: &str) -> Vec<String> {
-        self.moto.rt.block_on(async {
-            let out = self
-                .moto
-                .asg
-                .describe_auto_scaling_groups()
-                .auto_scaling_group_names(format!("shop-{color}"))
-                .send()
-                .await
-                .unwrap();
-            out.auto_scaling_groups()[0]
-                .instances()
-                .iter()
-                .map(|i| i.instance_id().unwrap().to_string())
-                .collect()
-        })
+        let group = self.group(color).expect("fleet exists");
+        group
+            .instances()
+            .iter()
+            .map(|i| i.instance_id().unwrap().to_string())
+            .collect()
     }
 
     fn health_check_path(&self, color: &str) -> String {

@@ -134,3 +134,29 @@ fn a_missing_load_balancer_is_an_error_that_says_cutover_never_creates_it() {
     assert!(msg.contains("never creates"));
     env.run(&["plan"]).expect(0);
 }
+
+#[test]
+fn the_committed_schema_is_the_generated_one() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = cutover(&["schema"], &[], root);
+    run.expect(0);
+    let committed =
+        std::fs::read_to_string(root.join("schemas/plan.schema.json")).unwrap_or_default();
+    assert!(
+        committed == run.stdout,
+        "schemas/plan.schema.json is stale: run `cargo run -- schema > schemas/plan.schema.json`"
+    );
+    let schema: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        schema["additionalProperties"],
+        serde_json::json!(false),
+        "unknown keys are rejected"
+    );
+    let required = schema["required"].as_array().unwrap();
+    for key in ["app", "load_balancer", "listeners", "target_group", "fleet"] {
+        assert!(
+            required.contains(&serde_json::json!(key)),
+            "{key} is required"
+        );
+    }
+}
