@@ -2,6 +2,7 @@
 //! into settings, and nothing below the commands sees clap.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
@@ -96,6 +97,11 @@ pub fn init_tracing(g: &GlobalArgs) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(
+            !g.no_color
+                && std::env::var_os("NO_COLOR").is_none()
+                && std::io::stderr().is_terminal(),
+        )
         .with_target(false)
         .try_init();
 }

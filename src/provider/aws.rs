@@ -198,10 +198,10 @@ impl Aws {
             .send();
         let mut versions = Vec::new();
         loop {
-            self.count("DescribeLaunchTemplateVersions");
             let Some(page) = pages.next().await else {
                 break;
             };
+            self.count("DescribeLaunchTemplateVersions");
             let page = page.map_err(|e| err("DescribeLaunchTemplateVersions", e))?;
             for v in page.launch_template_versions() {
                 let data = v.launch_template_data();
