@@ -294,3 +294,39 @@ fn in_place_changes_update_without_a_release() {
     assert_eq!(env.active().as_deref(), Some("blue"));
     env.run(&["plan", "--detailed-exitcode"]).expect(0);
 }
+
+#[test]
+fn teardown_policies_delete_and_keep_and_the_next_release_still_builds() {
+    for (policy, blue_after) in [("delete", None), ("keep", Some((2, 2)))] {
+        let plan = |image: &str| {
+            plan_toml(image, "0s").replace(
+                "policy = \"scale-to-zero\"",
+                &format!("policy = \"{policy}\""),
+            )
+        };
+        let env = SandboxEnv::new(&plan(V1));
+        env.run(&["apply", "--auto-approve"]).expect(0);
+        env.set_plan(&plan(V2));
+        env.run(&["apply", "--auto-approve"]).expect(0);
+        assert_eq!(env.fleet("blue"), blue_after, "{policy}");
+        assert_eq!(
+            env.weights(),
+            Weights {
+                blue: 0,
+                green: 100
+            }
+        );
+        env.run(&["plan", "--detailed-exitcode"]).expect(0);
+
+        env.set_plan(&plan(V3));
+        env.run(&["apply", "--auto-approve"]).expect(0);
+        assert_eq!(env.fleet("blue"), Some((2, 2)), "{policy}");
+        assert_eq!(env.active().as_deref(), Some("blue"));
+        let world = env.world();
+        let blue = &world.fleets["shop-blue"];
+        assert!(
+            blue.instances.iter().all(|i| i.template_version == 3),
+            "{policy}: blue serves the third release only"
+        );
+    }
+}
