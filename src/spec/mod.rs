@@ -7,6 +7,7 @@
 pub mod diagnostic;
 pub mod duration;
 pub mod raw;
+pub mod structure;
 
 use crate::model::{Capacity, Color, HealthCheck, LaunchData, ListenerRole, Protocol, Release};
 pub use diagnostic::{Diagnostic, PlanFileError};
@@ -166,23 +167,42 @@ pub fn load(path: &Path) -> Result<Spec, PlanFileError> {
 }
 
 /// Parses and validates plan text; `path` is used in messages only.
+///
+/// Three passes, each reporting everything it finds: TOML syntax (the first
+/// syntax error ends the read), structure against the schema (unknown keys,
+/// wrong types, missing keys), then the rules on the typed values.
 pub fn parse(path: &Path, source: &str) -> Result<Spec, PlanFileError> {
-    let raw: RawPlan = match toml::from_str(source) {
-        Ok(raw) => raw,
-        Err(e) => {
-            let message = e.message().trim_end().to_string();
-            let help = toml_help(&message);
-            return Err(PlanFileError {
-                diagnostics: vec![Diagnostic::at(path, source, e.span(), message, help)],
-            });
-        }
+    let fail = |mut diagnostics: Vec<Diagnostic>| {
+        diagnostics.sort_by_key(|d| (d.line, d.col));
+        diagnostics.dedup();
+        Err(PlanFileError { diagnostics })
     };
-    Validator {
+    let structure = match structure::check(path, source, raw::schema_value()) {
+        Ok(s) => s,
+        Err(syntax) => return fail(vec![syntax]),
+    };
+    let mut errors = structure.diagnostics;
+    let (sections, serde_errors) = raw::sections(source, &structure.broken);
+    for e in serde_errors {
+        let message = e.message().trim_end().to_string();
+        let help = toml_help(&message);
+        errors.push(Diagnostic::at(path, source, e.span(), message, help));
+    }
+    let validated = Validator {
         path,
         source,
         errors: Vec::new(),
+        reported: !errors.is_empty(),
     }
-    .validate(raw)
+    .validate(sections);
+    match validated {
+        Ok(spec) if errors.is_empty() => Ok(spec),
+        Ok(_) => fail(errors),
+        Err(e) => {
+            errors.extend(e.diagnostics);
+            fail(errors)
+        }
+    }
 }
 
 /// A hint for serde/TOML messages: the expected keys, when the message lists them.
@@ -202,6 +222,8 @@ struct Validator<'a> {
     path: &'a Path,
     source: &'a str,
     errors: Vec<Diagnostic>,
+    /// Earlier passes already reported problems (a missing section is one of them).
+    reported: bool,
 }
 
 impl Validator<'_> {
@@ -308,9 +330,65 @@ impl Validator<'_> {
         v.get_ref().clone()
     }
 
-    fn validate(mut self, raw: RawPlan) -> Result<Spec, PlanFileError> {
-        // [app]
-        let app_name = &raw.app.get_ref().name;
+    fn validate(mut self, sec: Sections) -> Result<Spec, PlanFileError> {
+        let app = sec.app.as_ref().map(|a| self.app(a));
+        let load_balancer = sec
+            .load_balancer
+            .as_ref()
+            .map(|l| self.non_empty("load_balancer.name", &l.get_ref().name));
+        let listeners = sec.listeners.as_ref().and_then(|l| self.listeners(l));
+        let target_group = sec.target_group.as_ref().map(|t| self.target_group(t));
+        let fleet = sec.fleet.as_ref().map(|f| self.fleet(f));
+        let empty = RawRollout::default();
+        let rollout = self.rollout(sec.rollout.as_ref().map(|r| r.get_ref()).unwrap_or(&empty));
+        let teardown = self.teardown(sec.teardown.as_ref());
+        let state_parameter = self.state(
+            sec.state.as_ref(),
+            app.as_ref().map(|(name, _)| name.as_str()),
+        );
+        let hooks = self.hooks(sec.hooks.as_ref());
+        let notify_webhook_env = self.notify(sec.notify.as_ref());
+        match (app, load_balancer, listeners, target_group, fleet) {
+            (
+                Some((app, region)),
+                Some(load_balancer),
+                Some((production, test)),
+                Some(target_group),
+                Some(fleet),
+            ) if self.errors.is_empty() => Ok(Spec {
+                source: self.path.to_path_buf(),
+                app,
+                region,
+                load_balancer,
+                production,
+                test,
+                target_group,
+                fleet,
+                rollout,
+                teardown,
+                state_parameter,
+                hooks,
+                notify_webhook_env,
+            }),
+            _ => {
+                if self.errors.is_empty() && !self.reported {
+                    self.errors.push(Diagnostic::at(
+                        self.path,
+                        self.source,
+                        Some(0..0),
+                        "the plan is incomplete",
+                        Some("see plans/full.toml for every table a plan has".into()),
+                    ));
+                }
+                Err(PlanFileError {
+                    diagnostics: self.errors,
+                })
+            }
+        }
+    }
+
+    fn app(&mut self, a: &S<RawApp>) -> (String, Option<String>) {
+        let app_name = &a.get_ref().name;
         let app = app_name.get_ref().clone();
         if app.is_empty()
             || !app
@@ -339,22 +417,20 @@ impl Validator<'_> {
                 format!("use at most {} characters", MAX_TARGET_GROUP_NAME - 6),
             );
         }
-        let region = raw
-            .app
-            .get_ref()
-            .region
-            .as_ref()
-            .map(|r| r.get_ref().clone());
+        let region = a.get_ref().region.as_ref().map(|r| r.get_ref().clone());
 
-        // [load_balancer]
-        let load_balancer = self.non_empty("load_balancer.name", &raw.load_balancer.get_ref().name);
+        (app, region)
+    }
 
-        // [[listeners]]
+    fn listeners(
+        &mut self,
+        l: &S<Vec<S<RawListener>>>,
+    ) -> Option<(ListenerSpec, Option<ListenerSpec>)> {
         let mut production = None;
         let mut test = None;
         let mut seen_ports: Vec<(i64, Range<usize>)> = Vec::new();
-        for l in raw.listeners.get_ref() {
-            let lr = l.get_ref();
+        for item in l.get_ref() {
+            let lr = item.get_ref();
             let port = self.port("listeners.port", &lr.port);
             if let Some((_, _)) = seen_ports.iter().find(|(p, _)| *p == *lr.port.get_ref()) {
                 self.error(
@@ -380,7 +456,7 @@ impl Validator<'_> {
             let certificate_arn = lr.certificate_arn.as_ref().map(|c| c.get_ref().clone());
             if protocol == Protocol::Https && certificate_arn.is_none() {
                 self.error(
-                    l.span(),
+                    item.span(),
                     format!("HTTPS listener on port {port} has no certificate_arn"),
                     "add certificate_arn = \"arn:aws:acm:…\" or use protocol = \"HTTP\"",
                 );
@@ -407,14 +483,17 @@ impl Validator<'_> {
         }
         if production.is_none() {
             self.error(
-                raw.listeners.span(),
+                l.span(),
                 "no production listener",
                 "add a [[listeners]] table with role = \"production\"",
             );
         }
 
-        // [target_group]
-        let tg = raw.target_group.get_ref();
+        production.map(|p| (p, test))
+    }
+
+    fn target_group(&mut self, t: &S<RawTargetGroup>) -> TargetGroupSpec {
+        let tg = t.get_ref();
         let tg_port = self.port("target_group.port", &tg.port);
         let tg_protocol = self.protocol("target_group.protocol", tg.protocol.as_ref());
         let vpc_id = self.non_empty("target_group.vpc_id", &tg.vpc_id);
@@ -452,7 +531,7 @@ impl Validator<'_> {
                 .as_ref()
                 .or(hc.interval.as_ref())
                 .map(|s| s.span())
-                .unwrap_or(raw.target_group.span());
+                .unwrap_or(t.span());
             self.error(
                 span,
                 format!("health check timeout ({timeout}s) must be shorter than its interval ({interval}s)"),
@@ -482,8 +561,24 @@ impl Validator<'_> {
             }
         }
 
-        // [fleet]
-        let f = raw.fleet.get_ref();
+        TargetGroupSpec {
+            port: tg_port,
+            protocol: tg_protocol,
+            vpc_id,
+            deregistration_delay_secs,
+            health_check: HealthCheck {
+                path,
+                interval_secs: interval,
+                timeout_secs: timeout,
+                healthy_threshold,
+                unhealthy_threshold,
+                matcher,
+            },
+        }
+    }
+
+    fn fleet(&mut self, fl: &S<RawFleet>) -> FleetSpec {
+        let f = fl.get_ref();
         let image_id = self.non_empty("fleet.image_id", &f.image_id);
         let instance_type = self.non_empty("fleet.instance_type", &f.instance_type);
         let list = |v: &S<Vec<S<String>>>| -> Vec<String> {
@@ -522,9 +617,21 @@ impl Validator<'_> {
             );
         }
 
-        // [rollout]
-        let empty = RawRollout::default();
-        let r = raw.rollout.as_ref().map(|r| r.get_ref()).unwrap_or(&empty);
+        FleetSpec {
+            launch: LaunchData {
+                image_id,
+                instance_type,
+                security_groups,
+                user_data: f.user_data.clone(),
+                key_name: f.key_name.as_ref().map(|k| k.get_ref().clone()),
+            },
+            subnets,
+            capacity: Capacity { min, max, desired },
+            spot: f.spot.unwrap_or(false),
+        }
+    }
+
+    fn rollout(&mut self, r: &RawRollout) -> RolloutSpec {
         let steps = match &r.steps {
             None => vec![10, 25, 50, 100],
             Some(steps) => self.steps(steps),
@@ -545,8 +652,18 @@ impl Validator<'_> {
             .map(|c| self.check("rollout.gates", c, true))
             .collect();
 
-        // [teardown]
-        let (policy, delay_secs) = match &raw.teardown {
+        RolloutSpec {
+            steps,
+            bake_secs,
+            health_timeout_secs,
+            auto_promote: r.auto_promote.unwrap_or(true),
+            smoke,
+            gates,
+        }
+    }
+
+    fn teardown(&mut self, t: Option<&RawTeardown>) -> TeardownSpec {
+        let (policy, delay_secs) = match t {
             None => (TeardownPolicy::ScaleToZero, 1800),
             Some(t) => {
                 let policy = match t.policy.as_ref() {
@@ -572,9 +689,12 @@ impl Validator<'_> {
             }
         };
 
-        // [state]
-        let state_parameter = match raw.state.as_ref().and_then(|s| s.parameter.as_ref()) {
-            None => format!("/cutover/{app}/active"),
+        TeardownSpec { policy, delay_secs }
+    }
+
+    fn state(&mut self, s: Option<&RawState>, app: Option<&str>) -> String {
+        let state_parameter = match s.and_then(|s| s.parameter.as_ref()) {
+            None => format!("/cutover/{}/active", app.unwrap_or("app")),
             Some(p) => {
                 if !ssm_name_valid(p.get_ref()) {
                     self.error(
@@ -587,9 +707,12 @@ impl Validator<'_> {
             }
         };
 
-        // [hooks]
+        state_parameter
+    }
+
+    fn hooks(&mut self, h: Option<&RawHooks>) -> HooksSpec {
         let mut hooks = HooksSpec::default();
-        if let Some(h) = &raw.hooks {
+        if let Some(h) = h {
             hooks.before_deploy = h
                 .before_deploy
                 .as_ref()
@@ -600,8 +723,11 @@ impl Validator<'_> {
                 .map(|c| self.command("hooks.after_teardown", c));
         }
 
-        // [notify]
-        let notify_webhook_env = raw.notify.as_ref().and_then(|n| n.webhook_env.as_ref()).map(|w| {
+        hooks
+    }
+
+    fn notify(&mut self, n: Option<&RawNotify>) -> Option<String> {
+        n.and_then(|n| n.webhook_env.as_ref()).map(|w| {
             let name = w.get_ref().clone();
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
                 self.error(
@@ -611,59 +737,6 @@ impl Validator<'_> {
                 );
             }
             name
-        });
-
-        if !self.errors.is_empty() {
-            self.errors.sort_by_key(|d| (d.line, d.col));
-            return Err(PlanFileError {
-                diagnostics: self.errors,
-            });
-        }
-        Ok(Spec {
-            source: self.path.to_path_buf(),
-            app,
-            region,
-            load_balancer,
-            production: production.expect("checked above"),
-            test,
-            target_group: TargetGroupSpec {
-                port: tg_port,
-                protocol: tg_protocol,
-                vpc_id,
-                deregistration_delay_secs,
-                health_check: HealthCheck {
-                    path,
-                    interval_secs: interval,
-                    timeout_secs: timeout,
-                    healthy_threshold,
-                    unhealthy_threshold,
-                    matcher,
-                },
-            },
-            fleet: FleetSpec {
-                launch: LaunchData {
-                    image_id,
-                    instance_type,
-                    security_groups,
-                    user_data: f.user_data.clone(),
-                    key_name: f.key_name.as_ref().map(|k| k.get_ref().clone()),
-                },
-                subnets,
-                capacity: Capacity { min, max, desired },
-                spot: f.spot.unwrap_or(false),
-            },
-            rollout: RolloutSpec {
-                steps,
-                bake_secs,
-                health_timeout_secs,
-                auto_promote: r.auto_promote.unwrap_or(true),
-                smoke,
-                gates,
-            },
-            teardown: TeardownSpec { policy, delay_secs },
-            state_parameter,
-            hooks,
-            notify_webhook_env,
         })
     }
 

@@ -47,7 +47,7 @@ impl<T: JsonSchema> JsonSchema for S<T> {
 
 /// A cutover plan (version 1): one application's blue-green deployment.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 #[schemars(title = "cutover plan")]
 pub struct RawPlan {
     pub app: S<RawApp>,
@@ -66,7 +66,7 @@ pub struct RawPlan {
 
 /// The application.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawApp {
     /// a-z, 0-9 and '-', at most 26 characters so "<name>-green" fits a target group name.
     #[schemars(regex(pattern = r"^[a-z0-9]([a-z0-9-]{0,24}[a-z0-9])?$"))]
@@ -77,7 +77,7 @@ pub struct RawApp {
 
 /// The existing Application Load Balancer; cutover never creates or deletes it.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawLoadBalancer {
     /// Its name, looked up with DescribeLoadBalancers.
     pub name: S<String>,
@@ -85,7 +85,7 @@ pub struct RawLoadBalancer {
 
 /// A listener on the load balancer.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawListener {
     /// 1–65535, unique across listeners.
     #[schemars(range(min = 1, max = 65535))]
@@ -102,7 +102,7 @@ pub struct RawListener {
 
 /// The blue and green target groups, "<app>-blue" and "<app>-green".
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawTargetGroup {
     /// The port instances serve on, 1–65535.
     #[schemars(range(min = 1, max = 65535))]
@@ -113,23 +113,23 @@ pub struct RawTargetGroup {
     /// The VPC of the target groups.
     pub vpc_id: S<String>,
     /// Connection draining before a target leaves, "0s"–"3600s".
-    #[schemars(extend("default" = "300s"))]
+    #[schemars(extend("default" = "300s"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
     pub deregistration_delay: Option<S<String>>,
     pub health_check: Option<RawHealthCheck>,
 }
 
 /// The target groups' health check. Changes are applied in place.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawHealthCheck {
     /// Request path, starting with '/'.
     #[schemars(extend("default" = "/"), regex(pattern = r"^/"))]
     pub path: Option<S<String>>,
     /// Time between checks, "5s"–"300s".
-    #[schemars(extend("default" = "30s"))]
+    #[schemars(extend("default" = "30s"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
     pub interval: Option<S<String>>,
     /// Time to wait for an answer, "2s"–"120s", below interval.
-    #[schemars(extend("default" = "5s"))]
+    #[schemars(extend("default" = "5s"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
     pub timeout: Option<S<String>>,
     /// Consecutive successes before a target is healthy, 2–10.
     #[schemars(range(min = 2, max = 10), extend("default" = 5))]
@@ -138,14 +138,14 @@ pub struct RawHealthCheck {
     #[schemars(range(min = 2, max = 10), extend("default" = 2))]
     pub unhealthy_threshold: Option<S<i64>>,
     /// HTTP codes counted as healthy, within 200–499: "200", "200,204" or "200-299".
-    #[schemars(extend("default" = "200"))]
+    #[schemars(extend("default" = "200"), regex(pattern = r"^[2-4][0-9]{2}(-[2-4][0-9]{2}|(,[2-4][0-9]{2})*)$"))]
     pub matcher: Option<S<String>>,
 }
 
 /// The EC2 fleet: a launch template "<app>" with one version per release, and
 /// one Auto Scaling group per colour.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawFleet {
     /// AMI id. A change here (or in any launch data) is a new release, deployed blue-green.
     pub image_id: S<String>,
@@ -176,16 +176,16 @@ pub struct RawFleet {
 
 /// How a release moves production traffic.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawRollout {
     /// Percent of production traffic on the new colour, strictly ascending, each 1–100, ending at 100.
     #[schemars(extend("default" = [10, 25, 50, 100]))]
     pub steps: Option<S<Vec<S<i64>>>>,
     /// Time at each step while gates are checked, e.g. "5m".
-    #[schemars(extend("default" = "5m"))]
+    #[schemars(extend("default" = "5m"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
     pub bake: Option<S<String>>,
     /// Time for every new target to turn healthy.
-    #[schemars(extend("default" = "10m"))]
+    #[schemars(extend("default" = "10m"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
     pub health_timeout: Option<S<String>>,
     /// false: pause before the first step until `cutover promote`.
     #[schemars(extend("default" = true))]
@@ -198,7 +198,7 @@ pub struct RawRollout {
 
 /// A smoke test or gate: exactly one of command, http or alarm (alarm only for gates).
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawCheck {
     /// A program and its arguments, run without a shell.
     pub command: Option<S<Vec<String>>>,
@@ -206,13 +206,13 @@ pub struct RawCheck {
     /// A CloudWatch alarm; in ALARM it fails the gate.
     pub alarm: Option<S<String>>,
     /// How long the check may take.
-    #[schemars(extend("default" = "60s"))]
+    #[schemars(extend("default" = "60s"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
     pub timeout: Option<S<String>>,
 }
 
 /// An HTTP request the check makes itself.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawHttp {
     /// http:// or https:// URL.
     pub url: S<String>,
@@ -222,26 +222,27 @@ pub struct RawHttp {
 
 /// What happens to the old colour after a promotion.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawTeardown {
     #[schemars(extend("enum" = ["scale-to-zero", "delete", "keep"], "default" = "scale-to-zero"))]
     pub policy: Option<S<String>>,
     /// The instant-rollback window before the old colour is torn down.
-    #[schemars(extend("default" = "30m"))]
+    #[schemars(extend("default" = "30m"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
     pub delay: Option<S<String>>,
 }
 
 /// Where cutover records the active colour.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawState {
     /// SSM String parameter; default "/cutover/<app>/active".
+    #[schemars(regex(pattern = r"^/[a-zA-Z0-9_.\-/]{1,1010}$"))]
     pub parameter: Option<S<String>>,
 }
 
 /// Commands around a deployment, for expand-contract database migrations.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawHooks {
     /// Runs before the new colour is built.
     pub before_deploy: Option<S<Vec<String>>>,
@@ -251,17 +252,76 @@ pub struct RawHooks {
 
 /// Deployment notifications.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[schemars(deny_unknown_fields)]
 pub struct RawNotify {
     /// Name of the environment variable holding the webhook URL (never the URL).
     pub webhook_env: Option<S<String>>,
 }
 
-/// The plan's JSON Schema, generated from these types.
+/// The top-level tables of a plan, each parsed on its own, so that a broken
+/// one (reported by the structural check) does not hide the errors of the others.
+#[derive(Debug, Default)]
+pub struct Sections {
+    pub app: Option<S<RawApp>>,
+    pub load_balancer: Option<S<RawLoadBalancer>>,
+    pub listeners: Option<S<Vec<S<RawListener>>>>,
+    pub target_group: Option<S<RawTargetGroup>>,
+    pub fleet: Option<S<RawFleet>>,
+    pub rollout: Option<S<RawRollout>>,
+    pub teardown: Option<RawTeardown>,
+    pub state: Option<RawState>,
+    pub hooks: Option<RawHooks>,
+    pub notify: Option<RawNotify>,
+}
+
+/// Parses every section not in `skip`; returns the sections and the errors of
+/// those that still failed.
+pub fn sections(
+    source: &str,
+    skip: &std::collections::BTreeSet<String>,
+) -> (Sections, Vec<toml::de::Error>) {
+    let mut errors = Vec::new();
+    let mut out = Sections::default();
+    macro_rules! section {
+        ($field:ident, $ty:ty) => {{
+            #[derive(Deserialize)]
+            struct Only {
+                $field: Option<$ty>,
+            }
+            if !skip.contains(stringify!($field)) {
+                match toml::from_str::<Only>(source) {
+                    Ok(only) => out.$field = only.$field,
+                    Err(e) => errors.push(e),
+                }
+            }
+        }};
+    }
+    section!(app, S<RawApp>);
+    section!(load_balancer, S<RawLoadBalancer>);
+    section!(listeners, S<Vec<S<RawListener>>>);
+    section!(target_group, S<RawTargetGroup>);
+    section!(fleet, S<RawFleet>);
+    section!(rollout, S<RawRollout>);
+    section!(teardown, RawTeardown);
+    section!(state, RawState);
+    section!(hooks, RawHooks);
+    section!(notify, RawNotify);
+    (out, errors)
+}
+
+/// The plan's JSON Schema, generated from these types, as JSON text.
 pub fn json_schema() -> String {
-    let mut schema = schemars::schema_for!(RawPlan).to_value();
-    drop_null(&mut schema);
-    serde_json::to_string_pretty(&schema).expect("schema serialises") + "\n"
+    serde_json::to_string_pretty(schema_value()).expect("schema serialises") + "\n"
+}
+
+/// The plan's JSON Schema as a value (made once).
+pub fn schema_value() -> &'static serde_json::Value {
+    static SCHEMA: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let mut schema = schemars::schema_for!(RawPlan).to_value();
+        drop_null(&mut schema);
+        schema
+    })
 }
 
 /// TOML has no null: an optional key is one that may be left out, so the
