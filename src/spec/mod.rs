@@ -147,23 +147,28 @@ pub fn load(path: &Path) -> Result<Spec, PlanFileError> {
             snippet: None,
         }],
     })?;
-    let source = match String::from_utf8(bytes) {
-        Ok(s) => s,
+    parse_bytes(path, &bytes)
+}
+
+/// Validates plan file contents, whatever the bytes are.
+pub fn parse_bytes(path: &Path, bytes: &[u8]) -> Result<Spec, PlanFileError> {
+    match std::str::from_utf8(bytes) {
+        Ok(source) => parse(path, source),
         Err(e) => {
-            let at = e.utf8_error().valid_up_to();
-            let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
-            return Err(PlanFileError {
+            let at = e.valid_up_to();
+            let lossy = String::from_utf8_lossy(bytes).into_owned();
+            // The lossy text has U+FFFD (3 bytes) where the bad byte was.
+            Err(PlanFileError {
                 diagnostics: vec![Diagnostic::at(
                     path,
                     &lossy,
-                    Some(at..at + 1),
-                    "the plan file is not valid UTF-8",
-                    Some("save the file as UTF-8 text".into()),
+                    Some(at..at + 3),
+                    "the plan file is not valid UTF-8 text",
+                    Some("save it as UTF-8; a plan file is TOML text".into()),
                 )],
-            });
+            })
         }
-    };
-    parse(path, &source)
+    }
 }
 
 /// Parses and validates plan text; `path` is used in messages only.
@@ -179,7 +184,7 @@ pub fn parse(path: &Path, source: &str) -> Result<Spec, PlanFileError> {
     };
     let structure = match structure::check(path, source, raw::schema_value()) {
         Ok(s) => s,
-        Err(syntax) => return fail(vec![syntax]),
+        Err(syntax) => return fail(vec![*syntax]),
     };
     let mut errors = structure.diagnostics;
     let (sections, serde_errors) = raw::sections(source, &structure.broken);
@@ -405,7 +410,10 @@ impl Validator<'_> {
             self.error(
                 app_name.span(),
                 format!("app name {app:?} may use only a-z, 0-9 and '-' (not at either end)"),
-                format!("e.g. name = {:?}", suggestion.trim_matches('-')),
+                match suggestion.trim_matches('-') {
+                    "" => "e.g. name = \"shop\"".to_string(),
+                    s => format!("e.g. name = {s:?}"),
+                },
             );
         } else if app.len() + "-green".len() > MAX_TARGET_GROUP_NAME {
             self.error(
@@ -730,11 +738,15 @@ impl Validator<'_> {
         n.and_then(|n| n.webhook_env.as_ref()).map(|w| {
             let name = w.get_ref().clone();
             if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                // Never echo the value: someone may have pasted the secret URL here.
                 self.error(
                     w.span(),
-                    format!("`notify.webhook_env` {name:?} is not an environment variable name"),
+                    "`notify.webhook_env` is not an environment variable name (its value is not shown: it may be a secret)",
                     "name the variable that holds the URL, e.g. \"SLACK_WEBHOOK\" (never the URL itself)",
                 );
+                if let Some(d) = self.errors.last_mut() {
+                    d.snippet = None; // the line would show the value
+                }
             }
             name
         })
@@ -770,7 +782,7 @@ impl Validator<'_> {
             prev = n;
             out.push(n.clamp(1, 100) as u32);
         }
-        if *list.last().expect("not empty").get_ref() != 100 {
+        if (1..100).contains(list.last().expect("not empty").get_ref()) {
             let last = list.last().expect("not empty");
             self.error(
                 last.span(),
@@ -807,7 +819,7 @@ impl Validator<'_> {
                 self.error(
                     h.url.span(),
                     format!("{url:?} is not an http:// or https:// URL"),
-                    "",
+                    "e.g. url = \"http://shop-alb.example.com:8080/health\"",
                 );
             }
             let expect_status = match &h.expect_status {

@@ -57,10 +57,15 @@ pub struct RawPlan {
     pub listeners: S<Vec<S<RawListener>>>,
     pub target_group: S<RawTargetGroup>,
     pub fleet: S<RawFleet>,
+    #[schemars(extend("default" = {}))]
     pub rollout: Option<S<RawRollout>>,
+    #[schemars(extend("default" = {}))]
     pub teardown: Option<RawTeardown>,
+    #[schemars(extend("default" = {}))]
     pub state: Option<RawState>,
+    /// Optional: no hooks run without it.
     pub hooks: Option<RawHooks>,
+    /// Optional: no notifications without it.
     pub notify: Option<RawNotify>,
 }
 
@@ -71,7 +76,7 @@ pub struct RawApp {
     /// a-z, 0-9 and '-', at most 26 characters so "<name>-green" fits a target group name.
     #[schemars(regex(pattern = r"^[a-z0-9]([a-z0-9-]{0,24}[a-z0-9])?$"))]
     pub name: S<String>,
-    /// AWS region; default: --region, else the AWS config chain.
+    /// Optional AWS region; without it, --region, else the AWS config chain.
     pub region: Option<S<String>>,
 }
 
@@ -96,7 +101,7 @@ pub struct RawListener {
     /// "production": weighted traffic to blue and green; "test": 100% to the colour being deployed.
     #[schemars(extend("enum" = ["production", "test"]))]
     pub role: S<String>,
-    /// ACM certificate for an HTTPS listener.
+    /// ACM certificate ARN; required for, and optional without, HTTPS.
     pub certificate_arn: Option<S<String>>,
 }
 
@@ -115,6 +120,7 @@ pub struct RawTargetGroup {
     /// Connection draining before a target leaves, "0s"–"3600s".
     #[schemars(extend("default" = "300s"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
     pub deregistration_delay: Option<S<String>>,
+    #[schemars(extend("default" = {}))]
     pub health_check: Option<RawHealthCheck>,
 }
 
@@ -160,6 +166,7 @@ pub struct RawFleet {
     /// min_size ≤ desired_capacity ≤ max_size.
     #[schemars(range(min = 0, max = 1000))]
     pub min_size: S<i64>,
+    /// Most instances per colour, ≥ desired_capacity.
     #[schemars(range(min = 0, max = 1000))]
     pub max_size: S<i64>,
     /// Instances per colour; a new colour must have this many healthy targets before traffic.
@@ -168,9 +175,9 @@ pub struct RawFleet {
     /// Spot capacity for the fleet.
     #[schemars(extend("default" = false))]
     pub spot: Option<bool>,
-    /// User data (launch data); cutover base64-encodes it.
+    /// Optional user data (launch data); cutover base64-encodes it.
     pub user_data: Option<String>,
-    /// EC2 key pair name (launch data).
+    /// Optional EC2 key pair name (launch data).
     pub key_name: Option<S<String>>,
 }
 
@@ -191,8 +198,10 @@ pub struct RawRollout {
     #[schemars(extend("default" = true))]
     pub auto_promote: Option<bool>,
     /// Checks before any production traffic; a failure aborts.
+    #[schemars(extend("default" = []))]
     pub smoke: Option<Vec<S<RawCheck>>>,
     /// Checks during every bake; a failure rolls back.
+    #[schemars(extend("default" = []))]
     pub gates: Option<Vec<S<RawCheck>>>,
 }
 
@@ -200,10 +209,11 @@ pub struct RawRollout {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RawCheck {
-    /// A program and its arguments, run without a shell.
+    /// Optional: a program and its arguments, run without a shell.
     pub command: Option<S<Vec<String>>>,
+    /// Optional: an HTTP request cutover makes itself.
     pub http: Option<S<RawHttp>>,
-    /// A CloudWatch alarm; in ALARM it fails the gate.
+    /// Optional, gates only: a CloudWatch alarm; in ALARM it fails the gate.
     pub alarm: Option<S<String>>,
     /// How long the check may take.
     #[schemars(extend("default" = "60s"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
@@ -216,6 +226,7 @@ pub struct RawCheck {
 pub struct RawHttp {
     /// http:// or https:// URL.
     pub url: S<String>,
+    /// The HTTP status a healthy answer has, 100–599.
     #[schemars(range(min = 100, max = 599), extend("default" = 200))]
     pub expect_status: Option<S<i64>>,
 }
@@ -224,6 +235,7 @@ pub struct RawHttp {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RawTeardown {
+    /// scale-to-zero: keep the empty Auto Scaling group; delete: remove it; keep: leave it running.
     #[schemars(extend("enum" = ["scale-to-zero", "delete", "keep"], "default" = "scale-to-zero"))]
     pub policy: Option<S<String>>,
     /// The instant-rollback window before the old colour is torn down.
@@ -235,7 +247,7 @@ pub struct RawTeardown {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RawState {
-    /// SSM String parameter; default "/cutover/<app>/active".
+    /// SSM String parameter holding the active colour; optional, "/cutover/<app>/active" without it.
     #[schemars(regex(pattern = r"^/[a-zA-Z0-9_.\-/]{1,1010}$"))]
     pub parameter: Option<S<String>>,
 }
@@ -244,9 +256,9 @@ pub struct RawState {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RawHooks {
-    /// Runs before the new colour is built.
+    /// Optional: runs before the new colour is built.
     pub before_deploy: Option<S<Vec<String>>>,
-    /// Runs after the old release has no instances and no traffic.
+    /// Optional: runs after the old release has no instances and no traffic.
     pub after_teardown: Option<S<Vec<String>>>,
 }
 
@@ -254,7 +266,7 @@ pub struct RawHooks {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RawNotify {
-    /// Name of the environment variable holding the webhook URL (never the URL).
+    /// Optional: name of the environment variable holding the webhook URL (never the URL).
     pub webhook_env: Option<S<String>>,
 }
 

@@ -114,10 +114,10 @@ struct Walker<'a> {
 
 /// Parses `source` as TOML and checks its structure against `schema`.
 /// A TOML syntax error is returned at once: nothing after it can be read.
-pub fn check(path: &Path, source: &str, schema: &Json) -> Result<Structure, Diagnostic> {
+pub fn check(path: &Path, source: &str, schema: &Json) -> Result<Structure, Box<Diagnostic>> {
     let doc = ImDocument::parse(source).map_err(|e| {
         let message = e.message().trim_end().to_string();
-        Diagnostic::at(
+        Box::new(Diagnostic::at(
             path,
             source,
             e.span(),
@@ -125,7 +125,7 @@ pub fn check(path: &Path, source: &str, schema: &Json) -> Result<Structure, Diag
             Some(
                 "see https://toml.io for the syntax; strings are quoted, e.g. bake = \"5m\"".into(),
             ),
-        )
+        ))
     })?;
     let mut w = Walker {
         path,
@@ -170,7 +170,17 @@ impl Walker<'_> {
                 "boolean" => "true or false",
                 other => other,
             };
-            let help = example(key, schema).or_else(|| description(schema));
+            let quoted_number = expected == "integer"
+                && matches!(node, Node::Value(Value::String(v))
+                    if v.value().trim().trim_end_matches('%').parse::<i64>().is_ok());
+            let help = if quoted_number {
+                Some(
+                    "write the number without quotes or units, e.g. 2 rather than \"2\""
+                        .to_string(),
+                )
+            } else {
+                example(key, schema).or_else(|| description(schema))
+            };
             self.error(
                 node.span().or(fallback),
                 format!("`{key}` should be {want}, not {}", node.kind()),
@@ -226,16 +236,13 @@ impl Walker<'_> {
                         }
                         None => format!("valid keys here: {}", list(&valid)),
                     };
-                    let place = if key.is_empty() {
-                        "at the top level".to_string()
-                    } else {
-                        format!("in [{key}]")
+                    let what = match child {
+                        Node::Table(_) => format!("unknown table [{prefix}{k}]"),
+                        Node::Tables(_) => format!("unknown table [[{prefix}{k}]]"),
+                        _ if key.is_empty() => format!("unknown key `{k}` at the top level"),
+                        _ => format!("unknown key `{k}` in [{key}]"),
                     };
-                    self.error(
-                        kspan.clone().or(fallback.clone()),
-                        format!("unknown key `{k}` {place}"),
-                        Some(help),
-                    );
+                    self.error(kspan.clone().or(fallback.clone()), what, Some(help));
                 }
             }
         }
@@ -275,9 +282,10 @@ impl Walker<'_> {
                 }
                 _ => (
                     format!("key `{r}`"),
-                    example(r, &sub)
-                        .or_else(|| description(&sub))
-                        .unwrap_or_default(),
+                    match description(&sub) {
+                        Some(d) => format!("add `{r} = …`: {d}"),
+                        None => format!("add `{r} = …`"),
+                    },
                 ),
             };
             let place = if key.is_empty() {

@@ -57,12 +57,17 @@ fn unknown_keys_name_the_place_and_the_valid_keys() {
     );
     run.expect(1);
     assert!(
-        run.stderr.contains("unknown field `instanse_type`"),
+        run.stderr
+            .contains("unknown key `instanse_type` in [fleet]"),
         "{}",
         run.stderr
     );
     assert!(run.stderr.contains("bad.toml:33:1"), "{}", run.stderr);
-    assert!(run.stderr.contains("instance_type"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did you mean `instance_type`?"),
+        "{}",
+        run.stderr
+    );
     assert!(
         !dir.path().join("sb.json").exists(),
         "a bad plan touches no cloud"

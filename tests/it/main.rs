@@ -8,5 +8,6 @@ mod aws;
 mod cli;
 mod harness;
 mod moto;
+mod plan_files;
 mod planner;
 mod sandbox;
