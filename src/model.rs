@@ -196,6 +196,11 @@ impl fmt::Display for Capacity {
     }
 }
 
+/// The largest forward weight an Application Load Balancer accepts.
+pub const ALB_MAX_WEIGHT: u32 = 999;
+/// The most target groups one ALB forward action takes.
+pub const ALB_MAX_FORWARD_TARGETS: usize = 5;
+
 /// Production traffic split, in percent. Always sums to 100 when built by cutover.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Weights {
@@ -345,6 +350,17 @@ mod tests {
         assert_eq!(a.fingerprint().len(), 12);
         b.image_id = "ami-2".into();
         assert_ne!(a.fingerprint(), b.fingerprint());
+    }
+
+    #[test]
+    fn every_split_stays_within_what_alb_accepts() {
+        for pct in 0..=250 {
+            for c in Color::ALL {
+                let w = Weights::split(c, pct);
+                assert_eq!(w.blue + w.green, 100, "{pct}");
+                assert!(w.blue <= ALB_MAX_WEIGHT && w.green <= ALB_MAX_WEIGHT);
+            }
+        }
     }
 
     #[test]

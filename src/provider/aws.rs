@@ -10,7 +10,10 @@
 use super::{
     fingerprint_from_description, release_description, AppRef, Provider, ProviderError, Result,
 };
-use crate::model::{tags, Capacity, Color, HealthCheck, PerColor, Protocol, Release, Timestamp};
+use crate::model::{
+    tags, Capacity, Color, HealthCheck, PerColor, Protocol, Release, Timestamp,
+    ALB_MAX_FORWARD_TARGETS, ALB_MAX_WEIGHT,
+};
 use crate::observed::{self, Observed, TargetHealth};
 use crate::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
 use async_trait::async_trait;
@@ -284,7 +287,17 @@ impl Aws {
             .unwrap_or(300))
     }
 
-    fn forward_action(forward: &[(String, u32)]) -> elb::types::Action {
+    /// A weighted forward. ALB takes weights 0–999 and at most five target
+    /// groups; anything else is refused here, before AWS sees it.
+    fn forward_action(forward: &[(String, u32)]) -> Result<elb::types::Action> {
+        if forward.len() > ALB_MAX_FORWARD_TARGETS
+            || forward.iter().any(|(_, w)| *w > ALB_MAX_WEIGHT)
+        {
+            return Err(ProviderError::api(
+                "ModifyListener",
+                format!("refusing weights ALB does not accept: {forward:?}"),
+            ));
+        }
         let mut fc = elb::types::ForwardActionConfig::builder();
         for (arn, w) in forward {
             fc = fc.target_groups(
@@ -294,10 +307,10 @@ impl Aws {
                     .build(),
             );
         }
-        elb::types::Action::builder()
+        Ok(elb::types::Action::builder()
             .r#type(elb::types::ActionTypeEnum::Forward)
             .forward_config(fc.build())
-            .build()
+            .build())
     }
 }
 
@@ -855,7 +868,7 @@ impl Provider for Aws {
                     .certificate_arn(a)
                     .build()]
             }))
-            .default_actions(Self::forward_action(forward))
+            .default_actions(Self::forward_action(forward)?)
             .send()
             .await
             .map_err(|e| err("CreateListener", e))?;
@@ -884,7 +897,7 @@ impl Provider for Aws {
                     .certificate_arn(a)
                     .build()]
             }))
-            .default_actions(Self::forward_action(forward))
+            .default_actions(Self::forward_action(forward)?)
             .send()
             .await
             .map_err(|e| err("ModifyListener", e))?;
@@ -901,7 +914,7 @@ impl Provider for Aws {
             .elb
             .modify_listener()
             .listener_arn(arn)
-            .default_actions(Self::forward_action(forward))
+            .default_actions(Self::forward_action(forward)?)
             .send()
             .await
             .map_err(|e| err("ModifyListener", e))?;

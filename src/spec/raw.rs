@@ -186,7 +186,7 @@ pub struct RawFleet {
 #[schemars(deny_unknown_fields)]
 pub struct RawRollout {
     /// Percent of production traffic on the new colour, strictly ascending, each 1–100, ending at 100.
-    #[schemars(extend("default" = [10, 25, 50, 100]))]
+    #[schemars(extend("default" = [10, 25, 50, 100]), length(min = 1), inner(range(min = 1, max = 100)))]
     pub steps: Option<S<Vec<S<i64>>>>,
     /// Time at each step while gates are checked, e.g. "5m".
     #[schemars(extend("default" = "5m"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
@@ -210,6 +210,7 @@ pub struct RawRollout {
 #[schemars(deny_unknown_fields)]
 pub struct RawCheck {
     /// Optional: a program and its arguments, run without a shell.
+    #[schemars(length(min = 1))]
     pub command: Option<S<Vec<String>>>,
     /// Optional: an HTTP request cutover makes itself.
     pub http: Option<S<RawHttp>>,
@@ -225,6 +226,7 @@ pub struct RawCheck {
 #[schemars(deny_unknown_fields)]
 pub struct RawHttp {
     /// http:// or https:// URL.
+    #[schemars(regex(pattern = r"^https?://"))]
     pub url: S<String>,
     /// The HTTP status a healthy answer has, 100–599.
     #[schemars(range(min = 100, max = 599), extend("default" = 200))]
@@ -257,8 +259,10 @@ pub struct RawState {
 #[schemars(deny_unknown_fields)]
 pub struct RawHooks {
     /// Optional: runs before the new colour is built.
+    #[schemars(length(min = 1))]
     pub before_deploy: Option<S<Vec<String>>>,
     /// Optional: runs after the old release has no instances and no traffic.
+    #[schemars(length(min = 1))]
     pub after_teardown: Option<S<Vec<String>>>,
 }
 
@@ -267,6 +271,7 @@ pub struct RawHooks {
 #[schemars(deny_unknown_fields)]
 pub struct RawNotify {
     /// Optional: name of the environment variable holding the webhook URL (never the URL).
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_]+$"))]
     pub webhook_env: Option<S<String>>,
 }
 

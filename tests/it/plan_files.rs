@@ -151,3 +151,119 @@ fn every_schema_key_has_a_description_and_a_default() {
     }
     assert!(missing.is_empty(), "{missing:#?}");
 }
+
+/// The invalid plans whose mistake a JSON Schema can express: an editor with
+/// the schema flags each of them as the parser does. (The others break rules
+/// across keys — ascending steps, timeout below interval — that only
+/// `cutover validate` checks.)
+const SCHEMA_REJECTS: &[&str] = &[
+    "app-name-empty",
+    "app-name-too-long",
+    "app-name-underscore",
+    "app-name-uppercase",
+    "desired-zero",
+    "duration-as-number",
+    "duration-in-words",
+    "duration-milliseconds",
+    "duration-without-unit",
+    "empty-file",
+    "healthy-threshold-too-low",
+    "hook-empty-command",
+    "listener-role-unknown",
+    "matcher-5xx",
+    "matcher-not-codes",
+    "missing-required-key",
+    "missing-table",
+    "path-without-slash",
+    "port-too-big",
+    "port-zero",
+    "protocol-lowercase",
+    "protocol-unknown",
+    "security-groups-empty",
+    "size-as-string",
+    "smoke-empty-command",
+    "smoke-expect-status-out-of-range",
+    "smoke-timeout-not-a-duration",
+    "smoke-url-without-scheme",
+    "ssm-parameter-relative",
+    "ssm-parameter-spaces",
+    "steps-empty",
+    "steps-not-numbers",
+    "steps-over-100",
+    "steps-zero",
+    "subnets-empty",
+    "subnets-not-a-list",
+    "table-where-value-expected",
+    "target-group-port-negative",
+    "teardown-delay-not-a-duration",
+    "teardown-policy-unknown",
+    "three-unrelated-mistakes",
+    "unhealthy-threshold-too-high",
+    "unknown-key-in-app",
+    "unknown-key-in-inline-table",
+    "unknown-key-misspelt",
+    "unknown-table",
+    "webhook-env-is-a-url",
+];
+
+/// Validates TOML files against the committed schema with Python's
+/// `jsonschema` (installed beside moto by scripts/test); returns the number
+/// of schema errors per file.
+fn schema_errors(files: &[String]) -> Vec<usize> {
+    let python = match std::env::var_os("CUTOVER_MOTO_SERVER") {
+        Some(moto) => Path::new(&moto).with_file_name("python"),
+        None => Path::new(".venv/bin/python").to_path_buf(),
+    };
+    let script = r#"
+import json, sys, tomllib, jsonschema
+schema = json.load(open("schemas/plan.schema.json"))
+v = jsonschema.Draft202012Validator(schema)
+for f in sys.argv[1:]:
+    print(len(list(v.iter_errors(tomllib.load(open(f, "rb"))))))
+"#;
+    let out = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .args(files)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; run scripts/test, which installs it",
+                python.display()
+            )
+        });
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn the_schema_rejects_what_the_parser_rejects_where_a_schema_can_say_it() {
+    let examples: Vec<String> = ["demo", "minimal", "full"]
+        .iter()
+        .map(|p| format!("plans/{p}.toml"))
+        .collect();
+    assert_eq!(
+        schema_errors(&examples),
+        vec![0, 0, 0],
+        "the examples are valid for editors too"
+    );
+    let invalid: Vec<String> = SCHEMA_REJECTS
+        .iter()
+        .map(|n| format!("tests/invalid/{n}.toml"))
+        .collect();
+    let counts = schema_errors(&invalid);
+    let accepted: Vec<&&str> = SCHEMA_REJECTS
+        .iter()
+        .zip(&counts)
+        .filter(|(_, n)| **n == 0)
+        .map(|(f, _)| f)
+        .collect();
+    assert!(accepted.is_empty(), "the schema accepts {accepted:?}");
+}
