@@ -74,6 +74,13 @@ pub enum Command {
     },
     /// Send all production traffic back to the previous colour now (no prompt).
     Rollback { plan: PathBuf },
+    /// Break a lock left behind, saying whose it was.
+    Unlock {
+        plan: PathBuf,
+        /// Really break it (without it, only show the holder).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Print the plan file's JSON Schema (for editors: validation and completion).
     Schema,
 }

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod commands;
 pub mod executor;
 pub mod exit;
+pub mod lock;
 pub mod model;
 pub mod observed;
 pub mod plan;

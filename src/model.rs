@@ -324,6 +324,37 @@ pub fn format_duration(secs: u64) -> String {
     parts.join(" ")
 }
 
+/// Who holds an app's lock (the lock parameter's value, as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    pub user: String,
+    pub host: String,
+    pub pid: u32,
+    pub command: String,
+    pub started: Timestamp,
+}
+
+impl Holder {
+    /// Parses a lock value; a value cutover did not write comes back as it is.
+    pub fn parse(value: &str) -> Result<Holder, String> {
+        serde_json::from_str(value).map_err(|_| value.to_string())
+    }
+}
+
+impl fmt::Display for Holder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}@{} (pid {}) running `{}` since {}",
+            self.user,
+            self.host,
+            self.pid,
+            self.command,
+            format_timestamp(self.started)
+        )
+    }
+}
+
 /// Tag keys cutover puts on what it owns.
 pub mod tags {
     pub const APP: &str = "cutover:app";

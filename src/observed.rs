@@ -16,6 +16,9 @@ pub struct Observed {
     pub fleets: PerColor<Option<Fleet>>,
     /// The SSM active-colour parameter.
     pub active: Option<Active>,
+    /// The lock parameter's value, when a run holds it.
+    #[serde(default)]
+    pub lock: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

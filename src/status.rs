@@ -16,6 +16,8 @@ pub struct Status {
     pub weights: Option<Weights>,
     pub colors: Vec<ColorStatus>,
     pub rollback: Result<RollbackPlan, String>,
+    /// Who holds the lock, when someone does.
+    pub lock: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -80,5 +82,10 @@ pub fn status(spec: &Spec, obs: &Observed) -> Status {
         weights,
         colors,
         rollback: rollback(spec, obs).map_err(|e| e.to_string()),
+        lock: obs.lock.as_ref().map(|v| {
+            crate::model::Holder::parse(v)
+                .map(|h| h.to_string())
+                .unwrap_or_else(|raw| raw)
+        }),
     }
 }

@@ -17,8 +17,28 @@ use std::path::Path;
 pub async fn run(g: &GlobalArgs, path: &Path, auto_approve: bool) -> Result<ExitStatus> {
     let spec = load_spec(path)?;
     let p = provider(g, &spec).await?;
-    let obs = observe(p.as_ref(), &spec).await?;
-    let plan = crate::planner::plan(&spec, &obs)?;
+    let lock = crate::lock::acquire(
+        p.as_ref(),
+        &spec.app,
+        &path.display().to_string(),
+        &spec.state_parameter,
+        &format!("cutover apply {}", path.display()),
+    )
+    .await?;
+    let result = locked(g, path, &spec, p.as_ref(), auto_approve).await;
+    lock.release().await;
+    result
+}
+
+async fn locked(
+    g: &GlobalArgs,
+    path: &Path,
+    spec: &crate::spec::Spec,
+    p: &dyn crate::provider::Provider,
+    auto_approve: bool,
+) -> Result<ExitStatus> {
+    let obs = observe(p, spec).await?;
+    let plan = crate::planner::plan(spec, &obs)?;
     print!(
         "{}",
         text::render(
@@ -29,7 +49,7 @@ pub async fn run(g: &GlobalArgs, path: &Path, auto_approve: bool) -> Result<Exit
         )
     );
     if !plan.has_changes() {
-        report_calls(g, p.as_ref());
+        report_calls(g, p);
         return Ok(ExitStatus::Success);
     }
     if !auto_approve {
@@ -42,15 +62,15 @@ pub async fn run(g: &GlobalArgs, path: &Path, auto_approve: bool) -> Result<Exit
         Box::new(Lines::new(g.quiet))
     };
     let executor = Executor {
-        provider: p.as_ref(),
-        app: AppRef::from_spec(&spec),
+        provider: p,
+        app: AppRef::from_spec(spec),
         reporter: reporter.as_ref(),
         poll: p.poll_interval(),
         production_port: spec.production.port,
         desired: spec.fleet.capacity.desired,
     };
     let outcome = executor.execute(&plan, &obs).await;
-    report_calls(g, p.as_ref());
+    report_calls(g, p);
     match outcome {
         Outcome::Converged => {
             let headline = match &plan.kind {

@@ -5,6 +5,7 @@ mod apply;
 mod plan;
 mod rollback;
 mod status;
+mod unlock;
 mod validate;
 
 use crate::cli::{Cli, Command, GlobalArgs};
@@ -43,6 +44,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
             Command::Apply { plan, auto_approve } => apply::run(&g, &plan, auto_approve).await,
             Command::Status { plan, format } => status::run(&g, &plan, format).await,
             Command::Rollback { plan } => rollback::run(&g, &plan).await,
+            Command::Unlock { plan, yes } => unlock::run(&g, &plan, yes).await,
         }
     })
 }

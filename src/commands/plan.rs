@@ -17,6 +17,12 @@ pub async fn run(
     let p = provider(g, &spec).await?;
     let obs = observe(p.as_ref(), &spec).await?;
     let plan = crate::planner::plan(&spec, &obs)?;
+    if let Some(holder) = &obs.lock {
+        let who = crate::model::Holder::parse(holder)
+            .map(|h| h.to_string())
+            .unwrap_or_else(|raw| raw);
+        eprintln!("note: {} is locked by {who}", spec.app);
+    }
     match format {
         Format::Text => print!(
             "{}",

@@ -10,12 +10,31 @@ use std::path::Path;
 pub async fn run(g: &GlobalArgs, path: &Path) -> Result<ExitStatus> {
     let spec = load_spec(path)?;
     let p = provider(g, &spec).await?;
-    let obs = observe(p.as_ref(), &spec).await?;
-    let plan = match crate::planner::rollback(&spec, &obs) {
+    let lock = crate::lock::acquire(
+        p.as_ref(),
+        &spec.app,
+        &path.display().to_string(),
+        &spec.state_parameter,
+        &format!("cutover rollback {}", path.display()),
+    )
+    .await?;
+    let result = locked(g, path, &spec, p.as_ref()).await;
+    lock.release().await;
+    result
+}
+
+async fn locked(
+    g: &GlobalArgs,
+    _path: &Path,
+    spec: &crate::spec::Spec,
+    p: &dyn crate::provider::Provider,
+) -> Result<ExitStatus> {
+    let obs = observe(p, spec).await?;
+    let plan = match crate::planner::rollback(spec, &obs) {
         Ok(plan) => plan,
         Err(refusal) => {
             eprintln!("error: {refusal}");
-            report_calls(g, p.as_ref());
+            report_calls(g, p);
             return Ok(ExitStatus::Error);
         }
     };
@@ -48,6 +67,6 @@ pub async fn run(g: &GlobalArgs, path: &Path) -> Result<ExitStatus> {
         "{} keeps running, with no traffic, for inspection.",
         plan.from
     );
-    report_calls(g, p.as_ref());
+    report_calls(g, p);
     Ok(ExitStatus::Success)
 }

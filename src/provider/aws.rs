@@ -223,22 +223,26 @@ impl Aws {
         Ok(versions)
     }
 
-    async fn active(&self, parameter: &str) -> Result<Option<observed::Active>> {
-        self.count("GetParameter");
-        match self.ssm.get_parameter().name(parameter).send().await {
-            Ok(out) => Ok(out.parameter().and_then(|p| {
-                let color = Color::parse(p.value()?)?;
-                let since = p.last_modified_date().map(|d| d.secs()).unwrap_or(0);
-                Some(observed::Active { color, since })
-            })),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_parameter_not_found()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(err("GetParameter", e)),
-        }
+    /// The active colour and the lock holder, in one GetParameters call.
+    async fn parameters(&self, active: &str) -> Result<(Option<observed::Active>, Option<String>)> {
+        self.count("GetParameters");
+        let lock = crate::lock::lock_name(active);
+        let out = self
+            .ssm
+            .get_parameters()
+            .names(active)
+            .names(&lock)
+            .send()
+            .await
+            .map_err(|e| err("GetParameters", e))?;
+        let find = |name: &str| out.parameters().iter().find(|p| p.name() == Some(name));
+        let active = find(active).and_then(|p| {
+            let color = Color::parse(p.value()?)?;
+            let since = p.last_modified_date().map(|d| d.secs()).unwrap_or(0);
+            Some(observed::Active { color, since })
+        });
+        let holder = find(&lock).and_then(|p| p.value()).map(str::to_string);
+        Ok((active, holder))
     }
 
     async fn listeners(&self, lb_arn: &str, ports: &[u16]) -> Result<Vec<observed::Listener>> {
@@ -402,12 +406,12 @@ impl Provider for Aws {
     async fn observe(&self, app: &AppRef) -> Result<Observed> {
         let now = self.now();
         // Round 1: everything found by name.
-        let (lb, tgs, fleets, lt_id, active) = futures::try_join!(
+        let (lb, tgs, fleets, lt_id, (active, lock)) = futures::try_join!(
             self.load_balancer(&app.load_balancer),
             self.target_groups(app),
             self.fleets(app),
             self.launch_template_id(&app.app),
-            self.active(&app.state_parameter),
+            self.parameters(&app.state_parameter),
         )?;
         // Round 2: what needs an ARN or id from round 1.
         let listeners = async {
@@ -521,6 +525,7 @@ impl Provider for Aws {
             }),
             fleets: fleet_map,
             active,
+            lock,
         })
     }
 
@@ -937,6 +942,58 @@ impl Provider for Aws {
             .await
             .map_err(|e| err("PutParameter", e))?;
         Ok(())
+    }
+
+    async fn try_lock(&self, name: &str, holder: &str) -> Result<Option<String>> {
+        self.count("PutParameter");
+        // Overwrite off: exactly one of several racing runs creates it.
+        match self
+            .ssm
+            .put_parameter()
+            .name(name)
+            .value(holder)
+            .r#type(ssm::types::ParameterType::String)
+            .overwrite(false)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(None),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_parameter_already_exists()) =>
+            {
+                Ok(Some(self.read_lock(name).await?.unwrap_or_default()))
+            }
+            Err(e) => Err(err("PutParameter", e)),
+        }
+    }
+
+    async fn read_lock(&self, name: &str) -> Result<Option<String>> {
+        self.count("GetParameter");
+        match self.ssm.get_parameter().name(name).send().await {
+            Ok(out) => Ok(out.parameter().and_then(|p| p.value()).map(str::to_string)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_parameter_not_found()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(err("GetParameter", e)),
+        }
+    }
+
+    async fn delete_lock(&self, name: &str) -> Result<()> {
+        self.count("DeleteParameter");
+        match self.ssm.delete_parameter().name(name).send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_parameter_not_found()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(err("DeleteParameter", e)),
+        }
     }
 
     fn now(&self) -> Timestamp {

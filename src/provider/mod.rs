@@ -133,6 +133,14 @@ pub trait Provider: Send + Sync {
 
     async fn put_active(&self, parameter: &str, color: Color) -> Result<()>;
 
+    /// Creates the lock parameter holding `holder`, unless it exists.
+    /// `Ok(None)`: taken; `Ok(Some(h))`: someone else holds it (h).
+    async fn try_lock(&self, name: &str, holder: &str) -> Result<Option<String>>;
+    /// The current holder, if any.
+    async fn read_lock(&self, name: &str) -> Result<Option<String>>;
+    /// Deletes the lock parameter (absent is fine).
+    async fn delete_lock(&self, name: &str) -> Result<()>;
+
     /// The provider's clock, in seconds since the epoch.
     fn now(&self) -> Timestamp;
     /// Waits; the sandbox in virtual time returns at once and moves its clock.

@@ -461,6 +461,10 @@ impl Provider for Sandbox {
                         })
                         .collect(),
                 });
+            obs.lock = w
+                .parameters
+                .get(&crate::lock::lock_name(&app.state_parameter))
+                .map(|p| p.value.clone());
             obs.active = w.parameters.get(&app.state_parameter).and_then(|p| {
                 Color::parse(&p.value).map(|color| observed::Active {
                     color,
@@ -778,6 +782,37 @@ impl Provider for Sandbox {
             p.value = color.to_string();
             p.modified_ms = now;
             p.version += 1;
+            Ok(())
+        })
+    }
+
+    async fn try_lock(&self, name: &str, holder: &str) -> Result<Option<String>> {
+        self.call("PutParameter", true, |w| {
+            if let Some(p) = w.parameters.get(name) {
+                return Ok(Some(p.value.clone()));
+            }
+            let now = w.now_ms();
+            w.parameters.insert(
+                name.to_string(),
+                SbParameter {
+                    value: holder.to_string(),
+                    modified_ms: now,
+                    version: 1,
+                },
+            );
+            Ok(None)
+        })
+    }
+
+    async fn read_lock(&self, name: &str) -> Result<Option<String>> {
+        self.call("GetParameter", false, |w| {
+            Ok(w.parameters.get(name).map(|p| p.value.clone()))
+        })
+    }
+
+    async fn delete_lock(&self, name: &str) -> Result<()> {
+        self.call("DeleteParameter", true, |w| {
+            w.parameters.remove(name);
             Ok(())
         })
     }

@@ -53,6 +53,9 @@ pub fn render(s: &Status) -> String {
             let _ = writeln!(out, "         not healthy: {u}");
         }
     }
+    if let Some(l) = &s.lock {
+        let _ = writeln!(out, "  lock:          held by {l}");
+    }
     out.push('\n');
     match &s.rollback {
         Ok(r) => {

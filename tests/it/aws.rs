@@ -259,8 +259,10 @@ fn aws_rollback_inside_the_window_then_teardown_after_it() {
     let rb = aws.moto.cutover(&["rollback", "shop.toml", "-v"]);
     let took = started.elapsed();
     rb.expect(0);
+    // One listener update; the SSM writes are the active colour and the lock (taken and released).
+    assert!(rb.stderr.contains("   1 ModifyListener"), "{}", rb.stderr);
     assert!(
-        rb.stderr.contains("1 ModifyListener") && rb.stderr.contains("1 PutParameter"),
+        rb.stderr.contains("   2 PutParameter") && rb.stderr.contains("   1 DeleteParameter"),
         "{}",
         rb.stderr
     );

@@ -102,6 +102,7 @@ fn live_on_blue() -> Observed {
             color: Color::Blue,
             since: 900_000,
         }),
+        lock: None,
     }
 }
 

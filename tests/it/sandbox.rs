@@ -36,12 +36,22 @@ fn first_deploy_goes_to_blue_at_100_percent() {
     let plan = env.run(&["plan", "--detailed-exitcode"]);
     plan.expect(0);
     assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
-    let mutations_before = env.calls("ModifyListener") + env.calls("PutParameter");
+    // Only the lock is written; nothing cutover manages changes.
+    let active_version = |env: &SandboxEnv| env.world().parameters["/cutover/shop/active"].version;
+    let mutations_before = (
+        env.calls("ModifyListener"),
+        active_version(&env),
+        env.calls("UpdateAutoScalingGroup"),
+    );
     let again = env.run(&["apply", "--auto-approve"]);
     again.expect(0);
     assert!(again.stdout.contains("No changes."));
     assert_eq!(
-        env.calls("ModifyListener") + env.calls("PutParameter"),
+        (
+            env.calls("ModifyListener"),
+            active_version(&env),
+            env.calls("UpdateAutoScalingGroup")
+        ),
         mutations_before
     );
 }
@@ -183,12 +193,17 @@ fn rollback_inside_the_window_is_one_listener_update_plus_ssm() {
     status.expect(0);
     insta::assert_snapshot!("status_after_release", status.stdout);
 
-    let (listener_calls, ssm_calls) = (env.calls("ModifyListener"), env.calls("PutParameter"));
+    let version = |env: &SandboxEnv| env.world().parameters["/cutover/shop/active"].version;
+    let (listener_calls, active_version) = (env.calls("ModifyListener"), version(&env));
     let run = env.run(&["rollback"]);
     run.expect(0);
     insta::assert_snapshot!("rollback", run.stdout);
     assert_eq!(env.calls("ModifyListener"), listener_calls + 1);
-    assert_eq!(env.calls("PutParameter"), ssm_calls + 1);
+    assert_eq!(
+        version(&env),
+        active_version + 1,
+        "one update of the active colour"
+    );
     assert_eq!(
         env.weights(),
         Weights {
@@ -329,4 +344,99 @@ fn teardown_policies_delete_and_keep_and_the_next_release_still_builds() {
             "{policy}: blue serves the third release only"
         );
     }
+}
+
+fn foreign_lock(env: &SandboxEnv, host: &str, pid: u32) {
+    let holder = cutover::model::Holder {
+        user: "alice".into(),
+        host: host.into(),
+        pid,
+        command: "cutover apply shop.toml".into(),
+        started: 1_767_225_600,
+    };
+    env.edit(|w| {
+        w.parameters.insert(
+            "/cutover/shop/active-lock".into(),
+            cutover::provider::sandbox::SbParameter {
+                value: serde_json::to_string(&holder).unwrap(),
+                modified_ms: 0,
+                version: 1,
+            },
+        );
+    });
+}
+
+#[test]
+fn a_held_lock_stops_apply_and_rollback_until_unlock_breaks_it() {
+    let env = deployed("30m");
+    foreign_lock(&env, "build-host-7", 4242);
+    env.set_plan(&plan_toml(V2, "30m"));
+    for cmd in [&["apply", "--auto-approve"][..], &["rollback"][..]] {
+        let run = env.run(cmd);
+        run.expect(1);
+        assert!(
+            run.stderr.contains("shop is locked by alice@build-host-7 (pid 4242) running `cutover apply shop.toml` since 2026-01-01 00:00:00 UTC"),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            run.stderr.contains("cutover unlock shop.toml --yes"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(env.fleet("green"), None, "nothing was built");
+    let status = env.run(&["status"]);
+    assert!(
+        status
+            .stdout
+            .contains("lock:          held by alice@build-host-7"),
+        "{}",
+        status.stdout
+    );
+
+    let refuse = env.run(&["unlock"]);
+    refuse.expect(1);
+    assert!(refuse.stderr.contains("--yes"), "{}", refuse.stderr);
+    let unlock = env.run(&["unlock", "--yes"]);
+    unlock.expect(0);
+    assert!(
+        unlock
+            .stdout
+            .contains("it was held by alice@build-host-7 (pid 4242)"),
+        "{}",
+        unlock.stdout
+    );
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    assert!(
+        !env.world()
+            .parameters
+            .contains_key("/cutover/shop/active-lock"),
+        "released after apply"
+    );
+}
+
+#[test]
+fn a_lock_left_by_a_dead_process_on_this_host_is_taken_over_with_a_warning() {
+    let env = deployed("0s");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string();
+    // A pid that does not exist: above the kernel's pid_max.
+    foreign_lock(&env, &host, 4_194_305);
+    env.set_plan(&plan_toml(V2, "0s"));
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(0);
+    assert!(
+        run.stderr
+            .contains("warning: taking over the lock of alice@"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("that process is no longer running"),
+        "{}",
+        run.stderr
+    );
 }

@@ -1,0 +1,32 @@
+//! `cutover unlock PLAN --yes`: break a lock left behind, saying whose it was.
+
+use super::{load_spec, provider};
+use crate::cli::GlobalArgs;
+use crate::exit::ExitStatus;
+use crate::lock::{lock_name, Holder};
+use anyhow::Result;
+use std::path::Path;
+
+pub async fn run(g: &GlobalArgs, path: &Path, yes: bool) -> Result<ExitStatus> {
+    let spec = load_spec(path)?;
+    let p = provider(g, &spec).await?;
+    let name = lock_name(&spec.state_parameter);
+    let Some(value) = p.read_lock(&name).await? else {
+        println!("{} is not locked.", spec.app);
+        return Ok(ExitStatus::Success);
+    };
+    let holder = Holder::parse(&value)
+        .map(|h| h.to_string())
+        .unwrap_or(value);
+    if !yes {
+        eprintln!(
+            "error: {} is locked by {holder}; if that run is gone, `cutover unlock {} --yes` breaks the lock",
+            spec.app,
+            path.display()
+        );
+        return Ok(ExitStatus::Error);
+    }
+    p.delete_lock(&name).await?;
+    println!("Broke the lock of {}: it was held by {holder}.", spec.app);
+    Ok(ExitStatus::Success)
+}
