@@ -27,6 +27,7 @@ pub async fn run(g: &GlobalArgs, path: &Path, auto_approve: bool) -> Result<Exit
     .await?;
     let result = locked(g, path, &spec, p.as_ref(), auto_approve).await;
     lock.release().await;
+    report_calls(g, p.as_ref());
     result
 }
 
@@ -49,7 +50,6 @@ async fn locked(
         )
     );
     if !plan.has_changes() {
-        report_calls(g, p);
         return Ok(ExitStatus::Success);
     }
     if !auto_approve {
@@ -70,7 +70,6 @@ async fn locked(
         desired: spec.fleet.capacity.desired,
     };
     let outcome = executor.execute(&plan, &obs).await;
-    report_calls(g, p);
     match outcome {
         Outcome::Converged => {
             let headline = match &plan.kind {

@@ -18,14 +18,13 @@ pub async fn run(g: &GlobalArgs, path: &Path) -> Result<ExitStatus> {
         &format!("cutover rollback {}", path.display()),
     )
     .await?;
-    let result = locked(g, path, &spec, p.as_ref()).await;
+    let result = locked(&spec, p.as_ref()).await;
     lock.release().await;
+    report_calls(g, p.as_ref());
     result
 }
 
 async fn locked(
-    g: &GlobalArgs,
-    _path: &Path,
     spec: &crate::spec::Spec,
     p: &dyn crate::provider::Provider,
 ) -> Result<ExitStatus> {
@@ -34,8 +33,7 @@ async fn locked(
         Ok(plan) => plan,
         Err(refusal) => {
             eprintln!("error: {refusal}");
-            report_calls(g, p);
-            return Ok(ExitStatus::Error);
+                return Ok(ExitStatus::Error);
         }
     };
     let flip = p.set_weights(&plan.listener_arn, &plan.forward);
@@ -67,6 +65,5 @@ async fn locked(
         "{} keeps running, with no traffic, for inspection.",
         plan.from
     );
-    report_calls(g, p);
     Ok(ExitStatus::Success)
 }
