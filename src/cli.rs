@@ -58,6 +58,9 @@ pub enum Command {
         /// Exit 0 when there are no changes, 2 when there are, 1 on error.
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Plan a release that was rolled back as if it had not been.
+        #[arg(long)]
+        retry: bool,
     },
     /// Converge: build the idle colour, shift, promote, tear down.
     Apply {
@@ -65,6 +68,9 @@ pub enum Command {
         /// Do not ask for confirmation.
         #[arg(long)]
         auto_approve: bool,
+        /// Deploy a release again although it was rolled back.
+        #[arg(long)]
+        retry: bool,
     },
     /// Colours, releases, health, traffic and what a rollback would do (read-only).
     Status {

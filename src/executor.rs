@@ -8,7 +8,7 @@
 
 use crate::model::{format_duration, Capacity, Color, PerColor, Weights};
 use crate::observed::{Observed, TargetHealth};
-use crate::plan::{Action, Plan};
+use crate::plan::{Action, Plan, PlanKind};
 use crate::progress::{Event, Reporter};
 use crate::provider::{forward_for, AppRef, Provider, ProviderError};
 use crate::render::describe_action;
@@ -94,6 +94,8 @@ pub struct Abort {
     /// The failure came after the new colour was recorded as active (teardown).
     pub after_promotion: bool,
     pub rollback_error: Option<ProviderError>,
+    /// The failed release was tagged as rolled back on its fleet.
+    pub remembered: Option<String>,
 }
 
 /// ARNs and ids known so far: from the snapshot, then from what this run created.
@@ -174,6 +176,7 @@ impl Executor<'_> {
                         rolled_back_to: None,
                         rollback_error: None,
                         after_promotion: promoted,
+                        remembered: None,
                     };
                     if let (Some(to), false) = (plan.rollback_to, promoted) {
                         if r.weights.is_some_and(|w| w != Weights::all_on(to)) {
@@ -184,19 +187,47 @@ impl Executor<'_> {
                             abort.weights_now = r.weights;
                         }
                     }
+                    if let (PlanKind::Release { to, release, .. }, false) = (&plan.kind, promoted) {
+                        let fleet = self.app.name(*to);
+                        let at = self.provider.now();
+                        if self
+                            .provider
+                            .mark_rolled_back(&fleet, &release.fingerprint, at)
+                            .await
+                            .is_ok()
+                        {
+                            abort.remembered = Some(release.fingerprint.clone());
+                        }
+                    }
                     return Outcome::Aborted(abort);
                 }
             }
-            if matches!(step.action, Action::RecordActive { .. }) {
-                promoted = true;
+            // Promotion is recording the new colour; recording the colour
+            // traffic already belongs to (a lost parameter) is not.
+            if let Action::RecordActive { color, .. } = step.action {
+                if plan.rollback_to.is_some_and(|from| from != color) {
+                    promoted = true;
+                }
             }
             crash_point(i + 1);
         }
         Outcome::Converged
     }
 
-    /// All production traffic back on `to`, one listener update.
+    /// All production traffic back on `to`, one listener update, provided
+    /// `to` can serve it (DESIGN.md invariants 1 and 7).
     async fn restore(&self, r: &mut Resolved, to: Color) -> Result<(), ProviderError> {
+        let healthy = match self.healthy(r, to).await {
+            Ok((healthy, _)) => healthy,
+            Err(StepError::Provider(e)) => return Err(e),
+            Err(e) => return Err(ProviderError::NotFound(e.to_string())),
+        };
+        if healthy < r.desired {
+            return Err(ProviderError::NotFound(format!(
+                "{to} has {healthy} of {} targets healthy, so traffic was left where it is",
+                r.desired
+            )));
+        }
         let arn = r
             .listeners
             .get(&r.prod_port)

@@ -361,6 +361,19 @@ pub mod tags {
     pub const COLOR: &str = "cutover:color";
     pub const MANAGED: &str = "cutover:managed";
     pub const RELEASE: &str = "cutover:release";
+    /// "<fingerprint>@<unix seconds>": the release this fleet carried when it was rolled back.
+    pub const ROLLED_BACK: &str = "cutover:rolled-back";
+
+    /// The value of a rolled-back tag.
+    pub fn rolled_back_value(fingerprint: &str, at: super::Timestamp) -> String {
+        format!("{fingerprint}@{at}")
+    }
+
+    /// (fingerprint, when) from a rolled-back tag value.
+    pub fn parse_rolled_back(v: &str) -> Option<(String, super::Timestamp)> {
+        let (fp, at) = v.split_once('@')?;
+        Some((fp.to_string(), at.parse().ok()?))
+    }
 }
 
 #[cfg(test)]

@@ -105,6 +105,9 @@ pub struct Fleet {
     pub instances: Vec<String>,
     /// Target group ARNs attached to the Auto Scaling group.
     pub target_groups: Vec<String>,
+    /// The release this fleet carried when it was rolled back, and when.
+    #[serde(default)]
+    pub rolled_back: Option<(String, Timestamp)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,20 +133,32 @@ impl Observed {
             .find(|c| self.tg_arn(*c) == Some(arn))
     }
 
-    /// The weights a listener forwards with, by colour. `None` when it is not
-    /// a forward to cutover's target groups only.
+    /// The weights a listener forwards to blue and green. `None` when it
+    /// forwards nowhere (no forward action).
     pub fn weights(&self, listener: &Listener) -> Option<Weights> {
         if listener.forward.is_empty() {
             return None;
         }
         let mut w = Weights { blue: 0, green: 0 };
         for (arn, weight) in &listener.forward {
-            match self.color_of(arn)? {
-                Color::Blue => w.blue += weight,
-                Color::Green => w.green += weight,
+            match self.color_of(arn) {
+                Some(Color::Blue) => w.blue += weight,
+                Some(Color::Green) => w.green += weight,
+                None => {}
             }
         }
         Some(w)
+    }
+
+    /// Weight a listener sends to target groups that are not blue or green
+    /// (someone added one by hand): cutover's forward replaces them.
+    pub fn foreign_weight(&self, listener: &Listener) -> u32 {
+        listener
+            .forward
+            .iter()
+            .filter(|(arn, _)| self.color_of(arn).is_none())
+            .map(|(_, w)| w)
+            .sum()
     }
 
     /// The release (fingerprint) a colour's fleet runs, if it runs one.

@@ -19,6 +19,8 @@ use crate::spec::{ListenerSpec, Spec, TeardownPolicy};
 pub enum PlanError {
     #[error("load balancer {0:?} was not found; cutover never creates or deletes load balancers: create it first, or fix `load_balancer.name`")]
     LoadBalancerMissing(String),
+    #[error("the active-colour parameter is missing and production is split (blue {blue}%, green {green}%) between fleets that do not tell which one was live; record it with `aws ssm put-parameter` or fix the listener, then plan again")]
+    AmbiguousActive { blue: u32, green: u32 },
     #[error("target group {name} has {field} {live}, the plan says {wanted}; AWS cannot change that in place: delete the target group (after moving traffic off it) or keep the old value")]
     ImmutableTargetGroup {
         name: String,
@@ -60,8 +62,20 @@ impl Builder<'_> {
     }
 }
 
+/// Choices a user makes on the command line that change the plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Deploy a release again although it was rolled back (`--retry`).
+    pub retry: bool,
+}
+
 /// Decides what `apply` must do to make live state match the plan file.
 pub fn plan(spec: &Spec, obs: &Observed) -> Result<Plan, PlanError> {
+    plan_with(spec, obs, PlanOptions::default())
+}
+
+/// [`plan`] with command-line choices.
+pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan, PlanError> {
     if obs.load_balancer.is_none() {
         return Err(PlanError::LoadBalancerMissing(spec.load_balancer.clone()));
     }
@@ -85,36 +99,60 @@ pub fn plan(spec: &Spec, obs: &Observed) -> Result<Plan, PlanError> {
         .and_then(|l| obs.weights(l));
     let active = match &obs.active {
         Some(a) => Some(a.color),
-        None => prod_weights.filter(|w| w.blue + w.green > 0).map(|w| {
-            let c = if w.blue >= w.green { Color::Blue } else { Color::Green };
-            b.notes.push(format!(
-                "the active-colour parameter {} is missing; the production listener says {c} is live",
-                spec.state_parameter
-            ));
-            b.change(
-                ChangeAction::Create,
-                format!("active colour {}", spec.state_parameter),
-                vec![("value".into(), "(none)".into(), c.to_string())],
-                "record the colour that serves production",
-            );
-            b.step(
-                Action::RecordActive {
-                    parameter: spec.state_parameter.clone(),
-                    color: c,
-                },
-                "the parameter is missing",
-            );
-            c
-        }),
+        None => match prod_weights.filter(|w| w.blue + w.green > 0) {
+            None => None,
+            Some(w) => {
+                let c = infer_active(obs, w, &release)?;
+                b.notes.push(format!(
+                    "the active-colour parameter {} is missing; the production listener says {c} is live",
+                    spec.state_parameter
+                ));
+                b.change(
+                    ChangeAction::Create,
+                    format!("active colour {}", spec.state_parameter),
+                    vec![("value".into(), "(none)".into(), c.to_string())],
+                    "record the colour that serves production",
+                );
+                b.step(
+                    Action::RecordActive {
+                        parameter: spec.state_parameter.clone(),
+                        color: c,
+                    },
+                    "the parameter is missing",
+                );
+                Some(c)
+            }
+        },
     };
 
     let (kind, rollback_to) = match active {
         None => (first_deploy(&mut b, &release), None),
-        Some(a) if obs.release_of(a) == Some(release.fingerprint.as_str()) => {
+        // The live release, or a live colour whose fleet is gone (rebuilt in
+        // place at once: traffic is already there, a blue-green shift from a
+        // dead fleet would only prolong the outage).
+        Some(a)
+            if obs.release_of(a) == Some(release.fingerprint.as_str())
+                || obs.fleets.get(a).is_none() =>
+        {
             steady(&mut b, a, &release);
             (PlanKind::InPlace, None)
         }
-        Some(a) => (new_release(&mut b, a, &release), Some(a)),
+        Some(a) => match rolled_back_at(obs, a.other(), &release) {
+            // A release that was rolled back is not redeployed by a scheduled
+            // apply: only `--retry` or a changed release moves on.
+            Some(at) if !opts.retry => {
+                let to = a.other();
+                b.notes.push(format!(
+                    "release {} was rolled back at {} and is not deployed again without `--retry`; {to} keeps it for inspection, and a changed release deploys normally",
+                    release.fingerprint,
+                    format_timestamp(at)
+                ));
+                // The test listener stays on the rejected release, for inspection.
+                steady_listeners(&mut b, a, false);
+                (PlanKind::InPlace, None)
+            }
+            _ => (new_release(&mut b, a, &release), Some(a)),
+        },
     };
     let kind = if b.steps.is_empty() {
         PlanKind::NoChanges
@@ -161,6 +199,28 @@ fn not_yet_supported(b: &mut Builder) {
             "this version of cutover does not act on {} yet: they are validated but not carried out",
             keys.join(", ")
         ));
+    }
+}
+
+/// The live colour when the parameter is missing: the only one with traffic,
+/// or, mid-shift, the one not running the plan's release.
+fn infer_active(obs: &Observed, w: Weights, release: &Release) -> Result<Color, PlanError> {
+    match (w.blue > 0, w.green > 0) {
+        (true, false) => Ok(Color::Blue),
+        (false, true) => Ok(Color::Green),
+        _ => {
+            let old: Vec<Color> = Color::ALL
+                .into_iter()
+                .filter(|c| obs.release_of(*c) != Some(release.fingerprint.as_str()))
+                .collect();
+            match old.as_slice() {
+                [c] => Ok(*c),
+                _ => Err(PlanError::AmbiguousActive {
+                    blue: w.share(Color::Blue),
+                    green: w.share(Color::Green),
+                }),
+            }
+        }
     }
 }
 
@@ -346,22 +406,34 @@ fn steady(b: &mut Builder, a: Color, release: &Release) {
             }
         }
     }
+    steady_listeners(b, a, true);
+    teardown_idle(b, a, false);
+}
+
+/// Production (and, with `test_too`, the test listener) on the active
+/// colour, as between releases.
+fn steady_listeners(b: &mut Builder, a: Color, test_too: bool) {
+    let spec = b.spec;
+    let obs = b.obs;
     // The test listener follows the active colour between releases.
-    if let Some(test) = &spec.test {
+    if let Some(test) = spec.test.as_ref().filter(|_| test_too) {
         let current = obs.listener(test.port).and_then(|l| obs.weights(l));
-        if current.is_none() || !listener_settings_match(b, test) {
+        if current != Some(Weights::all_on(a)) || !listener_settings_match(b, test) {
             ensure_listener(
                 b,
                 test,
                 Weights::all_on(a),
-                "the test listener is missing or differs",
+                "the test listener follows the active colour",
             );
         }
     }
-    let prod = obs
-        .listener(spec.production.port)
-        .and_then(|l| obs.weights(l));
-    if prod != Some(Weights::all_on(a)) || !listener_settings_match(b, &spec.production) {
+    let prod_listener = obs.listener(spec.production.port);
+    let prod = prod_listener.and_then(|l| obs.weights(l));
+    let foreign = prod_listener.map(|l| obs.foreign_weight(l)).unwrap_or(0);
+    if prod != Some(Weights::all_on(a))
+        || foreign > 0
+        || !listener_settings_match(b, &spec.production)
+    {
         ensure_listener(
             b,
             &spec.production,
@@ -369,7 +441,13 @@ fn steady(b: &mut Builder, a: Color, release: &Release) {
             "production traffic belongs entirely to the active colour",
         );
     }
-    teardown_idle(b, a, false);
+}
+
+/// When colour `c` carries `release` and it was rolled back: the time.
+fn rolled_back_at(obs: &Observed, c: Color, release: &Release) -> Option<crate::model::Timestamp> {
+    let fleet = obs.fleets.get(c).as_ref()?;
+    let (fp, at) = fleet.rolled_back.as_ref()?;
+    (fp == &release.fingerprint).then_some(*at)
 }
 
 /// Deploy `release` to the idle colour, shift to it, promote it, and tear the
@@ -744,11 +822,19 @@ fn teardown_idle(b: &mut Builder, active: Color, promoting: bool) {
             format_duration(delay)
         ),
     );
+    // A run that died while targets drained left them draining: wait again.
+    let draining = obs
+        .target_groups
+        .get(idle)
+        .as_ref()
+        .is_some_and(|tg| tg.targets.iter().any(|t| t.state == "draining"));
     if attached {
         b.step(
             Action::DetachFleet { color: idle },
             "deregister the old colour's targets",
         );
+    }
+    if attached || draining {
         b.step(
             Action::WaitDrain {
                 color: idle,
@@ -778,11 +864,17 @@ pub struct RollbackPlan {
     pub to: Color,
     pub listener_arn: String,
     pub forward: Vec<(String, u32)>,
+    /// Send the listener update (false when all traffic is already on `to`:
+    /// rolling back a paused or already rolled-back release).
+    pub flip: bool,
     /// Set the active-colour parameter to `to` (not needed mid-shift: it
     /// still names the colour traffic returns to).
     pub record_active: Option<String>,
     /// Production share of `to` before the rollback.
     pub current_share: u32,
+    /// The release being rolled back, remembered on `from`'s fleet so that a
+    /// scheduled apply does not deploy it again.
+    pub rejected_release: Option<String>,
 }
 
 /// Why a rollback cannot happen.
@@ -799,8 +891,10 @@ pub enum RollbackRefusal {
     },
 }
 
-/// Decides a rollback from live state (DESIGN.md invariant 7). Mid-shift, traffic
-/// returns to the still-active colour; after a promotion, to the previous one.
+/// Decides a rollback from live state (DESIGN.md invariant 7). Traffic goes
+/// back to the colour running the older release: mid-shift, the still-active
+/// colour; after a promotion, the previous one. A newer release that never
+/// got all traffic (paused, or already rolled back) is never rolled back *to*.
 pub fn rollback(spec: &Spec, obs: &Observed) -> Result<RollbackPlan, RollbackRefusal> {
     let listener = obs.listener(spec.production.port).ok_or_else(|| {
         RollbackRefusal::NothingToRollBack(format!(
@@ -808,11 +902,14 @@ pub fn rollback(spec: &Spec, obs: &Observed) -> Result<RollbackPlan, RollbackRef
             spec.production.port
         ))
     })?;
-    let weights = obs.weights(listener).ok_or_else(|| {
-        RollbackRefusal::NothingToRollBack(
-            "the production listener does not forward to blue/green".into(),
-        )
-    })?;
+    let weights = obs
+        .weights(listener)
+        .filter(|w| w.blue + w.green > 0)
+        .ok_or_else(|| {
+            RollbackRefusal::NothingToRollBack(
+                "the production listener does not forward to blue/green".into(),
+            )
+        })?;
     let active = obs
         .active
         .as_ref()
@@ -822,12 +919,40 @@ pub fn rollback(spec: &Spec, obs: &Observed) -> Result<RollbackPlan, RollbackRef
         } else {
             Color::Green
         });
-    let (to, record_active) = if weights.share(active) < 100 {
+    let version = |c: Color| {
+        obs.fleets
+            .get(c)
+            .as_ref()
+            .and_then(|f| f.launch_template_version)
+    };
+    let other = active.other();
+    let other_is_newer = matches!((version(other), version(active)), (Some(o), Some(a)) if o > a);
+    let (to, record_active) = if weights.share(active) < 100 || other_is_newer {
         (active, None)
     } else {
-        (active.other(), Some(spec.state_parameter.clone()))
+        (other, Some(spec.state_parameter.clone()))
     };
     let from = to.other();
+    let flip = weights.share(to) < 100;
+    let rejected_release = obs.release_of(from).map(str::to_string);
+    if !flip {
+        let already = obs
+            .fleets
+            .get(from)
+            .as_ref()
+            .and_then(|f| f.rolled_back.as_ref())
+            .is_some_and(|(fp, _)| Some(fp) == rejected_release.as_ref());
+        if already || rejected_release.is_none() {
+            return Err(RollbackRefusal::NothingToRollBack(format!(
+                "all production traffic is on {to}, which runs the older release{}",
+                if already {
+                    format!("; {from}'s release was already rolled back")
+                } else {
+                    String::new()
+                }
+            )));
+        }
+    }
     let Some(tg) = obs.target_groups.get(to) else {
         return Err(RollbackRefusal::NothingToRollBack(format!(
             "{to} has no target group: there is no previous colour"
@@ -835,9 +960,9 @@ pub fn rollback(spec: &Spec, obs: &Observed) -> Result<RollbackPlan, RollbackRef
     };
     let wanted = spec.fleet.capacity.desired;
     let healthy = tg.healthy_count();
-    if healthy < wanted {
+    if flip && healthy < wanted {
         let fleet_desc = match obs.fleets.get(to) {
-            None => "its fleet was deleted".to_string(),
+            None => "it has no fleet".to_string(),
             Some(f) if f.capacity.desired == 0 => {
                 "its fleet was scaled to zero by teardown".to_string()
             }
@@ -850,16 +975,11 @@ pub fn rollback(spec: &Spec, obs: &Observed) -> Result<RollbackPlan, RollbackRef
             detail: fleet_desc,
         });
     }
-    let mut arns = crate::model::PerColor::<Option<String>>::default();
-    for c in Color::ALL {
-        *arns.get_mut(c) = obs.tg_arn(c).map(str::to_string);
-    }
     let forward = Color::ALL
         .into_iter()
         .filter_map(|c| {
-            arns.get(c)
-                .clone()
-                .map(|arn| (arn, Weights::all_on(to).get(c)))
+            obs.tg_arn(c)
+                .map(|arn| (arn.to_string(), Weights::all_on(to).get(c)))
         })
         .collect();
     Ok(RollbackPlan {
@@ -867,7 +987,9 @@ pub fn rollback(spec: &Spec, obs: &Observed) -> Result<RollbackPlan, RollbackRef
         to,
         listener_arn: listener.arn.clone(),
         forward,
+        flip,
         record_active,
         current_share: weights.share(to),
+        rejected_release,
     })
 }

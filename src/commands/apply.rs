@@ -14,7 +14,12 @@ use anyhow::{bail, Result};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
-pub async fn run(g: &GlobalArgs, path: &Path, auto_approve: bool) -> Result<ExitStatus> {
+pub async fn run(
+    g: &GlobalArgs,
+    path: &Path,
+    auto_approve: bool,
+    retry: bool,
+) -> Result<ExitStatus> {
     let spec = load_spec(path)?;
     let p = provider(g, &spec).await?;
     let lock = crate::lock::acquire(
@@ -25,7 +30,8 @@ pub async fn run(g: &GlobalArgs, path: &Path, auto_approve: bool) -> Result<Exit
         &format!("cutover apply {}", path.display()),
     )
     .await?;
-    let result = locked(g, path, &spec, p.as_ref(), auto_approve).await;
+    let opts = crate::planner::PlanOptions { retry };
+    let result = locked(g, path, &spec, p.as_ref(), auto_approve, opts).await;
     lock.release().await;
     report_calls(g, p.as_ref());
     result
@@ -37,9 +43,10 @@ async fn locked(
     spec: &crate::spec::Spec,
     p: &dyn crate::provider::Provider,
     auto_approve: bool,
+    opts: crate::planner::PlanOptions,
 ) -> Result<ExitStatus> {
     let obs = observe(p, spec).await?;
-    let plan = crate::planner::plan(spec, &obs)?;
+    let plan = crate::planner::plan_with(spec, &obs, opts)?;
     print!(
         "{}",
         text::render(
@@ -124,6 +131,11 @@ async fn locked(
                     )
                 }
                 _ => {}
+            }
+            if let Some(fp) = &a.remembered {
+                println!(
+                    "Release {fp} is remembered as rolled back: `cutover apply` will not deploy it again unless the release changes or you pass --retry."
+                );
             }
             if a.weights_now
                 .is_some_and(|w| plan.rollback_to.is_some_and(|to| w != Weights::all_on(to)))

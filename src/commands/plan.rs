@@ -12,11 +12,12 @@ pub async fn run(
     path: &Path,
     format: Format,
     detailed: bool,
+    retry: bool,
 ) -> Result<ExitStatus> {
     let spec = load_spec(path)?;
     let p = provider(g, &spec).await?;
     let obs = observe(p.as_ref(), &spec).await?;
-    let plan = crate::planner::plan(&spec, &obs)?;
+    let plan = crate::planner::plan_with(&spec, &obs, crate::planner::PlanOptions { retry })?;
     if let Some(holder) = &obs.lock {
         let who = crate::model::Holder::parse(holder)
             .map(|h| h.to_string())

@@ -24,19 +24,25 @@ pub async fn run(g: &GlobalArgs, path: &Path) -> Result<ExitStatus> {
     result
 }
 
-async fn locked(
-    spec: &crate::spec::Spec,
-    p: &dyn crate::provider::Provider,
-) -> Result<ExitStatus> {
+async fn locked(spec: &crate::spec::Spec, p: &dyn crate::provider::Provider) -> Result<ExitStatus> {
     let obs = observe(p, spec).await?;
     let plan = match crate::planner::rollback(spec, &obs) {
         Ok(plan) => plan,
         Err(refusal) => {
             eprintln!("error: {refusal}");
-                return Ok(ExitStatus::Error);
+            return Ok(ExitStatus::Error);
         }
     };
-    let flip = p.set_weights(&plan.listener_arn, &plan.forward);
+    // The flip and the record go out together: nothing slow before them.
+    let flip = async {
+        if plan.flip {
+            p.set_weights(&plan.listener_arn, &plan.forward)
+                .await
+                .map(|_| ())
+        } else {
+            Ok(())
+        }
+    };
     let record = async {
         match &plan.record_active {
             Some(param) => p.put_active(param, plan.to).await,
@@ -51,16 +57,34 @@ async fn locked(
             plan.to
         )
     })?;
-    println!(
-        "Rolled back {}: 100% of production on {} (was {}%).{}",
-        spec.app,
-        plan.to,
-        plan.current_share,
-        match &plan.record_active {
-            Some(param) => format!(" {} recorded as active in {param}.", plan.to),
-            None => format!(" {} stays the active colour.", plan.to),
+    if plan.flip {
+        println!(
+            "Rolled back {}: 100% of production on {} (was {}%).{}",
+            spec.app,
+            plan.to,
+            plan.current_share,
+            match &plan.record_active {
+                Some(param) => format!(" {} recorded as active in {param}.", plan.to),
+                None => format!(" {} stays the active colour.", plan.to),
+            }
+        );
+    } else {
+        println!(
+            "Rolled back {}: production was already all on {}; the release on {} will not be promoted.",
+            spec.app, plan.to, plan.from
+        );
+    }
+    // Remembered after the flip, off the critical path: a scheduled apply
+    // does not deploy this release again without --retry.
+    if let Some(fp) = &plan.rejected_release {
+        let fleet = spec.resource_name(plan.from);
+        match p.mark_rolled_back(&fleet, fp, p.now()).await {
+            Ok(()) => println!(
+                "Release {fp} is remembered as rolled back: `cutover apply` will not deploy it again without --retry."
+            ),
+            Err(e) => eprintln!("warning: could not tag {fleet} as rolled back ({e}); a later apply may deploy release {fp} again"),
         }
-    );
+    }
     println!(
         "{} keeps running, with no traffic, for inspection.",
         plan.from

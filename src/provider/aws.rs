@@ -464,7 +464,8 @@ impl Provider for Aws {
             });
         }
         let mut fleet_map = PerColor::<Option<observed::Fleet>>::default();
-        for g in &fleets {
+        // A group being deleted ("Delete in progress") is as good as gone.
+        for g in fleets.iter().filter(|g| g.status().is_none()) {
             let name = g.auto_scaling_group_name().unwrap_or_default();
             let Some(c) = Color::ALL.into_iter().find(|c| app.name(*c) == name) else {
                 continue;
@@ -488,6 +489,7 @@ impl Provider for Aws {
                     .and_then(|l| l.version())
                     .and_then(|v| v.parse().ok()),
                 release: tag(tags::RELEASE),
+                rolled_back: tag(tags::ROLLED_BACK).and_then(|v| tags::parse_rolled_back(&v)),
                 subnets: g
                     .vpc_zone_identifier()
                     .map(|s| {
@@ -501,13 +503,9 @@ impl Provider for Aws {
                     .instances()
                     .iter()
                     .filter(|i| {
-                        !matches!(
-                            i.lifecycle_state(),
-                            Some(
-                                asg::types::LifecycleState::Terminating
-                                    | asg::types::LifecycleState::Terminated
-                            )
-                        )
+                        // Terminating, Terminating:Wait, Terminating:Proceed, Terminated
+                        !i.lifecycle_state()
+                            .is_some_and(|l| l.as_str().starts_with("Terminat"))
                     })
                     .filter_map(|i| i.instance_id().map(str::to_string))
                     .collect(),
@@ -941,6 +939,21 @@ impl Provider for Aws {
             .send()
             .await
             .map_err(|e| err("PutParameter", e))?;
+        Ok(())
+    }
+
+    async fn mark_rolled_back(&self, fleet: &str, fingerprint: &str, at: Timestamp) -> Result<()> {
+        self.count("CreateOrUpdateTags");
+        self.asg
+            .create_or_update_tags()
+            .tags(asg_tag(
+                fleet,
+                tags::ROLLED_BACK,
+                &tags::rolled_back_value(fingerprint, at),
+            ))
+            .send()
+            .await
+            .map_err(|e| err("CreateOrUpdateTags", e))?;
         Ok(())
     }
 

@@ -133,6 +133,9 @@ pub trait Provider: Send + Sync {
 
     async fn put_active(&self, parameter: &str, color: Color) -> Result<()>;
 
+    /// Remembers on a fleet that release `fingerprint` was rolled back at `at`.
+    async fn mark_rolled_back(&self, fleet: &str, fingerprint: &str, at: Timestamp) -> Result<()>;
+
     /// Creates the lock parameter holding `holder`, unless it exists.
     /// `Ok(None)`: taken; `Ok(Some(h))`: someone else holds it (h).
     async fn try_lock(&self, name: &str, holder: &str) -> Result<Option<String>>;

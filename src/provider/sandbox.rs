@@ -437,6 +437,10 @@ impl Provider for Sandbox {
                         capacity: f.capacity,
                         launch_template_version: Some(f.template_version),
                         release: f.tags.get(tags::RELEASE).cloned(),
+                        rolled_back: f
+                            .tags
+                            .get(tags::ROLLED_BACK)
+                            .and_then(|v| tags::parse_rolled_back(v)),
                         subnets: f.subnets.clone(),
                         instances: f.instances.iter().map(|i| i.id.clone()).collect(),
                         target_groups: f.target_groups.clone(),
@@ -782,6 +786,20 @@ impl Provider for Sandbox {
             p.value = color.to_string();
             p.modified_ms = now;
             p.version += 1;
+            Ok(())
+        })
+    }
+
+    async fn mark_rolled_back(&self, fleet: &str, fingerprint: &str, at: Timestamp) -> Result<()> {
+        self.call("CreateOrUpdateTags", true, |w| {
+            let f = w
+                .fleets
+                .get_mut(fleet)
+                .ok_or_else(|| not_found("auto scaling group"))?;
+            f.tags.insert(
+                tags::ROLLED_BACK.into(),
+                tags::rolled_back_value(fingerprint, at),
+            );
             Ok(())
         })
     }

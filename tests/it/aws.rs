@@ -331,13 +331,23 @@ fn aws_unhealthy_green_rolls_back_and_never_gets_traffic_again() {
     assert_eq!(aws.weights(80), (100, 0));
     assert_eq!(aws.active(), "blue");
 
-    // Applying again: green is built but never healthy; no weight moves.
+    // The release is remembered as rolled back: a scheduled apply leaves it alone.
+    let again = aws.run(&["apply", "--auto-approve"]);
+    again.expect(0);
+    assert!(
+        again.stdout.contains("was rolled back at"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(aws.weights(80), (100, 0));
+
+    // --retry deploys it again: green is there but never healthy; no weight moves.
     aws.plan(
         "ami-0000000000000002",
         "0s",
         &[("health_timeout = \"20s\"", "health_timeout = \"3s\"")],
     );
-    let run = aws.run(&["apply", "--auto-approve"]);
+    let run = aws.run(&["apply", "--auto-approve", "--retry"]);
     run.expect(3);
     assert!(
         run.stdout.contains("green was not healthy within 3s"),

@@ -58,6 +58,7 @@ fn fleet(c: Color, release: &str, version: i64, desired: u32) -> Fleet {
         } else {
             vec![format!("arn:tg/{c}")]
         },
+        rolled_back: None,
     }
 }
 
@@ -137,6 +138,26 @@ fn names(obs: &Observed, s: &Spec) -> Vec<String> {
         .collect()
 }
 
+/// blue live with ami-1, green at 25% with ami-2.
+fn midshift_on_green() -> Observed {
+    let mut obs = live_on_blue();
+    let r2 = spec("ami-2", "0s").release().fingerprint;
+    obs.launch_template
+        .as_mut()
+        .unwrap()
+        .versions
+        .push(LaunchTemplateVersion {
+            number: 2,
+            fingerprint: Some(r2.clone()),
+            image_id: Some("ami-2".into()),
+            instance_type: None,
+        });
+    obs.fleets.green = Some(fleet(Color::Green, &r2, 2, 2));
+    obs.target_groups.green = Some(tg(Color::Green, 2));
+    obs.listeners = vec![listener(80, 75, 25), listener(8080, 0, 100)];
+    obs
+}
+
 #[test]
 fn lifecycle_tables() {
     let first = Observed {
@@ -170,7 +191,58 @@ fn lifecycle_tables() {
     let mut lost_parameter = live_on_blue();
     lost_parameter.active = None;
 
+    let mut foreign = live_on_blue();
+    foreign.listeners[0]
+        .forward
+        .push(("arn:tg/someone-elses".into(), 5));
+
+    let mut active_fleet_gone = live_on_blue();
+    active_fleet_gone.fleets.blue = None;
+    active_fleet_gone.target_groups.blue = Some(tg(Color::Blue, 0));
+
+    let mut test_on_idle = live_on_blue();
+    test_on_idle.listeners[1] = listener(8080, 0, 100);
+
+    let mut split_no_parameter = midshift_on_green();
+    split_no_parameter.active = None;
+
     let cases: Vec<(&str, Observed, Spec, Vec<&str>)> = vec![
+        (
+            "a hand-added target group on production is removed",
+            foreign,
+            spec("ami-1", "0s"),
+            vec!["listener 80 100/0"],
+        ),
+        (
+            "the active fleet is gone: rebuilt in place, no blue-green from a dead colour",
+            active_fleet_gone,
+            spec("ami-2", "0s"),
+            vec!["lt-version", "fleet blue", "wait blue"],
+        ),
+        (
+            "the test listener follows the active colour",
+            test_on_idle,
+            spec("ami-1", "0s"),
+            vec!["listener 8080 100/0"],
+        ),
+        (
+            "parameter lost mid-shift: the colour not running the plan's release was live",
+            split_no_parameter,
+            spec("ami-2", "0s"),
+            vec![
+                "active blue",
+                "wait green",
+                "bake 25",
+                "weights 50/50",
+                "bake 50",
+                "weights 0/100",
+                "bake 100",
+                "active green",
+                "detach blue",
+                "drain",
+                "zero blue",
+            ],
+        ),
         (
             "first deploy: everything, all on blue, recorded",
             first,

@@ -440,3 +440,117 @@ fn a_lock_left_by_a_dead_process_on_this_host_is_taken_over_with_a_warning() {
         run.stderr
     );
 }
+
+#[test]
+fn a_rolled_back_release_is_not_redeployed_without_retry() {
+    let env = deployed("0s");
+    env.edit(|w| w.faults.unhealthy_images.push(V2.to_string()));
+    env.set_plan(&plan_toml(V2, "0s"));
+    let failed = env.run(&["apply", "--auto-approve"]);
+    failed.expect(3);
+    assert!(
+        failed.stdout.contains("remembered as rolled back"),
+        "{}",
+        failed.stdout
+    );
+
+    // A scheduled apply of the same plan: nothing to do, and it says why.
+    let plan = env.run(&["plan", "--detailed-exitcode"]);
+    plan.expect(0);
+    assert!(
+        plan.stdout
+            .contains("release 8a9ad71345fe was rolled back at 2026-01-01")
+            && plan.stdout.contains("not deployed again without `--retry`")
+            && plan.stdout.contains("green keeps it for inspection"),
+        "{}",
+        plan.stdout
+    );
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    assert_eq!(env.fleet("green"), Some((2, 2)), "kept for inspection");
+
+    // --retry deploys it (the fault is fixed now).
+    env.edit(|w| w.faults.unhealthy_images.clear());
+    env.run(&["plan", "--detailed-exitcode", "--retry"])
+        .expect(2);
+    env.run(&["apply", "--auto-approve", "--retry"]).expect(0);
+    assert_eq!(env.active().as_deref(), Some("green"));
+
+    // A changed release deploys normally, without --retry.
+    env.set_plan(&plan_toml(V3, "0s"));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    assert_eq!(env.active().as_deref(), Some("blue"));
+}
+
+#[test]
+fn rollback_after_promotion_flips_once_and_never_forward_to_the_rejected_release() {
+    let env = deployed("30m");
+    env.set_plan(&plan_toml(V2, "30m"));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    env.run(&["rollback"]).expect(0);
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 100,
+            green: 0
+        }
+    );
+    // A second rollback does not send traffic forward to the rejected release.
+    let again = env.run(&["rollback"]);
+    again.expect(1);
+    assert!(
+        again.stderr.contains("nothing to roll back"),
+        "{}",
+        again.stderr
+    );
+    assert!(
+        again.stderr.contains("already rolled back"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 100,
+            green: 0
+        }
+    );
+    // And apply does not redeploy it.
+    let plan = env.run(&["plan", "--detailed-exitcode"]);
+    plan.expect(0);
+    assert!(plan.stdout.contains("was rolled back"), "{}", plan.stdout);
+}
+
+#[test]
+fn rollback_in_the_middle_of_a_shift_returns_to_the_active_colour() {
+    let env = deployed("0s");
+    env.set_plan(&plan_toml(V2, "0s"));
+    // Steps: 1 version, 2 fleet, 3 wait, 4 test listener, 5 set 10%, 6 bake, 7 set 25%, 8 bake, 9 set 50%.
+    let crashed = env.run_env(
+        &["apply", "--auto-approve"],
+        &[("CUTOVER_CRASH_AFTER_STEP", "9")],
+    );
+    assert_ne!(crashed.code, 0);
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 50,
+            green: 50
+        }
+    );
+    let run = env.run(&["rollback"]);
+    run.expect(0);
+    assert!(
+        run.stdout
+            .contains("100% of production on blue (was 50%). blue stays the active colour."),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 100,
+            green: 0
+        }
+    );
+    assert_eq!(env.active().as_deref(), Some("blue"));
+}
