@@ -72,6 +72,8 @@ pub enum Command {
         #[arg(long)]
         retry: bool,
     },
+    /// Continue a release that waits for promotion (auto_promote = false); no prompt.
+    Promote { plan: PathBuf },
     /// Colours, releases, health, traffic and what a rollback would do (read-only).
     Status {
         plan: PathBuf,

@@ -34,6 +34,14 @@ pub enum StepError {
         wanted: u32,
         targets: Vec<TargetHealth>,
     },
+    #[error("{phase} failed on {color}{}: {what}{}", weight.map(|w| format!(" at {w}%")).unwrap_or_default(), if output.is_empty() { String::new() } else { format!("\n  output:\n    {}", output.replace('\n', "\n    ")) })]
+    CheckFailed {
+        phase: &'static str,
+        color: Color,
+        weight: Option<u32>,
+        what: String,
+        output: String,
+    },
     #[error("refusing to send traffic to {color}: {healthy} of {wanted} targets healthy (DESIGN.md invariant 1)")]
     UnsafeWeights {
         color: Color,
@@ -109,6 +117,7 @@ struct Resolved {
     prod_port: u16,
     weights: Option<Weights>,
     desired: u32,
+    gates: Vec<crate::spec::Check>,
 }
 
 pub struct Executor<'a> {
@@ -120,7 +129,13 @@ pub struct Executor<'a> {
     /// The plan's production listener port and desired capacity.
     pub production_port: u16,
     pub desired: u32,
+    /// The test listener's URL for smoke tests and gates (`CUTOVER_TEST_URL`).
+    pub test_url: String,
 }
+
+/// How often command, HTTP and alarm gates run during a bake (target health
+/// is checked at every poll).
+const GATE_INTERVAL_SECS: i64 = 10;
 
 impl Executor<'_> {
     pub async fn execute(&self, plan: &Plan, obs: &Observed) -> Outcome {
@@ -155,6 +170,7 @@ impl Executor<'_> {
                 .listener(self.production_port)
                 .and_then(|l| obs.weights(l)),
             desired: self.desired,
+            gates: plan.gates.clone(),
         };
         let total = plan.steps.len();
         let mut promoted = false;
@@ -266,6 +282,52 @@ impl Executor<'_> {
                         wanted: r.desired,
                     });
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs checks against `color`; the first failure ends the step.
+    async fn run_checks(
+        &self,
+        r: &Resolved,
+        color: Color,
+        weight: Option<u32>,
+        checks: &[crate::spec::Check],
+        phase: &'static str,
+    ) -> Result<(), StepError> {
+        let env = crate::checks::CheckEnv {
+            app: self.app.app.clone(),
+            color: color.to_string(),
+            target_group_arn: r.target_groups.get(color).clone().unwrap_or_default(),
+            test_url: self.test_url.clone(),
+            weight,
+        };
+        for check in checks {
+            let result = match &check.kind {
+                crate::spec::CheckKind::Alarm(name) => {
+                    match self.provider.alarm_state(name).await {
+                        Ok(state) if state == "ALARM" => Err(crate::checks::CheckFailure {
+                            what: format!("alarm {name} is in ALARM"),
+                            output: String::new(),
+                        }),
+                        Ok(_) => Ok(()),
+                        Err(e) => Err(crate::checks::CheckFailure {
+                            what: format!("alarm {name} could not be read: {e}"),
+                            output: String::new(),
+                        }),
+                    }
+                }
+                _ => crate::checks::run(check, &env).await,
+            };
+            if let Err(f) = result {
+                return Err(StepError::CheckFailed {
+                    phase,
+                    color,
+                    weight,
+                    what: f.what,
+                    output: f.output,
+                });
             }
         }
         Ok(())
@@ -430,20 +492,35 @@ impl Executor<'_> {
                 weight,
                 secs,
             } => {
-                // Gate: the target health of the new colour, checked throughout.
                 let start = p.now();
+                let mut gates_run_at: Option<i64> = None;
                 loop {
-                    let (healthy, targets) = self.healthy(r, *color).await?;
-                    if healthy < r.desired {
-                        return Err(StepError::GateFailed {
-                            color: *color,
-                            weight: *weight,
-                            healthy,
-                            wanted: r.desired,
-                            targets,
-                        });
+                    // Always-on gate: both colours keep their full healthy capacity.
+                    for c in [*color, color.other()] {
+                        let serving = c == *color || r.weights.is_some_and(|w| w.get(c) > 0);
+                        if !serving {
+                            continue;
+                        }
+                        let (healthy, targets) = self.healthy(r, c).await?;
+                        if healthy < r.desired {
+                            return Err(StepError::GateFailed {
+                                color: c,
+                                weight: *weight,
+                                healthy,
+                                wanted: r.desired,
+                                targets,
+                            });
+                        }
                     }
-                    let elapsed = (p.now() - start).max(0) as u64;
+                    let now = p.now();
+                    let elapsed = (now - start).max(0) as u64;
+                    let due = gates_run_at.is_none_or(|t| now - t >= GATE_INTERVAL_SECS)
+                        || elapsed >= *secs;
+                    if due && !r.gates.is_empty() {
+                        self.run_checks(r, *color, Some(*weight), &r.gates, "gate")
+                            .await?;
+                        gates_run_at = Some(now);
+                    }
                     self.reporter.event(Event::Waiting {
                         done: elapsed.min(*secs),
                         of: *secs,
@@ -461,6 +538,16 @@ impl Executor<'_> {
             }
             Action::RecordActive { parameter, color } => {
                 p.put_active(parameter, *color).await?;
+            }
+            Action::Smoke { color, checks } => {
+                self.run_checks(r, *color, None, checks, "smoke test")
+                    .await?;
+                return Ok(Some(format!("{} passed", checks.len())));
+            }
+            Action::AwaitPromotion { color } => {
+                return Ok(Some(format!(
+                    "{color} is ready; `cutover promote` shifts traffic to it"
+                )));
             }
             Action::DetachFleet { color } => {
                 self.check_shrink_safe(r, *color)?;

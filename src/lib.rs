@@ -9,6 +9,7 @@
 //! `spec`, `model`, `observed`, `plan`, `planner`, `status` and `render` use
 //! neither tokio nor the AWS SDK.
 
+pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod executor;

@@ -5,6 +5,7 @@
 //! the steps and re-decides nothing; renderers read the plan and compute nothing.
 
 use crate::model::{Capacity, Color, HealthCheck, ListenerRole, Protocol, Release, Weights};
+use crate::spec::Check;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -17,6 +18,9 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Where production traffic goes back to when a step fails before promotion.
     pub rollback_to: Option<Color>,
+    /// Gates checked throughout every bake, besides target health.
+    #[serde(default)]
+    pub gates: Vec<Check>,
     /// Information that is not a change (a teardown not yet due, an inferred state).
     pub notes: Vec<String>,
 }
@@ -162,6 +166,15 @@ pub enum Action {
     EnsureListener {
         config: ListenerConfig,
         weights: Weights,
+    },
+    /// Run the smoke tests against `color` (through the test listener).
+    Smoke {
+        color: Color,
+        checks: Vec<Check>,
+    },
+    /// Stop: `color` is ready and waits for `cutover promote` (auto_promote = false).
+    AwaitPromotion {
+        color: Color,
     },
     /// Change the production listener's weights and read them back.
     SetWeights {

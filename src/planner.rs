@@ -32,6 +32,7 @@ pub enum PlanError {
 
 struct Builder<'a> {
     spec: &'a Spec,
+    opts: PlanOptions,
     obs: &'a Observed,
     changes: Vec<Change>,
     steps: Vec<Step>,
@@ -67,6 +68,8 @@ impl Builder<'_> {
 pub struct PlanOptions {
     /// Deploy a release again although it was rolled back (`--retry`).
     pub retry: bool,
+    /// Shift traffic to a release that waits for promotion (`cutover promote`).
+    pub promote: bool,
 }
 
 /// Decides what `apply` must do to make live state match the plan file.
@@ -81,6 +84,7 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
     }
     let mut b = Builder {
         spec,
+        opts,
         obs,
         changes: Vec::new(),
         steps: Vec::new(),
@@ -166,6 +170,7 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
         changes: b.changes,
         steps: b.steps,
         rollback_to,
+        gates: spec.rollout.gates.clone(),
         notes: b.notes,
     })
 }
@@ -176,14 +181,11 @@ fn not_yet_supported(b: &mut Builder) {
     let spec = b.spec;
     let r = &spec.rollout;
     let mut keys = Vec::new();
-    if !r.smoke.is_empty() {
-        keys.push("[[rollout.smoke]]");
-    }
-    if !r.gates.is_empty() {
-        keys.push("[[rollout.gates]] (only the built-in target-health gate runs)");
-    }
-    if !r.auto_promote {
-        keys.push("rollout.auto_promote = false");
+    if r.gates
+        .iter()
+        .any(|g| matches!(g.kind, crate::spec::CheckKind::Alarm(_)))
+    {
+        keys.push("alarm gates on AWS (a gate that cannot read its alarm fails)");
     }
     if spec.hooks.before_deploy.is_some() || spec.hooks.after_teardown.is_some() {
         keys.push("[hooks]");
@@ -324,6 +326,7 @@ fn first_deploy(b: &mut Builder, release: &Release) -> PlanKind {
     );
     build_color(b, c, release);
     route_test_listener(b, c);
+    smoke(b, c);
     let spec = b.spec;
     ensure_listener(
         b,
@@ -497,8 +500,32 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
             ),
         },
     );
+    let before = b.steps.len();
     build_color(b, to, release);
     route_test_listener(b, to);
+    let hold = !spec.rollout.auto_promote && !b.opts.promote && resume_at.is_none();
+    if hold {
+        let only_waits = b.steps[before..]
+            .iter()
+            .all(|s| matches!(s.action, Action::WaitHealthy { .. }));
+        if only_waits {
+            // Built, healthy, smoke-tested before: it waits for a person.
+            b.steps.truncate(before);
+            b.changes.retain(|c| c.action != ChangeAction::Replace);
+            b.notes.push(format!(
+                "{to} runs release {} and waits for `cutover promote` (auto_promote = false); production stays on {a}",
+                release.fingerprint
+            ));
+            return PlanKind::InPlace;
+        }
+        smoke(b, to);
+        b.step(
+            Action::AwaitPromotion { color: to },
+            "auto_promote = false: a person promotes",
+        );
+        return release_kind(b, a, to, release, resume_at);
+    }
+    smoke(b, to);
     if let Some(w) = resume_at {
         b.step(
             Action::Bake {
@@ -527,13 +554,34 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
     }
     record_active(b, to);
     teardown_idle(b, to, true);
+    release_kind(b, a, to, release, resume_at)
+}
+
+fn release_kind(
+    b: &Builder,
+    a: Color,
+    to: Color,
+    release: &Release,
+    resume_at: Option<u32>,
+) -> PlanKind {
     PlanKind::Release {
         from: a,
         to,
-        from_release: obs.release_of(a).map(str::to_string),
-        from_image: obs.image_of(a).map(str::to_string),
+        from_release: b.obs.release_of(a).map(str::to_string),
+        from_image: b.obs.image_of(a).map(str::to_string),
         release: release.clone(),
         resume_at,
+    }
+}
+
+/// The smoke tests, when the plan has any.
+fn smoke(b: &mut Builder, c: Color) {
+    let checks = b.spec.rollout.smoke.clone();
+    if !checks.is_empty() {
+        b.step(
+            Action::Smoke { color: c, checks },
+            "before any production traffic",
+        );
     }
 }
 

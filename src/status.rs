@@ -18,6 +18,9 @@ pub struct Status {
     pub rollback: Result<RollbackPlan, String>,
     /// Who holds the lock, when someone does.
     pub lock: Option<String>,
+    /// A colour that is ready with the plan's release and waits for
+    /// `cutover promote` (auto_promote = false): (colour, release).
+    pub paused: Option<(Color, String)>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -30,6 +33,22 @@ pub struct ColorStatus {
     pub healthy: u32,
     pub unhealthy: Vec<String>,
     pub share: u32,
+}
+
+/// The idle colour when it holds the plan's release, healthy, with no
+/// production traffic, not rolled back, and auto_promote is off.
+pub fn paused(spec: &Spec, obs: &Observed, weights: Option<Weights>) -> Option<(Color, String)> {
+    if spec.rollout.auto_promote {
+        return None;
+    }
+    let idle = obs.active.as_ref()?.color.other();
+    let fp = spec.release().fingerprint;
+    let fleet = obs.fleets.get(idle).as_ref()?;
+    let ready = fleet.release.as_deref() == Some(fp.as_str())
+        && fleet.rolled_back.as_ref().is_none_or(|(r, _)| r != &fp)
+        && weights.is_some_and(|w| w.get(idle) == 0)
+        && obs.healthy(idle) >= spec.fleet.capacity.desired;
+    ready.then_some((idle, fp))
 }
 
 pub fn status(spec: &Spec, obs: &Observed) -> Status {
@@ -82,6 +101,7 @@ pub fn status(spec: &Spec, obs: &Observed) -> Status {
         weights,
         colors,
         rollback: rollback(spec, obs).map_err(|e| e.to_string()),
+        paused: paused(spec, obs, weights),
         lock: obs.lock.as_ref().map(|v| {
             crate::model::Holder::parse(v)
                 .map(|h| h.to_string())

@@ -30,7 +30,10 @@ pub async fn run(
         &format!("cutover apply {}", path.display()),
     )
     .await?;
-    let opts = crate::planner::PlanOptions { retry };
+    let opts = crate::planner::PlanOptions {
+        retry,
+        promote: false,
+    };
     let result = locked(g, path, &spec, p.as_ref(), auto_approve, opts).await;
     lock.release().await;
     report_calls(g, p.as_ref());
@@ -62,6 +65,18 @@ async fn locked(
     if !auto_approve {
         confirm()?;
     }
+    carry_out(g, path, spec, p, &obs, &plan).await
+}
+
+/// Executes an approved plan and prints the summary (apply and promote).
+pub(crate) async fn carry_out(
+    g: &GlobalArgs,
+    path: &Path,
+    spec: &crate::spec::Spec,
+    p: &dyn crate::provider::Provider,
+    obs: &crate::observed::Observed,
+    plan: &crate::plan::Plan,
+) -> Result<ExitStatus> {
     println!();
     let reporter: Box<dyn Reporter> = if std::io::stderr().is_terminal() && !g.quiet {
         Box::new(Bars::new())
@@ -75,10 +90,23 @@ async fn locked(
         poll: p.poll_interval(),
         production_port: spec.production.port,
         desired: spec.fleet.capacity.desired,
+        test_url: test_url(spec, obs),
     };
-    let outcome = executor.execute(&plan, &obs).await;
+    let outcome = executor.execute(plan, obs).await;
     match outcome {
         Outcome::Converged => {
+            let paused = plan.steps.iter().find_map(|s| match s.action {
+                crate::plan::Action::AwaitPromotion { color } => Some(color),
+                _ => None,
+            });
+            if let Some(color) = paused {
+                println!(
+                    "\nPaused: {color} is built, healthy and smoke-tested; production is unchanged. `cutover promote {}` shifts traffic to it, `cutover rollback {}` abandons it.",
+                    path.display(),
+                    path.display()
+                );
+                return Ok(ExitStatus::Success);
+            }
             let headline = match &plan.kind {
                 PlanKind::FirstDeploy { color, release }
                 | PlanKind::Release {
@@ -144,6 +172,19 @@ async fn locked(
             }
             Ok(ExitStatus::Aborted)
         }
+    }
+}
+
+/// `http://<load balancer DNS>:<test port>`, what smoke tests call.
+fn test_url(spec: &crate::spec::Spec, obs: &crate::observed::Observed) -> String {
+    match (&obs.load_balancer, &spec.test) {
+        (Some(lb), Some(t)) => format!(
+            "{}://{}:{}",
+            t.protocol.as_str().to_ascii_lowercase(),
+            lb.dns_name,
+            t.port
+        ),
+        _ => String::new(),
     }
 }
 

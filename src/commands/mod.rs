@@ -1,8 +1,9 @@
 //! One thin file per subcommand over the library. Commands own the runtime,
 //! choose the provider, print results to stdout and decide the exit status.
 
-mod apply;
+pub(crate) mod apply;
 mod plan;
+mod promote;
 mod rollback;
 mod status;
 mod unlock;
@@ -49,6 +50,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
             } => apply::run(&g, &plan, auto_approve, retry).await,
             Command::Status { plan, format } => status::run(&g, &plan, format).await,
             Command::Rollback { plan } => rollback::run(&g, &plan).await,
+            Command::Promote { plan } => promote::run(&g, &plan).await,
             Command::Unlock { plan, yes } => unlock::run(&g, &plan, yes).await,
         }
     })

@@ -17,7 +17,14 @@ pub async fn run(
     let spec = load_spec(path)?;
     let p = provider(g, &spec).await?;
     let obs = observe(p.as_ref(), &spec).await?;
-    let plan = crate::planner::plan_with(&spec, &obs, crate::planner::PlanOptions { retry })?;
+    let plan = crate::planner::plan_with(
+        &spec,
+        &obs,
+        crate::planner::PlanOptions {
+            retry,
+            promote: false,
+        },
+    )?;
     if let Some(holder) = &obs.lock {
         let who = crate::model::Holder::parse(holder)
             .map(|h| h.to_string())

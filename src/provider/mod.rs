@@ -133,6 +133,9 @@ pub trait Provider: Send + Sync {
 
     async fn put_active(&self, parameter: &str, color: Color) -> Result<()>;
 
+    /// A CloudWatch alarm's state: "OK", "ALARM" or "INSUFFICIENT_DATA".
+    async fn alarm_state(&self, name: &str) -> Result<String>;
+
     /// Remembers on a fleet that release `fingerprint` was rolled back at `at`.
     async fn mark_rolled_back(&self, fleet: &str, fingerprint: &str, at: Timestamp) -> Result<()>;
 

@@ -156,6 +156,9 @@ pub struct World {
     pub fleets: BTreeMap<String, SbFleet>,
     #[serde(default)]
     pub parameters: BTreeMap<String, SbParameter>,
+    /// Simulated CloudWatch alarms: name → state ("OK", "ALARM", …).
+    #[serde(default)]
+    pub alarms: BTreeMap<String, String>,
     /// API calls made, per operation (shown with --verbose).
     #[serde(default)]
     pub calls: BTreeMap<String, u64>,
@@ -787,6 +790,15 @@ impl Provider for Sandbox {
             p.modified_ms = now;
             p.version += 1;
             Ok(())
+        })
+    }
+
+    async fn alarm_state(&self, name: &str) -> Result<String> {
+        self.call("DescribeAlarms", false, |w| {
+            w.alarms
+                .get(name)
+                .cloned()
+                .ok_or_else(|| not_found(&format!("alarm {name}")))
         })
     }
 

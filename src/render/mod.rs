@@ -69,6 +69,17 @@ pub fn describe_action(app: &str, action: &Action) -> String {
         } => {
             format!("bake {} with {color} at {weight}%", format_duration(*secs))
         }
+        Action::Smoke { color, checks } => format!(
+            "smoke-test {color}: {}",
+            checks
+                .iter()
+                .map(|c| c.describe())
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        Action::AwaitPromotion { color } => {
+            format!("stop: {color} waits for `cutover promote` (auto_promote = false)")
+        }
         Action::RecordActive { parameter, color } => {
             format!("record {color} as active in {parameter}")
         }

@@ -53,6 +53,12 @@ pub fn render(s: &Status) -> String {
             let _ = writeln!(out, "         not healthy: {u}");
         }
     }
+    if let Some((c, fp)) = &s.paused {
+        let _ = writeln!(
+            out,
+            "  paused:        {c} runs release {fp} and waits for `cutover promote`"
+        );
+    }
     if let Some(l) = &s.lock {
         let _ = writeln!(out, "  lock:          held by {l}");
     }

@@ -92,13 +92,25 @@ pub struct RolloutSpec {
     pub gates: Vec<Check>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Check {
     pub kind: CheckKind,
     pub timeout_secs: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl Check {
+    /// "command ./smoke.sh", "GET http://… (expect 200)", "alarm shop-5xx".
+    pub fn describe(&self) -> String {
+        match &self.kind {
+            CheckKind::Command(argv) => format!("command {}", argv.join(" ")),
+            CheckKind::Http { url, expect_status } => format!("GET {url} (expect {expect_status})"),
+            CheckKind::Alarm(name) => format!("alarm {name}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CheckKind {
     Command(Vec<String>),
     Http { url: String, expect_status: u16 },

@@ -184,3 +184,41 @@ impl SandboxEnv {
         self.world().calls.get(op).copied().unwrap_or(0)
     }
 }
+
+/// A tiny HTTP server on loopback that answers each request with the next
+/// status of a list (the last one repeats), for HTTP smoke tests and gates.
+pub struct HttpServer {
+    pub url: String,
+    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl HttpServer {
+    pub fn start(statuses: &[u16]) -> HttpServer {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = count.clone();
+        let statuses = statuses.to_vec();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { break };
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let status = statuses[n.min(statuses.len() - 1)];
+                let body = format!("status {status}\n");
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        HttpServer { url, count }
+    }
+
+    pub fn requests(&self) -> usize {
+        self.count.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}

@@ -129,6 +129,8 @@ fn names(obs: &Observed, s: &Spec) -> Vec<String> {
             ),
             Action::SetWeights { weights } => format!("weights {}/{}", weights.blue, weights.green),
             Action::Bake { weight, .. } => format!("bake {weight}"),
+            Action::Smoke { color, .. } => format!("smoke {color}"),
+            Action::AwaitPromotion { color } => format!("await {color}"),
             Action::RecordActive { color, .. } => format!("active {color}"),
             Action::DetachFleet { color } => format!("detach {color}"),
             Action::WaitDrain { .. } => "drain".into(),

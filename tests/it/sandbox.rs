@@ -554,3 +554,236 @@ fn rollback_in_the_middle_of_a_shift_returns_to_the_active_colour() {
     );
     assert_eq!(env.active().as_deref(), Some("blue"));
 }
+
+/// The scenario plan plus extra TOML (smoke tests, gates, …) at the end.
+fn with(image: &str, extra: &str) -> String {
+    format!("{}\n{extra}\n", plan_toml(image, "0s"))
+}
+
+#[test]
+fn a_failing_smoke_test_stops_before_any_traffic_and_shows_its_output() {
+    let smoke = r#"[[rollout.smoke]]
+command = ["sh", "-c", "echo checking $CUTOVER_TEST_URL; echo 'GET /health: 503' >&2; exit 1"]
+timeout = "30s"
+"#;
+    let env = deployed("0s");
+    env.set_plan(&with(V2, smoke));
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(3);
+    assert!(
+        run.stdout
+            .contains("smoke test failed on green: `sh -c echo checking"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("failed (exit code 1)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("checking http://shop-alb-1.us-east-1.elb.sandbox.local:8080"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("GET /health: 503"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("no production weight moved"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 100,
+            green: 0
+        }
+    );
+    assert_eq!(env.active().as_deref(), Some("blue"));
+}
+
+#[test]
+fn smoke_tests_get_the_deployment_in_their_environment() {
+    let env = deployed("0s");
+    let out = env.dir.path().join("smoke-env.txt");
+    let smoke = format!(
+        "[[rollout.smoke]]\ncommand = [\"sh\", \"-c\", \"env | grep ^CUTOVER_ | sort > {}\"]\n",
+        out.display()
+    );
+    env.set_plan(&with(V2, &smoke));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    let seen = std::fs::read_to_string(&out).unwrap();
+    assert!(seen.contains("CUTOVER_APP=shop\n"), "{seen}");
+    assert!(seen.contains("CUTOVER_COLOR=green\n"), "{seen}");
+    assert!(seen.contains("CUTOVER_TARGET_GROUP_ARN=arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/shop-green/"), "{seen}");
+    assert!(
+        seen.contains("CUTOVER_TEST_URL=http://shop-alb-1.us-east-1.elb.sandbox.local:8080\n"),
+        "{seen}"
+    );
+    assert!(
+        !seen.contains("CUTOVER_WEIGHT"),
+        "no weight before traffic: {seen}"
+    );
+}
+
+#[test]
+fn a_gate_failing_at_25_percent_rolls_back_in_one_call() {
+    let gate = r#"[[rollout.gates]]
+command = ["sh", "-c", "echo error rate at $CUTOVER_WEIGHT%; test $CUTOVER_WEIGHT -lt 25"]
+"#;
+    let env = deployed("0s");
+    env.set_plan(&with(V2, gate));
+    let listener_updates = env.calls("ModifyListener");
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(3);
+    insta::assert_snapshot!("gate_fails_at_25", run.stdout);
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 100,
+            green: 0
+        }
+    );
+    assert_eq!(env.active().as_deref(), Some("blue"));
+    // test listener, 10%, 25%, then the rollback: one call.
+    assert_eq!(env.calls("ModifyListener"), listener_updates + 4);
+    assert_eq!(env.fleet("green"), Some((2, 2)), "kept for inspection");
+}
+
+#[test]
+fn an_alarm_in_alarm_fails_the_gate() {
+    let gate = "[[rollout.gates]]\nalarm = \"shop-5xx\"\n";
+    let env = deployed("0s");
+    env.edit(|w| {
+        w.alarms.insert("shop-5xx".into(), "ALARM".into());
+    });
+    env.set_plan(&with(V2, gate));
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(3);
+    assert!(
+        run.stdout
+            .contains("gate failed on green at 10%: alarm shop-5xx is in ALARM"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 100,
+            green: 0
+        }
+    );
+
+    // With the alarm OK the same release goes through (after --retry).
+    env.edit(|w| {
+        w.alarms.insert("shop-5xx".into(), "OK".into());
+    });
+    env.run(&["apply", "--auto-approve", "--retry"]).expect(0);
+    assert_eq!(env.active().as_deref(), Some("green"));
+}
+
+#[test]
+fn http_smoke_tests_expect_their_status() {
+    let server = crate::harness::HttpServer::start(&[503, 200]);
+    let smoke = format!(
+        "[[rollout.smoke]]\nhttp = {{ url = \"{}/health\", expect_status = 200 }}\ntimeout = \"5s\"\n",
+        server.url
+    );
+    let env = deployed("0s");
+    env.set_plan(&with(V2, &smoke));
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(3);
+    assert!(
+        run.stdout.contains("/health answered 503, expected 200"),
+        "{}",
+        run.stdout
+    );
+    env.run(&["apply", "--auto-approve", "--retry"]).expect(0);
+    assert_eq!(env.active().as_deref(), Some("green"));
+    assert_eq!(server.requests(), 2);
+}
+
+#[test]
+fn manual_promotion_pauses_until_promote_and_rollback_abandons_a_paused_release() {
+    let manual = "[rollout]\nauto_promote = false\n";
+    let plan = |image: &str| plan_toml(image, "0s").replace("[rollout]\n", manual);
+    let env = SandboxEnv::new(&plan(V1));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    env.set_plan(&plan(V2));
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(0);
+    assert!(
+        run.stdout
+            .contains("Paused: green is built, healthy and smoke-tested"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 100,
+            green: 0
+        }
+    );
+    let status = env.run(&["status"]);
+    assert!(
+        status.stdout.contains(
+            "paused:        green runs release 8a9ad71345fe and waits for `cutover promote`"
+        ),
+        "{}",
+        status.stdout
+    );
+    // A scheduled apply while paused: nothing to do.
+    let again = env.run(&["plan", "--detailed-exitcode"]);
+    again.expect(0);
+    assert!(
+        again.stdout.contains("waits for `cutover promote`"),
+        "{}",
+        again.stdout
+    );
+
+    let promote = env.run(&["promote"]);
+    promote.expect(0);
+    assert!(
+        promote.stdout.contains("Apply complete: green is live"),
+        "{}",
+        promote.stdout
+    );
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 0,
+            green: 100
+        }
+    );
+    env.run(&["promote"]).expect(1);
+
+    // Next release: paused again, then abandoned with rollback.
+    env.set_plan(&plan(V3));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    let rb = env.run(&["rollback"]);
+    rb.expect(0);
+    assert!(
+        rb.stdout.contains(
+            "production was already all on green; the release on blue will not be promoted"
+        ),
+        "{}",
+        rb.stdout
+    );
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 0,
+            green: 100
+        }
+    );
+    env.run(&["promote"]).expect(1);
+    let plan_after = env.run(&["plan", "--detailed-exitcode"]);
+    plan_after.expect(0);
+    assert!(
+        plan_after.stdout.contains("was rolled back"),
+        "{}",
+        plan_after.stdout
+    );
+}

@@ -1,0 +1,65 @@
+//! `cutover promote PLAN`: continue a release that waits for a person
+//! (auto_promote = false). No prompt: running it is the decision.
+
+use super::apply::carry_out;
+use super::{load_spec, observe, provider, report_calls, use_color};
+use crate::cli::GlobalArgs;
+use crate::exit::ExitStatus;
+use crate::render::text::{self, Style};
+use anyhow::Result;
+use std::path::Path;
+
+pub async fn run(g: &GlobalArgs, path: &Path) -> Result<ExitStatus> {
+    let spec = load_spec(path)?;
+    let p = provider(g, &spec).await?;
+    let lock = crate::lock::acquire(
+        p.as_ref(),
+        &spec.app,
+        &path.display().to_string(),
+        &spec.state_parameter,
+        &format!("cutover promote {}", path.display()),
+    )
+    .await?;
+    let result = locked(g, path, &spec, p.as_ref()).await;
+    lock.release().await;
+    report_calls(g, p.as_ref());
+    result
+}
+
+async fn locked(
+    g: &GlobalArgs,
+    path: &Path,
+    spec: &crate::spec::Spec,
+    p: &dyn crate::provider::Provider,
+) -> Result<ExitStatus> {
+    let obs = observe(p, spec).await?;
+    let weights = obs
+        .listener(spec.production.port)
+        .and_then(|l| obs.weights(l));
+    if crate::status::paused(spec, &obs, weights).is_none() {
+        eprintln!(
+            "error: nothing waits for promotion: no colour is ready with the plan's release and without traffic{}",
+            if spec.rollout.auto_promote {
+                " (auto_promote is on: `cutover apply` promotes by itself)"
+            } else {
+                "; `cutover apply` builds it first"
+            }
+        );
+        return Ok(ExitStatus::Error);
+    }
+    let opts = crate::planner::PlanOptions {
+        retry: false,
+        promote: true,
+    };
+    let plan = crate::planner::plan_with(spec, &obs, opts)?;
+    print!(
+        "{}",
+        text::render(
+            &plan,
+            &Style {
+                color: use_color(g)
+            }
+        )
+    );
+    carry_out(g, path, spec, p, &obs, &plan).await
+}
