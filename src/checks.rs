@@ -53,7 +53,7 @@ fn tail(text: &str, lines: usize) -> String {
 pub async fn run(check: &Check, env: &CheckEnv) -> Result<(), CheckFailure> {
     let timeout = Duration::from_secs(check.timeout_secs.max(1));
     match &check.kind {
-        CheckKind::Command(argv) => command(argv, env, timeout).await,
+        CheckKind::Command(argv) => command(argv, env.vars(), timeout).await,
         CheckKind::Http { url, expect_status } => http(url, *expect_status, timeout).await,
         CheckKind::Alarm(name) => Err(CheckFailure {
             what: format!("alarm {name}: alarms are checked by the provider"),
@@ -62,7 +62,12 @@ pub async fn run(check: &Check, env: &CheckEnv) -> Result<(), CheckFailure> {
     }
 }
 
-async fn command(argv: &[String], env: &CheckEnv, timeout: Duration) -> Result<(), CheckFailure> {
+/// Runs a program (no shell) with extra environment variables, within `timeout`.
+pub async fn command(
+    argv: &[String],
+    vars: Vec<(&'static str, String)>,
+    timeout: Duration,
+) -> Result<(), CheckFailure> {
     let what = argv.join(" ");
     let Some((program, args)) = argv.split_first() else {
         return Err(CheckFailure {
@@ -72,7 +77,7 @@ async fn command(argv: &[String], env: &CheckEnv, timeout: Duration) -> Result<(
     };
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args)
-        .envs(env.vars())
+        .envs(vars)
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
     let out = match tokio::time::timeout(timeout, cmd.output()).await {

@@ -133,6 +133,11 @@ pub struct Executor<'a> {
     pub test_url: String,
 }
 
+/// How long a `[hooks]` command may run.
+const HOOK_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// How long teardown may take to terminate the old colour's instances.
+const EMPTY_TIMEOUT_SECS: i64 = 15 * 60;
+
 /// How often command, HTTP and alarm gates run during a bake (target health
 /// is checked at every poll).
 const GATE_INTERVAL_SECS: i64 = 10;
@@ -331,6 +336,31 @@ impl Executor<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Waits until a colour's fleet has no instances (or is gone).
+    async fn wait_empty(&self, color: Color) -> Result<(), StepError> {
+        let start = self.provider.now();
+        loop {
+            match self.provider.fleet_instances(&self.app.name(color)).await? {
+                None | Some(0) => return Ok(()),
+                Some(n) if self.provider.now() - start >= EMPTY_TIMEOUT_SECS => {
+                    return Err(StepError::Missing(format!(
+                        "{} still has {n} instances after {}; the after_teardown hook waits for none",
+                        self.app.name(color),
+                        format_duration(EMPTY_TIMEOUT_SECS as u64)
+                    )))
+                }
+                Some(n) => {
+                    self.reporter.event(Event::Waiting {
+                        done: 0,
+                        of: n as u64,
+                        message: format!("{n} instances still terminating"),
+                    });
+                    self.provider.sleep(self.poll).await;
+                }
+            }
+        }
     }
 
     /// Invariants 2 and 3: never shrink a colour that has production weight.
@@ -538,6 +568,38 @@ impl Executor<'_> {
             }
             Action::RecordActive { parameter, color } => {
                 p.put_active(parameter, *color).await?;
+            }
+            Action::Hook {
+                phase,
+                color,
+                command,
+                release,
+            } => {
+                if *phase == crate::plan::HookPhase::AfterTeardown {
+                    self.check_shrink_safe(r, *color)?;
+                    self.wait_empty(*color).await?;
+                }
+                let vars = vec![
+                    ("CUTOVER_APP", self.app.app.clone()),
+                    ("CUTOVER_COLOR", color.to_string()),
+                    ("CUTOVER_PHASE", phase.as_str().to_string()),
+                ];
+                crate::checks::command(command, vars, HOOK_TIMEOUT)
+                    .await
+                    .map_err(|f| StepError::CheckFailed {
+                        phase: phase.as_str(),
+                        color: *color,
+                        weight: None,
+                        what: f.what,
+                        output: f.output,
+                    })?;
+                if release.is_some() {
+                    p.set_contract_pending(&self.tg(r, *color)?, None).await?;
+                }
+            }
+            Action::MarkContractPending { color, release } => {
+                p.set_contract_pending(&self.tg(r, *color)?, Some(release))
+                    .await?;
             }
             Action::Smoke { color, checks } => {
                 self.run_checks(r, *color, None, checks, "smoke test")

@@ -361,6 +361,8 @@ pub mod tags {
     pub const COLOR: &str = "cutover:color";
     pub const MANAGED: &str = "cutover:managed";
     pub const RELEASE: &str = "cutover:release";
+    /// On a target group: the release whose after_teardown hook is still to run.
+    pub const CONTRACT_PENDING: &str = "cutover:contract-pending";
     /// "<fingerprint>@<unix seconds>": the release this fleet carried when it was rolled back.
     pub const ROLLED_BACK: &str = "cutover:rolled-back";
 

@@ -48,6 +48,10 @@ pub struct TargetGroup {
     pub health_check: HealthCheck,
     pub deregistration_delay_secs: u32,
     pub targets: Vec<TargetHealth>,
+    /// The release whose after_teardown hook has not run yet (the
+    /// `cutover:contract-pending` tag), set when its teardown began.
+    #[serde(default)]
+    pub contract_pending: Option<String>,
 }
 
 impl TargetGroup {

@@ -92,6 +92,22 @@ pub struct Step {
     pub reason: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HookPhase {
+    BeforeDeploy,
+    AfterTeardown,
+}
+
+impl HookPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HookPhase::BeforeDeploy => "before_deploy",
+            HookPhase::AfterTeardown => "after_teardown",
+        }
+    }
+}
+
 /// What a target group is created with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetGroupConfig {
@@ -166,6 +182,21 @@ pub enum Action {
     EnsureListener {
         config: ListenerConfig,
         weights: Weights,
+    },
+    /// Run a `[hooks]` command. after_teardown runs only once the colour has
+    /// no instances and no traffic.
+    Hook {
+        phase: HookPhase,
+        color: Color,
+        command: Vec<String>,
+        /// after_teardown: the release being contracted (its pending mark is cleared).
+        release: Option<String>,
+    },
+    /// Remember, before a teardown starts, that `release`'s after_teardown hook
+    /// is due, so a crash between teardown and hook does not lose it.
+    MarkContractPending {
+        color: Color,
+        release: String,
     },
     /// Run the smoke tests against `color` (through the test listener).
     Smoke {

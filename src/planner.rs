@@ -187,9 +187,6 @@ fn not_yet_supported(b: &mut Builder) {
     {
         keys.push("alarm gates on AWS (a gate that cannot read its alarm fails)");
     }
-    if spec.hooks.before_deploy.is_some() || spec.hooks.after_teardown.is_some() {
-        keys.push("[hooks]");
-    }
     if spec.notify_webhook_env.is_some() {
         keys.push("[notify]");
     }
@@ -325,6 +322,14 @@ fn first_deploy(b: &mut Builder, release: &Release) -> PlanKind {
         ),
     );
     build_color(b, c, release);
+    if b.steps.iter().any(|s| {
+        !matches!(
+            s.action,
+            Action::WaitHealthy { .. } | Action::RecordActive { .. }
+        )
+    }) {
+        before_deploy(b, 0, c);
+    }
     route_test_listener(b, c);
     smoke(b, c);
     let spec = b.spec;
@@ -502,6 +507,12 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
     );
     let before = b.steps.len();
     build_color(b, to, release);
+    let builds = b.steps[before..]
+        .iter()
+        .any(|s| !matches!(s.action, Action::WaitHealthy { .. }));
+    if builds {
+        before_deploy(b, before, to);
+    }
     route_test_listener(b, to);
     let hold = !spec.rollout.auto_promote && !b.opts.promote && resume_at.is_none();
     if hold {
@@ -811,7 +822,13 @@ fn teardown_idle(b: &mut Builder, active: Color, promoting: bool) {
     let obs = b.obs;
     let idle = active.other();
     let policy = spec.teardown.policy;
+    let pending = obs
+        .target_groups
+        .get(idle)
+        .as_ref()
+        .and_then(|t| t.contract_pending.clone());
     let Some(fleet) = obs.fleets.get(idle).as_ref() else {
+        contract(b, idle, pending);
         return;
     };
     let idle_tg = obs.tg_arn(idle);
@@ -826,6 +843,9 @@ fn teardown_idle(b: &mut Builder, active: Color, promoting: bool) {
         TeardownPolicy::Delete => false,
     };
     if torn_down {
+        if policy != TeardownPolicy::Keep {
+            contract(b, idle, pending);
+        }
         return;
     }
     // Invariant 2: a colour with production weight is never torn down. When
@@ -870,6 +890,21 @@ fn teardown_idle(b: &mut Builder, active: Color, promoting: bool) {
             format_duration(delay)
         ),
     );
+    let contracting = spec
+        .hooks
+        .after_teardown
+        .is_some()
+        .then(|| fleet.release.clone())
+        .flatten();
+    if let Some(release) = &contracting {
+        b.step(
+            Action::MarkContractPending {
+                color: idle,
+                release: release.clone(),
+            },
+            "so the after_teardown hook survives a crash",
+        );
+    }
     // A run that died while targets drained left them draining: wait again.
     let draining = obs
         .target_groups
@@ -902,6 +937,50 @@ fn teardown_idle(b: &mut Builder, active: Color, promoting: bool) {
         ),
         TeardownPolicy::Keep => {}
     }
+    if policy != TeardownPolicy::Keep {
+        contract(b, idle, contracting);
+    }
+}
+
+/// The after_teardown hook for the release `pending` on colour `c`.
+fn contract(b: &mut Builder, c: Color, pending: Option<String>) {
+    let (Some(command), Some(release)) = (b.spec.hooks.after_teardown.clone(), pending) else {
+        return;
+    };
+    b.change(
+        ChangeAction::Update,
+        format!("hook after_teardown ({c})"),
+        vec![],
+        format!("contract: release {release} has no instances and no traffic"),
+    );
+    b.step(
+        Action::Hook {
+            phase: crate::plan::HookPhase::AfterTeardown,
+            color: c,
+            command,
+            release: Some(release),
+        },
+        "expand/contract: the old release is gone",
+    );
+}
+
+/// The before_deploy hook, placed at `at` (before anything of the new colour is built).
+fn before_deploy(b: &mut Builder, at: usize, c: Color) {
+    let Some(command) = b.spec.hooks.before_deploy.clone() else {
+        return;
+    };
+    b.steps.insert(
+        at,
+        Step {
+            action: Action::Hook {
+                phase: crate::plan::HookPhase::BeforeDeploy,
+                color: c,
+                command,
+                release: None,
+            },
+            reason: "expand/contract: before the new colour is built".into(),
+        },
+    );
 }
 
 /// What `cutover rollback` does: one listener update, plus the SSM update

@@ -273,6 +273,42 @@ impl Aws {
         Ok(out)
     }
 
+    /// Tags of the target groups, by ARN, in one DescribeTags call.
+    async fn target_group_tags(
+        &self,
+        tgs: &[elb::types::TargetGroup],
+    ) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
+        let arns: Vec<String> = tgs
+            .iter()
+            .filter_map(|t| t.target_group_arn().map(str::to_string))
+            .collect();
+        if arns.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        self.count("DescribeTags");
+        let out = self
+            .elb
+            .describe_tags()
+            .set_resource_arns(Some(arns))
+            .send()
+            .await
+            .map_err(|e| err("DescribeTags", e))?;
+        Ok(out
+            .tag_descriptions()
+            .iter()
+            .map(|d| {
+                let tags = d
+                    .tags()
+                    .iter()
+                    .filter_map(|t| {
+                        Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))
+                    })
+                    .collect();
+                (d.resource_arn().unwrap_or_default().to_string(), tags)
+            })
+            .collect())
+    }
+
     async fn deregistration_delay(&self, arn: &str) -> Result<u32> {
         self.count("DescribeTargetGroupAttributes");
         let out = self
@@ -432,8 +468,9 @@ impl Provider for Aws {
                 futures::try_join!(self.target_health(arn), self.deregistration_delay(arn))?;
             Ok::<_, ProviderError>((targets, delay))
         }));
-        let (listeners, versions, tg_details) =
-            futures::try_join!(listeners, versions, tg_details)?;
+        let tg_tags = self.target_group_tags(&tgs);
+        let (listeners, versions, tg_details, tg_tags) =
+            futures::try_join!(listeners, versions, tg_details, tg_tags)?;
 
         let mut target_groups = PerColor::<Option<observed::TargetGroup>>::default();
         for (tg, (targets, delay)) in tgs.iter().zip(tg_details) {
@@ -441,8 +478,14 @@ impl Provider for Aws {
             let Some(c) = Color::ALL.into_iter().find(|c| app.name(*c) == name) else {
                 continue;
             };
+            let arn = tg.target_group_arn().unwrap_or_default();
             *target_groups.get_mut(c) = Some(observed::TargetGroup {
-                arn: tg.target_group_arn().unwrap_or_default().to_string(),
+                contract_pending: tg_tags
+                    .get(arn)
+                    .and_then(|t| t.get(tags::CONTRACT_PENDING))
+                    .filter(|v| !v.is_empty())
+                    .cloned(),
+                arn: arn.to_string(),
                 name: name.to_string(),
                 port: tg.port().unwrap_or(0) as u16,
                 protocol: protocol_from(tg.protocol()),
@@ -940,6 +983,46 @@ impl Provider for Aws {
             .await
             .map_err(|e| err("PutParameter", e))?;
         Ok(())
+    }
+
+    async fn set_contract_pending(&self, arn: &str, release: Option<&str>) -> Result<()> {
+        self.count("AddTags");
+        let tag = elb::types::Tag::builder()
+            .key(tags::CONTRACT_PENDING)
+            .value(release.unwrap_or(""))
+            .build();
+        self.elb
+            .add_tags()
+            .resource_arns(arn)
+            .tags(tag)
+            .send()
+            .await
+            .map_err(|e| err("AddTags", e))?;
+        Ok(())
+    }
+
+    async fn fleet_instances(&self, fleet: &str) -> Result<Option<usize>> {
+        self.count("DescribeAutoScalingGroups");
+        let out = self
+            .asg
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(fleet)
+            .send()
+            .await
+            .map_err(|e| err("DescribeAutoScalingGroups", e))?;
+        Ok(out
+            .auto_scaling_groups()
+            .iter()
+            .find(|g| g.status().is_none())
+            .map(|g| {
+                g.instances()
+                    .iter()
+                    .filter(|i| {
+                        !i.lifecycle_state()
+                            .is_some_and(|l| l.as_str() == "Terminated")
+                    })
+                    .count()
+            }))
     }
 
     async fn alarm_state(&self, name: &str) -> Result<String> {

@@ -133,6 +133,15 @@ pub trait Provider: Send + Sync {
 
     async fn put_active(&self, parameter: &str, color: Color) -> Result<()>;
 
+    /// Sets (or with `None` clears) a target group's contract-pending mark.
+    async fn set_contract_pending(
+        &self,
+        target_group_arn: &str,
+        release: Option<&str>,
+    ) -> Result<()>;
+    /// Instances an Auto Scaling group still has (`None`: the group is gone).
+    async fn fleet_instances(&self, fleet: &str) -> Result<Option<usize>>;
+
     /// A CloudWatch alarm's state: "OK", "ALARM" or "INSUFFICIENT_DATA".
     async fn alarm_state(&self, name: &str) -> Result<String>;
 

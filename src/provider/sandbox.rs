@@ -427,6 +427,11 @@ impl Provider for Sandbox {
                         vpc_id: tg.vpc_id.clone(),
                         health_check: tg.health_check.clone(),
                         deregistration_delay_secs: tg.deregistration_delay_secs,
+                        contract_pending: tg
+                            .tags
+                            .get(tags::CONTRACT_PENDING)
+                            .filter(|v| !v.is_empty())
+                            .cloned(),
                         targets: tg
                             .targets
                             .iter()
@@ -790,6 +795,26 @@ impl Provider for Sandbox {
             p.modified_ms = now;
             p.version += 1;
             Ok(())
+        })
+    }
+
+    async fn set_contract_pending(&self, arn: &str, release: Option<&str>) -> Result<()> {
+        self.call("AddTags", true, |w| {
+            let tg = w
+                .target_groups
+                .get_mut(arn)
+                .ok_or_else(|| not_found("target group"))?;
+            tg.tags.insert(
+                tags::CONTRACT_PENDING.into(),
+                release.unwrap_or("").to_string(),
+            );
+            Ok(())
+        })
+    }
+
+    async fn fleet_instances(&self, fleet: &str) -> Result<Option<usize>> {
+        self.call("DescribeAutoScalingGroups", false, |w| {
+            Ok(w.fleets.get(fleet).map(|f| f.instances.len()))
         })
     }
 

@@ -69,6 +69,21 @@ pub fn describe_action(app: &str, action: &Action) -> String {
         } => {
             format!("bake {} with {color} at {weight}%", format_duration(*secs))
         }
+        Action::Hook {
+            phase,
+            color,
+            command,
+            ..
+        } => {
+            format!(
+                "run hook {} for {color}: {}",
+                phase.as_str(),
+                command.join(" ")
+            )
+        }
+        Action::MarkContractPending { color, release } => {
+            format!("remember that {app}-{color}'s release {release} is to be contracted after teardown")
+        }
         Action::Smoke { color, checks } => format!(
             "smoke-test {color}: {}",
             checks

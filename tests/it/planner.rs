@@ -30,6 +30,7 @@ fn tg(c: Color, healthy: usize) -> TargetGroup {
         vpc_id: "vpc-0test".into(),
         health_check: hc(),
         deregistration_delay_secs: 30,
+        contract_pending: None,
         targets: (0..healthy)
             .map(|i| TargetHealth {
                 id: format!("i-{c}{i}"),
@@ -130,6 +131,8 @@ fn names(obs: &Observed, s: &Spec) -> Vec<String> {
             Action::SetWeights { weights } => format!("weights {}/{}", weights.blue, weights.green),
             Action::Bake { weight, .. } => format!("bake {weight}"),
             Action::Smoke { color, .. } => format!("smoke {color}"),
+            Action::Hook { phase, .. } => format!("hook {}", phase.as_str()),
+            Action::MarkContractPending { color, .. } => format!("mark {color}"),
             Action::AwaitPromotion { color } => format!("await {color}"),
             Action::RecordActive { color, .. } => format!("active {color}"),
             Action::DetachFleet { color } => format!("detach {color}"),

@@ -787,3 +787,91 @@ fn manual_promotion_pauses_until_promote_and_rollback_abandons_a_paused_release(
         plan_after.stdout
     );
 }
+
+fn hooks(dir: &std::path::Path) -> String {
+    let log = dir.join("hooks.log");
+    format!(
+        "[hooks]\nbefore_deploy = [\"sh\", \"-c\", \"echo $CUTOVER_PHASE $CUTOVER_APP $CUTOVER_COLOR >> {log}\"]\nafter_teardown = [\"sh\", \"-c\", \"echo $CUTOVER_PHASE $CUTOVER_APP $CUTOVER_COLOR >> {log}\"]\n",
+        log = log.display()
+    )
+}
+
+#[test]
+fn expand_before_deploy_and_contract_after_teardown() {
+    let env = SandboxEnv::new(&plan_toml(V1, "0s"));
+    let hooks = hooks(env.dir.path());
+    env.set_plan(&with(V1, &hooks));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    env.set_plan(&with(V2, &hooks));
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(0);
+    let log = std::fs::read_to_string(env.dir.path().join("hooks.log")).unwrap();
+    assert_eq!(
+        log,
+        "before_deploy shop blue\nbefore_deploy shop green\nafter_teardown shop blue\n"
+    );
+    // The contract ran after blue had no instances: the steps say so, in order.
+    let steps: Vec<&str> = run.stderr.lines().filter(|l| l.starts_with('[')).collect();
+    let zero = steps
+        .iter()
+        .position(|l| l.contains("scale shop-blue to zero"))
+        .unwrap();
+    let contract = steps
+        .iter()
+        .position(|l| l.contains("hook after_teardown"))
+        .unwrap();
+    assert!(zero < contract, "{steps:#?}");
+    env.run(&["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn a_failing_before_deploy_hook_builds_nothing() {
+    let env = deployed("0s");
+    env.set_plan(&with(
+        V2,
+        "[hooks]\nbefore_deploy = [\"sh\", \"-c\", \"echo migration failed >&2; exit 4\"]\n",
+    ));
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(3);
+    assert!(run.stdout.contains("before_deploy failed on green: `sh -c echo migration failed >&2; exit 4` failed (exit code 4)"), "{}", run.stdout);
+    assert!(run.stdout.contains("migration failed"), "{}", run.stdout);
+    assert_eq!(env.fleet("green"), None, "nothing built");
+    assert_eq!(
+        env.world()
+            .launch_templates
+            .values()
+            .next()
+            .unwrap()
+            .versions
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn a_contract_hook_interrupted_by_a_crash_runs_on_the_next_apply() {
+    let env = SandboxEnv::new(&plan_toml(V1, "0s"));
+    let hooks = hooks(env.dir.path());
+    env.set_plan(&with(V1, &hooks));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    env.set_plan(&with(V2, &hooks));
+    // Steps of the release: 1 hook, 2 version, 3 fleet, 4 wait, 5 test listener,
+    // 6-13 shift and bake, 14 record, 15 mark, 16 detach, 17 drain, 18 zero, 19 hook.
+    let crashed = env.run_env(
+        &["apply", "--auto-approve"],
+        &[("CUTOVER_CRASH_AFTER_STEP", "18")],
+    );
+    assert_ne!(crashed.code, 0);
+    assert_eq!(env.fleet("blue"), Some((0, 0)));
+    let plan = env.run(&["plan", "--detailed-exitcode"]);
+    plan.expect(2);
+    assert!(
+        plan.stdout.contains("run hook after_teardown for blue"),
+        "{}",
+        plan.stdout
+    );
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    let log = std::fs::read_to_string(env.dir.path().join("hooks.log")).unwrap();
+    assert!(log.ends_with("after_teardown shop blue\n"), "{log}");
+    env.run(&["plan", "--detailed-exitcode"]).expect(0);
+}
