@@ -16,6 +16,7 @@ pub mod executor;
 pub mod exit;
 pub mod lock;
 pub mod model;
+pub mod notify;
 pub mod observed;
 pub mod plan;
 pub mod planner;

@@ -187,9 +187,6 @@ fn not_yet_supported(b: &mut Builder) {
     {
         keys.push("alarm gates on AWS (a gate that cannot read its alarm fails)");
     }
-    if spec.notify_webhook_env.is_some() {
-        keys.push("[notify]");
-    }
     if spec.fleet.spot {
         keys.push("fleet.spot = true");
     }

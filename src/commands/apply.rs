@@ -92,7 +92,79 @@ pub(crate) async fn carry_out(
         desired: spec.fleet.capacity.desired,
         test_url: test_url(spec, obs),
     };
+    let notifier = crate::notify::Notifier::from_env(spec.notify_webhook_env.as_deref());
+    let release = match &plan.kind {
+        PlanKind::FirstDeploy { color, release }
+        | PlanKind::Release {
+            to: color, release, ..
+        } => Some((*color, release.clone())),
+        _ => None,
+    };
+    let message = |event, text: String, reason: Option<String>| crate::notify::Message {
+        text,
+        app: spec.app.clone(),
+        event,
+        color: release.as_ref().map(|(c, _)| c.to_string()),
+        release: release.as_ref().map(|(_, r)| r.fingerprint.clone()),
+        image: release.as_ref().map(|(_, r)| r.data.image_id.clone()),
+        reason,
+        at: p.now(),
+    };
+    if let (Some(n), Some((color, r))) = (&notifier, &release) {
+        n.send(&message(
+            crate::notify::Event::Started,
+            format!(
+                "{}: deploying release {} ({}) to {color}",
+                spec.app, r.fingerprint, r.data.image_id
+            ),
+            None,
+        ))
+        .await;
+    }
     let outcome = executor.execute(plan, obs).await;
+    if let (Some(n), Some((color, r))) = (&notifier, &release) {
+        let paused = plan
+            .steps
+            .iter()
+            .any(|s| matches!(s.action, crate::plan::Action::AwaitPromotion { .. }));
+        let msg = match &outcome {
+            Outcome::Converged if paused => message(
+                crate::notify::Event::Paused,
+                format!(
+                    "{}: {color} is ready with release {} and waits for `cutover promote`",
+                    spec.app, r.fingerprint
+                ),
+                None,
+            ),
+            Outcome::Converged => message(
+                crate::notify::Event::Promoted,
+                format!(
+                    "{}: {color} is live with release {} ({})",
+                    spec.app, r.fingerprint, r.data.image_id
+                ),
+                None,
+            ),
+            Outcome::Aborted(a) => {
+                let reason = a
+                    .error
+                    .to_string()
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                let traffic = a.weights_now.map(weights_text).unwrap_or_default();
+                message(
+                    crate::notify::Event::Failed,
+                    format!(
+                        "{}: release {} failed at step {} ({}): {reason}. Production: {traffic}",
+                        spec.app, r.fingerprint, a.step, a.what
+                    ),
+                    Some(reason),
+                )
+            }
+        };
+        n.send(&msg).await;
+    }
     match outcome {
         Outcome::Converged => {
             let paused = plan.steps.iter().find_map(|s| match s.action {

@@ -74,6 +74,22 @@ async fn locked(spec: &crate::spec::Spec, p: &dyn crate::provider::Provider) -> 
             spec.app, plan.to, plan.from
         );
     }
+    if let Some(n) = crate::notify::Notifier::from_env(spec.notify_webhook_env.as_deref()) {
+        n.send(&crate::notify::Message {
+            text: format!(
+                "{}: rolled back to {}; production 100% on {}",
+                spec.app, plan.to, plan.to
+            ),
+            app: spec.app.clone(),
+            event: crate::notify::Event::RolledBack,
+            color: Some(plan.to.to_string()),
+            release: plan.rejected_release.clone(),
+            image: None,
+            reason: None,
+            at: p.now(),
+        })
+        .await;
+    }
     // Remembered after the flip, off the critical path: a scheduled apply
     // does not deploy this release again without --retry.
     if let Some(fp) = &plan.rejected_release {

@@ -186,10 +186,11 @@ impl SandboxEnv {
 }
 
 /// A tiny HTTP server on loopback that answers each request with the next
-/// status of a list (the last one repeats), for HTTP smoke tests and gates.
+/// status of a list (the last one repeats) and keeps the request bodies, for
+/// HTTP smoke tests, gates and webhooks.
 pub struct HttpServer {
     pub url: String,
-    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    bodies: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl HttpServer {
@@ -197,28 +198,69 @@ impl HttpServer {
         use std::io::{Read, Write};
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let seen = count.clone();
+        let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = bodies.clone();
         let statuses = statuses.to_vec();
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { break };
+                let mut data = Vec::new();
                 let mut buf = [0u8; 4096];
-                let _ = stream.read(&mut buf);
-                let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                // Read the headers, then as much body as content-length says.
+                loop {
+                    let Ok(n) = stream.read(&mut buf) else { break };
+                    if n == 0 {
+                        break;
+                    }
+                    data.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&data).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let len = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.eq_ignore_ascii_case("content-length")
+                                    .then(|| v.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        if data.len() >= end + 4 + len {
+                            break;
+                        }
+                    }
+                }
+                let text = String::from_utf8_lossy(&data).to_string();
+                let body = text
+                    .split_once("\r\n\r\n")
+                    .map(|(_, b)| b.to_string())
+                    .unwrap_or_default();
+                let n = {
+                    let mut all = seen.lock().unwrap();
+                    all.push(body);
+                    all.len() - 1
+                };
                 let status = statuses[n.min(statuses.len() - 1)];
-                let body = format!("status {status}\n");
+                let reply = format!("status {status}\n");
                 let _ = write!(
                     stream,
-                    "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
+                    "HTTP/1.1 {status} X\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{reply}",
+                    reply.len()
                 );
             }
         });
-        HttpServer { url, count }
+        HttpServer { url, bodies }
     }
 
     pub fn requests(&self) -> usize {
-        self.count.load(std::sync::atomic::Ordering::SeqCst)
+        self.bodies.lock().unwrap().len()
+    }
+
+    /// The JSON bodies received so far.
+    pub fn json(&self) -> Vec<serde_json::Value> {
+        self.bodies
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|b| serde_json::from_str(b).ok())
+            .collect()
     }
 }

@@ -875,3 +875,94 @@ fn a_contract_hook_interrupted_by_a_crash_runs_on_the_next_apply() {
     assert!(log.ends_with("after_teardown shop blue\n"), "{log}");
     env.run(&["plan", "--detailed-exitcode"]).expect(0);
 }
+
+#[test]
+fn notifications_go_to_the_webhook_and_its_url_never_appears() {
+    let hook = crate::harness::HttpServer::start(&[200]);
+    let secret_url = format!("{}/services/T0/B0/s3cr3t-token", hook.url);
+    let notify = "[notify]\nwebhook_env = \"SHOP_WEBHOOK\"\n";
+    let env = SandboxEnv::new(&with(V1, notify));
+    let webhook = [("SHOP_WEBHOOK", secret_url.as_str())];
+    let mut seen = String::new();
+    let first = env.run_env(&["apply", "--auto-approve"], &webhook);
+    first.expect(0);
+    env.set_plan(&with(V2, &format!("{notify}\n[[rollout.gates]]\ncommand = [\"sh\", \"-c\", \"test $CUTOVER_WEIGHT -lt 50\"]\n")));
+    let failed = env.run_env(&["apply", "--auto-approve", "-v"], &webhook);
+    failed.expect(3);
+    env.set_plan(&with(V3, notify).replace("delay = \"0s\"", "delay = \"30m\""));
+    env.run_env(&["apply", "--auto-approve"], &webhook)
+        .expect(0);
+    let rb = env.run_env(&["rollback"], &webhook);
+    rb.expect(0);
+    for run in [&first, &failed, &rb] {
+        seen.push_str(&run.stdout);
+        seen.push_str(&run.stderr);
+    }
+    assert!(!seen.contains("s3cr3t"), "the webhook URL leaked:\n{seen}");
+
+    let events: Vec<(String, String)> = hook
+        .json()
+        .iter()
+        .map(|m| {
+            (
+                m["event"].as_str().unwrap().to_string(),
+                m["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "started",
+            "promoted",
+            "started",
+            "failed",
+            "started",
+            "promoted",
+            "rolled_back"
+        ],
+        "{events:#?}"
+    );
+    assert_eq!(
+        events[6].1,
+        "shop: rolled back to blue; production 100% on blue"
+    );
+    assert!(
+        events[3]
+            .1
+            .starts_with("shop: release 8a9ad71345fe failed at step 10"),
+        "{events:#?}"
+    );
+    assert!(
+        events[3].1.ends_with("Production: 100% blue"),
+        "{events:#?}"
+    );
+    let failed_msg = &hook.json()[3];
+    assert_eq!(failed_msg["app"], "shop");
+    assert_eq!(failed_msg["color"], "green");
+    assert_eq!(failed_msg["image"], V2);
+}
+
+#[test]
+fn a_failing_webhook_is_a_warning_not_a_failed_deployment() {
+    let env = SandboxEnv::new(&with(V1, "[notify]\nwebhook_env = \"SHOP_WEBHOOK\"\n"));
+    // Nothing listens on port 9 of loopback.
+    let run = env.run_env(
+        &["apply", "--auto-approve"],
+        &[("SHOP_WEBHOOK", "http://127.0.0.1:9/hook-s3cr3t")],
+    );
+    run.expect(0);
+    assert!(
+        run.stderr
+            .contains("warning: the notification webhook ($SHOP_WEBHOOK) failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stderr.contains("s3cr3t") && !run.stdout.contains("s3cr3t"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(env.active().as_deref(), Some("blue"));
+}
