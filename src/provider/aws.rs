@@ -1018,8 +1018,8 @@ impl Provider for Aws {
                 g.instances()
                     .iter()
                     .filter(|i| {
-                        !i.lifecycle_state()
-                            .is_some_and(|l| l.as_str() == "Terminated")
+                        i.lifecycle_state()
+                            .is_none_or(|l| l.as_str() != "Terminated")
                     })
                     .count()
             }))

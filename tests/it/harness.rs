@@ -207,8 +207,7 @@ impl HttpServer {
                 let mut data = Vec::new();
                 let mut buf = [0u8; 4096];
                 // Read the headers, then as much body as content-length says.
-                loop {
-                    let Ok(n) = stream.read(&mut buf) else { break };
+                while let Ok(n) = stream.read(&mut buf) {
                     if n == 0 {
                         break;
                     }
