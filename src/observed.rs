@@ -109,6 +109,9 @@ pub struct Fleet {
     pub instances: Vec<String>,
     /// Target group ARNs attached to the Auto Scaling group.
     pub target_groups: Vec<String>,
+    /// Runs on spot capacity (a MixedInstancesPolicy with no on-demand above base 0).
+    #[serde(default)]
+    pub spot: bool,
     /// The release this fleet carried when it was rolled back, and when.
     #[serde(default)]
     pub rolled_back: Option<(String, Timestamp)>,

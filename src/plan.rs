@@ -136,6 +136,9 @@ pub struct FleetConfig {
     pub release: String,
     pub capacity: Capacity,
     pub subnets: Vec<String>,
+    /// Spot capacity through a MixedInstancesPolicy (no on-demand above a base of 0).
+    #[serde(default)]
+    pub spot: bool,
 }
 
 /// One idempotent step. Each is an "ensure": re-running it after a crash is safe.

@@ -187,9 +187,6 @@ fn not_yet_supported(b: &mut Builder) {
     {
         keys.push("alarm gates on AWS (a gate that cannot read its alarm fails)");
     }
-    if spec.fleet.spot {
-        keys.push("fleet.spot = true");
-    }
     if !keys.is_empty() {
         b.notes.push(format!(
             "this version of cutover does not act on {} yet: they are validated but not carried out",
@@ -379,8 +376,11 @@ fn steady(b: &mut Builder, a: Color, release: &Release) {
                     "capacity differs from the plan file",
                 );
             }
-            if f.subnets != want.subnets || !attached {
+            if f.subnets != want.subnets || f.spot != want.spot || !attached {
                 let mut fields = Vec::new();
+                if f.spot != want.spot {
+                    fields.push(("spot".into(), f.spot.to_string(), want.spot.to_string()));
+                }
                 if f.subnets != want.subnets {
                     fields.push((
                         "subnets".into(),
@@ -599,6 +599,7 @@ fn fleet_config(spec: &Spec, c: Color, release: &Release) -> FleetConfig {
         release: release.fingerprint.clone(),
         capacity: spec.fleet.capacity,
         subnets: spec.fleet.subnets.clone(),
+        spot: spec.fleet.spot,
     }
 }
 
@@ -666,6 +667,7 @@ fn build_color(b: &mut Builder, c: Color, release: &Release) {
             if !same_release
                 || f.capacity != want.capacity
                 || f.subnets != want.subnets
+                || f.spot != want.spot
                 || !attached
             {
                 b.change(

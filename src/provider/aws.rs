@@ -418,6 +418,40 @@ fn asg_tag(fleet: &str, k: &str, v: &str) -> asg::types::Tag {
         .build()
 }
 
+/// The launch template of a fleet: plain (on-demand), or, for spot, inside a
+/// MixedInstancesPolicy with no on-demand capacity above a base of 0.
+fn fleet_template(
+    spot: bool,
+    template_id: &str,
+    version: i64,
+) -> (
+    Option<asg::types::LaunchTemplateSpecification>,
+    Option<asg::types::MixedInstancesPolicy>,
+) {
+    let spec = asg::types::LaunchTemplateSpecification::builder()
+        .launch_template_id(template_id)
+        .version(version.to_string())
+        .build();
+    if !spot {
+        return (Some(spec), None);
+    }
+    let policy = asg::types::MixedInstancesPolicy::builder()
+        .launch_template(
+            asg::types::LaunchTemplate::builder()
+                .launch_template_specification(spec)
+                .build(),
+        )
+        .instances_distribution(
+            asg::types::InstancesDistribution::builder()
+                .on_demand_base_capacity(0)
+                .on_demand_percentage_above_base_capacity(0)
+                .spot_allocation_strategy("price-capacity-optimized")
+                .build(),
+        )
+        .build();
+    (None, Some(policy))
+}
+
 fn launch_data(release: &Release) -> ec2::types::RequestLaunchTemplateData {
     let d = &release.data;
     ec2::types::RequestLaunchTemplateData::builder()
@@ -529,8 +563,18 @@ impl Provider for Aws {
                 },
                 launch_template_version: g
                     .launch_template()
+                    .or_else(|| {
+                        g.mixed_instances_policy()?
+                            .launch_template()?
+                            .launch_template_specification()
+                    })
                     .and_then(|l| l.version())
                     .and_then(|v| v.parse().ok()),
+                spot: g.mixed_instances_policy().is_some_and(|m| {
+                    m.instances_distribution()
+                        .and_then(|d| d.on_demand_percentage_above_base_capacity())
+                        == Some(0)
+                }),
                 release: tag(tags::RELEASE),
                 rolled_back: tag(tags::ROLLED_BACK).and_then(|v| tags::parse_rolled_back(&v)),
                 subnets: g
@@ -763,15 +807,12 @@ impl Provider for Aws {
             asg_tag(&c.name, tags::MANAGED, "true"),
             asg_tag(&c.name, tags::RELEASE, &c.release),
         ];
+        let (plain, mixed) = fleet_template(c.spot, template_id, version);
         self.asg
             .create_auto_scaling_group()
             .auto_scaling_group_name(&c.name)
-            .launch_template(
-                asg::types::LaunchTemplateSpecification::builder()
-                    .launch_template_id(template_id)
-                    .version(version.to_string())
-                    .build(),
-            )
+            .set_launch_template(plain)
+            .set_mixed_instances_policy(mixed)
             .min_size(c.capacity.min as i32)
             .max_size(c.capacity.max as i32)
             .desired_capacity(c.capacity.desired as i32)
@@ -795,15 +836,12 @@ impl Provider for Aws {
             .await
             .map_err(|e| err("CreateOrUpdateTags", e))?;
         self.count("UpdateAutoScalingGroup");
+        let (plain, mixed) = fleet_template(c.spot, template_id, version);
         self.asg
             .update_auto_scaling_group()
             .auto_scaling_group_name(&c.name)
-            .launch_template(
-                asg::types::LaunchTemplateSpecification::builder()
-                    .launch_template_id(template_id)
-                    .version(version.to_string())
-                    .build(),
-            )
+            .set_launch_template(plain)
+            .set_mixed_instances_policy(mixed)
             .min_size(c.capacity.min as i32)
             .max_size(c.capacity.max as i32)
             .desired_capacity(c.capacity.desired as i32)

@@ -126,6 +126,8 @@ pub struct SbFleet {
     pub target_groups: Vec<String>,
     pub tags: BTreeMap<String, String>,
     pub instances: Vec<SbInstance>,
+    #[serde(default)]
+    pub spot: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -452,6 +454,7 @@ impl Provider for Sandbox {
                         subnets: f.subnets.clone(),
                         instances: f.instances.iter().map(|i| i.id.clone()).collect(),
                         target_groups: f.target_groups.clone(),
+                        spot: f.spot,
                     });
                 }
             }
@@ -625,6 +628,7 @@ impl Provider for Sandbox {
                     target_groups: vec![tg_arn.to_string()],
                     tags,
                     instances: Vec::new(),
+                    spot: c.spot,
                 },
             );
             w.reconcile_fleet(&c.name);
@@ -642,6 +646,7 @@ impl Provider for Sandbox {
             f.template_version = version;
             f.capacity = c.capacity;
             f.subnets = c.subnets.clone();
+            f.spot = c.spot;
             f.tags.insert(tags::RELEASE.into(), c.release.clone());
             w.reconcile_fleet(&c.name);
             Ok(())

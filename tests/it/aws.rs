@@ -395,3 +395,238 @@ fn aws_in_place_health_check_and_capacity() {
     assert_eq!(aws.fleet("blue"), Some((3, "1".into())));
     aws.run(&["plan", "--detailed-exitcode"]).expect(0);
 }
+
+impl Aws {
+    fn tag(&self, color: &str, key: &str) -> Option<String> {
+        let group = self.group(color)?;
+        group
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some(key))
+            .and_then(|t| t.value())
+            .map(str::to_string)
+    }
+
+    fn parameter(&self, name: &str) -> Option<String> {
+        let out = self
+            .moto
+            .rt
+            .block_on(self.moto.ssm.get_parameter().name(name).send());
+        out.ok()
+            .and_then(|o| o.parameter().and_then(|p| p.value()).map(str::to_string))
+    }
+
+    fn launch_template_versions(&self) -> usize {
+        let out = self
+            .moto
+            .rt
+            .block_on(
+                self.moto
+                    .ec2
+                    .describe_launch_template_versions()
+                    .launch_template_name("shop")
+                    .send(),
+            )
+            .unwrap();
+        out.launch_template_versions().len()
+    }
+}
+
+#[test]
+fn aws_spot_smoke_gate_rollback_hooks_notify_and_lock() {
+    let aws = Aws::new();
+    let dir = aws.moto.dir.path().to_path_buf();
+    let hook = crate::harness::HttpServer::start(&[200]);
+    let extra = format!(
+        r#"
+[hooks]
+before_deploy = ["sh", "-c", "echo $CUTOVER_PHASE $CUTOVER_COLOR >> {log}"]
+
+[notify]
+webhook_env = "SHOP_WEBHOOK"
+
+[[rollout.smoke]]
+command = ["sh", "-c", "echo $CUTOVER_COLOR $CUTOVER_TARGET_GROUP_ARN > {smoke}"]
+
+[[rollout.gates]]
+command = ["sh", "-c", "test $CUTOVER_WEIGHT -lt 25"]
+"#,
+        log = dir.join("hooks.log").display(),
+        smoke = dir.join("smoke.txt").display()
+    );
+    let plan = |image: &str| {
+        aws.plan(image, "0s", &[("spot = false", "spot = true")]);
+        let path = dir.join("shop.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.replace(
+            "desired_capacity = 2\n",
+            "desired_capacity = 2\nspot = true\n",
+        );
+        std::fs::write(&path, format!("{text}{extra}")).unwrap();
+    };
+    std::env::set_var("SHOP_WEBHOOK", format!("{}/hook", hook.url));
+    plan("ami-0000000000000001");
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    let blue = aws.group("blue").unwrap();
+    let mixed = blue
+        .mixed_instances_policy()
+        .expect("spot fleets use a MixedInstancesPolicy");
+    let dist = mixed.instances_distribution().unwrap();
+    assert_eq!(dist.on_demand_base_capacity(), Some(0));
+    assert_eq!(dist.on_demand_percentage_above_base_capacity(), Some(0));
+    aws.run(&["plan", "--detailed-exitcode"]).expect(0);
+
+    // The gate fails at 25%: back to blue in one call, remembered.
+    plan("ami-0000000000000002");
+    let run = aws.run(&["apply", "--auto-approve"]);
+    run.expect(3);
+    assert!(
+        run.stdout.contains("gate failed on green at 25%"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(aws.weights(80), (100, 0));
+    assert_eq!(aws.active(), "blue");
+    assert!(aws
+        .tag("green", "cutover:rolled-back")
+        .unwrap()
+        .starts_with(&format!(
+            "{}@",
+            run.stdout
+                .split("Release ")
+                .nth(1)
+                .unwrap()
+                .split(' ')
+                .next()
+                .unwrap()
+        )));
+    let smoke = std::fs::read_to_string(dir.join("smoke.txt")).unwrap();
+    assert!(
+        smoke.starts_with("green arn:aws:elasticloadbalancing:"),
+        "{smoke}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("hooks.log")).unwrap(),
+        "before_deploy blue\nbefore_deploy green\n"
+    );
+    let plan_out = aws.run(&["plan", "--detailed-exitcode"]);
+    plan_out.expect(0);
+    assert!(
+        plan_out.stdout.contains("was rolled back at"),
+        "{}",
+        plan_out.stdout
+    );
+    let events: Vec<String> = hook
+        .json()
+        .iter()
+        .map(|m| m["event"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(events, ["started", "promoted", "started", "failed"]);
+
+    // A lock held elsewhere stops the next run, until unlock breaks it.
+    aws.moto
+        .rt
+        .block_on(
+            aws.moto
+                .ssm
+                .put_parameter()
+                .name("/cutover/shop/active-lock")
+                .value(r#"{"user":"bob","host":"ci-runner-3","pid":77,"command":"cutover apply shop.toml","started":1767225600}"#)
+                .r#type(aws_sdk_ssm::types::ParameterType::String)
+                .send(),
+        )
+        .unwrap();
+    let started = std::time::Instant::now();
+    let locked = aws.run(&["apply", "--auto-approve", "--retry"]);
+    locked.expect(1);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(
+        locked.stderr.contains("locked by bob@ci-runner-3 (pid 77)"),
+        "{}",
+        locked.stderr
+    );
+    let unlock = aws.run(&["unlock", "--yes"]);
+    unlock.expect(0);
+    assert!(
+        unlock.stdout.contains("it was held by bob@ci-runner-3"),
+        "{}",
+        unlock.stdout
+    );
+    assert_eq!(aws.parameter("/cutover/shop/active-lock"), None);
+}
+
+#[test]
+fn aws_manual_promotion_then_kill_9_mid_bake_resumes() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+
+    // auto_promote = false: built, healthy, then it waits.
+    aws.plan(
+        "ami-0000000000000002",
+        "0s",
+        &[("bake = \"1s\"", "bake = \"1s\"\nauto_promote = false")],
+    );
+    let paused = aws.run(&["apply", "--auto-approve"]);
+    paused.expect(0);
+    assert!(paused.stdout.contains("Paused: green"), "{}", paused.stdout);
+    assert_eq!(aws.weights(80), (100, 0));
+    assert_eq!(aws.fleet("green").map(|f| f.0), Some(2));
+    let status = aws.run(&["status"]);
+    assert!(
+        status.stdout.contains("paused:        green"),
+        "{}",
+        status.stdout
+    );
+    aws.run(&["promote"]).expect(0);
+    assert_eq!(aws.weights(80), (0, 100));
+    assert_eq!(aws.active(), "green");
+
+    // kill -9 during the bake at 25% of the next release, then apply again.
+    aws.plan(
+        "ami-0000000000000003",
+        "0s",
+        &[("bake = \"1s\"", "bake = \"4s\"")],
+    );
+    let mut child = aws.moto.spawn(&["apply", "shop.toml", "--auto-approve"]);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while aws.weights(80) != (25, 75) {
+        assert!(Instant::now() < deadline, "never reached 25%");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = child.id() as i32;
+    std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    let _ = child.wait();
+    assert!(
+        aws.parameter("/cutover/shop/active-lock").is_some(),
+        "the killed run left its lock"
+    );
+    assert_eq!(aws.active(), "green");
+
+    let plan = aws.run(&["plan"]);
+    assert!(
+        plan.stdout.contains("25% of production reached"),
+        "{}",
+        plan.stdout
+    );
+    let resumed = aws.run(&["apply", "--auto-approve"]);
+    resumed.expect(0);
+    assert!(
+        resumed.stderr.contains("taking over the lock"),
+        "{}",
+        resumed.stderr
+    );
+    assert_eq!(
+        shifts(&resumed.stderr),
+        ["50% blue / 50% green", "100% blue"],
+        "resumed from 25%, not restarted"
+    );
+    assert_eq!(aws.weights(80), (100, 0));
+    assert_eq!(aws.active(), "blue");
+    assert_eq!(aws.launch_template_versions(), 3, "nothing created twice");
+    assert_eq!(aws.parameter("/cutover/shop/active-lock"), None);
+    aws.run(&["plan", "--detailed-exitcode"]).expect(0);
+}

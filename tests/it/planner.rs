@@ -60,6 +60,7 @@ fn fleet(c: Color, release: &str, version: i64, desired: u32) -> Fleet {
             vec![format!("arn:tg/{c}")]
         },
         rolled_back: None,
+        spot: false,
     }
 }
 
