@@ -966,3 +966,91 @@ fn a_failing_webhook_is_a_warning_not_a_failed_deployment() {
     );
     assert_eq!(env.active().as_deref(), Some("blue"));
 }
+
+/// Production weight only on colours with their full healthy capacity, and
+/// the active colour never torn down (DESIGN.md invariants 1-3), read from
+/// `cutover status --format json`.
+fn assert_invariants(env: &SandboxEnv, context: &str) {
+    let status = env.run(&["status", "--format", "json"]);
+    status.expect(0);
+    let s: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    for c in s["colors"].as_array().unwrap() {
+        if c["share"].as_u64().unwrap() > 0 {
+            assert!(
+                c["healthy"].as_u64().unwrap() >= 2,
+                "{context}: traffic on {} with {} healthy",
+                c["color"],
+                c["healthy"]
+            );
+        }
+        if s["active"] == c["color"] {
+            assert_eq!(c["desired"], 2, "{context}: the active colour was shrunk");
+        }
+    }
+}
+
+#[test]
+fn a_crash_after_any_step_of_a_release_converges_on_the_next_apply() {
+    let extra = "[hooks]\nbefore_deploy = [\"true\"]\nafter_teardown = [\"true\"]\n\n[[rollout.smoke]]\ncommand = [\"true\"]\n";
+    let probe = deployed("0s");
+    probe.set_plan(&with(V2, extra));
+    let plan = probe.run(&["plan"]);
+    let steps = plan
+        .stdout
+        .lines()
+        .filter(|l| {
+            l.trim_start()
+                .split_once(". ")
+                .is_some_and(|(n, _)| n.parse::<u32>().is_ok())
+        })
+        .count();
+    assert!(steps >= 15, "{}", plan.stdout);
+    for k in 1..=steps {
+        let env = deployed("0s");
+        env.set_plan(&with(V2, extra));
+        let crashed = env.run_env(
+            &["apply", "--auto-approve"],
+            &[("CUTOVER_CRASH_AFTER_STEP", &k.to_string())],
+        );
+        assert_ne!(crashed.code, 0, "step {k}: the crash hook fired");
+        assert_invariants(&env, &format!("after a crash at step {k}"));
+        let again = env.run(&["apply", "--auto-approve"]);
+        again.expect(0);
+        assert_eq!(
+            env.weights(),
+            Weights {
+                blue: 0,
+                green: 100
+            },
+            "step {k}"
+        );
+        assert_eq!(env.active().as_deref(), Some("green"), "step {k}");
+        assert_eq!(env.fleet("blue"), Some((0, 0)), "step {k}");
+        assert_eq!(env.fleet("green"), Some((2, 2)), "step {k}");
+        assert_eq!(
+            env.calls("CreateAutoScalingGroup"),
+            2,
+            "step {k}: a fleet created twice"
+        );
+        assert_eq!(env.calls("CreateTargetGroup"), 2, "step {k}");
+        assert_eq!(env.calls("CreateListener"), 2, "step {k}");
+        assert_eq!(
+            env.world()
+                .launch_templates
+                .values()
+                .next()
+                .unwrap()
+                .versions
+                .len(),
+            2,
+            "step {k}: a launch template version created twice"
+        );
+        assert!(
+            !env.world()
+                .parameters
+                .contains_key("/cutover/shop/active-lock"),
+            "step {k}"
+        );
+        env.run(&["plan", "--detailed-exitcode"]).expect(0);
+    }
+}
