@@ -91,7 +91,6 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
         notes: Vec::new(),
     };
     let release = spec.release();
-    not_yet_supported(&mut b);
 
     target_groups(&mut b)?;
 
@@ -173,26 +172,6 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
         gates: spec.rollout.gates.clone(),
         notes: b.notes,
     })
-}
-
-/// Keys that parse but that this version does not act on yet: say so, so
-/// nobody believes a smoke test or gate protected a deployment when it did not.
-fn not_yet_supported(b: &mut Builder) {
-    let spec = b.spec;
-    let r = &spec.rollout;
-    let mut keys = Vec::new();
-    if r.gates
-        .iter()
-        .any(|g| matches!(g.kind, crate::spec::CheckKind::Alarm(_)))
-    {
-        keys.push("alarm gates on AWS (a gate that cannot read its alarm fails)");
-    }
-    if !keys.is_empty() {
-        b.notes.push(format!(
-            "this version of cutover does not act on {} yet: they are validated but not carried out",
-            keys.join(", ")
-        ));
-    }
 }
 
 /// The live colour when the parameter is missing: the only one with traffic,

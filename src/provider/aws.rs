@@ -18,6 +18,7 @@ use crate::observed::{self, Observed, TargetHealth};
 use crate::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
 use async_trait::async_trait;
 use aws_sdk_autoscaling as asg;
+use aws_sdk_cloudwatch as cloudwatch;
 use aws_sdk_ec2 as ec2;
 use aws_sdk_elasticloadbalancingv2 as elb;
 use aws_sdk_ssm as ssm;
@@ -40,6 +41,7 @@ pub struct Aws {
     asg: asg::Client,
     ec2: ec2::Client,
     ssm: ssm::Client,
+    cloudwatch: cloudwatch::Client,
     region: String,
     calls: Mutex<BTreeMap<&'static str, u64>>,
     total_calls: AtomicU64,
@@ -84,6 +86,7 @@ impl Aws {
             asg: asg::Client::new(&conf),
             ec2: ec2::Client::new(&conf),
             ssm: ssm::Client::new(&conf),
+            cloudwatch: cloudwatch::Client::new(&conf),
             region: conf
                 .region()
                 .map(|r| r.to_string())
@@ -416,6 +419,26 @@ fn asg_tag(fleet: &str, k: &str, v: &str) -> asg::types::Tag {
         .value(v)
         .propagate_at_launch(true)
         .build()
+}
+
+/// The state of a CloudWatch alarm (metric or composite): "OK", "ALARM" or
+/// "INSUFFICIENT_DATA". An alarm that does not exist is an error, so a gate
+/// naming a mistyped alarm fails instead of passing silently.
+pub async fn alarm_state(client: &cloudwatch::Client, name: &str) -> Result<String> {
+    let out = client
+        .describe_alarms()
+        .alarm_names(name)
+        .alarm_types(cloudwatch::types::AlarmType::MetricAlarm)
+        .alarm_types(cloudwatch::types::AlarmType::CompositeAlarm)
+        .send()
+        .await
+        .map_err(|e| err("DescribeAlarms", e))?;
+    let metric = out.metric_alarms().iter().find_map(|a| a.state_value());
+    let composite = out.composite_alarms().iter().find_map(|a| a.state_value());
+    metric
+        .or(composite)
+        .map(|s| s.as_str().to_string())
+        .ok_or_else(|| ProviderError::NotFound(format!("CloudWatch alarm {name} does not exist")))
 }
 
 /// The launch template of a fleet: plain (on-demand), or, for spot, inside a
@@ -1064,10 +1087,8 @@ impl Provider for Aws {
     }
 
     async fn alarm_state(&self, name: &str) -> Result<String> {
-        Err(ProviderError::api(
-            "DescribeAlarms",
-            format!("alarm gate {name}: CloudWatch alarms are not read by this version of cutover"),
-        ))
+        self.count("DescribeAlarms");
+        alarm_state(&self.cloudwatch, name).await
     }
 
     async fn mark_rolled_back(&self, fleet: &str, fingerprint: &str, at: Timestamp) -> Result<()> {

@@ -6,6 +6,7 @@
 
 mod aws;
 mod cli;
+mod cloudwatch;
 mod harness;
 mod moto;
 mod plan_files;

@@ -49,7 +49,12 @@ fn three_unrelated_mistakes_are_all_reported_with_their_lines() {
 
 #[test]
 fn the_examples_are_valid() {
-    for plan in ["plans/demo.toml", "plans/minimal.toml", "plans/full.toml"] {
+    for plan in [
+        "plans/demo.toml",
+        "plans/minimal.toml",
+        "plans/full.toml",
+        "plans/expand-contract.toml",
+    ] {
         if let Err(e) = cutover::spec::load(Path::new(plan)) {
             panic!("{plan}:\n{e}");
         }
