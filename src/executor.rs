@@ -42,6 +42,8 @@ pub enum StepError {
         what: String,
         output: String,
     },
+    #[error("interrupted (Ctrl-C or SIGTERM)")]
+    Interrupted,
     #[error("refusing to send traffic to {color}: {healthy} of {wanted} targets healthy (DESIGN.md invariant 1)")]
     UnsafeWeights {
         color: Color,
@@ -131,6 +133,8 @@ pub struct Executor<'a> {
     pub desired: u32,
     /// The test listener's URL for smoke tests and gates (`CUTOVER_TEST_URL`).
     pub test_url: String,
+    /// Set (by Ctrl-C or SIGTERM) to stop at the next wait, as a failed step would.
+    pub interrupt: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// How long a `[hooks]` command may run.
@@ -186,7 +190,12 @@ impl Executor<'_> {
                 total,
                 what: what.clone(),
             });
-            match self.run(&step.action, &mut r).await {
+            let result = if self.interrupted() {
+                Err(StepError::Interrupted)
+            } else {
+                self.run(&step.action, &mut r).await
+            };
+            match result {
                 Ok(detail) => self.reporter.event(Event::Finished { detail }),
                 Err(error) => {
                     let mut abort = Abort {
@@ -338,6 +347,22 @@ impl Executor<'_> {
         Ok(())
     }
 
+    fn interrupted(&self) -> bool {
+        self.interrupt.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Sleeps, unless interrupted before or during the wait.
+    async fn pause(&self, d: Duration) -> Result<(), StepError> {
+        if self.interrupted() {
+            return Err(StepError::Interrupted);
+        }
+        self.provider.sleep(d).await;
+        if self.interrupted() {
+            return Err(StepError::Interrupted);
+        }
+        Ok(())
+    }
+
     /// Waits until a colour's fleet has no instances (or is gone).
     async fn wait_empty(&self, color: Color) -> Result<(), StepError> {
         let start = self.provider.now();
@@ -357,7 +382,7 @@ impl Executor<'_> {
                         of: n as u64,
                         message: format!("{n} instances still terminating"),
                     });
-                    self.provider.sleep(self.poll).await;
+                    self.pause(self.poll).await?;
                 }
             }
         }
@@ -475,7 +500,7 @@ impl Executor<'_> {
                             targets,
                         });
                     }
-                    p.sleep(self.poll).await;
+                    self.pause(self.poll).await?;
                 }
             }
             Action::EnsureListener { config, weights } => {
@@ -563,7 +588,7 @@ impl Executor<'_> {
                         break;
                     }
                     let left = Duration::from_secs(secs - elapsed);
-                    p.sleep(left.min(self.poll)).await;
+                    self.pause(left.min(self.poll)).await?;
                 }
             }
             Action::RecordActive { parameter, color } => {
@@ -631,8 +656,8 @@ impl Executor<'_> {
                     if elapsed >= *secs {
                         break;
                     }
-                    p.sleep(Duration::from_secs(secs - elapsed).min(self.poll))
-                        .await;
+                    self.pause(Duration::from_secs(secs - elapsed).min(self.poll))
+                        .await?;
                 }
             }
             Action::ScaleToZero { color } => {

@@ -29,7 +29,7 @@ pub fn is_dead_here(h: &Holder) -> bool {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("{app} is locked by {holder}; wait for it to finish, or if it is gone, run `cutover unlock {plan} --yes`")]
+    #[error("{app} is locked by {holder}; wait for it to finish (Ctrl-C in that run stops it and puts production traffic back), or if it is gone, run `cutover unlock {plan} --yes`")]
     Held {
         app: String,
         holder: String,

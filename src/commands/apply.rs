@@ -91,6 +91,7 @@ pub(crate) async fn carry_out(
         production_port: spec.production.port,
         desired: spec.fleet.capacity.desired,
         test_url: test_url(spec, obs),
+        interrupt: interrupt_on_signals(),
     };
     let notifier = crate::notify::Notifier::from_env(spec.notify_webhook_env.as_deref());
     let release = match &plan.kind {
@@ -245,6 +246,36 @@ pub(crate) async fn carry_out(
             Ok(ExitStatus::Aborted)
         }
     }
+}
+
+/// A flag set by the first Ctrl-C or SIGTERM: the executor stops at its next
+/// wait and rolls back as for a failed step. A second Ctrl-C exits at once.
+fn interrupt_on_signals() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let flag = std::sync::Arc::new(AtomicBool::new(false));
+    let set = flag.clone();
+    tokio::spawn(async move {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let terminated = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminated => {}
+        }
+        eprintln!("\ninterrupted: stopping at the next wait and putting production traffic back (Ctrl-C again to exit at once)");
+        set.store(true, Ordering::SeqCst);
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(130);
+        }
+    });
+    flag
 }
 
 /// `http://<load balancer DNS>:<test port>`, what smoke tests call.

@@ -630,3 +630,81 @@ fn aws_manual_promotion_then_kill_9_mid_bake_resumes() {
     assert_eq!(aws.parameter("/cutover/shop/active-lock"), None);
     aws.run(&["plan", "--detailed-exitcode"]).expect(0);
 }
+
+impl Aws {
+    /// Starts `apply` in the background and waits until production is at `weights`.
+    fn apply_until(&self, args: &[&str], weights: (i32, i32)) -> std::process::Child {
+        let mut all = vec!["apply", "shop.toml", "--auto-approve"];
+        all.extend(args);
+        let child = self.moto.spawn(&all);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.weights(80) != weights {
+            assert!(Instant::now() < deadline, "never reached {weights:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child
+    }
+}
+
+fn signal(child: &std::process::Child, sig: &str) {
+    std::process::Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+}
+
+#[test]
+fn aws_ctrl_c_mid_shift_rolls_back_and_rollback_works_mid_shift() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+
+    // Ctrl-C during the bake at 10%: production goes back to blue, exit 3.
+    aws.plan(
+        "ami-0000000000000002",
+        "0s",
+        &[("bake = \"1s\"", "bake = \"30s\"")],
+    );
+    let child = aws.apply_until(&[], (90, 10));
+    signal(&child, "-INT");
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("interrupted (Ctrl-C or SIGTERM)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("rolled back to blue in one call"),
+        "{stdout}"
+    );
+    assert_eq!(aws.weights(80), (100, 0));
+    assert_eq!(
+        aws.parameter("/cutover/shop/active-lock"),
+        None,
+        "the lock was released"
+    );
+
+    // A run killed at 25%; `cutover rollback` takes its lock over and puts
+    // traffic back on the still-active colour in one call.
+    aws.plan(
+        "ami-0000000000000002",
+        "0s",
+        &[("bake = \"1s\"", "bake = \"3s\"")],
+    );
+    let child = aws.apply_until(&["--retry"], (75, 25));
+    signal(&child, "-9");
+    let _ = child.wait_with_output();
+    let rb = aws.run(&["rollback", "-v"]);
+    rb.expect(0);
+    assert!(
+        rb.stdout
+            .contains("100% of production on blue (was 75%). blue stays the active colour."),
+        "{}",
+        rb.stdout
+    );
+    assert!(rb.stderr.contains("taking over the lock"), "{}", rb.stderr);
+    assert!(rb.stderr.contains("   1 ModifyListener"), "{}", rb.stderr);
+    assert_eq!(aws.weights(80), (100, 0));
+    assert_eq!(aws.active(), "blue");
+}
