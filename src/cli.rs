@@ -52,7 +52,9 @@ pub enum Command {
     },
     /// Show what apply would do (read-only).
     Plan {
-        plan: PathBuf,
+        /// Plan files, or folders of them (several apps in one report).
+        #[arg(required = true, value_name = "PLAN|DIR")]
+        plans: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// Exit 0 when there are no changes, 2 when there are, 1 on error.
@@ -90,12 +92,17 @@ pub enum Command {
         yes: bool,
     },
     /// Print the plan file's JSON Schema (for editors: validation and completion).
-    Schema,
+    Schema {
+        /// The schema of `plan --format json` instead.
+        #[arg(long)]
+        plan_output: bool,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     Text,
+    Markdown,
     Json,
 }
 

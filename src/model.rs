@@ -4,12 +4,15 @@
 //! `HealthCheck` or `Capacity` type for both desired and observed state is what
 //! lets the planner compare them with `==` and render value-level diffs.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// One of the two fleets. Blue is the colour of a first deploy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Color {
     Blue,
@@ -49,7 +52,7 @@ impl fmt::Display for Color {
 }
 
 /// A pair of values, one per colour.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct PerColor<T> {
     pub blue: T,
     pub green: T,
@@ -70,7 +73,7 @@ impl<T> PerColor<T> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum Protocol {
     #[serde(rename = "HTTP")]
     Http,
@@ -100,7 +103,7 @@ impl fmt::Display for Protocol {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ListenerRole {
     Production,
@@ -117,7 +120,7 @@ impl fmt::Display for ListenerRole {
 }
 
 /// A target group health check, in the units AWS uses (seconds, counts).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct HealthCheck {
     pub path: String,
     pub interval_secs: u32,
@@ -171,7 +174,7 @@ impl HealthCheck {
 }
 
 /// Auto Scaling group sizes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Capacity {
     pub min: u32,
     pub max: u32,
@@ -202,7 +205,7 @@ pub const ALB_MAX_WEIGHT: u32 = 999;
 pub const ALB_MAX_FORWARD_TARGETS: usize = 5;
 
 /// Production traffic split, in percent. Always sums to 100 when built by cutover.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Weights {
     pub blue: u32,
     pub green: u32,
@@ -259,7 +262,7 @@ impl fmt::Display for Weights {
 
 /// What the instances of a release run: the launch template data. Any change
 /// here is a new release, deployed blue-green.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LaunchData {
     pub image_id: String,
     pub instance_type: String,
@@ -279,7 +282,7 @@ impl LaunchData {
 }
 
 /// A release: launch data plus its fingerprint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Release {
     pub fingerprint: String,
     pub data: LaunchData,
@@ -325,7 +328,7 @@ pub fn format_duration(secs: u64) -> String {
 }
 
 /// Who holds an app's lock (the lock parameter's value, as JSON).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Holder {
     pub user: String,
     pub host: String,

@@ -125,6 +125,33 @@ pub struct Active {
 }
 
 impl Observed {
+    /// What a plan depends on, without what changes by itself from one
+    /// second to the next (clock, target health, instance ids, the lock).
+    pub fn shape(&self) -> serde_json::Value {
+        let mut o = self.clone();
+        o.now = 0;
+        o.lock = None;
+        for c in Color::ALL {
+            if let Some(tg) = o.target_groups.get_mut(c) {
+                tg.targets.clear();
+            }
+            if let Some(f) = o.fleets.get_mut(c) {
+                f.instances.clear();
+            }
+        }
+        serde_json::to_value(o).expect("observed state serialises")
+    }
+
+    /// A short hash of [`Observed::shape`].
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let bytes = serde_json::to_vec(&self.shape()).expect("shape serialises");
+        Sha256::digest(&bytes)[..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
     pub fn listener(&self, port: u16) -> Option<&Listener> {
         self.listeners.iter().find(|l| l.port == port)
     }

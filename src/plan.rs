@@ -6,9 +6,10 @@
 
 use crate::model::{Capacity, Color, HealthCheck, ListenerRole, Protocol, Release, Weights};
 use crate::spec::Check;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Plan {
     pub app: String,
     /// The plan file this was made from, for messages.
@@ -21,6 +22,17 @@ pub struct Plan {
     /// Gates checked throughout every bake, besides target health.
     #[serde(default)]
     pub gates: Vec<Check>,
+    /// A release's rollout at a glance (weights, bakes, overlap, rollback window).
+    #[serde(default)]
+    pub timeline: Option<Timeline>,
+    /// How many of `changes` are in-place updates outside the release itself
+    /// (health checks, target group attributes, capacity, listener settings).
+    #[serde(default)]
+    pub in_place: usize,
+    /// Fingerprint of the live state this plan was made from (see
+    /// `Observed::fingerprint`): a saved plan is stale when it differs.
+    #[serde(default)]
+    pub observed_fingerprint: String,
     /// Information that is not a change (a teardown not yet due, an inferred state).
     pub notes: Vec<String>,
 }
@@ -31,7 +43,7 @@ impl Plan {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PlanKind {
     /// Live state matches the plan file.
@@ -52,8 +64,39 @@ pub enum PlanKind {
     InPlace,
 }
 
+/// How a release will roll out, for people. Computed by the planner from
+/// the steps it planned; renderers only lay it out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Timeline {
+    pub from: Color,
+    pub to: Color,
+    /// The shift steps still to run, in order.
+    pub steps: Vec<TimelineStep>,
+    /// What is checked during every bake.
+    pub gates: Vec<String>,
+    /// Sum of the bakes.
+    pub bake_total_secs: u64,
+    /// The most the wait for healthy targets may take.
+    pub health_timeout_secs: u64,
+    /// Instances of the new colour running beside the old one until teardown.
+    pub extra_instances: u32,
+    /// After promotion, how long `cutover rollback` stays instant (teardown.delay).
+    pub rollback_window_secs: u64,
+    pub teardown_policy: crate::spec::TeardownPolicy,
+    /// auto_promote = false: the shift waits for `cutover promote`.
+    pub awaits_promotion: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TimelineStep {
+    /// The new colour's share of production, in percent.
+    pub weight: u32,
+    pub weights: Weights,
+    pub bake_secs: u64,
+}
+
 /// A resource-level change, as a person reads it in a plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Change {
     pub action: ChangeAction,
     /// "target group shop-blue", "listener :80 (production)", …
@@ -64,7 +107,7 @@ pub struct Change {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChangeAction {
     Create,
@@ -85,14 +128,14 @@ impl ChangeAction {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Step {
     pub action: Action,
     /// Why this step is in the plan, for display only.
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HookPhase {
     BeforeDeploy,
@@ -109,7 +152,7 @@ impl HookPhase {
 }
 
 /// What a target group is created with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TargetGroupConfig {
     pub name: String,
     pub port: u16,
@@ -120,7 +163,7 @@ pub struct TargetGroupConfig {
 }
 
 /// What a listener is created or updated with (besides its forward action).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ListenerConfig {
     pub role: ListenerRole,
     pub port: u16,
@@ -129,7 +172,7 @@ pub struct ListenerConfig {
 }
 
 /// What a colour's fleet should be.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FleetConfig {
     pub name: String,
     /// Fingerprint of the release; its launch template version is resolved at apply.
@@ -142,7 +185,7 @@ pub struct FleetConfig {
 }
 
 /// One idempotent step. Each is an "ensure": re-running it after a crash is safe.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Action {
     CreateTargetGroup {

@@ -33,6 +33,7 @@ pub enum PlanError {
 struct Builder<'a> {
     spec: &'a Spec,
     opts: PlanOptions,
+    timeline: Option<crate::plan::Timeline>,
     obs: &'a Observed,
     changes: Vec<Change>,
     steps: Vec<Step>,
@@ -85,6 +86,7 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
     let mut b = Builder {
         spec,
         opts,
+        timeline: None,
         obs,
         changes: Vec::new(),
         steps: Vec::new(),
@@ -93,6 +95,7 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
     let release = spec.release();
 
     target_groups(&mut b)?;
+    let mut in_place = b.changes.len();
 
     // The active colour: the SSM parameter, or, when it is missing but the
     // production listener already carries traffic, the colour that has it
@@ -137,7 +140,14 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
             if obs.release_of(a) == Some(release.fingerprint.as_str())
                 || obs.fleets.get(a).is_none() =>
         {
+            let before = b.changes.len();
             steady(&mut b, a, &release);
+            in_place += b
+                .changes
+                .iter()
+                .skip(before)
+                .filter(|c| c.action == ChangeAction::Update)
+                .count();
             (PlanKind::InPlace, None)
         }
         Some(a) => match rolled_back_at(obs, a.other(), &release) {
@@ -170,6 +180,9 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
         steps: b.steps,
         rollback_to,
         gates: spec.rollout.gates.clone(),
+        timeline: b.timeline,
+        in_place,
+        observed_fingerprint: obs.fingerprint(),
         notes: b.notes,
     })
 }
@@ -510,6 +523,7 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
             Action::AwaitPromotion { color: to },
             "auto_promote = false: a person promotes",
         );
+        b.timeline = Some(timeline(b, a, to, true));
         return release_kind(b, a, to, release, resume_at);
     }
     smoke(b, to);
@@ -539,9 +553,53 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
             format!("bake at {w}%"),
         );
     }
+    b.timeline = Some(timeline(b, a, to, false));
     record_active(b, to);
     teardown_idle(b, to, true);
     release_kind(b, a, to, release, resume_at)
+}
+
+/// The rollout at a glance, from the shift steps planned so far (or, when
+/// the release waits for promotion, from the steps the promotion will run).
+fn timeline(b: &Builder, a: Color, to: Color, awaits_promotion: bool) -> crate::plan::Timeline {
+    let spec = b.spec;
+    let steps = if awaits_promotion {
+        spec.rollout
+            .steps
+            .iter()
+            .map(|&w| crate::plan::TimelineStep {
+                weight: w,
+                weights: Weights::split(to, w),
+                bake_secs: spec.rollout.bake_secs,
+            })
+            .collect()
+    } else {
+        b.steps
+            .iter()
+            .filter_map(|s| match s.action {
+                Action::Bake { weight, secs, .. } => Some(crate::plan::TimelineStep {
+                    weight,
+                    weights: Weights::split(to, weight),
+                    bake_secs: secs,
+                }),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut gates = vec![format!("target health of {a} and {to}")];
+    gates.extend(spec.rollout.gates.iter().map(|g| g.describe()));
+    crate::plan::Timeline {
+        from: a,
+        to,
+        bake_total_secs: steps.iter().map(|s| s.bake_secs).sum(),
+        steps,
+        gates,
+        health_timeout_secs: spec.rollout.health_timeout_secs,
+        extra_instances: spec.fleet.capacity.desired,
+        rollback_window_secs: spec.teardown.delay_secs,
+        teardown_policy: spec.teardown.policy,
+        awaits_promotion,
+    }
 }
 
 fn release_kind(

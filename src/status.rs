@@ -33,6 +33,8 @@ pub struct ColorStatus {
     pub healthy: u32,
     pub unhealthy: Vec<String>,
     pub share: u32,
+    /// When the release this colour runs was rolled back.
+    pub rolled_back_at: Option<Timestamp>,
 }
 
 /// The idle colour when it holds the plan's release, healthy, with no
@@ -90,6 +92,13 @@ pub fn status(spec: &Spec, obs: &Observed) -> Status {
                 healthy: obs.healthy(c),
                 unhealthy,
                 share: weights.map(|w| w.share(c)).unwrap_or(0),
+                rolled_back_at: fleet
+                    .and_then(|f| {
+                        f.rolled_back
+                            .as_ref()
+                            .filter(|(fp, _)| f.release.as_ref() == Some(fp))
+                    })
+                    .map(|(_, at)| *at),
             }
         })
         .collect();

@@ -23,8 +23,12 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
     let g = cli.global;
     match &cli.command {
         Command::Validate { plans } => return validate::run(&g, plans),
-        Command::Schema => {
-            print!("{}", crate::spec::raw::json_schema());
+        Command::Schema { plan_output } => {
+            if *plan_output {
+                print!("{}", crate::render::json::schema());
+            } else {
+                print!("{}", crate::spec::raw::json_schema());
+            }
             return Ok(ExitStatus::Success);
         }
         _ => {}
@@ -36,13 +40,13 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         .context("cannot start the async runtime")?;
     rt.block_on(async move {
         match cli.command {
-            Command::Validate { .. } | Command::Schema => unreachable!("handled above"),
+            Command::Validate { .. } | Command::Schema { .. } => unreachable!("handled above"),
             Command::Plan {
-                plan,
+                plans,
                 format,
                 detailed_exitcode,
                 retry,
-            } => plan::run(&g, &plan, format, detailed_exitcode, retry).await,
+            } => plan::run(&g, &plans, format, detailed_exitcode, retry).await,
             Command::Apply {
                 plan,
                 auto_approve,
@@ -54,6 +58,29 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
             Command::Unlock { plan, yes } => unlock::run(&g, &plan, yes).await,
         }
     })
+}
+
+/// Plan files from arguments: files as given, folders as their `*.toml`
+/// files in name order.
+pub(crate) fn plan_files(args: &[std::path::PathBuf]) -> Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    for arg in args {
+        if arg.is_dir() {
+            let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(arg)
+                .with_context(|| format!("reading {}", arg.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            files.sort();
+            if files.is_empty() {
+                anyhow::bail!("{} has no *.toml plan files", arg.display());
+            }
+            out.extend(files);
+        } else {
+            out.push(arg.clone());
+        }
+    }
+    Ok(out)
 }
 
 /// Reads and validates a plan file.

@@ -1,52 +1,62 @@
-//! `cutover plan PLAN`: read live state, print what apply would do. Read-only.
+//! `cutover plan PLAN|DIR…`: read live state, print what apply would do, as
+//! text, markdown (a pull-request comment) or JSON. Read-only: no lock, no
+//! write to AWS.
 
-use super::{load_spec, observe, provider, report_calls, use_color};
+use super::{load_spec, observe, plan_files, provider, report_calls, use_color};
 use crate::cli::{Format, GlobalArgs};
 use crate::exit::ExitStatus;
+use crate::plan::Plan;
 use crate::render::text::{self, Style};
 use anyhow::Result;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub async fn run(
     g: &GlobalArgs,
-    path: &Path,
+    args: &[PathBuf],
     format: Format,
     detailed: bool,
     retry: bool,
 ) -> Result<ExitStatus> {
+    let mut plans = Vec::new();
+    for path in plan_files(args)? {
+        plans.push(one(g, &path, retry).await?);
+    }
+    match format {
+        Format::Text => {
+            let style = Style {
+                color: use_color(g),
+            };
+            let texts: Vec<String> = plans.iter().map(|p| text::render(p, &style)).collect();
+            print!("{}", texts.join("\n"));
+        }
+        Format::Markdown => print!(
+            "{}",
+            crate::render::markdown::render(&plans, crate::render::markdown::GITHUB_COMMENT_LIMIT)
+        ),
+        Format::Json => print!("{}", crate::render::json::render(&plans)),
+    }
+    Ok(if detailed && plans.iter().any(Plan::has_changes) {
+        ExitStatus::Changes
+    } else {
+        ExitStatus::Success
+    })
+}
+
+async fn one(g: &GlobalArgs, path: &Path, retry: bool) -> Result<Plan> {
     let spec = load_spec(path)?;
     let p = provider(g, &spec).await?;
     let obs = observe(p.as_ref(), &spec).await?;
-    let plan = crate::planner::plan_with(
-        &spec,
-        &obs,
-        crate::planner::PlanOptions {
-            retry,
-            promote: false,
-        },
-    )?;
+    let opts = crate::planner::PlanOptions {
+        retry,
+        promote: false,
+    };
+    let plan = crate::planner::plan_with(&spec, &obs, opts)?;
     if let Some(holder) = &obs.lock {
         let who = crate::model::Holder::parse(holder)
             .map(|h| h.to_string())
             .unwrap_or_else(|raw| raw);
         eprintln!("note: {} is locked by {who}", spec.app);
     }
-    match format {
-        Format::Text => print!(
-            "{}",
-            text::render(
-                &plan,
-                &Style {
-                    color: use_color(g)
-                }
-            )
-        ),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&plan)?),
-    }
     report_calls(g, p.as_ref());
-    Ok(if detailed && plan.has_changes() {
-        ExitStatus::Changes
-    } else {
-        ExitStatus::Success
-    })
+    Ok(plan)
 }

@@ -13,6 +13,11 @@ pub async fn run(g: &GlobalArgs, path: &Path, format: Format) -> Result<ExitStat
     let status = crate::status::status(&spec, &obs);
     match format {
         Format::Text => print!("{}", crate::render::status::render(&status)),
+        Format::Markdown => print!(
+            "**{}**\n\n```\n{}```\n",
+            status.app,
+            crate::render::status::render(&status)
+        ),
         Format::Json => println!("{}", serde_json::to_string_pretty(&status)?),
     }
     report_calls(g, p.as_ref());

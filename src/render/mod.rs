@@ -1,6 +1,8 @@
 //! Renderers: a Plan (or a status snapshot) to text. They compute nothing:
 //! every decision, diff and reason comes from the planner.
 
+pub mod json;
+pub mod markdown;
 pub mod status;
 pub mod text;
 
@@ -107,6 +109,102 @@ pub fn describe_action(app: &str, action: &Action) -> String {
         Action::ScaleToZero { color } => format!("scale {app}-{color} to zero"),
         Action::DeleteFleet { color } => format!("delete fleet {app}-{color}"),
     }
+}
+
+/// One line that says what a plan does, e.g. "shop: new release 3f2a… (ami-1 →
+/// ami-2) → green in 4 steps, 2 in-place changes".
+pub fn summary(plan: &crate::plan::Plan) -> String {
+    use crate::plan::PlanKind;
+    let in_place = match plan.in_place {
+        0 => String::new(),
+        1 => ", 1 in-place change".to_string(),
+        n => format!(", {n} in-place changes"),
+    };
+    let steps = plan.timeline.as_ref().map(|t| t.steps.len()).unwrap_or(0);
+    let what = match &plan.kind {
+        PlanKind::NoChanges => return format!("{}: no changes", plan.app),
+        PlanKind::FirstDeploy { color, release } => format!(
+            "first deploy of release {} ({}) → {color}",
+            release.fingerprint, release.data.image_id
+        ),
+        PlanKind::Release {
+            to,
+            from_image,
+            release,
+            resume_at: Some(w),
+            ..
+        } => format!(
+            "resume release {} ({} → {}) → {to} from {w}%, {steps} step{} left",
+            release.fingerprint,
+            from_image.as_deref().unwrap_or("?"),
+            release.data.image_id,
+            if steps == 1 { "" } else { "s" }
+        ),
+        PlanKind::Release {
+            to,
+            from_image,
+            release,
+            ..
+        } => format!(
+            "new release {} ({} → {}) → {to} in {steps} step{}",
+            release.fingerprint,
+            from_image.as_deref().unwrap_or("?"),
+            release.data.image_id,
+            if steps == 1 { "" } else { "s" }
+        ),
+        PlanKind::InPlace => {
+            let n = plan.in_place.max(1);
+            return format!(
+                "{}: {n} in-place change{}{}",
+                plan.app,
+                if n == 1 { "" } else { "s" },
+                if plan.in_place == 0 {
+                    " (housekeeping)"
+                } else {
+                    ""
+                }
+            );
+        }
+    };
+    format!("{}: {what}{in_place}", plan.app)
+}
+
+/// The rollout timeline as plain lines (text and markdown share them).
+pub fn timeline_lines(t: &crate::plan::Timeline) -> Vec<String> {
+    let mut out = vec![format!("gates during every bake: {}", t.gates.join("; "))];
+    out.push(format!(
+        "about {} of bakes, after up to {} for {} to turn healthy{}",
+        format_duration(t.bake_total_secs),
+        format_duration(t.health_timeout_secs),
+        t.to,
+        if t.awaits_promotion {
+            ", and a person's `cutover promote`"
+        } else {
+            ""
+        }
+    ));
+    out.push(format!(
+        "overlap: {} extra instance{} ({}) run beside {} until the teardown",
+        t.extra_instances,
+        if t.extra_instances == 1 { "" } else { "s" },
+        t.to,
+        t.from
+    ));
+    out.push(if t.rollback_window_secs == 0 {
+        format!(
+            "instant rollback: until promotion ({} is torn down at once, policy {})",
+            t.from,
+            t.teardown_policy.as_str()
+        )
+    } else {
+        format!(
+            "instant rollback: until {} after promotion, then {} is torn down ({})",
+            format_duration(t.rollback_window_secs),
+            t.from,
+            t.teardown_policy.as_str()
+        )
+    });
+    out
 }
 
 /// "100% blue", "75% blue / 25% green".

@@ -49,6 +49,13 @@ pub fn render(s: &Status) -> String {
             c.healthy,
             c.share
         );
+        if let Some(at) = c.rolled_back_at {
+            let _ = writeln!(
+                out,
+                "         rolled back at {}: kept for inspection",
+                format_timestamp(at)
+            );
+        }
         for u in &c.unhealthy {
             let _ = writeln!(out, "         not healthy: {u}");
         }

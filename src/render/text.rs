@@ -73,12 +73,28 @@ pub fn render(plan: &Plan, style: &Style) -> String {
             _ => 0,
         })
         .sum();
-    if waits > 0 {
+    if waits > 0 && plan.timeline.is_none() {
         let _ = writeln!(
             out,
             "\nAt least {} of bake and drain time, plus the wait for healthy targets.",
             format_duration(waits)
         );
+    }
+    if let Some(t) = &plan.timeline {
+        let _ = writeln!(out, "\nRollout {} → {}:", t.from, t.to);
+        let _ = writeln!(out, "  {:>5}  {:<24} {}", "step", "production", "bake");
+        for s in &t.steps {
+            let _ = writeln!(
+                out,
+                "  {:>4}%  {:<24} {}",
+                s.weight,
+                super::weights_text(s.weights),
+                format_duration(s.bake_secs)
+            );
+        }
+        for line in super::timeline_lines(t) {
+            let _ = writeln!(out, "  {line}");
+        }
     }
     if let Some(to) = plan.rollback_to {
         let _ = writeln!(

@@ -345,7 +345,7 @@ pub fn schema_value() -> &'static serde_json::Value {
 /// Keys in sorted order, whatever map type serde_json was built with (its
 /// `preserve_order` feature may be switched on by another crate), so the
 /// committed schema is the same byte for byte in every build.
-fn sort_keys(v: &mut serde_json::Value) {
+pub fn sort_keys(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Object(map) => {
             let mut entries: Vec<(String, serde_json::Value)> =

@@ -165,3 +165,16 @@ fn the_committed_schema_is_the_generated_one() {
         );
     }
 }
+
+#[test]
+fn the_committed_plan_output_schema_is_the_generated_one() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = cutover(&["schema", "--plan-output"], &[], root);
+    run.expect(0);
+    let committed =
+        std::fs::read_to_string(root.join("schemas/plan-output.schema.json")).unwrap_or_default();
+    assert!(
+        committed == run.stdout,
+        "schemas/plan-output.schema.json is stale: run `cargo run -- schema --plan-output > schemas/plan-output.schema.json`"
+    );
+}

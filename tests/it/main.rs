@@ -9,6 +9,7 @@ mod cli;
 mod cloudwatch;
 mod harness;
 mod moto;
+mod output;
 mod plan_files;
 mod planner;
 mod sandbox;

@@ -1,0 +1,111 @@
+//! The plan as JSON: one versioned document per app, for bots and scripts.
+//! Its JSON Schema (`cutover schema --plan-output`) is committed as
+//! schemas/plan-output.schema.json.
+
+use super::{describe_action, summary};
+use crate::model::Color;
+use crate::plan::{Action, Change, Plan, PlanKind, Timeline};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Bumped when a field changes meaning or goes away (adding fields does not).
+pub const FORMAT_VERSION: u32 = 1;
+
+/// `cutover plan --format json` for one app.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PlanDocument {
+    pub format_version: u32,
+    pub app: String,
+    /// The plan file.
+    pub source: String,
+    /// One line saying what the plan does.
+    pub summary: String,
+    pub has_changes: bool,
+    /// Fingerprint of the live state the plan was made from.
+    pub observed_fingerprint: String,
+    pub kind: PlanKind,
+    /// Resource-level changes, each with its action and reason.
+    pub changes: Vec<Change>,
+    /// The ordered steps `apply` will run.
+    pub steps: Vec<StepDocument>,
+    pub timeline: Option<Timeline>,
+    /// Where production goes back to if a step fails before promotion.
+    pub rollback_to: Option<Color>,
+    /// The command that flips traffic back after this plan is applied.
+    pub rollback_command: Option<String>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct StepDocument {
+    /// 1-based.
+    pub index: usize,
+    pub description: String,
+    pub reason: String,
+    pub action: Action,
+}
+
+/// Several apps in one document (`cutover plan DIR --format json`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct PlansDocument {
+    pub format_version: u32,
+    pub plans: Vec<PlanDocument>,
+}
+
+pub fn document(plan: &Plan) -> PlanDocument {
+    let releases = matches!(
+        plan.kind,
+        PlanKind::Release { .. } | PlanKind::FirstDeploy { .. }
+    );
+    PlanDocument {
+        format_version: FORMAT_VERSION,
+        app: plan.app.clone(),
+        source: plan.source.clone(),
+        summary: summary(plan),
+        has_changes: plan.has_changes(),
+        observed_fingerprint: plan.observed_fingerprint.clone(),
+        kind: plan.kind.clone(),
+        changes: plan.changes.clone(),
+        steps: plan
+            .steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| StepDocument {
+                index: i + 1,
+                description: describe_action(&plan.app, &s.action),
+                reason: s.reason.clone(),
+                action: s.action.clone(),
+            })
+            .collect(),
+        timeline: plan.timeline.clone(),
+        rollback_to: plan.rollback_to,
+        rollback_command: releases.then(|| format!("cutover rollback {}", plan.source)),
+        notes: plan.notes.clone(),
+    }
+}
+
+/// One plan as pretty JSON, or several in a [`PlansDocument`].
+pub fn render(plans: &[Plan]) -> String {
+    let text = match plans {
+        [one] => serde_json::to_string_pretty(&document(one)),
+        many => serde_json::to_string_pretty(&PlansDocument {
+            format_version: FORMAT_VERSION,
+            plans: many.iter().map(document).collect(),
+        }),
+    };
+    text.expect("plan documents serialise") + "\n"
+}
+
+/// The JSON Schema of `cutover plan --format json` (one plan or several).
+pub fn schema() -> String {
+    #[derive(JsonSchema)]
+    #[allow(dead_code)]
+    #[schemars(title = "cutover plan output", untagged)]
+    enum Output {
+        One(PlanDocument),
+        Many(PlansDocument),
+    }
+    let mut schema = schemars::schema_for!(Output).to_value();
+    crate::spec::raw::sort_keys(&mut schema);
+    serde_json::to_string_pretty(&schema).expect("schema serialises") + "\n"
+}

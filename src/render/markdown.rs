@@ -1,0 +1,138 @@
+//! The plan as a pull-request comment (GitHub-flavoured markdown): the
+//! one-line summary first, the diff and steps folded in `<details>`, the
+//! rollout as a table, the rollback command. Several apps fit in one comment,
+//! always under GitHub's 65,536-character limit: when they do not fit, apps
+//! are shown shorter (never a code block cut in half) and a note says so.
+
+use super::{describe_action, summary, timeline_lines, weights_text};
+use crate::model::format_duration;
+use crate::plan::{ChangeAction, Plan};
+use std::fmt::Write;
+
+/// GitHub's limit on a comment body.
+pub const GITHUB_COMMENT_LIMIT: usize = 65_536;
+
+/// The comment for `plans`, within `limit` characters.
+pub fn render(plans: &[Plan], limit: usize) -> String {
+    let mut head = String::new();
+    let changed = plans.iter().filter(|p| p.has_changes()).count();
+    if plans.len() > 1 {
+        let _ = writeln!(
+            head,
+            "### cutover plan: {} apps, {changed} with changes\n",
+            plans.len()
+        );
+    } else {
+        head.push_str("### cutover plan\n\n");
+    }
+    // Room for the note about what did not fit.
+    let budget = limit.saturating_sub(head.chars().count() + 400);
+    let mut body = String::new();
+    let mut shortened = 0;
+    let mut left_out = Vec::new();
+    for plan in plans {
+        let full = section(plan, Detail::Full);
+        let short = section(plan, Detail::Summary);
+        let line = format!("- {}\n", summary(plan));
+        let used = body.chars().count();
+        if used + full.chars().count() <= budget {
+            body.push_str(&full);
+        } else if used + short.chars().count() <= budget {
+            body.push_str(&short);
+            shortened += 1;
+        } else if used + line.chars().count() <= budget {
+            body.push_str(&line);
+            shortened += 1;
+        } else {
+            left_out.push(plan.app.clone());
+        }
+    }
+    let mut out = head;
+    out.push_str(&body);
+    if shortened > 0 || !left_out.is_empty() {
+        let _ = write!(
+            out,
+            "\n> **Truncated** to stay under GitHub's {GITHUB_COMMENT_LIMIT}-character comment limit: {shortened} app(s) shown in short"
+        );
+        if !left_out.is_empty() {
+            let _ = write!(out, ", {} not shown", left_out.len());
+        }
+        out.push_str(". Run `cutover plan` locally for the whole plan.\n");
+    }
+    out
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    Full,
+    Summary,
+}
+
+fn section(plan: &Plan, detail: Detail) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "**{}**\n", summary(plan));
+    if !plan.has_changes() {
+        for n in &plan.notes {
+            let _ = writeln!(out, "> {n}\n");
+        }
+        return out;
+    }
+    if let Some(t) = &plan.timeline {
+        out.push_str("| step | production | bake |\n|---:|---|---|\n");
+        for (i, s) in t.steps.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} |",
+                i + 1,
+                weights_text(s.weights),
+                format_duration(s.bake_secs)
+            );
+        }
+        out.push('\n');
+        for line in timeline_lines(t) {
+            let _ = writeln!(out, "- {line}");
+        }
+        out.push('\n');
+    }
+    if detail == Detail::Full {
+        let _ = writeln!(
+            out,
+            "<details><summary>Changes ({})</summary>\n\n```diff",
+            plan.changes.len()
+        );
+        for c in &plan.changes {
+            // diff highlighting: + green, - red; updates are left plain.
+            let sym = match c.action {
+                ChangeAction::Create => "+",
+                ChangeAction::Destroy => "-",
+                ChangeAction::Update => "~",
+                ChangeAction::Replace => "-/+",
+            };
+            let _ = writeln!(out, "{sym} {}  ({})", c.resource, c.reason);
+            for (field, old, new) in &c.fields {
+                let _ = writeln!(out, "    {field}: {old} → {new}");
+            }
+        }
+        out.push_str("```\n\n</details>\n\n");
+        let _ = writeln!(
+            out,
+            "<details><summary>Steps ({})</summary>\n",
+            plan.steps.len()
+        );
+        for (i, s) in plan.steps.iter().enumerate() {
+            let _ = writeln!(out, "{}. {}", i + 1, describe_action(&plan.app, &s.action));
+        }
+        out.push_str("\n</details>\n\n");
+    }
+    for n in &plan.notes {
+        let _ = writeln!(out, "> {n}\n");
+    }
+    if plan.timeline.is_some() || plan.rollback_to.is_some() {
+        let _ = writeln!(
+            out,
+            "Roll back after it is applied: `cutover rollback {}`\n",
+            plan.source
+        );
+    }
+    out
+}

@@ -1,0 +1,155 @@
+//! Plans people review: text, markdown and JSON for each kind of change
+//! (golden files), the comment-size limit, and the JSON against its schema.
+
+use crate::harness::{plan_toml, SandboxEnv};
+
+const V1: &str = "ami-0000000000000001";
+const V2: &str = "ami-0000000000000002";
+
+/// The three renderings of the current plan.
+fn outputs(env: &SandboxEnv) -> (String, String, String) {
+    let text = env.run(&["plan"]);
+    let md = env.run(&["plan", "--format", "markdown"]);
+    let json = env.run(&["plan", "--format", "json"]);
+    (text.stdout, md.stdout, json.stdout)
+}
+
+fn snapshot(name: &str, env: &SandboxEnv) {
+    let (text, md, json) = outputs(env);
+    insta::assert_snapshot!(format!("{name}_text"), text);
+    insta::assert_snapshot!(format!("{name}_markdown"), md);
+    insta::assert_snapshot!(format!("{name}_json"), json);
+    validate_json(&json);
+}
+
+/// Checks a `plan --format json` document against schemas/plan-output.schema.json
+/// with Python's jsonschema (installed beside moto by scripts/test).
+fn validate_json(doc: &str) {
+    let python = match std::env::var_os("CUTOVER_MOTO_SERVER") {
+        Some(moto) => std::path::Path::new(&moto).with_file_name("python"),
+        None => std::path::Path::new(".venv/bin/python").to_path_buf(),
+    };
+    let script = r#"
+import json, sys, jsonschema
+schema = json.load(open("schemas/plan-output.schema.json"))
+jsonschema.Draft202012Validator(schema).validate(json.loads(sys.stdin.read()))
+"#;
+    use std::io::Write;
+    let mut child = std::process::Command::new(python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(doc.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn first_deploy_renders_in_every_format() {
+    let env = SandboxEnv::new(&plan_toml(V1, "30m"));
+    snapshot("first_deploy", &env);
+}
+
+#[test]
+fn a_release_with_one_in_place_change_renders_in_every_format() {
+    let env = SandboxEnv::new(&plan_toml(V1, "30m"));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    env.set_plan(&plan_toml(V2, "30m").replace("matcher = \"200-299\"", "matcher = \"200\""));
+    snapshot("release_with_in_place", &env);
+    let (_, md, _) = outputs(&env);
+    assert!(md.starts_with("### cutover plan\n\n**shop: new release 8a9ad71345fe (ami-0000000000000001 → ami-0000000000000002) → green in 4 steps, 2 in-place changes**"), "{md}");
+}
+
+#[test]
+fn in_place_only_and_no_changes_render_in_every_format() {
+    let env = SandboxEnv::new(&plan_toml(V1, "30m"));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    snapshot("no_changes", &env);
+    env.set_plan(&plan_toml(V1, "30m").replace("desired_capacity = 2", "desired_capacity = 3"));
+    snapshot("in_place", &env);
+}
+
+#[test]
+fn a_teardown_renders_as_a_destroy() {
+    let env = SandboxEnv::new(&plan_toml(V1, "30m"));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    env.set_plan(&plan_toml(V2, "30m"));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    env.edit(|w| w.settings.virtual_now_ms += 31 * 60 * 1000);
+    snapshot("teardown", &env);
+}
+
+#[test]
+fn many_apps_fit_one_comment_without_breaking_a_code_block() {
+    // Three hundred apps' first deploys: far more than one comment holds.
+    let env = SandboxEnv::new(&plan_toml(V1, "30m"));
+    let dir = env.dir.path().join("apps");
+    std::fs::create_dir(&dir).unwrap();
+    for i in 0..300 {
+        let toml = plan_toml(V1, "30m")
+            .replace("name = \"shop\"", &format!("name = \"app{i:03}\""))
+            .replace("name = \"shop-alb\"", &format!("name = \"alb{i:03}\""));
+        std::fs::write(dir.join(format!("app{i:03}.toml")), toml).unwrap();
+    }
+    let run = crate::harness::cutover(
+        &[
+            "plan",
+            "apps",
+            "--format",
+            "markdown",
+            "--sandbox",
+            "sandbox.json",
+        ],
+        &[],
+        env.dir.path(),
+    );
+    run.expect(0);
+    let md = &run.stdout;
+    assert!(
+        md.chars().count() <= 65_536,
+        "{} characters",
+        md.chars().count()
+    );
+    assert!(
+        md.starts_with("### cutover plan: 300 apps, 300 with changes"),
+        "{}",
+        &md[..200]
+    );
+    assert_eq!(md.matches("```").count() % 2, 0, "a code block was cut");
+    assert!(
+        md.contains("**Truncated** to stay under GitHub's 65536-character comment limit"),
+        "{}",
+        &md[md.len() - 400..]
+    );
+    assert!(
+        md.contains("**app000: first deploy"),
+        "the first apps are shown in full"
+    );
+
+    let json = crate::harness::cutover(
+        &[
+            "plan",
+            "apps",
+            "--format",
+            "json",
+            "--sandbox",
+            "sandbox.json",
+        ],
+        &[],
+        env.dir.path(),
+    );
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(doc["plans"].as_array().unwrap().len(), 300);
+    validate_json(&json.stdout);
+}
