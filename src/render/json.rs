@@ -99,7 +99,7 @@ pub fn render(plans: &[Plan]) -> String {
 /// The JSON Schema of `cutover plan --format json` (one plan or several).
 pub fn schema() -> String {
     #[derive(JsonSchema)]
-    #[allow(dead_code)]
+    #[allow(dead_code, clippy::large_enum_variant)]
     #[schemars(title = "cutover plan output", untagged)]
     enum Output {
         One(PlanDocument),

@@ -82,7 +82,7 @@ pub fn render(plan: &Plan, style: &Style) -> String {
     }
     if let Some(t) = &plan.timeline {
         let _ = writeln!(out, "\nRollout {} → {}:", t.from, t.to);
-        let _ = writeln!(out, "  {:>5}  {:<24} {}", "step", "production", "bake");
+        let _ = writeln!(out, "   step  production               bake");
         for s in &t.steps {
             let _ = writeln!(
                 out,
