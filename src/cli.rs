@@ -74,6 +74,13 @@ pub enum Command {
         #[arg(long)]
         retry: bool,
     },
+    /// What changing a plan file will do, from the two files alone (no cloud).
+    Diff {
+        old: PathBuf,
+        new: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Continue a release that waits for promotion (auto_promote = false); no prompt.
     Promote { plan: PathBuf },
     /// Colours, releases, health, traffic and what a rollback would do (read-only).

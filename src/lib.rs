@@ -12,6 +12,7 @@
 pub mod checks;
 pub mod cli;
 pub mod commands;
+pub mod diff;
 pub mod executor;
 pub mod exit;
 pub mod lock;

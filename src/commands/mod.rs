@@ -23,6 +23,22 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
     let g = cli.global;
     match &cli.command {
         Command::Validate { plans } => return validate::run(&g, plans),
+        Command::Diff { old, new, format } => {
+            let old = crate::spec::load(old)?;
+            let new = crate::spec::load(new)?;
+            let d = crate::diff::diff(&old, &new);
+            let out = match format {
+                crate::cli::Format::Text => crate::render::diff::text(&d),
+                crate::cli::Format::Markdown => crate::render::diff::markdown(&d),
+                crate::cli::Format::Json => crate::render::diff::json(&d),
+            };
+            print!("{out}");
+            return Ok(if d.is_empty() {
+                ExitStatus::Success
+            } else {
+                ExitStatus::Changes
+            });
+        }
         Command::Schema { plan_output } => {
             if *plan_output {
                 print!("{}", crate::render::json::schema());
@@ -40,7 +56,9 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         .context("cannot start the async runtime")?;
     rt.block_on(async move {
         match cli.command {
-            Command::Validate { .. } | Command::Schema { .. } => unreachable!("handled above"),
+            Command::Validate { .. } | Command::Schema { .. } | Command::Diff { .. } => {
+                unreachable!("handled above")
+            }
             Command::Plan {
                 plans,
                 format,

@@ -153,3 +153,35 @@ fn many_apps_fit_one_comment_without_breaking_a_code_block() {
     assert_eq!(doc["plans"].as_array().unwrap().len(), 300);
     validate_json(&json.stdout);
 }
+
+#[test]
+fn diff_says_what_a_plan_file_change_will_do_without_any_cloud() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = plan_toml(V1, "30m");
+    let new = plan_toml(V2, "30m")
+        .replace("path = \"/health\"", "path = \"/healthz\"")
+        .replace("bake = \"5m\"", "bake = \"10m\"");
+    std::fs::write(dir.path().join("old.toml"), &old).unwrap();
+    std::fs::write(dir.path().join("new.toml"), &new).unwrap();
+    let run = |args: &[&str]| {
+        crate::harness::cutover(
+            args,
+            &[("AWS_ENDPOINT_URL", "http://127.0.0.1:9")],
+            dir.path(),
+        )
+    };
+    let same = run(&["diff", "old.toml", "old.toml"]);
+    same.expect(0);
+    assert_eq!(same.stdout, "shop: no changes\n");
+    for (format, name) in [
+        ("text", "diff_text"),
+        ("markdown", "diff_markdown"),
+        ("json", "diff_json"),
+    ] {
+        let out = run(&["diff", "old.toml", "new.toml", "--format", format]);
+        out.expect(2);
+        insta::assert_snapshot!(name, out.stdout);
+    }
+    std::fs::write(dir.path().join("bad.toml"), "[app]\nname = 1\n").unwrap();
+    run(&["diff", "old.toml", "bad.toml"]).expect(1);
+}

@@ -1,0 +1,219 @@
+//! `cutover diff OLD NEW`: what merging a plan-file change will do, from the
+//! two files alone (no cloud, no credentials): a new release, deployed
+//! blue-green, or in-place changes, or settings that shape later runs. Pure.
+
+use crate::model::format_duration;
+use crate::spec::Spec;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// One field that changed: (key as in the plan file, old, new).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FieldChange {
+    pub key: String,
+    pub old: String,
+    pub new: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SpecDiff {
+    pub format_version: u32,
+    pub app: String,
+    /// The launch data changed: a new release, deployed to the idle colour.
+    pub release: Option<ReleaseChange>,
+    /// Applied in place by the next apply (health check, capacity, listeners…).
+    pub in_place: Vec<FieldChange>,
+    /// How later deployments behave (steps, bakes, gates, teardown, hooks…).
+    pub settings: Vec<FieldChange>,
+    /// The app itself is another one: nothing carries over.
+    pub app_renamed: Option<FieldChange>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ReleaseChange {
+    pub old_release: String,
+    pub new_release: String,
+    /// What changed in the launch data.
+    pub fields: Vec<FieldChange>,
+    /// The shift, as the new plan file has it (% on the new colour).
+    pub steps: Vec<u32>,
+    pub bake: String,
+}
+
+impl SpecDiff {
+    pub fn is_empty(&self) -> bool {
+        self.release.is_none()
+            && self.in_place.is_empty()
+            && self.settings.is_empty()
+            && self.app_renamed.is_none()
+    }
+}
+
+struct Fields(Vec<FieldChange>);
+
+impl Fields {
+    fn cmp(&mut self, key: &str, old: impl ToString, new: impl ToString) {
+        let (old, new) = (old.to_string(), new.to_string());
+        if old != new {
+            self.0.push(FieldChange {
+                key: key.to_string(),
+                old,
+                new,
+            });
+        }
+    }
+}
+
+fn opt(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "(none)".into())
+}
+
+fn list(v: &[String]) -> String {
+    format!("[{}]", v.join(", "))
+}
+
+/// What changes between two validated plans.
+pub fn diff(old: &Spec, new: &Spec) -> SpecDiff {
+    let mut launch = Fields(Vec::new());
+    let (ol, nl) = (&old.fleet.launch, &new.fleet.launch);
+    launch.cmp("fleet.image_id", &ol.image_id, &nl.image_id);
+    launch.cmp("fleet.instance_type", &ol.instance_type, &nl.instance_type);
+    launch.cmp(
+        "fleet.security_groups",
+        list(&ol.security_groups),
+        list(&nl.security_groups),
+    );
+    // User data may hold secrets: say that it changed, never what it is.
+    if ol.user_data != nl.user_data {
+        let shown = |u: &Option<String>| if u.is_some() { "(set)" } else { "(none)" };
+        launch.cmp(
+            "fleet.user_data",
+            shown(&ol.user_data),
+            if nl.user_data.is_some() {
+                "(changed)"
+            } else {
+                "(none)"
+            },
+        );
+    }
+    launch.cmp("fleet.key_name", opt(&ol.key_name), opt(&nl.key_name));
+    let release = (!launch.0.is_empty()).then(|| ReleaseChange {
+        old_release: old.release().fingerprint,
+        new_release: new.release().fingerprint,
+        fields: launch.0,
+        steps: new.rollout.steps.clone(),
+        bake: format_duration(new.rollout.bake_secs),
+    });
+
+    let mut in_place = Fields(Vec::new());
+    let (ot, nt) = (&old.target_group, &new.target_group);
+    for (field, a, b) in ot.health_check.diff(&nt.health_check) {
+        in_place.cmp(&format!("target_group.health_check.{field}"), a, b);
+    }
+    in_place.cmp(
+        "target_group.deregistration_delay",
+        format!("{}s", ot.deregistration_delay_secs),
+        format!("{}s", nt.deregistration_delay_secs),
+    );
+    in_place.cmp("target_group.port", ot.port, nt.port);
+    in_place.cmp("target_group.protocol", ot.protocol, nt.protocol);
+    in_place.cmp("target_group.vpc_id", &ot.vpc_id, &nt.vpc_id);
+    let (oc, nc) = (old.fleet.capacity, new.fleet.capacity);
+    in_place.cmp("fleet.min_size", oc.min, nc.min);
+    in_place.cmp("fleet.desired_capacity", oc.desired, nc.desired);
+    in_place.cmp("fleet.max_size", oc.max, nc.max);
+    in_place.cmp(
+        "fleet.subnets",
+        list(&old.fleet.subnets),
+        list(&new.fleet.subnets),
+    );
+    in_place.cmp("fleet.spot", old.fleet.spot, new.fleet.spot);
+    in_place.cmp("load_balancer.name", &old.load_balancer, &new.load_balancer);
+    let listener = |s: &Spec| -> Vec<String> {
+        s.listeners()
+            .map(|l| {
+                format!(
+                    ":{} {} {}{}",
+                    l.port,
+                    l.protocol,
+                    l.role,
+                    l.certificate_arn
+                        .as_ref()
+                        .map(|c| format!(" {c}"))
+                        .unwrap_or_default()
+                )
+            })
+            .collect()
+    };
+    in_place.cmp("listeners", list(&listener(old)), list(&listener(new)));
+
+    let mut settings = Fields(Vec::new());
+    let (or, nr) = (&old.rollout, &new.rollout);
+    settings.cmp(
+        "rollout.steps",
+        format!("{:?}", or.steps),
+        format!("{:?}", nr.steps),
+    );
+    settings.cmp(
+        "rollout.bake",
+        format_duration(or.bake_secs),
+        format_duration(nr.bake_secs),
+    );
+    settings.cmp(
+        "rollout.health_timeout",
+        format_duration(or.health_timeout_secs),
+        format_duration(nr.health_timeout_secs),
+    );
+    settings.cmp("rollout.auto_promote", or.auto_promote, nr.auto_promote);
+    let checks =
+        |c: &[crate::spec::Check]| list(&c.iter().map(|c| c.describe()).collect::<Vec<_>>());
+    settings.cmp("rollout.smoke", checks(&or.smoke), checks(&nr.smoke));
+    settings.cmp("rollout.gates", checks(&or.gates), checks(&nr.gates));
+    settings.cmp(
+        "teardown.policy",
+        old.teardown.policy.as_str(),
+        new.teardown.policy.as_str(),
+    );
+    settings.cmp(
+        "teardown.delay",
+        format_duration(old.teardown.delay_secs),
+        format_duration(new.teardown.delay_secs),
+    );
+    settings.cmp(
+        "state.parameter",
+        &old.state_parameter,
+        &new.state_parameter,
+    );
+    let hook = |h: &Option<Vec<String>>| {
+        h.as_ref()
+            .map(|c| c.join(" "))
+            .unwrap_or_else(|| "(none)".into())
+    };
+    settings.cmp(
+        "hooks.before_deploy",
+        hook(&old.hooks.before_deploy),
+        hook(&new.hooks.before_deploy),
+    );
+    settings.cmp(
+        "hooks.after_teardown",
+        hook(&old.hooks.after_teardown),
+        hook(&new.hooks.after_teardown),
+    );
+    settings.cmp(
+        "notify.webhook_env",
+        opt(&old.notify_webhook_env),
+        opt(&new.notify_webhook_env),
+    );
+    settings.cmp("app.region", opt(&old.region), opt(&new.region));
+
+    let mut renamed = Fields(Vec::new());
+    renamed.cmp("app.name", &old.app, &new.app);
+    SpecDiff {
+        format_version: crate::render::json::FORMAT_VERSION,
+        app: new.app.clone(),
+        release,
+        in_place: in_place.0,
+        settings: settings.0,
+        app_renamed: renamed.0.pop(),
+    }
+}
