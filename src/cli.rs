@@ -63,9 +63,15 @@ pub enum Command {
         /// Plan a release that was rolled back as if it had not been.
         #[arg(long)]
         retry: bool,
+        /// Save the plan to FILE; `cutover apply FILE` applies exactly it, or
+        /// refuses when live state changed since.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Converge: build the idle colour, shift, promote, tear down.
     Apply {
+        /// A plan file, or a plan saved with `cutover plan --out`.
+        #[arg(value_name = "PLAN|SAVED")]
         plan: PathBuf,
         /// Do not ask for confirmation.
         #[arg(long)]

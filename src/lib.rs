@@ -24,5 +24,6 @@ pub mod planner;
 pub mod progress;
 pub mod provider;
 pub mod render;
+pub mod saved;
 pub mod spec;
 pub mod status;

@@ -139,7 +139,10 @@ impl Observed {
                 f.instances.clear();
             }
         }
-        serde_json::to_value(o).expect("observed state serialises")
+        let mut shape = serde_json::to_value(o).expect("observed state serialises");
+        // The same bytes in every build, whatever serde_json's map type.
+        crate::spec::raw::sort_keys(&mut shape);
+        shape
     }
 
     /// A short hash of [`Observed::shape`].

@@ -20,7 +20,30 @@ pub async fn run(
     auto_approve: bool,
     retry: bool,
 ) -> Result<ExitStatus> {
-    let spec = load_spec(path)?;
+    let bytes =
+        std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let saved = if crate::saved::is_saved_plan(&bytes) {
+        let saved: crate::saved::SavedPlan = serde_json::from_slice(&bytes).map_err(|e| {
+            anyhow::anyhow!(
+                "{} is not a saved plan cutover can read: {e}",
+                path.display()
+            )
+        })?;
+        if saved.saved_plan_version != crate::saved::SAVED_PLAN_VERSION {
+            anyhow::bail!(
+                "{} was saved by another version of cutover (saved plan version {}); run `cutover plan --out` again",
+                path.display(),
+                saved.saved_plan_version
+            );
+        }
+        Some(saved)
+    } else {
+        None
+    };
+    let spec = match &saved {
+        Some(s) => crate::spec::parse(Path::new(&s.plan_file), &s.plan_file_text)?,
+        None => load_spec(path)?,
+    };
     let p = provider(g, &spec).await?;
     let lock = crate::lock::acquire(
         p.as_ref(),
@@ -34,7 +57,10 @@ pub async fn run(
         retry,
         promote: false,
     };
-    let result = locked(g, path, &spec, p.as_ref(), auto_approve, opts).await;
+    let result = match &saved {
+        Some(s) => apply_saved(g, &spec, p.as_ref(), auto_approve, s).await,
+        None => locked(g, path, &spec, p.as_ref(), auto_approve, opts).await,
+    };
     lock.release().await;
     report_calls(g, p.as_ref());
     result
@@ -66,6 +92,50 @@ async fn locked(
         confirm()?;
     }
     carry_out(g, path, spec, p, &obs, &plan).await
+}
+
+/// Applies a saved plan, unless live state changed since it was made.
+async fn apply_saved(
+    g: &GlobalArgs,
+    spec: &crate::spec::Spec,
+    p: &dyn crate::provider::Provider,
+    auto_approve: bool,
+    saved: &crate::saved::SavedPlan,
+) -> Result<ExitStatus> {
+    let obs = observe(p, spec).await?;
+    if obs.fingerprint() != saved.plan.observed_fingerprint {
+        let changed = crate::saved::changes(&saved.observed, &obs.shape(), 12);
+        eprintln!(
+            "error: the plan is stale: live state changed since it was made ({} → {}):",
+            saved.plan.observed_fingerprint,
+            obs.fingerprint()
+        );
+        for c in &changed {
+            eprintln!("  {c}");
+        }
+        eprintln!(
+            "Run `cutover plan {} --out …` again and review the new plan.",
+            saved.plan_file
+        );
+        return Ok(ExitStatus::Error);
+    }
+    let plan = &saved.plan;
+    print!(
+        "{}",
+        text::render(
+            plan,
+            &Style {
+                color: use_color(g)
+            }
+        )
+    );
+    if !plan.has_changes() {
+        return Ok(ExitStatus::Success);
+    }
+    if !auto_approve {
+        confirm()?;
+    }
+    carry_out(g, Path::new(&saved.plan_file), spec, p, &obs, plan).await
 }
 
 /// Executes an approved plan and prints the summary (apply and promote).

@@ -64,7 +64,8 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
                 format,
                 detailed_exitcode,
                 retry,
-            } => plan::run(&g, &plans, format, detailed_exitcode, retry).await,
+                out,
+            } => plan::run(&g, &plans, format, detailed_exitcode, retry, out.as_deref()).await,
             Command::Apply {
                 plan,
                 auto_approve,

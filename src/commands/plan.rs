@@ -7,7 +7,7 @@ use crate::cli::{Format, GlobalArgs};
 use crate::exit::ExitStatus;
 use crate::plan::Plan;
 use crate::render::text::{self, Style};
-use anyhow::Result;
+use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
 pub async fn run(
@@ -16,10 +16,36 @@ pub async fn run(
     format: Format,
     detailed: bool,
     retry: bool,
+    out: Option<&Path>,
 ) -> Result<ExitStatus> {
+    let files = plan_files(args)?;
+    if out.is_some() && files.len() != 1 {
+        anyhow::bail!(
+            "--out saves the plan of one plan file; {} were given",
+            files.len()
+        );
+    }
     let mut plans = Vec::new();
-    for path in plan_files(args)? {
-        plans.push(one(g, &path, retry).await?);
+    for path in &files {
+        let (plan, obs) = one(g, path, retry).await?;
+        if let Some(out) = out {
+            let saved = crate::saved::SavedPlan {
+                saved_plan_version: crate::saved::SAVED_PLAN_VERSION,
+                plan_file: path.display().to_string(),
+                plan_file_text: std::fs::read_to_string(path)?,
+                retry,
+                plan: plan.clone(),
+                observed: obs.shape(),
+            };
+            std::fs::write(out, serde_json::to_string_pretty(&saved)? + "\n")
+                .with_context(|| format!("writing {}", out.display()))?;
+            eprintln!(
+                "Saved the plan to {}: `cutover apply {}` applies exactly it, and refuses if live state changes first.",
+                out.display(),
+                out.display()
+            );
+        }
+        plans.push(plan);
     }
     match format {
         Format::Text => {
@@ -42,7 +68,11 @@ pub async fn run(
     })
 }
 
-async fn one(g: &GlobalArgs, path: &Path, retry: bool) -> Result<Plan> {
+async fn one(
+    g: &GlobalArgs,
+    path: &Path,
+    retry: bool,
+) -> Result<(Plan, crate::observed::Observed)> {
     let spec = load_spec(path)?;
     let p = provider(g, &spec).await?;
     let obs = observe(p.as_ref(), &spec).await?;
@@ -58,5 +88,5 @@ async fn one(g: &GlobalArgs, path: &Path, retry: bool) -> Result<Plan> {
         eprintln!("note: {} is locked by {who}", spec.app);
     }
     report_calls(g, p.as_ref());
-    Ok(plan)
+    Ok((plan, obs))
 }

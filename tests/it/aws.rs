@@ -708,3 +708,63 @@ fn aws_ctrl_c_mid_shift_rolls_back_and_rollback_works_mid_shift() {
     assert_eq!(aws.weights(80), (100, 0));
     assert_eq!(aws.active(), "blue");
 }
+
+#[test]
+fn aws_a_saved_plan_is_refused_once_live_state_changed() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    aws.plan(
+        "ami-0000000000000001",
+        "0s",
+        &[("path = \"/health\"", "path = \"/healthz\"")],
+    );
+    aws.run(&["plan", "--out", "saved.json"]).expect(0);
+    // Someone edits the health check in the console meanwhile.
+    let arn = aws.moto.rt.block_on(async {
+        let out = aws
+            .moto
+            .elb
+            .describe_target_groups()
+            .names("shop-blue")
+            .send()
+            .await
+            .unwrap();
+        out.target_groups()[0]
+            .target_group_arn()
+            .unwrap()
+            .to_string()
+    });
+    aws.moto
+        .rt
+        .block_on(
+            aws.moto
+                .elb
+                .modify_target_group()
+                .target_group_arn(arn)
+                .health_check_path("/ping")
+                .send(),
+        )
+        .unwrap();
+    let stale = aws.moto.cutover(&["apply", "saved.json", "--auto-approve"]);
+    stale.expect(1);
+    assert!(
+        stale.stderr.contains("the plan is stale"),
+        "{}",
+        stale.stderr
+    );
+    assert!(
+        stale
+            .stderr
+            .contains("health_check.path: \"/health\" → \"/ping\""),
+        "{}",
+        stale.stderr
+    );
+    assert_eq!(aws.health_check_path("blue"), "/ping", "nothing applied");
+    // A fresh plan applies.
+    aws.run(&["plan", "--out", "saved.json"]).expect(0);
+    aws.moto
+        .cutover(&["apply", "saved.json", "--auto-approve"])
+        .expect(0);
+    assert_eq!(aws.health_check_path("blue"), "/healthz");
+}

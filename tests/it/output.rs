@@ -185,3 +185,70 @@ fn diff_says_what_a_plan_file_change_will_do_without_any_cloud() {
     std::fs::write(dir.path().join("bad.toml"), "[app]\nname = 1\n").unwrap();
     run(&["diff", "old.toml", "bad.toml"]).expect(1);
 }
+
+#[test]
+fn a_saved_plan_applies_as_reviewed_or_is_refused_when_stale() {
+    let env = SandboxEnv::new(&plan_toml(V1, "30m"));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    env.set_plan(&plan_toml(V2, "30m"));
+    let saved = env.run(&["plan", "--out", "release.json"]);
+    saved.expect(0);
+    assert!(
+        saved.stderr.contains("Saved the plan to release.json"),
+        "{}",
+        saved.stderr
+    );
+
+    // Someone changes the plan file after review: the saved plan still applies what was reviewed.
+    env.set_plan(&plan_toml("ami-0000000000000009", "30m"));
+    let run = crate::harness::cutover(
+        &[
+            "apply",
+            "release.json",
+            "--auto-approve",
+            "--sandbox",
+            "sandbox.json",
+        ],
+        &[],
+        env.dir.path(),
+    );
+    run.expect(0);
+    assert!(
+        run.stdout
+            .contains("green is live with release 8a9ad71345fe (ami-0000000000000002)"),
+        "{}",
+        run.stdout
+    );
+
+    // A plan made, then live state changes (a hand-edited capacity): refused.
+    env.set_plan(&plan_toml(V1, "30m"));
+    env.run(&["plan", "--out", "back.json"]).expect(0);
+    env.edit(|w| w.fleets.get_mut("shop-green").unwrap().capacity.desired = 3);
+    let stale = crate::harness::cutover(
+        &[
+            "apply",
+            "back.json",
+            "--auto-approve",
+            "--sandbox",
+            "sandbox.json",
+        ],
+        &[],
+        env.dir.path(),
+    );
+    stale.expect(1);
+    assert!(
+        stale
+            .stderr
+            .contains("the plan is stale: live state changed since it was made"),
+        "{}",
+        stale.stderr
+    );
+    assert!(
+        stale
+            .stderr
+            .contains("fleets.green.capacity.desired: 2 → 3"),
+        "{}",
+        stale.stderr
+    );
+    assert_eq!(env.active().as_deref(), Some("green"), "nothing applied");
+}
