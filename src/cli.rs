@@ -80,6 +80,13 @@ pub enum Command {
         #[arg(long)]
         retry: bool,
     },
+    /// Live AWS against plan files: every difference a person would want to know (read-only).
+    Drift {
+        #[arg(required = true, value_name = "PLAN|DIR")]
+        plans: Vec<PathBuf>,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// What changing a plan file will do, from the two files alone (no cloud).
     Diff {
         old: PathBuf,

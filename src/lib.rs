@@ -13,6 +13,7 @@ pub mod checks;
 pub mod cli;
 pub mod commands;
 pub mod diff;
+pub mod drift;
 pub mod executor;
 pub mod exit;
 pub mod lock;

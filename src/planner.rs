@@ -21,6 +21,8 @@ pub enum PlanError {
     LoadBalancerMissing(String),
     #[error("the active-colour parameter is missing and production is split (blue {blue}%, green {green}%) between fleets that do not tell which one was live; record it with `aws ssm put-parameter` or fix the listener, then plan again")]
     AmbiguousActive { blue: u32, green: u32 },
+    #[error("the active-colour parameter says {parameter} but production is all on {listener}: a rollback did not finish; run `cutover rollback` to record {listener} as active (or put the parameter right by hand), then plan again")]
+    ActiveDisagrees { parameter: Color, listener: Color },
     #[error("target group {name} has {field} {live}, the plan says {wanted}; AWS cannot change that in place: delete the target group (after moving traffic off it) or keep the old value")]
     ImmutableTargetGroup {
         name: String,
@@ -103,7 +105,48 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
     let prod_weights = obs
         .listener(spec.production.port)
         .and_then(|l| obs.weights(l));
+    // The parameter names a colour with no production traffic while the
+    // other, running the plan's release, has it all, and is not the newer
+    // release of an interrupted shift: the parameter is what is wrong.
+    let version = |c: Color| {
+        obs.fleets
+            .get(c)
+            .as_ref()
+            .and_then(|f| f.launch_template_version)
+    };
+    let misrecorded = match (&obs.active, prod_weights) {
+        (Some(a), Some(w)) => {
+            let (a, o) = (a.color, a.color.other());
+            let o_newer = matches!((version(o), version(a)), (Some(vo), Some(va)) if vo > va);
+            (w.get(a) == 0
+                && w.get(o) > 0
+                && obs.release_of(o) == Some(release.fingerprint.as_str())
+                && !o_newer)
+                .then_some(o)
+        }
+        _ => None,
+    };
+    if let Some(o) = misrecorded {
+        b.notes.push(format!(
+            "the active-colour parameter {} disagrees with the production listener, which sends everything to {o}: it is corrected",
+            spec.state_parameter
+        ));
+        b.change(
+            ChangeAction::Update,
+            format!("active colour {}", spec.state_parameter),
+            vec![("value".into(), o.other().to_string(), o.to_string())],
+            "record the colour that serves production",
+        );
+        b.step(
+            Action::RecordActive {
+                parameter: spec.state_parameter.clone(),
+                color: o,
+            },
+            "the parameter disagrees with the listener",
+        );
+    }
     let active = match &obs.active {
+        Some(_) if misrecorded.is_some() => misrecorded,
         Some(a) => Some(a.color),
         None => match prod_weights.filter(|w| w.blue + w.green > 0) {
             None => None,
@@ -131,6 +174,19 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
         },
     };
 
+    // A parameter naming one colour while production is all on the other,
+    // which runs another release than the plan's: a rollback whose parameter
+    // update failed. Re-promoting by plan would undo it: refuse.
+    if let (Some(a), Some(w)) = (obs.active.as_ref().map(|a| a.color), prod_weights) {
+        let o = a.other();
+        if w.get(a) == 0 && w.get(o) > 0 && obs.release_of(o) != Some(release.fingerprint.as_str())
+        {
+            return Err(PlanError::ActiveDisagrees {
+                parameter: a,
+                listener: o,
+            });
+        }
+    }
     let (kind, rollback_to) = match active {
         None => (first_deploy(&mut b, &release), None),
         // The live release, or a live colour whose fleet is gone (rebuilt in
@@ -1089,12 +1145,21 @@ pub fn rollback(spec: &Spec, obs: &Observed) -> Result<RollbackPlan, RollbackRef
             .and_then(|f| f.launch_template_version)
     };
     let other = active.other();
-    let other_is_newer = matches!((version(other), version(active)), (Some(o), Some(a)) if o > a);
-    let (to, record_active) = if weights.share(active) < 100 || other_is_newer {
-        (active, None)
-    } else {
-        (other, Some(spec.state_parameter.clone()))
+    let to = match (version(active), version(other)) {
+        // The rule: traffic goes to the older release. This also finishes a
+        // rollback whose parameter update failed (traffic already on the
+        // older colour, parameter still on the newer one).
+        (Some(a), Some(o)) if a != o => {
+            if a < o {
+                active
+            } else {
+                other
+            }
+        }
+        _ if weights.share(active) < 100 => active,
+        _ => other,
     };
+    let record_active = (to != active).then(|| spec.state_parameter.clone());
     let from = to.other();
     let flip = weights.share(to) < 100;
     let rejected_release = obs.release_of(from).map(str::to_string);

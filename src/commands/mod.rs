@@ -2,6 +2,7 @@
 //! choose the provider, print results to stdout and decide the exit status.
 
 pub(crate) mod apply;
+mod drift;
 mod plan;
 mod promote;
 mod rollback;
@@ -74,6 +75,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
             Command::Status { plan, format } => status::run(&g, &plan, format).await,
             Command::Rollback { plan } => rollback::run(&g, &plan).await,
             Command::Promote { plan } => promote::run(&g, &plan).await,
+            Command::Drift { plans, format } => drift::run(&g, &plans, format).await,
             Command::Unlock { plan, yes } => unlock::run(&g, &plan, yes).await,
         }
     })

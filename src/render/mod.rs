@@ -2,6 +2,7 @@
 //! every decision, diff and reason comes from the planner.
 
 pub mod diff;
+pub mod drift;
 pub mod json;
 pub mod markdown;
 pub mod status;

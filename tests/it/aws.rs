@@ -768,3 +768,260 @@ fn aws_a_saved_plan_is_refused_once_live_state_changed() {
         .expect(0);
     assert_eq!(aws.health_check_path("blue"), "/healthz");
 }
+
+impl Aws {
+    /// All of moto's state, for proving that a command wrote nothing. moto
+    /// records a `FakeHealthStatus` object for every DescribeTargetHealth it
+    /// answers: bookkeeping of reads, not state anyone wrote, so it is left out.
+    fn moto_state(&self) -> String {
+        let text = self.moto.rt.block_on(async {
+            reqwest::get(format!("{}/moto-api/data.json", self.moto.endpoint))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        });
+        let mut state: serde_json::Value = serde_json::from_str(&text).unwrap();
+        if let Some(elb) = state.get_mut("elbv2").and_then(|e| e.as_object_mut()) {
+            elb.remove("FakeHealthStatus");
+        }
+        state.to_string()
+    }
+}
+
+#[test]
+fn aws_plan_status_drift_and_diff_write_nothing() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "1h", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    aws.plan(
+        "ami-0000000000000002",
+        "1h",
+        &[("desired_capacity = 2", "desired_capacity = 3")],
+    );
+    std::fs::copy(
+        aws.moto.dir.path().join("shop.toml"),
+        aws.moto.dir.path().join("new.toml"),
+    )
+    .unwrap();
+    let before = aws.moto_state();
+    assert!(before.len() > 1000, "moto answers with its state");
+    for args in [
+        &["plan", "shop.toml"][..],
+        &["plan", "shop.toml", "--format", "json"][..],
+        &[
+            "plan",
+            "shop.toml",
+            "--format",
+            "markdown",
+            "--detailed-exitcode",
+        ][..],
+        &["status", "shop.toml"][..],
+        &["status", "shop.toml", "--format", "json"][..],
+        &["drift", "shop.toml"][..],
+        &["drift", "shop.toml", "--format", "json"][..],
+        &["diff", "shop.toml", "new.toml"][..],
+    ] {
+        let run = aws.moto.cutover(args);
+        assert!(
+            run.code == 0 || run.code == 2,
+            "{args:?}: {}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+    let after = aws.moto_state();
+    let changed = cutover::saved::changes(
+        &serde_json::from_str(&before).unwrap(),
+        &serde_json::from_str(&after).unwrap(),
+        20,
+    );
+    assert!(
+        changed.is_empty(),
+        "a read-only command changed AWS: {changed:#?}"
+    );
+}
+
+#[test]
+fn aws_drift_of_each_kind_and_apply_repairs_it() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    aws.moto.cutover(&["drift", "shop.toml"]).expect(0);
+
+    let rt = &aws.moto.rt;
+    let (lb, blue, green) = rt.block_on(async {
+        let lb = aws
+            .moto
+            .elb
+            .describe_load_balancers()
+            .names("shop-alb")
+            .send()
+            .await
+            .unwrap();
+        let lb = lb.load_balancers()[0]
+            .load_balancer_arn()
+            .unwrap()
+            .to_string();
+        let tgs = aws
+            .moto
+            .elb
+            .describe_target_groups()
+            .names("shop-blue")
+            .names("shop-green")
+            .send()
+            .await
+            .unwrap();
+        let arn = |n: &str| {
+            tgs.target_groups()
+                .iter()
+                .find(|t| t.target_group_name() == Some(n))
+                .unwrap()
+                .target_group_arn()
+                .unwrap()
+                .to_string()
+        };
+        (lb, arn("shop-blue"), arn("shop-green"))
+    });
+    rt.block_on(async {
+        let listeners = aws
+            .moto
+            .elb
+            .describe_listeners()
+            .load_balancer_arn(&lb)
+            .send()
+            .await
+            .unwrap();
+        let arn = |port: i32| {
+            listeners
+                .listeners()
+                .iter()
+                .find(|l| l.port() == Some(port))
+                .unwrap()
+                .listener_arn()
+                .unwrap()
+                .to_string()
+        };
+        // 50/50 by hand on production.
+        let forward = aws_sdk_elasticloadbalancingv2::types::ForwardActionConfig::builder()
+            .target_groups(
+                aws_sdk_elasticloadbalancingv2::types::TargetGroupTuple::builder()
+                    .target_group_arn(&blue)
+                    .weight(50)
+                    .build(),
+            )
+            .target_groups(
+                aws_sdk_elasticloadbalancingv2::types::TargetGroupTuple::builder()
+                    .target_group_arn(&green)
+                    .weight(50)
+                    .build(),
+            )
+            .build();
+        let action = aws_sdk_elasticloadbalancingv2::types::Action::builder()
+            .r#type(aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::Forward)
+            .forward_config(forward)
+            .build();
+        aws.moto
+            .elb
+            .modify_listener()
+            .listener_arn(arn(80))
+            .default_actions(action)
+            .send()
+            .await
+            .unwrap();
+        // The test listener deleted, a health check and the capacity changed in the console.
+        aws.moto
+            .elb
+            .delete_listener()
+            .listener_arn(arn(8080))
+            .send()
+            .await
+            .unwrap();
+        aws.moto
+            .elb
+            .modify_target_group()
+            .target_group_arn(&blue)
+            .health_check_path("/ping")
+            .send()
+            .await
+            .unwrap();
+        aws.moto
+            .asg
+            .update_auto_scaling_group()
+            .auto_scaling_group_name("shop-blue")
+            .desired_capacity(3)
+            .send()
+            .await
+            .unwrap();
+    });
+    let drift = aws
+        .moto
+        .cutover(&["drift", "shop.toml", "--format", "json"]);
+    drift.expect(2);
+    let doc: serde_json::Value = serde_json::from_str(&drift.stdout).unwrap();
+    let findings: Vec<(String, String)> = doc["apps"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["kind"].as_str().unwrap().to_string(),
+                f["resource"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for want in [
+        ("health_check", "target group shop-blue"),
+        ("missing", "listener :8080 (test)"),
+        ("weights", "listener :80 (production)"),
+        ("capacity", "fleet shop-blue"),
+    ] {
+        assert!(
+            findings.contains(&(want.0.to_string(), want.1.to_string())),
+            "{want:?} not in {findings:#?}"
+        );
+    }
+    let text = aws.moto.cutover(&["drift", "shop.toml"]);
+    assert!(
+        text.stdout
+            .contains("50% blue / 50% green live: not a step of any deployment"),
+        "{}",
+        text.stdout
+    );
+
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    assert_eq!(aws.weights(80), (100, 0));
+    assert_eq!(aws.health_check_path("blue"), "/health");
+    aws.moto.cutover(&["drift", "shop.toml"]).expect(0);
+
+    // The active-colour parameter edited by hand: drift says so, apply corrects it.
+    rt.block_on(
+        aws.moto
+            .ssm
+            .put_parameter()
+            .name("/cutover/shop/active")
+            .value("green")
+            .overwrite(true)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send(),
+    )
+    .unwrap();
+    let drift = aws.moto.cutover(&["drift", "shop.toml"]);
+    drift.expect(2);
+    assert!(
+        drift
+            .stdout
+            .contains("says green, while production is all on blue"),
+        "{}",
+        drift.stdout
+    );
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    assert_eq!(aws.active(), "blue");
+    assert_eq!(
+        aws.weights(80),
+        (100, 0),
+        "traffic never moved to the colour the parameter named"
+    );
+    aws.moto.cutover(&["drift", "shop.toml"]).expect(0);
+}

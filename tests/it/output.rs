@@ -252,3 +252,71 @@ fn a_saved_plan_applies_as_reviewed_or_is_refused_when_stale() {
     );
     assert_eq!(env.active().as_deref(), Some("green"), "nothing applied");
 }
+
+#[test]
+fn drift_reports_hand_edits_and_apply_repairs_them() {
+    let env = SandboxEnv::new(&plan_toml(V1, "30m"));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    let clean = env.run(&["drift"]);
+    clean.expect(0);
+    assert_eq!(clean.stdout, "shop: in sync\n");
+
+    // Someone sets 50/50 by hand, edits a health check and the capacity.
+    env.edit(|w| {
+        let tgs: Vec<(String, String)> = w
+            .target_groups
+            .iter()
+            .map(|(a, t)| (a.clone(), t.name.clone()))
+            .collect();
+        let l = w.listeners.values_mut().find(|l| l.port == 80).unwrap();
+        l.forward = tgs.iter().map(|(arn, _)| (arn.clone(), 50)).collect();
+        for tg in w.target_groups.values_mut() {
+            tg.health_check.path = "/ping".into();
+        }
+        w.fleets.get_mut("shop-blue").unwrap().capacity.desired = 3;
+    });
+    let drift = env.run(&["drift"]);
+    drift.expect(2);
+    insta::assert_snapshot!("drift_text", drift.stdout);
+    let md = env.run(&["drift", "--format", "markdown"]);
+    insta::assert_snapshot!("drift_markdown", md.stdout);
+    let json: serde_json::Value =
+        serde_json::from_str(&env.run(&["drift", "--format", "json"]).stdout).unwrap();
+    assert_eq!(json["drift"], true);
+    let kinds: Vec<&str> = json["apps"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["health_check", "health_check", "weights", "capacity"]
+    );
+
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    env.run(&["drift"]).expect(0);
+}
+
+#[test]
+fn a_stalled_deployment_is_drift_until_resumed() {
+    let env = SandboxEnv::new(&plan_toml(V1, "0s"));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    env.set_plan(&plan_toml(V2, "0s"));
+    env.run_env(
+        &["apply", "--auto-approve"],
+        &[("CUTOVER_CRASH_AFTER_STEP", "7")],
+    );
+    env.run(&["unlock", "--yes"]).expect(0);
+    let drift = env.run(&["drift"]);
+    drift.expect(2);
+    assert!(
+        drift
+            .stdout
+            .contains("a release stopped at 25% on green and no run holds the lock"),
+        "{}",
+        drift.stdout
+    );
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    env.run(&["drift"]).expect(0);
+}
