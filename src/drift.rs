@@ -26,6 +26,8 @@ pub enum DriftKind {
     Listener,
     /// The active-colour parameter disagrees with the production listener.
     ActiveColour,
+    /// Tagged as cutover's, but no plan given mentions it.
+    Unmanaged,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -57,6 +59,31 @@ fn finding(
         resource: resource.into(),
         detail: detail.into(),
         apply_repairs: repairs,
+    }
+}
+
+/// Resources tagged as cutover's that none of `plans` owns: (kind, name, app).
+pub fn unowned(managed: &[(String, String, String)], plans: &[&Spec]) -> AppDrift {
+    let findings = managed
+        .iter()
+        .filter(|(_, name, app)| {
+            !plans
+                .iter()
+                .any(|s| &s.app == app && Color::ALL.iter().any(|c| &s.resource_name(*c) == name))
+        })
+        .map(|(kind, name, app)| {
+            finding(
+                DriftKind::Unmanaged,
+                format!("{kind} {name}"),
+                format!("tagged cutover:app={app}, but no plan given mentions it"),
+                false,
+            )
+        })
+        .collect();
+    AppDrift {
+        app: "(resources no plan mentions)".into(),
+        source: String::new(),
+        findings,
     }
 }
 

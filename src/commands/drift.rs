@@ -15,18 +15,23 @@ const CONCURRENCY: usize = 8;
 
 pub async fn run(g: &GlobalArgs, args: &[PathBuf], format: Format) -> Result<ExitStatus> {
     let files = plan_files(args)?;
-    let results: Vec<(usize, Result<AppDrift>)> = futures::stream::iter(files.iter().enumerate())
-        .map(|(i, path)| async move { (i, one(g, path).await) })
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
+    let results: Vec<(usize, Result<(AppDrift, crate::spec::Spec)>)> =
+        futures::stream::iter(files.iter().enumerate())
+            .map(|(i, path)| async move { (i, one(g, path).await) })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
     let mut results = results;
     results.sort_by_key(|(i, _)| *i);
     let mut apps = Vec::new();
+    let mut specs = Vec::new();
     let mut failed = false;
     for ((_, r), path) in results.into_iter().zip(&files) {
         match r {
-            Ok(d) => apps.push(d),
+            Ok((d, spec)) => {
+                apps.push(d);
+                specs.push(spec);
+            }
             Err(e) => {
                 failed = true;
                 if let Some(pe) = e.downcast_ref::<crate::spec::PlanFileError>() {
@@ -34,6 +39,29 @@ pub async fn run(g: &GlobalArgs, args: &[PathBuf], format: Format) -> Result<Exi
                 } else {
                     eprintln!("error: {}: {e:#}", path.display());
                 }
+            }
+        }
+    }
+    // Resources tagged as ours that no plan mentions, once per region.
+    let mut regions: Vec<Option<String>> = specs.iter().map(|s| s.region.clone()).collect();
+    regions.sort();
+    regions.dedup();
+    for region in regions {
+        let Some(first) = specs.iter().find(|s| s.region == region) else {
+            continue;
+        };
+        let p = provider(g, first).await?;
+        match p.list_managed().await {
+            Ok(managed) => {
+                let owners: Vec<&crate::spec::Spec> = specs.iter().collect();
+                let unowned = crate::drift::unowned(&managed, &owners);
+                if !unowned.findings.is_empty() {
+                    apps.push(unowned);
+                }
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("error: listing the resources tagged cutover:managed: {e}");
             }
         }
     }
@@ -52,10 +80,10 @@ pub async fn run(g: &GlobalArgs, args: &[PathBuf], format: Format) -> Result<Exi
     })
 }
 
-async fn one(g: &GlobalArgs, path: &std::path::Path) -> Result<AppDrift> {
+async fn one(g: &GlobalArgs, path: &std::path::Path) -> Result<(AppDrift, crate::spec::Spec)> {
     let spec = load_spec(path)?;
     let p = provider(g, &spec).await?;
     let obs = observe(p.as_ref(), &spec).await?;
     report_calls(g, p.as_ref());
-    Ok(crate::drift::drift(&spec, &obs))
+    Ok((crate::drift::drift(&spec, &obs), spec))
 }

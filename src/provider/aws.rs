@@ -1086,6 +1086,93 @@ impl Provider for Aws {
             }))
     }
 
+    async fn list_managed(&self) -> Result<Vec<(String, String, String)>> {
+        let mut out = Vec::new();
+        // Auto Scaling groups: filtered by tag on the server.
+        let mut groups = self
+            .asg
+            .describe_auto_scaling_groups()
+            .filters(
+                asg::types::Filter::builder()
+                    .name("tag-key")
+                    .values(tags::MANAGED)
+                    .build(),
+            )
+            .into_paginator()
+            .send();
+        while let Some(page) = groups.next().await {
+            self.count("DescribeAutoScalingGroups");
+            let page = page.map_err(|e| err("DescribeAutoScalingGroups", e))?;
+            for g in page.auto_scaling_groups() {
+                let app = g
+                    .tags()
+                    .iter()
+                    .find(|t| t.key() == Some(tags::APP))
+                    .and_then(|t| t.value())
+                    .unwrap_or_default();
+                out.push((
+                    "auto scaling group".to_string(),
+                    g.auto_scaling_group_name().unwrap_or_default().to_string(),
+                    app.to_string(),
+                ));
+            }
+        }
+        // Target groups: listed, then their tags read 20 at a time.
+        let mut arns = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            self.count("DescribeTargetGroups");
+            let page = self
+                .elb
+                .describe_target_groups()
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| err("DescribeTargetGroups", e))?;
+            arns.extend(page.target_groups().iter().filter_map(|t| {
+                Some((
+                    t.target_group_arn()?.to_string(),
+                    t.target_group_name()?.to_string(),
+                ))
+            }));
+            marker = page.next_marker().map(str::to_string);
+            if marker.is_none() {
+                break;
+            }
+        }
+        for chunk in arns.chunks(20) {
+            self.count("DescribeTags");
+            let tagged = self
+                .elb
+                .describe_tags()
+                .set_resource_arns(Some(chunk.iter().map(|(a, _)| a.clone()).collect()))
+                .send()
+                .await
+                .map_err(|e| err("DescribeTags", e))?;
+            for d in tagged.tag_descriptions() {
+                let tag = |k: &str| {
+                    d.tags()
+                        .iter()
+                        .find(|t| t.key() == Some(k))
+                        .and_then(|t| t.value())
+                };
+                if tag(tags::MANAGED).is_some() {
+                    let name = chunk
+                        .iter()
+                        .find(|(a, _)| Some(a.as_str()) == d.resource_arn())
+                        .map(|(_, n)| n.clone())
+                        .unwrap_or_default();
+                    out.push((
+                        "target group".to_string(),
+                        name,
+                        tag(tags::APP).unwrap_or_default().to_string(),
+                    ));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     async fn alarm_state(&self, name: &str) -> Result<String> {
         self.count("DescribeAlarms");
         alarm_state(&self.cloudwatch, name).await

@@ -142,6 +142,10 @@ pub trait Provider: Send + Sync {
     /// Instances an Auto Scaling group still has (`None`: the group is gone).
     async fn fleet_instances(&self, fleet: &str) -> Result<Option<usize>>;
 
+    /// Everything tagged `cutover:managed=true` in the account and region:
+    /// (kind, name, the `cutover:app` tag).
+    async fn list_managed(&self) -> Result<Vec<(String, String, String)>>;
+
     /// A CloudWatch alarm's state: "OK", "ALARM" or "INSUFFICIENT_DATA".
     async fn alarm_state(&self, name: &str) -> Result<String>;
 

@@ -823,6 +823,23 @@ impl Provider for Sandbox {
         })
     }
 
+    async fn list_managed(&self) -> Result<Vec<(String, String, String)>> {
+        self.call("ListManaged", false, |w| {
+            let mut out = Vec::new();
+            for tg in w.target_groups.values() {
+                if let (Some(_), Some(app)) = (tg.tags.get(tags::MANAGED), tg.tags.get(tags::APP)) {
+                    out.push(("target group".to_string(), tg.name.clone(), app.clone()));
+                }
+            }
+            for (name, f) in &w.fleets {
+                if let (Some(_), Some(app)) = (f.tags.get(tags::MANAGED), f.tags.get(tags::APP)) {
+                    out.push(("auto scaling group".to_string(), name.clone(), app.clone()));
+                }
+            }
+            Ok(out)
+        })
+    }
+
     async fn alarm_state(&self, name: &str) -> Result<String> {
         self.call("DescribeAlarms", false, |w| {
             w.alarms

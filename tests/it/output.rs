@@ -320,3 +320,55 @@ fn a_stalled_deployment_is_drift_until_resumed() {
     env.run(&["apply", "--auto-approve"]).expect(0);
     env.run(&["drift"]).expect(0);
 }
+
+#[test]
+fn drift_reports_resources_tagged_as_ours_that_no_plan_mentions() {
+    let env = SandboxEnv::new(&plan_toml(V1, "30m"));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    // Another app deployed to the same account, then its plan file deleted.
+    let other = plan_toml(V1, "30m")
+        .replace("name = \"shop\"", "name = \"cart\"")
+        .replace("name = \"shop-alb\"", "name = \"cart-alb\"");
+    std::fs::write(env.dir.path().join("cart.toml"), other).unwrap();
+    crate::harness::cutover(
+        &[
+            "apply",
+            "cart.toml",
+            "--auto-approve",
+            "--sandbox",
+            "sandbox.json",
+        ],
+        &[],
+        env.dir.path(),
+    )
+    .expect(0);
+    let drift = env.run(&["drift"]);
+    drift.expect(2);
+    for name in [
+        "target group cart-blue",
+        "target group cart-green",
+        "auto scaling group cart-blue",
+    ] {
+        assert!(
+            drift.stdout.contains(&format!(
+                "~ {name}: tagged cutover:app=cart, but no plan given mentions it"
+            )),
+            "{}",
+            drift.stdout
+        );
+    }
+    assert!(drift.stdout.contains("shop: in sync"), "{}", drift.stdout);
+    // Both plans given: nothing unowned.
+    crate::harness::cutover(
+        &[
+            "drift",
+            "shop.toml",
+            "cart.toml",
+            "--sandbox",
+            "sandbox.json",
+        ],
+        &[],
+        env.dir.path(),
+    )
+    .expect(0);
+}
