@@ -954,16 +954,53 @@ fn aws_drift_of_each_kind_and_apply_repairs_it() {
             .send()
             .await
             .unwrap();
+        aws.moto
+            .elb
+            .modify_target_group_attributes()
+            .target_group_arn(&green)
+            .attributes(
+                aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute::builder()
+                    .key("deregistration_delay.timeout_seconds")
+                    .value("120")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        // A target group tagged as cutover's whose plan is gone.
+        aws.moto
+            .elb
+            .create_target_group()
+            .name("old-app-blue")
+            .port(80)
+            .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+            .vpc_id(&aws.vpc)
+            .tags(
+                aws_sdk_elasticloadbalancingv2::types::Tag::builder()
+                    .key("cutover:managed")
+                    .value("true")
+                    .build(),
+            )
+            .tags(
+                aws_sdk_elasticloadbalancingv2::types::Tag::builder()
+                    .key("cutover:app")
+                    .value("old-app")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
     });
     let drift = aws
         .moto
         .cutover(&["drift", "shop.toml", "--format", "json"]);
     drift.expect(2);
     let doc: serde_json::Value = serde_json::from_str(&drift.stdout).unwrap();
-    let findings: Vec<(String, String)> = doc["apps"][0]["findings"]
+    let findings: Vec<(String, String)> = doc["apps"]
         .as_array()
         .unwrap()
         .iter()
+        .flat_map(|app| app["findings"].as_array().unwrap().iter())
         .map(|f| {
             (
                 f["kind"].as_str().unwrap().to_string(),
@@ -976,6 +1013,8 @@ fn aws_drift_of_each_kind_and_apply_repairs_it() {
         ("missing", "listener :8080 (test)"),
         ("weights", "listener :80 (production)"),
         ("capacity", "fleet shop-blue"),
+        ("target_group_attributes", "target group shop-green"),
+        ("unmanaged", "target group old-app-blue"),
     ] {
         assert!(
             findings.contains(&(want.0.to_string(), want.1.to_string())),
@@ -993,6 +1032,38 @@ fn aws_drift_of_each_kind_and_apply_repairs_it() {
     aws.run(&["apply", "--auto-approve"]).expect(0);
     assert_eq!(aws.weights(80), (100, 0));
     assert_eq!(aws.health_check_path("blue"), "/health");
+    // Everything is repaired but the leftover of another app, which needs a person.
+    let after = aws.moto.cutover(&["drift", "shop.toml"]);
+    after.expect(2);
+    assert!(after.stdout.contains("shop: in sync"), "{}", after.stdout);
+    assert!(
+        after
+            .stdout
+            .contains("target group old-app-blue: tagged cutover:app=old-app"),
+        "{}",
+        after.stdout
+    );
+    rt.block_on(async {
+        let out = aws
+            .moto
+            .elb
+            .describe_target_groups()
+            .names("old-app-blue")
+            .send()
+            .await
+            .unwrap();
+        let arn = out.target_groups()[0]
+            .target_group_arn()
+            .unwrap()
+            .to_string();
+        aws.moto
+            .elb
+            .delete_target_group()
+            .target_group_arn(arn)
+            .send()
+            .await
+            .unwrap();
+    });
     aws.moto.cutover(&["drift", "shop.toml"]).expect(0);
 
     // The active-colour parameter edited by hand: drift says so, apply corrects it.
