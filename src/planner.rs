@@ -127,22 +127,14 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
         _ => None,
     };
     if let Some(o) = misrecorded {
-        b.notes.push(format!(
-            "the active-colour parameter {} disagrees with the production listener, which sends everything to {o}: it is corrected",
-            spec.state_parameter
-        ));
-        b.change(
-            ChangeAction::Update,
-            format!("active colour {}", spec.state_parameter),
-            vec![("value".into(), o.other().to_string(), o.to_string())],
-            "record the colour that serves production",
-        );
-        b.step(
-            Action::RecordActive {
-                parameter: spec.state_parameter.clone(),
-                color: o,
-            },
-            "the parameter disagrees with the listener",
+        record_corrected(
+            &mut b,
+            o,
+            format!(
+                "the active-colour parameter {} disagrees with the production listener, which sends everything to {o}: it is corrected",
+                spec.state_parameter
+            ),
+            o.other().to_string(),
         );
     }
     let active = match &obs.active {
@@ -152,22 +144,14 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
             None => None,
             Some(w) => {
                 let c = infer_active(obs, w, &release)?;
-                b.notes.push(format!(
-                    "the active-colour parameter {} is missing; the production listener says {c} is live",
-                    spec.state_parameter
-                ));
-                b.change(
-                    ChangeAction::Create,
-                    format!("active colour {}", spec.state_parameter),
-                    vec![("value".into(), "(none)".into(), c.to_string())],
-                    "record the colour that serves production",
-                );
-                b.step(
-                    Action::RecordActive {
-                        parameter: spec.state_parameter.clone(),
-                        color: c,
-                    },
-                    "the parameter is missing",
+                record_corrected(
+                    &mut b,
+                    c,
+                    format!(
+                        "the active-colour parameter {} is missing; the production listener says {c} is live",
+                        spec.state_parameter
+                    ),
+                    "(none)".into(),
                 );
                 Some(c)
             }
@@ -241,6 +225,26 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
         observed_fingerprint: obs.fingerprint(),
         notes: b.notes,
     })
+}
+
+/// Records `c` as active because the parameter is missing or wrong: the
+/// listener, which carries the traffic, is what is believed.
+fn record_corrected(b: &mut Builder, c: Color, note: String, was: String) {
+    let parameter = b.spec.state_parameter.clone();
+    b.notes.push(note);
+    b.change(
+        ChangeAction::Update,
+        format!("active colour {parameter}"),
+        vec![("value".into(), was, c.to_string())],
+        "record the colour that serves production",
+    );
+    b.step(
+        Action::RecordActive {
+            parameter,
+            color: c,
+        },
+        "the parameter disagrees with the listener",
+    );
 }
 
 /// The live colour when the parameter is missing: the only one with traffic,

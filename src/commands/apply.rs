@@ -45,14 +45,7 @@ pub async fn run(
         None => load_spec(path)?,
     };
     let p = provider(g, &spec).await?;
-    let lock = crate::lock::acquire(
-        p.as_ref(),
-        &spec.app,
-        &path.display().to_string(),
-        &spec.state_parameter,
-        &format!("cutover apply {}", path.display()),
-    )
-    .await?;
+    let lock = super::lock(p.as_ref(), &spec, path, "apply").await?;
     let opts = crate::planner::PlanOptions {
         retry,
         promote: false,

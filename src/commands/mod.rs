@@ -104,6 +104,23 @@ pub(crate) fn plan_files(args: &[std::path::PathBuf]) -> Result<Vec<std::path::P
     Ok(out)
 }
 
+/// Takes the app's lock for `verb` (apply, promote, rollback) on `path`.
+pub(crate) async fn lock<'a>(
+    p: &'a dyn Provider,
+    spec: &Spec,
+    path: &Path,
+    verb: &str,
+) -> Result<crate::lock::Lock<'a>> {
+    Ok(crate::lock::acquire(
+        p,
+        &spec.app,
+        &path.display().to_string(),
+        &spec.state_parameter,
+        &format!("cutover {verb} {}", path.display()),
+    )
+    .await?)
+}
+
 /// Reads and validates a plan file.
 pub(crate) fn load_spec(path: &Path) -> Result<Spec> {
     Ok(crate::spec::load(path)?)

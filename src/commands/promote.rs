@@ -12,14 +12,7 @@ use std::path::Path;
 pub async fn run(g: &GlobalArgs, path: &Path) -> Result<ExitStatus> {
     let spec = load_spec(path)?;
     let p = provider(g, &spec).await?;
-    let lock = crate::lock::acquire(
-        p.as_ref(),
-        &spec.app,
-        &path.display().to_string(),
-        &spec.state_parameter,
-        &format!("cutover promote {}", path.display()),
-    )
-    .await?;
+    let lock = super::lock(p.as_ref(), &spec, path, "promote").await?;
     let result = locked(g, path, &spec, p.as_ref()).await;
     lock.release().await;
     report_calls(g, p.as_ref());

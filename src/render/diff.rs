@@ -40,35 +40,52 @@ fn fields(out: &mut String, indent: &str, changes: &[FieldChange]) {
     }
 }
 
-pub fn text(d: &SpecDiff) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "{}", summary(d));
+/// The headings a rendering uses for the release, in-place and settings parts.
+struct Headings {
+    release: fn(&str, &str) -> String,
+    shift: &'static str,
+    in_place: &'static str,
+    settings: &'static str,
+    indent: &'static str,
+}
+
+fn body(out: &mut String, d: &SpecDiff, h: &Headings) {
     if let Some(r) = &d.release {
+        out.push_str(&(h.release)(&r.old_release, &r.new_release));
+        fields(out, h.indent, &r.fields);
+        let steps: Vec<String> = r.steps.iter().map(|s| format!("{s}%")).collect();
         let _ = writeln!(
             out,
-            "\n  -/+ release {} → {}: deployed blue-green to the idle colour",
-            r.old_release, r.new_release
-        );
-        fields(&mut out, "        ", &r.fields);
-        let _ = writeln!(
-            out,
-            "        shift: {} (% of production), bake {} each",
-            r.steps
-                .iter()
-                .map(|s| format!("{s}%"))
-                .collect::<Vec<_>>()
-                .join(" → "),
+            "{}shift: {}{}, bake {} each",
+            h.indent,
+            steps.join(" → "),
+            h.shift,
             r.bake
         );
     }
-    if !d.in_place.is_empty() {
-        let _ = writeln!(out, "\n    ~ in place, by the next apply:");
-        fields(&mut out, "        ", &d.in_place);
+    for (heading, changes) in [(h.in_place, &d.in_place), (h.settings, &d.settings)] {
+        if !changes.is_empty() {
+            out.push_str(heading);
+            fields(out, h.indent, changes);
+        }
     }
-    if !d.settings.is_empty() {
-        let _ = writeln!(out, "\n    ~ settings for later deployments:");
-        fields(&mut out, "        ", &d.settings);
-    }
+}
+
+pub fn text(d: &SpecDiff) -> String {
+    let mut out = format!("{}\n", summary(d));
+    body(
+        &mut out,
+        d,
+        &Headings {
+            release: |old, new| {
+                format!("\n  -/+ release {old} → {new}: deployed blue-green to the idle colour\n")
+            },
+            shift: " (% of production)",
+            in_place: "\n    ~ in place, by the next apply:\n",
+            settings: "\n    ~ settings for later deployments:\n",
+            indent: "        ",
+        },
+    );
     out
 }
 
@@ -78,32 +95,17 @@ pub fn markdown(d: &SpecDiff) -> String {
         return out;
     }
     out.push_str("```diff\n");
-    if let Some(r) = &d.release {
-        let _ = writeln!(
-            out,
-            "-/+ release {} → {} (blue-green)",
-            r.old_release, r.new_release
-        );
-        fields(&mut out, "    ", &r.fields);
-        let _ = writeln!(
-            out,
-            "    shift: {}, bake {} each",
-            r.steps
-                .iter()
-                .map(|s| format!("{s}%"))
-                .collect::<Vec<_>>()
-                .join(" → "),
-            r.bake
-        );
-    }
-    if !d.in_place.is_empty() {
-        out.push_str("~ in place\n");
-        fields(&mut out, "    ", &d.in_place);
-    }
-    if !d.settings.is_empty() {
-        out.push_str("~ settings for later deployments\n");
-        fields(&mut out, "    ", &d.settings);
-    }
+    body(
+        &mut out,
+        d,
+        &Headings {
+            release: |old, new| format!("-/+ release {old} → {new} (blue-green)\n"),
+            shift: "",
+            in_place: "~ in place\n",
+            settings: "~ settings for later deployments\n",
+            indent: "    ",
+        },
+    );
     out.push_str("```\n");
     out
 }
