@@ -18,6 +18,8 @@ pub struct CheckEnv {
     pub test_url: String,
     /// The new colour's production share, during bakes.
     pub weight: Option<u32>,
+    /// Variables the check must not inherit (secrets such as the webhook URL).
+    pub hidden_env: Vec<String>,
 }
 
 impl CheckEnv {
@@ -53,7 +55,7 @@ fn tail(text: &str, lines: usize) -> String {
 pub async fn run(check: &Check, env: &CheckEnv) -> Result<(), CheckFailure> {
     let timeout = Duration::from_secs(check.timeout_secs.max(1));
     match &check.kind {
-        CheckKind::Command(argv) => command(argv, env.vars(), timeout).await,
+        CheckKind::Command(argv) => command(argv, env.vars(), &env.hidden_env, timeout).await,
         CheckKind::Http { url, expect_status } => http(url, *expect_status, timeout).await,
         CheckKind::Alarm(name) => Err(CheckFailure {
             what: format!("alarm {name}: alarms are checked by the provider"),
@@ -66,6 +68,7 @@ pub async fn run(check: &Check, env: &CheckEnv) -> Result<(), CheckFailure> {
 pub async fn command(
     argv: &[String],
     vars: Vec<(&'static str, String)>,
+    hidden: &[String],
     timeout: Duration,
 ) -> Result<(), CheckFailure> {
     let what = argv.join(" ");
@@ -76,6 +79,9 @@ pub async fn command(
         });
     };
     let mut cmd = tokio::process::Command::new(program);
+    for name in hidden {
+        cmd.env_remove(name);
+    }
     cmd.args(args)
         .envs(vars)
         .stdin(std::process::Stdio::null())

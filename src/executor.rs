@@ -133,6 +133,9 @@ pub struct Executor<'a> {
     pub desired: u32,
     /// The test listener's URL for smoke tests and gates (`CUTOVER_TEST_URL`).
     pub test_url: String,
+    /// Environment variables hooks, smoke tests and gates must not see (the
+    /// webhook URL's variable).
+    pub hidden_env: Vec<String>,
     /// Set (by Ctrl-C or SIGTERM) to stop at the next wait, as a failed step would.
     pub interrupt: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
@@ -316,6 +319,7 @@ impl Executor<'_> {
             target_group_arn: r.target_groups.get(color).clone().unwrap_or_default(),
             test_url: self.test_url.clone(),
             weight,
+            hidden_env: self.hidden_env.clone(),
         };
         for check in checks {
             let result = match &check.kind {
@@ -609,7 +613,7 @@ impl Executor<'_> {
                     ("CUTOVER_COLOR", color.to_string()),
                     ("CUTOVER_PHASE", phase.as_str().to_string()),
                 ];
-                crate::checks::command(command, vars, HOOK_TIMEOUT)
+                crate::checks::command(command, vars, &self.hidden_env, HOOK_TIMEOUT)
                     .await
                     .map_err(|f| StepError::CheckFailed {
                         phase: phase.as_str(),

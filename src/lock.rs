@@ -19,12 +19,25 @@ pub fn me(command: &str, now: i64) -> Holder {
         pid: std::process::id(),
         command: command.to_string(),
         started: now,
+        boot: boot_id(),
     }
+}
+
+/// The kernel's boot id and this process's pid namespace.
+fn boot_id() -> Option<String> {
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    let ns = std::fs::read_link("/proc/self/ns/pid").ok()?;
+    Some(format!("{} {}", boot.trim(), ns.display()))
 }
 
 /// True when the holder ran on this host and its process is gone.
 pub fn is_dead_here(h: &Holder) -> bool {
-    h.host == hostname() && !pid_running(h.pid)
+    // Same host name, same boot and pid namespace (when recorded), pid gone.
+    h.host == hostname()
+        && h.boot
+            .as_ref()
+            .is_none_or(|b| Some(b) == boot_id().as_ref())
+        && !pid_running(h.pid)
 }
 
 #[derive(Debug, thiserror::Error)]

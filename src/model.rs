@@ -335,6 +335,10 @@ pub struct Holder {
     pub pid: u32,
     pub command: String,
     pub started: Timestamp,
+    /// This machine's boot and pid namespace: hosts (containers) sharing a
+    /// name are told apart before a lock is taken over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub boot: Option<String>,
 }
 
 impl Holder {

@@ -155,6 +155,7 @@ pub(crate) async fn carry_out(
         desired: spec.fleet.capacity.desired,
         test_url: test_url(spec, obs),
         interrupt: interrupt_on_signals(),
+        hidden_env: spec.notify_webhook_env.iter().cloned().collect(),
     };
     let notifier = crate::notify::Notifier::from_env(spec.notify_webhook_env.as_deref());
     let release = match &plan.kind {
@@ -301,12 +302,22 @@ pub(crate) async fn carry_out(
                     "Release {fp} is remembered as rolled back: `cutover apply` will not deploy it again unless the release changes or you pass --retry."
                 );
             }
-            if a.weights_now
-                .is_some_and(|w| plan.rollback_to.is_some_and(|to| w != Weights::all_on(to)))
-            {
-                return Ok(ExitStatus::Error);
-            }
-            Ok(ExitStatus::Aborted)
+            // 3 means "a deployment was aborted and production is on the old
+            // colour" (or never moved); anything else that failed is an error.
+            let deployment = matches!(
+                plan.kind,
+                PlanKind::Release { .. } | PlanKind::FirstDeploy { .. }
+            );
+            let traffic_home = match (plan.rollback_to, a.weights_now) {
+                (Some(to), Some(w)) => w == Weights::all_on(to),
+                (Some(_), None) => false,
+                (None, _) => true,
+            };
+            Ok(if deployment && traffic_home {
+                ExitStatus::Aborted
+            } else {
+                ExitStatus::Error
+            })
         }
     }
 }
@@ -334,9 +345,19 @@ fn interrupt_on_signals() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
         }
         eprintln!("\ninterrupted: stopping at the next wait and putting production traffic back (Ctrl-C again to exit at once)");
         set.store(true, Ordering::SeqCst);
-        if tokio::signal::ctrl_c().await.is_ok() {
-            std::process::exit(130);
+        let again = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = again => {}
         }
+        std::process::exit(130);
     });
     flag
 }

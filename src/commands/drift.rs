@@ -50,8 +50,11 @@ pub async fn run(g: &GlobalArgs, args: &[PathBuf], format: Format) -> Result<Exi
         let Some(first) = specs.iter().find(|s| s.region == region) else {
             continue;
         };
-        let p = provider(g, first).await?;
-        match p.list_managed().await {
+        let listed = match provider(g, first).await {
+            Ok(p) => p.list_managed().await.map_err(anyhow::Error::from),
+            Err(e) => Err(e),
+        };
+        match listed {
             Ok(managed) => {
                 let owners: Vec<&crate::spec::Spec> = specs.iter().collect();
                 let unowned = crate::drift::unowned(&managed, &owners);

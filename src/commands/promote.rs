@@ -54,5 +54,9 @@ async fn locked(
             }
         )
     );
-    carry_out(g, path, spec, p, &obs, &plan).await
+    // promote answers 0 or 1 (the CLI contract): an aborted shift is an error here.
+    Ok(match carry_out(g, path, spec, p, &obs, &plan).await? {
+        ExitStatus::Aborted => ExitStatus::Error,
+        other => other,
+    })
 }

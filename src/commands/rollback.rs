@@ -43,6 +43,13 @@ async fn locked(spec: &crate::spec::Spec, p: &dyn crate::provider::Provider) -> 
         }
     };
     let (flipped, recorded) = futures::join!(flip, record);
+    if let (Err(_), Some(param), Ok(())) = (&flipped, &plan.record_active, &recorded) {
+        // The flip failed but the parameter moved: put it back, so it keeps
+        // naming the colour that still has the traffic.
+        if let Err(e) = p.put_active(param, plan.from).await {
+            eprintln!("warning: could not put {param} back to {} ({e}); `cutover drift` will show the mismatch", plan.from);
+        }
+    }
     flipped.context("updating the production listener")?;
     recorded.with_context(|| {
         format!(
@@ -91,6 +98,11 @@ async fn locked(spec: &crate::spec::Spec, p: &dyn crate::provider::Provider) -> 
             Ok(()) => println!(
                 "Release {fp} is remembered as rolled back: `cutover apply` will not deploy it again without --retry."
             ),
+            Err(e) if !plan.flip => {
+                // Nothing else happened: the paused release would still be promotable.
+                eprintln!("error: could not tag {fleet} as rolled back ({e}); the release on {} is not abandoned", plan.from);
+                return Ok(ExitStatus::Error);
+            }
             Err(e) => eprintln!("warning: could not tag {fleet} as rolled back ({e}); a later apply may deploy release {fp} again"),
         }
     }

@@ -353,6 +353,7 @@ fn foreign_lock(env: &SandboxEnv, host: &str, pid: u32) {
         pid,
         command: "cutover apply shop.toml".into(),
         started: 1_767_225_600,
+        boot: None,
     };
     env.edit(|w| {
         w.parameters.insert(
@@ -1053,4 +1054,27 @@ fn a_crash_after_any_step_of_a_release_converges_on_the_next_apply() {
         );
         env.run(&["plan", "--detailed-exitcode"]).expect(0);
     }
+}
+
+#[test]
+fn hooks_and_checks_never_see_the_webhook_url() {
+    let env = deployed("0s");
+    let out = env.dir.path().join("seen.txt");
+    let extra = format!(
+        "[notify]\nwebhook_env = \"SHOP_WEBHOOK\"\n\n[hooks]\nbefore_deploy = [\"sh\", \"-c\", \"env > {0}\"]\n\n[[rollout.smoke]]\ncommand = [\"sh\", \"-c\", \"env >> {0}\"]\n",
+        out.display()
+    );
+    env.set_plan(&with(V2, &extra));
+    env.run_env(
+        &["apply", "--auto-approve"],
+        &[("SHOP_WEBHOOK", "http://127.0.0.1:9/s3cr3t")],
+    )
+    .expect(0);
+    let seen = std::fs::read_to_string(&out).unwrap();
+    assert!(seen.contains("CUTOVER_PHASE=before_deploy"), "{seen}");
+    assert!(seen.contains("CUTOVER_TEST_URL="), "{seen}");
+    assert!(
+        !seen.contains("s3cr3t") && !seen.contains("SHOP_WEBHOOK"),
+        "{seen}"
+    );
 }
