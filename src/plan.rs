@@ -282,25 +282,3 @@ pub enum Action {
         color: Color,
     },
 }
-
-impl Action {
-    /// The colour whose fleet an action takes capacity or traffic away from:
-    /// used by the executor's safety checks (DESIGN.md invariants 2 and 3).
-    pub fn shrinks(&self) -> Option<Color> {
-        match self {
-            Action::RecycleFleet { color }
-            | Action::DetachFleet { color }
-            | Action::ScaleToZero { color }
-            | Action::DeleteFleet { color } => Some(*color),
-            _ => None,
-        }
-    }
-
-    /// True for steps that only wait.
-    pub fn is_wait(&self) -> bool {
-        matches!(
-            self,
-            Action::WaitHealthy { .. } | Action::Bake { .. } | Action::WaitDrain { .. }
-        )
-    }
-}
