@@ -1,7 +1,7 @@
 //! `cutover rollback PLAN`: the emergency button. No prompt: one listener
 //! update, and the active-colour update sent alongside it.
 
-use super::{load_spec, observe, provider, report_calls};
+use super::{load_spec, provider, report_calls};
 use crate::cli::GlobalArgs;
 use crate::exit::ExitStatus;
 use anyhow::{Context, Result};
@@ -18,7 +18,17 @@ pub async fn run(g: &GlobalArgs, path: &Path) -> Result<ExitStatus> {
 }
 
 async fn locked(spec: &crate::spec::Spec, p: &dyn crate::provider::Provider) -> Result<ExitStatus> {
-    let obs = observe(p, spec).await?;
+    // No describe-everything before the flip: only what the decision needs.
+    let obs = p
+        .observe_traffic(&crate::provider::AppRef::from_spec(spec))
+        .await
+        .with_context(|| {
+            format!(
+                "reading the live traffic of {} from {}",
+                spec.app,
+                p.describe()
+            )
+        })?;
     let plan = match crate::planner::rollback(spec, &obs) {
         Ok(plan) => plan,
         Err(refusal) => {

@@ -69,6 +69,169 @@ fn protocol_from(p: Option<&elb::types::ProtocolEnum>) -> Protocol {
 }
 
 impl Aws {
+    /// Two rounds of concurrent describes. `full = false` leaves out what a
+    /// rollback does not need (launch templates, target group attributes and
+    /// tags): fewer calls before the flip.
+    async fn observe_scoped(&self, app: &AppRef, full: bool) -> Result<Observed> {
+        let now = self.now();
+        // Round 1: everything found by name.
+        let lt_id = async {
+            if full {
+                self.launch_template_id(&app.app).await
+            } else {
+                Ok(None)
+            }
+        };
+        let (lb, tgs, fleets, lt_id, (active, lock)) = futures::try_join!(
+            self.load_balancer(&app.load_balancer),
+            self.target_groups(app),
+            self.fleets(app),
+            lt_id,
+            self.parameters(&app.state_parameter),
+        )?;
+        // Round 2: what needs an ARN or id from round 1.
+        let listeners = async {
+            match &lb {
+                Some(lb) => self.listeners(&lb.arn, &app.listener_ports).await,
+                None => Ok(vec![]),
+            }
+        };
+        let versions = async {
+            match &lt_id {
+                Some(id) => self.launch_template_versions(id).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let tg_details = futures::future::try_join_all(tgs.iter().map(|tg| async move {
+            let arn = tg.target_group_arn().unwrap_or_default();
+            let delay = async {
+                if full {
+                    self.deregistration_delay(arn).await
+                } else {
+                    Ok(0)
+                }
+            };
+            let (targets, delay) = futures::try_join!(self.target_health(arn), delay)?;
+            Ok::<_, ProviderError>((targets, delay))
+        }));
+        let tg_tags = async {
+            if full {
+                self.target_group_tags(&tgs).await
+            } else {
+                Ok(BTreeMap::new())
+            }
+        };
+        let (listeners, versions, tg_details, tg_tags) =
+            futures::try_join!(listeners, versions, tg_details, tg_tags)?;
+
+        let mut target_groups = PerColor::<Option<observed::TargetGroup>>::default();
+        for (tg, (targets, delay)) in tgs.iter().zip(tg_details) {
+            let name = tg.target_group_name().unwrap_or_default();
+            let Some(c) = Color::ALL.into_iter().find(|c| app.name(*c) == name) else {
+                continue;
+            };
+            let arn = tg.target_group_arn().unwrap_or_default();
+            *target_groups.get_mut(c) = Some(observed::TargetGroup {
+                contract_pending: tg_tags
+                    .get(arn)
+                    .and_then(|t| t.get(tags::CONTRACT_PENDING))
+                    .filter(|v| !v.is_empty())
+                    .cloned(),
+                arn: arn.to_string(),
+                name: name.to_string(),
+                port: tg.port().unwrap_or(0) as u16,
+                protocol: protocol_from(tg.protocol()),
+                vpc_id: tg.vpc_id().unwrap_or_default().to_string(),
+                health_check: HealthCheck {
+                    path: tg.health_check_path().unwrap_or("/").to_string(),
+                    interval_secs: tg.health_check_interval_seconds().unwrap_or(30) as u32,
+                    timeout_secs: tg.health_check_timeout_seconds().unwrap_or(5) as u32,
+                    healthy_threshold: tg.healthy_threshold_count().unwrap_or(5) as u32,
+                    unhealthy_threshold: tg.unhealthy_threshold_count().unwrap_or(2) as u32,
+                    matcher: tg
+                        .matcher()
+                        .and_then(|m| m.http_code())
+                        .unwrap_or("200")
+                        .to_string(),
+                },
+                deregistration_delay_secs: delay,
+                targets,
+            });
+        }
+        let mut fleet_map = PerColor::<Option<observed::Fleet>>::default();
+        // A group being deleted ("Delete in progress") is as good as gone.
+        for g in fleets.iter().filter(|g| g.status().is_none()) {
+            let name = g.auto_scaling_group_name().unwrap_or_default();
+            let Some(c) = Color::ALL.into_iter().find(|c| app.name(*c) == name) else {
+                continue;
+            };
+            let tag = |k: &str| {
+                g.tags()
+                    .iter()
+                    .find(|t| t.key() == Some(k))
+                    .and_then(|t| t.value())
+                    .map(str::to_string)
+            };
+            *fleet_map.get_mut(c) = Some(observed::Fleet {
+                name: name.to_string(),
+                capacity: Capacity {
+                    min: g.min_size().unwrap_or(0) as u32,
+                    max: g.max_size().unwrap_or(0) as u32,
+                    desired: g.desired_capacity().unwrap_or(0) as u32,
+                },
+                launch_template_version: g
+                    .launch_template()
+                    .or_else(|| {
+                        g.mixed_instances_policy()?
+                            .launch_template()?
+                            .launch_template_specification()
+                    })
+                    .and_then(|l| l.version())
+                    .and_then(|v| v.parse().ok()),
+                spot: g.mixed_instances_policy().is_some_and(|m| {
+                    m.instances_distribution()
+                        .and_then(|d| d.on_demand_percentage_above_base_capacity())
+                        == Some(0)
+                }),
+                release: tag(tags::RELEASE),
+                rolled_back: tag(tags::ROLLED_BACK).and_then(|v| tags::parse_rolled_back(&v)),
+                subnets: g
+                    .vpc_zone_identifier()
+                    .map(|s| {
+                        s.split(',')
+                            .map(|x| x.trim().to_string())
+                            .filter(|x| !x.is_empty())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                instances: g
+                    .instances()
+                    .iter()
+                    .filter(|i| {
+                        // Terminating, Terminating:Wait, Terminating:Proceed, Terminated
+                        !i.lifecycle_state()
+                            .is_some_and(|l| l.as_str().starts_with("Terminat"))
+                    })
+                    .filter_map(|i| i.instance_id().map(str::to_string))
+                    .collect(),
+                target_groups: g.target_group_arns().to_vec(),
+            });
+        }
+        Ok(Observed {
+            now,
+            load_balancer: lb,
+            listeners,
+            target_groups,
+            launch_template: lt_id.map(|id| observed::LaunchTemplate {
+                id,
+                versions: versions.unwrap_or_default(),
+            }),
+            fleets: fleet_map,
+            active,
+            lock,
+        })
+    }
+
     pub async fn connect(opts: &AwsOptions) -> Aws {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
         if let Some(r) = &opts.region {
@@ -497,144 +660,11 @@ impl Provider for Aws {
     }
 
     async fn observe(&self, app: &AppRef) -> Result<Observed> {
-        let now = self.now();
-        // Round 1: everything found by name.
-        let (lb, tgs, fleets, lt_id, (active, lock)) = futures::try_join!(
-            self.load_balancer(&app.load_balancer),
-            self.target_groups(app),
-            self.fleets(app),
-            self.launch_template_id(&app.app),
-            self.parameters(&app.state_parameter),
-        )?;
-        // Round 2: what needs an ARN or id from round 1.
-        let listeners = async {
-            match &lb {
-                Some(lb) => self.listeners(&lb.arn, &app.listener_ports).await,
-                None => Ok(vec![]),
-            }
-        };
-        let versions = async {
-            match &lt_id {
-                Some(id) => self.launch_template_versions(id).await.map(Some),
-                None => Ok(None),
-            }
-        };
-        let tg_details = futures::future::try_join_all(tgs.iter().map(|tg| async move {
-            let arn = tg.target_group_arn().unwrap_or_default();
-            let (targets, delay) =
-                futures::try_join!(self.target_health(arn), self.deregistration_delay(arn))?;
-            Ok::<_, ProviderError>((targets, delay))
-        }));
-        let tg_tags = self.target_group_tags(&tgs);
-        let (listeners, versions, tg_details, tg_tags) =
-            futures::try_join!(listeners, versions, tg_details, tg_tags)?;
+        self.observe_scoped(app, true).await
+    }
 
-        let mut target_groups = PerColor::<Option<observed::TargetGroup>>::default();
-        for (tg, (targets, delay)) in tgs.iter().zip(tg_details) {
-            let name = tg.target_group_name().unwrap_or_default();
-            let Some(c) = Color::ALL.into_iter().find(|c| app.name(*c) == name) else {
-                continue;
-            };
-            let arn = tg.target_group_arn().unwrap_or_default();
-            *target_groups.get_mut(c) = Some(observed::TargetGroup {
-                contract_pending: tg_tags
-                    .get(arn)
-                    .and_then(|t| t.get(tags::CONTRACT_PENDING))
-                    .filter(|v| !v.is_empty())
-                    .cloned(),
-                arn: arn.to_string(),
-                name: name.to_string(),
-                port: tg.port().unwrap_or(0) as u16,
-                protocol: protocol_from(tg.protocol()),
-                vpc_id: tg.vpc_id().unwrap_or_default().to_string(),
-                health_check: HealthCheck {
-                    path: tg.health_check_path().unwrap_or("/").to_string(),
-                    interval_secs: tg.health_check_interval_seconds().unwrap_or(30) as u32,
-                    timeout_secs: tg.health_check_timeout_seconds().unwrap_or(5) as u32,
-                    healthy_threshold: tg.healthy_threshold_count().unwrap_or(5) as u32,
-                    unhealthy_threshold: tg.unhealthy_threshold_count().unwrap_or(2) as u32,
-                    matcher: tg
-                        .matcher()
-                        .and_then(|m| m.http_code())
-                        .unwrap_or("200")
-                        .to_string(),
-                },
-                deregistration_delay_secs: delay,
-                targets,
-            });
-        }
-        let mut fleet_map = PerColor::<Option<observed::Fleet>>::default();
-        // A group being deleted ("Delete in progress") is as good as gone.
-        for g in fleets.iter().filter(|g| g.status().is_none()) {
-            let name = g.auto_scaling_group_name().unwrap_or_default();
-            let Some(c) = Color::ALL.into_iter().find(|c| app.name(*c) == name) else {
-                continue;
-            };
-            let tag = |k: &str| {
-                g.tags()
-                    .iter()
-                    .find(|t| t.key() == Some(k))
-                    .and_then(|t| t.value())
-                    .map(str::to_string)
-            };
-            *fleet_map.get_mut(c) = Some(observed::Fleet {
-                name: name.to_string(),
-                capacity: Capacity {
-                    min: g.min_size().unwrap_or(0) as u32,
-                    max: g.max_size().unwrap_or(0) as u32,
-                    desired: g.desired_capacity().unwrap_or(0) as u32,
-                },
-                launch_template_version: g
-                    .launch_template()
-                    .or_else(|| {
-                        g.mixed_instances_policy()?
-                            .launch_template()?
-                            .launch_template_specification()
-                    })
-                    .and_then(|l| l.version())
-                    .and_then(|v| v.parse().ok()),
-                spot: g.mixed_instances_policy().is_some_and(|m| {
-                    m.instances_distribution()
-                        .and_then(|d| d.on_demand_percentage_above_base_capacity())
-                        == Some(0)
-                }),
-                release: tag(tags::RELEASE),
-                rolled_back: tag(tags::ROLLED_BACK).and_then(|v| tags::parse_rolled_back(&v)),
-                subnets: g
-                    .vpc_zone_identifier()
-                    .map(|s| {
-                        s.split(',')
-                            .map(|x| x.trim().to_string())
-                            .filter(|x| !x.is_empty())
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                instances: g
-                    .instances()
-                    .iter()
-                    .filter(|i| {
-                        // Terminating, Terminating:Wait, Terminating:Proceed, Terminated
-                        !i.lifecycle_state()
-                            .is_some_and(|l| l.as_str().starts_with("Terminat"))
-                    })
-                    .filter_map(|i| i.instance_id().map(str::to_string))
-                    .collect(),
-                target_groups: g.target_group_arns().to_vec(),
-            });
-        }
-        Ok(Observed {
-            now,
-            load_balancer: lb,
-            listeners,
-            target_groups,
-            launch_template: lt_id.map(|id| observed::LaunchTemplate {
-                id,
-                versions: versions.unwrap_or_default(),
-            }),
-            fleets: fleet_map,
-            active,
-            lock,
-        })
+    async fn observe_traffic(&self, app: &AppRef) -> Result<Observed> {
+        self.observe_scoped(app, false).await
     }
 
     async fn target_health(&self, arn: &str) -> Result<Vec<TargetHealth>> {

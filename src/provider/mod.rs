@@ -69,6 +69,13 @@ pub trait Provider: Send + Sync {
     /// Everything cutover owns for the app, in as few round trips as possible.
     async fn observe(&self, app: &AppRef) -> Result<Observed>;
 
+    /// Enough for a rollback decision, with fewer calls: listeners, target
+    /// groups and their health, fleets, the active colour and the lock.
+    /// Launch templates and target-group attributes may be left out.
+    async fn observe_traffic(&self, app: &AppRef) -> Result<Observed> {
+        self.observe(app).await
+    }
+
     async fn target_health(&self, target_group_arn: &str) -> Result<Vec<TargetHealth>>;
 
     /// Returns the new target group's ARN.

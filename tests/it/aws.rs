@@ -261,6 +261,18 @@ fn aws_rollback_inside_the_window_then_teardown_after_it() {
     rb.expect(0);
     // One listener update; the SSM writes are the active colour and the lock (taken and released).
     assert!(rb.stderr.contains("   1 ModifyListener"), "{}", rb.stderr);
+    // Nothing read that the decision does not need.
+    for unneeded in [
+        "DescribeLaunchTemplate",
+        "DescribeTargetGroupAttributes",
+        "DescribeTags",
+    ] {
+        assert!(
+            !rb.stderr.contains(unneeded),
+            "{unneeded} before a rollback: {}",
+            rb.stderr
+        );
+    }
     assert!(
         rb.stderr.contains("   2 PutParameter") && rb.stderr.contains("   1 DeleteParameter"),
         "{}",
