@@ -323,7 +323,7 @@ pub(crate) async fn carry_out(
 }
 
 /// A flag set by the first Ctrl-C or SIGTERM: the executor stops at its next
-/// wait and rolls back as for a failed step. A second Ctrl-C exits at once.
+/// wait and rolls back as for a failed step. A second signal exits at once.
 fn interrupt_on_signals() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
     use std::sync::atomic::{AtomicBool, Ordering};
     let flag = std::sync::Arc::new(AtomicBool::new(false));
@@ -331,35 +331,29 @@ fn interrupt_on_signals() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
     tokio::spawn(async move {
         let mut term =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let terminated = async {
-            match term.as_mut() {
-                Some(t) => {
-                    t.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = terminated => {}
-        }
+        interrupted(&mut term).await;
         eprintln!("\ninterrupted: stopping at the next wait and putting production traffic back (Ctrl-C again to exit at once)");
         set.store(true, Ordering::SeqCst);
-        let again = async {
-            match term.as_mut() {
-                Some(t) => {
-                    t.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = again => {}
-        }
+        interrupted(&mut term).await;
         std::process::exit(130);
     });
     flag
+}
+
+/// Waits for Ctrl-C or SIGTERM.
+async fn interrupted(term: &mut Option<tokio::signal::unix::Signal>) {
+    let terminated = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminated => {}
+    }
 }
 
 /// `http://<load balancer DNS>:<test port>`, what smoke tests call.
