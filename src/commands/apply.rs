@@ -69,22 +69,7 @@ async fn locked(
 ) -> Result<ExitStatus> {
     let obs = observe(p, spec).await?;
     let plan = crate::planner::plan_with(spec, &obs, opts)?;
-    print!(
-        "{}",
-        text::render(
-            &plan,
-            &Style {
-                color: use_color(g)
-            }
-        )
-    );
-    if !plan.has_changes() {
-        return Ok(ExitStatus::Success);
-    }
-    if !auto_approve {
-        confirm()?;
-    }
-    carry_out(g, path, spec, p, &obs, &plan).await
+    review(g, path, spec, p, &obs, &plan, auto_approve).await
 }
 
 /// Applies a saved plan, unless live state changed since it was made.
@@ -113,6 +98,28 @@ async fn apply_saved(
         return Ok(ExitStatus::Error);
     }
     let plan = &saved.plan;
+    review(
+        g,
+        Path::new(&saved.plan_file),
+        spec,
+        p,
+        &obs,
+        plan,
+        auto_approve,
+    )
+    .await
+}
+
+/// Shows the plan, asks unless approved, and carries it out when it changes anything.
+async fn review(
+    g: &GlobalArgs,
+    path: &Path,
+    spec: &crate::spec::Spec,
+    p: &dyn crate::provider::Provider,
+    obs: &crate::observed::Observed,
+    plan: &crate::plan::Plan,
+    auto_approve: bool,
+) -> Result<ExitStatus> {
     print!(
         "{}",
         text::render(
@@ -128,7 +135,7 @@ async fn apply_saved(
     if !auto_approve {
         confirm()?;
     }
-    carry_out(g, Path::new(&saved.plan_file), spec, p, &obs, plan).await
+    carry_out(g, path, spec, p, obs, plan).await
 }
 
 /// Executes an approved plan and prints the summary (apply and promote).
