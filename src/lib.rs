@@ -1,30 +1,23 @@
 //! cutover: declarative blue-green deployments for AWS.
 //!
-//! Functional core, imperative shell (see DESIGN.md):
-//! - [`spec`] parses and validates the plan file into a [`spec::Spec`];
-//! - a [`provider::Provider`] observes live state into an [`observed::Observed`];
-//! - the pure [`planner`] turns both into a [`plan::Plan`];
-//! - [`render`] shows it, the [`executor`] carries it out.
+//! Functional core, imperative shell. The folders are the architecture:
+//! - [`spec`]: the plan file, parsed and validated into a [`spec::Spec`];
+//! - [`model`]: the data everything else speaks: values ([`model::Color`],
+//!   [`model::Weights`] …), the [`model::observed::Observed`] snapshot of live
+//!   state, and the [`model::plan::Plan`];
+//! - [`decide`]: pure decisions over that data: the planner, rollback, drift,
+//!   diff, status, saved-plan staleness;
+//! - [`render`]: text, markdown and JSON views of what `decide` produced;
+//! - [`provider`]: the cloud behind one trait: real AWS and the sandbox;
+//! - [`shell`]: everything with I/O: the CLI and its commands, the executor,
+//!   the lock, checks, notifications and progress.
 //!
-//! `spec`, `model`, `observed`, `plan`, `planner`, `status` and `render` use
-//! neither tokio nor the AWS SDK.
+//! `spec`, `model`, `decide` and `render` use no tokio, no AWS SDK, no HTTP and
+//! no processes; `tests/it/architecture.rs` keeps it that way.
 
-pub mod checks;
-pub mod cli;
-pub mod commands;
-pub mod diff;
-pub mod drift;
-pub mod executor;
-pub mod exit;
-pub mod lock;
+pub mod decide;
 pub mod model;
-pub mod notify;
-pub mod observed;
-pub mod plan;
-pub mod planner;
-pub mod progress;
 pub mod provider;
 pub mod render;
-pub mod saved;
+pub mod shell;
 pub mod spec;
-pub mod status;

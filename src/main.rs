@@ -2,8 +2,8 @@
 //! an exit code. Everything else lives in the library.
 
 use clap::Parser;
-use cutover::cli::Cli;
-use cutover::exit::ExitStatus;
+use cutover::shell::cli::Cli;
+use cutover::shell::exit::ExitStatus;
 use cutover::spec::PlanFileError;
 
 fn main() {
@@ -16,8 +16,8 @@ fn main() {
             std::process::exit(if e.use_stderr() { 1 } else { 0 });
         }
     };
-    cutover::cli::init_tracing(&cli.global);
-    let status = match cutover::commands::run(cli) {
+    cutover::shell::cli::init_tracing(&cli.global);
+    let status = match cutover::shell::commands::run(cli) {
         Ok(status) => status,
         Err(err) => {
             if let Some(plan_err) = err.downcast_ref::<PlanFileError>() {

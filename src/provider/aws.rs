@@ -10,12 +10,13 @@
 use super::{
     fingerprint_from_description, release_description, AppRef, Provider, ProviderError, Result,
 };
+use crate::model::observed::{self, AlarmState, Managed, Observed, TargetHealth, TargetState};
+use crate::model::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
 use crate::model::{
     tags, Capacity, Color, HealthCheck, PerColor, Protocol, Release, Timestamp,
     ALB_MAX_FORWARD_TARGETS, ALB_MAX_WEIGHT,
 };
-use crate::observed::{self, Observed, TargetHealth};
-use crate::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
+use crate::model::{FleetName, Forward, ListenerArn, LoadBalancerArn, TargetGroupArn};
 use async_trait::async_trait;
 use aws_sdk_autoscaling as asg;
 use aws_sdk_cloudwatch as cloudwatch;
@@ -104,6 +105,7 @@ impl Aws {
         };
         let tg_details = futures::future::try_join_all(tgs.iter().map(|tg| async move {
             let arn = tg.target_group_arn().unwrap_or_default();
+            let typed = TargetGroupArn::from(arn);
             let delay = async {
                 if full {
                     self.deregistration_delay(arn).await
@@ -111,7 +113,7 @@ impl Aws {
                     Ok(0)
                 }
             };
-            let (targets, delay) = futures::try_join!(self.target_health(arn), delay)?;
+            let (targets, delay) = futures::try_join!(self.target_health(&typed), delay)?;
             Ok::<_, ProviderError>((targets, delay))
         }));
         let tg_tags = async {
@@ -127,95 +129,16 @@ impl Aws {
         let mut target_groups = PerColor::<Option<observed::TargetGroup>>::default();
         for (tg, (targets, delay)) in tgs.iter().zip(tg_details) {
             let name = tg.target_group_name().unwrap_or_default();
-            let Some(c) = Color::ALL.into_iter().find(|c| app.name(*c) == name) else {
-                continue;
-            };
-            let arn = tg.target_group_arn().unwrap_or_default();
-            *target_groups.get_mut(c) = Some(observed::TargetGroup {
-                contract_pending: tg_tags
-                    .get(arn)
-                    .and_then(|t| t.get(tags::CONTRACT_PENDING))
-                    .filter(|v| !v.is_empty())
-                    .cloned(),
-                arn: arn.to_string(),
-                name: name.to_string(),
-                port: tg.port().unwrap_or(0) as u16,
-                protocol: protocol_from(tg.protocol()),
-                vpc_id: tg.vpc_id().unwrap_or_default().to_string(),
-                health_check: HealthCheck {
-                    path: tg.health_check_path().unwrap_or("/").to_string(),
-                    interval_secs: tg.health_check_interval_seconds().unwrap_or(30) as u32,
-                    timeout_secs: tg.health_check_timeout_seconds().unwrap_or(5) as u32,
-                    healthy_threshold: tg.healthy_threshold_count().unwrap_or(5) as u32,
-                    unhealthy_threshold: tg.unhealthy_threshold_count().unwrap_or(2) as u32,
-                    matcher: tg
-                        .matcher()
-                        .and_then(|m| m.http_code())
-                        .unwrap_or("200")
-                        .to_string(),
-                },
-                deregistration_delay_secs: delay,
-                targets,
-            });
+            if let Some(c) = color_named(app, name) {
+                *target_groups.get_mut(c) = Some(target_group_from(tg, targets, delay, &tg_tags));
+            }
         }
         let mut fleet_map = PerColor::<Option<observed::Fleet>>::default();
         // A group being deleted ("Delete in progress") is as good as gone.
         for g in fleets.iter().filter(|g| g.status().is_none()) {
-            let name = g.auto_scaling_group_name().unwrap_or_default();
-            let Some(c) = Color::ALL.into_iter().find(|c| app.name(*c) == name) else {
-                continue;
-            };
-            let tag = |k: &str| {
-                g.tags()
-                    .iter()
-                    .find(|t| t.key() == Some(k))
-                    .and_then(|t| t.value())
-                    .map(str::to_string)
-            };
-            *fleet_map.get_mut(c) = Some(observed::Fleet {
-                name: name.to_string(),
-                capacity: Capacity {
-                    min: g.min_size().unwrap_or(0) as u32,
-                    max: g.max_size().unwrap_or(0) as u32,
-                    desired: g.desired_capacity().unwrap_or(0) as u32,
-                },
-                launch_template_version: g
-                    .launch_template()
-                    .or_else(|| {
-                        g.mixed_instances_policy()?
-                            .launch_template()?
-                            .launch_template_specification()
-                    })
-                    .and_then(|l| l.version())
-                    .and_then(|v| v.parse().ok()),
-                spot: g.mixed_instances_policy().is_some_and(|m| {
-                    m.instances_distribution()
-                        .and_then(|d| d.on_demand_percentage_above_base_capacity())
-                        == Some(0)
-                }),
-                release: tag(tags::RELEASE),
-                rolled_back: tag(tags::ROLLED_BACK).and_then(|v| tags::parse_rolled_back(&v)),
-                subnets: g
-                    .vpc_zone_identifier()
-                    .map(|s| {
-                        s.split(',')
-                            .map(|x| x.trim().to_string())
-                            .filter(|x| !x.is_empty())
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                instances: g
-                    .instances()
-                    .iter()
-                    .filter(|i| {
-                        // Terminating, Terminating:Wait, Terminating:Proceed, Terminated
-                        !i.lifecycle_state()
-                            .is_some_and(|l| l.as_str().starts_with("Terminat"))
-                    })
-                    .filter_map(|i| i.instance_id().map(str::to_string))
-                    .collect(),
-                target_groups: g.target_group_arns().to_vec(),
-            });
+            if let Some(c) = color_named(app, g.auto_scaling_group_name().unwrap_or_default()) {
+                *fleet_map.get_mut(c) = Some(fleet_from(g));
+            }
         }
         Ok(Observed {
             now,
@@ -272,7 +195,7 @@ impl Aws {
                 .load_balancers()
                 .first()
                 .map(|lb| observed::LoadBalancer {
-                    arn: lb.load_balancer_arn().unwrap_or_default().to_string(),
+                    arn: lb.load_balancer_arn().unwrap_or_default().into(),
                     dns_name: lb.dns_name().unwrap_or_default().to_string(),
                 })),
             Err(e)
@@ -288,7 +211,7 @@ impl Aws {
     /// Both colours' target groups. DescribeTargetGroups fails as a whole when
     /// one name is missing, so on not-found ask for each name alone.
     async fn target_groups(&self, app: &AppRef) -> Result<Vec<elb::types::TargetGroup>> {
-        let names: Vec<String> = Color::ALL.iter().map(|c| app.name(*c)).collect();
+        let names: Vec<String> = Color::ALL.iter().map(|c| app.fleet(*c).0).collect();
         self.count("DescribeTargetGroups");
         match self
             .elb
@@ -327,8 +250,8 @@ impl Aws {
         let out = self
             .asg
             .describe_auto_scaling_groups()
-            .auto_scaling_group_names(app.name(Color::Blue))
-            .auto_scaling_group_names(app.name(Color::Green))
+            .auto_scaling_group_names(app.fleet(Color::Blue).as_str())
+            .auto_scaling_group_names(app.fleet(Color::Green).as_str())
             .send()
             .await
             .map_err(|e| err("DescribeAutoScalingGroups", e))?;
@@ -392,7 +315,7 @@ impl Aws {
     /// The active colour and the lock holder, in one GetParameters call.
     async fn parameters(&self, active: &str) -> Result<(Option<observed::Active>, Option<String>)> {
         self.count("GetParameters");
-        let lock = crate::lock::lock_name(active);
+        let lock = crate::model::names::lock_parameter(active);
         let out = self
             .ssm
             .get_parameters()
@@ -411,7 +334,11 @@ impl Aws {
         Ok((active, holder))
     }
 
-    async fn listeners(&self, lb_arn: &str, ports: &[u16]) -> Result<Vec<observed::Listener>> {
+    async fn listeners(
+        &self,
+        lb_arn: &LoadBalancerArn,
+        ports: &[u16],
+    ) -> Result<Vec<observed::Listener>> {
         let mut out = Vec::new();
         let mut marker: Option<String> = None;
         loop {
@@ -419,7 +346,7 @@ impl Aws {
             let page = self
                 .elb
                 .describe_listeners()
-                .load_balancer_arn(lb_arn)
+                .load_balancer_arn(lb_arn.as_str())
                 .set_marker(marker.clone())
                 .send()
                 .await
@@ -495,7 +422,7 @@ impl Aws {
 
     /// A weighted forward. ALB takes weights 0–999 and at most five target
     /// groups; anything else is refused here, before AWS sees it.
-    fn forward_action(forward: &[(String, u32)]) -> Result<elb::types::Action> {
+    fn forward_action(forward: &Forward) -> Result<elb::types::Action> {
         if forward.len() > ALB_MAX_FORWARD_TARGETS
             || forward.iter().any(|(_, w)| *w > ALB_MAX_WEIGHT)
         {
@@ -508,7 +435,7 @@ impl Aws {
         for (arn, w) in forward {
             fc = fc.target_groups(
                 elb::types::TargetGroupTuple::builder()
-                    .target_group_arn(arn)
+                    .target_group_arn(arn.as_str())
                     .weight(*w as i32)
                     .build(),
             );
@@ -520,21 +447,121 @@ impl Aws {
     }
 }
 
+/// Which colour's resource `name` is ("<app>-blue", "<app>-green").
+fn color_named(app: &AppRef, name: &str) -> Option<Color> {
+    Color::ALL
+        .into_iter()
+        .find(|c| app.fleet(*c).as_str() == name)
+}
+
+fn target_group_from(
+    tg: &elb::types::TargetGroup,
+    targets: Vec<TargetHealth>,
+    delay: u32,
+    tg_tags: &BTreeMap<String, BTreeMap<String, String>>,
+) -> observed::TargetGroup {
+    let arn = tg.target_group_arn().unwrap_or_default();
+    observed::TargetGroup {
+        contract_pending: tg_tags
+            .get(arn)
+            .and_then(|t| t.get(tags::CONTRACT_PENDING))
+            .filter(|v| !v.is_empty())
+            .cloned(),
+        arn: arn.into(),
+        name: tg.target_group_name().unwrap_or_default().to_string(),
+        port: tg.port().unwrap_or(0) as u16,
+        protocol: protocol_from(tg.protocol()),
+        vpc_id: tg.vpc_id().unwrap_or_default().to_string(),
+        health_check: HealthCheck {
+            path: tg.health_check_path().unwrap_or("/").to_string(),
+            interval_secs: tg.health_check_interval_seconds().unwrap_or(30) as u32,
+            timeout_secs: tg.health_check_timeout_seconds().unwrap_or(5) as u32,
+            healthy_threshold: tg.healthy_threshold_count().unwrap_or(5) as u32,
+            unhealthy_threshold: tg.unhealthy_threshold_count().unwrap_or(2) as u32,
+            matcher: tg
+                .matcher()
+                .and_then(|m| m.http_code())
+                .unwrap_or("200")
+                .to_string(),
+        },
+        deregistration_delay_secs: delay,
+        targets,
+    }
+}
+
+fn fleet_from(g: &asg::types::AutoScalingGroup) -> observed::Fleet {
+    let tag = |k: &str| {
+        g.tags()
+            .iter()
+            .find(|t| t.key() == Some(k))
+            .and_then(|t| t.value())
+            .map(str::to_string)
+    };
+    observed::Fleet {
+        name: g.auto_scaling_group_name().unwrap_or_default().into(),
+        capacity: Capacity {
+            min: g.min_size().unwrap_or(0) as u32,
+            max: g.max_size().unwrap_or(0) as u32,
+            desired: g.desired_capacity().unwrap_or(0) as u32,
+        },
+        launch_template_version: g
+            .launch_template()
+            .or_else(|| {
+                g.mixed_instances_policy()?
+                    .launch_template()?
+                    .launch_template_specification()
+            })
+            .and_then(|l| l.version())
+            .and_then(|v| v.parse().ok()),
+        spot: g.mixed_instances_policy().is_some_and(|m| {
+            m.instances_distribution()
+                .and_then(|d| d.on_demand_percentage_above_base_capacity())
+                == Some(0)
+        }),
+        release: tag(tags::RELEASE),
+        rolled_back: tag(tags::ROLLED_BACK).and_then(|v| tags::parse_rolled_back(&v)),
+        subnets: g
+            .vpc_zone_identifier()
+            .map(|s| {
+                s.split(',')
+                    .map(|x| x.trim().to_string())
+                    .filter(|x| !x.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        instances: g
+            .instances()
+            .iter()
+            .filter(|i| {
+                // Terminating, Terminating:Wait, Terminating:Proceed, Terminated
+                !i.lifecycle_state()
+                    .is_some_and(|l| l.as_str().starts_with("Terminat"))
+            })
+            .filter_map(|i| i.instance_id().map(str::to_string))
+            .collect(),
+        target_groups: g
+            .target_group_arns()
+            .iter()
+            .map(|a| a.as_str().into())
+            .collect(),
+    }
+}
+
 fn listener_from(l: &elb::types::Listener) -> observed::Listener {
     let mut forward = Vec::new();
     if let Some(a) = l.default_actions().first() {
         if let Some(fc) = a.forward_config() {
             for t in fc.target_groups() {
                 if let Some(arn) = t.target_group_arn() {
-                    forward.push((arn.to_string(), t.weight().unwrap_or(1).max(0) as u32));
+                    forward.push((arn.into(), t.weight().unwrap_or(1).max(0) as u32));
                 }
             }
         } else if let Some(arn) = a.target_group_arn() {
-            forward.push((arn.to_string(), 1));
+            forward.push((arn.into(), 1));
         }
     }
     observed::Listener {
-        arn: l.listener_arn().unwrap_or_default().to_string(),
+        arn: l.listener_arn().unwrap_or_default().into(),
         port: l.port().unwrap_or(0) as u16,
         protocol: protocol_from(l.protocol()),
         certificate_arn: l
@@ -556,8 +583,8 @@ fn health_from(d: &elb::types::TargetHealthDescription) -> TargetHealth {
             .to_string(),
         state: h
             .and_then(|h| h.state())
-            .map(|s| s.as_str().to_string())
-            .unwrap_or("unknown".into()),
+            .map(|s| TargetState::parse(s.as_str()))
+            .unwrap_or(TargetState::Unknown),
         reason: h.and_then(|h| h.reason()).map(|r| r.as_str().to_string()),
         description: h.and_then(|h| h.description()).map(str::to_string),
     }
@@ -574,9 +601,9 @@ fn elb_tags(app: &str, color: Color) -> Vec<elb::types::Tag> {
     .collect()
 }
 
-fn asg_tag(fleet: &str, k: &str, v: &str) -> asg::types::Tag {
+fn asg_tag(fleet: &FleetName, k: &str, v: &str) -> asg::types::Tag {
     asg::types::Tag::builder()
-        .resource_id(fleet)
+        .resource_id(fleet.as_str())
         .resource_type("auto-scaling-group")
         .key(k)
         .value(v)
@@ -584,10 +611,10 @@ fn asg_tag(fleet: &str, k: &str, v: &str) -> asg::types::Tag {
         .build()
 }
 
-/// The state of a CloudWatch alarm (metric or composite): "OK", "ALARM" or
-/// "INSUFFICIENT_DATA". An alarm that does not exist is an error, so a gate
-/// naming a mistyped alarm fails instead of passing silently.
-pub async fn alarm_state(client: &cloudwatch::Client, name: &str) -> Result<String> {
+/// The state of a CloudWatch alarm (metric or composite). An alarm that does
+/// not exist is an error, so a gate naming a mistyped alarm fails instead of
+/// passing silently.
+pub async fn alarm_state(client: &cloudwatch::Client, name: &str) -> Result<AlarmState> {
     let out = client
         .describe_alarms()
         .alarm_names(name)
@@ -598,10 +625,18 @@ pub async fn alarm_state(client: &cloudwatch::Client, name: &str) -> Result<Stri
         .map_err(|e| err("DescribeAlarms", e))?;
     let metric = out.metric_alarms().iter().find_map(|a| a.state_value());
     let composite = out.composite_alarms().iter().find_map(|a| a.state_value());
-    metric
-        .or(composite)
-        .map(|s| s.as_str().to_string())
-        .ok_or_else(|| ProviderError::NotFound(format!("CloudWatch alarm {name} does not exist")))
+    let state = metric.or(composite).ok_or_else(|| {
+        ProviderError::NotFound(format!("CloudWatch alarm {name} does not exist"))
+    })?;
+    AlarmState::parse(state.as_str()).ok_or_else(|| {
+        ProviderError::api(
+            "DescribeAlarms",
+            format!(
+                "alarm {name} is in a state cutover does not know: {}",
+                state.as_str()
+            ),
+        )
+    })
 }
 
 /// The launch template of a fleet: plain (on-demand), or, for spot, inside a
@@ -667,12 +702,12 @@ impl Provider for Aws {
         self.observe_scoped(app, false).await
     }
 
-    async fn target_health(&self, arn: &str) -> Result<Vec<TargetHealth>> {
+    async fn target_health(&self, arn: &TargetGroupArn) -> Result<Vec<TargetHealth>> {
         self.count("DescribeTargetHealth");
         let out = self
             .elb
             .describe_target_health()
-            .target_group_arn(arn)
+            .target_group_arn(arn.as_str())
             .send()
             .await
             .map_err(|e| err("DescribeTargetHealth", e))?;
@@ -688,7 +723,7 @@ impl Provider for Aws {
         app: &AppRef,
         color: Color,
         c: &TargetGroupConfig,
-    ) -> Result<String> {
+    ) -> Result<TargetGroupArn> {
         self.count("CreateTargetGroup");
         let hc = &c.health_check;
         let out = self
@@ -721,18 +756,18 @@ impl Provider for Aws {
             .and_then(|t| t.target_group_arn())
             .ok_or_else(|| {
                 ProviderError::api("CreateTargetGroup", "no target group in the response")
-            })?
-            .to_string();
+            })?;
+        let arn = TargetGroupArn::from(arn);
         self.set_deregistration_delay(&arn, c.deregistration_delay_secs)
             .await?;
         Ok(arn)
     }
 
-    async fn modify_health_check(&self, arn: &str, hc: &HealthCheck) -> Result<()> {
+    async fn modify_health_check(&self, arn: &TargetGroupArn, hc: &HealthCheck) -> Result<()> {
         self.count("ModifyTargetGroup");
         self.elb
             .modify_target_group()
-            .target_group_arn(arn)
+            .target_group_arn(arn.as_str())
             .health_check_path(&hc.path)
             .health_check_interval_seconds(hc.interval_secs as i32)
             .health_check_timeout_seconds(hc.timeout_secs as i32)
@@ -749,11 +784,11 @@ impl Provider for Aws {
         Ok(())
     }
 
-    async fn set_deregistration_delay(&self, arn: &str, secs: u32) -> Result<()> {
+    async fn set_deregistration_delay(&self, arn: &TargetGroupArn, secs: u32) -> Result<()> {
         self.count("ModifyTargetGroupAttributes");
         self.elb
             .modify_target_group_attributes()
-            .target_group_arn(arn)
+            .target_group_arn(arn.as_str())
             .attributes(
                 elb::types::TargetGroupAttribute::builder()
                     .key("deregistration_delay.timeout_seconds")
@@ -851,7 +886,7 @@ impl Provider for Aws {
         c: &FleetConfig,
         template_id: &str,
         version: i64,
-        tg_arn: &str,
+        tg_arn: &TargetGroupArn,
     ) -> Result<()> {
         self.count("CreateAutoScalingGroup");
         let tags = vec![
@@ -863,14 +898,14 @@ impl Provider for Aws {
         let (plain, mixed) = fleet_template(c.spot, template_id, version);
         self.asg
             .create_auto_scaling_group()
-            .auto_scaling_group_name(&c.name)
+            .auto_scaling_group_name(c.name.as_str())
             .set_launch_template(plain)
             .set_mixed_instances_policy(mixed)
             .min_size(c.capacity.min as i32)
             .max_size(c.capacity.max as i32)
             .desired_capacity(c.capacity.desired as i32)
             .vpc_zone_identifier(c.subnets.join(","))
-            .target_group_arns(tg_arn)
+            .target_group_arns(tg_arn.as_str())
             .health_check_type("ELB")
             .health_check_grace_period(60)
             .set_tags(Some(tags))
@@ -892,7 +927,7 @@ impl Provider for Aws {
         let (plain, mixed) = fleet_template(c.spot, template_id, version);
         self.asg
             .update_auto_scaling_group()
-            .auto_scaling_group_name(&c.name)
+            .auto_scaling_group_name(c.name.as_str())
             .set_launch_template(plain)
             .set_mixed_instances_policy(mixed)
             .min_size(c.capacity.min as i32)
@@ -905,11 +940,11 @@ impl Provider for Aws {
         Ok(())
     }
 
-    async fn set_capacity(&self, fleet: &str, c: Capacity) -> Result<()> {
+    async fn set_capacity(&self, fleet: &FleetName, c: Capacity) -> Result<()> {
         self.count("UpdateAutoScalingGroup");
         self.asg
             .update_auto_scaling_group()
-            .auto_scaling_group_name(fleet)
+            .auto_scaling_group_name(fleet.as_str())
             .min_size(c.min as i32)
             .max_size(c.max as i32)
             .desired_capacity(c.desired as i32)
@@ -919,24 +954,24 @@ impl Provider for Aws {
         Ok(())
     }
 
-    async fn attach_target_group(&self, fleet: &str, tg_arn: &str) -> Result<()> {
+    async fn attach_target_group(&self, fleet: &FleetName, tg_arn: &TargetGroupArn) -> Result<()> {
         self.count("AttachLoadBalancerTargetGroups");
         self.asg
             .attach_load_balancer_target_groups()
-            .auto_scaling_group_name(fleet)
-            .target_group_arns(tg_arn)
+            .auto_scaling_group_name(fleet.as_str())
+            .target_group_arns(tg_arn.as_str())
             .send()
             .await
             .map_err(|e| err("AttachLoadBalancerTargetGroups", e))?;
         Ok(())
     }
 
-    async fn detach_target_group(&self, fleet: &str, tg_arn: &str) -> Result<()> {
+    async fn detach_target_group(&self, fleet: &FleetName, tg_arn: &TargetGroupArn) -> Result<()> {
         self.count("DetachLoadBalancerTargetGroups");
         self.asg
             .detach_load_balancer_target_groups()
-            .auto_scaling_group_name(fleet)
-            .target_group_arns(tg_arn)
+            .auto_scaling_group_name(fleet.as_str())
+            .target_group_arns(tg_arn.as_str())
             .send()
             .await
             .map_err(|e| err("DetachLoadBalancerTargetGroups", e))?;
@@ -956,7 +991,7 @@ impl Provider for Aws {
                 .collect::<Vec<_>>();
             self.elb
                 .deregister_targets()
-                .target_group_arn(tg_arn)
+                .target_group_arn(tg_arn.as_str())
                 .set_targets(Some(descs))
                 .send()
                 .await
@@ -965,12 +1000,12 @@ impl Provider for Aws {
         Ok(())
     }
 
-    async fn delete_fleet(&self, fleet: &str) -> Result<()> {
+    async fn delete_fleet(&self, fleet: &FleetName) -> Result<()> {
         self.count("DeleteAutoScalingGroup");
         match self
             .asg
             .delete_auto_scaling_group()
-            .auto_scaling_group_name(fleet)
+            .auto_scaling_group_name(fleet.as_str())
             .force_delete(true)
             .send()
             .await
@@ -989,15 +1024,15 @@ impl Provider for Aws {
 
     async fn create_listener(
         &self,
-        lb_arn: &str,
+        lb_arn: &LoadBalancerArn,
         c: &ListenerConfig,
-        forward: &[(String, u32)],
-    ) -> Result<String> {
+        forward: &Forward,
+    ) -> Result<ListenerArn> {
         self.count("CreateListener");
         let out = self
             .elb
             .create_listener()
-            .load_balancer_arn(lb_arn)
+            .load_balancer_arn(lb_arn.as_str())
             .port(c.port as i32)
             .protocol(protocol(c.protocol))
             .set_certificates(c.certificate_arn.as_ref().map(|a| {
@@ -1014,19 +1049,19 @@ impl Provider for Aws {
             .first()
             .and_then(|l| l.listener_arn())
             .ok_or_else(|| ProviderError::api("CreateListener", "no listener in the response"))?
-            .to_string())
+            .into())
     }
 
     async fn modify_listener(
         &self,
-        arn: &str,
+        arn: &ListenerArn,
         c: &ListenerConfig,
-        forward: &[(String, u32)],
+        forward: &Forward,
     ) -> Result<()> {
         self.count("ModifyListener");
         self.elb
             .modify_listener()
-            .listener_arn(arn)
+            .listener_arn(arn.as_str())
             .port(c.port as i32)
             .protocol(protocol(c.protocol))
             .set_certificates(c.certificate_arn.as_ref().map(|a| {
@@ -1041,16 +1076,12 @@ impl Provider for Aws {
         Ok(())
     }
 
-    async fn set_weights(
-        &self,
-        arn: &str,
-        forward: &[(String, u32)],
-    ) -> Result<Vec<(String, u32)>> {
+    async fn set_weights(&self, arn: &ListenerArn, forward: &Forward) -> Result<Forward> {
         self.count("ModifyListener");
         let out = self
             .elb
             .modify_listener()
-            .listener_arn(arn)
+            .listener_arn(arn.as_str())
             .default_actions(Self::forward_action(forward)?)
             .send()
             .await
@@ -1076,7 +1107,11 @@ impl Provider for Aws {
         Ok(())
     }
 
-    async fn set_contract_pending(&self, arn: &str, release: Option<&str>) -> Result<()> {
+    async fn set_contract_pending(
+        &self,
+        arn: &TargetGroupArn,
+        release: Option<&str>,
+    ) -> Result<()> {
         self.count("AddTags");
         let tag = elb::types::Tag::builder()
             .key(tags::CONTRACT_PENDING)
@@ -1084,7 +1119,7 @@ impl Provider for Aws {
             .build();
         self.elb
             .add_tags()
-            .resource_arns(arn)
+            .resource_arns(arn.as_str())
             .tags(tag)
             .send()
             .await
@@ -1092,12 +1127,12 @@ impl Provider for Aws {
         Ok(())
     }
 
-    async fn fleet_instances(&self, fleet: &str) -> Result<Option<usize>> {
+    async fn fleet_instances(&self, fleet: &FleetName) -> Result<Option<usize>> {
         self.count("DescribeAutoScalingGroups");
         let out = self
             .asg
             .describe_auto_scaling_groups()
-            .auto_scaling_group_names(fleet)
+            .auto_scaling_group_names(fleet.as_str())
             .send()
             .await
             .map_err(|e| err("DescribeAutoScalingGroups", e))?;
@@ -1116,7 +1151,7 @@ impl Provider for Aws {
             }))
     }
 
-    async fn list_managed(&self) -> Result<Vec<(String, String, String)>> {
+    async fn list_managed(&self) -> Result<Vec<Managed>> {
         let mut out = Vec::new();
         // Auto Scaling groups: filtered by tag on the server.
         let mut groups = self
@@ -1140,11 +1175,11 @@ impl Provider for Aws {
                     .find(|t| t.key() == Some(tags::APP))
                     .and_then(|t| t.value())
                     .unwrap_or_default();
-                out.push((
-                    "auto scaling group".to_string(),
-                    g.auto_scaling_group_name().unwrap_or_default().to_string(),
-                    app.to_string(),
-                ));
+                out.push(Managed {
+                    kind: "auto scaling group".to_string(),
+                    name: g.auto_scaling_group_name().unwrap_or_default().to_string(),
+                    app: app.to_string(),
+                });
             }
         }
         // Target groups: listed, then their tags read 20 at a time.
@@ -1192,23 +1227,28 @@ impl Provider for Aws {
                         .find(|(a, _)| Some(a.as_str()) == d.resource_arn())
                         .map(|(_, n)| n.clone())
                         .unwrap_or_default();
-                    out.push((
-                        "target group".to_string(),
+                    out.push(Managed {
+                        kind: "target group".to_string(),
                         name,
-                        tag(tags::APP).unwrap_or_default().to_string(),
-                    ));
+                        app: tag(tags::APP).unwrap_or_default().to_string(),
+                    });
                 }
             }
         }
         Ok(out)
     }
 
-    async fn alarm_state(&self, name: &str) -> Result<String> {
+    async fn alarm_state(&self, name: &str) -> Result<AlarmState> {
         self.count("DescribeAlarms");
         alarm_state(&self.cloudwatch, name).await
     }
 
-    async fn mark_rolled_back(&self, fleet: &str, fingerprint: &str, at: Timestamp) -> Result<()> {
+    async fn mark_rolled_back(
+        &self,
+        fleet: &FleetName,
+        fingerprint: &str,
+        at: Timestamp,
+    ) -> Result<()> {
         self.count("CreateOrUpdateTags");
         self.asg
             .create_or_update_tags()

@@ -9,9 +9,12 @@
 pub mod aws;
 pub mod sandbox;
 
-use crate::model::{Capacity, Color, Release, Timestamp, Weights};
-use crate::observed::{Observed, TargetHealth};
-use crate::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
+use crate::model::observed::{Observed, TargetHealth};
+use crate::model::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
+use crate::model::{
+    Capacity, Color, FleetName, Forward, ListenerArn, LoadBalancerArn, Release, TargetGroupArn,
+    Timestamp, Weights,
+};
 use async_trait::async_trait;
 use std::time::Duration;
 
@@ -35,8 +38,9 @@ impl AppRef {
         }
     }
 
-    pub fn name(&self, c: Color) -> String {
-        format!("{}-{}", self.app, c)
+    /// Colour `c`'s fleet (Auto Scaling group).
+    pub fn fleet(&self, c: Color) -> FleetName {
+        crate::model::names::fleet(&self.app, c)
     }
 }
 
@@ -76,7 +80,7 @@ pub trait Provider: Send + Sync {
         self.observe(app).await
     }
 
-    async fn target_health(&self, target_group_arn: &str) -> Result<Vec<TargetHealth>>;
+    async fn target_health(&self, target_group: &TargetGroupArn) -> Result<Vec<TargetHealth>>;
 
     /// Returns the new target group's ARN.
     async fn create_target_group(
@@ -84,9 +88,17 @@ pub trait Provider: Send + Sync {
         app: &AppRef,
         color: Color,
         config: &TargetGroupConfig,
-    ) -> Result<String>;
-    async fn modify_health_check(&self, arn: &str, hc: &crate::model::HealthCheck) -> Result<()>;
-    async fn set_deregistration_delay(&self, arn: &str, secs: u32) -> Result<()>;
+    ) -> Result<TargetGroupArn>;
+    async fn modify_health_check(
+        &self,
+        target_group: &TargetGroupArn,
+        hc: &crate::model::HealthCheck,
+    ) -> Result<()>;
+    async fn set_deregistration_delay(
+        &self,
+        target_group: &TargetGroupArn,
+        secs: u32,
+    ) -> Result<()>;
 
     /// Creates the template when `template_id` is `None`. Returns (template id, version).
     async fn create_launch_template_version(
@@ -104,7 +116,7 @@ pub trait Provider: Send + Sync {
         config: &FleetConfig,
         template_id: &str,
         version: i64,
-        target_group_arn: &str,
+        target_group: &TargetGroupArn,
     ) -> Result<()>;
     /// Sets launch template version, capacity, subnets and the release tag.
     async fn update_fleet(
@@ -113,51 +125,59 @@ pub trait Provider: Send + Sync {
         template_id: &str,
         version: i64,
     ) -> Result<()>;
-    async fn set_capacity(&self, fleet: &str, capacity: Capacity) -> Result<()>;
-    async fn attach_target_group(&self, fleet: &str, target_group_arn: &str) -> Result<()>;
-    async fn detach_target_group(&self, fleet: &str, target_group_arn: &str) -> Result<()>;
-    async fn delete_fleet(&self, fleet: &str) -> Result<()>;
+    async fn set_capacity(&self, fleet: &FleetName, capacity: Capacity) -> Result<()>;
+    async fn attach_target_group(
+        &self,
+        fleet: &FleetName,
+        target_group: &TargetGroupArn,
+    ) -> Result<()>;
+    async fn detach_target_group(
+        &self,
+        fleet: &FleetName,
+        target_group: &TargetGroupArn,
+    ) -> Result<()>;
+    async fn delete_fleet(&self, fleet: &FleetName) -> Result<()>;
 
     /// Returns the listener's ARN.
     async fn create_listener(
         &self,
-        load_balancer_arn: &str,
+        load_balancer: &LoadBalancerArn,
         config: &ListenerConfig,
-        forward: &[(String, u32)],
-    ) -> Result<String>;
+        forward: &Forward,
+    ) -> Result<ListenerArn>;
     async fn modify_listener(
         &self,
-        arn: &str,
+        listener: &ListenerArn,
         config: &ListenerConfig,
-        forward: &[(String, u32)],
+        forward: &Forward,
     ) -> Result<()>;
     /// Sets the forward weights only and returns them as read back.
-    async fn set_weights(
-        &self,
-        listener_arn: &str,
-        forward: &[(String, u32)],
-    ) -> Result<Vec<(String, u32)>>;
+    async fn set_weights(&self, listener: &ListenerArn, forward: &Forward) -> Result<Forward>;
 
     async fn put_active(&self, parameter: &str, color: Color) -> Result<()>;
 
     /// Sets (or with `None` clears) a target group's contract-pending mark.
     async fn set_contract_pending(
         &self,
-        target_group_arn: &str,
+        target_group: &TargetGroupArn,
         release: Option<&str>,
     ) -> Result<()>;
     /// Instances an Auto Scaling group still has (`None`: the group is gone).
-    async fn fleet_instances(&self, fleet: &str) -> Result<Option<usize>>;
+    async fn fleet_instances(&self, fleet: &FleetName) -> Result<Option<usize>>;
 
-    /// Everything tagged `cutover:managed=true` in the account and region:
-    /// (kind, name, the `cutover:app` tag).
-    async fn list_managed(&self) -> Result<Vec<(String, String, String)>>;
+    /// Everything tagged `cutover:managed=true` in the account and region.
+    async fn list_managed(&self) -> Result<Vec<crate::model::observed::Managed>>;
 
-    /// A CloudWatch alarm's state: "OK", "ALARM" or "INSUFFICIENT_DATA".
-    async fn alarm_state(&self, name: &str) -> Result<String>;
+    /// A CloudWatch alarm's state.
+    async fn alarm_state(&self, name: &str) -> Result<crate::model::observed::AlarmState>;
 
     /// Remembers on a fleet that release `fingerprint` was rolled back at `at`.
-    async fn mark_rolled_back(&self, fleet: &str, fingerprint: &str, at: Timestamp) -> Result<()>;
+    async fn mark_rolled_back(
+        &self,
+        fleet: &FleetName,
+        fingerprint: &str,
+        at: Timestamp,
+    ) -> Result<()>;
 
     /// Creates the lock parameter holding `holder`, unless it exists.
     /// `Ok(None)`: taken; `Ok(Some(h))`: someone else holds it (h).
@@ -178,10 +198,7 @@ pub trait Provider: Send + Sync {
 }
 
 /// Forward targets for weights, from colour ARNs.
-pub fn forward_for(
-    arns: &crate::model::PerColor<Option<String>>,
-    w: Weights,
-) -> Vec<(String, u32)> {
+pub fn forward_for(arns: &crate::model::PerColor<Option<TargetGroupArn>>, w: Weights) -> Forward {
     Color::ALL
         .into_iter()
         .filter_map(|c| arns.get(c).clone().map(|arn| (arn, w.get(c))))

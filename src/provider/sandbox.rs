@@ -15,11 +15,12 @@
 use super::{
     fingerprint_from_description, release_description, AppRef, Provider, ProviderError, Result,
 };
+use crate::model::observed::{self, AlarmState, Managed, Observed, TargetHealth, TargetState};
+use crate::model::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
 use crate::model::{
     tags, Capacity, Color, HealthCheck, LaunchData, PerColor, Protocol, Release, Timestamp,
 };
-use crate::observed::{self, Observed, TargetHealth};
-use crate::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
+use crate::model::{FleetName, Forward, ListenerArn, LoadBalancerArn, TargetGroupArn};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -158,9 +159,9 @@ pub struct World {
     pub fleets: BTreeMap<String, SbFleet>,
     #[serde(default)]
     pub parameters: BTreeMap<String, SbParameter>,
-    /// Simulated CloudWatch alarms: name → state ("OK", "ALARM", …).
+    /// Simulated CloudWatch alarms: name → state ("OK", "ALARM" or "INSUFFICIENT_DATA").
     #[serde(default)]
-    pub alarms: BTreeMap<String, String>,
+    pub alarms: BTreeMap<String, AlarmState>,
     /// API calls made, per operation (shown with --verbose).
     #[serde(default)]
     pub calls: BTreeMap<String, u64>,
@@ -209,7 +210,7 @@ impl World {
         let Some((fleet, inst)) = found else {
             return TargetHealth {
                 id: instance_id.to_string(),
-                state: "unused".into(),
+                state: TargetState::Unused,
                 reason: Some("Target.InvalidState".into()),
                 description: Some("Target is in the stopped or terminated state".into()),
             };
@@ -223,13 +224,13 @@ impl World {
             .is_some_and(|img| self.faults.unhealthy_images.contains(&img));
         let (state, reason, description) = if since < boot {
             (
-                "initial",
+                TargetState::Initial,
                 "Elb.RegistrationInProgress",
                 "Target registration is in progress".to_string(),
             )
         } else if broken && since >= boot + (hc.unhealthy_threshold * hc.interval_secs) as f64 {
             (
-                "unhealthy",
+                TargetState::Unhealthy,
                 "Target.ResponseCodeMismatch",
                 format!(
                     "Health checks failed with these codes: [503] (expected {} on {})",
@@ -238,21 +239,21 @@ impl World {
             )
         } else if broken || since < boot + checking {
             (
-                "initial",
+                TargetState::Initial,
                 "Elb.InitialHealthChecking",
                 "Initial health checks in progress".to_string(),
             )
         } else {
             return TargetHealth {
                 id: instance_id.to_string(),
-                state: "healthy".into(),
+                state: TargetState::Healthy,
                 reason: None,
                 description: None,
             };
         };
         TargetHealth {
             id: instance_id.to_string(),
-            state: state.into(),
+            state,
             reason: Some(reason.into()),
             description: Some(description),
         }
@@ -383,6 +384,19 @@ impl Sandbox {
     }
 }
 
+/// A forward action as the sandbox file keeps it (plain strings).
+fn raw(forward: &Forward) -> Vec<(String, u32)> {
+    forward.iter().map(|(a, w)| (a.to_string(), *w)).collect()
+}
+
+/// A forward action from the sandbox file.
+fn typed(forward: &[(String, u32)]) -> Forward {
+    forward
+        .iter()
+        .map(|(a, w)| (a.as_str().into(), *w))
+        .collect()
+}
+
 fn not_found(what: &str) -> ProviderError {
     ProviderError::NotFound(format!("sandbox: {what} not found"))
 }
@@ -402,27 +416,28 @@ impl Provider for Sandbox {
             };
             if let Some(lb) = &lb {
                 obs.load_balancer = Some(observed::LoadBalancer {
-                    arn: lb.arn.clone(),
+                    arn: lb.arn.as_str().into(),
                     dns_name: lb.dns_name.clone(),
                 });
                 for (arn, l) in &w.listeners {
                     if l.load_balancer_arn == lb.arn && app.listener_ports.contains(&l.port) {
                         obs.listeners.push(observed::Listener {
-                            arn: arn.clone(),
+                            arn: arn.as_str().into(),
                             port: l.port,
                             protocol: l.protocol,
                             certificate_arn: l.certificate_arn.clone(),
-                            forward: l.forward.clone(),
+                            forward: typed(&l.forward),
                         });
                     }
                 }
             }
             let mut tgs = PerColor::<Option<observed::TargetGroup>>::default();
             for c in Color::ALL {
-                let name = app.name(c);
+                let fleet = app.fleet(c);
+                let name = fleet.as_str();
                 if let Some((arn, tg)) = w.target_groups.iter().find(|(_, t)| t.name == name) {
                     *tgs.get_mut(c) = Some(observed::TargetGroup {
-                        arn: arn.clone(),
+                        arn: arn.as_str().into(),
                         name: tg.name.clone(),
                         port: tg.port,
                         protocol: tg.protocol,
@@ -441,9 +456,9 @@ impl Provider for Sandbox {
                             .collect(),
                     });
                 }
-                if let Some(f) = w.fleets.get(&name) {
+                if let Some(f) = w.fleets.get(name) {
                     *obs.fleets.get_mut(c) = Some(observed::Fleet {
-                        name: name.clone(),
+                        name: fleet.clone(),
                         capacity: f.capacity,
                         launch_template_version: Some(f.template_version),
                         release: f.tags.get(tags::RELEASE).cloned(),
@@ -453,7 +468,7 @@ impl Provider for Sandbox {
                             .and_then(|v| tags::parse_rolled_back(v)),
                         subnets: f.subnets.clone(),
                         instances: f.instances.iter().map(|i| i.id.clone()).collect(),
-                        target_groups: f.target_groups.clone(),
+                        target_groups: f.target_groups.iter().map(|a| a.as_str().into()).collect(),
                         spot: f.spot,
                     });
                 }
@@ -478,7 +493,7 @@ impl Provider for Sandbox {
                 });
             obs.lock = w
                 .parameters
-                .get(&crate::lock::lock_name(&app.state_parameter))
+                .get(&crate::model::names::lock_parameter(&app.state_parameter))
                 .map(|p| p.value.clone());
             obs.active = w.parameters.get(&app.state_parameter).and_then(|p| {
                 Color::parse(&p.value).map(|color| observed::Active {
@@ -490,11 +505,11 @@ impl Provider for Sandbox {
         })
     }
 
-    async fn target_health(&self, arn: &str) -> Result<Vec<TargetHealth>> {
+    async fn target_health(&self, arn: &TargetGroupArn) -> Result<Vec<TargetHealth>> {
         self.call("DescribeTargetHealth", false, |w| {
             let tg = w
                 .target_groups
-                .get(arn)
+                .get(arn.as_str())
                 .ok_or_else(|| not_found("target group"))?;
             Ok(tg
                 .targets
@@ -509,10 +524,10 @@ impl Provider for Sandbox {
         app: &AppRef,
         color: Color,
         c: &TargetGroupConfig,
-    ) -> Result<String> {
+    ) -> Result<TargetGroupArn> {
         self.call("CreateTargetGroup", true, |w| {
             if let Some((arn, _)) = w.target_groups.iter().find(|(_, t)| t.name == c.name) {
-                return Ok(arn.clone());
+                return Ok(arn.as_str().into());
             }
             let arn = format!(
                 "arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{}/{:016x}",
@@ -532,24 +547,24 @@ impl Provider for Sandbox {
                     targets: BTreeMap::new(),
                 },
             );
-            Ok(arn)
+            Ok(arn.into())
         })
     }
 
-    async fn modify_health_check(&self, arn: &str, hc: &HealthCheck) -> Result<()> {
+    async fn modify_health_check(&self, arn: &TargetGroupArn, hc: &HealthCheck) -> Result<()> {
         self.call("ModifyTargetGroup", true, |w| {
             w.target_groups
-                .get_mut(arn)
+                .get_mut(arn.as_str())
                 .ok_or_else(|| not_found("target group"))?
                 .health_check = hc.clone();
             Ok(())
         })
     }
 
-    async fn set_deregistration_delay(&self, arn: &str, secs: u32) -> Result<()> {
+    async fn set_deregistration_delay(&self, arn: &TargetGroupArn, secs: u32) -> Result<()> {
         self.call("ModifyTargetGroupAttributes", true, |w| {
             w.target_groups
-                .get_mut(arn)
+                .get_mut(arn.as_str())
                 .ok_or_else(|| not_found("target group"))?
                 .deregistration_delay_secs = secs;
             Ok(())
@@ -607,10 +622,10 @@ impl Provider for Sandbox {
         c: &FleetConfig,
         template_id: &str,
         version: i64,
-        tg_arn: &str,
+        tg_arn: &TargetGroupArn,
     ) -> Result<()> {
         self.call("CreateAutoScalingGroup", true, |w| {
-            if w.fleets.contains_key(&c.name) {
+            if w.fleets.contains_key(c.name.as_str()) {
                 return Err(ProviderError::api(
                     "CreateAutoScalingGroup",
                     format!("AlreadyExists: {}", c.name),
@@ -619,7 +634,7 @@ impl Provider for Sandbox {
             let mut tags = owned_tags(&app.app, Some(color));
             tags.insert(tags::RELEASE.into(), c.release.clone());
             w.fleets.insert(
-                c.name.clone(),
+                c.name.to_string(),
                 SbFleet {
                     template_id: template_id.to_string(),
                     template_version: version,
@@ -631,7 +646,7 @@ impl Provider for Sandbox {
                     spot: c.spot,
                 },
             );
-            w.reconcile_fleet(&c.name);
+            w.reconcile_fleet(c.name.as_str());
             Ok(())
         })
     }
@@ -640,7 +655,7 @@ impl Provider for Sandbox {
         self.call("UpdateAutoScalingGroup", true, |w| {
             let f = w
                 .fleets
-                .get_mut(&c.name)
+                .get_mut(c.name.as_str())
                 .ok_or_else(|| not_found("auto scaling group"))?;
             f.template_id = template_id.to_string();
             f.template_version = version;
@@ -648,12 +663,13 @@ impl Provider for Sandbox {
             f.subnets = c.subnets.clone();
             f.spot = c.spot;
             f.tags.insert(tags::RELEASE.into(), c.release.clone());
-            w.reconcile_fleet(&c.name);
+            w.reconcile_fleet(c.name.as_str());
             Ok(())
         })
     }
 
-    async fn set_capacity(&self, fleet: &str, capacity: Capacity) -> Result<()> {
+    async fn set_capacity(&self, fleet: &FleetName, capacity: Capacity) -> Result<()> {
+        let fleet = fleet.as_str();
         self.call("UpdateAutoScalingGroup", true, |w| {
             w.fleets
                 .get_mut(fleet)
@@ -664,7 +680,8 @@ impl Provider for Sandbox {
         })
     }
 
-    async fn attach_target_group(&self, fleet: &str, tg_arn: &str) -> Result<()> {
+    async fn attach_target_group(&self, fleet: &FleetName, tg_arn: &TargetGroupArn) -> Result<()> {
+        let (fleet, tg_arn) = (fleet.as_str(), tg_arn.as_str());
         self.call("AttachLoadBalancerTargetGroups", true, |w| {
             let now = w.now_ms();
             let f = w
@@ -686,7 +703,8 @@ impl Provider for Sandbox {
         })
     }
 
-    async fn detach_target_group(&self, fleet: &str, tg_arn: &str) -> Result<()> {
+    async fn detach_target_group(&self, fleet: &FleetName, tg_arn: &TargetGroupArn) -> Result<()> {
+        let (fleet, tg_arn) = (fleet.as_str(), tg_arn.as_str());
         self.call("DetachLoadBalancerTargetGroups", true, |w| {
             let f = w
                 .fleets
@@ -703,7 +721,8 @@ impl Provider for Sandbox {
         })
     }
 
-    async fn delete_fleet(&self, fleet: &str) -> Result<()> {
+    async fn delete_fleet(&self, fleet: &FleetName) -> Result<()> {
+        let fleet = fleet.as_str();
         self.call("DeleteAutoScalingGroup", true, |w| {
             if let Some(f) = w.fleets.remove(fleet) {
                 for tg in w.target_groups.values_mut() {
@@ -718,10 +737,11 @@ impl Provider for Sandbox {
 
     async fn create_listener(
         &self,
-        lb_arn: &str,
+        lb_arn: &LoadBalancerArn,
         c: &ListenerConfig,
-        forward: &[(String, u32)],
-    ) -> Result<String> {
+        forward: &Forward,
+    ) -> Result<ListenerArn> {
+        let lb_arn = lb_arn.as_str();
         self.call("CreateListener", true, |w| {
             if let Some((arn, _)) = w
                 .listeners
@@ -745,43 +765,39 @@ impl Provider for Sandbox {
                     port: c.port,
                     protocol: c.protocol,
                     certificate_arn: c.certificate_arn.clone(),
-                    forward: forward.to_vec(),
+                    forward: raw(forward),
                 },
             );
-            Ok(arn)
+            Ok(arn.into())
         })
     }
 
     async fn modify_listener(
         &self,
-        arn: &str,
+        arn: &ListenerArn,
         c: &ListenerConfig,
-        forward: &[(String, u32)],
+        forward: &Forward,
     ) -> Result<()> {
         self.call("ModifyListener", true, |w| {
             let l = w
                 .listeners
-                .get_mut(arn)
+                .get_mut(arn.as_str())
                 .ok_or_else(|| not_found("listener"))?;
             l.protocol = c.protocol;
             l.certificate_arn = c.certificate_arn.clone();
-            l.forward = forward.to_vec();
+            l.forward = raw(forward);
             Ok(())
         })
     }
 
-    async fn set_weights(
-        &self,
-        arn: &str,
-        forward: &[(String, u32)],
-    ) -> Result<Vec<(String, u32)>> {
+    async fn set_weights(&self, arn: &ListenerArn, forward: &Forward) -> Result<Forward> {
         self.call("ModifyListener", true, |w| {
             let l = w
                 .listeners
-                .get_mut(arn)
+                .get_mut(arn.as_str())
                 .ok_or_else(|| not_found("listener"))?;
-            l.forward = forward.to_vec();
-            Ok(l.forward.clone())
+            l.forward = raw(forward);
+            Ok(typed(&l.forward))
         })
     }
 
@@ -803,11 +819,15 @@ impl Provider for Sandbox {
         })
     }
 
-    async fn set_contract_pending(&self, arn: &str, release: Option<&str>) -> Result<()> {
+    async fn set_contract_pending(
+        &self,
+        arn: &TargetGroupArn,
+        release: Option<&str>,
+    ) -> Result<()> {
         self.call("AddTags", true, |w| {
             let tg = w
                 .target_groups
-                .get_mut(arn)
+                .get_mut(arn.as_str())
                 .ok_or_else(|| not_found("target group"))?;
             tg.tags.insert(
                 tags::CONTRACT_PENDING.into(),
@@ -817,30 +837,38 @@ impl Provider for Sandbox {
         })
     }
 
-    async fn fleet_instances(&self, fleet: &str) -> Result<Option<usize>> {
+    async fn fleet_instances(&self, fleet: &FleetName) -> Result<Option<usize>> {
         self.call("DescribeAutoScalingGroups", false, |w| {
-            Ok(w.fleets.get(fleet).map(|f| f.instances.len()))
+            Ok(w.fleets.get(fleet.as_str()).map(|f| f.instances.len()))
         })
     }
 
-    async fn list_managed(&self) -> Result<Vec<(String, String, String)>> {
+    async fn list_managed(&self) -> Result<Vec<Managed>> {
         self.call("ListManaged", false, |w| {
             let mut out = Vec::new();
             for tg in w.target_groups.values() {
                 if let (Some(_), Some(app)) = (tg.tags.get(tags::MANAGED), tg.tags.get(tags::APP)) {
-                    out.push(("target group".to_string(), tg.name.clone(), app.clone()));
+                    out.push(Managed {
+                        kind: "target group".to_string(),
+                        name: tg.name.clone(),
+                        app: app.clone(),
+                    });
                 }
             }
             for (name, f) in &w.fleets {
                 if let (Some(_), Some(app)) = (f.tags.get(tags::MANAGED), f.tags.get(tags::APP)) {
-                    out.push(("auto scaling group".to_string(), name.clone(), app.clone()));
+                    out.push(Managed {
+                        kind: "auto scaling group".to_string(),
+                        name: name.clone(),
+                        app: app.clone(),
+                    });
                 }
             }
             Ok(out)
         })
     }
 
-    async fn alarm_state(&self, name: &str) -> Result<String> {
+    async fn alarm_state(&self, name: &str) -> Result<AlarmState> {
         self.call("DescribeAlarms", false, |w| {
             w.alarms
                 .get(name)
@@ -849,11 +877,16 @@ impl Provider for Sandbox {
         })
     }
 
-    async fn mark_rolled_back(&self, fleet: &str, fingerprint: &str, at: Timestamp) -> Result<()> {
+    async fn mark_rolled_back(
+        &self,
+        fleet: &FleetName,
+        fingerprint: &str,
+        at: Timestamp,
+    ) -> Result<()> {
         self.call("CreateOrUpdateTags", true, |w| {
             let f = w
                 .fleets
-                .get_mut(fleet)
+                .get_mut(fleet.as_str())
                 .ok_or_else(|| not_found("auto scaling group"))?;
             f.tags.insert(
                 tags::ROLLED_BACK.into(),

@@ -1,6 +1,6 @@
 //! `cutover diff` as text, markdown or JSON.
 
-use crate::diff::{FieldChange, SpecDiff};
+use crate::decide::diff::{FieldChange, SpecDiff};
 use std::fmt::Write;
 
 /// "shop: new release 3f2a… → 9c1d… (image ami-1 → ami-2), 1 in-place change".
@@ -111,5 +111,15 @@ pub fn markdown(d: &SpecDiff) -> String {
 }
 
 pub fn json(d: &SpecDiff) -> String {
-    serde_json::to_string_pretty(d).expect("diff serialises") + "\n"
+    #[derive(serde::Serialize)]
+    struct Document<'a> {
+        format_version: u32,
+        #[serde(flatten)]
+        diff: &'a SpecDiff,
+    }
+    let doc = Document {
+        format_version: super::json::FORMAT_VERSION,
+        diff: d,
+    };
+    serde_json::to_string_pretty(&doc).expect("diff serialises") + "\n"
 }

@@ -1,6 +1,6 @@
 //! `cutover drift` as text, markdown or JSON.
 
-use crate::drift::AppDrift;
+use crate::decide::drift::AppDrift;
 use serde::Serialize;
 use std::fmt::Write;
 

@@ -3,8 +3,8 @@
 //! schemas/plan-output.schema.json.
 
 use super::{describe_action, summary};
+use crate::model::plan::{Action, Change, Plan, PlanKind, Timeline};
 use crate::model::Color;
-use crate::plan::{Action, Change, Plan, PlanKind, Timeline};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

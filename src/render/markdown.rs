@@ -4,9 +4,10 @@
 //! always under GitHub's 65,536-character limit: when they do not fit, apps
 //! are shown shorter (never a code block cut in half) and a note says so.
 
-use super::{describe_action, summary, timeline_lines, weights_text};
+use super::{describe_action, summary, timeline_lines};
 use crate::model::format_duration;
-use crate::plan::{ChangeAction, Plan};
+use crate::model::format_weights;
+use crate::model::plan::{ChangeAction, Plan};
 use std::fmt::Write;
 
 /// GitHub's limit on a comment body.
@@ -84,7 +85,7 @@ fn section(plan: &Plan, detail: Detail) -> String {
                 out,
                 "| {} | {} | {} |",
                 i + 1,
-                weights_text(s.weights),
+                format_weights(s.weights),
                 format_duration(s.bake_secs)
             );
         }

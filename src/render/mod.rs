@@ -8,11 +8,12 @@ pub mod markdown;
 pub mod status;
 pub mod text;
 
-use crate::model::{format_duration, Weights};
-use crate::plan::Action;
+use crate::model::plan::Action;
+use crate::model::{format_duration, format_weights};
 
 /// One line saying what a step does, e.g. "shift production to green 25%".
 pub fn describe_action(app: &str, action: &Action) -> String {
+    let name = |c: crate::model::Color| crate::model::names::color_resource(app, c);
     match action {
         Action::CreateTargetGroup { config, .. } => format!(
             "create target group {} ({} :{}, health check {} every {}s)",
@@ -34,38 +35,42 @@ pub fn describe_action(app: &str, action: &Action) -> String {
             if let Some(d) = deregistration_delay_secs {
                 what.push(format!("deregistration delay {d}s"));
             }
-            format!("update target group {app}-{color}: {}", what.join(", "))
+            format!("update target group {}: {}", name(*color), what.join(", "))
         }
         Action::CreateLaunchTemplateVersion { name, release } => format!(
             "create launch template {name} version for release {} ({} {})",
             release.fingerprint, release.data.image_id, release.data.instance_type
         ),
         Action::RecycleFleet { color } => {
-            format!("scale {app}-{color} to zero to replace its old instances")
+            format!(
+                "scale {} to zero to replace its old instances",
+                name(*color)
+            )
         }
         Action::EnsureFleet { config, .. } => format!(
             "fleet {} runs release {} at {}",
             config.name, config.release, config.capacity
         ),
         Action::SetCapacity { color, capacity } => {
-            format!("set {app}-{color} capacity to {capacity}")
+            format!("set {} capacity to {capacity}", name(*color))
         }
         Action::WaitHealthy {
             color,
             count,
             timeout_secs,
         } => format!(
-            "wait until {count} target{} of {app}-{color} are healthy (timeout {})",
+            "wait until {count} target{} of {} are healthy (timeout {})",
             if *count == 1 { "" } else { "s" },
+            name(*color),
             format_duration(*timeout_secs)
         ),
         Action::EnsureListener { config, weights } => format!(
             "listener :{} ({}) forwards {}",
             config.port,
             config.role,
-            weights_text(*weights)
+            format_weights(*weights)
         ),
-        Action::SetWeights { weights } => format!("shift production: {}", weights_text(*weights)),
+        Action::SetWeights { weights } => format!("shift production: {}", format_weights(*weights)),
         Action::Bake {
             color,
             weight,
@@ -86,7 +91,10 @@ pub fn describe_action(app: &str, action: &Action) -> String {
             )
         }
         Action::MarkContractPending { color, release } => {
-            format!("remember that {app}-{color}'s release {release} is to be contracted after teardown")
+            format!(
+                "remember that {}'s release {release} is to be contracted after teardown",
+                name(*color)
+            )
         }
         Action::Smoke { color, checks } => format!(
             "smoke-test {color}: {}",
@@ -103,20 +111,20 @@ pub fn describe_action(app: &str, action: &Action) -> String {
             format!("record {color} as active in {parameter}")
         }
         Action::DetachFleet { color } => {
-            format!("detach {app}-{color} from its target group (drain)")
+            format!("detach {} from its target group (drain)", name(*color))
         }
         Action::WaitDrain { secs, .. } => {
             format!("wait {} for connections to drain", format_duration(*secs))
         }
-        Action::ScaleToZero { color } => format!("scale {app}-{color} to zero"),
-        Action::DeleteFleet { color } => format!("delete fleet {app}-{color}"),
+        Action::ScaleToZero { color } => format!("scale {} to zero", name(*color)),
+        Action::DeleteFleet { color } => format!("delete fleet {}", name(*color)),
     }
 }
 
 /// One line that says what a plan does, e.g. "shop: new release 3f2a… (ami-1 →
 /// ami-2) → green in 4 steps, 2 in-place changes".
-pub fn summary(plan: &crate::plan::Plan) -> String {
-    use crate::plan::PlanKind;
+pub fn summary(plan: &crate::model::plan::Plan) -> String {
+    use crate::model::plan::PlanKind;
     let in_place = match plan.in_place {
         0 => String::new(),
         1 => ", 1 in-place change".to_string(),
@@ -172,7 +180,7 @@ pub fn summary(plan: &crate::plan::Plan) -> String {
 }
 
 /// The rollout timeline as plain lines (text and markdown share them).
-pub fn timeline_lines(t: &crate::plan::Timeline) -> Vec<String> {
+pub fn timeline_lines(t: &crate::model::plan::Timeline) -> Vec<String> {
     let mut out = vec![format!("gates during every bake: {}", t.gates.join("; "))];
     out.push(format!(
         "about {} of bakes, after up to {} for {} to turn healthy{}",
@@ -207,16 +215,4 @@ pub fn timeline_lines(t: &crate::plan::Timeline) -> Vec<String> {
         )
     });
     out
-}
-
-/// "100% blue", "75% blue / 25% green".
-pub fn weights_text(w: Weights) -> String {
-    match (
-        w.share(crate::model::Color::Blue),
-        w.share(crate::model::Color::Green),
-    ) {
-        (100, _) => "100% blue".into(),
-        (_, 100) => "100% green".into(),
-        (b, g) => format!("{b}% blue / {g}% green"),
-    }
 }

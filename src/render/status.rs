@@ -1,8 +1,8 @@
 //! `cutover status` as text.
 
-use super::weights_text;
+use crate::decide::status::Status;
+use crate::model::format_weights;
 use crate::model::{format_timestamp, Weights};
-use crate::status::Status;
 use std::fmt::Write;
 
 pub fn render(s: &Status) -> String {
@@ -20,7 +20,7 @@ pub fn render(s: &Status) -> String {
         out,
         "  production:    {}",
         s.weights
-            .map(weights_text)
+            .map(format_weights)
             .unwrap_or("no production listener".into())
     );
     if let (Some(active), Some(w)) = (s.active, s.weights) {

@@ -3,7 +3,7 @@
 
 use super::describe_action;
 use crate::model::format_duration;
-use crate::plan::{Action, ChangeAction, Plan, PlanKind};
+use crate::model::plan::{Action, ChangeAction, Plan, PlanKind};
 use std::fmt::Write;
 
 pub struct Style {
@@ -88,7 +88,7 @@ pub fn render(plan: &Plan, style: &Style) -> String {
                 out,
                 "  {:>4}%  {:<24} {}",
                 s.weight,
-                super::weights_text(s.weights),
+                crate::model::format_weights(s.weights),
                 format_duration(s.bake_secs)
             );
         }

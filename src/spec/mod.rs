@@ -40,12 +40,12 @@ pub struct Spec {
 impl Spec {
     /// `<app>-<color>`: the name of the colour's target group and Auto Scaling group.
     pub fn resource_name(&self, c: Color) -> String {
-        format!("{}-{}", self.app, c)
+        crate::model::names::color_resource(&self.app, c)
     }
 
     /// The launch template's name.
     pub fn launch_template_name(&self) -> String {
-        self.app.clone()
+        crate::model::names::launch_template(&self.app)
     }
 
     pub fn release(&self) -> Release {
@@ -63,6 +63,13 @@ pub struct ListenerSpec {
     pub protocol: Protocol,
     pub role: ListenerRole,
     pub certificate_arn: Option<String>,
+}
+
+impl ListenerSpec {
+    /// Where this listener's weights between the colours live.
+    pub fn weights_at(&self) -> crate::model::WeightsAt {
+        crate::model::WeightsAt::ListenerDefault { port: self.port }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -720,7 +727,7 @@ impl Validator<'_> {
 
     fn state(&mut self, s: Option<&RawState>, app: Option<&str>) -> String {
         let state_parameter = match s.and_then(|s| s.parameter.as_ref()) {
-            None => format!("/cutover/{}/active", app.unwrap_or("app")),
+            None => crate::model::names::default_state_parameter(app.unwrap_or("app")),
             Some(p) => {
                 if !ssm_name_valid(p.get_ref()) {
                     self.error(

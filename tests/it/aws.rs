@@ -844,7 +844,7 @@ fn aws_plan_status_drift_and_diff_write_nothing() {
         );
     }
     let after = aws.moto_state();
-    let changed = cutover::saved::changes(
+    let changed = cutover::decide::saved::changes(
         &serde_json::from_str(&before).unwrap(),
         &serde_json::from_str(&after).unwrap(),
         20,

@@ -135,7 +135,8 @@ fn a_missing_load_balancer_is_an_error_that_says_cutover_never_creates_it() {
     // The sandbox seeds the plan's load balancer; a plan naming another one
     // after the first run finds it missing only on AWS, so check the message
     // through the planner error type instead.
-    let msg = cutover::planner::PlanError::LoadBalancerMissing("shop-alb".into()).to_string();
+    let msg =
+        cutover::decide::planner::PlanError::LoadBalancerMissing("shop-alb".into()).to_string();
     assert!(msg.contains("never creates"));
     env.run(&["plan"]).expect(0);
 }

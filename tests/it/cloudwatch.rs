@@ -7,6 +7,7 @@ use aws_sdk_cloudwatch::operation::describe_alarms::DescribeAlarmsOutput;
 use aws_sdk_cloudwatch::types::{CompositeAlarm, MetricAlarm, StateValue};
 use aws_sdk_cloudwatch::Client;
 use aws_smithy_mocks::{mock, mock_client};
+use cutover::model::observed::AlarmState;
 use cutover::provider::aws::alarm_state;
 
 fn rt() -> tokio::runtime::Runtime {
@@ -33,7 +34,7 @@ fn an_alarm_in_alarm_state_is_reported_so_the_gate_fails() {
     let client = mock_client!(aws_sdk_cloudwatch, [&rule]);
     assert_eq!(
         rt().block_on(alarm_state(&client, "shop-5xx")).unwrap(),
-        "ALARM"
+        AlarmState::Alarm
     );
     assert_eq!(rule.num_calls(), 1);
 }
@@ -62,10 +63,13 @@ fn ok_and_composite_alarms_are_read_too() {
     });
     let client = mock_client!(aws_sdk_cloudwatch, [&ok, &composite]);
     let rt = rt();
-    assert_eq!(rt.block_on(alarm_state(&client, "a")).unwrap(), "OK");
+    assert_eq!(
+        rt.block_on(alarm_state(&client, "a")).unwrap(),
+        AlarmState::Ok
+    );
     assert_eq!(
         rt.block_on(alarm_state(&client, "b")).unwrap(),
-        "INSUFFICIENT_DATA"
+        AlarmState::InsufficientData
     );
 }
 

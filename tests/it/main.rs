@@ -4,6 +4,7 @@
 //! - `aws`: the same scenarios through the real AWS SDK against a moto server
 //!   the harness starts (see CONTRIBUTING.md).
 
+mod architecture;
 mod aws;
 mod cli;
 mod cloudwatch;

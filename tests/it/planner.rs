@@ -1,12 +1,12 @@
 //! Planner tables: (plan file, observed state) → the steps apply would run.
 
-use cutover::model::{Capacity, Color, HealthCheck, Protocol};
-use cutover::observed::{
+use cutover::decide::planner::plan;
+use cutover::model::observed::{
     Active, Fleet, LaunchTemplate, LaunchTemplateVersion, Listener, LoadBalancer, Observed,
     TargetGroup, TargetHealth,
 };
-use cutover::plan::{Action, PlanKind};
-use cutover::planner::plan;
+use cutover::model::plan::{Action, PlanKind};
+use cutover::model::{Capacity, Color, HealthCheck, Protocol};
 use cutover::spec::Spec;
 
 fn spec(image: &str, delay: &str) -> Spec {
@@ -23,7 +23,7 @@ fn hc() -> HealthCheck {
 
 fn tg(c: Color, healthy: usize) -> TargetGroup {
     TargetGroup {
-        arn: format!("arn:tg/{c}"),
+        arn: format!("arn:tg/{c}").into(),
         name: format!("shop-{c}"),
         port: 8080,
         protocol: Protocol::Http,
@@ -34,7 +34,7 @@ fn tg(c: Color, healthy: usize) -> TargetGroup {
         targets: (0..healthy)
             .map(|i| TargetHealth {
                 id: format!("i-{c}{i}"),
-                state: "healthy".into(),
+                state: cutover::model::observed::TargetState::Healthy,
                 reason: None,
                 description: None,
             })
@@ -44,7 +44,7 @@ fn tg(c: Color, healthy: usize) -> TargetGroup {
 
 fn fleet(c: Color, release: &str, version: i64, desired: u32) -> Fleet {
     Fleet {
-        name: format!("shop-{c}"),
+        name: format!("shop-{c}").into(),
         capacity: Capacity {
             min: if desired == 0 { 0 } else { 2 },
             max: if desired == 0 { 0 } else { 4 },
@@ -57,7 +57,7 @@ fn fleet(c: Color, release: &str, version: i64, desired: u32) -> Fleet {
         target_groups: if desired == 0 {
             vec![]
         } else {
-            vec![format!("arn:tg/{c}")]
+            vec![format!("arn:tg/{c}").into()]
         },
         rolled_back: None,
         spot: false,
@@ -66,7 +66,7 @@ fn fleet(c: Color, release: &str, version: i64, desired: u32) -> Fleet {
 
 fn listener(port: u16, blue: u32, green: u32) -> Listener {
     Listener {
-        arn: format!("arn:listener/{port}"),
+        arn: format!("arn:listener/{port}").into(),
         port,
         protocol: Protocol::Http,
         certificate_arn: None,
@@ -394,7 +394,7 @@ fn rollback_targets() {
         since: 1,
     });
     obs.listeners = vec![listener(80, 0, 100)];
-    let r = cutover::planner::rollback(&s, &obs).unwrap();
+    let r = cutover::decide::rollback::rollback(&s, &obs).unwrap();
     assert_eq!((r.to, r.record_active.is_some()), (Color::Blue, true));
     // Mid-shift: back to the still-active colour, no parameter change.
     obs.active = Some(Active {
@@ -402,7 +402,7 @@ fn rollback_targets() {
         since: 1,
     });
     obs.listeners = vec![listener(80, 50, 50)];
-    let r = cutover::planner::rollback(&s, &obs).unwrap();
+    let r = cutover::decide::rollback::rollback(&s, &obs).unwrap();
     assert_eq!((r.to, r.record_active.is_some()), (Color::Blue, false));
     // Old colour gone: refuse.
     obs.active = Some(Active {
@@ -411,7 +411,7 @@ fn rollback_targets() {
     });
     obs.listeners = vec![listener(80, 0, 100)];
     obs.target_groups.blue = Some(tg(Color::Blue, 0));
-    assert!(cutover::planner::rollback(&s, &obs).is_err());
+    assert!(cutover::decide::rollback::rollback(&s, &obs).is_err());
 }
 
 #[test]

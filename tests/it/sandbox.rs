@@ -657,7 +657,10 @@ fn an_alarm_in_alarm_fails_the_gate() {
     let gate = "[[rollout.gates]]\nalarm = \"shop-5xx\"\n";
     let env = deployed("0s");
     env.edit(|w| {
-        w.alarms.insert("shop-5xx".into(), "ALARM".into());
+        w.alarms.insert(
+            "shop-5xx".into(),
+            cutover::model::observed::AlarmState::Alarm,
+        );
     });
     env.set_plan(&with(V2, gate));
     let run = env.run(&["apply", "--auto-approve"]);
@@ -678,7 +681,8 @@ fn an_alarm_in_alarm_fails_the_gate() {
 
     // With the alarm OK the same release goes through (after --retry).
     env.edit(|w| {
-        w.alarms.insert("shop-5xx".into(), "OK".into());
+        w.alarms
+            .insert("shop-5xx".into(), cutover::model::observed::AlarmState::Ok);
     });
     env.run(&["apply", "--auto-approve", "--retry"]).expect(0);
     assert_eq!(env.active().as_deref(), Some("green"));

@@ -17,7 +17,6 @@ pub struct FieldChange {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SpecDiff {
-    pub format_version: u32,
     pub app: String,
     /// The launch data changed: a new release, deployed to the idle colour.
     pub release: Option<ReleaseChange>,
@@ -209,7 +208,6 @@ pub fn diff(old: &Spec, new: &Spec) -> SpecDiff {
     let mut renamed = Fields(Vec::new());
     renamed.cmp("app.name", &old.app, &new.app);
     SpecDiff {
-        format_version: crate::render::json::FORMAT_VERSION,
         app: new.app.clone(),
         release,
         in_place: in_place.0,

@@ -1,7 +1,7 @@
 //! `cutover validate PLAN…`
 
-use crate::cli::GlobalArgs;
-use crate::exit::ExitStatus;
+use crate::shell::cli::GlobalArgs;
+use crate::shell::exit::ExitStatus;
 use anyhow::Result;
 use std::path::PathBuf;
 

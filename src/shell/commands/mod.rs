@@ -10,11 +10,11 @@ mod status;
 mod unlock;
 mod validate;
 
-use crate::cli::{Cli, Command, GlobalArgs};
-use crate::exit::ExitStatus;
 use crate::provider::aws::{Aws, AwsOptions};
 use crate::provider::sandbox::Sandbox;
 use crate::provider::{AppRef, Provider};
+use crate::shell::cli::{Cli, Command, GlobalArgs};
+use crate::shell::exit::ExitStatus;
 use crate::spec::Spec;
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
@@ -27,11 +27,11 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         Command::Diff { old, new, format } => {
             let old = crate::spec::load(old)?;
             let new = crate::spec::load(new)?;
-            let d = crate::diff::diff(&old, &new);
+            let d = crate::decide::diff::diff(&old, &new);
             let out = match format {
-                crate::cli::Format::Text => crate::render::diff::text(&d),
-                crate::cli::Format::Markdown => crate::render::diff::markdown(&d),
-                crate::cli::Format::Json => crate::render::diff::json(&d),
+                crate::shell::cli::Format::Text => crate::render::diff::text(&d),
+                crate::shell::cli::Format::Markdown => crate::render::diff::markdown(&d),
+                crate::shell::cli::Format::Json => crate::render::diff::json(&d),
             };
             print!("{out}");
             return Ok(if d.is_empty() {
@@ -110,8 +110,8 @@ pub(crate) async fn lock<'a>(
     spec: &Spec,
     path: &Path,
     verb: &str,
-) -> Result<crate::lock::Lock<'a>> {
-    Ok(crate::lock::acquire(
+) -> Result<crate::shell::lock::Lock<'a>> {
+    Ok(crate::shell::lock::acquire(
         p,
         &spec.app,
         &path.display().to_string(),
@@ -147,7 +147,10 @@ pub(crate) async fn provider(g: &GlobalArgs, spec: &Spec) -> Result<Box<dyn Prov
     Ok(Box::new(Aws::connect(&opts).await))
 }
 
-pub(crate) async fn observe(p: &dyn Provider, spec: &Spec) -> Result<crate::observed::Observed> {
+pub(crate) async fn observe(
+    p: &dyn Provider,
+    spec: &Spec,
+) -> Result<crate::model::observed::Observed> {
     p.observe(&AppRef::from_spec(spec)).await.with_context(|| {
         format!(
             "reading the live state of {} from {}",

@@ -6,12 +6,12 @@
 //! planner emits only the steps that are not already true, and a shift that
 //! stopped at 25% continues at the next step instead of starting over.
 
-use crate::model::{format_duration, format_timestamp, Color, Release, Weights};
-use crate::observed::{Fleet, Observed};
-use crate::plan::{
+use crate::model::observed::{Fleet, Observed, TargetState};
+use crate::model::plan::{
     Action, Change, ChangeAction, FleetConfig, ListenerConfig, Plan, PlanKind, Step,
     TargetGroupConfig,
 };
+use crate::model::{format_duration, format_timestamp, Color, Release, Weights};
 use crate::spec::{ListenerSpec, Spec, TeardownPolicy};
 
 /// Live state the planner cannot plan around: cutover will not act.
@@ -35,7 +35,7 @@ pub enum PlanError {
 struct Builder<'a> {
     spec: &'a Spec,
     opts: PlanOptions,
-    timeline: Option<crate::plan::Timeline>,
+    timeline: Option<crate::model::plan::Timeline>,
     obs: &'a Observed,
     changes: Vec<Change>,
     steps: Vec<Step>,
@@ -621,13 +621,18 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
 
 /// The rollout at a glance, from the shift steps planned so far (or, when
 /// the release waits for promotion, from the steps the promotion will run).
-fn timeline(b: &Builder, a: Color, to: Color, awaits_promotion: bool) -> crate::plan::Timeline {
+fn timeline(
+    b: &Builder,
+    a: Color,
+    to: Color,
+    awaits_promotion: bool,
+) -> crate::model::plan::Timeline {
     let spec = b.spec;
     let steps = if awaits_promotion {
         spec.rollout
             .steps
             .iter()
-            .map(|&w| crate::plan::TimelineStep {
+            .map(|&w| crate::model::plan::TimelineStep {
                 weight: w,
                 weights: Weights::split(to, w),
                 bake_secs: spec.rollout.bake_secs,
@@ -637,7 +642,7 @@ fn timeline(b: &Builder, a: Color, to: Color, awaits_promotion: bool) -> crate::
         b.steps
             .iter()
             .filter_map(|s| match s.action {
-                Action::Bake { weight, secs, .. } => Some(crate::plan::TimelineStep {
+                Action::Bake { weight, secs, .. } => Some(crate::model::plan::TimelineStep {
                     weight,
                     weights: Weights::split(to, weight),
                     bake_secs: secs,
@@ -648,7 +653,7 @@ fn timeline(b: &Builder, a: Color, to: Color, awaits_promotion: bool) -> crate::
     };
     let mut gates = vec![format!("target health of {a} and {to}")];
     gates.extend(spec.rollout.gates.iter().map(|g| g.describe()));
-    crate::plan::Timeline {
+    crate::model::plan::Timeline {
         from: a,
         to,
         bake_total_secs: steps.iter().map(|s| s.bake_secs).sum(),
@@ -692,7 +697,7 @@ fn smoke(b: &mut Builder, c: Color) {
 
 fn fleet_config(spec: &Spec, c: Color, release: &Release) -> FleetConfig {
     FleetConfig {
-        name: spec.resource_name(c),
+        name: crate::model::names::fleet(&spec.app, c),
         release: release.fingerprint.clone(),
         capacity: spec.fleet.capacity,
         subnets: spec.fleet.subnets.clone(),
@@ -1006,7 +1011,7 @@ fn teardown_idle(b: &mut Builder, active: Color, promoting: bool) {
         .target_groups
         .get(idle)
         .as_ref()
-        .is_some_and(|tg| tg.targets.iter().any(|t| t.state == "draining"));
+        .is_some_and(|tg| tg.targets.iter().any(|t| t.state == TargetState::Draining));
     if attached {
         b.step(
             Action::DetachFleet { color: idle },
@@ -1051,7 +1056,7 @@ fn contract(b: &mut Builder, c: Color, pending: Option<String>) {
     );
     b.step(
         Action::Hook {
-            phase: crate::plan::HookPhase::AfterTeardown,
+            phase: crate::model::plan::HookPhase::AfterTeardown,
             color: c,
             command,
             release: Some(release),
@@ -1069,7 +1074,7 @@ fn before_deploy(b: &mut Builder, at: usize, c: Color) {
         at,
         Step {
             action: Action::Hook {
-                phase: crate::plan::HookPhase::BeforeDeploy,
+                phase: crate::model::plan::HookPhase::BeforeDeploy,
                 color: c,
                 command,
                 release: None,
@@ -1077,151 +1082,4 @@ fn before_deploy(b: &mut Builder, at: usize, c: Color) {
             reason: "expand/contract: before the new colour is built".into(),
         },
     );
-}
-
-/// What `cutover rollback` does: one listener update, plus the SSM update
-/// when the active colour changes.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct RollbackPlan {
-    pub from: Color,
-    pub to: Color,
-    pub listener_arn: String,
-    pub forward: Vec<(String, u32)>,
-    /// Send the listener update (false when all traffic is already on `to`:
-    /// rolling back a paused or already rolled-back release).
-    pub flip: bool,
-    /// Set the active-colour parameter to `to` (not needed mid-shift: it
-    /// still names the colour traffic returns to).
-    pub record_active: Option<String>,
-    /// Production share of `to` before the rollback.
-    pub current_share: u32,
-    /// The release being rolled back, remembered on `from`'s fleet so that a
-    /// scheduled apply does not deploy it again.
-    pub rejected_release: Option<String>,
-}
-
-/// Why a rollback cannot happen.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RollbackRefusal {
-    #[error("nothing to roll back: {0}")]
-    NothingToRollBack(String),
-    #[error("cannot roll back to {color}: {healthy} of its {wanted} targets are healthy ({detail}); routing production there would send traffic to a fleet that cannot serve it")]
-    NoHealthyCapacity {
-        color: Color,
-        healthy: u32,
-        wanted: u32,
-        detail: String,
-    },
-}
-
-/// Decides a rollback from live state (DESIGN.md invariant 7). Traffic goes
-/// back to the colour running the older release: mid-shift, the still-active
-/// colour; after a promotion, the previous one. A newer release that never
-/// got all traffic (paused, or already rolled back) is never rolled back *to*.
-pub fn rollback(spec: &Spec, obs: &Observed) -> Result<RollbackPlan, RollbackRefusal> {
-    let listener = obs.listener(spec.production.port).ok_or_else(|| {
-        RollbackRefusal::NothingToRollBack(format!(
-            "there is no production listener on port {}",
-            spec.production.port
-        ))
-    })?;
-    let weights = obs
-        .weights(listener)
-        .filter(|w| w.blue + w.green > 0)
-        .ok_or_else(|| {
-            RollbackRefusal::NothingToRollBack(
-                "the production listener does not forward to blue/green".into(),
-            )
-        })?;
-    let active = obs
-        .active
-        .as_ref()
-        .map(|a| a.color)
-        .unwrap_or(if weights.blue >= weights.green {
-            Color::Blue
-        } else {
-            Color::Green
-        });
-    let version = |c: Color| {
-        obs.fleets
-            .get(c)
-            .as_ref()
-            .and_then(|f| f.launch_template_version)
-    };
-    let other = active.other();
-    let to = match (version(active), version(other)) {
-        // The rule: traffic goes to the older release. This also finishes a
-        // rollback whose parameter update failed (traffic already on the
-        // older colour, parameter still on the newer one).
-        (Some(a), Some(o)) if a != o => {
-            if a < o {
-                active
-            } else {
-                other
-            }
-        }
-        _ if weights.share(active) < 100 => active,
-        _ => other,
-    };
-    let record_active = (to != active).then(|| spec.state_parameter.clone());
-    let from = to.other();
-    let flip = weights.share(to) < 100;
-    let rejected_release = obs.release_of(from).map(str::to_string);
-    if !flip {
-        let already = obs
-            .fleets
-            .get(from)
-            .as_ref()
-            .and_then(|f| f.rolled_back.as_ref())
-            .is_some_and(|(fp, _)| Some(fp) == rejected_release.as_ref());
-        if already || rejected_release.is_none() {
-            return Err(RollbackRefusal::NothingToRollBack(format!(
-                "all production traffic is on {to}, which runs the older release{}",
-                if already {
-                    format!("; {from}'s release was already rolled back")
-                } else {
-                    String::new()
-                }
-            )));
-        }
-    }
-    let Some(tg) = obs.target_groups.get(to) else {
-        return Err(RollbackRefusal::NothingToRollBack(format!(
-            "{to} has no target group: there is no previous colour"
-        )));
-    };
-    let wanted = spec.fleet.capacity.desired;
-    let healthy = tg.healthy_count();
-    if flip && healthy < wanted {
-        let fleet_desc = match obs.fleets.get(to) {
-            None => "it has no fleet".to_string(),
-            Some(f) if f.capacity.desired == 0 => {
-                "its fleet was scaled to zero by teardown".to_string()
-            }
-            Some(f) => format!("its fleet has {} instances", f.instances.len()),
-        };
-        return Err(RollbackRefusal::NoHealthyCapacity {
-            color: to,
-            healthy,
-            wanted,
-            detail: fleet_desc,
-        });
-    }
-    let forward = Color::ALL
-        .into_iter()
-        .filter_map(|c| {
-            obs.tg_arn(c)
-                .map(|arn| (arn.to_string(), Weights::all_on(to).get(c)))
-        })
-        .collect();
-    Ok(RollbackPlan {
-        from,
-        to,
-        listener_arn: listener.arn.clone(),
-        forward,
-        flip,
-        record_active,
-        current_share: weights.share(to),
-        rejected_release,
-    })
 }

@@ -2,9 +2,9 @@
 //! (at most 8 in flight), read-only. Exit 0 in sync, 2 drift, 1 error.
 
 use super::{load_spec, observe, plan_files, provider, report_calls};
-use crate::cli::{Format, GlobalArgs};
-use crate::drift::AppDrift;
-use crate::exit::ExitStatus;
+use crate::decide::drift::AppDrift;
+use crate::shell::cli::{Format, GlobalArgs};
+use crate::shell::exit::ExitStatus;
 use anyhow::Result;
 use futures::StreamExt;
 use std::path::PathBuf;
@@ -57,7 +57,7 @@ pub async fn run(g: &GlobalArgs, args: &[PathBuf], format: Format) -> Result<Exi
         match listed {
             Ok(managed) => {
                 let owners: Vec<&crate::spec::Spec> = specs.iter().collect();
-                let unowned = crate::drift::unowned(&managed, &owners);
+                let unowned = crate::decide::drift::unowned(&managed, &owners);
                 if !unowned.findings.is_empty() {
                     apps.push(unowned);
                 }
@@ -88,5 +88,5 @@ async fn one(g: &GlobalArgs, path: &std::path::Path) -> Result<(AppDrift, crate:
     let p = provider(g, &spec).await?;
     let obs = observe(p.as_ref(), &spec).await?;
     report_calls(g, p.as_ref());
-    Ok((crate::drift::drift(&spec, &obs), spec))
+    Ok((crate::decide::drift::drift(&spec, &obs), spec))
 }

@@ -1,9 +1,9 @@
 //! `cutover status` as data: per colour, what runs, how healthy, how much
 //! traffic; the active colour; what a rollback would do. Pure.
 
+use crate::decide::rollback::{rollback, RollbackPlan};
+use crate::model::observed::Observed;
 use crate::model::{Color, Timestamp, Weights};
-use crate::observed::Observed;
-use crate::planner::{rollback, RollbackPlan};
 use crate::spec::Spec;
 use serde::Serialize;
 
@@ -68,7 +68,7 @@ pub fn status(spec: &Spec, obs: &Observed) -> Status {
                 .map(|tg| {
                     tg.targets
                         .iter()
-                        .filter(|t| t.state != "healthy")
+                        .filter(|t| !t.state.is_healthy())
                         .map(|t| {
                             format!(
                                 "{} {}{}",

@@ -52,11 +52,6 @@ pub enum LockError {
     Provider(#[from] ProviderError),
 }
 
-/// The lock parameter's name for an app's active-colour parameter.
-pub fn lock_name(state_parameter: &str) -> String {
-    format!("{state_parameter}-lock")
-}
-
 /// A held lock; `release` it when done (a crash leaves it for takeover).
 pub struct Lock<'a> {
     provider: &'a dyn Provider,
@@ -84,7 +79,7 @@ pub async fn acquire<'a>(
     state_parameter: &str,
     command: &str,
 ) -> Result<Lock<'a>, LockError> {
-    let name = lock_name(state_parameter);
+    let name = crate::model::names::lock_parameter(state_parameter);
     let me = serde_json::to_string(&me(command, provider.now())).expect("holder serialises");
     for attempt in 0..2 {
         let Some(value) = provider.try_lock(&name, &me).await? else {

@@ -174,7 +174,7 @@ pub struct ListenerConfig {
 /// What a colour's fleet should be.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FleetConfig {
-    pub name: String,
+    pub name: crate::model::FleetName,
     /// Fingerprint of the release; its launch template version is resolved at apply.
     pub release: String,
     pub capacity: Capacity,

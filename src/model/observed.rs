@@ -1,7 +1,10 @@
 //! A snapshot of what cutover owns in the cloud for one app, as a provider read
 //! it. Plain data: the planner reads it, never the provider.
 
-use crate::model::{Capacity, Color, HealthCheck, PerColor, Protocol, Timestamp, Weights};
+use crate::model::{
+    Capacity, Color, FleetName, Forward, HealthCheck, ListenerArn, LoadBalancerArn, PerColor,
+    Protocol, TargetGroupArn, Timestamp, Weights, WeightsAt,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -23,24 +26,24 @@ pub struct Observed {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoadBalancer {
-    pub arn: String,
+    pub arn: LoadBalancerArn,
     pub dns_name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Listener {
-    pub arn: String,
+    pub arn: ListenerArn,
     pub port: u16,
     pub protocol: Protocol,
     pub certificate_arn: Option<String>,
     /// Forward targets as (target group ARN, weight). Empty when the default
     /// action is not a forward.
-    pub forward: Vec<(String, u32)>,
+    pub forward: Forward,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetGroup {
-    pub arn: String,
+    pub arn: TargetGroupArn,
     pub name: String,
     pub port: u16,
     pub protocol: Protocol,
@@ -56,17 +59,101 @@ pub struct TargetGroup {
 
 impl TargetGroup {
     pub fn healthy_count(&self) -> u32 {
-        self.targets.iter().filter(|t| t.state == "healthy").count() as u32
+        healthy_count(&self.targets)
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetHealth {
     pub id: String,
-    /// AWS's state: initial, healthy, unhealthy, unused, draining, unavailable.
-    pub state: String,
+    pub state: TargetState,
     pub reason: Option<String>,
     pub description: Option<String>,
+}
+
+/// How many of `targets` are healthy.
+pub fn healthy_count(targets: &[TargetHealth]) -> u32 {
+    targets.iter().filter(|t| t.state.is_healthy()).count() as u32
+}
+
+/// A target's state, as Elastic Load Balancing reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetState {
+    /// Registered; the first health checks have not passed yet.
+    Initial,
+    Healthy,
+    Unhealthy,
+    /// Not serving: the instance is stopped, or the group is in no listener.
+    Unused,
+    /// Deregistered; connections drain for the deregistration delay.
+    Draining,
+    /// Health checks are disabled.
+    Unavailable,
+    /// A state this version of cutover does not know (AWS added one).
+    #[serde(other)]
+    Unknown,
+}
+
+impl TargetState {
+    pub fn is_healthy(self) -> bool {
+        self == TargetState::Healthy
+    }
+
+    /// AWS's spelling ("healthy", "draining" …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetState::Initial => "initial",
+            TargetState::Healthy => "healthy",
+            TargetState::Unhealthy => "unhealthy",
+            TargetState::Unused => "unused",
+            TargetState::Draining => "draining",
+            TargetState::Unavailable => "unavailable",
+            TargetState::Unknown => "unknown",
+        }
+    }
+
+    /// From AWS's spelling; anything else is `Unknown`.
+    pub fn parse(s: &str) -> TargetState {
+        match s {
+            "initial" => TargetState::Initial,
+            "healthy" => TargetState::Healthy,
+            "unhealthy" => TargetState::Unhealthy,
+            "unused" => TargetState::Unused,
+            "draining" => TargetState::Draining,
+            "unavailable" => TargetState::Unavailable,
+            _ => TargetState::Unknown,
+        }
+    }
+}
+
+impl std::fmt::Display for TargetState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A CloudWatch alarm's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AlarmState {
+    #[serde(rename = "OK")]
+    Ok,
+    #[serde(rename = "ALARM")]
+    Alarm,
+    #[serde(rename = "INSUFFICIENT_DATA")]
+    InsufficientData,
+}
+
+impl AlarmState {
+    /// From CloudWatch's spelling.
+    pub fn parse(s: &str) -> Option<AlarmState> {
+        match s {
+            "OK" => Some(AlarmState::Ok),
+            "ALARM" => Some(AlarmState::Alarm),
+            "INSUFFICIENT_DATA" => Some(AlarmState::InsufficientData),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,7 +187,7 @@ pub struct LaunchTemplateVersion {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fleet {
-    pub name: String,
+    pub name: FleetName,
     pub capacity: Capacity,
     pub launch_template_version: Option<i64>,
     /// The `cutover:release` tag.
@@ -108,13 +195,23 @@ pub struct Fleet {
     pub subnets: Vec<String>,
     pub instances: Vec<String>,
     /// Target group ARNs attached to the Auto Scaling group.
-    pub target_groups: Vec<String>,
+    pub target_groups: Vec<TargetGroupArn>,
     /// Runs on spot capacity (a MixedInstancesPolicy with no on-demand above base 0).
     #[serde(default)]
     pub spot: bool,
     /// The release this fleet carried when it was rolled back, and when.
     #[serde(default)]
     pub rolled_back: Option<(String, Timestamp)>,
+}
+
+/// Something tagged `cutover:managed=true`, as drift lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Managed {
+    /// "target group", "auto scaling group".
+    pub kind: String,
+    pub name: String,
+    /// Its `cutover:app` tag.
+    pub app: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,15 +256,42 @@ impl Observed {
         self.listeners.iter().find(|l| l.port == port)
     }
 
-    pub fn tg_arn(&self, c: Color) -> Option<&str> {
-        self.target_groups.get(c).as_ref().map(|t| t.arn.as_str())
+    pub fn tg_arn(&self, c: Color) -> Option<&TargetGroupArn> {
+        self.target_groups.get(c).as_ref().map(|t| &t.arn)
+    }
+
+    /// Whether colour `c`'s fleet is attached to its target group.
+    pub fn attached(&self, c: Color) -> bool {
+        match (self.tg_arn(c), self.fleets.get(c)) {
+            (Some(arn), Some(f)) => f.target_groups.contains(arn),
+            _ => false,
+        }
     }
 
     /// Which colour a target group ARN belongs to.
-    pub fn color_of(&self, arn: &str) -> Option<Color> {
+    pub fn color_of(&self, arn: &TargetGroupArn) -> Option<Color> {
         Color::ALL
             .into_iter()
             .find(|c| self.tg_arn(*c) == Some(arn))
+    }
+
+    /// The weights at `at` (see [`WeightsAt`]): `None` when nothing forwards there.
+    pub fn weights_at(&self, at: WeightsAt) -> Option<Weights> {
+        match at {
+            WeightsAt::ListenerDefault { port } => {
+                self.listener(port).and_then(|l| self.weights(l))
+            }
+        }
+    }
+
+    /// Weight at `at` that goes to target groups other than blue and green.
+    pub fn foreign_weight_at(&self, at: WeightsAt) -> u32 {
+        match at {
+            WeightsAt::ListenerDefault { port } => self
+                .listener(port)
+                .map(|l| self.foreign_weight(l))
+                .unwrap_or(0),
+        }
     }
 
     /// The weights a listener forwards to blue and green. `None` when it

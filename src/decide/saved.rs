@@ -3,7 +3,7 @@
 //! apply FILE` re-reads live state and refuses a stale plan, saying what
 //! changed, instead of applying decisions made on state that is gone.
 
-use crate::plan::Plan;
+use crate::model::plan::Plan;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

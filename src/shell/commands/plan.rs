@@ -3,10 +3,10 @@
 //! write to AWS.
 
 use super::{load_spec, observe, plan_files, provider, report_calls, use_color};
-use crate::cli::{Format, GlobalArgs};
-use crate::exit::ExitStatus;
-use crate::plan::Plan;
+use crate::model::plan::Plan;
 use crate::render::text::{self, Style};
+use crate::shell::cli::{Format, GlobalArgs};
+use crate::shell::exit::ExitStatus;
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 
@@ -29,8 +29,8 @@ pub async fn run(
     for path in &files {
         let (plan, obs) = one(g, path, retry).await?;
         if let Some(out) = out {
-            let saved = crate::saved::SavedPlan {
-                saved_plan_version: crate::saved::SAVED_PLAN_VERSION,
+            let saved = crate::decide::saved::SavedPlan {
+                saved_plan_version: crate::decide::saved::SAVED_PLAN_VERSION,
                 plan_file: path.display().to_string(),
                 plan_file_text: std::fs::read_to_string(path)?,
                 retry,
@@ -72,15 +72,15 @@ async fn one(
     g: &GlobalArgs,
     path: &Path,
     retry: bool,
-) -> Result<(Plan, crate::observed::Observed)> {
+) -> Result<(Plan, crate::model::observed::Observed)> {
     let spec = load_spec(path)?;
     let p = provider(g, &spec).await?;
     let obs = observe(p.as_ref(), &spec).await?;
-    let opts = crate::planner::PlanOptions {
+    let opts = crate::decide::planner::PlanOptions {
         retry,
         promote: false,
     };
-    let plan = crate::planner::plan_with(&spec, &obs, opts)?;
+    let plan = crate::decide::planner::plan_with(&spec, &obs, opts)?;
     if let Some(holder) = &obs.lock {
         let who = crate::model::Holder::parse(holder)
             .map(|h| h.to_string())

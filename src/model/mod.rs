@@ -4,6 +4,13 @@
 //! `HealthCheck` or `Capacity` type for both desired and observed state is what
 //! lets the planner compare them with `==` and render value-level diffs.
 
+pub mod ids;
+pub mod names;
+pub mod observed;
+pub mod plan;
+
+pub use ids::{FleetName, Forward, ListenerArn, LoadBalancerArn, TargetGroupArn};
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -199,6 +206,26 @@ impl fmt::Display for Capacity {
     }
 }
 
+/// Where the weights between the two colours live: everything that reads or
+/// writes a colour's share of traffic goes through this one type. Today it
+/// is the default action of a listener cutover owns; a listener rule on a
+/// shared listener is the next kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WeightsAt {
+    /// The default action of the listener on `port`.
+    ListenerDefault { port: u16 },
+}
+
+impl WeightsAt {
+    /// The listener port the weights are on.
+    pub fn port(&self) -> u16 {
+        match self {
+            WeightsAt::ListenerDefault { port } => *port,
+        }
+    }
+}
+
 /// The largest forward weight an Application Load Balancer accepts.
 pub const ALB_MAX_WEIGHT: u32 = 999;
 /// The most target groups one ALB forward action takes.
@@ -325,6 +352,15 @@ pub fn format_duration(secs: u64) -> String {
         parts.push(format!("{s}s"));
     }
     parts.join(" ")
+}
+
+/// "100% blue", "75% blue / 25% green".
+pub fn format_weights(w: Weights) -> String {
+    match (w.share(Color::Blue), w.share(Color::Green)) {
+        (100, _) => "100% blue".into(),
+        (_, 100) => "100% green".into(),
+        (b, g) => format!("{b}% blue / {g}% green"),
+    }
 }
 
 /// Who holds an app's lock (the lock parameter's value, as JSON).

@@ -2,8 +2,8 @@
 //! update, and the active-colour update sent alongside it.
 
 use super::{load_spec, provider, report_calls};
-use crate::cli::GlobalArgs;
-use crate::exit::ExitStatus;
+use crate::shell::cli::GlobalArgs;
+use crate::shell::exit::ExitStatus;
 use anyhow::{Context, Result};
 use std::path::Path;
 
@@ -29,7 +29,7 @@ async fn locked(spec: &crate::spec::Spec, p: &dyn crate::provider::Provider) -> 
                 p.describe()
             )
         })?;
-    let plan = match crate::planner::rollback(spec, &obs) {
+    let plan = match crate::decide::rollback::rollback(spec, &obs) {
         Ok(plan) => plan,
         Err(refusal) => {
             eprintln!("error: {refusal}");
@@ -84,14 +84,14 @@ async fn locked(spec: &crate::spec::Spec, p: &dyn crate::provider::Provider) -> 
             spec.app, plan.to, plan.from
         );
     }
-    if let Some(n) = crate::notify::Notifier::from_env(spec.notify_webhook_env.as_deref()) {
-        n.send(&crate::notify::Message {
+    if let Some(n) = crate::shell::notify::Notifier::from_env(spec.notify_webhook_env.as_deref()) {
+        n.send(&crate::shell::notify::Message {
             text: format!(
                 "{}: rolled back to {}; production 100% on {}",
                 spec.app, plan.to, plan.to
             ),
             app: spec.app.clone(),
-            event: crate::notify::Event::RolledBack,
+            event: crate::shell::notify::Event::RolledBack,
             color: Some(plan.to.to_string()),
             release: plan.rejected_release.clone(),
             image: None,
@@ -103,7 +103,7 @@ async fn locked(spec: &crate::spec::Spec, p: &dyn crate::provider::Provider) -> 
     // Remembered after the flip, off the critical path: a scheduled apply
     // does not deploy this release again without --retry.
     if let Some(fp) = &plan.rejected_release {
-        let fleet = spec.resource_name(plan.from);
+        let fleet = crate::model::names::fleet(&spec.app, plan.from);
         match p.mark_rolled_back(&fleet, fp, p.now()).await {
             Ok(()) => println!(
                 "Release {fp} is remembered as rolled back: `cutover apply` will not deploy it again without --retry."

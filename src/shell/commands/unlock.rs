@@ -1,16 +1,16 @@
 //! `cutover unlock PLAN --yes`: break a lock left behind, saying whose it was.
 
 use super::{load_spec, provider};
-use crate::cli::GlobalArgs;
-use crate::exit::ExitStatus;
-use crate::lock::{lock_name, Holder};
+use crate::shell::cli::GlobalArgs;
+use crate::shell::exit::ExitStatus;
+use crate::shell::lock::Holder;
 use anyhow::Result;
 use std::path::Path;
 
 pub async fn run(g: &GlobalArgs, path: &Path, yes: bool) -> Result<ExitStatus> {
     let spec = load_spec(path)?;
     let p = provider(g, &spec).await?;
-    let name = lock_name(&spec.state_parameter);
+    let name = crate::model::names::lock_parameter(&spec.state_parameter);
     let Some(value) = p.read_lock(&name).await? else {
         println!("{} is not locked.", spec.app);
         return Ok(ExitStatus::Success);

@@ -4,9 +4,9 @@
 //! safe to repair (health checks, attributes, capacity, weights back on the
 //! active colour) and refuses what is not (a target group's port or VPC).
 
+use crate::model::format_weights;
+use crate::model::observed::{Managed, Observed};
 use crate::model::Color;
-use crate::observed::Observed;
-use crate::render::weights_text;
 use crate::spec::Spec;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -62,20 +62,23 @@ fn finding(
     }
 }
 
-/// Resources tagged as cutover's that none of `plans` owns: (kind, name, app).
-pub fn unowned(managed: &[(String, String, String)], plans: &[&Spec]) -> AppDrift {
+/// Resources tagged as cutover's that none of `plans` owns.
+pub fn unowned(managed: &[Managed], plans: &[&Spec]) -> AppDrift {
     let findings = managed
         .iter()
-        .filter(|(_, name, app)| {
+        .filter(|m| {
             !plans
                 .iter()
-                .any(|s| &s.app == app && Color::ALL.iter().any(|c| &s.resource_name(*c) == name))
+                .any(|s| s.app == m.app && Color::ALL.iter().any(|c| s.resource_name(*c) == m.name))
         })
-        .map(|(kind, name, app)| {
+        .map(|m| {
             finding(
                 DriftKind::Unmanaged,
-                format!("{kind} {name}"),
-                format!("tagged cutover:app={app}, but no plan given mentions it"),
+                format!("{} {}", m.kind, m.name),
+                format!(
+                    "tagged cutover:app={}, but no plan given mentions it",
+                    m.app
+                ),
                 false,
             )
         })
@@ -224,7 +227,7 @@ pub fn drift(spec: &Spec, obs: &Observed) -> AppDrift {
                 format!("listener :{} (production)", spec.production.port),
                 format!(
                     "{} live: not a step of any deployment; {} is active",
-                    weights_text(w),
+                    format_weights(w),
                     a
                 ),
                 true,

@@ -1,15 +1,15 @@
 //! `cutover apply PLAN`: plan, confirm, execute, summarise.
 
 use super::{load_spec, observe, provider, report_calls, use_color};
-use crate::cli::GlobalArgs;
-use crate::executor::{Executor, Outcome};
-use crate::exit::ExitStatus;
+use crate::model::format_weights;
+use crate::model::plan::PlanKind;
 use crate::model::Weights;
-use crate::plan::PlanKind;
-use crate::progress::{Bars, Lines, Reporter};
 use crate::provider::AppRef;
 use crate::render::text::{self, Style};
-use crate::render::weights_text;
+use crate::shell::cli::GlobalArgs;
+use crate::shell::executor::{Executor, Interrupt, Outcome};
+use crate::shell::exit::ExitStatus;
+use crate::shell::progress::{Bars, Lines, Reporter};
 use anyhow::{bail, Result};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -22,14 +22,15 @@ pub async fn run(
 ) -> Result<ExitStatus> {
     let bytes =
         std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    let saved = if crate::saved::is_saved_plan(&bytes) {
-        let saved: crate::saved::SavedPlan = serde_json::from_slice(&bytes).map_err(|e| {
-            anyhow::anyhow!(
-                "{} is not a saved plan cutover can read: {e}",
-                path.display()
-            )
-        })?;
-        if saved.saved_plan_version != crate::saved::SAVED_PLAN_VERSION {
+    let saved = if crate::decide::saved::is_saved_plan(&bytes) {
+        let saved: crate::decide::saved::SavedPlan =
+            serde_json::from_slice(&bytes).map_err(|e| {
+                anyhow::anyhow!(
+                    "{} is not a saved plan cutover can read: {e}",
+                    path.display()
+                )
+            })?;
+        if saved.saved_plan_version != crate::decide::saved::SAVED_PLAN_VERSION {
             anyhow::bail!(
                 "{} was saved by another version of cutover (saved plan version {}); run `cutover plan --out` again",
                 path.display(),
@@ -46,7 +47,7 @@ pub async fn run(
     };
     let p = provider(g, &spec).await?;
     let lock = super::lock(p.as_ref(), &spec, path, "apply").await?;
-    let opts = crate::planner::PlanOptions {
+    let opts = crate::decide::planner::PlanOptions {
         retry,
         promote: false,
     };
@@ -65,10 +66,10 @@ async fn locked(
     spec: &crate::spec::Spec,
     p: &dyn crate::provider::Provider,
     auto_approve: bool,
-    opts: crate::planner::PlanOptions,
+    opts: crate::decide::planner::PlanOptions,
 ) -> Result<ExitStatus> {
     let obs = observe(p, spec).await?;
-    let plan = crate::planner::plan_with(spec, &obs, opts)?;
+    let plan = crate::decide::planner::plan_with(spec, &obs, opts)?;
     review(g, path, spec, p, &obs, &plan, auto_approve).await
 }
 
@@ -78,11 +79,11 @@ async fn apply_saved(
     spec: &crate::spec::Spec,
     p: &dyn crate::provider::Provider,
     auto_approve: bool,
-    saved: &crate::saved::SavedPlan,
+    saved: &crate::decide::saved::SavedPlan,
 ) -> Result<ExitStatus> {
     let obs = observe(p, spec).await?;
     if obs.fingerprint() != saved.plan.observed_fingerprint {
-        let changed = crate::saved::changes(&saved.observed, &obs.shape(), 12);
+        let changed = crate::decide::saved::changes(&saved.observed, &obs.shape(), 12);
         eprintln!(
             "error: the plan is stale: live state changed since it was made ({} → {}):",
             saved.plan.observed_fingerprint,
@@ -116,8 +117,8 @@ async fn review(
     path: &Path,
     spec: &crate::spec::Spec,
     p: &dyn crate::provider::Provider,
-    obs: &crate::observed::Observed,
-    plan: &crate::plan::Plan,
+    obs: &crate::model::observed::Observed,
+    plan: &crate::model::plan::Plan,
     auto_approve: bool,
 ) -> Result<ExitStatus> {
     print!(
@@ -144,8 +145,8 @@ pub(crate) async fn carry_out(
     path: &Path,
     spec: &crate::spec::Spec,
     p: &dyn crate::provider::Provider,
-    obs: &crate::observed::Observed,
-    plan: &crate::plan::Plan,
+    obs: &crate::model::observed::Observed,
+    plan: &crate::model::plan::Plan,
 ) -> Result<ExitStatus> {
     println!();
     let reporter: Box<dyn Reporter> = if std::io::stderr().is_terminal() && !g.quiet {
@@ -153,18 +154,19 @@ pub(crate) async fn carry_out(
     } else {
         Box::new(Lines::new(g.quiet))
     };
+    let interrupt = interrupt_on_signals();
     let executor = Executor {
         provider: p,
         app: AppRef::from_spec(spec),
         reporter: reporter.as_ref(),
         poll: p.poll_interval(),
-        production_port: spec.production.port,
+        production: spec.production.weights_at(),
         desired: spec.fleet.capacity.desired,
         test_url: test_url(spec, obs),
-        interrupt: interrupt_on_signals(),
+        guards: vec![&interrupt],
         hidden_env: spec.notify_webhook_env.iter().cloned().collect(),
     };
-    let notifier = crate::notify::Notifier::from_env(spec.notify_webhook_env.as_deref());
+    let notifier = crate::shell::notify::Notifier::from_env(spec.notify_webhook_env.as_deref());
     let release = match &plan.kind {
         PlanKind::FirstDeploy { color, release }
         | PlanKind::Release {
@@ -172,7 +174,7 @@ pub(crate) async fn carry_out(
         } => Some((*color, release.clone())),
         _ => None,
     };
-    let message = |event, text: String, reason: Option<String>| crate::notify::Message {
+    let message = |event, text: String, reason: Option<String>| crate::shell::notify::Message {
         text,
         app: spec.app.clone(),
         event,
@@ -184,7 +186,7 @@ pub(crate) async fn carry_out(
     };
     if let (Some(n), Some((color, r))) = (&notifier, &release) {
         n.send(&message(
-            crate::notify::Event::Started,
+            crate::shell::notify::Event::Started,
             format!(
                 "{}: deploying release {} ({}) to {color}",
                 spec.app, r.fingerprint, r.data.image_id
@@ -198,10 +200,10 @@ pub(crate) async fn carry_out(
         let paused = plan
             .steps
             .iter()
-            .any(|s| matches!(s.action, crate::plan::Action::AwaitPromotion { .. }));
+            .any(|s| matches!(s.action, crate::model::plan::Action::AwaitPromotion { .. }));
         let msg = match &outcome {
             Outcome::Converged if paused => message(
-                crate::notify::Event::Paused,
+                crate::shell::notify::Event::Paused,
                 format!(
                     "{}: {color} is ready with release {} and waits for `cutover promote`",
                     spec.app, r.fingerprint
@@ -209,7 +211,7 @@ pub(crate) async fn carry_out(
                 None,
             ),
             Outcome::Converged => message(
-                crate::notify::Event::Promoted,
+                crate::shell::notify::Event::Promoted,
                 format!(
                     "{}: {color} is live with release {} ({})",
                     spec.app, r.fingerprint, r.data.image_id
@@ -224,9 +226,9 @@ pub(crate) async fn carry_out(
                     .next()
                     .unwrap_or_default()
                     .to_string();
-                let traffic = a.weights_now.map(weights_text).unwrap_or_default();
+                let traffic = a.weights_now.map(format_weights).unwrap_or_default();
                 message(
-                    crate::notify::Event::Failed,
+                    crate::shell::notify::Event::Failed,
                     format!(
                         "{}: release {} failed at step {} ({}): {reason}. Production: {traffic}",
                         spec.app, r.fingerprint, a.step, a.what
@@ -240,7 +242,7 @@ pub(crate) async fn carry_out(
     match outcome {
         Outcome::Converged => {
             let paused = plan.steps.iter().find_map(|s| match s.action {
-                crate::plan::Action::AwaitPromotion { color } => Some(color),
+                crate::model::plan::Action::AwaitPromotion { color } => Some(color),
                 _ => None,
             });
             if let Some(color) = paused {
@@ -285,7 +287,7 @@ pub(crate) async fn carry_out(
             }
             let traffic = a
                 .weights_now
-                .map(weights_text)
+                .map(format_weights)
                 .unwrap_or("no production listener yet".into());
             match (a.rolled_back_to, &a.rollback_error) {
                 (Some(to), _) => println!("Production traffic: rolled back to {to} in one call; now {traffic}."),
@@ -331,16 +333,15 @@ pub(crate) async fn carry_out(
 
 /// A flag set by the first Ctrl-C or SIGTERM: the executor stops at its next
 /// wait and rolls back as for a failed step. A second signal exits at once.
-fn interrupt_on_signals() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    let flag = std::sync::Arc::new(AtomicBool::new(false));
+fn interrupt_on_signals() -> Interrupt {
+    let flag = Interrupt::new();
     let set = flag.clone();
     tokio::spawn(async move {
         let mut term =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         interrupted(&mut term).await;
         eprintln!("\ninterrupted: stopping at the next wait and putting production traffic back (Ctrl-C again to exit at once)");
-        set.store(true, Ordering::SeqCst);
+        set.set();
         interrupted(&mut term).await;
         std::process::exit(130);
     });
@@ -364,7 +365,7 @@ async fn interrupted(term: &mut Option<tokio::signal::unix::Signal>) {
 }
 
 /// `http://<load balancer DNS>:<test port>`, what smoke tests call.
-fn test_url(spec: &crate::spec::Spec, obs: &crate::observed::Observed) -> String {
+fn test_url(spec: &crate::spec::Spec, obs: &crate::model::observed::Observed) -> String {
     match (&obs.load_balancer, &spec.test) {
         (Some(lb), Some(t)) => format!(
             "{}://{}:{}",

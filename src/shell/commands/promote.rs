@@ -3,9 +3,9 @@
 
 use super::apply::carry_out;
 use super::{load_spec, observe, provider, report_calls, use_color};
-use crate::cli::GlobalArgs;
-use crate::exit::ExitStatus;
 use crate::render::text::{self, Style};
+use crate::shell::cli::GlobalArgs;
+use crate::shell::exit::ExitStatus;
 use anyhow::Result;
 use std::path::Path;
 
@@ -29,7 +29,7 @@ async fn locked(
     let weights = obs
         .listener(spec.production.port)
         .and_then(|l| obs.weights(l));
-    if crate::status::paused(spec, &obs, weights).is_none() {
+    if crate::decide::status::paused(spec, &obs, weights).is_none() {
         eprintln!(
             "error: nothing waits for promotion: no colour is ready with the plan's release and without traffic{}",
             if spec.rollout.auto_promote {
@@ -40,11 +40,11 @@ async fn locked(
         );
         return Ok(ExitStatus::Error);
     }
-    let opts = crate::planner::PlanOptions {
+    let opts = crate::decide::planner::PlanOptions {
         retry: false,
         promote: true,
     };
-    let plan = crate::planner::plan_with(spec, &obs, opts)?;
+    let plan = crate::decide::planner::plan_with(spec, &obs, opts)?;
     print!(
         "{}",
         text::render(

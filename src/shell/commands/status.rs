@@ -1,8 +1,8 @@
 //! `cutover status PLAN`: what runs where, how healthy, and what a rollback would do.
 
 use super::{load_spec, observe, provider, report_calls};
-use crate::cli::{Format, GlobalArgs};
-use crate::exit::ExitStatus;
+use crate::shell::cli::{Format, GlobalArgs};
+use crate::shell::exit::ExitStatus;
 use anyhow::Result;
 use std::path::Path;
 
@@ -10,7 +10,7 @@ pub async fn run(g: &GlobalArgs, path: &Path, format: Format) -> Result<ExitStat
     let spec = load_spec(path)?;
     let p = provider(g, &spec).await?;
     let obs = observe(p.as_ref(), &spec).await?;
-    let status = crate::status::status(&spec, &obs);
+    let status = crate::decide::status::status(&spec, &obs);
     match format {
         Format::Text => print!("{}", crate::render::status::render(&status)),
         Format::Markdown => print!(

@@ -1,0 +1,16 @@
+//! Pure decisions: data in, data out. No tokio, no SDK, no clock (the
+//! observed snapshot carries `now`), no I/O.
+//!
+//! - [`planner`]: (Spec, Observed) → Plan, what `apply` does;
+//! - [`rollback`]: (Spec, Observed) → where `cutover rollback` goes;
+//! - [`drift`]: (Spec, Observed) → findings, derived from the planner;
+//! - [`diff`]: (Spec, Spec) → what a plan-file change does;
+//! - [`status`]: (Spec, Observed) → Status;
+//! - [`saved`]: saved plans and what changed since one was made.
+
+pub mod diff;
+pub mod drift;
+pub mod planner;
+pub mod rollback;
+pub mod saved;
+pub mod status;

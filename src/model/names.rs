@@ -1,0 +1,29 @@
+//! The names cutover gives what it owns in AWS: one function each, so a
+//! name is spelt in one place.
+
+use super::Color;
+
+/// A colour's target group and Auto Scaling group: "<app>-<color>".
+pub fn color_resource(app: &str, color: Color) -> String {
+    format!("{app}-{color}")
+}
+
+/// A colour's Auto Scaling group.
+pub fn fleet(app: &str, color: Color) -> super::FleetName {
+    super::FleetName(color_resource(app, color))
+}
+
+/// The launch template that holds every release of an app, one version each.
+pub fn launch_template(app: &str) -> String {
+    app.to_string()
+}
+
+/// The active-colour parameter when the plan names none.
+pub fn default_state_parameter(app: &str) -> String {
+    format!("/cutover/{app}/active")
+}
+
+/// The lock parameter, beside the active-colour parameter.
+pub fn lock_parameter(state_parameter: &str) -> String {
+    format!("{state_parameter}-lock")
+}

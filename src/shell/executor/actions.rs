@@ -1,0 +1,487 @@
+//! One function per [`Action`]: what carrying it out means, with the safety
+//! check that guards its mutation.
+
+use super::resolved::Resolved;
+use super::wait::Look;
+use super::{Executor, StepError};
+use crate::model::observed::AlarmState;
+use crate::model::plan::{Action, FleetConfig, HookPhase, ListenerConfig, Plan, TargetGroupConfig};
+use crate::model::{Capacity, Color, HealthCheck, Release, Weights};
+use crate::provider::forward_for;
+use crate::shell::checks::{self, CheckEnv, CheckFailure};
+use crate::spec::{Check, CheckKind};
+use std::time::Duration;
+
+/// How long a `[hooks]` command may run.
+const HOOK_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// How long teardown may take to terminate the old colour's instances.
+const EMPTY_TIMEOUT_SECS: u64 = 15 * 60;
+/// How often command, HTTP and alarm gates run during a bake (target health
+/// is checked at every poll).
+const GATE_INTERVAL_SECS: u64 = 10;
+
+/// What a finished step has to say ("version 3", "2 of 2 healthy"), if anything.
+type Detail = Option<String>;
+
+impl Executor<'_> {
+    /// Carries out one action.
+    pub(super) async fn run(
+        &self,
+        plan: &Plan,
+        action: &Action,
+        r: &mut Resolved,
+    ) -> Result<Detail, StepError> {
+        match action {
+            Action::CreateTargetGroup { color, config } => {
+                self.create_target_group(r, *color, config).await
+            }
+            Action::UpdateTargetGroup {
+                color,
+                health_check,
+                deregistration_delay_secs,
+            } => {
+                self.update_target_group(
+                    r,
+                    *color,
+                    health_check.as_ref(),
+                    *deregistration_delay_secs,
+                )
+                .await
+            }
+            Action::CreateLaunchTemplateVersion { name, release } => {
+                self.create_version(r, name, release).await
+            }
+            Action::RecycleFleet { color } => self.recycle_fleet(r, *color).await,
+            Action::EnsureFleet { color, config } => self.ensure_fleet(r, *color, config).await,
+            Action::SetCapacity { color, capacity } => {
+                self.provider
+                    .set_capacity(&r.fleet(*color), *capacity)
+                    .await?;
+                Ok(None)
+            }
+            Action::WaitHealthy {
+                color,
+                count,
+                timeout_secs,
+            } => self.wait_healthy(r, *color, *count, *timeout_secs).await,
+            Action::EnsureListener { config, weights } => {
+                self.ensure_listener(r, config, *weights).await
+            }
+            Action::SetWeights { weights } => self.set_weights(r, *weights).await,
+            Action::Bake {
+                color,
+                weight,
+                secs,
+            } => self.bake(r, &plan.gates, *color, *weight, *secs).await,
+            Action::RecordActive { parameter, color } => {
+                self.provider.put_active(parameter, *color).await?;
+                Ok(None)
+            }
+            Action::Hook {
+                phase,
+                color,
+                command,
+                release,
+            } => {
+                self.hook(r, *phase, *color, command, release.is_some())
+                    .await
+            }
+            Action::MarkContractPending { color, release } => {
+                self.provider
+                    .set_contract_pending(&r.tg(*color)?, Some(release))
+                    .await?;
+                Ok(None)
+            }
+            Action::Smoke { color, checks } => {
+                self.run_checks(r, *color, None, checks, "smoke test")
+                    .await?;
+                Ok(Some(format!("{} passed", checks.len())))
+            }
+            Action::AwaitPromotion { color } => Ok(Some(format!(
+                "{color} is ready; `cutover promote` shifts traffic to it"
+            ))),
+            Action::DetachFleet { color } => self.detach_fleet(r, *color).await,
+            Action::WaitDrain { secs, .. } => self.wait_drain(*secs).await,
+            Action::ScaleToZero { color } => {
+                self.check_shrink_safe(r, *color)?;
+                self.provider
+                    .set_capacity(&r.fleet(*color), Capacity::ZERO)
+                    .await?;
+                Ok(None)
+            }
+            Action::DeleteFleet { color } => {
+                self.check_shrink_safe(r, *color)?;
+                self.provider.delete_fleet(&r.fleet(*color)).await?;
+                *r.fleets.get_mut(*color) = None;
+                Ok(None)
+            }
+        }
+    }
+
+    async fn create_target_group(
+        &self,
+        r: &mut Resolved,
+        color: Color,
+        config: &TargetGroupConfig,
+    ) -> Result<Detail, StepError> {
+        let arn = self
+            .provider
+            .create_target_group(&self.app, color, config)
+            .await?;
+        *r.target_groups.get_mut(color) = Some(arn);
+        Ok(None)
+    }
+
+    async fn update_target_group(
+        &self,
+        r: &Resolved,
+        color: Color,
+        health_check: Option<&HealthCheck>,
+        deregistration_delay_secs: Option<u32>,
+    ) -> Result<Detail, StepError> {
+        let arn = r.tg(color)?;
+        if let Some(hc) = health_check {
+            self.provider.modify_health_check(&arn, hc).await?;
+        }
+        if let Some(d) = deregistration_delay_secs {
+            self.provider.set_deregistration_delay(&arn, d).await?;
+        }
+        Ok(None)
+    }
+
+    async fn create_version(
+        &self,
+        r: &mut Resolved,
+        name: &str,
+        release: &Release,
+    ) -> Result<Detail, StepError> {
+        let (id, v) = self
+            .provider
+            .create_launch_template_version(&self.app, r.template_id.as_deref(), name, release)
+            .await?;
+        r.template_id = Some(id);
+        r.versions.insert(release.fingerprint.clone(), v);
+        Ok(Some(format!("version {v}")))
+    }
+
+    /// An idle fleet running an older release leaves its target group and
+    /// goes to zero, so the new release starts on fresh instances.
+    async fn recycle_fleet(&self, r: &mut Resolved, color: Color) -> Result<Detail, StepError> {
+        self.check_shrink_safe(r, color)?;
+        let fleet = r.fleet(color);
+        if r.attached(color) {
+            self.provider
+                .detach_target_group(&fleet, &r.tg(color)?)
+                .await?;
+        }
+        self.provider.set_capacity(&fleet, Capacity::ZERO).await?;
+        *r.fleets.get_mut(color) = Some(Vec::new());
+        Ok(None)
+    }
+
+    async fn ensure_fleet(
+        &self,
+        r: &mut Resolved,
+        color: Color,
+        config: &FleetConfig,
+    ) -> Result<Detail, StepError> {
+        let tg = r.tg(color)?;
+        let template = r
+            .template_id
+            .clone()
+            .ok_or_else(|| StepError::Missing("the launch template does not exist".into()))?;
+        let version = *r.versions.get(&config.release).ok_or_else(|| {
+            StepError::Missing(format!(
+                "no launch template version holds release {}",
+                config.release
+            ))
+        })?;
+        let p = self.provider;
+        match r.fleets.get(color) {
+            None => {
+                p.create_fleet(&self.app, color, config, &template, version, &tg)
+                    .await?
+            }
+            Some(attached) => {
+                if !attached.contains(&tg) {
+                    p.attach_target_group(&config.name, &tg).await?;
+                }
+                p.update_fleet(config, &template, version).await?;
+            }
+        }
+        *r.fleets.get_mut(color) = Some(vec![tg]);
+        Ok(None)
+    }
+
+    /// Until `count` targets are healthy and none is not, or the timeout.
+    async fn wait_healthy(
+        &self,
+        r: &Resolved,
+        color: Color,
+        count: u32,
+        timeout_secs: u64,
+    ) -> Result<Detail, StepError> {
+        self.poll(None, async |elapsed| {
+            let (healthy, targets) = self.healthy(r, color).await?;
+            let all_ok = targets.iter().all(|t| t.state.is_healthy());
+            let said = format!("{healthy} of {count} healthy");
+            let look = Look::waiting(healthy as u64, count as u64, said.clone());
+            if healthy >= count && all_ok {
+                return Ok(look.then(Some(said)));
+            }
+            if elapsed >= timeout_secs {
+                return Err(StepError::NotHealthy {
+                    color,
+                    healthy,
+                    wanted: count,
+                    timeout_secs,
+                    targets,
+                });
+            }
+            Ok(look)
+        })
+        .await
+    }
+
+    async fn ensure_listener(
+        &self,
+        r: &mut Resolved,
+        config: &ListenerConfig,
+        weights: Weights,
+    ) -> Result<Detail, StepError> {
+        let is_prod = config.port == r.production.port();
+        if is_prod {
+            self.check_weights_safe(r, weights).await?;
+        }
+        let forward = forward_for(&r.target_groups, weights);
+        match r.listeners.get(&config.port).cloned() {
+            Some(arn) => {
+                self.provider
+                    .modify_listener(&arn, config, &forward)
+                    .await?
+            }
+            None => {
+                let arn = self
+                    .provider
+                    .create_listener(&r.load_balancer, config, &forward)
+                    .await?;
+                r.listeners.insert(config.port, arn);
+            }
+        }
+        if is_prod {
+            r.weights = Some(weights);
+        }
+        Ok(None)
+    }
+
+    /// One step of the shift: set the production weights and read them back.
+    async fn set_weights(&self, r: &mut Resolved, weights: Weights) -> Result<Detail, StepError> {
+        self.check_weights_safe(r, weights).await?;
+        let arn = r.production_listener()?;
+        let forward = forward_for(&r.target_groups, weights);
+        let mut got = self.provider.set_weights(&arn, &forward).await?;
+        let mut wanted = forward;
+        got.sort();
+        wanted.sort();
+        if got != wanted {
+            return Err(StepError::WeightsMismatch { wanted, got });
+        }
+        r.weights = Some(weights);
+        Ok(Some("read back".into()))
+    }
+
+    /// Observe `color` at `weight`% for `secs`: both serving colours keep
+    /// their full healthy capacity at every poll, and the plan's gates pass
+    /// every [`GATE_INTERVAL_SECS`] and at the end.
+    async fn bake(
+        &self,
+        r: &Resolved,
+        gates: &[Check],
+        color: Color,
+        weight: u32,
+        secs: u64,
+    ) -> Result<Detail, StepError> {
+        let mut gates_run_at: Option<u64> = None;
+        self.poll(Some(secs), async |elapsed| {
+            for c in [color, color.other()] {
+                let serving = c == color || r.weights.is_some_and(|w| w.get(c) > 0);
+                if serving {
+                    self.check_health_gate(r, c, weight).await?;
+                }
+            }
+            let due = gates_run_at.is_none_or(|t| elapsed.saturating_sub(t) >= GATE_INTERVAL_SECS)
+                || elapsed >= secs;
+            if due && !gates.is_empty() {
+                self.run_checks(r, color, Some(weight), gates, "gate")
+                    .await?;
+                gates_run_at = Some(elapsed);
+            }
+            let baked = elapsed.min(secs);
+            let look = Look::waiting(
+                baked,
+                secs,
+                format!("{color} at {weight}%: {baked}s of {secs}s, gates passing"),
+            );
+            Ok(if elapsed >= secs {
+                look.then(None)
+            } else {
+                look
+            })
+        })
+        .await
+    }
+
+    /// The always-on gate: colour `c` keeps its full healthy capacity.
+    async fn check_health_gate(
+        &self,
+        r: &Resolved,
+        c: Color,
+        weight: u32,
+    ) -> Result<(), StepError> {
+        let (healthy, targets) = self.healthy(r, c).await?;
+        if healthy < self.desired {
+            return Err(StepError::HealthLost {
+                color: c,
+                weight,
+                healthy,
+                wanted: self.desired,
+                targets,
+            });
+        }
+        Ok(())
+    }
+
+    async fn hook(
+        &self,
+        r: &Resolved,
+        phase: HookPhase,
+        color: Color,
+        command: &[String],
+        clears_contract: bool,
+    ) -> Result<Detail, StepError> {
+        if phase == HookPhase::AfterTeardown {
+            self.check_shrink_safe(r, color)?;
+            self.wait_empty(r, color).await?;
+        }
+        let vars = vec![
+            ("CUTOVER_APP", self.app.app.clone()),
+            ("CUTOVER_COLOR", color.to_string()),
+            ("CUTOVER_PHASE", phase.as_str().to_string()),
+        ];
+        checks::command(command, vars, &self.hidden_env, HOOK_TIMEOUT)
+            .await
+            .map_err(|f| StepError::CheckFailed {
+                phase: phase.as_str(),
+                color,
+                weight: None,
+                what: f.what,
+                output: f.output,
+            })?;
+        if clears_contract {
+            self.provider
+                .set_contract_pending(&r.tg(color)?, None)
+                .await?;
+        }
+        Ok(None)
+    }
+
+    /// Until a colour's fleet has no instances (or is gone).
+    async fn wait_empty(&self, r: &Resolved, color: Color) -> Result<(), StepError> {
+        let fleet = r.fleet(color);
+        self.poll(None, async |elapsed| {
+            match self.provider.fleet_instances(&fleet).await? {
+                None | Some(0) => Ok(Look::done(())),
+                Some(n) if elapsed >= EMPTY_TIMEOUT_SECS => Err(StepError::StillRunning {
+                    fleet: fleet.clone(),
+                    instances: n,
+                    waited_secs: EMPTY_TIMEOUT_SECS,
+                }),
+                Some(n) => Ok(Look::waiting(
+                    0,
+                    n as u64,
+                    format!("{n} instances still terminating"),
+                )),
+            }
+        })
+        .await
+    }
+
+    /// Teardown, first part: the colour leaves its target group and drains.
+    async fn detach_fleet(&self, r: &mut Resolved, color: Color) -> Result<Detail, StepError> {
+        self.check_shrink_safe(r, color)?;
+        let tg = r.tg(color)?;
+        self.provider
+            .detach_target_group(&r.fleet(color), &tg)
+            .await?;
+        if let Some(tgs) = r.fleets.get_mut(color) {
+            tgs.retain(|t| t != &tg);
+        }
+        Ok(None)
+    }
+
+    async fn wait_drain(&self, secs: u64) -> Result<Detail, StepError> {
+        self.poll(Some(secs), async |elapsed| {
+            let drained = elapsed.min(secs);
+            let look = Look::waiting(drained, secs, format!("draining: {drained}s of {secs}s"));
+            Ok(if elapsed >= secs {
+                look.then(None)
+            } else {
+                look
+            })
+        })
+        .await
+    }
+
+    /// Runs checks against `color`; the first failure ends the step.
+    async fn run_checks(
+        &self,
+        r: &Resolved,
+        color: Color,
+        weight: Option<u32>,
+        list: &[Check],
+        phase: &'static str,
+    ) -> Result<(), StepError> {
+        let env = CheckEnv {
+            app: self.app.app.clone(),
+            color: color.to_string(),
+            target_group_arn: r
+                .target_groups
+                .get(color)
+                .as_ref()
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+            test_url: self.test_url.clone(),
+            weight,
+            hidden_env: self.hidden_env.clone(),
+        };
+        for check in list {
+            let result = match &check.kind {
+                CheckKind::Alarm(name) => self.alarm_check(name).await,
+                _ => checks::run(check, &env).await,
+            };
+            if let Err(f) = result {
+                return Err(StepError::CheckFailed {
+                    phase,
+                    color,
+                    weight,
+                    what: f.what,
+                    output: f.output,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// An alarm gate: ALARM fails it, and so does an alarm that cannot be read.
+    async fn alarm_check(&self, name: &str) -> Result<(), CheckFailure> {
+        let failure = |what: String| CheckFailure {
+            what,
+            output: String::new(),
+        };
+        match self.provider.alarm_state(name).await {
+            Ok(AlarmState::Alarm) => Err(failure(format!("alarm {name} is in ALARM"))),
+            Ok(_) => Ok(()),
+            Err(e) => Err(failure(format!("alarm {name} could not be read: {e}"))),
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! How a step fails, and how the way home can fail.
+
+use crate::model::observed::TargetHealth;
+use crate::model::{format_duration, Color, FleetName, Forward};
+use crate::provider::ProviderError;
+
+/// How a step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error("{color} was not healthy within {}: {healthy} of {wanted} targets healthy{}", format_duration(*timeout_secs), unhealthy_list(.targets))]
+    NotHealthy {
+        color: Color,
+        healthy: u32,
+        wanted: u32,
+        timeout_secs: u64,
+        targets: Vec<TargetHealth>,
+    },
+    #[error("{color} lost health during the bake at {weight}%: {healthy} of {wanted} targets healthy{}", unhealthy_list(.targets))]
+    HealthLost {
+        color: Color,
+        weight: u32,
+        healthy: u32,
+        wanted: u32,
+        targets: Vec<TargetHealth>,
+    },
+    #[error("{phase} failed on {color}{}: {what}{}", weight.map(|w| format!(" at {w}%")).unwrap_or_default(), if output.is_empty() { String::new() } else { format!("\n  output:\n    {}", output.replace('\n', "\n    ")) })]
+    CheckFailed {
+        phase: &'static str,
+        color: Color,
+        weight: Option<u32>,
+        what: String,
+        output: String,
+    },
+    #[error("interrupted (Ctrl-C or SIGTERM)")]
+    Interrupted,
+    #[error("refusing to send traffic to {color}: {healthy} of {wanted} targets healthy (production traffic only goes to a colour whose every desired target is healthy)")]
+    UnsafeWeights {
+        color: Color,
+        healthy: u32,
+        wanted: u32,
+    },
+    #[error("refusing to shrink {color}: {reason} (a colour that serves production traffic is never detached, scaled down or deleted)")]
+    UnsafeTeardown { color: Color, reason: String },
+    #[error("the listener read back {}, not the {} that was set", forward_text(.got), forward_text(.wanted))]
+    WeightsMismatch { wanted: Forward, got: Forward },
+    /// Something an earlier step should have made is not there.
+    #[error("{0}")]
+    Missing(String),
+    #[error("{fleet} still has {instances} instances after {}; the after_teardown hook waits for none", format_duration(*waited_secs))]
+    StillRunning {
+        fleet: FleetName,
+        instances: usize,
+        waited_secs: u64,
+    },
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+}
+
+/// Why production traffic could not be put back on the old colour.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error("{color} has {healthy} of {wanted} targets healthy, so traffic was left where it is")]
+    Unhealthy {
+        color: Color,
+        healthy: u32,
+        wanted: u32,
+    },
+    /// The target group or the listener is not there.
+    #[error("{0}")]
+    Missing(String),
+    #[error(transparent)]
+    Provider(#[from] ProviderError),
+}
+
+/// "[(arn-a, 90), (arn-b, 10)]", sorted, as the listener has them.
+fn forward_text(f: &Forward) -> String {
+    let mut f = f.clone();
+    f.sort();
+    let parts: Vec<String> = f.iter().map(|(a, w)| format!("({a}, {w})")).collect();
+    format!("[{}]", parts.join(", "))
+}
+
+fn unhealthy_list(targets: &[TargetHealth]) -> String {
+    let bad: Vec<String> = targets
+        .iter()
+        .filter(|t| !t.state.is_healthy())
+        .map(|t| {
+            let mut s = format!("\n  {} {}", t.id, t.state);
+            if let Some(r) = &t.reason {
+                s.push_str(&format!(" ({r})"));
+            }
+            if let Some(d) = &t.description {
+                s.push_str(&format!(": {d}"));
+            }
+            s
+        })
+        .collect();
+    if bad.is_empty() && targets.is_empty() {
+        "\n  no targets are registered".into()
+    } else {
+        bad.concat()
+    }
+}

@@ -1,0 +1,233 @@
+//! The executor: carries out a Plan step by step through a Provider.
+//!
+//! Every step is an idempotent "ensure" and the executor makes no choice the
+//! plan did not record. What it adds are the safety rules, checked right
+//! before the mutation they guard (production weight only on a colour whose
+//! desired targets are all healthy; a colour with production weight is never
+//! shrunk), and the recorded failure path: when a step fails before
+//! promotion, production goes back to the plan's `rollback_to` colour in one
+//! listener update.
+//!
+//! - `mod.rs`: the step loop and the way home;
+//! - `actions.rs`: one function per [`Action`];
+//! - `wait.rs`: the one poll loop and the guards that can stop a run;
+//! - `resolved.rs`: the ids a run knows; `error.rs`: how a step fails.
+
+mod actions;
+mod error;
+mod resolved;
+mod wait;
+
+pub use error::{RestoreError, StepError};
+pub use wait::{Guard, Interrupt};
+
+use crate::model::observed::{healthy_count, Observed, TargetHealth};
+use crate::model::plan::{Action, Plan, PlanKind};
+use crate::model::{Color, Weights, WeightsAt};
+use crate::provider::{forward_for, AppRef, Provider};
+use crate::render::describe_action;
+use crate::shell::progress::{Event, Reporter};
+use resolved::Resolved;
+use std::time::Duration;
+
+/// How an apply ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Every step ran.
+    Converged,
+    /// A step failed; production traffic was put back where it belongs.
+    Aborted(Abort),
+}
+
+#[derive(Debug)]
+pub struct Abort {
+    /// 1-based index of the failed step and what it was.
+    pub step: usize,
+    pub what: String,
+    pub error: StepError,
+    /// Where production traffic is now, when known.
+    pub weights_now: Option<Weights>,
+    /// The rollback that ran, if one was needed.
+    pub rolled_back_to: Option<Color>,
+    /// The failure came after the new colour was recorded as active (teardown).
+    pub after_promotion: bool,
+    pub rollback_error: Option<RestoreError>,
+    /// The failed release was tagged as rolled back on its fleet.
+    pub remembered: Option<String>,
+}
+
+pub struct Executor<'a> {
+    pub provider: &'a dyn Provider,
+    pub app: AppRef,
+    pub reporter: &'a dyn Reporter,
+    /// How often to poll while waiting.
+    pub poll: Duration,
+    /// Where production weights live.
+    pub production: WeightsAt,
+    /// The plan's desired capacity: what "fully healthy" means for a colour.
+    pub desired: u32,
+    /// The test listener's URL for smoke tests and gates (`CUTOVER_TEST_URL`).
+    pub test_url: String,
+    /// Environment variables hooks, smoke tests and gates must not see (the
+    /// webhook URL's variable).
+    pub hidden_env: Vec<String>,
+    /// What may stop the run at its next wait, as a failed step would.
+    pub guards: Vec<&'a dyn Guard>,
+}
+
+impl Executor<'_> {
+    pub async fn execute(&self, plan: &Plan, obs: &Observed) -> Outcome {
+        let mut r = Resolved::new(&self.app.app, obs, self.production);
+        let total = plan.steps.len();
+        let mut promoted = false;
+        for (i, step) in plan.steps.iter().enumerate() {
+            let what = describe_action(&plan.app, &step.action);
+            self.reporter.event(Event::Started {
+                index: i + 1,
+                total,
+                what: what.clone(),
+            });
+            let result = match self.guard().await {
+                Ok(()) => self.run(plan, &step.action, &mut r).await,
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(detail) => self.reporter.event(Event::Finished { detail }),
+                Err(error) => {
+                    let failed = Failed {
+                        step: i + 1,
+                        what,
+                        error,
+                        promoted,
+                    };
+                    return Outcome::Aborted(self.abort(plan, &mut r, failed).await);
+                }
+            }
+            // Promotion is recording the new colour; recording the colour
+            // traffic already belongs to (a lost parameter) is not.
+            if let Action::RecordActive { color, .. } = step.action {
+                if plan.rollback_to.is_some_and(|from| from != color) {
+                    promoted = true;
+                }
+            }
+            crash_point(i + 1);
+        }
+        Outcome::Converged
+    }
+
+    /// After a failed step: before promotion, production goes home and the
+    /// release is remembered as rolled back; after it, nothing moves.
+    async fn abort(&self, plan: &Plan, r: &mut Resolved, failed: Failed) -> Abort {
+        let mut abort = Abort {
+            step: failed.step,
+            what: failed.what,
+            error: failed.error,
+            weights_now: r.weights,
+            rolled_back_to: None,
+            rollback_error: None,
+            after_promotion: failed.promoted,
+            remembered: None,
+        };
+        if failed.promoted {
+            return abort;
+        }
+        if let Some(to) = plan.rollback_to {
+            if r.weights.is_some_and(|w| w != Weights::all_on(to)) {
+                match self.restore(r, to).await {
+                    Ok(()) => abort.rolled_back_to = Some(to),
+                    Err(e) => abort.rollback_error = Some(e),
+                }
+                abort.weights_now = r.weights;
+            }
+        }
+        if let PlanKind::Release { to, release, .. } = &plan.kind {
+            let at = self.provider.now();
+            let marked = self
+                .provider
+                .mark_rolled_back(&r.fleet(*to), &release.fingerprint, at)
+                .await;
+            if marked.is_ok() {
+                abort.remembered = Some(release.fingerprint.clone());
+            }
+        }
+        abort
+    }
+
+    /// All production traffic back on `to`, one listener update, provided
+    /// `to` can serve it.
+    async fn restore(&self, r: &mut Resolved, to: Color) -> Result<(), RestoreError> {
+        let missing = |e: StepError| RestoreError::Missing(e.to_string());
+        let tg = r.tg(to).map_err(missing)?;
+        let healthy = healthy_count(&self.provider.target_health(&tg).await?);
+        if healthy < self.desired {
+            return Err(RestoreError::Unhealthy {
+                color: to,
+                healthy,
+                wanted: self.desired,
+            });
+        }
+        let arn = r.production_listener().map_err(missing)?;
+        let w = Weights::all_on(to);
+        self.provider
+            .set_weights(&arn, &forward_for(&r.target_groups, w))
+            .await?;
+        r.weights = Some(w);
+        Ok(())
+    }
+
+    /// Colour `c`'s healthy count and every target's health.
+    async fn healthy(&self, r: &Resolved, c: Color) -> Result<(u32, Vec<TargetHealth>), StepError> {
+        let targets = self.provider.target_health(&r.tg(c)?).await?;
+        Ok((healthy_count(&targets), targets))
+    }
+
+    /// Production weight only goes to a colour whose desired targets are all
+    /// healthy: checked for every colour that gains weight.
+    async fn check_weights_safe(&self, r: &Resolved, w: Weights) -> Result<(), StepError> {
+        for c in Color::ALL {
+            let gains = w.get(c) > 0 && r.weights.is_none_or(|cur| cur.get(c) < w.get(c));
+            if gains {
+                let (healthy, _) = self.healthy(r, c).await?;
+                if healthy < self.desired {
+                    return Err(StepError::UnsafeWeights {
+                        color: c,
+                        healthy,
+                        wanted: self.desired,
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A colour that has production weight is never detached, scaled down
+    /// or deleted.
+    fn check_shrink_safe(&self, r: &Resolved, c: Color) -> Result<(), StepError> {
+        match r.weights {
+            Some(w) if w.get(c) > 0 => Err(StepError::UnsafeTeardown {
+                color: c,
+                reason: format!("it has {}% of production traffic", w.share(c)),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A step that failed, on its way to becoming an [`Abort`].
+struct Failed {
+    step: usize,
+    what: String,
+    error: StepError,
+    promoted: bool,
+}
+
+/// Test hook for crash recovery: `CUTOVER_CRASH_AFTER_STEP=N` aborts the
+/// process right after step N, as `kill -9` would, leaving live state as it is.
+fn crash_point(step: usize) {
+    if let Ok(n) = std::env::var("CUTOVER_CRASH_AFTER_STEP") {
+        if n.trim().parse() == Ok(step) {
+            eprintln!("CUTOVER_CRASH_AFTER_STEP={step}: aborting");
+            std::process::abort();
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! What a run knows of live resources: from the snapshot the plan was made
+//! from, then from what this run created and changed.
+
+use super::StepError;
+use crate::model::observed::Observed;
+use crate::model::{
+    names, Color, FleetName, ListenerArn, LoadBalancerArn, PerColor, TargetGroupArn, Weights,
+    WeightsAt,
+};
+use std::collections::BTreeMap;
+
+pub(super) struct Resolved {
+    pub app: String,
+    pub load_balancer: LoadBalancerArn,
+    pub target_groups: PerColor<Option<TargetGroupArn>>,
+    pub listeners: BTreeMap<u16, ListenerArn>,
+    pub template_id: Option<String>,
+    /// Launch template version per release fingerprint.
+    pub versions: BTreeMap<String, i64>,
+    /// Each colour's fleet, when it exists: the target groups it is attached to.
+    pub fleets: PerColor<Option<Vec<TargetGroupArn>>>,
+    /// Where production weights live.
+    pub production: WeightsAt,
+    /// Production weights as this run last set or read them.
+    pub weights: Option<Weights>,
+}
+
+impl Resolved {
+    pub fn new(app: &str, obs: &Observed, production: WeightsAt) -> Resolved {
+        let attached = |c: Color| obs.fleets.get(c).as_ref().map(|f| f.target_groups.clone());
+        Resolved {
+            app: app.to_string(),
+            load_balancer: obs
+                .load_balancer
+                .as_ref()
+                .map(|l| l.arn.clone())
+                .unwrap_or_else(|| LoadBalancerArn(String::new())),
+            target_groups: PerColor {
+                blue: obs.tg_arn(Color::Blue).cloned(),
+                green: obs.tg_arn(Color::Green).cloned(),
+            },
+            listeners: obs
+                .listeners
+                .iter()
+                .map(|l| (l.port, l.arn.clone()))
+                .collect(),
+            template_id: obs.launch_template.as_ref().map(|t| t.id.clone()),
+            versions: obs
+                .launch_template
+                .iter()
+                .flat_map(|t| t.versions.iter())
+                .filter_map(|v| v.fingerprint.clone().map(|f| (f, v.number)))
+                .collect(),
+            fleets: PerColor {
+                blue: attached(Color::Blue),
+                green: attached(Color::Green),
+            },
+            production,
+            weights: obs.weights_at(production),
+        }
+    }
+
+    pub fn fleet(&self, c: Color) -> FleetName {
+        names::fleet(&self.app, c)
+    }
+
+    /// Colour `c`'s target group, which an earlier step made.
+    pub fn tg(&self, c: Color) -> Result<TargetGroupArn, StepError> {
+        self.target_groups.get(c).clone().ok_or_else(|| {
+            StepError::Missing(format!(
+                "target group {} does not exist",
+                names::color_resource(&self.app, c)
+            ))
+        })
+    }
+
+    /// Whether colour `c`'s fleet is attached to its target group.
+    pub fn attached(&self, c: Color) -> bool {
+        match (self.target_groups.get(c), self.fleets.get(c)) {
+            (Some(tg), Some(attached)) => attached.contains(tg),
+            _ => false,
+        }
+    }
+
+    /// The listener that carries the production weights.
+    pub fn production_listener(&self) -> Result<ListenerArn, StepError> {
+        self.listeners
+            .get(&self.production.port())
+            .cloned()
+            .ok_or_else(|| StepError::Missing("the production listener does not exist".into()))
+    }
+}

@@ -1,0 +1,128 @@
+//! The one poll loop every wait goes through (healthy targets, bakes,
+//! drains, instances terminating), and the guards that can stop it.
+
+use super::{Executor, StepError};
+use crate::shell::progress::Event;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Something that may stop a run between polls and before each step: a
+/// signal today; a preempting rollback or a foreign change to the listener
+/// plug in here as further guards.
+#[async_trait::async_trait]
+pub trait Guard: Send + Sync {
+    /// `Err` stops the run as a failed step would.
+    async fn check(&self) -> Result<(), StepError>;
+}
+
+/// Set by the first Ctrl-C or SIGTERM: the run stops at its next wait and
+/// rolls back as for a failed step.
+#[derive(Clone, Default)]
+pub struct Interrupt(Arc<AtomicBool>);
+
+impl Interrupt {
+    pub fn new() -> Interrupt {
+        Interrupt::default()
+    }
+
+    pub fn set(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[async_trait::async_trait]
+impl Guard for Interrupt {
+    async fn check(&self) -> Result<(), StepError> {
+        if self.is_set() {
+            Err(StepError::Interrupted)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// How a waiting step stands after one look at the world.
+pub(super) struct Look<T> {
+    /// Shown to the user (`done` of `of`, with a message); `None` shows nothing.
+    pub progress: Option<Progress>,
+    /// `Some` ends the wait.
+    pub done: Option<T>,
+}
+
+pub(super) struct Progress {
+    pub done: u64,
+    pub of: u64,
+    pub message: String,
+}
+
+impl<T> Look<T> {
+    pub fn waiting(done: u64, of: u64, message: String) -> Look<T> {
+        Look {
+            progress: Some(Progress { done, of, message }),
+            done: None,
+        }
+    }
+
+    /// Shows the progress, then ends the wait with `value`.
+    pub fn then(mut self, value: T) -> Look<T> {
+        self.done = Some(value);
+        self
+    }
+
+    pub fn done(value: T) -> Look<T> {
+        Look {
+            progress: None,
+            done: Some(value),
+        }
+    }
+}
+
+impl Executor<'_> {
+    /// Looks at the world every poll interval until `look` says it is done
+    /// or fails. `look` gets the seconds elapsed since the wait began and
+    /// decides timeouts itself; `until` (seconds) shortens the last sleep so
+    /// a timed wait (a bake, a drain) ends on time. The guards run before
+    /// every look and after every sleep.
+    pub(super) async fn poll<T>(
+        &self,
+        until: Option<u64>,
+        mut look: impl AsyncFnMut(u64) -> Result<Look<T>, StepError>,
+    ) -> Result<T, StepError> {
+        let start = self.provider.now();
+        loop {
+            self.guard().await?;
+            let elapsed = (self.provider.now() - start).max(0) as u64;
+            let seen = look(elapsed).await?;
+            if let Some(p) = seen.progress {
+                self.reporter.event(Event::Waiting {
+                    done: p.done,
+                    of: p.of,
+                    message: p.message,
+                });
+            }
+            if let Some(value) = seen.done {
+                return Ok(value);
+            }
+            let nap = match until {
+                Some(u) => self
+                    .poll
+                    .min(Duration::from_secs(u.saturating_sub(elapsed))),
+                None => self.poll,
+            };
+            self.provider.sleep(nap).await;
+        }
+    }
+
+    /// Every guard agrees the run may go on.
+    pub(super) async fn guard(&self) -> Result<(), StepError> {
+        for g in &self.guards {
+            g.check().await?;
+        }
+        Ok(())
+    }
+}

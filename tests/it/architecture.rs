@@ -1,0 +1,212 @@
+//! The architecture, kept by a test: the pure core (spec, model, decide) and
+//! the views (render) import nothing async, nothing of the cloud and run no
+//! processes; decisions do not import views; nothing but the shell imports
+//! the shell. Folder by folder, as CONTRIBUTING.md draws the map.
+
+use std::path::{Path, PathBuf};
+
+/// What the code in a folder may not mention, and why.
+struct Rule {
+    folder: &'static str,
+    forbidden: Needles,
+}
+
+/// Async, cloud, HTTP, processes, threads, clocks: what makes code impure.
+const IMPURE: &[(&str, &str)] = &[
+    ("tokio", "an async runtime"),
+    ("async fn", "async code"),
+    (".await", "async code"),
+    ("futures::", "async code"),
+    ("aws_sdk_", "the AWS SDK"),
+    ("aws_config", "the AWS SDK"),
+    ("aws_smithy", "the AWS SDK"),
+    ("reqwest", "HTTP"),
+    ("std::process", "processes"),
+    ("std::thread", "threads"),
+    ("std::net", "the network"),
+    ("SystemTime::now", "the clock (the snapshot carries `now`)"),
+    ("Instant::now", "the clock (the snapshot carries `now`)"),
+    ("indicatif", "the terminal"),
+    ("crate::shell", "the shell"),
+    ("crate::provider", "the cloud provider"),
+];
+
+type Needles = &'static [(&'static str, &'static str)];
+
+/// `base` and `extra` together, for the life of the test binary.
+fn with(base: Needles, extra: Needles) -> Needles {
+    Box::leak(
+        base.iter()
+            .chain(extra)
+            .copied()
+            .collect::<Vec<_>>()
+            .into_boxed_slice(),
+    )
+}
+
+fn rules() -> Vec<Rule> {
+    let no_output: Needles = &[
+        ("std::fs", "files"),
+        ("println!", "output (return data or strings)"),
+        ("eprintln!", "output (return data or strings)"),
+    ];
+    let core = with(
+        with(IMPURE, no_output),
+        &[("crate::render", "views (decisions return data)")],
+    );
+    vec![
+        // The plan file reader may read the one file it is given (spec::load).
+        Rule {
+            folder: "spec",
+            forbidden: with(
+                IMPURE,
+                &[
+                    ("crate::render", "views"),
+                    (
+                        "crate::decide",
+                        "decisions (the plan file knows nothing of them)",
+                    ),
+                ],
+            ),
+        },
+        Rule {
+            folder: "model",
+            forbidden: core,
+        },
+        Rule {
+            folder: "decide",
+            forbidden: core,
+        },
+        Rule {
+            folder: "render",
+            forbidden: with(IMPURE, no_output),
+        },
+        Rule {
+            folder: "provider",
+            forbidden: &[
+                (
+                    "crate::shell",
+                    "the shell (providers serve it, not the reverse)",
+                ),
+                ("crate::render", "views"),
+            ],
+        },
+    ]
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("source folder") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Code of a file without its comments and without its `#[cfg(test)]`
+/// module (unit tests may use what they like), with line numbers.
+fn code_lines(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim_start() == "#[cfg(test)]" {
+            break;
+        }
+        out.push((i + 1, without_comment(line).to_string()));
+    }
+    out
+}
+
+/// `line` up to a `//` comment; a `//` inside a string ("http://…") is code.
+fn without_comment(line: &str) -> &str {
+    let bytes = line.as_bytes();
+    let mut in_string = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if in_string => i += 1,
+            // The character literal '"' opens no string.
+            b'\'' if !in_string && line[i..].starts_with("'\"'") => i += 2,
+            b'"' => in_string = !in_string,
+            b'/' if !in_string && bytes.get(i + 1) == Some(&b'/') => return &line[..i],
+            _ => {}
+        }
+        i += 1;
+    }
+    line
+}
+
+/// `needle` in `code`, not as the start of a longer name (`.await` is not
+/// `.awaits_promotion`).
+fn mentions(code: &str, needle: &str) -> bool {
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    code.match_indices(needle).any(|(at, _)| {
+        let next = code[at + needle.len()..].chars().next();
+        !(needle.ends_with(ident) && next.is_some_and(ident))
+    })
+}
+
+/// Every breach of `rule` in the file `text`, as "path:line: uses X (why)".
+fn breaches(path: &str, text: &str, rule: &Rule) -> Vec<String> {
+    let mut out = Vec::new();
+    for (n, code) in code_lines(text) {
+        for (needle, why) in rule.forbidden {
+            if mentions(&code, needle) {
+                out.push(format!(
+                    "{path}:{n}: `{needle}` brings {why} into {}/",
+                    rule.folder
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn pure_core_and_views_have_no_io_and_layers_point_one_way() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut all = Vec::new();
+    for rule in rules() {
+        let mut files = Vec::new();
+        rust_files(&src.join(rule.folder), &mut files);
+        assert!(!files.is_empty(), "src/{} has no Rust files", rule.folder);
+        for f in files {
+            let text = std::fs::read_to_string(&f).expect("source file");
+            let shown = f.strip_prefix(&src).unwrap().display().to_string();
+            all.extend(breaches(&shown, &text, &rule));
+        }
+    }
+    assert!(
+        all.is_empty(),
+        "the architecture is broken (see CONTRIBUTING.md):\n{}",
+        all.join("\n")
+    );
+}
+
+#[test]
+fn the_check_catches_a_breach_and_ignores_comments_and_unit_tests() {
+    let rule = &rules()[2];
+    let text = "use crate::model::Color;\n// tokio is not used here\nuse tokio::time::sleep;\nlet u = \"http://x\"; // reqwest\nif t.awaits_promotion && c == '\"' { x.await }\n#[cfg(test)]\nmod tests { use std::process::Command; }\n";
+    let found = breaches("decide/x.rs", text, rule);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[0].starts_with("decide/x.rs:3: `tokio`"), "{found:?}");
+    assert!(found[1].starts_with("decide/x.rs:5: `.await`"), "{found:?}");
+}
+
+#[test]
+fn every_source_file_lives_in_a_folder_of_the_map() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let top: Vec<String> = std::fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !["lib.rs", "main.rs"].contains(&n.as_str()))
+        .collect();
+    let mut top = top;
+    top.sort();
+    assert_eq!(
+        top,
+        ["decide", "model", "provider", "render", "shell", "spec"],
+        "a new top-level module belongs in one of the folders (CONTRIBUTING.md)"
+    );
+}
