@@ -7,13 +7,7 @@ use crate::spec::Spec;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-/// One field that changed: (key as in the plan file, old, new).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct FieldChange {
-    pub key: String,
-    pub old: String,
-    pub new: String,
-}
+pub use crate::model::plan::FieldChange;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SpecDiff {
@@ -52,19 +46,15 @@ struct Fields(Vec<FieldChange>);
 
 impl Fields {
     fn cmp(&mut self, key: &str, old: impl ToString, new: impl ToString) {
-        let (old, new) = (old.to_string(), new.to_string());
+        self.0.extend(FieldChange::differs(key, old, new));
+    }
+
+    /// A value the plan file may leave out.
+    fn cmp_opt(&mut self, key: &str, old: Option<String>, new: Option<String>) {
         if old != new {
-            self.0.push(FieldChange {
-                key: key.to_string(),
-                old,
-                new,
-            });
+            self.0.push(FieldChange::new(key, old, new));
         }
     }
-}
-
-fn opt(v: &Option<String>) -> String {
-    v.clone().unwrap_or_else(|| "(none)".into())
 }
 
 fn list(v: &[String]) -> String {
@@ -84,18 +74,13 @@ pub fn diff(old: &Spec, new: &Spec) -> SpecDiff {
     );
     // User data may hold secrets: say that it changed, never what it is.
     if ol.user_data != nl.user_data {
-        let shown = |u: &Option<String>| if u.is_some() { "(set)" } else { "(none)" };
-        launch.cmp(
+        launch.cmp_opt(
             "fleet.user_data",
-            shown(&ol.user_data),
-            if nl.user_data.is_some() {
-                "(changed)"
-            } else {
-                "(none)"
-            },
+            ol.user_data.as_ref().map(|_| "(set)".to_string()),
+            nl.user_data.as_ref().map(|_| "(changed)".to_string()),
         );
     }
-    launch.cmp("fleet.key_name", opt(&ol.key_name), opt(&nl.key_name));
+    launch.cmp_opt("fleet.key_name", ol.key_name.clone(), nl.key_name.clone());
     let release = (!launch.0.is_empty()).then(|| ReleaseChange {
         old_release: old.release().fingerprint,
         new_release: new.release().fingerprint,
@@ -106,9 +91,10 @@ pub fn diff(old: &Spec, new: &Spec) -> SpecDiff {
 
     let mut in_place = Fields(Vec::new());
     let (ot, nt) = (&old.target_group, &new.target_group);
-    for (field, a, b) in ot.health_check.diff(&nt.health_check) {
-        in_place.cmp(&format!("target_group.health_check.{field}"), a, b);
-    }
+    in_place.0.extend(
+        ot.health_check
+            .diff(&nt.health_check, "target_group.health_check."),
+    );
     in_place.cmp(
         "target_group.deregistration_delay",
         format!("{}s", ot.deregistration_delay_secs),
@@ -148,11 +134,8 @@ pub fn diff(old: &Spec, new: &Spec) -> SpecDiff {
 
     let mut settings = Fields(Vec::new());
     let (or, nr) = (&old.rollout, &new.rollout);
-    settings.cmp(
-        "rollout.steps",
-        format!("{:?}", or.steps),
-        format!("{:?}", nr.steps),
-    );
+    let steps = |s: &[u32]| list(&s.iter().map(u32::to_string).collect::<Vec<_>>());
+    settings.cmp("rollout.steps", steps(&or.steps), steps(&nr.steps));
     settings.cmp(
         "rollout.bake",
         format_duration(or.bake_secs),
@@ -183,27 +166,23 @@ pub fn diff(old: &Spec, new: &Spec) -> SpecDiff {
         &old.state_parameter,
         &new.state_parameter,
     );
-    let hook = |h: &Option<Vec<String>>| {
-        h.as_ref()
-            .map(|c| c.join(" "))
-            .unwrap_or_else(|| "(none)".into())
-    };
-    settings.cmp(
+    let hook = |h: &Option<Vec<String>>| h.as_ref().map(|c| c.join(" "));
+    settings.cmp_opt(
         "hooks.before_deploy",
         hook(&old.hooks.before_deploy),
         hook(&new.hooks.before_deploy),
     );
-    settings.cmp(
+    settings.cmp_opt(
         "hooks.after_teardown",
         hook(&old.hooks.after_teardown),
         hook(&new.hooks.after_teardown),
     );
-    settings.cmp(
+    settings.cmp_opt(
         "notify.webhook_env",
-        opt(&old.notify_webhook_env),
-        opt(&new.notify_webhook_env),
+        old.notify_webhook_env.clone(),
+        new.notify_webhook_env.clone(),
     );
-    settings.cmp("app.region", opt(&old.region), opt(&new.region));
+    settings.cmp_opt("app.region", old.region.clone(), new.region.clone());
 
     let mut renamed = Fields(Vec::new());
     renamed.cmp("app.name", &old.app, &new.app);

@@ -138,45 +138,37 @@ pub struct HealthCheck {
 }
 
 impl HealthCheck {
-    /// Field-by-field differences as (name, old, new), for value-level diffs.
-    pub fn diff(&self, new: &HealthCheck) -> Vec<(&'static str, String, String)> {
-        let mut out = Vec::new();
-        let mut field = |name, a: String, b: String| {
-            if a != b {
-                out.push((name, a, b));
-            }
-        };
-        field(
-            "path",
-            format!("{:?}", self.path),
-            format!("{:?}", new.path),
-        );
-        field(
-            "interval",
-            format!("{}s", self.interval_secs),
-            format!("{}s", new.interval_secs),
-        );
-        field(
-            "timeout",
-            format!("{}s", self.timeout_secs),
-            format!("{}s", new.timeout_secs),
-        );
-        field(
-            "healthy_threshold",
-            self.healthy_threshold.to_string(),
-            new.healthy_threshold.to_string(),
-        );
-        field(
-            "unhealthy_threshold",
-            self.unhealthy_threshold.to_string(),
-            new.unhealthy_threshold.to_string(),
-        );
-        field(
-            "matcher",
-            format!("{:?}", self.matcher),
-            format!("{:?}", new.matcher),
-        );
-        out
+    /// Field-by-field differences, each key under `prefix`
+    /// ("health_check." gives "health_check.path").
+    pub fn diff(&self, new: &HealthCheck, prefix: &str) -> Vec<plan::FieldChange> {
+        let key = |name: &str| format!("{prefix}{name}");
+        [
+            plan::FieldChange::differs(&key("path"), &self.path, &new.path),
+            plan::FieldChange::differs(
+                &key("interval"),
+                format!("{}s", self.interval_secs),
+                format!("{}s", new.interval_secs),
+            ),
+            plan::FieldChange::differs(
+                &key("timeout"),
+                format!("{}s", self.timeout_secs),
+                format!("{}s", new.timeout_secs),
+            ),
+            plan::FieldChange::differs(
+                &key("healthy_threshold"),
+                self.healthy_threshold,
+                new.healthy_threshold,
+            ),
+            plan::FieldChange::differs(
+                &key("unhealthy_threshold"),
+                self.unhealthy_threshold,
+                new.unhealthy_threshold,
+            ),
+            plan::FieldChange::differs(&key("matcher"), &self.matcher, &new.matcher),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 }
 

@@ -95,16 +95,104 @@ pub struct TimelineStep {
     pub bake_secs: u64,
 }
 
-/// A resource-level change, as a person reads it in a plan.
+/// A resource-level change, as a person reads it in a plan. The planner
+/// records it together with the steps that carry it out (one decision).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Change {
     pub action: ChangeAction,
-    /// "target group shop-blue", "listener :80 (production)", …
-    pub resource: String,
-    /// Value-level diffs: (field, old, new).
-    pub fields: Vec<(String, String, String)>,
+    pub resource: Resource,
+    /// Value-level differences, live (`old`) against the plan (`new`).
+    pub fields: Vec<FieldChange>,
     /// Why, for display only.
     pub reason: String,
+    pub scope: Scope,
+}
+
+/// One value that changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FieldChange {
+    /// The setting, as the plan file or AWS names it ("health_check.path").
+    pub key: String,
+    /// The live value; `None` when there is none.
+    pub old: Option<String>,
+    /// The value the plan wants; `None` when it wants none.
+    pub new: Option<String>,
+}
+
+impl FieldChange {
+    pub fn new(key: &str, old: Option<String>, new: Option<String>) -> FieldChange {
+        FieldChange {
+            key: key.to_string(),
+            old,
+            new,
+        }
+    }
+
+    /// A field that differs, from two present values; `None` when equal.
+    pub fn differs(key: &str, old: impl ToString, new: impl ToString) -> Option<FieldChange> {
+        let (old, new) = (old.to_string(), new.to_string());
+        (old != new).then(|| FieldChange::new(key, Some(old), Some(new)))
+    }
+}
+
+/// What a change is to, by kind and name (renderers spell it out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Resource {
+    LoadBalancer {
+        name: String,
+    },
+    TargetGroup {
+        name: String,
+    },
+    /// The weights at a listener (its role says which).
+    Listener {
+        port: u16,
+        role: ListenerRole,
+    },
+    /// A new version of the app's launch template.
+    LaunchTemplateVersion {
+        name: String,
+    },
+    Fleet {
+        name: crate::model::FleetName,
+    },
+    /// A release deployed to a colour (`fingerprint` on a first deploy).
+    Release {
+        color: Color,
+        fingerprint: Option<String>,
+    },
+    /// The active-colour parameter.
+    ActiveColour {
+        parameter: String,
+    },
+    Hook {
+        phase: HookPhase,
+        color: Color,
+    },
+    /// Something else tagged as cutover's ("target group", "auto scaling group").
+    Tagged {
+        kind: String,
+        name: String,
+    },
+}
+
+/// What kind of difference a change is, which says who made it and who
+/// should see it: drift reports `InPlace` and `Repair`, never a release in
+/// progress or a teardown that falls due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Building, shifting to and promoting a new release.
+    Release,
+    /// A setting the plan file sets, updated in place (health check,
+    /// attributes, capacity, listener protocol, fleet settings).
+    InPlace,
+    /// Live state that no deployment leaves, put back: weights off the
+    /// active colour, a wrong active-colour parameter, a missing resource.
+    Repair,
+    /// The old colour's teardown and the contract hook after it.
+    Teardown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -28,7 +28,11 @@ pub fn summary(d: &SpecDiff) -> String {
     if let Some(r) = &d.app_renamed {
         parts.insert(
             0,
-            format!("a different app ({} → {}): everything is new", r.old, r.new),
+            format!(
+                "a different app ({} → {}): everything is new",
+                super::value(&r.old),
+                super::value(&r.new)
+            ),
         );
     }
     format!("{}: {}", d.app, parts.join(", "))
@@ -36,7 +40,13 @@ pub fn summary(d: &SpecDiff) -> String {
 
 fn fields(out: &mut String, indent: &str, changes: &[FieldChange]) {
     for c in changes {
-        let _ = writeln!(out, "{indent}{}: {} → {}", c.key, c.old, c.new);
+        let _ = writeln!(
+            out,
+            "{indent}{}: {} → {}",
+            c.key,
+            super::value(&c.old),
+            super::value(&c.new)
+        );
     }
 }
 

@@ -1,6 +1,7 @@
 //! `cutover drift` as text, markdown or JSON.
 
-use crate::decide::drift::AppDrift;
+use crate::decide::drift::{AppDrift, Detail, DriftKind, Finding};
+use crate::model::plan::Resource;
 use serde::Serialize;
 use std::fmt::Write;
 
@@ -12,6 +13,40 @@ fn headline(d: &AppDrift) -> String {
     }
 }
 
+/// Live against plan, in words.
+pub fn detail(f: &Finding) -> String {
+    match &f.detail {
+        // The listener carries the traffic: it is what the parameter should say.
+        Detail::Differs { field } if matches!(f.resource, Resource::ActiveColour { .. }) => {
+            format!(
+                "{}, while production is all on {}",
+                match &field.old {
+                    Some(old) => format!("says {old}"),
+                    None => "missing".into(),
+                },
+                super::value(&field.new)
+            )
+        }
+        Detail::Differs { field } => format!(
+            "{}: {} live, {} in the plan",
+            field.key,
+            super::value(&field.old),
+            super::value(&field.new)
+        ),
+        Detail::Missing if matches!(f.resource, Resource::LoadBalancer { .. }) => {
+            "not found (cutover never creates it)".into()
+        }
+        Detail::Missing => "does not exist".into(),
+        Detail::Stalled { weight, on, active } => format!(
+            "a release stopped at {weight}% on {on} and no run holds the lock: `cutover apply` resumes it, `cutover rollback` returns to {active}"
+        ),
+        Detail::Refused { reason } => reason.clone(),
+        Detail::Unowned { app } => {
+            format!("tagged cutover:app={app}, but no plan given mentions it")
+        }
+    }
+}
+
 pub fn text(apps: &[AppDrift]) -> String {
     let mut out = String::new();
     for d in apps {
@@ -20,8 +55,8 @@ pub fn text(apps: &[AppDrift]) -> String {
             let _ = writeln!(
                 out,
                 "  ~ {}: {} ({})",
-                f.resource,
-                f.detail,
+                super::resource(&f.resource),
+                detail(f),
                 if f.apply_repairs {
                     "`cutover apply` repairs it"
                 } else {
@@ -50,8 +85,8 @@ pub fn markdown(apps: &[AppDrift]) -> String {
             let _ = writeln!(
                 out,
                 "| {} | {} | {} |",
-                f.resource,
-                f.detail.replace('|', "\\|"),
+                super::resource(&f.resource),
+                detail(f).replace('|', "\\|"),
                 if f.apply_repairs {
                     "`cutover apply`"
                 } else {
@@ -65,17 +100,55 @@ pub fn markdown(apps: &[AppDrift]) -> String {
 }
 
 #[derive(Serialize)]
-struct Document<'a> {
+struct Document {
     format_version: u32,
     drift: bool,
-    apps: &'a [AppDrift],
+    apps: Vec<AppDocument>,
+}
+
+#[derive(Serialize)]
+struct AppDocument {
+    app: String,
+    source: String,
+    findings: Vec<FindingDocument>,
+}
+
+/// A finding with its resource and detail in words, and the data behind them.
+#[derive(Serialize)]
+struct FindingDocument {
+    kind: DriftKind,
+    /// "target group shop-blue".
+    resource: String,
+    /// "health_check.path: /ping live, /health in the plan".
+    detail: String,
+    apply_repairs: bool,
+    target: Resource,
+    found: Detail,
 }
 
 pub fn json(apps: &[AppDrift]) -> String {
     let doc = Document {
         format_version: crate::render::json::FORMAT_VERSION,
         drift: apps.iter().any(|d| !d.findings.is_empty()),
-        apps,
+        apps: apps
+            .iter()
+            .map(|d| AppDocument {
+                app: d.app.clone(),
+                source: d.source.clone(),
+                findings: d
+                    .findings
+                    .iter()
+                    .map(|f| FindingDocument {
+                        kind: f.kind,
+                        resource: super::resource(&f.resource),
+                        detail: detail(f),
+                        apply_repairs: f.apply_repairs,
+                        target: f.resource.clone(),
+                        found: f.detail.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
     };
     serde_json::to_string_pretty(&doc).expect("drift serialises") + "\n"
 }

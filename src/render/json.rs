@@ -3,13 +3,17 @@
 //! schemas/plan-output.schema.json.
 
 use super::{describe_action, summary};
-use crate::model::plan::{Action, Change, Plan, PlanKind, Timeline};
+use crate::model::plan::{
+    Action, Change, ChangeAction, FieldChange, Plan, PlanKind, Resource, Scope, Timeline,
+};
 use crate::model::Color;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Bumped when a field changes meaning or goes away (adding fields does not).
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: a change's `fields` are objects (`key`, `old`, `new`, null for none)
+/// and its `target` names the resource by kind; values are no longer quoted.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// `cutover plan --format json` for one app.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -25,7 +29,7 @@ pub struct PlanDocument {
     pub observed_fingerprint: String,
     pub kind: PlanKind,
     /// Resource-level changes, each with its action and reason.
-    pub changes: Vec<Change>,
+    pub changes: Vec<ChangeDocument>,
     /// The ordered steps `apply` will run.
     pub steps: Vec<StepDocument>,
     pub timeline: Option<Timeline>,
@@ -34,6 +38,18 @@ pub struct PlanDocument {
     /// The command that flips traffic back after this plan is applied.
     pub rollback_command: Option<String>,
     pub notes: Vec<String>,
+}
+
+/// A change, with its resource in words and by kind.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+pub struct ChangeDocument {
+    pub action: ChangeAction,
+    /// "target group shop-blue", "listener :80 (production)".
+    pub resource: String,
+    pub target: Resource,
+    pub fields: Vec<FieldChange>,
+    pub reason: String,
+    pub scope: Scope,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
@@ -65,7 +81,7 @@ pub fn document(plan: &Plan) -> PlanDocument {
         has_changes: plan.has_changes(),
         observed_fingerprint: plan.observed_fingerprint.clone(),
         kind: plan.kind.clone(),
-        changes: plan.changes.clone(),
+        changes: plan.changes.iter().map(change_document).collect(),
         steps: plan
             .steps
             .iter()
@@ -81,6 +97,17 @@ pub fn document(plan: &Plan) -> PlanDocument {
         rollback_to: plan.rollback_to,
         rollback_command: releases.then(|| format!("cutover rollback {}", plan.source)),
         notes: plan.notes.clone(),
+    }
+}
+
+fn change_document(c: &Change) -> ChangeDocument {
+    ChangeDocument {
+        action: c.action,
+        resource: super::resource(&c.resource),
+        target: c.resource.clone(),
+        fields: c.fields.clone(),
+        reason: c.reason.clone(),
+        scope: c.scope,
     }
 }
 

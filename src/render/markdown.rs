@@ -109,9 +109,14 @@ fn section(plan: &Plan, detail: Detail) -> String {
                 ChangeAction::Update => "~",
                 ChangeAction::Replace => "-/+",
             };
-            let _ = writeln!(out, "{sym} {}  ({})", c.resource, c.reason);
-            for (field, old, new) in &c.fields {
-                let _ = writeln!(out, "    {field}: {old} → {new}");
+            let _ = writeln!(
+                out,
+                "{sym} {}  ({})",
+                super::resource(&c.resource),
+                c.reason
+            );
+            for line in super::field_lines(c) {
+                let _ = writeln!(out, "    {line}");
             }
         }
         out.push_str("```\n\n</details>\n\n");

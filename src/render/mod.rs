@@ -8,8 +8,47 @@ pub mod markdown;
 pub mod status;
 pub mod text;
 
-use crate::model::plan::Action;
+use crate::model::plan::{Action, Change, ChangeAction, Resource};
 use crate::model::{format_duration, format_weights};
+
+/// "target group shop-blue", "listener :80 (production)", "fleet shop-green".
+pub fn resource(r: &Resource) -> String {
+    match r {
+        Resource::LoadBalancer { name } => format!("load balancer {name}"),
+        Resource::TargetGroup { name } => format!("target group {name}"),
+        Resource::Listener { port, role } => format!("listener :{port} ({role})"),
+        Resource::LaunchTemplateVersion { name } => format!("launch template {name} version"),
+        Resource::Fleet { name } => format!("fleet {name}"),
+        Resource::Release {
+            color,
+            fingerprint: Some(fp),
+        } => format!("release {fp} on {color}"),
+        Resource::Release {
+            color,
+            fingerprint: None,
+        } => format!("release on {color}"),
+        Resource::ActiveColour { parameter } => format!("active colour {parameter}"),
+        Resource::Hook { phase, color } => format!("hook {} ({color})", phase.as_str()),
+        Resource::Tagged { kind, name } => format!("{kind} {name}"),
+    }
+}
+
+/// A change's fields, one line each: "key: old → new", or "key: new" for
+/// what is created.
+pub fn field_lines(c: &Change) -> Vec<String> {
+    c.fields
+        .iter()
+        .map(|f| match (&f.old, c.action) {
+            (None, ChangeAction::Create) => format!("{}: {}", f.key, value(&f.new)),
+            _ => format!("{}: {} → {}", f.key, value(&f.old), value(&f.new)),
+        })
+        .collect()
+}
+
+/// A field's value as people read it: "(none)" when there is none.
+pub fn value(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or("(none)")
+}
 
 /// One line saying what a step does, e.g. "shift production to green 25%".
 pub fn describe_action(app: &str, action: &Action) -> String {

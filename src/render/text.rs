@@ -46,13 +46,14 @@ pub fn render(plan: &Plan, style: &Style) -> String {
             ChangeAction::Destroy => "31",
         };
         let sym = style.paint(color, &format!("{:>3}", c.action.symbol()));
-        let _ = writeln!(out, "  {sym} {}  ({})", c.resource, c.reason);
-        for (field, old, new) in &c.fields {
-            if old.is_empty() {
-                let _ = writeln!(out, "        {field}: {new}");
-            } else {
-                let _ = writeln!(out, "        {field}: {old} → {new}");
-            }
+        let _ = writeln!(
+            out,
+            "  {sym} {}  ({})",
+            super::resource(&c.resource),
+            c.reason
+        );
+        for line in super::field_lines(c) {
+            let _ = writeln!(out, "        {line}");
         }
     }
     out.push('\n');

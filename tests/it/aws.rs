@@ -397,7 +397,7 @@ fn aws_in_place_health_check_and_capacity() {
     plan.expect(2);
     assert!(
         plan.stdout
-            .contains("health_check.path: \"/health\" → \"/healthz\""),
+            .contains("health_check.path: /health → /healthz"),
         "{}",
         plan.stdout
     );
@@ -1036,7 +1036,7 @@ fn aws_drift_of_each_kind_and_apply_repairs_it() {
     let text = aws.moto.cutover(&["drift", "shop.toml"]);
     assert!(
         text.stdout
-            .contains("50% blue / 50% green live: not a step of any deployment"),
+            .contains("weights: blue 50% / green 50% live, blue 100% / green 0% in the plan"),
         "{}",
         text.stdout
     );

@@ -291,7 +291,7 @@ fn drift_reports_hand_edits_and_apply_repairs_them() {
         .collect();
     assert_eq!(
         kinds,
-        ["health_check", "health_check", "weights", "capacity"]
+        ["health_check", "health_check", "capacity", "weights"]
     );
 
     env.run(&["apply", "--auto-approve"]).expect(0);

@@ -1,0 +1,171 @@
+//! The planner: `(Spec, Observed) -> Plan`. Pure and synchronous: no tokio, no
+//! AWS SDK, no clock (the observed snapshot carries `now`).
+//!
+//! Every lifecycle decision is made here, from live state each time, so an
+//! interrupted deployment is resumed from where the cloud says it is: the
+//! planner emits only the steps that are not already true, and a shift that
+//! stopped at 25% continues at the next step instead of starting over.
+//!
+//! Each decision is recorded once, through [`Builder::decide`]: the change a
+//! person reads and the steps that carry it out go in together, so a plan's
+//! changes and its steps are two views of the same decisions. Drift reads
+//! the same decisions (see `decide::drift`).
+//!
+//! - `active.rs`: which colour is live, and correcting a wrong record of it;
+//! - `target_groups.rs`: both target groups, created or updated in place;
+//! - `release.rs`: a first deploy, a new release, building a colour;
+//! - `steady.rs`: the live release: in-place changes and repairs;
+//! - `listeners.rs`: listeners and the active-colour record;
+//! - `teardown.rs`: the old colour's teardown and the expand/contract hooks.
+
+mod active;
+mod listeners;
+mod release;
+mod steady;
+mod target_groups;
+mod teardown;
+
+use crate::model::observed::Observed;
+use crate::model::plan::{
+    Action, Change, ChangeAction, FieldChange, Plan, PlanKind, Resource, Scope, Step, Timeline,
+};
+use crate::model::Color;
+use crate::spec::Spec;
+
+/// Live state the planner cannot plan around: cutover will not act.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("load balancer {0:?} was not found; cutover never creates or deletes load balancers: create it first, or fix `load_balancer.name`")]
+    LoadBalancerMissing(String),
+    #[error("the active-colour parameter is missing and production is split (blue {blue}%, green {green}%) between fleets that do not tell which one was live; record it with `aws ssm put-parameter` or fix the listener, then plan again")]
+    AmbiguousActive { blue: u32, green: u32 },
+    #[error("the active-colour parameter says {parameter} but production is all on {listener}: a rollback did not finish; run `cutover rollback` to record {listener} as active (or put the parameter right by hand), then plan again")]
+    ActiveDisagrees { parameter: Color, listener: Color },
+    #[error("target group {name} has {field} {live}, the plan says {wanted}; AWS cannot change that in place: delete the target group (after moving traffic off it) or keep the old value")]
+    ImmutableTargetGroup {
+        name: String,
+        field: &'static str,
+        live: String,
+        wanted: String,
+    },
+}
+
+/// Choices a user makes on the command line that change the plan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PlanOptions {
+    /// Deploy a release again although it was rolled back (`--retry`).
+    pub retry: bool,
+    /// Shift traffic to a release that waits for promotion (`cutover promote`).
+    pub promote: bool,
+}
+
+/// A plan in the making.
+pub(super) struct Builder<'a> {
+    spec: &'a Spec,
+    opts: PlanOptions,
+    obs: &'a Observed,
+    timeline: Option<Timeline>,
+    changes: Vec<Change>,
+    steps: Vec<Step>,
+    notes: Vec<String>,
+    /// The scope of the changes being decided now.
+    scope: Scope,
+}
+
+impl Builder<'_> {
+    /// Records one decision: the change a person reads (if any) and the
+    /// steps that make it true.
+    fn decide(&mut self, change: Option<Change>, steps: impl IntoIterator<Item = Step>) {
+        self.changes.extend(change);
+        self.steps.extend(steps);
+    }
+
+    /// A step with no change of its own (a wait, a bake, a smoke test).
+    fn then(&mut self, action: Action, reason: impl Into<String>) {
+        self.decide(None, [step(action, reason)]);
+    }
+
+    /// A change in the current scope.
+    fn change(
+        &self,
+        action: ChangeAction,
+        resource: Resource,
+        fields: Vec<FieldChange>,
+        reason: impl Into<String>,
+    ) -> Change {
+        Change {
+            action,
+            resource,
+            fields,
+            reason: reason.into(),
+            scope: self.scope,
+        }
+    }
+
+    /// Runs `f` with the changes it decides in `scope`.
+    fn in_scope<T>(&mut self, scope: Scope, f: impl FnOnce(&mut Self) -> T) -> T {
+        let outer = std::mem::replace(&mut self.scope, scope);
+        let out = f(self);
+        self.scope = outer;
+        out
+    }
+}
+
+fn step(action: Action, reason: impl Into<String>) -> Step {
+    Step {
+        action,
+        reason: reason.into(),
+    }
+}
+
+/// Decides what `apply` must do to make live state match the plan file.
+pub fn plan(spec: &Spec, obs: &Observed) -> Result<Plan, PlanError> {
+    plan_with(spec, obs, PlanOptions::default())
+}
+
+/// [`plan`] with command-line choices.
+pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan, PlanError> {
+    if obs.load_balancer.is_none() {
+        return Err(PlanError::LoadBalancerMissing(spec.load_balancer.clone()));
+    }
+    let mut b = Builder {
+        spec,
+        opts,
+        timeline: None,
+        obs,
+        changes: Vec::new(),
+        steps: Vec::new(),
+        notes: Vec::new(),
+        scope: Scope::InPlace,
+    };
+    let release = spec.release();
+    target_groups::target_groups(&mut b)?;
+    let active = active::active_colour(&mut b, &release)?;
+    let (kind, rollback_to) = match active {
+        None => (release::first_deploy(&mut b, &release), None),
+        Some(a) => release::next(&mut b, a, &release),
+    };
+    let kind = if b.steps.is_empty() {
+        PlanKind::NoChanges
+    } else {
+        kind
+    };
+    let in_place = b
+        .changes
+        .iter()
+        .filter(|c| matches!(c.scope, Scope::InPlace | Scope::Repair))
+        .count();
+    Ok(Plan {
+        app: spec.app.clone(),
+        source: spec.source.display().to_string(),
+        kind,
+        changes: b.changes,
+        steps: b.steps,
+        rollback_to,
+        gates: spec.rollout.gates.clone(),
+        timeline: b.timeline,
+        in_place,
+        observed_fingerprint: obs.fingerprint(),
+        notes: b.notes,
+    })
+}

@@ -1,0 +1,425 @@
+//! Releases: a first deploy, a new release deployed blue-green (built,
+//! smoke-tested, shifted step by step, promoted), and building a colour.
+
+use super::{listeners, steady, step, teardown, Builder};
+use crate::model::observed::Observed;
+use crate::model::plan::{
+    Action, ChangeAction, FieldChange, FleetConfig, PlanKind, Resource, Scope, Timeline,
+    TimelineStep,
+};
+use crate::model::{format_timestamp, names, Color, Release, Timestamp, Weights};
+use crate::spec::Spec;
+
+/// Nothing is live yet: build blue and route all traffic to it.
+pub(super) fn first_deploy(b: &mut Builder, release: &Release) -> PlanKind {
+    let c = Color::Blue;
+    b.scope = crate::model::plan::Scope::Release;
+    let change = b.change(
+        ChangeAction::Create,
+        Resource::Release {
+            color: c,
+            fingerprint: Some(release.fingerprint.clone()),
+        },
+        vec![],
+        format!(
+            "first deploy: {} ({}) at {}",
+            release.data.image_id, release.data.instance_type, b.spec.fleet.capacity
+        ),
+    );
+    b.decide(Some(change), []);
+    build_color(b, c, release);
+    let builds = b.steps.iter().any(|s| {
+        !matches!(
+            s.action,
+            Action::WaitHealthy { .. } | Action::RecordActive { .. }
+        )
+    });
+    if builds {
+        teardown::before_deploy(b, 0, c);
+    }
+    listeners::route_test(b, c);
+    smoke(b, c);
+    let spec = b.spec;
+    listeners::ensure(
+        b,
+        &spec.production,
+        Weights::all_on(c),
+        "route all production traffic to blue",
+    );
+    listeners::record_active(b, c);
+    PlanKind::FirstDeploy {
+        color: c,
+        release: release.clone(),
+    }
+}
+
+/// `a` is live: the plan's release is live too (in-place changes), or was
+/// rolled back (held without `--retry`), or is new (deployed blue-green).
+/// Returns the plan's kind and where traffic goes home on a failure.
+pub(super) fn next(b: &mut Builder, a: Color, release: &Release) -> (PlanKind, Option<Color>) {
+    let obs = b.obs;
+    // The live release, or a live colour whose fleet is gone (rebuilt in
+    // place at once: traffic is already there, a blue-green shift from a
+    // dead fleet would only prolong the outage).
+    if obs.release_of(a) == Some(release.fingerprint.as_str()) || obs.fleets.get(a).is_none() {
+        steady::steady(b, a, release);
+        return (PlanKind::InPlace, None);
+    }
+    match rolled_back_at(obs, a.other(), release) {
+        // A release that was rolled back is not redeployed by a scheduled
+        // apply: only `--retry` or a changed release moves on.
+        Some(at) if !b.opts.retry => {
+            let to = a.other();
+            b.notes.push(format!(
+                "release {} was rolled back at {} and is not deployed again without `--retry`; {to} keeps it for inspection, and a changed release deploys normally",
+                release.fingerprint,
+                format_timestamp(at)
+            ));
+            // The test listener stays on the rejected release, for inspection.
+            steady::listeners_on(b, a, false);
+            (PlanKind::InPlace, None)
+        }
+        _ => (new_release(b, a, release), Some(a)),
+    }
+}
+
+/// When colour `c` carries `release` and it was rolled back: the time.
+fn rolled_back_at(obs: &Observed, c: Color, release: &Release) -> Option<Timestamp> {
+    let fleet = obs.fleets.get(c).as_ref()?;
+    let (fp, at) = fleet.rolled_back.as_ref()?;
+    (fp == &release.fingerprint).then_some(*at)
+}
+
+/// Deploy `release` to the idle colour, shift to it, promote it, and tear the
+/// old colour down when its rollback window has passed.
+fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
+    let spec = b.spec;
+    let to = a.other();
+    b.scope = Scope::Release;
+    let reached = take_back_abandoned(b, a, release);
+    let resume_at = (reached > 0).then_some(reached);
+    let steps: Vec<String> = spec.rollout.steps.iter().map(|w| format!("{w}%")).collect();
+    let change = b.change(
+        ChangeAction::Replace,
+        Resource::Release {
+            color: to,
+            fingerprint: None,
+        },
+        vec![FieldChange::new(
+            "image",
+            b.obs.image_of(a).map(str::to_string),
+            Some(release.data.image_id.clone()),
+        )],
+        match resume_at {
+            Some(w) => format!("resume the shift from {a} to {to} at {w}%"),
+            None => format!(
+                "blue-green: build {to}, shift {}, then promote",
+                steps.join(" → ")
+            ),
+        },
+    );
+    b.decide(Some(change), []);
+    let before = b.steps.len();
+    build_color(b, to, release);
+    let builds = b.steps[before..]
+        .iter()
+        .any(|s| !matches!(s.action, Action::WaitHealthy { .. }));
+    if builds {
+        teardown::before_deploy(b, before, to);
+    }
+    listeners::route_test(b, to);
+    if !spec.rollout.auto_promote && !b.opts.promote && resume_at.is_none() {
+        return hold_for_promotion(b, a, release, before);
+    }
+    smoke(b, to);
+    shift(b, to, reached);
+    b.timeline = Some(timeline(b, a, to, false));
+    listeners::record_active(b, to);
+    b.scope = Scope::Teardown;
+    teardown::teardown_idle(b, to, true);
+    release_kind(b, a, release, resume_at)
+}
+
+/// Production weight on `to` for a release that is no longer the plan's
+/// (an abandoned in-flight one) goes back to `a` first. Returns the share of
+/// production the plan's release on `to` already reached.
+fn take_back_abandoned(b: &mut Builder, a: Color, release: &Release) -> u32 {
+    let spec = b.spec;
+    let to = a.other();
+    let prod = b.obs.weights_at(spec.production.weights_at());
+    let reached = prod.map(|w| w.share(to)).unwrap_or(0);
+    if reached == 0 || b.obs.release_of(to) == Some(release.fingerprint.as_str()) {
+        return reached;
+    }
+    let change = b.change(
+        ChangeAction::Update,
+        Resource::Listener {
+            port: spec.production.port,
+            role: spec.production.role,
+        },
+        vec![FieldChange::new(
+            "weights",
+            prod.map(|w| w.to_string()),
+            Some(Weights::all_on(a).to_string()),
+        )],
+        format!("{to} carries traffic for a release that is no longer in the plan"),
+    );
+    let action = Action::SetWeights {
+        weights: Weights::all_on(a),
+    };
+    b.decide(
+        Some(change),
+        [step(
+            action,
+            format!("abandon the in-flight release on {to}"),
+        )],
+    );
+    0
+}
+
+/// auto_promote = false: build, smoke-test and stop for a person; or, when
+/// that already happened, say that it waits.
+fn hold_for_promotion(b: &mut Builder, a: Color, release: &Release, before: usize) -> PlanKind {
+    let to = a.other();
+    let only_waits = b.steps[before..]
+        .iter()
+        .all(|s| matches!(s.action, Action::WaitHealthy { .. }));
+    if only_waits {
+        // Built, healthy, smoke-tested before: it waits for a person.
+        b.steps.truncate(before);
+        b.changes.retain(|c| c.action != ChangeAction::Replace);
+        b.notes.push(format!(
+            "{to} runs release {} and waits for `cutover promote` (auto_promote = false); production stays on {a}",
+            release.fingerprint
+        ));
+        return PlanKind::InPlace;
+    }
+    smoke(b, to);
+    b.then(
+        Action::AwaitPromotion { color: to },
+        "auto_promote = false: a person promotes",
+    );
+    b.timeline = Some(timeline(b, a, to, true));
+    release_kind(b, a, release, None)
+}
+
+/// The shift: each step above `reached` sets the weights and bakes; a
+/// resumed shift first bakes again at the step it reached.
+fn shift(b: &mut Builder, to: Color, reached: u32) {
+    let rollout = &b.spec.rollout;
+    if reached > 0 {
+        b.then(
+            Action::Bake {
+                color: to,
+                weight: reached,
+                secs: rollout.bake_secs,
+            },
+            "resume: observe the step the previous run reached",
+        );
+    }
+    for &w in rollout.steps.iter().filter(|&&w| w > reached) {
+        b.then(
+            Action::SetWeights {
+                weights: Weights::split(to, w),
+            },
+            format!("step {w}%"),
+        );
+        b.then(
+            Action::Bake {
+                color: to,
+                weight: w,
+                secs: rollout.bake_secs,
+            },
+            format!("bake at {w}%"),
+        );
+    }
+}
+
+/// The rollout at a glance, from the shift steps planned so far (or, when
+/// the release waits for promotion, from the steps the promotion will run).
+fn timeline(b: &Builder, a: Color, to: Color, awaits_promotion: bool) -> Timeline {
+    let spec = b.spec;
+    let at = |weight: u32, bake_secs: u64| TimelineStep {
+        weight,
+        weights: Weights::split(to, weight),
+        bake_secs,
+    };
+    let steps: Vec<TimelineStep> = if awaits_promotion {
+        spec.rollout
+            .steps
+            .iter()
+            .map(|&w| at(w, spec.rollout.bake_secs))
+            .collect()
+    } else {
+        b.steps
+            .iter()
+            .filter_map(|s| match s.action {
+                Action::Bake { weight, secs, .. } => Some(at(weight, secs)),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut gates = vec![format!("target health of {a} and {to}")];
+    gates.extend(spec.rollout.gates.iter().map(|g| g.describe()));
+    Timeline {
+        from: a,
+        to,
+        bake_total_secs: steps.iter().map(|s| s.bake_secs).sum(),
+        steps,
+        gates,
+        health_timeout_secs: spec.rollout.health_timeout_secs,
+        extra_instances: spec.fleet.capacity.desired,
+        rollback_window_secs: spec.teardown.delay_secs,
+        teardown_policy: spec.teardown.policy,
+        awaits_promotion,
+    }
+}
+
+fn release_kind(b: &Builder, a: Color, release: &Release, resume_at: Option<u32>) -> PlanKind {
+    PlanKind::Release {
+        from: a,
+        to: a.other(),
+        from_release: b.obs.release_of(a).map(str::to_string),
+        from_image: b.obs.image_of(a).map(str::to_string),
+        release: release.clone(),
+        resume_at,
+    }
+}
+
+/// The smoke tests, when the plan has any.
+fn smoke(b: &mut Builder, c: Color) {
+    let checks = b.spec.rollout.smoke.clone();
+    if !checks.is_empty() {
+        b.then(
+            Action::Smoke { color: c, checks },
+            "before any production traffic",
+        );
+    }
+}
+
+pub(super) fn fleet_config(spec: &Spec, c: Color, release: &Release) -> FleetConfig {
+    FleetConfig {
+        name: names::fleet(&spec.app, c),
+        release: release.fingerprint.clone(),
+        capacity: spec.fleet.capacity,
+        subnets: spec.fleet.subnets.clone(),
+        spot: spec.fleet.spot,
+    }
+}
+
+/// Steps that make colour `c` run `release` at full capacity, healthy.
+pub(super) fn build_color(b: &mut Builder, c: Color, release: &Release) {
+    let spec = b.spec;
+    let has_version = b
+        .obs
+        .launch_template
+        .as_ref()
+        .is_some_and(|lt| lt.version_of(&release.fingerprint).is_some());
+    if !has_version {
+        let change = b.change(
+            ChangeAction::Create,
+            Resource::LaunchTemplateVersion {
+                name: spec.launch_template_name(),
+            },
+            vec![],
+            format!(
+                "release {}: {} {}",
+                release.fingerprint, release.data.image_id, release.data.instance_type
+            ),
+        );
+        let action = Action::CreateLaunchTemplateVersion {
+            name: spec.launch_template_name(),
+            release: release.clone(),
+        };
+        b.decide(
+            Some(change),
+            [step(action, "no version holds this release yet")],
+        );
+    }
+    ensure_fleet(b, c, release);
+    b.then(
+        Action::WaitHealthy {
+            color: c,
+            count: spec.fleet.capacity.desired,
+            timeout_secs: spec.rollout.health_timeout_secs,
+        },
+        format!(
+            "every target healthy within {}",
+            crate::model::format_duration(spec.rollout.health_timeout_secs)
+        ),
+    );
+}
+
+/// Colour `c`'s fleet runs `release` with the plan's capacity and settings,
+/// on fresh instances when it ran another release.
+fn ensure_fleet(b: &mut Builder, c: Color, release: &Release) {
+    let want = fleet_config(b.spec, c, release);
+    let Some(f) = b.obs.fleets.get(c).as_ref() else {
+        let change = b.change(
+            ChangeAction::Create,
+            Resource::Fleet {
+                name: want.name.clone(),
+            },
+            vec![],
+            want.capacity.to_string(),
+        );
+        let action = Action::EnsureFleet {
+            color: c,
+            config: want,
+        };
+        b.decide(Some(change), [step(action, "does not exist")]);
+        return;
+    };
+    let same_release = f.release.as_deref() == Some(release.fingerprint.as_str());
+    if !same_release && (f.capacity.desired > 0 || !f.instances.is_empty()) {
+        b.then(
+            Action::RecycleFleet { color: c },
+            format!(
+                "{} runs release {}: start the new one on fresh instances",
+                f.name,
+                f.release.as_deref().unwrap_or("?")
+            ),
+        );
+    }
+    let attached = b.obs.attached(c);
+    if same_release
+        && f.capacity == want.capacity
+        && f.subnets == want.subnets
+        && f.spot == want.spot
+        && attached
+    {
+        return;
+    }
+    let fields = [
+        (f.release != Some(release.fingerprint.clone())).then(|| {
+            FieldChange::new(
+                "release",
+                f.release.clone(),
+                Some(release.fingerprint.clone()),
+            )
+        }),
+        FieldChange::differs("capacity", f.capacity, want.capacity),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let change = b.change(
+        ChangeAction::Update,
+        Resource::Fleet {
+            name: want.name.clone(),
+        },
+        fields,
+        "scale up with the new release",
+    );
+    let action = Action::EnsureFleet {
+        color: c,
+        config: want,
+    };
+    b.decide(
+        Some(change),
+        [step(
+            action,
+            "bring the fleet to the release and capacity of the plan",
+        )],
+    );
+}

@@ -1,0 +1,112 @@
+//! The plan's release is live on the active colour: in-place changes to its
+//! fleet, listeners back on the active colour, and the old colour's teardown.
+
+use super::{listeners, release, step, teardown, Builder};
+use crate::model::observed::Fleet;
+use crate::model::plan::{Action, ChangeAction, FieldChange, Resource, Scope};
+use crate::model::{Color, Release, Weights};
+
+pub(super) fn steady(b: &mut Builder, a: Color, release: &Release) {
+    match b.obs.fleets.get(a).as_ref() {
+        None => {
+            b.notes.push(format!(
+                "the fleet of the active colour {a} is missing: it is rebuilt"
+            ));
+            b.in_scope(Scope::Repair, |b| release::build_color(b, a, release));
+        }
+        Some(f) => fleet_in_place(b, a, f, release),
+    }
+    listeners_on(b, a, true);
+    teardown::teardown_idle(b, a, false);
+}
+
+/// The active fleet's capacity and settings, updated in place.
+fn fleet_in_place(b: &mut Builder, a: Color, f: &Fleet, release: &Release) {
+    let want = release::fleet_config(b.spec, a, release);
+    if f.capacity != want.capacity {
+        let change = b.change(
+            ChangeAction::Update,
+            Resource::Fleet {
+                name: f.name.clone(),
+            },
+            FieldChange::differs("capacity", f.capacity, want.capacity)
+                .into_iter()
+                .collect(),
+            "in place",
+        );
+        let action = Action::SetCapacity {
+            color: a,
+            capacity: want.capacity,
+        };
+        b.decide(
+            Some(change),
+            [step(action, "capacity differs from the plan file")],
+        );
+    }
+    let attached = b.obs.attached(a);
+    if f.subnets == want.subnets && f.spot == want.spot && attached {
+        return;
+    }
+    let mut fields: Vec<FieldChange> = FieldChange::differs("spot", f.spot, want.spot)
+        .into_iter()
+        .chain(FieldChange::differs(
+            "subnets",
+            f.subnets.join(","),
+            want.subnets.join(","),
+        ))
+        .collect();
+    if !attached {
+        fields.push(FieldChange::new(
+            "target_group",
+            None,
+            Some(b.spec.resource_name(a)),
+        ));
+    }
+    let change = b.change(
+        ChangeAction::Update,
+        Resource::Fleet {
+            name: f.name.clone(),
+        },
+        fields,
+        "in place",
+    );
+    let action = Action::EnsureFleet {
+        color: a,
+        config: want,
+    };
+    b.decide(
+        Some(change),
+        [step(action, "fleet settings differ from the plan file")],
+    );
+}
+
+/// Production (and, with `test_too`, the test listener) all on the active
+/// colour, as between releases, forwarding nowhere else.
+pub(super) fn listeners_on(b: &mut Builder, a: Color, test_too: bool) {
+    let spec = b.spec;
+    let obs = b.obs;
+    let off = |b: &Builder, l: &crate::spec::ListenerSpec| {
+        obs.weights_at(l.weights_at()) != Some(Weights::all_on(a))
+            || obs.foreign_weight_at(l.weights_at()) > 0
+            || !listeners::settings_match(b, l)
+    };
+    // The test listener follows the active colour between releases.
+    if let Some(test) = spec.test.as_ref().filter(|_| test_too) {
+        if off(b, test) {
+            listeners::ensure(
+                b,
+                test,
+                Weights::all_on(a),
+                "the test listener follows the active colour",
+            );
+        }
+    }
+    if off(b, &spec.production) {
+        listeners::ensure(
+            b,
+            &spec.production,
+            Weights::all_on(a),
+            "production traffic belongs entirely to the active colour",
+        );
+    }
+}

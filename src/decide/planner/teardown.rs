@@ -1,0 +1,206 @@
+//! The old colour's teardown once its rollback window has passed, and the
+//! expand/contract hooks around a release.
+
+use super::{step, Builder};
+use crate::model::observed::TargetState;
+use crate::model::plan::{Action, ChangeAction, HookPhase, Resource, Scope, Step};
+use crate::model::{format_duration, format_timestamp, Capacity, Color};
+use crate::spec::TeardownPolicy;
+
+/// Tear down the colour that is not `active`, by policy, when its rollback
+/// window has passed. `promoting`: the plan promotes `active` in this run, so
+/// the window starts now.
+pub(super) fn teardown_idle(b: &mut Builder, active: Color, promoting: bool) {
+    b.in_scope(Scope::Teardown, |b| teardown(b, active, promoting));
+}
+
+fn teardown(b: &mut Builder, active: Color, promoting: bool) {
+    let obs = b.obs;
+    let idle = active.other();
+    let policy = b.spec.teardown.policy;
+    let pending = obs
+        .target_groups
+        .get(idle)
+        .as_ref()
+        .and_then(|t| t.contract_pending.clone());
+    let Some(fleet) = obs.fleets.get(idle).as_ref() else {
+        contract(b, idle, pending);
+        return;
+    };
+    let attached = obs.attached(idle);
+    let torn_down = match policy {
+        TeardownPolicy::Keep => true,
+        TeardownPolicy::ScaleToZero => {
+            !attached && fleet.capacity == Capacity::ZERO && fleet.instances.is_empty()
+        }
+        TeardownPolicy::Delete => false,
+    };
+    if torn_down {
+        if policy != TeardownPolicy::Keep {
+            contract(b, idle, pending);
+        }
+        return;
+    }
+    // A colour with production weight is never torn down. When promoting,
+    // the shift steps in this plan leave it at 0 before we get here.
+    if !promoting {
+        let prod = obs.weights_at(b.spec.production.weights_at());
+        if prod.is_none_or(|w| w.get(idle) > 0) {
+            return;
+        }
+    }
+    if !due(b, active, promoting) {
+        return;
+    }
+    let change = b.change(
+        ChangeAction::Destroy,
+        Resource::Fleet {
+            name: fleet.name.clone(),
+        },
+        vec![],
+        format!(
+            "teardown ({}) after the {} rollback window",
+            policy.as_str(),
+            format_duration(b.spec.teardown.delay_secs)
+        ),
+    );
+    let contracting = b
+        .spec
+        .hooks
+        .after_teardown
+        .is_some()
+        .then(|| fleet.release.clone())
+        .flatten();
+    let steps = teardown_steps(b, idle, attached, contracting.as_deref());
+    b.decide(Some(change), steps);
+    if policy != TeardownPolicy::Keep {
+        contract(b, idle, contracting);
+    }
+}
+
+/// Whether the rollback window of the idle colour has passed; a note says
+/// when it will, while it has not.
+fn due(b: &mut Builder, active: Color, promoting: bool) -> bool {
+    let obs = b.obs;
+    let delay = b.spec.teardown.delay_secs;
+    let since = match (&obs.active, promoting) {
+        (Some(a), false) if a.color == active => a.since,
+        _ => obs.now,
+    };
+    let due = since.saturating_add(delay as i64);
+    if delay == 0 || (!promoting && obs.now >= due) {
+        return true;
+    }
+    let when = if promoting {
+        format!("{} after promotion", format_duration(delay))
+    } else {
+        format!(
+            "at {} (in {})",
+            format_timestamp(due),
+            format_duration((due - obs.now) as u64)
+        )
+    };
+    b.notes.push(format!(
+        "teardown of {} ({}) is due {when}; until then `cutover rollback` flips back instantly, and the next `apply` after that tears it down",
+        active.other(),
+        b.spec.teardown.policy.as_str()
+    ));
+    false
+}
+
+/// Remember the contract, detach, drain, then scale to zero or delete.
+fn teardown_steps(
+    b: &Builder,
+    idle: Color,
+    attached: bool,
+    contracting: Option<&str>,
+) -> Vec<Step> {
+    let mut steps = Vec::new();
+    if let Some(release) = contracting {
+        steps.push(step(
+            Action::MarkContractPending {
+                color: idle,
+                release: release.to_string(),
+            },
+            "so the after_teardown hook survives a crash",
+        ));
+    }
+    // A run that died while targets drained left them draining: wait again.
+    let draining = b
+        .obs
+        .target_groups
+        .get(idle)
+        .as_ref()
+        .is_some_and(|tg| tg.targets.iter().any(|t| t.state == TargetState::Draining));
+    if attached {
+        steps.push(step(
+            Action::DetachFleet { color: idle },
+            "deregister the old colour's targets",
+        ));
+    }
+    if attached || draining {
+        steps.push(step(
+            Action::WaitDrain {
+                color: idle,
+                secs: b.spec.target_group.deregistration_delay_secs as u64,
+            },
+            "let connections drain (deregistration delay)",
+        ));
+    }
+    match b.spec.teardown.policy {
+        TeardownPolicy::ScaleToZero => steps.push(step(
+            Action::ScaleToZero { color: idle },
+            "teardown policy scale-to-zero",
+        )),
+        TeardownPolicy::Delete => steps.push(step(
+            Action::DeleteFleet { color: idle },
+            "teardown policy delete",
+        )),
+        TeardownPolicy::Keep => {}
+    }
+    steps
+}
+
+/// The after_teardown hook for the release `pending` on colour `c`.
+fn contract(b: &mut Builder, c: Color, pending: Option<String>) {
+    let (Some(command), Some(release)) = (b.spec.hooks.after_teardown.clone(), pending) else {
+        return;
+    };
+    let change = b.change(
+        ChangeAction::Update,
+        Resource::Hook {
+            phase: HookPhase::AfterTeardown,
+            color: c,
+        },
+        vec![],
+        format!("contract: release {release} has no instances and no traffic"),
+    );
+    let action = Action::Hook {
+        phase: HookPhase::AfterTeardown,
+        color: c,
+        command,
+        release: Some(release),
+    };
+    b.decide(
+        Some(change),
+        [step(action, "expand/contract: the old release is gone")],
+    );
+}
+
+/// The before_deploy hook, placed at `at` (before anything of the new colour
+/// is built): the one step inserted rather than appended.
+pub(super) fn before_deploy(b: &mut Builder, at: usize, c: Color) {
+    let Some(command) = b.spec.hooks.before_deploy.clone() else {
+        return;
+    };
+    let action = Action::Hook {
+        phase: HookPhase::BeforeDeploy,
+        color: c,
+        command,
+        release: None,
+    };
+    b.steps.insert(
+        at,
+        step(action, "expand/contract: before the new colour is built"),
+    );
+}
