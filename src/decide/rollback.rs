@@ -1,18 +1,18 @@
 //! The rollback decision: where `cutover rollback` sends production, and
-//! whether it may. Pure: (Spec, Observed) → RollbackPlan or a refusal.
+//! whether it may. Pure: (Spec, Observed) → a [`Rollback`] and the [`Plan`]
+//! the executor carries out, as it carries out any other plan.
 
 use crate::model::observed::Observed;
-use crate::model::{Color, Weights};
+use crate::model::plan::{Action, Plan, PlanKind, Step};
+use crate::model::Color;
 use crate::spec::Spec;
 
 /// What `cutover rollback` does: one listener update, plus the SSM update
-/// when the active colour changes.
+/// when the active colour changes, sent together.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct RollbackPlan {
+pub struct Rollback {
     pub from: Color,
     pub to: Color,
-    pub listener_arn: crate::model::ListenerArn,
-    pub forward: crate::model::Forward,
     /// Send the listener update (false when all traffic is already on `to`:
     /// rolling back a paused or already rolled-back release).
     pub flip: bool,
@@ -40,11 +40,53 @@ pub enum RollbackRefusal {
     },
 }
 
-/// Decides a rollback from live state (DESIGN.md invariant 7). Traffic goes
-/// back to the colour running the older release: mid-shift, the still-active
-/// colour; after a promotion, the previous one. A newer release that never
-/// got all traffic (paused, or already rolled back) is never rolled back *to*.
-pub fn rollback(spec: &Spec, obs: &Observed) -> Result<RollbackPlan, RollbackRefusal> {
+/// The plan `cutover rollback` carries out: the flip (when traffic moves) and
+/// remembering the release as rolled back.
+pub fn plan(spec: &Spec, obs: &Observed) -> Result<(Rollback, Plan), RollbackRefusal> {
+    let r = rollback(spec, obs)?;
+    let mut steps = Vec::new();
+    if r.flip {
+        steps.push(Step {
+            action: Action::Flip {
+                to: r.to,
+                record_active: r.record_active.clone(),
+            },
+            reason: format!("all production traffic back on {}", r.to),
+        });
+    }
+    if let Some(release) = &r.rejected_release {
+        steps.push(Step {
+            action: Action::RememberRolledBack {
+                color: r.from,
+                release: release.clone(),
+            },
+            reason: "a scheduled apply does not deploy it again without --retry".into(),
+        });
+    }
+    let plan = Plan {
+        app: spec.app.clone(),
+        source: spec.source.display().to_string(),
+        kind: PlanKind::Rollback {
+            from: r.from,
+            to: r.to,
+        },
+        changes: vec![],
+        steps,
+        rollback_to: None,
+        gates: vec![],
+        timeline: None,
+        in_place: 0,
+        observed_fingerprint: String::new(),
+        notes: vec![],
+    };
+    Ok((r, plan))
+}
+
+/// Decides a rollback from live state. Traffic goes back to the colour
+/// running the older release: mid-shift, the still-active colour; after a
+/// promotion, the previous one. A newer release that never got all traffic
+/// (paused, or already rolled back) is never rolled back *to*.
+pub fn rollback(spec: &Spec, obs: &Observed) -> Result<Rollback, RollbackRefusal> {
     let listener = obs.listener(spec.production.port).ok_or_else(|| {
         RollbackRefusal::NothingToRollBack(format!(
             "there is no production listener on port {}",
@@ -133,18 +175,9 @@ pub fn rollback(spec: &Spec, obs: &Observed) -> Result<RollbackPlan, RollbackRef
             detail: fleet_desc,
         });
     }
-    let forward = Color::ALL
-        .into_iter()
-        .filter_map(|c| {
-            obs.tg_arn(c)
-                .map(|arn| (arn.clone(), Weights::all_on(to).get(c)))
-        })
-        .collect();
-    Ok(RollbackPlan {
+    Ok(Rollback {
         from,
         to,
-        listener_arn: listener.arn.clone(),
-        forward,
         flip,
         record_active,
         current_share: weights.share(to),

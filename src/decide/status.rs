@@ -1,7 +1,7 @@
 //! `cutover status` as data: per colour, what runs, how healthy, how much
 //! traffic; the active colour; what a rollback would do. Pure.
 
-use crate::decide::rollback::{rollback, RollbackPlan};
+use crate::decide::rollback::{rollback, Rollback};
 use crate::model::observed::Observed;
 use crate::model::{Color, Timestamp, Weights};
 use crate::spec::Spec;
@@ -15,7 +15,7 @@ pub struct Status {
     pub active_since: Option<Timestamp>,
     pub weights: Option<Weights>,
     pub colors: Vec<ColorStatus>,
-    pub rollback: Result<RollbackPlan, String>,
+    pub rollback: Result<Rollback, String>,
     /// Who holds the lock, when someone does.
     pub lock: Option<String>,
     /// A colour that is ready with the plan's release and waits for

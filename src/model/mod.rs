@@ -7,6 +7,7 @@
 pub mod ids;
 pub mod names;
 pub mod observed;
+pub mod outcome;
 pub mod plan;
 
 pub use ids::{FleetName, Forward, ListenerArn, LoadBalancerArn, TargetGroupArn};

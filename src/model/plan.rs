@@ -62,6 +62,8 @@ pub enum PlanKind {
     },
     /// Only in-place changes and housekeeping (teardown, repairs).
     InPlace,
+    /// `cutover rollback`: production from `from` back to `to` at once.
+    Rollback { from: Color, to: Color },
 }
 
 /// How a release will roll out, for people. Computed by the planner from
@@ -368,5 +370,17 @@ pub enum Action {
     },
     DeleteFleet {
         color: Color,
+    },
+    /// Rollback: all production on `to` in one listener update, sent together
+    /// with recording `to` as active (when it changes).
+    Flip {
+        to: Color,
+        record_active: Option<String>,
+    },
+    /// Tag `color`'s fleet: `release` was rolled back and is not deployed
+    /// again without `--retry`.
+    RememberRolledBack {
+        color: Color,
+        release: String,
     },
 }

@@ -5,6 +5,7 @@ pub mod diff;
 pub mod drift;
 pub mod json;
 pub mod markdown;
+pub mod outcome;
 pub mod status;
 pub mod text;
 
@@ -157,6 +158,17 @@ pub fn describe_action(app: &str, action: &Action) -> String {
         }
         Action::ScaleToZero { color } => format!("scale {} to zero", name(*color)),
         Action::DeleteFleet { color } => format!("delete fleet {}", name(*color)),
+        Action::Flip { to, record_active } => format!(
+            "production 100% on {to}{}",
+            record_active
+                .as_ref()
+                .map(|p| format!(", and record {to} as active in {p}"))
+                .unwrap_or_default()
+        ),
+        Action::RememberRolledBack { color, release } => format!(
+            "remember on {} that release {release} was rolled back",
+            name(*color)
+        ),
     }
 }
 
@@ -172,6 +184,7 @@ pub fn summary(plan: &crate::model::plan::Plan) -> String {
     let steps = plan.timeline.as_ref().map(|t| t.steps.len()).unwrap_or(0);
     let what = match &plan.kind {
         PlanKind::NoChanges => return format!("{}: no changes", plan.app),
+        PlanKind::Rollback { from, to } => format!("roll back from {from} to {to}"),
         PlanKind::FirstDeploy { color, release } => format!(
             "first deploy of release {} ({}) → {color}",
             release.fingerprint, release.data.image_id

@@ -139,6 +139,7 @@ fn headline(plan: &Plan) -> String {
             ),
         },
         PlanKind::InPlace | PlanKind::NoChanges => "In-place changes.".to_string(),
+        PlanKind::Rollback { from, to } => format!("Roll back from {from} to {to}."),
     };
     format!(
         "{what} Plan: {add} to add, {change} to change, {destroy} to destroy, {} steps.",

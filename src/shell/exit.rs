@@ -1,20 +1,59 @@
-//! Exit codes: the one policy for the whole program (DESIGN.md, CLI contract).
+//! Exit codes: the one policy for the whole program.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | done: valid, converged, nothing to do, rolled back, paused for promotion |
+//! | 1 | an error: bad input, a held lock, a refusal, or anything that left production somewhere cutover could not bring home |
+//! | 2 | changes pending: `plan --detailed-exitcode`, `drift`, `diff` |
+//! | 3 | `apply` or `promote` aborted the deployment and production is back on the colour it started from |
+
+use crate::model::outcome::Outcome;
+use crate::model::plan::{Plan, PlanKind};
+use crate::model::Weights;
 
 /// What the process tells its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
     /// Done: valid, converged, no changes.
     Success = 0,
-    /// Bad input or an error; nothing was left half-done that a re-run cannot finish.
+    /// Bad input or an error.
     Error = 1,
-    /// `plan --detailed-exitcode`: there are changes.
+    /// There are changes (or drift, or differences).
     Changes = 2,
-    /// `apply`: aborted, production traffic back on the old colour.
+    /// The deployment was aborted; production is back where it started.
     Aborted = 3,
 }
 
 impl ExitStatus {
     pub fn code(self) -> i32 {
         self as i32
+    }
+
+    /// How `apply` and `promote` end after carrying out `plan`: 3 only when a
+    /// deployment was aborted and production is back on the colour it
+    /// started from (whatever stopped it: a check, a person, the cloud); 1
+    /// when production is anywhere else, or the failure was not part of a
+    /// deployment (an in-place change, the teardown after promotion).
+    pub fn of_run(plan: &Plan, outcome: &Outcome) -> ExitStatus {
+        let Outcome::Aborted(a) = outcome else {
+            return ExitStatus::Success;
+        };
+        if a.after_promotion {
+            return ExitStatus::Error;
+        }
+        let deployment = matches!(
+            plan.kind,
+            PlanKind::Release { .. } | PlanKind::FirstDeploy { .. }
+        );
+        let traffic_home = match (plan.rollback_to, a.weights_now) {
+            (Some(to), Some(w)) => w == Weights::all_on(to),
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
+        if deployment && traffic_home {
+            ExitStatus::Aborted
+        } else {
+            ExitStatus::Error
+        }
     }
 }

@@ -140,6 +140,8 @@ fn names(obs: &Observed, s: &Spec) -> Vec<String> {
             Action::WaitDrain { .. } => "drain".into(),
             Action::ScaleToZero { color } => format!("zero {color}"),
             Action::DeleteFleet { color } => format!("delete {color}"),
+            Action::Flip { to, .. } => format!("flip {to}"),
+            Action::RememberRolledBack { color, .. } => format!("remember {color}"),
         })
         .collect()
 }

@@ -1,13 +1,10 @@
 //! `cutover apply PLAN`: plan, confirm, execute, summarise.
 
 use super::{load_spec, observe, provider, report_calls, use_color};
-use crate::model::format_weights;
-use crate::model::plan::PlanKind;
-use crate::model::Weights;
 use crate::provider::AppRef;
 use crate::render::text::{self, Style};
 use crate::shell::cli::GlobalArgs;
-use crate::shell::executor::{Executor, Interrupt, Outcome};
+use crate::shell::executor::{Executor, Interrupt};
 use crate::shell::exit::ExitStatus;
 use crate::shell::progress::{Bars, Lines, Reporter};
 use anyhow::{bail, Result};
@@ -149,185 +146,59 @@ pub(crate) async fn carry_out(
     plan: &crate::model::plan::Plan,
 ) -> Result<ExitStatus> {
     println!();
-    let reporter: Box<dyn Reporter> = if std::io::stderr().is_terminal() && !g.quiet {
+    let reporter = reporter(g);
+    let interrupt = interrupt_on_signals();
+    let executor = Executor {
+        guards: vec![&interrupt],
+        ..executor(spec, p, reporter.as_ref(), obs)
+    };
+    let notifier = crate::shell::notify::Notifier::from_env(spec.notify_webhook_env.as_deref());
+    let notify = async |m: Option<crate::shell::notify::Message>| {
+        if let (Some(n), Some(m)) = (&notifier, m) {
+            n.send(&m).await;
+        }
+    };
+    notify(crate::shell::notify::Message::started(plan, p.now())).await;
+    let outcome = executor.execute(plan, obs).await;
+    notify(crate::shell::notify::Message::finished(
+        plan,
+        &outcome,
+        p.now(),
+    ))
+    .await;
+    print!(
+        "{}",
+        crate::render::outcome::apply(plan, &outcome, &path.display().to_string())
+    );
+    Ok(ExitStatus::of_run(plan, &outcome))
+}
+
+/// Progress bars on a terminal, plain lines otherwise (stderr either way).
+pub(crate) fn reporter(g: &GlobalArgs) -> Box<dyn Reporter> {
+    if std::io::stderr().is_terminal() && !g.quiet {
         Box::new(Bars::new())
     } else {
         Box::new(Lines::new(g.quiet))
-    };
-    let interrupt = interrupt_on_signals();
-    let executor = Executor {
+    }
+}
+
+/// An executor for `spec`'s app on `p`, with no guards yet.
+pub(crate) fn executor<'a>(
+    spec: &crate::spec::Spec,
+    p: &'a dyn crate::provider::Provider,
+    reporter: &'a dyn Reporter,
+    obs: &crate::model::observed::Observed,
+) -> Executor<'a> {
+    Executor {
         provider: p,
         app: AppRef::from_spec(spec),
-        reporter: reporter.as_ref(),
+        reporter,
         poll: p.poll_interval(),
         production: spec.production.weights_at(),
         desired: spec.fleet.capacity.desired,
         test_url: test_url(spec, obs),
-        guards: vec![&interrupt],
+        guards: vec![],
         hidden_env: spec.notify_webhook_env.iter().cloned().collect(),
-    };
-    let notifier = crate::shell::notify::Notifier::from_env(spec.notify_webhook_env.as_deref());
-    let release = match &plan.kind {
-        PlanKind::FirstDeploy { color, release }
-        | PlanKind::Release {
-            to: color, release, ..
-        } => Some((*color, release.clone())),
-        _ => None,
-    };
-    let message = |event, text: String, reason: Option<String>| crate::shell::notify::Message {
-        text,
-        app: spec.app.clone(),
-        event,
-        color: release.as_ref().map(|(c, _)| c.to_string()),
-        release: release.as_ref().map(|(_, r)| r.fingerprint.clone()),
-        image: release.as_ref().map(|(_, r)| r.data.image_id.clone()),
-        reason,
-        at: p.now(),
-    };
-    if let (Some(n), Some((color, r))) = (&notifier, &release) {
-        n.send(&message(
-            crate::shell::notify::Event::Started,
-            format!(
-                "{}: deploying release {} ({}) to {color}",
-                spec.app, r.fingerprint, r.data.image_id
-            ),
-            None,
-        ))
-        .await;
-    }
-    let outcome = executor.execute(plan, obs).await;
-    if let (Some(n), Some((color, r))) = (&notifier, &release) {
-        let paused = plan
-            .steps
-            .iter()
-            .any(|s| matches!(s.action, crate::model::plan::Action::AwaitPromotion { .. }));
-        let msg = match &outcome {
-            Outcome::Converged if paused => message(
-                crate::shell::notify::Event::Paused,
-                format!(
-                    "{}: {color} is ready with release {} and waits for `cutover promote`",
-                    spec.app, r.fingerprint
-                ),
-                None,
-            ),
-            Outcome::Converged => message(
-                crate::shell::notify::Event::Promoted,
-                format!(
-                    "{}: {color} is live with release {} ({})",
-                    spec.app, r.fingerprint, r.data.image_id
-                ),
-                None,
-            ),
-            Outcome::Aborted(a) => {
-                let reason = a
-                    .error
-                    .to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .to_string();
-                let traffic = a.weights_now.map(format_weights).unwrap_or_default();
-                message(
-                    crate::shell::notify::Event::Failed,
-                    format!(
-                        "{}: release {} failed at step {} ({}): {reason}. Production: {traffic}",
-                        spec.app, r.fingerprint, a.step, a.what
-                    ),
-                    Some(reason),
-                )
-            }
-        };
-        n.send(&msg).await;
-    }
-    match outcome {
-        Outcome::Converged => {
-            let paused = plan.steps.iter().find_map(|s| match s.action {
-                crate::model::plan::Action::AwaitPromotion { color } => Some(color),
-                _ => None,
-            });
-            if let Some(color) = paused {
-                println!(
-                    "\nPaused: {color} is built, healthy and smoke-tested; production is unchanged. `cutover promote {}` shifts traffic to it, `cutover rollback {}` abandons it.",
-                    path.display(),
-                    path.display()
-                );
-                return Ok(ExitStatus::Success);
-            }
-            let headline = match &plan.kind {
-                PlanKind::FirstDeploy { color, release }
-                | PlanKind::Release {
-                    to: color, release, ..
-                } => format!(
-                    "{color} is live with release {} ({}).",
-                    release.fingerprint, release.data.image_id
-                ),
-                _ => "Live state matches the plan file.".to_string(),
-            };
-            println!("\nApply complete: {headline}");
-            for n in &plan.notes {
-                println!("Note: {n}");
-            }
-            Ok(ExitStatus::Success)
-        }
-        Outcome::Aborted(a) => {
-            println!(
-                "\nApply aborted at step {}/{} ({}):",
-                a.step,
-                plan.steps.len(),
-                a.what
-            );
-            println!("  {}", a.error.to_string().replace('\n', "\n  "));
-            if a.after_promotion {
-                // The release is live; only housekeeping failed: not a rollback.
-                println!(
-                    "The new colour is live and recorded as active; run `cutover apply {}` again to finish.",
-                    path.display()
-                );
-                return Ok(ExitStatus::Error);
-            }
-            let traffic = a
-                .weights_now
-                .map(format_weights)
-                .unwrap_or("no production listener yet".into());
-            match (a.rolled_back_to, &a.rollback_error) {
-                (Some(to), _) => println!("Production traffic: rolled back to {to} in one call; now {traffic}."),
-                (None, Some(e)) => println!("Production traffic: ROLLBACK FAILED ({e}); now {traffic}. Run `cutover rollback {}`.", path.display()),
-                (None, None) => println!("Production traffic: unchanged, {traffic}: no production weight moved."),
-            }
-            let inspect = format!("(`cutover status {}`)", path.display());
-            match &plan.kind {
-                PlanKind::Release { from, to, .. } => {
-                    println!("{from} stays the active colour; {to} is left as it is for inspection {inspect}.")
-                }
-                PlanKind::FirstDeploy { color, .. } => {
-                    println!(
-                        "Nothing is active yet; {color} is left as it is for inspection {inspect}."
-                    )
-                }
-                _ => {}
-            }
-            if let Some(fp) = &a.remembered {
-                println!(
-                    "Release {fp} is remembered as rolled back: `cutover apply` will not deploy it again unless the release changes or you pass --retry."
-                );
-            }
-            // 3 means "a deployment was aborted and production is on the old
-            // colour" (or never moved); anything else that failed is an error.
-            let deployment = matches!(
-                plan.kind,
-                PlanKind::Release { .. } | PlanKind::FirstDeploy { .. }
-            );
-            let traffic_home = match (plan.rollback_to, a.weights_now) {
-                (Some(to), Some(w)) => w == Weights::all_on(to),
-                (Some(_), None) => false,
-                (None, _) => true,
-            };
-            Ok(if deployment && traffic_home {
-                ExitStatus::Aborted
-            } else {
-                ExitStatus::Error
-            })
-        }
     }
 }
 

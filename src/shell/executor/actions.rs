@@ -9,6 +9,7 @@ use crate::model::plan::{Action, FleetConfig, HookPhase, ListenerConfig, Plan, T
 use crate::model::{Capacity, Color, HealthCheck, Release, Weights};
 use crate::provider::forward_for;
 use crate::shell::checks::{self, CheckEnv, CheckFailure};
+use crate::shell::progress::Event;
 use crate::spec::{Check, CheckKind};
 use std::time::Duration;
 
@@ -106,6 +107,14 @@ impl Executor<'_> {
                 self.check_shrink_safe(r, *color)?;
                 self.provider
                     .set_capacity(&r.fleet(*color), Capacity::ZERO)
+                    .await?;
+                Ok(None)
+            }
+            Action::Flip { to, record_active } => self.flip(r, *to, record_active.as_deref()).await,
+            Action::RememberRolledBack { color, release } => {
+                let at = self.provider.now();
+                self.provider
+                    .mark_rolled_back(&r.fleet(*color), release, at)
                     .await?;
                 Ok(None)
             }
@@ -288,6 +297,47 @@ impl Executor<'_> {
         }
         r.weights = Some(weights);
         Ok(Some("read back".into()))
+    }
+
+    /// Rollback: production all on `to` and, when it changes, `to` recorded
+    /// as active, sent together so nothing slow stands before the flip. The
+    /// decision was made on a read of target health moments before (a
+    /// rollback must not wait for another). If the flip fails but the record
+    /// went through, the record is put back: it keeps naming the colour that
+    /// still has the traffic.
+    async fn flip(
+        &self,
+        r: &mut Resolved,
+        to: Color,
+        record_active: Option<&str>,
+    ) -> Result<Detail, StepError> {
+        let arn = r.production_listener()?;
+        let weights = Weights::all_on(to);
+        let forward = forward_for(&r.target_groups, weights);
+        let p = self.provider;
+        let flip = p.set_weights(&arn, &forward);
+        let record = async {
+            match record_active {
+                Some(param) => p.put_active(param, to).await,
+                None => Ok(()),
+            }
+        };
+        let (flipped, recorded) = futures::join!(flip, record);
+        if let (Err(_), Some(param), Ok(())) = (&flipped, record_active, &recorded) {
+            if let Err(e) = p.put_active(param, to.other()).await {
+                self.reporter.event(Event::Warning(format!(
+                    "could not put {param} back to {} ({e}); `cutover drift` will show the mismatch",
+                    to.other()
+                )));
+            }
+        }
+        flipped?;
+        r.weights = Some(weights);
+        recorded.map_err(|e| StepError::Unrecorded {
+            color: to,
+            source: e,
+        })?;
+        Ok(None)
     }
 
     /// Observe `color` at `weight`% for `secs`: both serving colours keep

@@ -1,6 +1,7 @@
 //! How a step fails, and how the way home can fail.
 
 use crate::model::observed::TargetHealth;
+use crate::model::outcome::Cause;
 use crate::model::{format_duration, Color, FleetName, Forward};
 use crate::provider::ProviderError;
 
@@ -52,8 +53,29 @@ pub enum StepError {
         instances: usize,
         waited_secs: u64,
     },
+    #[error("traffic is on {color} but recording it as active failed ({source}); run `cutover rollback` again")]
+    Unrecorded { color: Color, source: ProviderError },
     #[error(transparent)]
     Provider(#[from] ProviderError),
+}
+
+impl StepError {
+    /// What kind of failure this is: a verdict on the release, a person,
+    /// a safety refusal, or the cloud.
+    pub fn cause(&self) -> Cause {
+        match self {
+            StepError::NotHealthy { .. }
+            | StepError::HealthLost { .. }
+            | StepError::CheckFailed { .. } => Cause::Verdict,
+            StepError::Interrupted => Cause::Interrupted,
+            StepError::UnsafeWeights { .. } | StepError::UnsafeTeardown { .. } => Cause::Refused,
+            StepError::WeightsMismatch { .. }
+            | StepError::Missing(_)
+            | StepError::StillRunning { .. }
+            | StepError::Unrecorded { .. }
+            | StepError::Provider(_) => Cause::Cloud,
+        }
+    }
 }
 
 /// Why production traffic could not be put back on the old colour.

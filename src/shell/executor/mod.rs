@@ -22,6 +22,7 @@ pub use error::{RestoreError, StepError};
 pub use wait::{Guard, Interrupt};
 
 use crate::model::observed::{healthy_count, Observed, TargetHealth};
+use crate::model::outcome::{Abort, Outcome};
 use crate::model::plan::{Action, Plan, PlanKind};
 use crate::model::{Color, Weights, WeightsAt};
 use crate::provider::{forward_for, AppRef, Provider};
@@ -29,32 +30,6 @@ use crate::render::describe_action;
 use crate::shell::progress::{Event, Reporter};
 use resolved::Resolved;
 use std::time::Duration;
-
-/// How an apply ended.
-#[derive(Debug)]
-pub enum Outcome {
-    /// Every step ran.
-    Converged,
-    /// A step failed; production traffic was put back where it belongs.
-    Aborted(Abort),
-}
-
-#[derive(Debug)]
-pub struct Abort {
-    /// 1-based index of the failed step and what it was.
-    pub step: usize,
-    pub what: String,
-    pub error: StepError,
-    /// Where production traffic is now, when known.
-    pub weights_now: Option<Weights>,
-    /// The rollback that ran, if one was needed.
-    pub rolled_back_to: Option<Color>,
-    /// The failure came after the new colour was recorded as active (teardown).
-    pub after_promotion: bool,
-    pub rollback_error: Option<RestoreError>,
-    /// The failed release was tagged as rolled back on its fleet.
-    pub remembered: Option<String>,
-}
 
 pub struct Executor<'a> {
     pub provider: &'a dyn Provider,
@@ -96,6 +71,7 @@ impl Executor<'_> {
                 Err(error) => {
                     let failed = Failed {
                         step: i + 1,
+                        total,
                         what,
                         error,
                         promoted,
@@ -120,8 +96,10 @@ impl Executor<'_> {
     async fn abort(&self, plan: &Plan, r: &mut Resolved, failed: Failed) -> Abort {
         let mut abort = Abort {
             step: failed.step,
+            total: failed.total,
             what: failed.what,
-            error: failed.error,
+            cause: failed.error.cause(),
+            error: failed.error.to_string(),
             weights_now: r.weights,
             rolled_back_to: None,
             rollback_error: None,
@@ -135,7 +113,7 @@ impl Executor<'_> {
             if r.weights.is_some_and(|w| w != Weights::all_on(to)) {
                 match self.restore(r, to).await {
                     Ok(()) => abort.rolled_back_to = Some(to),
-                    Err(e) => abort.rollback_error = Some(e),
+                    Err(e) => abort.rollback_error = Some(e.to_string()),
                 }
                 abort.weights_now = r.weights;
             }
@@ -216,6 +194,7 @@ impl Executor<'_> {
 /// A step that failed, on its way to becoming an [`Abort`].
 struct Failed {
     step: usize,
+    total: usize,
     what: String,
     error: StepError,
     promoted: bool,

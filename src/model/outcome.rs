@@ -1,0 +1,62 @@
+//! How carrying out a plan ended: plain data the executor returns, renderers
+//! show and the shell turns into an exit code.
+
+use super::{Color, Weights};
+use serde::Serialize;
+
+/// How a run of a plan ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Outcome {
+    /// Every step ran.
+    Converged,
+    /// A step failed; production traffic was put back where it belongs.
+    Aborted(Abort),
+}
+
+/// A run that stopped at a failed step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Abort {
+    /// 1-based index of the failed step, of how many, and what it was.
+    pub step: usize,
+    pub total: usize,
+    pub what: String,
+    /// The failure, in words.
+    pub error: String,
+    pub cause: Cause,
+    /// Where production traffic is now, when known.
+    pub weights_now: Option<Weights>,
+    /// The rollback that ran, if one was needed.
+    pub rolled_back_to: Option<Color>,
+    /// Why the rollback could not run, when it could not.
+    pub rollback_error: Option<String>,
+    /// The failure came after the new colour was recorded as active (teardown).
+    pub after_promotion: bool,
+    /// The release remembered as rolled back, when it was.
+    pub remembered: Option<String>,
+}
+
+/// What stopped a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// A verdict on the release: not healthy in time, a smoke test, a gate
+    /// or an alarm failed, or it lost health during a bake.
+    Verdict,
+    /// A person: Ctrl-C or SIGTERM.
+    Interrupted,
+    /// A safety rule refused a mutation (weights toward an unhealthy colour,
+    /// shrinking a colour that serves traffic).
+    Refused,
+    /// The cloud failed us: an API error, something missing.
+    Cloud,
+}
+
+impl Outcome {
+    /// The step that failed, if one did.
+    pub fn abort(&self) -> Option<&Abort> {
+        match self {
+            Outcome::Converged => None,
+            Outcome::Aborted(a) => Some(a),
+        }
+    }
+}

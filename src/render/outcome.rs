@@ -1,0 +1,135 @@
+//! How a run ended, in words: the summary `apply`, `promote` and `rollback`
+//! print after their steps.
+
+use crate::decide::rollback::Rollback;
+use crate::model::format_weights;
+use crate::model::outcome::{Abort, Outcome};
+use crate::model::plan::{Action, Plan, PlanKind};
+use std::fmt::Write;
+
+/// The colour a plan stops at for `cutover promote`, if it does.
+pub fn paused_at(plan: &Plan) -> Option<crate::model::Color> {
+    plan.steps.iter().find_map(|s| match s.action {
+        Action::AwaitPromotion { color } => Some(color),
+        _ => None,
+    })
+}
+
+/// After `apply` or `promote` carried out `plan` from the file at `path`.
+pub fn apply(plan: &Plan, outcome: &Outcome, path: &str) -> String {
+    match outcome {
+        Outcome::Converged => converged(plan, path),
+        Outcome::Aborted(a) => aborted(plan, a, path),
+    }
+}
+
+fn converged(plan: &Plan, path: &str) -> String {
+    if let Some(color) = paused_at(plan) {
+        return format!(
+            "\nPaused: {color} is built, healthy and smoke-tested; production is unchanged. `cutover promote {path}` shifts traffic to it, `cutover rollback {path}` abandons it.\n"
+        );
+    }
+    let headline = match &plan.kind {
+        PlanKind::FirstDeploy { color, release }
+        | PlanKind::Release {
+            to: color, release, ..
+        } => format!(
+            "{color} is live with release {} ({}).",
+            release.fingerprint, release.data.image_id
+        ),
+        _ => "Live state matches the plan file.".to_string(),
+    };
+    let mut out = format!("\nApply complete: {headline}\n");
+    for n in &plan.notes {
+        let _ = writeln!(out, "Note: {n}");
+    }
+    out
+}
+
+fn aborted(plan: &Plan, a: &Abort, path: &str) -> String {
+    let mut out = format!(
+        "\nApply aborted at step {}/{} ({}):\n  {}\n",
+        a.step,
+        a.total,
+        a.what,
+        a.error.replace('\n', "\n  ")
+    );
+    if a.after_promotion {
+        // The release is live; only housekeeping failed: not a rollback.
+        let _ = writeln!(
+            out,
+            "The new colour is live and recorded as active; run `cutover apply {path}` again to finish."
+        );
+        return out;
+    }
+    let traffic = a
+        .weights_now
+        .map(format_weights)
+        .unwrap_or("no production listener yet".into());
+    let _ = match (a.rolled_back_to, &a.rollback_error) {
+        (Some(to), _) => writeln!(
+            out,
+            "Production traffic: rolled back to {to} in one call; now {traffic}."
+        ),
+        (None, Some(e)) => writeln!(
+            out,
+            "Production traffic: ROLLBACK FAILED ({e}); now {traffic}. Run `cutover rollback {path}`."
+        ),
+        (None, None) => writeln!(
+            out,
+            "Production traffic: unchanged, {traffic}: no production weight moved."
+        ),
+    };
+    let inspect = format!("(`cutover status {path}`)");
+    let _ = match &plan.kind {
+        PlanKind::Release { from, to, .. } => writeln!(
+            out,
+            "{from} stays the active colour; {to} is left as it is for inspection {inspect}."
+        ),
+        PlanKind::FirstDeploy { color, .. } => writeln!(
+            out,
+            "Nothing is active yet; {color} is left as it is for inspection {inspect}."
+        ),
+        _ => Ok(()),
+    };
+    if let Some(fp) = &a.remembered {
+        let _ = writeln!(
+            out,
+            "Release {fp} is remembered as rolled back: `cutover apply` will not deploy it again unless the release changes or you pass --retry."
+        );
+    }
+    out
+}
+
+/// After `cutover rollback` of `app` carried out its plan. A failed flip is
+/// an error the shell reports; this says what happened when it went out.
+pub fn rollback(app: &str, r: &Rollback, remembered: Result<(), &str>) -> String {
+    let mut out = if r.flip {
+        format!(
+            "Rolled back {app}: 100% of production on {} (was {}%).{}\n",
+            r.to,
+            r.current_share,
+            match &r.record_active {
+                Some(param) => format!(" {} recorded as active in {param}.", r.to),
+                None => format!(" {} stays the active colour.", r.to),
+            }
+        )
+    } else {
+        format!(
+            "Rolled back {app}: production was already all on {}; the release on {} will not be promoted.\n",
+            r.to, r.from
+        )
+    };
+    if let (Some(fp), Ok(())) = (&r.rejected_release, remembered) {
+        let _ = writeln!(
+            out,
+            "Release {fp} is remembered as rolled back: `cutover apply` will not deploy it again without --retry."
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} keeps running, with no traffic, for inspection.",
+        r.from
+    );
+    out
+}
