@@ -9,7 +9,14 @@ use std::path::PathBuf;
 #[command(
     name = "cutover",
     version,
-    about = "Declarative blue-green deployments for AWS"
+    about = "Declarative blue-green deployments for AWS",
+    after_help = "Exit codes (every command):
+  0  done: valid, converged, nothing to do, rolled back, paused for promotion
+  1  an error: bad input, a held lock, a refusal, or production left where cutover
+     could not bring it home
+  2  changes pending: plan --detailed-exitcode, drift, diff
+  3  apply or promote aborted the deployment; production is back on the colour it
+     started from (a failed check, a person, or AWS: the message says which)"
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -69,6 +76,9 @@ pub enum Command {
         out: Option<PathBuf>,
     },
     /// Converge: build the idle colour, shift, promote, tear down.
+    ///
+    /// Exit 0 converged (or nothing to do), 3 the deployment was aborted and
+    /// production is back on the colour it started from, 1 any other error.
     Apply {
         /// A plan file, or a plan saved with `cutover plan --out`.
         #[arg(value_name = "PLAN|SAVED")]
@@ -81,6 +91,8 @@ pub enum Command {
         retry: bool,
     },
     /// Live AWS against plan files: every difference a person would want to know (read-only).
+    ///
+    /// Exit 0 in sync, 2 drift, 1 error.
     Drift {
         #[arg(required = true, value_name = "PLAN|DIR")]
         plans: Vec<PathBuf>,
@@ -88,6 +100,8 @@ pub enum Command {
         format: Format,
     },
     /// What changing a plan file will do, from the two files alone (no cloud).
+    ///
+    /// Exit 0 the same, 2 different, 1 error.
     Diff {
         old: PathBuf,
         new: PathBuf,
@@ -95,6 +109,9 @@ pub enum Command {
         format: Format,
     },
     /// Continue a release that waits for promotion (auto_promote = false); no prompt.
+    ///
+    /// Exit codes as apply: 0 promoted, 3 aborted with production back on the
+    /// colour it started from, 1 any other error (nothing waits, say).
     Promote { plan: PathBuf },
     /// Colours, releases, health, traffic and what a rollback would do (read-only).
     Status {
@@ -103,6 +120,9 @@ pub enum Command {
         format: Format,
     },
     /// Send all production traffic back to the previous colour now (no prompt).
+    ///
+    /// Exit 0 rolled back, 1 refused (nothing to roll back, no healthy
+    /// capacity) or failed.
     Rollback { plan: PathBuf },
     /// Break a lock left behind, saying whose it was.
     Unlock {

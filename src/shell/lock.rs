@@ -1,4 +1,4 @@
-//! One apply, promote or rollback per app at a time (DESIGN.md invariant 5).
+//! One apply, promote or rollback per app at a time (docs/safety.md, rule 5).
 //!
 //! The lock is an SSM parameter beside the active-colour one, created with
 //! overwrite off so that of several racing runs exactly one wins. It holds who

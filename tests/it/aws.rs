@@ -4,6 +4,7 @@
 
 use crate::harness::Run;
 use crate::moto::Moto;
+use crate::scenario::Scenario;
 use std::time::{Duration, Instant};
 
 struct Aws {
@@ -27,8 +28,17 @@ impl Aws {
 
     /// Writes shop.toml for this account's network.
     fn plan(&self, image: &str, delay: &str, extra: &[(&str, &str)]) {
-        let mut toml = crate::harness::plan_toml(image, delay)
-            .replace("vpc-0test", &self.vpc)
+        let mut toml = self.adapt(crate::harness::plan_toml(image, delay));
+        for (from, to) in extra {
+            assert!(toml.contains(from), "the plan has no {from:?} to replace");
+            toml = toml.replace(from, to);
+        }
+        std::fs::write(self.moto.dir.path().join("shop.toml"), toml).unwrap();
+    }
+
+    /// The scenario plan for this account's network, at moto's pace.
+    fn adapt(&self, plan: String) -> String {
+        plan.replace("vpc-0test", &self.vpc)
             .replace(
                 "[\"subnet-a\", \"subnet-b\"]",
                 &format!("{:?}", self.subnets),
@@ -39,11 +49,7 @@ impl Aws {
             .replace(
                 "deregistration_delay = \"30s\"",
                 "deregistration_delay = \"0s\"",
-            );
-        for (from, to) in extra {
-            toml = toml.replace(from, to);
-        }
-        std::fs::write(self.moto.dir.path().join("shop.toml"), toml).unwrap();
+            )
     }
 
     fn run(&self, args: &[&str]) -> Run {
@@ -161,6 +167,29 @@ impl Aws {
                 .unwrap()
                 .to_string()
         })
+    }
+}
+
+impl crate::scenario::Cloud for Aws {
+    fn adapt(&self, plan: String) -> String {
+        Aws::adapt(self, plan)
+    }
+
+    fn write_plan(&self, text: &str) {
+        std::fs::write(self.moto.dir.path().join("shop.toml"), text).unwrap();
+    }
+
+    fn cutover(&self, args: &[&str]) -> Run {
+        self.run(args)
+    }
+
+    fn traffic(&self) -> (u32, u32) {
+        let (b, g) = self.weights(80);
+        (b as u32, g as u32)
+    }
+
+    fn active_colour(&self) -> Option<String> {
+        self.parameter("/cutover/shop/active")
     }
 }
 
@@ -445,39 +474,16 @@ impl Aws {
 }
 
 #[test]
-fn aws_spot_smoke_gate_rollback_hooks_notify_and_lock() {
+fn aws_spot_fleets_run_on_a_mixed_instances_policy() {
     let aws = Aws::new();
-    let dir = aws.moto.dir.path().to_path_buf();
-    let hook = crate::harness::HttpServer::start(&[200]);
-    let extra = format!(
-        r#"
-[hooks]
-before_deploy = ["sh", "-c", "echo $CUTOVER_PHASE $CUTOVER_COLOR >> {log}"]
-
-[notify]
-webhook_env = "SHOP_WEBHOOK"
-
-[[rollout.smoke]]
-command = ["sh", "-c", "echo $CUTOVER_COLOR $CUTOVER_TARGET_GROUP_ARN > {smoke}"]
-
-[[rollout.gates]]
-command = ["sh", "-c", "test $CUTOVER_WEIGHT -lt 25"]
-"#,
-        log = dir.join("hooks.log").display(),
-        smoke = dir.join("smoke.txt").display()
-    );
-    let plan = |image: &str| {
-        aws.plan(image, "0s", &[("spot = false", "spot = true")]);
-        let path = dir.join("shop.toml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        let text = text.replace(
+    aws.plan(
+        "ami-0000000000000001",
+        "0s",
+        &[(
             "desired_capacity = 2\n",
             "desired_capacity = 2\nspot = true\n",
-        );
-        std::fs::write(&path, format!("{text}{extra}")).unwrap();
-    };
-    std::env::set_var("SHOP_WEBHOOK", format!("{}/hook", hook.url));
-    plan("ami-0000000000000001");
+        )],
+    );
     aws.run(&["apply", "--auto-approve"]).expect(0);
     let blue = aws.group("blue").unwrap();
     let mixed = blue
@@ -486,32 +492,61 @@ command = ["sh", "-c", "test $CUTOVER_WEIGHT -lt 25"]
     let dist = mixed.instances_distribution().unwrap();
     assert_eq!(dist.on_demand_base_capacity(), Some(0));
     assert_eq!(dist.on_demand_percentage_above_base_capacity(), Some(0));
+    // Read back as spot: nothing left to change.
     aws.run(&["plan", "--detailed-exitcode"]).expect(0);
+}
 
-    // The gate fails at 25%: back to blue in one call, remembered.
-    plan("ami-0000000000000002");
-    let run = aws.run(&["apply", "--auto-approve"]);
-    run.expect(3);
-    assert!(
-        run.stdout.contains("gate failed on green at 25%"),
-        "{}",
-        run.stdout
+#[test]
+fn aws_a_gate_failing_at_25_rolls_back_in_one_call_and_is_remembered() {
+    let s = Scenario::on(Aws::new())
+        .apply()
+        .exits(0)
+        .release("ami-0000000000000002")
+        .gate_fails_at(25)
+        .apply()
+        .exits(3)
+        .says("gate failed on green at 25%")
+        .traffic(100, 0)
+        .active("blue");
+    let fingerprint = s
+        .last()
+        .stdout
+        .split("Release ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .expect("the release is named")
+        .to_string();
+    let tag = s.cloud.tag("green", "cutover:rolled-back").unwrap();
+    assert!(tag.starts_with(&format!("{fingerprint}@")), "{tag}");
+    s.run(&["plan", "--detailed-exitcode"])
+        .exits(0)
+        .says("was rolled back at");
+}
+
+#[test]
+fn aws_hooks_and_smoke_tests_get_the_deployment_in_their_environment() {
+    let aws = Aws::new();
+    let dir = aws.moto.dir.path().to_path_buf();
+    let extra = format!(
+        r#"
+[hooks]
+before_deploy = ["sh", "-c", "echo $CUTOVER_PHASE $CUTOVER_COLOR >> {log}"]
+
+[[rollout.smoke]]
+command = ["sh", "-c", "echo $CUTOVER_COLOR $CUTOVER_TARGET_GROUP_ARN > {smoke}"]
+"#,
+        log = dir.join("hooks.log").display(),
+        smoke = dir.join("smoke.txt").display()
     );
-    assert_eq!(aws.weights(80), (100, 0));
-    assert_eq!(aws.active(), "blue");
-    assert!(aws
-        .tag("green", "cutover:rolled-back")
-        .unwrap()
-        .starts_with(&format!(
-            "{}@",
-            run.stdout
-                .split("Release ")
-                .nth(1)
-                .unwrap()
-                .split(' ')
-                .next()
-                .unwrap()
-        )));
+    // Bound: the scenario owns the directory the files are in.
+    let _s = Scenario::on(aws)
+        .with(&extra)
+        .apply()
+        .exits(0)
+        .release("ami-0000000000000002")
+        .apply()
+        .exits(0)
+        .traffic(0, 100);
     let smoke = std::fs::read_to_string(dir.join("smoke.txt")).unwrap();
     assert!(
         smoke.starts_with("green arn:aws:elasticloadbalancing:"),
@@ -521,21 +556,39 @@ command = ["sh", "-c", "test $CUTOVER_WEIGHT -lt 25"]
         std::fs::read_to_string(dir.join("hooks.log")).unwrap(),
         "before_deploy blue\nbefore_deploy green\n"
     );
-    let plan_out = aws.run(&["plan", "--detailed-exitcode"]);
-    plan_out.expect(0);
-    assert!(
-        plan_out.stdout.contains("was rolled back at"),
-        "{}",
-        plan_out.stdout
-    );
+}
+
+#[test]
+fn aws_notifications_follow_the_deployment() {
+    let aws = Aws::new();
+    let hook = crate::harness::HttpServer::start(&[200]);
+    let url = format!("{}/hook", hook.url);
+    let notify = "[notify]\nwebhook_env = \"SHOP_WEBHOOK\"\n";
+    let apply = |image: &str, gate: &str| {
+        aws.plan(image, "0s", &[]);
+        let path = aws.moto.dir.path().join("shop.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, format!("{text}\n{notify}\n{gate}")).unwrap();
+        aws.moto.cutover_env(
+            &["apply", "--auto-approve", "shop.toml"],
+            &[("SHOP_WEBHOOK", url.as_str())],
+        )
+    };
+    apply("ami-0000000000000001", "").expect(0);
+    let gate = "[[rollout.gates]]\ncommand = [\"sh\", \"-c\", \"test $CUTOVER_WEIGHT -lt 25\"]\n";
+    apply("ami-0000000000000002", gate).expect(3);
     let events: Vec<String> = hook
         .json()
         .iter()
         .map(|m| m["event"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(events, ["started", "promoted", "started", "failed"]);
+}
 
-    // A lock held elsewhere stops the next run, until unlock breaks it.
+#[test]
+fn aws_a_held_lock_stops_apply_until_unlock_breaks_it() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
     aws.moto
         .rt
         .block_on(
@@ -549,13 +602,18 @@ command = ["sh", "-c", "test $CUTOVER_WEIGHT -lt 25"]
         )
         .unwrap();
     let started = std::time::Instant::now();
-    let locked = aws.run(&["apply", "--auto-approve", "--retry"]);
+    let locked = aws.run(&["apply", "--auto-approve"]);
     locked.expect(1);
     assert!(started.elapsed() < Duration::from_secs(5));
     assert!(
         locked.stderr.contains("locked by bob@ci-runner-3 (pid 77)"),
         "{}",
         locked.stderr
+    );
+    assert_eq!(
+        aws.parameter("/cutover/shop/active"),
+        None,
+        "nothing deployed"
     );
     let unlock = aws.run(&["unlock", "--yes"]);
     unlock.expect(0);
@@ -565,6 +623,7 @@ command = ["sh", "-c", "test $CUTOVER_WEIGHT -lt 25"]
         unlock.stdout
     );
     assert_eq!(aws.parameter("/cutover/shop/active-lock"), None);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
 }
 
 #[test]

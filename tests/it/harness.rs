@@ -263,3 +263,24 @@ impl HttpServer {
             .collect()
     }
 }
+
+/// What changes with the clock in a run's output, and what a golden file
+/// holds instead: points in time, and how long until or since one. Golden
+/// files then stay the same when the sandbox's clock behaves more like AWS.
+pub const TIMING_FILTERS: &[(&str, &str)] = &[
+    (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC", "[time]"),
+    (r"\(in (\d+[hms] ?)+\)", "(in [duration])"),
+    (r"\d+s of \d+s", "[elapsed] of [total]"),
+];
+
+/// A golden-file assertion (insta) with [`TIMING_FILTERS`] applied.
+#[macro_export]
+macro_rules! golden {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({
+            filters => $crate::harness::TIMING_FILTERS.to_vec()
+        }, {
+            insta::assert_snapshot!($name, $value);
+        })
+    };
+}

@@ -147,10 +147,17 @@ impl Moto {
         })
     }
 
-    /// `cutover ARGS… --endpoint-url` in this test's directory.
+    /// `cutover ARGS…` against this server, in this test's directory.
     pub fn cutover(&self, args: &[&str]) -> Run {
+        self.cutover_env(args, &[])
+    }
+
+    /// The same with more environment for that one process (never the
+    /// test process's own environment, which parallel tests share).
+    pub fn cutover_env(&self, args: &[&str], extra: &[(&str, &str)]) -> Run {
         let env = aws_env(&self.endpoint);
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        env.extend_from_slice(extra);
         cutover(args, &env, self.dir.path())
     }
 

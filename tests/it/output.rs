@@ -16,9 +16,9 @@ fn outputs(env: &SandboxEnv) -> (String, String, String) {
 
 fn snapshot(name: &str, env: &SandboxEnv) {
     let (text, md, json) = outputs(env);
-    insta::assert_snapshot!(format!("{name}_text"), text);
-    insta::assert_snapshot!(format!("{name}_markdown"), md);
-    insta::assert_snapshot!(format!("{name}_json"), json);
+    crate::golden!(format!("{name}_text"), text);
+    crate::golden!(format!("{name}_markdown"), md);
+    crate::golden!(format!("{name}_json"), json);
     validate_json(&json);
 }
 
@@ -180,7 +180,7 @@ fn diff_says_what_a_plan_file_change_will_do_without_any_cloud() {
     ] {
         let out = run(&["diff", "old.toml", "new.toml", "--format", format]);
         out.expect(2);
-        insta::assert_snapshot!(name, out.stdout);
+        crate::golden!(name, out.stdout);
     }
     std::fs::write(dir.path().join("bad.toml"), "[app]\nname = 1\n").unwrap();
     run(&["diff", "old.toml", "bad.toml"]).expect(1);
@@ -277,9 +277,9 @@ fn drift_reports_hand_edits_and_apply_repairs_them() {
     });
     let drift = env.run(&["drift"]);
     drift.expect(2);
-    insta::assert_snapshot!("drift_text", drift.stdout);
+    crate::golden!("drift_text", drift.stdout);
     let md = env.run(&["drift", "--format", "markdown"]);
-    insta::assert_snapshot!("drift_markdown", md.stdout);
+    crate::golden!("drift_markdown", md.stdout);
     let json: serde_json::Value =
         serde_json::from_str(&env.run(&["drift", "--format", "json"]).stdout).unwrap();
     assert_eq!(json["drift"], true);

@@ -20,7 +20,7 @@ fn first_deploy_goes_to_blue_at_100_percent() {
     env.run(&["plan", "--detailed-exitcode"]).expect(2);
     let run = env.run(&["apply", "--auto-approve"]);
     run.expect(0);
-    insta::assert_snapshot!("first_deploy", run.stdout);
+    crate::golden!("first_deploy", run.stdout);
     assert_eq!(
         env.weights(),
         Weights {
@@ -62,7 +62,7 @@ fn second_release_shifts_step_by_step_then_tears_blue_down() {
     env.set_plan(&plan_toml(V2, "0s"));
     let run = env.run(&["apply", "--auto-approve"]);
     run.expect(0);
-    insta::assert_snapshot!("second_release", run.stdout);
+    crate::golden!("second_release", run.stdout);
     // The shift happened in order, each step read back and baked.
     let shifts: Vec<&str> = run
         .stderr
@@ -97,7 +97,7 @@ fn third_release_goes_back_onto_blue() {
     env.set_plan(&plan_toml(V3, "0s"));
     let run = env.run(&["apply", "--auto-approve"]);
     run.expect(0);
-    insta::assert_snapshot!("third_release", run.stdout);
+    crate::golden!("third_release", run.stdout);
     assert_eq!(
         env.weights(),
         Weights {
@@ -123,7 +123,7 @@ fn green_never_healthy_aborts_with_exit_3_and_no_traffic_moved() {
     env.set_plan(&plan_toml(V2, "0s"));
     let run = env.run(&["apply", "--auto-approve"]);
     run.expect(3);
-    insta::assert_snapshot!("green_never_healthy", run.stdout);
+    crate::golden!("green_never_healthy", run.stdout);
     assert!(
         run.stdout.contains("Target.ResponseCodeMismatch"),
         "says why: {}",
@@ -171,7 +171,7 @@ fn teardown_waits_for_its_delay_and_the_next_apply_does_it() {
     env.edit(|w| w.settings.virtual_now_ms += 31 * 60 * 1000);
     let plan = env.run(&["plan", "--detailed-exitcode"]);
     plan.expect(2);
-    insta::assert_snapshot!("teardown_due", plan.stdout);
+    crate::golden!("teardown_due", plan.stdout);
     env.run(&["apply", "--auto-approve"]).expect(0);
     assert_eq!(env.fleet("blue"), Some((0, 0)));
     assert_eq!(
@@ -191,13 +191,13 @@ fn rollback_inside_the_window_is_one_listener_update_plus_ssm() {
     env.run(&["apply", "--auto-approve"]).expect(0);
     let status = env.run(&["status"]);
     status.expect(0);
-    insta::assert_snapshot!("status_after_release", status.stdout);
+    crate::golden!("status_after_release", status.stdout);
 
     let version = |env: &SandboxEnv| env.world().parameters["/cutover/shop/active"].version;
     let (listener_calls, active_version) = (env.calls("ModifyListener"), version(&env));
     let run = env.run(&["rollback"]);
     run.expect(0);
-    insta::assert_snapshot!("rollback", run.stdout);
+    crate::golden!("rollback", run.stdout);
     assert_eq!(env.calls("ModifyListener"), listener_calls + 1);
     assert_eq!(
         version(&env),
@@ -258,7 +258,7 @@ fn an_interrupted_release_resumes_from_the_step_it_reached() {
 
     let plan = env.run(&["plan"]);
     plan.expect(0);
-    insta::assert_snapshot!("resume_plan", plan.stdout);
+    crate::golden!("resume_plan", plan.stdout);
     let run = env.run(&["apply", "--auto-approve"]);
     run.expect(0);
     let shifts: Vec<&str> = run
@@ -298,7 +298,7 @@ fn in_place_changes_update_without_a_release() {
     env.set_plan(&changed);
     let plan = env.run(&["plan", "--detailed-exitcode"]);
     plan.expect(2);
-    insta::assert_snapshot!("in_place_plan", plan.stdout);
+    crate::golden!("in_place_plan", plan.stdout);
     env.run(&["apply", "--auto-approve"]).expect(0);
     let world = env.world();
     assert!(world
@@ -638,7 +638,7 @@ command = ["sh", "-c", "echo error rate at $CUTOVER_WEIGHT%; test $CUTOVER_WEIGH
     let listener_updates = env.calls("ModifyListener");
     let run = env.run(&["apply", "--auto-approve"]);
     run.expect(3);
-    insta::assert_snapshot!("gate_fails_at_25", run.stdout);
+    crate::golden!("gate_fails_at_25", run.stdout);
     assert_eq!(
         env.weights(),
         Weights {

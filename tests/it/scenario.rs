@@ -1,0 +1,189 @@
+//! Scenarios that read like the lifecycle, over the sandbox and over moto
+//! alike:
+//!
+//! ```ignore
+//! Scenario::sandbox().apply().exits(0)
+//!     .release(V2).gate_fails_at(25).apply()
+//!     .exits(3).traffic(100, 0).active("blue");
+//! ```
+//!
+//! A scenario keeps the plan's knobs (image, teardown delay, extra tables),
+//! writes the plan file before each run, and asserts on what the run printed
+//! and on what the cloud reads back afterwards.
+
+use crate::harness::{plan_toml, Run, SandboxEnv};
+
+/// A cloud a scenario runs against.
+pub trait Cloud {
+    /// The scenario plan, made right for this cloud (its network, its pace).
+    fn adapt(&self, plan: String) -> String;
+    fn write_plan(&self, text: &str);
+    /// `cutover ARGS… shop.toml` against this cloud.
+    fn cutover(&self, args: &[&str]) -> Run;
+    /// Production weights (blue, green) as the cloud reads them back.
+    fn traffic(&self) -> (u32, u32);
+    /// The active-colour parameter.
+    fn active_colour(&self) -> Option<String>;
+}
+
+impl Cloud for SandboxEnv {
+    fn adapt(&self, plan: String) -> String {
+        plan
+    }
+
+    fn write_plan(&self, text: &str) {
+        self.set_plan(text);
+    }
+
+    fn cutover(&self, args: &[&str]) -> Run {
+        self.run(args)
+    }
+
+    fn traffic(&self) -> (u32, u32) {
+        let w = self.weights();
+        (w.blue, w.green)
+    }
+
+    fn active_colour(&self) -> Option<String> {
+        self.active()
+    }
+}
+
+pub struct Scenario<C: Cloud> {
+    pub cloud: C,
+    image: String,
+    teardown: String,
+    manual: bool,
+    extra: Vec<String>,
+    last: Option<Run>,
+}
+
+pub const V1: &str = "ami-0000000000000001";
+pub const V2: &str = "ami-0000000000000002";
+
+impl Scenario<SandboxEnv> {
+    /// The shop app on a fresh sandbox (virtual clock), release V1, no
+    /// teardown delay, nothing deployed yet.
+    pub fn sandbox() -> Scenario<SandboxEnv> {
+        Scenario::on(SandboxEnv::new(&plan_toml(V1, "0s")))
+    }
+
+    /// Images whose instances never pass their health check.
+    pub fn unhealthy(self, image: &str) -> Self {
+        self.cloud
+            .edit(|w| w.faults.unhealthy_images.push(image.to_string()));
+        self
+    }
+}
+
+impl<C: Cloud> Scenario<C> {
+    pub fn on(cloud: C) -> Scenario<C> {
+        Scenario {
+            cloud,
+            image: V1.into(),
+            teardown: "0s".into(),
+            manual: false,
+            extra: vec![],
+            last: None,
+        }
+    }
+
+    /// The plan now deploys `image`.
+    pub fn release(mut self, image: &str) -> Self {
+        self.image = image.to_string();
+        self
+    }
+
+    /// The rollback window (`teardown.delay`).
+    pub fn teardown(mut self, delay: &str) -> Self {
+        self.teardown = delay.to_string();
+        self
+    }
+
+    /// `auto_promote = false`: a release waits for `cutover promote`.
+    pub fn manual_promotion(mut self) -> Self {
+        self.manual = true;
+        self
+    }
+
+    /// A command gate that fails once the new colour has `pct`% or more.
+    pub fn gate_fails_at(self, pct: u32) -> Self {
+        self.with(&format!(
+            "[[rollout.gates]]\ncommand = [\"sh\", \"-c\", \"test $CUTOVER_WEIGHT -lt {pct}\"]\n"
+        ))
+    }
+
+    /// Extra TOML (tables of arrays) at the end of the plan.
+    pub fn with(mut self, toml: &str) -> Self {
+        self.extra.push(toml.to_string());
+        self
+    }
+
+    /// The plan file as the knobs say.
+    pub fn plan_text(&self) -> String {
+        let mut text = plan_toml(&self.image, &self.teardown);
+        if self.manual {
+            text = text.replace("[rollout]\n", "[rollout]\nauto_promote = false\n");
+        }
+        for e in &self.extra {
+            text.push('\n');
+            text.push_str(e);
+        }
+        self.cloud.adapt(text)
+    }
+
+    /// `cutover ARGS… shop.toml`, with the plan written first.
+    pub fn run(mut self, args: &[&str]) -> Self {
+        self.cloud.write_plan(&self.plan_text());
+        self.last = Some(self.cloud.cutover(args));
+        self
+    }
+
+    pub fn apply(self) -> Self {
+        self.run(&["apply", "--auto-approve"])
+    }
+
+    /// The last run's result.
+    pub fn last(&self) -> &Run {
+        self.last
+            .as_ref()
+            .expect("a scenario runs cutover before asserting")
+    }
+
+    #[track_caller]
+    pub fn exits(self, code: i32) -> Self {
+        self.last().expect(code);
+        self
+    }
+
+    /// The last run printed `text` (stdout or stderr).
+    #[track_caller]
+    pub fn says(self, text: &str) -> Self {
+        let run = self.last();
+        assert!(
+            run.stdout.contains(text) || run.stderr.contains(text),
+            "expected {text:?} in the output\n--- stdout\n{}\n--- stderr\n{}",
+            run.stdout,
+            run.stderr
+        );
+        self
+    }
+
+    /// Production weights as the cloud reads them back.
+    #[track_caller]
+    pub fn traffic(self, blue: u32, green: u32) -> Self {
+        assert_eq!(self.cloud.traffic(), (blue, green), "production weights");
+        self
+    }
+
+    /// The active-colour parameter.
+    #[track_caller]
+    pub fn active(self, color: &str) -> Self {
+        assert_eq!(
+            self.cloud.active_colour().as_deref(),
+            Some(color),
+            "the active colour"
+        );
+        self
+    }
+}
