@@ -63,6 +63,19 @@ fn list(v: &[String]) -> String {
 
 /// What changes between two validated plans.
 pub fn diff(old: &Spec, new: &Spec) -> SpecDiff {
+    let mut renamed = Fields(Vec::new());
+    renamed.cmp("app.name", &old.app, &new.app);
+    SpecDiff {
+        app: new.app.clone(),
+        release: release(old, new),
+        in_place: in_place(old, new),
+        settings: settings(old, new),
+        app_renamed: renamed.0.pop(),
+    }
+}
+
+/// The launch data: a change is a new release.
+fn release(old: &Spec, new: &Spec) -> Option<ReleaseChange> {
     let mut launch = Fields(Vec::new());
     let (ol, nl) = (&old.fleet.launch, &new.fleet.launch);
     launch.cmp("fleet.image_id", &ol.image_id, &nl.image_id);
@@ -81,14 +94,17 @@ pub fn diff(old: &Spec, new: &Spec) -> SpecDiff {
         );
     }
     launch.cmp_opt("fleet.key_name", ol.key_name.clone(), nl.key_name.clone());
-    let release = (!launch.0.is_empty()).then(|| ReleaseChange {
+    (!launch.0.is_empty()).then(|| ReleaseChange {
         old_release: old.release().fingerprint,
         new_release: new.release().fingerprint,
         fields: launch.0,
         steps: new.rollout.steps.clone(),
         bake: format_duration(new.rollout.bake_secs),
-    });
+    })
+}
 
+/// What the next apply changes in place.
+fn in_place(old: &Spec, new: &Spec) -> Vec<FieldChange> {
     let mut in_place = Fields(Vec::new());
     let (ot, nt) = (&old.target_group, &new.target_group);
     in_place.0.extend(
@@ -132,6 +148,11 @@ pub fn diff(old: &Spec, new: &Spec) -> SpecDiff {
     };
     in_place.cmp("listeners", list(&listener(old)), list(&listener(new)));
 
+    in_place.0
+}
+
+/// What shapes later deployments.
+fn settings(old: &Spec, new: &Spec) -> Vec<FieldChange> {
     let mut settings = Fields(Vec::new());
     let (or, nr) = (&old.rollout, &new.rollout);
     let steps = |s: &[u32]| list(&s.iter().map(u32::to_string).collect::<Vec<_>>());
@@ -184,13 +205,5 @@ pub fn diff(old: &Spec, new: &Spec) -> SpecDiff {
     );
     settings.cmp_opt("app.region", old.region.clone(), new.region.clone());
 
-    let mut renamed = Fields(Vec::new());
-    renamed.cmp("app.name", &old.app, &new.app);
-    SpecDiff {
-        app: new.app.clone(),
-        release,
-        in_place: in_place.0,
-        settings: settings.0,
-        app_renamed: renamed.0.pop(),
-    }
+    settings.0
 }

@@ -4,7 +4,7 @@
 
 use crate::model::observed::Observed;
 use crate::model::plan::{Action, Plan, PlanKind, Step};
-use crate::model::Color;
+use crate::model::{Color, Weights};
 use crate::spec::Spec;
 
 /// What `cutover rollback` does: one listener update, plus the SSM update
@@ -87,20 +87,47 @@ pub fn plan(spec: &Spec, obs: &Observed) -> Result<(Rollback, Plan), RollbackRef
 /// promotion, the previous one. A newer release that never got all traffic
 /// (paused, or already rolled back) is never rolled back *to*.
 pub fn rollback(spec: &Spec, obs: &Observed) -> Result<Rollback, RollbackRefusal> {
-    let listener = obs.listener(spec.production.port).ok_or_else(|| {
-        RollbackRefusal::NothingToRollBack(format!(
+    let weights = production_weights(spec, obs)?;
+    let (active, to) = direction(obs, weights);
+    let record_active = (to != active).then(|| spec.state_parameter.clone());
+    let from = to.other();
+    let flip = weights.share(to) < 100;
+    let rejected_release = obs.release_of(from).map(str::to_string);
+    if !flip {
+        check_something_to_abandon(obs, to, rejected_release.as_deref())?;
+    }
+    if flip {
+        check_capacity(spec, obs, to)?;
+    }
+    Ok(Rollback {
+        from,
+        to,
+        flip,
+        record_active,
+        current_share: weights.share(to),
+        rejected_release,
+    })
+}
+
+/// The production weights, when production forwards to the colours at all.
+fn production_weights(spec: &Spec, obs: &Observed) -> Result<Weights, RollbackRefusal> {
+    if obs.listener(spec.production.port).is_none() {
+        return Err(RollbackRefusal::NothingToRollBack(format!(
             "there is no production listener on port {}",
             spec.production.port
-        ))
-    })?;
-    let weights = obs
-        .weights(listener)
+        )));
+    }
+    obs.weights_at(spec.production.weights_at())
         .filter(|w| w.blue + w.green > 0)
         .ok_or_else(|| {
             RollbackRefusal::NothingToRollBack(
                 "the production listener does not forward to blue/green".into(),
             )
-        })?;
+        })
+}
+
+/// (the active colour, the colour traffic goes back to).
+fn direction(obs: &Observed, weights: Weights) -> (Color, Color) {
     let active = obs
         .active
         .as_ref()
@@ -131,28 +158,38 @@ pub fn rollback(spec: &Spec, obs: &Observed) -> Result<Rollback, RollbackRefusal
         _ if weights.share(active) < 100 => active,
         _ => other,
     };
-    let record_active = (to != active).then(|| spec.state_parameter.clone());
+    (active, to)
+}
+
+/// All traffic is already on `to`: a rollback only abandons the newer
+/// release on the other colour, if there is one not abandoned yet.
+fn check_something_to_abandon(
+    obs: &Observed,
+    to: Color,
+    rejected: Option<&str>,
+) -> Result<(), RollbackRefusal> {
     let from = to.other();
-    let flip = weights.share(to) < 100;
-    let rejected_release = obs.release_of(from).map(str::to_string);
-    if !flip {
-        let already = obs
-            .fleets
-            .get(from)
-            .as_ref()
-            .and_then(|f| f.rolled_back.as_ref())
-            .is_some_and(|(fp, _)| Some(fp) == rejected_release.as_ref());
-        if already || rejected_release.is_none() {
-            return Err(RollbackRefusal::NothingToRollBack(format!(
-                "all production traffic is on {to}, which runs the older release{}",
-                if already {
-                    format!("; {from}'s release was already rolled back")
-                } else {
-                    String::new()
-                }
-            )));
-        }
+    let already = obs
+        .fleets
+        .get(from)
+        .as_ref()
+        .and_then(|f| f.rolled_back.as_ref())
+        .is_some_and(|(fp, _)| Some(fp.as_str()) == rejected);
+    if already || rejected.is_none() {
+        return Err(RollbackRefusal::NothingToRollBack(format!(
+            "all production traffic is on {to}, which runs the older release{}",
+            if already {
+                format!("; {from}'s release was already rolled back")
+            } else {
+                String::new()
+            }
+        )));
     }
+    Ok(())
+}
+
+/// `to` can take all of production: every desired target healthy.
+fn check_capacity(spec: &Spec, obs: &Observed, to: Color) -> Result<(), RollbackRefusal> {
     let Some(tg) = obs.target_groups.get(to) else {
         return Err(RollbackRefusal::NothingToRollBack(format!(
             "{to} has no target group: there is no previous colour"
@@ -160,27 +197,20 @@ pub fn rollback(spec: &Spec, obs: &Observed) -> Result<Rollback, RollbackRefusal
     };
     let wanted = spec.fleet.capacity.desired;
     let healthy = tg.healthy_count();
-    if flip && healthy < wanted {
-        let fleet_desc = match obs.fleets.get(to) {
-            None => "it has no fleet".to_string(),
-            Some(f) if f.capacity.desired == 0 => {
-                "its fleet was scaled to zero by teardown".to_string()
-            }
-            Some(f) => format!("its fleet has {} instances", f.instances.len()),
-        };
-        return Err(RollbackRefusal::NoHealthyCapacity {
-            color: to,
-            healthy,
-            wanted,
-            detail: fleet_desc,
-        });
+    if healthy >= wanted {
+        return Ok(());
     }
-    Ok(Rollback {
-        from,
-        to,
-        flip,
-        record_active,
-        current_share: weights.share(to),
-        rejected_release,
+    let detail = match obs.fleets.get(to) {
+        None => "it has no fleet".to_string(),
+        Some(f) if f.capacity.desired == 0 => {
+            "its fleet was scaled to zero by teardown".to_string()
+        }
+        Some(f) => format!("its fleet has {} instances", f.instances.len()),
+    };
+    Err(RollbackRefusal::NoHealthyCapacity {
+        color: to,
+        healthy,
+        wanted,
+        detail,
     })
 }

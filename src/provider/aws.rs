@@ -103,19 +103,7 @@ impl Aws {
                 None => Ok(None),
             }
         };
-        let tg_details = futures::future::try_join_all(tgs.iter().map(|tg| async move {
-            let arn = tg.target_group_arn().unwrap_or_default();
-            let typed = TargetGroupArn::from(arn);
-            let delay = async {
-                if full {
-                    self.deregistration_delay(arn).await
-                } else {
-                    Ok(0)
-                }
-            };
-            let (targets, delay) = futures::try_join!(self.target_health(&typed), delay)?;
-            Ok::<_, ProviderError>((targets, delay))
-        }));
+        let tg_details = self.target_group_details(&tgs, full);
         let tg_tags = async {
             if full {
                 self.target_group_tags(&tgs).await
@@ -155,6 +143,98 @@ impl Aws {
         })
     }
 
+    /// Auto Scaling groups tagged as cutover's: filtered by tag on the server.
+    async fn managed_groups(&self) -> Result<Vec<Managed>> {
+        let mut out = Vec::new();
+        let mut groups = self
+            .asg
+            .describe_auto_scaling_groups()
+            .filters(
+                asg::types::Filter::builder()
+                    .name("tag-key")
+                    .values(tags::MANAGED)
+                    .build(),
+            )
+            .into_paginator()
+            .send();
+        while let Some(page) = groups.next().await {
+            self.count("DescribeAutoScalingGroups");
+            let page = page.map_err(|e| err("DescribeAutoScalingGroups", e))?;
+            for g in page.auto_scaling_groups() {
+                let app = g
+                    .tags()
+                    .iter()
+                    .find(|t| t.key() == Some(tags::APP))
+                    .and_then(|t| t.value())
+                    .unwrap_or_default();
+                out.push(Managed {
+                    kind: "auto scaling group".to_string(),
+                    name: g.auto_scaling_group_name().unwrap_or_default().to_string(),
+                    app: app.to_string(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Target groups tagged as cutover's: listed, then their tags read 20 at a time.
+    async fn managed_target_groups(&self) -> Result<Vec<Managed>> {
+        let mut out = Vec::new();
+        let mut arns = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            self.count("DescribeTargetGroups");
+            let page = self
+                .elb
+                .describe_target_groups()
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| err("DescribeTargetGroups", e))?;
+            arns.extend(page.target_groups().iter().filter_map(|t| {
+                Some((
+                    t.target_group_arn()?.to_string(),
+                    t.target_group_name()?.to_string(),
+                ))
+            }));
+            marker = page.next_marker().map(str::to_string);
+            if marker.is_none() {
+                break;
+            }
+        }
+        for chunk in arns.chunks(20) {
+            self.count("DescribeTags");
+            let tagged = self
+                .elb
+                .describe_tags()
+                .set_resource_arns(Some(chunk.iter().map(|(a, _)| a.clone()).collect()))
+                .send()
+                .await
+                .map_err(|e| err("DescribeTags", e))?;
+            for d in tagged.tag_descriptions() {
+                let tag = |k: &str| {
+                    d.tags()
+                        .iter()
+                        .find(|t| t.key() == Some(k))
+                        .and_then(|t| t.value())
+                };
+                if tag(tags::MANAGED).is_some() {
+                    let name = chunk
+                        .iter()
+                        .find(|(a, _)| Some(a.as_str()) == d.resource_arn())
+                        .map(|(_, n)| n.clone())
+                        .unwrap_or_default();
+                    out.push(Managed {
+                        kind: "target group".to_string(),
+                        name,
+                        app: tag(tags::APP).unwrap_or_default().to_string(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn connect(opts: &AwsOptions) -> Aws {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
         if let Some(r) = &opts.region {
@@ -186,6 +266,27 @@ impl Aws {
         *self.calls.lock().expect("lock").entry(op).or_default() += 1;
         self.total_calls.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(operation = op, "aws call");
+    }
+
+    /// Each target group's target health and (with `full`) deregistration delay.
+    async fn target_group_details(
+        &self,
+        tgs: &[elb::types::TargetGroup],
+        full: bool,
+    ) -> Result<Vec<(Vec<TargetHealth>, u32)>> {
+        futures::future::try_join_all(tgs.iter().map(|tg| async move {
+            let arn = tg.target_group_arn().unwrap_or_default();
+            let typed = TargetGroupArn::from(arn);
+            let delay = async {
+                if full {
+                    self.deregistration_delay(arn).await
+                } else {
+                    Ok(0)
+                }
+            };
+            futures::try_join!(self.target_health(&typed), delay)
+        }))
+        .await
     }
 
     async fn load_balancer(&self, name: &str) -> Result<Option<observed::LoadBalancer>> {
@@ -1152,89 +1253,9 @@ impl Provider for Aws {
     }
 
     async fn list_managed(&self) -> Result<Vec<Managed>> {
-        let mut out = Vec::new();
-        // Auto Scaling groups: filtered by tag on the server.
-        let mut groups = self
-            .asg
-            .describe_auto_scaling_groups()
-            .filters(
-                asg::types::Filter::builder()
-                    .name("tag-key")
-                    .values(tags::MANAGED)
-                    .build(),
-            )
-            .into_paginator()
-            .send();
-        while let Some(page) = groups.next().await {
-            self.count("DescribeAutoScalingGroups");
-            let page = page.map_err(|e| err("DescribeAutoScalingGroups", e))?;
-            for g in page.auto_scaling_groups() {
-                let app = g
-                    .tags()
-                    .iter()
-                    .find(|t| t.key() == Some(tags::APP))
-                    .and_then(|t| t.value())
-                    .unwrap_or_default();
-                out.push(Managed {
-                    kind: "auto scaling group".to_string(),
-                    name: g.auto_scaling_group_name().unwrap_or_default().to_string(),
-                    app: app.to_string(),
-                });
-            }
-        }
-        // Target groups: listed, then their tags read 20 at a time.
-        let mut arns = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            self.count("DescribeTargetGroups");
-            let page = self
-                .elb
-                .describe_target_groups()
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .map_err(|e| err("DescribeTargetGroups", e))?;
-            arns.extend(page.target_groups().iter().filter_map(|t| {
-                Some((
-                    t.target_group_arn()?.to_string(),
-                    t.target_group_name()?.to_string(),
-                ))
-            }));
-            marker = page.next_marker().map(str::to_string);
-            if marker.is_none() {
-                break;
-            }
-        }
-        for chunk in arns.chunks(20) {
-            self.count("DescribeTags");
-            let tagged = self
-                .elb
-                .describe_tags()
-                .set_resource_arns(Some(chunk.iter().map(|(a, _)| a.clone()).collect()))
-                .send()
-                .await
-                .map_err(|e| err("DescribeTags", e))?;
-            for d in tagged.tag_descriptions() {
-                let tag = |k: &str| {
-                    d.tags()
-                        .iter()
-                        .find(|t| t.key() == Some(k))
-                        .and_then(|t| t.value())
-                };
-                if tag(tags::MANAGED).is_some() {
-                    let name = chunk
-                        .iter()
-                        .find(|(a, _)| Some(a.as_str()) == d.resource_arn())
-                        .map(|(_, n)| n.clone())
-                        .unwrap_or_default();
-                    out.push(Managed {
-                        kind: "target group".to_string(),
-                        name,
-                        app: tag(tags::APP).unwrap_or_default().to_string(),
-                    });
-                }
-            }
-        }
+        let (mut out, tgs) =
+            futures::try_join!(self.managed_groups(), self.managed_target_groups())?;
+        out.extend(tgs);
         Ok(out)
     }
 

@@ -17,9 +17,7 @@ use super::{
 };
 use crate::model::observed::{self, AlarmState, Managed, Observed, TargetHealth, TargetState};
 use crate::model::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
-use crate::model::{
-    tags, Capacity, Color, HealthCheck, LaunchData, PerColor, Protocol, Release, Timestamp,
-};
+use crate::model::{tags, Capacity, Color, HealthCheck, LaunchData, Protocol, Release, Timestamp};
 use crate::model::{FleetName, Forward, ListenerArn, LoadBalancerArn, TargetGroupArn};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -293,6 +291,113 @@ impl World {
 
     /// Makes sure a load balancer of that name exists: the sandbox stands in
     /// for an account where the plan's load balancer was created beforehand.
+    /// What cutover owns for `app`, as a provider reads it.
+    fn observe(&self, app: &AppRef) -> Observed {
+        let mut obs = Observed {
+            now: self.now_ms() / 1000,
+            ..Observed::default()
+        };
+        if let Some(lb) = self.load_balancers.get(&app.load_balancer) {
+            obs.load_balancer = Some(observed::LoadBalancer {
+                arn: lb.arn.as_str().into(),
+                dns_name: lb.dns_name.clone(),
+            });
+            obs.listeners = self.observe_listeners(&lb.arn, &app.listener_ports);
+        }
+        for c in Color::ALL {
+            let fleet = app.fleet(c);
+            *obs.target_groups.get_mut(c) = self.observe_target_group(fleet.as_str());
+            *obs.fleets.get_mut(c) = self.observe_fleet(&fleet);
+        }
+        obs.launch_template = self.observe_launch_template(&app.app);
+        obs.lock = self
+            .parameters
+            .get(&crate::model::names::lock_parameter(&app.state_parameter))
+            .map(|p| p.value.clone());
+        obs.active = self.parameters.get(&app.state_parameter).and_then(|p| {
+            Color::parse(&p.value).map(|color| observed::Active {
+                color,
+                since: p.modified_ms / 1000,
+            })
+        });
+        obs
+    }
+
+    fn observe_listeners(&self, lb_arn: &str, ports: &[u16]) -> Vec<observed::Listener> {
+        self.listeners
+            .iter()
+            .filter(|(_, l)| l.load_balancer_arn == lb_arn && ports.contains(&l.port))
+            .map(|(arn, l)| observed::Listener {
+                arn: arn.as_str().into(),
+                port: l.port,
+                protocol: l.protocol,
+                certificate_arn: l.certificate_arn.clone(),
+                forward: typed(&l.forward),
+            })
+            .collect()
+    }
+
+    fn observe_target_group(&self, name: &str) -> Option<observed::TargetGroup> {
+        let (arn, tg) = self.target_groups.iter().find(|(_, t)| t.name == name)?;
+        Some(observed::TargetGroup {
+            arn: arn.as_str().into(),
+            name: tg.name.clone(),
+            port: tg.port,
+            protocol: tg.protocol,
+            vpc_id: tg.vpc_id.clone(),
+            health_check: tg.health_check.clone(),
+            deregistration_delay_secs: tg.deregistration_delay_secs,
+            contract_pending: tg
+                .tags
+                .get(tags::CONTRACT_PENDING)
+                .filter(|v| !v.is_empty())
+                .cloned(),
+            targets: tg
+                .targets
+                .iter()
+                .map(|(id, at)| self.health_of(tg, id, *at))
+                .collect(),
+        })
+    }
+
+    fn observe_fleet(&self, name: &FleetName) -> Option<observed::Fleet> {
+        let f = self.fleets.get(name.as_str())?;
+        Some(observed::Fleet {
+            name: name.clone(),
+            capacity: f.capacity,
+            launch_template_version: Some(f.template_version),
+            release: f.tags.get(tags::RELEASE).cloned(),
+            rolled_back: f
+                .tags
+                .get(tags::ROLLED_BACK)
+                .and_then(|v| tags::parse_rolled_back(v)),
+            subnets: f.subnets.clone(),
+            instances: f.instances.iter().map(|i| i.id.clone()).collect(),
+            target_groups: f.target_groups.iter().map(|a| a.as_str().into()).collect(),
+            spot: f.spot,
+        })
+    }
+
+    fn observe_launch_template(&self, name: &str) -> Option<observed::LaunchTemplate> {
+        let (id, lt) = self
+            .launch_templates
+            .iter()
+            .find(|(_, lt)| lt.name == name)?;
+        Some(observed::LaunchTemplate {
+            id: id.clone(),
+            versions: lt
+                .versions
+                .iter()
+                .map(|v| observed::LaunchTemplateVersion {
+                    number: v.number,
+                    fingerprint: fingerprint_from_description(&v.description),
+                    image_id: Some(v.data.image_id.clone()),
+                    instance_type: Some(v.data.instance_type.clone()),
+                })
+                .collect(),
+        })
+    }
+
     pub fn seed_load_balancer(&mut self, name: &str) -> bool {
         if self.load_balancers.contains_key(name) {
             return false;
@@ -408,101 +513,7 @@ impl Provider for Sandbox {
     }
 
     async fn observe(&self, app: &AppRef) -> Result<Observed> {
-        self.call("Observe", false, |w| {
-            let lb = w.load_balancers.get(&app.load_balancer).cloned();
-            let mut obs = Observed {
-                now: w.now_ms() / 1000,
-                ..Observed::default()
-            };
-            if let Some(lb) = &lb {
-                obs.load_balancer = Some(observed::LoadBalancer {
-                    arn: lb.arn.as_str().into(),
-                    dns_name: lb.dns_name.clone(),
-                });
-                for (arn, l) in &w.listeners {
-                    if l.load_balancer_arn == lb.arn && app.listener_ports.contains(&l.port) {
-                        obs.listeners.push(observed::Listener {
-                            arn: arn.as_str().into(),
-                            port: l.port,
-                            protocol: l.protocol,
-                            certificate_arn: l.certificate_arn.clone(),
-                            forward: typed(&l.forward),
-                        });
-                    }
-                }
-            }
-            let mut tgs = PerColor::<Option<observed::TargetGroup>>::default();
-            for c in Color::ALL {
-                let fleet = app.fleet(c);
-                let name = fleet.as_str();
-                if let Some((arn, tg)) = w.target_groups.iter().find(|(_, t)| t.name == name) {
-                    *tgs.get_mut(c) = Some(observed::TargetGroup {
-                        arn: arn.as_str().into(),
-                        name: tg.name.clone(),
-                        port: tg.port,
-                        protocol: tg.protocol,
-                        vpc_id: tg.vpc_id.clone(),
-                        health_check: tg.health_check.clone(),
-                        deregistration_delay_secs: tg.deregistration_delay_secs,
-                        contract_pending: tg
-                            .tags
-                            .get(tags::CONTRACT_PENDING)
-                            .filter(|v| !v.is_empty())
-                            .cloned(),
-                        targets: tg
-                            .targets
-                            .iter()
-                            .map(|(id, at)| w.health_of(tg, id, *at))
-                            .collect(),
-                    });
-                }
-                if let Some(f) = w.fleets.get(name) {
-                    *obs.fleets.get_mut(c) = Some(observed::Fleet {
-                        name: fleet.clone(),
-                        capacity: f.capacity,
-                        launch_template_version: Some(f.template_version),
-                        release: f.tags.get(tags::RELEASE).cloned(),
-                        rolled_back: f
-                            .tags
-                            .get(tags::ROLLED_BACK)
-                            .and_then(|v| tags::parse_rolled_back(v)),
-                        subnets: f.subnets.clone(),
-                        instances: f.instances.iter().map(|i| i.id.clone()).collect(),
-                        target_groups: f.target_groups.iter().map(|a| a.as_str().into()).collect(),
-                        spot: f.spot,
-                    });
-                }
-            }
-            obs.target_groups = tgs;
-            obs.launch_template = w
-                .launch_templates
-                .iter()
-                .find(|(_, lt)| lt.name == app.app)
-                .map(|(id, lt)| observed::LaunchTemplate {
-                    id: id.clone(),
-                    versions: lt
-                        .versions
-                        .iter()
-                        .map(|v| observed::LaunchTemplateVersion {
-                            number: v.number,
-                            fingerprint: fingerprint_from_description(&v.description),
-                            image_id: Some(v.data.image_id.clone()),
-                            instance_type: Some(v.data.instance_type.clone()),
-                        })
-                        .collect(),
-                });
-            obs.lock = w
-                .parameters
-                .get(&crate::model::names::lock_parameter(&app.state_parameter))
-                .map(|p| p.value.clone());
-            obs.active = w.parameters.get(&app.state_parameter).and_then(|p| {
-                Color::parse(&p.value).map(|color| observed::Active {
-                    color,
-                    since: p.modified_ms / 1000,
-                })
-            });
-            Ok(obs)
-        })
+        self.call("Observe", false, |w| Ok(w.observe(app)))
     }
 
     async fn target_health(&self, arn: &TargetGroupArn) -> Result<Vec<TargetHealth>> {

@@ -52,6 +52,7 @@ pub fn value(v: &Option<String>) -> &str {
 }
 
 /// One line saying what a step does, e.g. "shift production to green 25%".
+// Long: one arm per Action, each one sentence.
 pub fn describe_action(app: &str, action: &Action) -> String {
     let name = |c: crate::model::Color| crate::model::names::color_resource(app, c);
     match action {

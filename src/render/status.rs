@@ -32,34 +32,7 @@ pub fn render(s: &Status) -> String {
             );
         }
     }
-    out.push('\n');
-    let _ = writeln!(
-        out,
-        "  {:<6} {:<14} {:<24} {:>8} {:>8} {:>8}",
-        "colour", "release", "image", "desired", "healthy", "traffic"
-    );
-    for c in &s.colors {
-        let _ = writeln!(
-            out,
-            "  {:<6} {:<14} {:<24} {:>8} {:>8} {:>7}%",
-            c.color.as_str(),
-            c.release.as_deref().unwrap_or("-"),
-            c.image.as_deref().unwrap_or("-"),
-            c.desired,
-            c.healthy,
-            c.share
-        );
-        if let Some(at) = c.rolled_back_at {
-            let _ = writeln!(
-                out,
-                "         rolled back at {}: kept for inspection",
-                format_timestamp(at)
-            );
-        }
-        for u in &c.unhealthy {
-            let _ = writeln!(out, "         not healthy: {u}");
-        }
-    }
+    colours(&mut out, s);
     if let Some((c, fp)) = &s.paused {
         let _ = writeln!(
             out,
@@ -89,4 +62,36 @@ pub fn render(s: &Status) -> String {
         }
     }
     out
+}
+
+/// One line per colour: release, image, capacity, health, traffic.
+fn colours(out: &mut String, s: &Status) {
+    out.push('\n');
+    let _ = writeln!(
+        out,
+        "  {:<6} {:<14} {:<24} {:>8} {:>8} {:>8}",
+        "colour", "release", "image", "desired", "healthy", "traffic"
+    );
+    for c in &s.colors {
+        let _ = writeln!(
+            out,
+            "  {:<6} {:<14} {:<24} {:>8} {:>8} {:>7}%",
+            c.color.as_str(),
+            c.release.as_deref().unwrap_or("-"),
+            c.image.as_deref().unwrap_or("-"),
+            c.desired,
+            c.healthy,
+            c.share
+        );
+        if let Some(at) = c.rolled_back_at {
+            let _ = writeln!(
+                out,
+                "         rolled back at {}: kept for inspection",
+                format_timestamp(at)
+            );
+        }
+        for u in &c.unhealthy {
+            let _ = writeln!(out, "         not healthy: {u}");
+        }
+    }
 }

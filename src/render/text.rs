@@ -3,7 +3,7 @@
 
 use super::describe_action;
 use crate::model::format_duration;
-use crate::model::plan::{Action, ChangeAction, Plan, PlanKind};
+use crate::model::plan::{Action, ChangeAction, Plan, PlanKind, Timeline};
 use std::fmt::Write;
 
 pub struct Style {
@@ -82,20 +82,7 @@ pub fn render(plan: &Plan, style: &Style) -> String {
         );
     }
     if let Some(t) = &plan.timeline {
-        let _ = writeln!(out, "\nRollout {} → {}:", t.from, t.to);
-        let _ = writeln!(out, "   step  production               bake");
-        for s in &t.steps {
-            let _ = writeln!(
-                out,
-                "  {:>4}%  {:<24} {}",
-                s.weight,
-                crate::model::format_weights(s.weights),
-                format_duration(s.bake_secs)
-            );
-        }
-        for line in super::timeline_lines(t) {
-            let _ = writeln!(out, "  {line}");
-        }
+        rollout(&mut out, t);
     }
     if let Some(to) = plan.rollback_to {
         let _ = writeln!(
@@ -105,6 +92,24 @@ pub fn render(plan: &Plan, style: &Style) -> String {
     }
     notes(&mut out, plan);
     out
+}
+
+/// The rollout timeline: each step's weights and bake, then what it means.
+fn rollout(out: &mut String, t: &Timeline) {
+    let _ = writeln!(out, "\nRollout {} → {}:", t.from, t.to);
+    let _ = writeln!(out, "   step  production               bake");
+    for s in &t.steps {
+        let _ = writeln!(
+            out,
+            "  {:>4}%  {:<24} {}",
+            s.weight,
+            crate::model::format_weights(s.weights),
+            format_duration(s.bake_secs)
+        );
+    }
+    for line in super::timeline_lines(t) {
+        let _ = writeln!(out, "  {line}");
+    }
 }
 
 fn headline(plan: &Plan) -> String {

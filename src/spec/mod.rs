@@ -537,6 +537,18 @@ impl Validator<'_> {
             0,
             3600,
         );
+        let health_check = self.health_check(t);
+        TargetGroupSpec {
+            port: tg_port,
+            protocol: tg_protocol,
+            vpc_id,
+            deregistration_delay_secs,
+            health_check,
+        }
+    }
+
+    fn health_check(&mut self, t: &S<RawTargetGroup>) -> HealthCheck {
+        let tg = t.get_ref();
         let default_hc = RawHealthCheck::default();
         let hc = tg.health_check.as_ref().unwrap_or(&default_hc);
         let path = hc
@@ -594,19 +606,13 @@ impl Validator<'_> {
             }
         }
 
-        TargetGroupSpec {
-            port: tg_port,
-            protocol: tg_protocol,
-            vpc_id,
-            deregistration_delay_secs,
-            health_check: HealthCheck {
-                path,
-                interval_secs: interval,
-                timeout_secs: timeout,
-                healthy_threshold,
-                unhealthy_threshold,
-                matcher,
-            },
+        HealthCheck {
+            path,
+            interval_secs: interval,
+            timeout_secs: timeout,
+            healthy_threshold,
+            unhealthy_threshold,
+            matcher,
         }
     }
 

@@ -228,24 +228,64 @@ impl Walker<'_> {
                     self.node(*child, &sub, &format!("{prefix}{k}"), kspan.clone());
                 }
                 None => {
-                    let valid: Vec<&str> = props.keys().map(String::as_str).collect();
-                    let help = match did_you_mean(k, &valid) {
-                        Some(s) => {
-                            suggested.push(s.to_string());
-                            format!("did you mean `{s}`?")
-                        }
-                        None => format!("valid keys here: {}", list(&valid)),
-                    };
-                    let what = match child {
-                        Node::Table(_) => format!("unknown table [{prefix}{k}]"),
-                        Node::Tables(_) => format!("unknown table [[{prefix}{k}]]"),
-                        _ if key.is_empty() => format!("unknown key `{k}` at the top level"),
-                        _ => format!("unknown key `{k}` in [{key}]"),
-                    };
-                    self.error(kspan.clone().or(fallback.clone()), what, Some(help));
+                    let at = kspan.clone().or(fallback.clone());
+                    suggested.extend(self.unknown(k, child, key, props, at));
                 }
             }
         }
+        self.missing(node, schema, key, &entries, &suggested, fallback);
+    }
+
+    /// An unknown key or table `k` in [`key`]; returns the key suggested instead.
+    fn unknown(
+        &mut self,
+        k: &str,
+        child: &Node,
+        key: &str,
+        props: &serde_json::Map<String, Json>,
+        at: Option<Range<usize>>,
+    ) -> Option<String> {
+        let prefix = if key.is_empty() {
+            String::new()
+        } else {
+            format!("{key}.")
+        };
+        let valid: Vec<&str> = props.keys().map(String::as_str).collect();
+        let suggestion = did_you_mean(k, &valid).map(str::to_string);
+        let help = match &suggestion {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("valid keys here: {}", list(&valid)),
+        };
+        let what = match child {
+            Node::Table(_) => format!("unknown table [{prefix}{k}]"),
+            Node::Tables(_) => format!("unknown table [[{prefix}{k}]]"),
+            _ if key.is_empty() => format!("unknown key `{k}` at the top level"),
+            _ => format!("unknown key `{k}` in [{key}]"),
+        };
+        self.error(at, what, Some(help));
+        suggestion
+    }
+
+    /// Keys and tables the schema requires in [`key`] that `entries` lack.
+    fn missing(
+        &mut self,
+        node: Node,
+        schema: &Json,
+        key: &str,
+        entries: &[(&str, Option<Range<usize>>, Node)],
+        suggested: &[String],
+        fallback: Option<Range<usize>>,
+    ) {
+        let empty = serde_json::Map::new();
+        let props = schema
+            .get("properties")
+            .and_then(Json::as_object)
+            .unwrap_or(&empty);
+        let prefix = if key.is_empty() {
+            String::new()
+        } else {
+            format!("{key}.")
+        };
         let required = schema
             .get("required")
             .and_then(Json::as_array)

@@ -210,3 +210,96 @@ fn every_source_file_lives_in_a_folder_of_the_map() {
         "a new top-level module belongs in one of the folders (CONTRIBUTING.md)"
     );
 }
+
+/// The most lines a function may have without saying why.
+const MAX_FUNCTION_LINES: usize = 80;
+
+/// Functions longer than [`MAX_FUNCTION_LINES`] whose comments do not say
+/// why with a line containing "Long:", as "path:line: name (n lines)".
+fn long_functions(path: &str, text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let code = line.trim_start();
+        let signature = [
+            "fn ",
+            "pub fn ",
+            "pub(crate) fn ",
+            "pub(super) fn ",
+            "async fn ",
+        ]
+        .iter()
+        .chain(&[
+            "pub async fn ",
+            "pub(crate) async fn ",
+            "pub(super) async fn ",
+        ])
+        .any(|p| code.starts_with(p));
+        if !signature {
+            continue;
+        }
+        // A declaration (a trait method without a body) ends in ';' first.
+        let Some(open) = (i..lines.len()).find(|&j| {
+            let t = lines[j].trim_end();
+            t.ends_with('{') || t.ends_with(';')
+        }) else {
+            continue;
+        };
+        if lines[open].trim_end().ends_with(';') {
+            continue;
+        }
+        let indent = &line[..line.len() - code.len()];
+        let close = format!("{indent}}}");
+        let Some(end) = (open..lines.len()).find(|&j| lines[j] == close) else {
+            continue;
+        };
+        let n = end - i + 1;
+        let explained = lines[..i]
+            .iter()
+            .rev()
+            .take_while(|l| {
+                let t = l.trim_start();
+                t.starts_with("//") || t.starts_with("#[")
+            })
+            .any(|l| l.contains("Long:"));
+        if n > MAX_FUNCTION_LINES && !explained {
+            let name = code
+                .split("fn ")
+                .nth(1)
+                .unwrap_or("")
+                .split(['(', '<'])
+                .next()
+                .unwrap();
+            out.push(format!("{path}:{}: {name} ({n} lines)", i + 1));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_function_is_over_80_lines_without_saying_why() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut long = Vec::new();
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("source file");
+        let shown = f.strip_prefix(&src).unwrap().display().to_string();
+        long.extend(long_functions(&shown, &text));
+    }
+    assert!(
+        long.is_empty(),
+        "split these, or say why they are long in a comment line with \"Long:\":\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn the_length_check_counts_bodies_and_skips_declarations() {
+    let body: String = (0..85).map(|i| format!("    let x{i} = {i};\n")).collect();
+    let long =
+        format!("trait T {{\n    fn declared(&self) -> u32;\n}}\n\nfn long() {{\n{body}}}\n");
+    assert_eq!(long_functions("x.rs", &long), ["x.rs:5: long (87 lines)"]);
+    let explained = format!("// Long: a table.\nfn long() {{\n{body}}}\n");
+    assert!(long_functions("x.rs", &explained).is_empty());
+}

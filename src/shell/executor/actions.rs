@@ -26,6 +26,8 @@ type Detail = Option<String>;
 
 impl Executor<'_> {
     /// Carries out one action.
+    // Long: one arm per Action, each a call or two; the work is in the
+    // functions below.
     pub(super) async fn run(
         &self,
         plan: &Plan,
