@@ -44,7 +44,7 @@ impl AppRef {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ProviderError {
     #[error("{operation}: {message}")]
     Api { operation: String, message: String },
@@ -72,6 +72,16 @@ pub trait Provider: Send + Sync {
 
     /// Everything cutover owns for the app, in as few round trips as possible.
     async fn observe(&self, app: &AppRef) -> Result<Observed>;
+
+    /// Several apps at once, with describes batched across them where the
+    /// cloud allows; one result per app, in order. One app is the case of one.
+    async fn observe_apps(&self, apps: &[AppRef]) -> Vec<Result<Observed>> {
+        let mut out = Vec::new();
+        for app in apps {
+            out.push(self.observe(app).await);
+        }
+        out
+    }
 
     /// Enough for a rollback decision, with fewer calls: listeners, target
     /// groups and their health, fleets, the active colour and the lock.

@@ -1167,3 +1167,56 @@ fn aws_drift_of_each_kind_and_apply_repairs_it() {
     );
     aws.moto.cutover(&["drift", "shop.toml"]).expect(0);
 }
+
+#[test]
+fn aws_drift_observes_the_apps_of_a_region_together() {
+    let aws = Aws::new();
+    let dir = aws.moto.dir.path();
+    std::fs::create_dir(dir.join("plans")).unwrap();
+    for (i, app) in ["shop", "cart", "pay"].iter().enumerate() {
+        let plan = aws
+            .adapt(crate::harness::plan_toml("ami-0000000000000001", "0s"))
+            .replace("name = \"shop\"", &format!("name = \"{app}\""))
+            .replace("port = 80\n", &format!("port = {}\n", 80 + i))
+            .replace(
+                "port = 8080\nprotocol = \"HTTP\"\nrole",
+                &format!("port = {}\nprotocol = \"HTTP\"\nrole", 9080 + i),
+            );
+        let path = format!("plans/{app}.toml");
+        std::fs::write(dir.join(&path), plan).unwrap();
+        aws.moto
+            .cutover(&["apply", "--auto-approve", &path])
+            .expect(0);
+    }
+    let drift = aws.moto.cutover(&["drift", "plans", "-v"]);
+    drift.expect(0);
+    for app in ["shop", "cart", "pay"] {
+        assert!(
+            drift.stdout.contains(&format!("{app}: in sync")),
+            "{}",
+            drift.stdout
+        );
+    }
+    // Three apps on one load balancer: one call each for what is batched.
+    let calls = |op: &str| -> u64 {
+        drift
+            .stderr
+            .lines()
+            .find_map(|l| {
+                let (n, name) = l.trim().split_once(' ')?;
+                (name == op).then(|| n.parse().ok())?
+            })
+            .unwrap_or(0)
+    };
+    for op in [
+        "DescribeLoadBalancers",
+        "GetParameters",
+        "DescribeListeners",
+        "DescribeLaunchTemplates",
+    ] {
+        assert_eq!(calls(op), 1, "{op}\n{}", drift.stderr);
+    }
+    // Groups and target groups: once for the apps, once to list what is tagged ours.
+    assert_eq!(calls("DescribeAutoScalingGroups"), 2, "{}", drift.stderr);
+    assert_eq!(calls("DescribeTargetGroups"), 2, "{}", drift.stderr);
+}

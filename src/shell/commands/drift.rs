@@ -1,35 +1,23 @@
-//! `cutover drift PLAN|DIR…`: live AWS against the plans, many apps at once
-//! (at most 8 in flight), read-only. Exit 0 in sync, 2 drift, 1 error.
+//! `cutover drift PLAN|DIR…`: live AWS against the plans, every app of a
+//! region observed together (batched describes), read-only. Exit 0 in sync,
+//! 2 drift, 1 error.
 
-use super::{load_spec, observe, plan_files, provider, report_calls};
-use crate::decide::drift::AppDrift;
+use super::{observe_plans, plan_files, report_calls};
 use crate::shell::cli::{Format, GlobalArgs};
 use crate::shell::exit::ExitStatus;
 use anyhow::Result;
-use futures::StreamExt;
 use std::path::PathBuf;
-
-/// Apps observed at once: enough to hide latency, few enough to stay clear
-/// of API throttling (the SDK also retries throttled calls with backoff).
-const CONCURRENCY: usize = 8;
 
 pub async fn run(g: &GlobalArgs, args: &[PathBuf], format: Format) -> Result<ExitStatus> {
     let files = plan_files(args)?;
-    let results: Vec<(usize, Result<(AppDrift, crate::spec::Spec)>)> =
-        futures::stream::iter(files.iter().enumerate())
-            .map(|(i, path)| async move { (i, one(g, path).await) })
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
-    let mut results = results;
-    results.sort_by_key(|(i, _)| *i);
+    let seen = observe_plans(g, &files).await;
     let mut apps = Vec::new();
     let mut specs = Vec::new();
     let mut failed = false;
-    for ((_, r), path) in results.into_iter().zip(&files) {
+    for (path, r) in seen.apps {
         match r {
-            Ok((d, spec)) => {
-                apps.push(d);
+            Ok((spec, obs)) => {
+                apps.push(crate::decide::drift::drift(&spec, &obs));
                 specs.push(spec);
             }
             Err(e) => {
@@ -43,20 +31,10 @@ pub async fn run(g: &GlobalArgs, args: &[PathBuf], format: Format) -> Result<Exi
         }
     }
     // Resources tagged as ours that no plan mentions, once per region.
-    let mut regions: Vec<Option<String>> = specs.iter().map(|s| s.region.clone()).collect();
-    regions.sort();
-    regions.dedup();
-    for region in regions {
-        let Some(first) = specs.iter().find(|s| s.region == region) else {
-            continue;
-        };
-        let listed = match provider(g, first).await {
-            Ok(p) => p.list_managed().await.map_err(anyhow::Error::from),
-            Err(e) => Err(e),
-        };
-        match listed {
+    let owners: Vec<&crate::spec::Spec> = specs.iter().collect();
+    for (_, p) in &seen.regions {
+        match p.list_managed().await {
             Ok(managed) => {
-                let owners: Vec<&crate::spec::Spec> = specs.iter().collect();
                 let unowned = crate::decide::drift::unowned(&managed, &owners);
                 if !unowned.findings.is_empty() {
                     apps.push(unowned);
@@ -67,6 +45,7 @@ pub async fn run(g: &GlobalArgs, args: &[PathBuf], format: Format) -> Result<Exi
                 eprintln!("error: listing the resources tagged cutover:managed: {e}");
             }
         }
+        report_calls(g, p.as_ref());
     }
     let out = match format {
         Format::Text => crate::render::drift::text(&apps),
@@ -81,12 +60,4 @@ pub async fn run(g: &GlobalArgs, args: &[PathBuf], format: Format) -> Result<Exi
     } else {
         ExitStatus::Success
     })
-}
-
-async fn one(g: &GlobalArgs, path: &std::path::Path) -> Result<(AppDrift, crate::spec::Spec)> {
-    let spec = load_spec(path)?;
-    let p = provider(g, &spec).await?;
-    let obs = observe(p.as_ref(), &spec).await?;
-    report_calls(g, p.as_ref());
-    Ok((crate::decide::drift::drift(&spec, &obs), spec))
 }

@@ -128,23 +128,114 @@ pub(crate) fn load_spec(path: &Path) -> Result<Spec> {
 
 /// The sandbox when `--sandbox` is given, AWS otherwise.
 pub(crate) async fn provider(g: &GlobalArgs, spec: &Spec) -> Result<Box<dyn Provider>> {
+    provider_for(g, spec.region.as_deref(), &[spec]).await
+}
+
+/// A provider for `region` (or the config chain's) that serves `specs`.
+async fn provider_for(
+    g: &GlobalArgs,
+    region: Option<&str>,
+    specs: &[&Spec],
+) -> Result<Box<dyn Provider>> {
     if let Some(path) = &g.sandbox {
         let sandbox = Sandbox::open(path)?;
-        if sandbox.with_world(|w| w.seed_load_balancer(&spec.load_balancer))? && !g.quiet {
-            eprintln!(
-                "sandbox: {} now has load balancer {:?} (it stands in for one created beforehand)",
-                path.display(),
-                spec.load_balancer
-            );
+        for spec in specs {
+            let seeded = sandbox.with_world(|w| w.seed_load_balancer(&spec.load_balancer))?;
+            if seeded && !g.quiet {
+                eprintln!(
+                    "sandbox: {} now has load balancer {:?} (it stands in for one created beforehand)",
+                    path.display(),
+                    spec.load_balancer
+                );
+            }
         }
         return Ok(Box::new(sandbox));
     }
     let opts = AwsOptions {
-        region: g.region.clone().or_else(|| spec.region.clone()),
+        region: g.region.clone().or_else(|| region.map(str::to_string)),
         profile: g.profile.clone(),
         endpoint_url: g.endpoint_url.clone(),
     };
     Ok(Box::new(Aws::connect(&opts).await))
+}
+
+/// Plan files and their apps as observed together.
+pub(crate) struct Observation {
+    /// One provider per region the plans name (`None`: the config chain's).
+    pub regions: Vec<(Option<String>, Box<dyn Provider>)>,
+    /// Each plan file, in the order given, with its app's snapshot.
+    pub apps: Vec<(
+        std::path::PathBuf,
+        Result<(Spec, crate::model::observed::Observed)>,
+    )>,
+}
+
+/// Loads `files` and observes their apps: one provider per region, and each
+/// region's apps in one batched observation (one app is the case of one).
+pub(crate) async fn observe_plans(g: &GlobalArgs, files: &[std::path::PathBuf]) -> Observation {
+    let loaded: Vec<Result<Spec>> = files.iter().map(|f| load_spec(f)).collect();
+    let mut regions: Vec<Option<String>> = loaded
+        .iter()
+        .flatten()
+        .map(|s| g.region.clone().or_else(|| s.region.clone()))
+        .collect();
+    regions.sort();
+    regions.dedup();
+    let mut results: Vec<Option<Result<(Spec, crate::model::observed::Observed)>>> =
+        loaded.iter().map(|_| None).collect();
+    let mut providers = Vec::new();
+    for region in regions {
+        let members: Vec<usize> = (0..files.len())
+            .filter(|&i| {
+                loaded[i]
+                    .as_ref()
+                    .is_ok_and(|s| g.region.clone().or_else(|| s.region.clone()) == region)
+            })
+            .collect();
+        let specs: Vec<&Spec> = members
+            .iter()
+            .filter_map(|&i| loaded[i].as_ref().ok())
+            .collect();
+        let p = match provider_for(g, region.as_deref(), &specs).await {
+            Ok(p) => p,
+            Err(e) => {
+                let msg = format!("{e:#}");
+                for &i in &members {
+                    results[i] = Some(Err(anyhow::anyhow!("{msg}")));
+                }
+                continue;
+            }
+        };
+        let refs: Vec<AppRef> = specs.iter().map(|s| AppRef::from_spec(s)).collect();
+        let seen = p.observe_apps(&refs).await;
+        for (&i, obs) in members.iter().zip(seen) {
+            let spec = loaded[i].as_ref().expect("members loaded").clone();
+            let what = format!(
+                "reading the live state of {} from {}",
+                spec.app,
+                p.describe()
+            );
+            results[i] = Some(obs.map(|o| (spec, o)).context(what));
+        }
+        providers.push((region, p));
+    }
+    let apps = files
+        .iter()
+        .zip(loaded)
+        .zip(results)
+        .map(|((f, l), r)| {
+            let r = match (l, r) {
+                (Err(e), _) => Err(e),
+                (Ok(_), Some(r)) => r,
+                (Ok(_), None) => Err(anyhow::anyhow!("{} was not observed", f.display())),
+            };
+            (f.clone(), r)
+        })
+        .collect();
+    Observation {
+        regions: providers,
+        apps,
+    }
 }
 
 pub(crate) async fn observe(

@@ -2,7 +2,7 @@
 //! text, markdown (a pull-request comment) or JSON. Read-only: no lock, no
 //! write to AWS.
 
-use super::{load_spec, observe, plan_files, provider, report_calls, use_color};
+use super::{plan_files, report_calls, use_color};
 use crate::model::plan::Plan;
 use crate::render::text::{self, Style};
 use crate::shell::cli::{Format, GlobalArgs};
@@ -25,14 +25,16 @@ pub async fn run(
             files.len()
         );
     }
+    let seen = super::observe_plans(g, &files).await;
     let mut plans = Vec::new();
-    for path in &files {
-        let (plan, obs) = one(g, path, retry).await?;
+    for (path, r) in seen.apps {
+        let (spec, obs) = r?;
+        let plan = one(&spec, &obs, retry)?;
         if let Some(out) = out {
             let saved = crate::decide::saved::SavedPlan {
                 saved_plan_version: crate::decide::saved::SAVED_PLAN_VERSION,
                 plan_file: path.display().to_string(),
-                plan_file_text: std::fs::read_to_string(path)?,
+                plan_file_text: std::fs::read_to_string(&path)?,
                 retry,
                 plan: plan.clone(),
                 observed: obs.shape(),
@@ -46,6 +48,9 @@ pub async fn run(
             );
         }
         plans.push(plan);
+    }
+    for (_, p) in &seen.regions {
+        report_calls(g, p.as_ref());
     }
     match format {
         Format::Text => {
@@ -68,25 +73,22 @@ pub async fn run(
     })
 }
 
-async fn one(
-    g: &GlobalArgs,
-    path: &Path,
+/// The plan for one app, noting a held lock.
+fn one(
+    spec: &crate::spec::Spec,
+    obs: &crate::model::observed::Observed,
     retry: bool,
-) -> Result<(Plan, crate::model::observed::Observed)> {
-    let spec = load_spec(path)?;
-    let p = provider(g, &spec).await?;
-    let obs = observe(p.as_ref(), &spec).await?;
+) -> Result<Plan> {
     let opts = crate::decide::planner::PlanOptions {
         retry,
         promote: false,
     };
-    let plan = crate::decide::planner::plan_with(&spec, &obs, opts)?;
+    let plan = crate::decide::planner::plan_with(spec, obs, opts)?;
     if let Some(holder) = &obs.lock {
         let who = crate::model::Holder::parse(holder)
             .map(|h| h.to_string())
             .unwrap_or_else(|raw| raw);
         eprintln!("note: {} is locked by {who}", spec.app);
     }
-    report_calls(g, p.as_ref());
-    Ok((plan, obs))
+    Ok(plan)
 }

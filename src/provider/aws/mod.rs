@@ -7,14 +7,14 @@
 //! not idempotent, cutover looks before it creates: the planner only asks
 //! for what the snapshot showed missing.
 
-use super::{
-    fingerprint_from_description, release_description, AppRef, Provider, ProviderError, Result,
-};
-use crate::model::observed::{self, AlarmState, Managed, Observed, TargetHealth, TargetState};
+mod observe;
+
+use super::{release_description, AppRef, Provider, ProviderError, Result};
+use crate::model::observed::{AlarmState, Managed, Observed, TargetHealth};
 use crate::model::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
 use crate::model::{
-    tags, Capacity, Color, HealthCheck, PerColor, Protocol, Release, Timestamp,
-    ALB_MAX_FORWARD_TARGETS, ALB_MAX_WEIGHT,
+    tags, Capacity, Color, HealthCheck, Protocol, Release, Timestamp, ALB_MAX_FORWARD_TARGETS,
+    ALB_MAX_WEIGHT,
 };
 use crate::model::{FleetName, Forward, ListenerArn, LoadBalancerArn, TargetGroupArn};
 use async_trait::async_trait;
@@ -24,6 +24,7 @@ use aws_sdk_ec2 as ec2;
 use aws_sdk_elasticloadbalancingv2 as elb;
 use aws_sdk_ssm as ssm;
 use base64::Engine;
+use observe::{health_from, listener_from};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -70,171 +71,6 @@ fn protocol_from(p: Option<&elb::types::ProtocolEnum>) -> Protocol {
 }
 
 impl Aws {
-    /// Two rounds of concurrent describes. `full = false` leaves out what a
-    /// rollback does not need (launch templates, target group attributes and
-    /// tags): fewer calls before the flip.
-    async fn observe_scoped(&self, app: &AppRef, full: bool) -> Result<Observed> {
-        let now = self.now();
-        // Round 1: everything found by name.
-        let lt_id = async {
-            if full {
-                self.launch_template_id(&app.app).await
-            } else {
-                Ok(None)
-            }
-        };
-        let (lb, tgs, fleets, lt_id, (active, lock)) = futures::try_join!(
-            self.load_balancer(&app.load_balancer),
-            self.target_groups(app),
-            self.fleets(app),
-            lt_id,
-            self.parameters(&app.state_parameter),
-        )?;
-        // Round 2: what needs an ARN or id from round 1.
-        let listeners = async {
-            match &lb {
-                Some(lb) => self.listeners(&lb.arn, &app.listener_ports).await,
-                None => Ok(vec![]),
-            }
-        };
-        let versions = async {
-            match &lt_id {
-                Some(id) => self.launch_template_versions(id).await.map(Some),
-                None => Ok(None),
-            }
-        };
-        let tg_details = self.target_group_details(&tgs, full);
-        let tg_tags = async {
-            if full {
-                self.target_group_tags(&tgs).await
-            } else {
-                Ok(BTreeMap::new())
-            }
-        };
-        let (listeners, versions, tg_details, tg_tags) =
-            futures::try_join!(listeners, versions, tg_details, tg_tags)?;
-
-        let mut target_groups = PerColor::<Option<observed::TargetGroup>>::default();
-        for (tg, (targets, delay)) in tgs.iter().zip(tg_details) {
-            let name = tg.target_group_name().unwrap_or_default();
-            if let Some(c) = color_named(app, name) {
-                *target_groups.get_mut(c) = Some(target_group_from(tg, targets, delay, &tg_tags));
-            }
-        }
-        let mut fleet_map = PerColor::<Option<observed::Fleet>>::default();
-        // A group being deleted ("Delete in progress") is as good as gone.
-        for g in fleets.iter().filter(|g| g.status().is_none()) {
-            if let Some(c) = color_named(app, g.auto_scaling_group_name().unwrap_or_default()) {
-                *fleet_map.get_mut(c) = Some(fleet_from(g));
-            }
-        }
-        Ok(Observed {
-            now,
-            load_balancer: lb,
-            listeners,
-            target_groups,
-            launch_template: lt_id.map(|id| observed::LaunchTemplate {
-                id,
-                versions: versions.unwrap_or_default(),
-            }),
-            fleets: fleet_map,
-            active,
-            lock,
-        })
-    }
-
-    /// Auto Scaling groups tagged as cutover's: filtered by tag on the server.
-    async fn managed_groups(&self) -> Result<Vec<Managed>> {
-        let mut out = Vec::new();
-        let mut groups = self
-            .asg
-            .describe_auto_scaling_groups()
-            .filters(
-                asg::types::Filter::builder()
-                    .name("tag-key")
-                    .values(tags::MANAGED)
-                    .build(),
-            )
-            .into_paginator()
-            .send();
-        while let Some(page) = groups.next().await {
-            self.count("DescribeAutoScalingGroups");
-            let page = page.map_err(|e| err("DescribeAutoScalingGroups", e))?;
-            for g in page.auto_scaling_groups() {
-                let app = g
-                    .tags()
-                    .iter()
-                    .find(|t| t.key() == Some(tags::APP))
-                    .and_then(|t| t.value())
-                    .unwrap_or_default();
-                out.push(Managed {
-                    kind: "auto scaling group".to_string(),
-                    name: g.auto_scaling_group_name().unwrap_or_default().to_string(),
-                    app: app.to_string(),
-                });
-            }
-        }
-        Ok(out)
-    }
-
-    /// Target groups tagged as cutover's: listed, then their tags read 20 at a time.
-    async fn managed_target_groups(&self) -> Result<Vec<Managed>> {
-        let mut out = Vec::new();
-        let mut arns = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            self.count("DescribeTargetGroups");
-            let page = self
-                .elb
-                .describe_target_groups()
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .map_err(|e| err("DescribeTargetGroups", e))?;
-            arns.extend(page.target_groups().iter().filter_map(|t| {
-                Some((
-                    t.target_group_arn()?.to_string(),
-                    t.target_group_name()?.to_string(),
-                ))
-            }));
-            marker = page.next_marker().map(str::to_string);
-            if marker.is_none() {
-                break;
-            }
-        }
-        for chunk in arns.chunks(20) {
-            self.count("DescribeTags");
-            let tagged = self
-                .elb
-                .describe_tags()
-                .set_resource_arns(Some(chunk.iter().map(|(a, _)| a.clone()).collect()))
-                .send()
-                .await
-                .map_err(|e| err("DescribeTags", e))?;
-            for d in tagged.tag_descriptions() {
-                let tag = |k: &str| {
-                    d.tags()
-                        .iter()
-                        .find(|t| t.key() == Some(k))
-                        .and_then(|t| t.value())
-                };
-                if tag(tags::MANAGED).is_some() {
-                    let name = chunk
-                        .iter()
-                        .find(|(a, _)| Some(a.as_str()) == d.resource_arn())
-                        .map(|(_, n)| n.clone())
-                        .unwrap_or_default();
-                    out.push(Managed {
-                        kind: "target group".to_string(),
-                        name,
-                        app: tag(tags::APP).unwrap_or_default().to_string(),
-                    });
-                }
-            }
-        }
-        Ok(out)
-    }
-
     pub async fn connect(opts: &AwsOptions) -> Aws {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
         if let Some(r) = &opts.region {
@@ -262,263 +98,17 @@ impl Aws {
         }
     }
 
+    fn now_secs(&self) -> Timestamp {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
+    }
+
     fn count(&self, op: &'static str) {
         *self.calls.lock().expect("lock").entry(op).or_default() += 1;
         self.total_calls.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(operation = op, "aws call");
-    }
-
-    /// Each target group's target health and (with `full`) deregistration delay.
-    async fn target_group_details(
-        &self,
-        tgs: &[elb::types::TargetGroup],
-        full: bool,
-    ) -> Result<Vec<(Vec<TargetHealth>, u32)>> {
-        futures::future::try_join_all(tgs.iter().map(|tg| async move {
-            let arn = tg.target_group_arn().unwrap_or_default();
-            let typed = TargetGroupArn::from(arn);
-            let delay = async {
-                if full {
-                    self.deregistration_delay(arn).await
-                } else {
-                    Ok(0)
-                }
-            };
-            futures::try_join!(self.target_health(&typed), delay)
-        }))
-        .await
-    }
-
-    async fn load_balancer(&self, name: &str) -> Result<Option<observed::LoadBalancer>> {
-        self.count("DescribeLoadBalancers");
-        match self.elb.describe_load_balancers().names(name).send().await {
-            Ok(out) => Ok(out
-                .load_balancers()
-                .first()
-                .map(|lb| observed::LoadBalancer {
-                    arn: lb.load_balancer_arn().unwrap_or_default().into(),
-                    dns_name: lb.dns_name().unwrap_or_default().to_string(),
-                })),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_load_balancer_not_found_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(err("DescribeLoadBalancers", e)),
-        }
-    }
-
-    /// Both colours' target groups. DescribeTargetGroups fails as a whole when
-    /// one name is missing, so on not-found ask for each name alone.
-    async fn target_groups(&self, app: &AppRef) -> Result<Vec<elb::types::TargetGroup>> {
-        let names: Vec<String> = Color::ALL.iter().map(|c| app.fleet(*c).0).collect();
-        self.count("DescribeTargetGroups");
-        match self
-            .elb
-            .describe_target_groups()
-            .set_names(Some(names.clone()))
-            .send()
-            .await
-        {
-            Ok(out) => Ok(out.target_groups().to_vec()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_target_group_not_found_exception()) =>
-            {
-                let one = |name: String| async move {
-                    self.count("DescribeTargetGroups");
-                    match self.elb.describe_target_groups().names(name).send().await {
-                        Ok(out) => Ok(out.target_groups().to_vec()),
-                        Err(e)
-                            if e.as_service_error()
-                                .is_some_and(|s| s.is_target_group_not_found_exception()) =>
-                        {
-                            Ok(vec![])
-                        }
-                        Err(e) => Err(err("DescribeTargetGroups", e)),
-                    }
-                };
-                let (a, b) = futures::join!(one(names[0].clone()), one(names[1].clone()));
-                Ok(a?.into_iter().chain(b?).collect())
-            }
-            Err(e) => Err(err("DescribeTargetGroups", e)),
-        }
-    }
-
-    async fn fleets(&self, app: &AppRef) -> Result<Vec<asg::types::AutoScalingGroup>> {
-        self.count("DescribeAutoScalingGroups");
-        let out = self
-            .asg
-            .describe_auto_scaling_groups()
-            .auto_scaling_group_names(app.fleet(Color::Blue).as_str())
-            .auto_scaling_group_names(app.fleet(Color::Green).as_str())
-            .send()
-            .await
-            .map_err(|e| err("DescribeAutoScalingGroups", e))?;
-        Ok(out.auto_scaling_groups().to_vec())
-    }
-
-    async fn launch_template_id(&self, name: &str) -> Result<Option<String>> {
-        self.count("DescribeLaunchTemplates");
-        let out = self
-            .ec2
-            .describe_launch_templates()
-            .filters(
-                ec2::types::Filter::builder()
-                    .name("launch-template-name")
-                    .values(name)
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| err("DescribeLaunchTemplates", e))?;
-        Ok(out
-            .launch_templates()
-            .first()
-            .and_then(|t| t.launch_template_id().map(str::to_string)))
-    }
-
-    async fn launch_template_versions(
-        &self,
-        id: &str,
-    ) -> Result<Vec<observed::LaunchTemplateVersion>> {
-        let mut pages = self
-            .ec2
-            .describe_launch_template_versions()
-            .launch_template_id(id)
-            .into_paginator()
-            .send();
-        let mut versions = Vec::new();
-        loop {
-            let Some(page) = pages.next().await else {
-                break;
-            };
-            self.count("DescribeLaunchTemplateVersions");
-            let page = page.map_err(|e| err("DescribeLaunchTemplateVersions", e))?;
-            for v in page.launch_template_versions() {
-                let data = v.launch_template_data();
-                versions.push(observed::LaunchTemplateVersion {
-                    number: v.version_number().unwrap_or(0),
-                    fingerprint: v
-                        .version_description()
-                        .and_then(fingerprint_from_description),
-                    image_id: data.and_then(|d| d.image_id()).map(str::to_string),
-                    instance_type: data
-                        .and_then(|d| d.instance_type())
-                        .map(|t| t.as_str().to_string()),
-                });
-            }
-        }
-        Ok(versions)
-    }
-
-    /// The active colour and the lock holder, in one GetParameters call.
-    async fn parameters(&self, active: &str) -> Result<(Option<observed::Active>, Option<String>)> {
-        self.count("GetParameters");
-        let lock = crate::model::names::lock_parameter(active);
-        let out = self
-            .ssm
-            .get_parameters()
-            .names(active)
-            .names(&lock)
-            .send()
-            .await
-            .map_err(|e| err("GetParameters", e))?;
-        let find = |name: &str| out.parameters().iter().find(|p| p.name() == Some(name));
-        let active = find(active).and_then(|p| {
-            let color = Color::parse(p.value()?)?;
-            let since = p.last_modified_date().map(|d| d.secs()).unwrap_or(0);
-            Some(observed::Active { color, since })
-        });
-        let holder = find(&lock).and_then(|p| p.value()).map(str::to_string);
-        Ok((active, holder))
-    }
-
-    async fn listeners(
-        &self,
-        lb_arn: &LoadBalancerArn,
-        ports: &[u16],
-    ) -> Result<Vec<observed::Listener>> {
-        let mut out = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            self.count("DescribeListeners");
-            let page = self
-                .elb
-                .describe_listeners()
-                .load_balancer_arn(lb_arn.as_str())
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .map_err(|e| err("DescribeListeners", e))?;
-            for l in page.listeners() {
-                let port = l.port().unwrap_or(0) as u16;
-                if !ports.contains(&port) {
-                    continue;
-                }
-                out.push(listener_from(l));
-            }
-            marker = page.next_marker().map(str::to_string);
-            if marker.is_none() {
-                break;
-            }
-        }
-        Ok(out)
-    }
-
-    /// Tags of the target groups, by ARN, in one DescribeTags call.
-    async fn target_group_tags(
-        &self,
-        tgs: &[elb::types::TargetGroup],
-    ) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
-        let arns: Vec<String> = tgs
-            .iter()
-            .filter_map(|t| t.target_group_arn().map(str::to_string))
-            .collect();
-        if arns.is_empty() {
-            return Ok(BTreeMap::new());
-        }
-        self.count("DescribeTags");
-        let out = self
-            .elb
-            .describe_tags()
-            .set_resource_arns(Some(arns))
-            .send()
-            .await
-            .map_err(|e| err("DescribeTags", e))?;
-        Ok(out
-            .tag_descriptions()
-            .iter()
-            .map(|d| {
-                let tags = d
-                    .tags()
-                    .iter()
-                    .filter_map(|t| {
-                        Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))
-                    })
-                    .collect();
-                (d.resource_arn().unwrap_or_default().to_string(), tags)
-            })
-            .collect())
-    }
-
-    async fn deregistration_delay(&self, arn: &str) -> Result<u32> {
-        self.count("DescribeTargetGroupAttributes");
-        let out = self
-            .elb
-            .describe_target_group_attributes()
-            .target_group_arn(arn)
-            .send()
-            .await
-            .map_err(|e| err("DescribeTargetGroupAttributes", e))?;
-        Ok(out
-            .attributes()
-            .iter()
-            .find(|a| a.key() == Some("deregistration_delay.timeout_seconds"))
-            .and_then(|a| a.value())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(300))
     }
 
     /// A weighted forward. ALB takes weights 0–999 and at most five target
@@ -548,147 +138,11 @@ impl Aws {
     }
 }
 
-/// Which colour's resource `name` is ("<app>-blue", "<app>-green").
-fn color_named(app: &AppRef, name: &str) -> Option<Color> {
-    Color::ALL
-        .into_iter()
-        .find(|c| app.fleet(*c).as_str() == name)
-}
-
-fn target_group_from(
-    tg: &elb::types::TargetGroup,
-    targets: Vec<TargetHealth>,
-    delay: u32,
-    tg_tags: &BTreeMap<String, BTreeMap<String, String>>,
-) -> observed::TargetGroup {
-    let arn = tg.target_group_arn().unwrap_or_default();
-    observed::TargetGroup {
-        contract_pending: tg_tags
-            .get(arn)
-            .and_then(|t| t.get(tags::CONTRACT_PENDING))
-            .filter(|v| !v.is_empty())
-            .cloned(),
-        arn: arn.into(),
-        name: tg.target_group_name().unwrap_or_default().to_string(),
-        port: tg.port().unwrap_or(0) as u16,
-        protocol: protocol_from(tg.protocol()),
-        vpc_id: tg.vpc_id().unwrap_or_default().to_string(),
-        health_check: HealthCheck {
-            path: tg.health_check_path().unwrap_or("/").to_string(),
-            interval_secs: tg.health_check_interval_seconds().unwrap_or(30) as u32,
-            timeout_secs: tg.health_check_timeout_seconds().unwrap_or(5) as u32,
-            healthy_threshold: tg.healthy_threshold_count().unwrap_or(5) as u32,
-            unhealthy_threshold: tg.unhealthy_threshold_count().unwrap_or(2) as u32,
-            matcher: tg
-                .matcher()
-                .and_then(|m| m.http_code())
-                .unwrap_or("200")
-                .to_string(),
-        },
-        deregistration_delay_secs: delay,
-        targets,
-    }
-}
-
-fn fleet_from(g: &asg::types::AutoScalingGroup) -> observed::Fleet {
-    let tag = |k: &str| {
-        g.tags()
-            .iter()
-            .find(|t| t.key() == Some(k))
-            .and_then(|t| t.value())
-            .map(str::to_string)
-    };
-    observed::Fleet {
-        name: g.auto_scaling_group_name().unwrap_or_default().into(),
-        capacity: Capacity {
-            min: g.min_size().unwrap_or(0) as u32,
-            max: g.max_size().unwrap_or(0) as u32,
-            desired: g.desired_capacity().unwrap_or(0) as u32,
-        },
-        launch_template_version: g
-            .launch_template()
-            .or_else(|| {
-                g.mixed_instances_policy()?
-                    .launch_template()?
-                    .launch_template_specification()
-            })
-            .and_then(|l| l.version())
-            .and_then(|v| v.parse().ok()),
-        spot: g.mixed_instances_policy().is_some_and(|m| {
-            m.instances_distribution()
-                .and_then(|d| d.on_demand_percentage_above_base_capacity())
-                == Some(0)
-        }),
-        release: tag(tags::RELEASE),
-        rolled_back: tag(tags::ROLLED_BACK).and_then(|v| tags::parse_rolled_back(&v)),
-        subnets: g
-            .vpc_zone_identifier()
-            .map(|s| {
-                s.split(',')
-                    .map(|x| x.trim().to_string())
-                    .filter(|x| !x.is_empty())
-                    .collect()
-            })
-            .unwrap_or_default(),
-        instances: g
-            .instances()
-            .iter()
-            .filter(|i| {
-                // Terminating, Terminating:Wait, Terminating:Proceed, Terminated
-                !i.lifecycle_state()
-                    .is_some_and(|l| l.as_str().starts_with("Terminat"))
-            })
-            .filter_map(|i| i.instance_id().map(str::to_string))
-            .collect(),
-        target_groups: g
-            .target_group_arns()
-            .iter()
-            .map(|a| a.as_str().into())
-            .collect(),
-    }
-}
-
-fn listener_from(l: &elb::types::Listener) -> observed::Listener {
-    let mut forward = Vec::new();
-    if let Some(a) = l.default_actions().first() {
-        if let Some(fc) = a.forward_config() {
-            for t in fc.target_groups() {
-                if let Some(arn) = t.target_group_arn() {
-                    forward.push((arn.into(), t.weight().unwrap_or(1).max(0) as u32));
-                }
-            }
-        } else if let Some(arn) = a.target_group_arn() {
-            forward.push((arn.into(), 1));
-        }
-    }
-    observed::Listener {
-        arn: l.listener_arn().unwrap_or_default().into(),
-        port: l.port().unwrap_or(0) as u16,
-        protocol: protocol_from(l.protocol()),
-        certificate_arn: l
-            .certificates()
-            .first()
-            .and_then(|c| c.certificate_arn())
-            .map(str::to_string),
-        forward,
-    }
-}
-
-fn health_from(d: &elb::types::TargetHealthDescription) -> TargetHealth {
-    let h = d.target_health();
-    TargetHealth {
-        id: d
-            .target()
-            .and_then(|t| t.id())
-            .unwrap_or_default()
-            .to_string(),
-        state: h
-            .and_then(|h| h.state())
-            .map(|s| TargetState::parse(s.as_str()))
-            .unwrap_or(TargetState::Unknown),
-        reason: h.and_then(|h| h.reason()).map(|r| r.as_str().to_string()),
-        description: h.and_then(|h| h.description()).map(str::to_string),
-    }
+/// The one snapshot of a batch of one.
+fn one(mut batch: Vec<Result<Observed>>) -> Result<Observed> {
+    batch
+        .pop()
+        .unwrap_or_else(|| Err(ProviderError::api("Observe", "no snapshot was made")))
 }
 
 fn elb_tags(app: &str, color: Color) -> Vec<elb::types::Tag> {
@@ -796,11 +250,15 @@ impl Provider for Aws {
     }
 
     async fn observe(&self, app: &AppRef) -> Result<Observed> {
-        self.observe_scoped(app, true).await
+        one(self.observe_batch(std::slice::from_ref(app), true).await)
     }
 
     async fn observe_traffic(&self, app: &AppRef) -> Result<Observed> {
-        self.observe_scoped(app, false).await
+        one(self.observe_batch(std::slice::from_ref(app), false).await)
+    }
+
+    async fn observe_apps(&self, apps: &[AppRef]) -> Vec<Result<Observed>> {
+        self.observe_batch(apps, true).await
     }
 
     async fn target_health(&self, arn: &TargetGroupArn) -> Result<Vec<TargetHealth>> {
@@ -1337,10 +795,7 @@ impl Provider for Aws {
     }
 
     fn now(&self) -> Timestamp {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0)
+        self.now_secs()
     }
 
     async fn sleep(&self, d: Duration) {
