@@ -2,11 +2,8 @@
 //! (golden stdout) and what changed in the simulated cloud.
 
 use crate::harness::{plan_toml, SandboxEnv};
+use crate::scenario::{Scenario, V1, V2, V3};
 use cutover::model::Weights;
-
-const V1: &str = "ami-0000000000000001";
-const V2: &str = "ami-0000000000000002";
-const V3: &str = "ami-0000000000000003";
 
 fn deployed(delay: &str) -> SandboxEnv {
     let env = SandboxEnv::new(&plan_toml(V1, delay));
@@ -16,268 +13,189 @@ fn deployed(delay: &str) -> SandboxEnv {
 
 #[test]
 fn first_deploy_goes_to_blue_at_100_percent() {
-    let env = SandboxEnv::new(&plan_toml(V1, "0s"));
-    env.run(&["plan", "--detailed-exitcode"]).expect(2);
-    let run = env.run(&["apply", "--auto-approve"]);
-    run.expect(0);
-    crate::golden!("first_deploy", run.stdout);
-    assert_eq!(
-        env.weights(),
-        Weights {
-            blue: 100,
-            green: 0
-        }
-    );
-    assert_eq!(env.active().as_deref(), Some("blue"));
-    assert_eq!(env.fleet("blue"), Some((2, 2)));
-    assert_eq!(env.fleet("green"), None);
-
-    // Idempotence: nothing left to do, and apply says so without touching anything.
-    let plan = env.run(&["plan", "--detailed-exitcode"]);
-    plan.expect(0);
-    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
+    let s = Scenario::sandbox()
+        .run(&["plan", "--detailed-exitcode"])
+        .exits(2)
+        .apply()
+        .exits(0);
+    crate::golden!("first_deploy", s.last().stdout.clone());
+    let s = s
+        .traffic(100, 0)
+        .active("blue")
+        .fleet("blue", Some((2, 2)))
+        .fleet("green", None)
+        // Idempotence: nothing left to do, and apply says so without touching anything.
+        .run(&["plan", "--detailed-exitcode"])
+        .exits(0)
+        .says("No changes.");
     // Only the lock is written; nothing cutover manages changes.
-    let active_version = |env: &SandboxEnv| env.world().parameters["/cutover/shop/active"].version;
-    let mutations_before = (
-        env.calls("ModifyListener"),
-        active_version(&env),
-        env.calls("UpdateAutoScalingGroup"),
-    );
-    let again = env.run(&["apply", "--auto-approve"]);
-    again.expect(0);
-    assert!(again.stdout.contains("No changes."));
-    assert_eq!(
+    let mutations = |s: &Scenario<SandboxEnv>| {
         (
-            env.calls("ModifyListener"),
-            active_version(&env),
-            env.calls("UpdateAutoScalingGroup")
-        ),
-        mutations_before
-    );
+            s.calls("ModifyListener"),
+            s.cloud.world().parameters["/cutover/shop/active"].version,
+            s.calls("UpdateAutoScalingGroup"),
+        )
+    };
+    let before = mutations(&s);
+    let s = s.apply().exits(0).says("No changes.");
+    assert_eq!(mutations(&s), before);
 }
 
 #[test]
 fn second_release_shifts_step_by_step_then_tears_blue_down() {
-    let env = deployed("0s");
-    env.set_plan(&plan_toml(V2, "0s"));
-    let run = env.run(&["apply", "--auto-approve"]);
-    run.expect(0);
-    crate::golden!("second_release", run.stdout);
+    let s = Scenario::sandbox().apply().release(V2).apply().exits(0);
+    crate::golden!("second_release", s.last().stdout.clone());
     // The shift happened in order, each step read back and baked.
-    let shifts: Vec<&str> = run
+    let shifts: Vec<&str> = s
+        .last()
         .stderr
         .lines()
         .filter(|l| l.contains("shift production"))
         .collect();
-    assert_eq!(shifts.len(), 4, "{}", run.stderr);
+    assert_eq!(shifts.len(), 4, "{}", s.last().stderr);
     for (line, want) in shifts
         .iter()
         .zip(["10% green", "25% green", "50% green", "100% green"])
     {
         assert!(line.contains(want), "{line} should contain {want}");
     }
-    assert_eq!(
-        env.weights(),
-        Weights {
-            blue: 0,
-            green: 100
-        }
-    );
-    assert_eq!(env.active().as_deref(), Some("green"));
-    assert_eq!(env.fleet("green"), Some((2, 2)));
-    assert_eq!(env.fleet("blue"), Some((0, 0)), "blue scaled to zero");
-    env.run(&["plan", "--detailed-exitcode"]).expect(0);
+    s.traffic(0, 100)
+        .active("green")
+        .fleet("green", Some((2, 2)))
+        .fleet("blue", Some((0, 0)))
+        .run(&["plan", "--detailed-exitcode"])
+        .exits(0);
 }
 
 #[test]
 fn third_release_goes_back_onto_blue() {
-    let env = deployed("0s");
-    env.set_plan(&plan_toml(V2, "0s"));
-    env.run(&["apply", "--auto-approve"]).expect(0);
-    env.set_plan(&plan_toml(V3, "0s"));
-    let run = env.run(&["apply", "--auto-approve"]);
-    run.expect(0);
-    crate::golden!("third_release", run.stdout);
-    assert_eq!(
-        env.weights(),
-        Weights {
-            blue: 100,
-            green: 0
-        }
-    );
-    assert_eq!(env.active().as_deref(), Some("blue"));
-    assert_eq!(env.fleet("blue"), Some((2, 2)));
-    assert_eq!(env.fleet("green"), Some((0, 0)));
-    // Blue runs the third release's launch template version, on fresh instances.
-    let world = env.world();
-    let blue = &world.fleets["shop-blue"];
-    assert_eq!(blue.template_version, 3);
-    assert!(blue.instances.iter().all(|i| i.template_version == 3));
-    env.run(&["plan", "--detailed-exitcode"]).expect(0);
+    let s = Scenario::sandbox()
+        .apply()
+        .release(V2)
+        .apply()
+        .exits(0)
+        .release(V3)
+        .apply()
+        .exits(0);
+    crate::golden!("third_release", s.last().stdout.clone());
+    s.traffic(100, 0)
+        .active("blue")
+        .fleet("blue", Some((2, 2)))
+        .fleet("green", Some((0, 0)))
+        // On fresh instances of the third release's launch template version.
+        .runs_version("blue", 3)
+        .run(&["plan", "--detailed-exitcode"])
+        .exits(0);
 }
 
 #[test]
 fn green_never_healthy_aborts_with_exit_3_and_no_traffic_moved() {
-    let env = deployed("0s");
-    env.edit(|w| w.faults.unhealthy_images.push(V2.to_string()));
-    env.set_plan(&plan_toml(V2, "0s"));
-    let run = env.run(&["apply", "--auto-approve"]);
-    run.expect(3);
-    crate::golden!("green_never_healthy", run.stdout);
-    assert!(
-        run.stdout.contains("Target.ResponseCodeMismatch"),
-        "says why: {}",
-        run.stdout
-    );
-    assert_eq!(
-        env.weights(),
-        Weights {
-            blue: 100,
-            green: 0
-        }
-    );
-    assert_eq!(env.active().as_deref(), Some("blue"));
-    assert_eq!(env.fleet("blue"), Some((2, 2)), "blue untouched");
-    assert_eq!(
-        env.fleet("green"),
-        Some((2, 2)),
-        "green kept for inspection"
-    );
+    let s = Scenario::sandbox()
+        .apply()
+        .unhealthy(V2)
+        .release(V2)
+        .apply()
+        .exits(3)
+        .says("Target.ResponseCodeMismatch");
+    crate::golden!("green_never_healthy", s.last().stdout.clone());
+    s.traffic(100, 0)
+        .active("blue")
+        .fleet("blue", Some((2, 2)))
+        // green is kept for inspection
+        .fleet("green", Some((2, 2)));
 }
 
 #[test]
 fn teardown_waits_for_its_delay_and_the_next_apply_does_it() {
-    let env = deployed("30m");
-    env.set_plan(&plan_toml(V2, "30m"));
-    let run = env.run(&["apply", "--auto-approve"]);
-    run.expect(0);
-    assert!(
-        run.stdout
-            .contains("teardown of blue (scale-to-zero) is due 30m after promotion"),
-        "{}",
-        run.stdout
-    );
-    assert_eq!(
-        env.fleet("blue"),
-        Some((2, 2)),
-        "blue kept through the rollback window"
-    );
-
-    // Not yet due: information, not a change.
-    let plan = env.run(&["plan", "--detailed-exitcode"]);
-    plan.expect(0);
-    assert!(plan.stdout.contains("is due at"), "{}", plan.stdout);
-
-    env.edit(|w| w.settings.virtual_now_ms += 31 * 60 * 1000);
-    let plan = env.run(&["plan", "--detailed-exitcode"]);
-    plan.expect(2);
-    crate::golden!("teardown_due", plan.stdout);
-    env.run(&["apply", "--auto-approve"]).expect(0);
-    assert_eq!(env.fleet("blue"), Some((0, 0)));
-    assert_eq!(
-        env.weights(),
-        Weights {
-            blue: 0,
-            green: 100
-        }
-    );
-    env.run(&["plan", "--detailed-exitcode"]).expect(0);
+    let s = Scenario::sandbox()
+        .teardown("30m")
+        .apply()
+        .release(V2)
+        .apply()
+        .exits(0)
+        .says("teardown of blue (scale-to-zero) is due 30m after promotion")
+        // blue is kept through the rollback window
+        .fleet("blue", Some((2, 2)))
+        // Not yet due: information, not a change.
+        .run(&["plan", "--detailed-exitcode"])
+        .exits(0)
+        .says("is due at")
+        .later(31 * 60)
+        .run(&["plan", "--detailed-exitcode"])
+        .exits(2);
+    crate::golden!("teardown_due", s.last().stdout.clone());
+    s.apply()
+        .exits(0)
+        .fleet("blue", Some((0, 0)))
+        .traffic(0, 100)
+        .run(&["plan", "--detailed-exitcode"])
+        .exits(0);
 }
 
 #[test]
 fn rollback_inside_the_window_is_one_listener_update_plus_ssm() {
-    let env = deployed("30m");
-    env.set_plan(&plan_toml(V2, "30m"));
-    env.run(&["apply", "--auto-approve"]).expect(0);
-    let status = env.run(&["status"]);
-    status.expect(0);
-    crate::golden!("status_after_release", status.stdout);
-
-    let version = |env: &SandboxEnv| env.world().parameters["/cutover/shop/active"].version;
-    let (listener_calls, active_version) = (env.calls("ModifyListener"), version(&env));
-    let run = env.run(&["rollback"]);
-    run.expect(0);
-    crate::golden!("rollback", run.stdout);
-    assert_eq!(env.calls("ModifyListener"), listener_calls + 1);
+    let s = Scenario::sandbox()
+        .teardown("30m")
+        .apply()
+        .release(V2)
+        .apply()
+        .exits(0)
+        .run(&["status"])
+        .exits(0);
+    crate::golden!("status_after_release", s.last().stdout.clone());
+    let version =
+        |s: &Scenario<SandboxEnv>| s.cloud.world().parameters["/cutover/shop/active"].version;
+    let (listener_calls, active_version) = (s.calls("ModifyListener"), version(&s));
+    let s = s.run(&["rollback"]).exits(0);
+    crate::golden!("rollback", s.last().stdout.clone());
+    assert_eq!(s.calls("ModifyListener"), listener_calls + 1);
     assert_eq!(
-        version(&env),
+        version(&s),
         active_version + 1,
         "one update of the active colour"
     );
-    assert_eq!(
-        env.weights(),
-        Weights {
-            blue: 100,
-            green: 0
-        }
-    );
-    assert_eq!(env.active().as_deref(), Some("blue"));
+    s.traffic(100, 0).active("blue");
 }
 
 #[test]
 fn rollback_refuses_when_the_previous_colour_has_no_capacity() {
-    let env = deployed("0s");
-    env.set_plan(&plan_toml(V2, "0s"));
-    env.run(&["apply", "--auto-approve"]).expect(0);
-    let run = env.run(&["rollback"]);
-    run.expect(1);
-    assert!(
-        run.stderr
-            .contains("cannot roll back to blue: 0 of its 2 targets are healthy"),
-        "{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("scaled to zero"), "{}", run.stderr);
-    assert_eq!(
-        env.weights(),
-        Weights {
-            blue: 0,
-            green: 100
-        },
-        "nothing changed"
-    );
+    Scenario::sandbox()
+        .apply()
+        .release(V2)
+        .apply()
+        .exits(0)
+        .run(&["rollback"])
+        .exits(1)
+        .says("cannot roll back to blue: 0 of its 2 targets are healthy")
+        .says("scaled to zero")
+        // nothing changed
+        .traffic(0, 100);
 }
 
 #[test]
 fn an_interrupted_release_resumes_from_the_step_it_reached() {
-    let env = deployed("0s");
-    env.set_plan(&plan_toml(V2, "0s"));
     // Steps: 1 version, 2 fleet, 3 wait, 4 test listener, 5 set 10%, 6 bake, 7 set 25%.
-    let crashed = env.run_env(
-        &["apply", "--auto-approve"],
-        &[("CUTOVER_CRASH_AFTER_STEP", "7")],
-    );
-    assert_ne!(crashed.code, 0, "the crash hook aborts the process");
-    assert_eq!(
-        env.weights(),
-        Weights {
-            blue: 75,
-            green: 25
-        }
-    );
-
-    let plan = env.run(&["plan"]);
-    plan.expect(0);
-    crate::golden!("resume_plan", plan.stdout);
-    let run = env.run(&["apply", "--auto-approve"]);
-    run.expect(0);
-    let shifts: Vec<&str> = run
+    let s = Scenario::sandbox()
+        .apply()
+        .release(V2)
+        .apply_crashing_after(7)
+        .traffic(75, 25)
+        .run(&["plan"])
+        .exits(0);
+    crate::golden!("resume_plan", s.last().stdout.clone());
+    let s = s.apply().exits(0);
+    let shifts = s
+        .last()
         .stderr
         .lines()
         .filter(|l| l.contains("shift production"))
-        .collect();
-    assert_eq!(shifts.len(), 2, "only 50% and 100% remain: {}", run.stderr);
-    assert_eq!(
-        env.weights(),
-        Weights {
-            blue: 0,
-            green: 100
-        }
-    );
-    assert_eq!(env.active().as_deref(), Some("green"));
+        .count();
+    assert_eq!(shifts, 2, "only 50% and 100% remain: {}", s.last().stderr);
+    let s = s.traffic(0, 100).active("green");
     // Nothing was created twice.
+    let world = s.cloud.world();
     assert_eq!(
-        env.world()
+        world
             .launch_templates
             .values()
             .next()
@@ -286,63 +204,55 @@ fn an_interrupted_release_resumes_from_the_step_it_reached() {
             .len(),
         2
     );
-    assert_eq!(env.calls("CreateAutoScalingGroup"), 2);
+    assert_eq!(s.calls("CreateAutoScalingGroup"), 2);
 }
 
 #[test]
 fn in_place_changes_update_without_a_release() {
-    let env = deployed("0s");
-    let changed = plan_toml(V1, "0s")
-        .replace("path = \"/health\"", "path = \"/healthz\"")
-        .replace("desired_capacity = 2", "desired_capacity = 3");
-    env.set_plan(&changed);
-    let plan = env.run(&["plan", "--detailed-exitcode"]);
-    plan.expect(2);
-    crate::golden!("in_place_plan", plan.stdout);
-    env.run(&["apply", "--auto-approve"]).expect(0);
-    let world = env.world();
-    assert!(world
+    let s = Scenario::sandbox()
+        .apply()
+        .edit_plan("path = \"/health\"", "path = \"/healthz\"")
+        .edit_plan("desired_capacity = 2", "desired_capacity = 3")
+        .run(&["plan", "--detailed-exitcode"])
+        .exits(2);
+    crate::golden!("in_place_plan", s.last().stdout.clone());
+    let s = s.apply().exits(0);
+    assert!(s
+        .cloud
+        .world()
         .target_groups
         .values()
         .all(|t| t.health_check.path == "/healthz"));
-    assert_eq!(env.fleet("blue"), Some((3, 3)));
-    assert_eq!(env.active().as_deref(), Some("blue"));
-    env.run(&["plan", "--detailed-exitcode"]).expect(0);
+    s.fleet("blue", Some((3, 3)))
+        .active("blue")
+        .run(&["plan", "--detailed-exitcode"])
+        .exits(0);
 }
 
 #[test]
 fn teardown_policies_delete_and_keep_and_the_next_release_still_builds() {
     for (policy, blue_after) in [("delete", None), ("keep", Some((2, 2)))] {
-        let plan = |image: &str| {
-            plan_toml(image, "0s").replace(
+        Scenario::sandbox()
+            .edit_plan(
                 "policy = \"scale-to-zero\"",
                 &format!("policy = \"{policy}\""),
             )
-        };
-        let env = SandboxEnv::new(&plan(V1));
-        env.run(&["apply", "--auto-approve"]).expect(0);
-        env.set_plan(&plan(V2));
-        env.run(&["apply", "--auto-approve"]).expect(0);
-        assert_eq!(env.fleet("blue"), blue_after, "{policy}");
-        assert_eq!(
-            env.weights(),
-            Weights {
-                blue: 0,
-                green: 100
-            }
-        );
-        env.run(&["plan", "--detailed-exitcode"]).expect(0);
-
-        env.set_plan(&plan(V3));
-        env.run(&["apply", "--auto-approve"]).expect(0);
-        assert_eq!(env.fleet("blue"), Some((2, 2)), "{policy}");
-        assert_eq!(env.active().as_deref(), Some("blue"));
-        let world = env.world();
-        let blue = &world.fleets["shop-blue"];
-        assert!(
-            blue.instances.iter().all(|i| i.template_version == 3),
-            "{policy}: blue serves the third release only"
-        );
+            .apply()
+            .exits(0)
+            .release(V2)
+            .apply()
+            .exits(0)
+            .fleet("blue", blue_after)
+            .traffic(0, 100)
+            .run(&["plan", "--detailed-exitcode"])
+            .exits(0)
+            .release(V3)
+            .apply()
+            .exits(0)
+            .fleet("blue", Some((2, 2)))
+            .active("blue")
+            // blue serves the third release only
+            .runs_version("blue", 3);
     }
 }
 

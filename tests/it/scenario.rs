@@ -55,11 +55,13 @@ pub struct Scenario<C: Cloud> {
     teardown: String,
     manual: bool,
     extra: Vec<String>,
+    edits: Vec<(String, String)>,
     last: Option<Run>,
 }
 
 pub const V1: &str = "ami-0000000000000001";
 pub const V2: &str = "ami-0000000000000002";
+pub const V3: &str = "ami-0000000000000003";
 
 impl Scenario<SandboxEnv> {
     /// The shop app on a fresh sandbox (virtual clock), release V1, no
@@ -74,6 +76,52 @@ impl Scenario<SandboxEnv> {
             .edit(|w| w.faults.unhealthy_images.push(image.to_string()));
         self
     }
+
+    /// The sandbox's clock moves on by `secs`.
+    pub fn later(self, secs: i64) -> Self {
+        self.cloud
+            .edit(|w| w.settings.virtual_now_ms += secs * 1000);
+        self
+    }
+
+    /// `apply`, killed right after step `n` as `kill -9` would.
+    #[track_caller]
+    pub fn apply_crashing_after(mut self, n: usize) -> Self {
+        self.cloud.write_plan(&self.plan_text());
+        let run = self.cloud.run_env(
+            &["apply", "--auto-approve"],
+            &[("CUTOVER_CRASH_AFTER_STEP", &n.to_string())],
+        );
+        assert_ne!(run.code, 0, "the crash hook aborts the process");
+        self.last = Some(run);
+        self
+    }
+
+    /// `shop-<color>`'s (desired capacity, instances); `None`: no such fleet.
+    #[track_caller]
+    pub fn fleet(self, color: &str, want: Option<(u32, usize)>) -> Self {
+        assert_eq!(self.cloud.fleet(color), want, "fleet shop-{color}");
+        self
+    }
+
+    /// Every instance of `shop-<color>` was launched from launch template
+    /// version `v`, as its fleet is.
+    #[track_caller]
+    pub fn runs_version(self, color: &str, v: i64) -> Self {
+        let world = self.cloud.world();
+        let fleet = &world.fleets[&format!("shop-{color}")];
+        assert_eq!(fleet.template_version, v, "shop-{color}'s version");
+        assert!(
+            fleet.instances.iter().all(|i| i.template_version == v),
+            "shop-{color} runs only version {v}"
+        );
+        self
+    }
+
+    /// How many times the sandbox was called with `op` so far.
+    pub fn calls(&self, op: &str) -> u64 {
+        self.cloud.calls(op)
+    }
 }
 
 impl<C: Cloud> Scenario<C> {
@@ -84,8 +132,16 @@ impl<C: Cloud> Scenario<C> {
             teardown: "0s".into(),
             manual: false,
             extra: vec![],
+            edits: vec![],
             last: None,
         }
+    }
+
+    /// From now on the plan has `to` where it had `from` (a health check, a
+    /// policy: what the knobs do not cover).
+    pub fn edit_plan(mut self, from: &str, to: &str) -> Self {
+        self.edits.push((from.to_string(), to.to_string()));
+        self
     }
 
     /// The plan now deploys `image`.
@@ -124,6 +180,10 @@ impl<C: Cloud> Scenario<C> {
         let mut text = plan_toml(&self.image, &self.teardown);
         if self.manual {
             text = text.replace("[rollout]\n", "[rollout]\nauto_promote = false\n");
+        }
+        for (from, to) in &self.edits {
+            assert!(text.contains(from.as_str()), "the plan has no {from:?}");
+            text = text.replace(from.as_str(), to);
         }
         for e in &self.extra {
             text.push('\n');
