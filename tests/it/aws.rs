@@ -263,7 +263,7 @@ fn aws_first_deploy_then_releases_back_and_forth() {
 }
 
 #[test]
-fn aws_rollback_inside_the_window_then_teardown_after_it() {
+fn aws_rollback_inside_the_window_is_one_listener_update() {
     let aws = Aws::new();
     aws.plan("ami-0000000000000001", "1h", &[]);
     aws.run(&["apply", "--auto-approve"]).expect(0);
@@ -310,9 +310,14 @@ fn aws_rollback_inside_the_window_then_teardown_after_it() {
     assert_eq!(aws.weights(80), (100, 0));
     assert_eq!(aws.active(), "blue");
     eprintln!("rollback took {took:?} end to end (binary start included)");
+}
 
-    // A short window this time: the teardown is a pending change once it has passed.
-    aws.plan("ami-0000000000000003", "2s", &[]);
+#[test]
+fn aws_teardown_waits_for_the_rollback_window_then_the_next_apply_does_it() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "2s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    aws.plan("ami-0000000000000002", "2s", &[]);
     aws.run(&["apply", "--auto-approve"]).expect(0);
     assert_eq!(aws.active(), "green");
     assert_eq!(aws.fleet("blue").map(|f| f.0), Some(2));
@@ -627,7 +632,7 @@ fn aws_a_held_lock_stops_apply_until_unlock_breaks_it() {
 }
 
 #[test]
-fn aws_manual_promotion_then_kill_9_mid_bake_resumes() {
+fn aws_manual_promotion_waits_for_promote() {
     let aws = Aws::new();
     aws.plan("ami-0000000000000001", "0s", &[]);
     aws.run(&["apply", "--auto-approve"]).expect(0);
@@ -652,16 +657,21 @@ fn aws_manual_promotion_then_kill_9_mid_bake_resumes() {
     aws.run(&["promote"]).expect(0);
     assert_eq!(aws.weights(80), (0, 100));
     assert_eq!(aws.active(), "green");
+}
 
-    // kill -9 during the bake at 25% of the next release, then apply again.
+#[test]
+fn aws_kill_9_mid_bake_then_apply_resumes_from_the_step_reached() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
     aws.plan(
-        "ami-0000000000000003",
+        "ami-0000000000000002",
         "0s",
         &[("bake = \"1s\"", "bake = \"4s\"")],
     );
     let mut child = aws.moto.spawn(&["apply", "shop.toml", "--auto-approve"]);
     let deadline = Instant::now() + Duration::from_secs(60);
-    while aws.weights(80) != (25, 75) {
+    while aws.weights(80) != (75, 25) {
         assert!(Instant::now() < deadline, "never reached 25%");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -675,7 +685,7 @@ fn aws_manual_promotion_then_kill_9_mid_bake_resumes() {
         aws.parameter("/cutover/shop/active-lock").is_some(),
         "the killed run left its lock"
     );
-    assert_eq!(aws.active(), "green");
+    assert_eq!(aws.active(), "blue");
 
     let plan = aws.run(&["plan"]);
     assert!(
@@ -692,12 +702,12 @@ fn aws_manual_promotion_then_kill_9_mid_bake_resumes() {
     );
     assert_eq!(
         shifts(&resumed.stderr),
-        ["50% blue / 50% green", "100% blue"],
+        ["50% blue / 50% green", "100% green"],
         "resumed from 25%, not restarted"
     );
-    assert_eq!(aws.weights(80), (100, 0));
-    assert_eq!(aws.active(), "blue");
-    assert_eq!(aws.launch_template_versions(), 3, "nothing created twice");
+    assert_eq!(aws.weights(80), (0, 100));
+    assert_eq!(aws.active(), "green");
+    assert_eq!(aws.launch_template_versions(), 2, "nothing created twice");
     assert_eq!(aws.parameter("/cutover/shop/active-lock"), None);
     aws.run(&["plan", "--detailed-exitcode"]).expect(0);
 }
@@ -725,7 +735,7 @@ fn signal(child: &std::process::Child, sig: &str) {
 }
 
 #[test]
-fn aws_ctrl_c_mid_shift_rolls_back_and_rollback_works_mid_shift() {
+fn aws_ctrl_c_mid_shift_rolls_back_with_exit_3() {
     let aws = Aws::new();
     aws.plan("ami-0000000000000001", "0s", &[]);
     aws.run(&["apply", "--auto-approve"]).expect(0);
@@ -755,15 +765,21 @@ fn aws_ctrl_c_mid_shift_rolls_back_and_rollback_works_mid_shift() {
         None,
         "the lock was released"
     );
+}
 
+#[test]
+fn aws_rollback_after_a_kill_9_mid_shift_takes_the_lock_over() {
     // A run killed at 25%; `cutover rollback` takes its lock over and puts
     // traffic back on the still-active colour in one call.
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
     aws.plan(
         "ami-0000000000000002",
         "0s",
         &[("bake = \"1s\"", "bake = \"3s\"")],
     );
-    let child = aws.apply_until(&["--retry"], (75, 25));
+    let child = aws.apply_until(&[], (75, 25));
     signal(&child, "-9");
     let _ = child.wait_with_output();
     let rb = aws.run(&["rollback", "-v"]);
