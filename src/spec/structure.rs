@@ -207,15 +207,8 @@ impl Walker<'_> {
 
     fn table(&mut self, node: Node, schema: &Json, key: &str, fallback: Option<Range<usize>>) {
         let empty = serde_json::Map::new();
-        let props = schema
-            .get("properties")
-            .and_then(Json::as_object)
-            .unwrap_or(&empty);
-        let prefix = if key.is_empty() {
-            String::new()
-        } else {
-            format!("{key}.")
-        };
+        let props = properties(schema, &empty);
+        let prefix = key_prefix(key);
         let entries = node.entries();
         let mut suggested = Vec::new();
         for (k, kspan, child) in &entries {
@@ -245,11 +238,7 @@ impl Walker<'_> {
         props: &serde_json::Map<String, Json>,
         at: Option<Range<usize>>,
     ) -> Option<String> {
-        let prefix = if key.is_empty() {
-            String::new()
-        } else {
-            format!("{key}.")
-        };
+        let prefix = key_prefix(key);
         let valid: Vec<&str> = props.keys().map(String::as_str).collect();
         let suggestion = did_you_mean(k, &valid).map(str::to_string);
         let help = match &suggestion {
@@ -277,15 +266,8 @@ impl Walker<'_> {
         fallback: Option<Range<usize>>,
     ) {
         let empty = serde_json::Map::new();
-        let props = schema
-            .get("properties")
-            .and_then(Json::as_object)
-            .unwrap_or(&empty);
-        let prefix = if key.is_empty() {
-            String::new()
-        } else {
-            format!("{key}.")
-        };
+        let props = properties(schema, &empty);
+        let prefix = key_prefix(key);
         let required = schema
             .get("required")
             .and_then(Json::as_array)
@@ -400,6 +382,26 @@ pub fn did_you_mean<'a>(wrong: &str, valid: &[&'a str]) -> Option<&'a str> {
         .filter(|(d, v)| *d <= 2.max(v.len() / 4))
         .min_by_key(|(d, _)| *d)
         .map(|(_, v)| v)
+}
+
+/// The keys a schema allows in a table (none when it says nothing).
+fn properties<'a>(
+    schema: &'a Json,
+    empty: &'a serde_json::Map<String, Json>,
+) -> &'a serde_json::Map<String, Json> {
+    schema
+        .get("properties")
+        .and_then(Json::as_object)
+        .unwrap_or(empty)
+}
+
+/// "fleet." for keys inside [fleet]; nothing at the top level.
+fn key_prefix(key: &str) -> String {
+    if key.is_empty() {
+        String::new()
+    } else {
+        format!("{key}.")
+    }
 }
 
 #[cfg(test)]

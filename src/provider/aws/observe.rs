@@ -125,28 +125,12 @@ impl Aws {
         })
     }
 
-    /// Load balancers by name. DescribeLoadBalancers fails as a whole when
-    /// one name is missing, so then each name of that call is asked alone.
+    /// Load balancers by name.
     async fn load_balancers(
         &self,
         names: &[String],
     ) -> Result<BTreeMap<String, observed::LoadBalancer>> {
-        let chunks = names.chunks(ELB_NAMES).map(|chunk| async move {
-            match self.describe_load_balancers(chunk).await? {
-                Some(found) => Ok(found),
-                None => {
-                    let alone = chunk.iter().map(|n| async move {
-                        Ok::<_, ProviderError>(
-                            self.describe_load_balancers(std::slice::from_ref(n))
-                                .await?
-                                .unwrap_or_default(),
-                        )
-                    });
-                    Ok(futures::future::try_join_all(alone).await?.concat())
-                }
-            }
-        });
-        let found = futures::future::try_join_all(chunks).await?.concat();
+        let found = by_name(names, |chunk| self.describe_load_balancers(chunk)).await?;
         Ok(found
             .into_iter()
             .map(|lb| {
@@ -163,13 +147,13 @@ impl Aws {
     /// `None` when one of `names` does not exist.
     async fn describe_load_balancers(
         &self,
-        names: &[String],
+        names: Vec<String>,
     ) -> Result<Option<Vec<elb::types::LoadBalancer>>> {
         self.count("DescribeLoadBalancers");
         let sent = self
             .elb
             .describe_load_balancers()
-            .set_names(Some(names.to_vec()))
+            .set_names(Some(names))
             .send()
             .await;
         match sent {
@@ -184,38 +168,21 @@ impl Aws {
         }
     }
 
-    /// Target groups by name. DescribeTargetGroups fails as a whole when one
-    /// name is missing (a colour not built yet), so then each name of that
-    /// call is asked alone.
+    /// Target groups by name (a colour not built yet has none).
     async fn target_groups(&self, names: &[String]) -> Result<Vec<elb::types::TargetGroup>> {
-        let chunks = names.chunks(ELB_NAMES).map(|chunk| async move {
-            match self.describe_target_groups(chunk).await? {
-                Some(found) => Ok(found),
-                None => {
-                    let alone = chunk.iter().map(|n| async move {
-                        Ok::<_, ProviderError>(
-                            self.describe_target_groups(std::slice::from_ref(n))
-                                .await?
-                                .unwrap_or_default(),
-                        )
-                    });
-                    Ok(futures::future::try_join_all(alone).await?.concat())
-                }
-            }
-        });
-        Ok(futures::future::try_join_all(chunks).await?.concat())
+        by_name(names, |chunk| self.describe_target_groups(chunk)).await
     }
 
     /// `None` when one of `names` does not exist.
     async fn describe_target_groups(
         &self,
-        names: &[String],
+        names: Vec<String>,
     ) -> Result<Option<Vec<elb::types::TargetGroup>>> {
         self.count("DescribeTargetGroups");
         let sent = self
             .elb
             .describe_target_groups()
-            .set_names(Some(names.to_vec()))
+            .set_names(Some(names))
             .send()
             .await;
         match sent {
@@ -556,6 +523,29 @@ impl Aws {
         }
         Ok(out)
     }
+}
+
+/// Everything `describe` finds for `names`, [`ELB_NAMES`] a call. Elastic
+/// Load Balancing fails a whole call when one name is missing (`None`), so
+/// then each name of that call is asked alone.
+async fn by_name<T, F, Fut>(names: &[String], describe: F) -> Result<Vec<T>>
+where
+    F: Fn(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<Vec<T>>>>,
+{
+    let describe = &describe;
+    let chunks = names.chunks(ELB_NAMES).map(|chunk| async move {
+        if let Some(found) = describe(chunk.to_vec()).await? {
+            return Ok(found);
+        }
+        let alone = chunk.iter().map(|n| async move {
+            Ok::<_, ProviderError>(describe(vec![n.clone()]).await?.unwrap_or_default())
+        });
+        let found = futures::future::try_join_all(alone).await?;
+        Ok::<_, ProviderError>(found.into_iter().flatten().collect())
+    });
+    let found = futures::future::try_join_all(chunks).await?;
+    Ok(found.into_iter().flatten().collect())
 }
 
 /// One app's snapshot, from what both rounds found.
