@@ -30,7 +30,7 @@ pub struct ReleaseChange {
     pub fields: Vec<FieldChange>,
     /// The shift, as the new plan file has it (% on the new colour).
     pub steps: Vec<u32>,
-    pub bake: String,
+    pub bake_secs: u64,
 }
 
 impl SpecDiff {
@@ -99,7 +99,7 @@ fn release(old: &Spec, new: &Spec) -> Option<ReleaseChange> {
         new_release: new.release().fingerprint,
         fields: launch.0,
         steps: new.rollout.steps.clone(),
-        bake: format_duration(new.rollout.bake_secs),
+        bake_secs: new.rollout.bake_secs,
     })
 }
 

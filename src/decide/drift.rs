@@ -89,7 +89,7 @@ pub fn unowned(managed: &[Managed], plans: &[&Spec]) -> AppDrift {
         .map(|m| Finding {
             kind: DriftKind::Unmanaged,
             resource: Resource::Tagged {
-                kind: m.kind.clone(),
+                kind: m.kind,
                 name: m.name.clone(),
             },
             detail: Detail::Unowned { app: m.app.clone() },

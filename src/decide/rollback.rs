@@ -29,15 +29,35 @@ pub struct Rollback {
 /// Why a rollback cannot happen.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RollbackRefusal {
-    #[error("nothing to roll back: {0}")]
-    NothingToRollBack(String),
-    #[error("cannot roll back to {color}: {healthy} of its {wanted} targets are healthy ({detail}); routing production there would send traffic to a fleet that cannot serve it")]
+    #[error("nothing to roll back: there is no production listener on port {port}")]
+    NoProductionListener { port: u16 },
+    #[error("nothing to roll back: the production listener does not forward to blue/green")]
+    NotForwarding,
+    #[error("nothing to roll back: all production traffic is on {to}, which runs the older release{}", if *already_rolled_back { format!("; {}'s release was already rolled back", to.other()) } else { String::new() })]
+    AlreadyHome {
+        to: Color,
+        already_rolled_back: bool,
+    },
+    #[error("nothing to roll back: {to} has no target group: there is no previous colour")]
+    NoPreviousColour { to: Color },
+    #[error("cannot roll back to {color}: {healthy} of its {wanted} targets are healthy ({fleet}); routing production there would send traffic to a fleet that cannot serve it")]
     NoHealthyCapacity {
         color: Color,
         healthy: u32,
         wanted: u32,
-        detail: String,
+        fleet: FleetState,
     },
+}
+
+/// What a colour's fleet is, when it cannot take production back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FleetState {
+    #[error("it has no fleet")]
+    Missing,
+    #[error("its fleet was scaled to zero by teardown")]
+    ScaledToZero,
+    #[error("its fleet has {0} instances")]
+    Instances(usize),
 }
 
 /// The plan `cutover rollback` carries out: the flip (when traffic moves) and
@@ -45,10 +65,11 @@ pub enum RollbackRefusal {
 pub fn plan(spec: &Spec, obs: &Observed) -> Result<(Rollback, Plan), RollbackRefusal> {
     let r = rollback(spec, obs)?;
     let mut steps = Vec::new();
-    if r.flip {
+    if r.flip || r.record_active.is_some() {
         steps.push(Step {
             action: Action::Flip {
                 to: r.to,
+                traffic: r.flip,
                 record_active: r.record_active.clone(),
             },
             reason: format!("all production traffic back on {}", r.to),
@@ -111,19 +132,13 @@ pub fn rollback(spec: &Spec, obs: &Observed) -> Result<Rollback, RollbackRefusal
 
 /// The production weights, when production forwards to the colours at all.
 fn production_weights(spec: &Spec, obs: &Observed) -> Result<Weights, RollbackRefusal> {
-    if obs.listener(spec.production.port).is_none() {
-        return Err(RollbackRefusal::NothingToRollBack(format!(
-            "there is no production listener on port {}",
-            spec.production.port
-        )));
+    let at = spec.production.weights_at();
+    if obs.listener(at.port()).is_none() {
+        return Err(RollbackRefusal::NoProductionListener { port: at.port() });
     }
-    obs.weights_at(spec.production.weights_at())
+    obs.weights_at(at)
         .filter(|w| w.blue + w.green > 0)
-        .ok_or_else(|| {
-            RollbackRefusal::NothingToRollBack(
-                "the production listener does not forward to blue/green".into(),
-            )
-        })
+        .ok_or(RollbackRefusal::NotForwarding)
 }
 
 /// (the active colour, the colour traffic goes back to).
@@ -176,14 +191,10 @@ fn check_something_to_abandon(
         .and_then(|f| f.rolled_back.as_ref())
         .is_some_and(|(fp, _)| Some(fp.as_str()) == rejected);
     if already || rejected.is_none() {
-        return Err(RollbackRefusal::NothingToRollBack(format!(
-            "all production traffic is on {to}, which runs the older release{}",
-            if already {
-                format!("; {from}'s release was already rolled back")
-            } else {
-                String::new()
-            }
-        )));
+        return Err(RollbackRefusal::AlreadyHome {
+            to,
+            already_rolled_back: already,
+        });
     }
     Ok(())
 }
@@ -191,26 +202,22 @@ fn check_something_to_abandon(
 /// `to` can take all of production: every desired target healthy.
 fn check_capacity(spec: &Spec, obs: &Observed, to: Color) -> Result<(), RollbackRefusal> {
     let Some(tg) = obs.target_groups.get(to) else {
-        return Err(RollbackRefusal::NothingToRollBack(format!(
-            "{to} has no target group: there is no previous colour"
-        )));
+        return Err(RollbackRefusal::NoPreviousColour { to });
     };
     let wanted = spec.fleet.capacity.desired;
     let healthy = tg.healthy_count();
     if healthy >= wanted {
         return Ok(());
     }
-    let detail = match obs.fleets.get(to) {
-        None => "it has no fleet".to_string(),
-        Some(f) if f.capacity.desired == 0 => {
-            "its fleet was scaled to zero by teardown".to_string()
-        }
-        Some(f) => format!("its fleet has {} instances", f.instances.len()),
+    let fleet = match obs.fleets.get(to) {
+        None => FleetState::Missing,
+        Some(f) if f.capacity.desired == 0 => FleetState::ScaledToZero,
+        Some(f) => FleetState::Instances(f.instances.len()),
     };
     Err(RollbackRefusal::NoHealthyCapacity {
         color: to,
         healthy,
         wanted,
-        detail,
+        fleet,
     })
 }

@@ -2,7 +2,7 @@
 //! traffic; the active colour; what a rollback would do. Pure.
 
 use crate::decide::rollback::{rollback, Rollback};
-use crate::model::observed::Observed;
+use crate::model::observed::{Observed, TargetHealth};
 use crate::model::{Color, Timestamp, Weights};
 use crate::spec::Spec;
 use serde::Serialize;
@@ -16,7 +16,7 @@ pub struct Status {
     pub weights: Option<Weights>,
     pub colors: Vec<ColorStatus>,
     pub rollback: Result<Rollback, String>,
-    /// Who holds the lock, when someone does.
+    /// The lock parameter's value, when a run holds it.
     pub lock: Option<String>,
     /// A colour that is ready with the plan's release and waits for
     /// `cutover promote` (auto_promote = false): (colour, release).
@@ -31,7 +31,8 @@ pub struct ColorStatus {
     pub desired: u32,
     pub instances: u32,
     pub healthy: u32,
-    pub unhealthy: Vec<String>,
+    /// The targets that are not healthy.
+    pub unhealthy: Vec<TargetHealth>,
     pub share: u32,
     /// When the release this colour runs was rolled back.
     pub rolled_back_at: Option<Timestamp>,
@@ -54,9 +55,7 @@ pub fn paused(spec: &Spec, obs: &Observed, weights: Option<Weights>) -> Option<(
 }
 
 pub fn status(spec: &Spec, obs: &Observed) -> Status {
-    let weights = obs
-        .listener(spec.production.port)
-        .and_then(|l| obs.weights(l));
+    let weights = obs.weights_at(spec.production.weights_at());
     let colors = Color::ALL
         .into_iter()
         .map(|c| {
@@ -69,17 +68,7 @@ pub fn status(spec: &Spec, obs: &Observed) -> Status {
                     tg.targets
                         .iter()
                         .filter(|t| !t.state.is_healthy())
-                        .map(|t| {
-                            format!(
-                                "{} {}{}",
-                                t.id,
-                                t.state,
-                                t.reason
-                                    .as_ref()
-                                    .map(|r| format!(" ({r})"))
-                                    .unwrap_or_default()
-                            )
-                        })
+                        .cloned()
                         .collect()
                 })
                 .unwrap_or_default();
@@ -111,10 +100,6 @@ pub fn status(spec: &Spec, obs: &Observed) -> Status {
         colors,
         rollback: rollback(spec, obs).map_err(|e| e.to_string()),
         paused: paused(spec, obs, weights),
-        lock: obs.lock.as_ref().map(|v| {
-            crate::model::Holder::parse(v)
-                .map(|h| h.to_string())
-                .unwrap_or_else(|raw| raw)
-        }),
+        lock: obs.lock.clone(),
     }
 }

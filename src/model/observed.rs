@@ -207,11 +207,18 @@ pub struct Fleet {
 /// Something tagged `cutover:managed=true`, as drift lists them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Managed {
-    /// "target group", "auto scaling group".
-    pub kind: String,
+    pub kind: ManagedKind,
     pub name: String,
     /// Its `cutover:app` tag.
     pub app: String,
+}
+
+/// The kinds of resource cutover tags as its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ManagedKind {
+    TargetGroup,
+    AutoScalingGroup,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

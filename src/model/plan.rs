@@ -25,8 +25,8 @@ pub struct Plan {
     /// A release's rollout at a glance (weights, bakes, overlap, rollback window).
     #[serde(default)]
     pub timeline: Option<Timeline>,
-    /// How many of `changes` are in-place updates outside the release itself
-    /// (health checks, target group attributes, capacity, listener settings).
+    /// How many of `changes` are outside the release itself: in-place
+    /// updates and repairs (their scope says which).
     #[serde(default)]
     pub in_place: usize,
     /// Fingerprint of the live state this plan was made from (see
@@ -34,7 +34,52 @@ pub struct Plan {
     #[serde(default)]
     pub observed_fingerprint: String,
     /// Information that is not a change (a teardown not yet due, an inferred state).
-    pub notes: Vec<String>,
+    pub notes: Vec<Note>,
+}
+
+/// Something a plan says that is not a change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Note {
+    /// The active-colour parameter named the colour without traffic while
+    /// the production listener sends everything to `color`: it is corrected.
+    ActiveCorrected { parameter: String, color: Color },
+    /// The active-colour parameter is missing; the listener says `color` is live.
+    ActiveInferred { parameter: String, color: Color },
+    /// The active colour's fleet is missing and is rebuilt in place.
+    FleetRebuilt { color: Color },
+    /// `release` was rolled back at `at` and waits on `color` for `--retry`
+    /// or a changed release.
+    RolledBackHeld {
+        release: String,
+        at: crate::model::Timestamp,
+        color: Color,
+    },
+    /// `color` runs `release` and waits for `cutover promote`; production stays on `active`.
+    AwaitsPromotion {
+        color: Color,
+        release: String,
+        active: Color,
+    },
+    /// The old colour's teardown is not due yet.
+    TeardownNotDue {
+        color: Color,
+        policy: crate::spec::TeardownPolicy,
+        due: TeardownDue,
+    },
+}
+
+/// When a teardown falls due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum TeardownDue {
+    /// `secs` after the promotion this plan makes.
+    AfterPromotion { secs: u64 },
+    /// At `at`, `in_secs` from now.
+    At {
+        at: crate::model::Timestamp,
+        in_secs: u64,
+    },
 }
 
 impl Plan {
@@ -74,8 +119,9 @@ pub struct Timeline {
     pub to: Color,
     /// The shift steps still to run, in order.
     pub steps: Vec<TimelineStep>,
-    /// What is checked during every bake.
-    pub gates: Vec<String>,
+    /// What is checked during every bake besides the target health of both
+    /// colours, which is always checked.
+    pub gates: Vec<Check>,
     /// Sum of the bakes.
     pub bake_total_secs: u64,
     /// The most the wait for healthy targets may take.
@@ -172,9 +218,9 @@ pub enum Resource {
         phase: HookPhase,
         color: Color,
     },
-    /// Something else tagged as cutover's ("target group", "auto scaling group").
+    /// Something else tagged as cutover's.
     Tagged {
-        kind: String,
+        kind: crate::model::observed::ManagedKind,
         name: String,
     },
 }
@@ -188,10 +234,12 @@ pub enum Scope {
     /// Building, shifting to and promoting a new release.
     Release,
     /// A setting the plan file sets, updated in place (health check,
-    /// attributes, capacity, listener protocol, fleet settings).
+    /// attributes, capacity, listener protocol, fleet settings), or a
+    /// missing target group created.
     InPlace,
     /// Live state that no deployment leaves, put back: weights off the
-    /// active colour, a wrong active-colour parameter, a missing resource.
+    /// active colour, a wrong or missing active-colour record, the active
+    /// colour's missing fleet.
     Repair,
     /// The old colour's teardown and the contract hook after it.
     Teardown,
@@ -259,6 +307,13 @@ pub struct ListenerConfig {
     pub port: u16,
     pub protocol: Protocol,
     pub certificate_arn: Option<String>,
+}
+
+impl ListenerConfig {
+    /// Where this listener's weights live.
+    pub fn weights_at(&self) -> crate::model::WeightsAt {
+        crate::model::WeightsAt::ListenerDefault { port: self.port }
+    }
 }
 
 /// What a colour's fleet should be.
@@ -371,10 +426,12 @@ pub enum Action {
     DeleteFleet {
         color: Color,
     },
-    /// Rollback: all production on `to` in one listener update, sent together
-    /// with recording `to` as active (when it changes).
+    /// Rollback: all production on `to` in one listener update (unless it
+    /// is there already: `traffic` false), sent together with recording `to`
+    /// as active (when that changes).
     Flip {
         to: Color,
+        traffic: bool,
         record_active: Option<String>,
     },
     /// Tag `color`'s fleet: `release` was rolled back and is not deployed

@@ -15,7 +15,9 @@
 use super::{
     fingerprint_from_description, release_description, AppRef, Provider, ProviderError, Result,
 };
-use crate::model::observed::{self, AlarmState, Managed, Observed, TargetHealth, TargetState};
+use crate::model::observed::{
+    self, AlarmState, Managed, ManagedKind, Observed, TargetHealth, TargetState,
+};
 use crate::model::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
 use crate::model::{tags, Capacity, Color, HealthCheck, LaunchData, Protocol, Release, Timestamp};
 use crate::model::{FleetName, Forward, ListenerArn, LoadBalancerArn, TargetGroupArn};
@@ -66,6 +68,11 @@ pub struct Faults {
     /// Instances of these images never pass their health check.
     #[serde(default)]
     pub unhealthy_images: Vec<String>,
+    /// Calls refused as AWS refuses a call the role may not make: an
+    /// operation ("PutParameter") or an operation on one resource
+    /// ("PutParameter /cutover/shop/active").
+    #[serde(default)]
+    pub denied: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -479,8 +486,30 @@ impl Sandbox {
         mutates: bool,
         f: impl FnOnce(&mut World) -> Result<T>,
     ) -> Result<T> {
+        self.call_on(op, "", mutates, f)
+    }
+
+    /// A call on one resource, which `faults.denied` may name.
+    fn call_on<T>(
+        &self,
+        op: &str,
+        resource: &str,
+        mutates: bool,
+        f: impl FnOnce(&mut World) -> Result<T>,
+    ) -> Result<T> {
         let mut w = self.world.lock().expect("sandbox lock");
         *w.calls.entry(op.to_string()).or_default() += 1;
+        let denied = w
+            .faults
+            .denied
+            .iter()
+            .any(|d| d == op || *d == format!("{op} {resource}"));
+        if denied {
+            return Err(ProviderError::api(
+                op,
+                format!("AccessDenied: the sandbox role is not authorized to perform {op} on {resource}"),
+            ));
+        }
         let out = f(&mut w)?;
         if mutates {
             self.save(&w)?;
@@ -802,7 +831,7 @@ impl Provider for Sandbox {
     }
 
     async fn set_weights(&self, arn: &ListenerArn, forward: &Forward) -> Result<Forward> {
-        self.call("ModifyListener", true, |w| {
+        self.call_on("ModifyListener", arn.as_str(), true, |w| {
             let l = w
                 .listeners
                 .get_mut(arn.as_str())
@@ -813,7 +842,7 @@ impl Provider for Sandbox {
     }
 
     async fn put_active(&self, parameter: &str, color: Color) -> Result<()> {
-        self.call("PutParameter", true, |w| {
+        self.call_on("PutParameter", parameter, true, |w| {
             let now = w.now_ms();
             let p = w
                 .parameters
@@ -860,7 +889,7 @@ impl Provider for Sandbox {
             for tg in w.target_groups.values() {
                 if let (Some(_), Some(app)) = (tg.tags.get(tags::MANAGED), tg.tags.get(tags::APP)) {
                     out.push(Managed {
-                        kind: "target group".to_string(),
+                        kind: ManagedKind::TargetGroup,
                         name: tg.name.clone(),
                         app: app.clone(),
                     });
@@ -869,7 +898,7 @@ impl Provider for Sandbox {
             for (name, f) in &w.fleets {
                 if let (Some(_), Some(app)) = (f.tags.get(tags::MANAGED), f.tags.get(tags::APP)) {
                     out.push(Managed {
-                        kind: "auto scaling group".to_string(),
+                        kind: ManagedKind::AutoScalingGroup,
                         name: name.clone(),
                         app: app.clone(),
                     });
@@ -908,7 +937,7 @@ impl Provider for Sandbox {
     }
 
     async fn try_lock(&self, name: &str, holder: &str) -> Result<Option<String>> {
-        self.call("PutParameter", true, |w| {
+        self.call_on("PutParameter", name, true, |w| {
             if let Some(p) = w.parameters.get(name) {
                 return Ok(Some(p.value.clone()));
             }

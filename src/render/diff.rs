@@ -70,7 +70,7 @@ fn body(out: &mut String, d: &SpecDiff, h: &Headings) {
             h.indent,
             steps.join(" → "),
             h.shift,
-            r.bake
+            crate::model::format_duration(r.bake_secs)
         );
     }
     for (heading, changes) in [(h.in_place, &d.in_place), (h.settings, &d.settings)] {

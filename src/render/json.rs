@@ -96,7 +96,7 @@ pub fn document(plan: &Plan) -> PlanDocument {
         timeline: plan.timeline.clone(),
         rollback_to: plan.rollback_to,
         rollback_command: releases.then(|| format!("cutover rollback {}", plan.source)),
-        notes: plan.notes.clone(),
+        notes: plan.notes.iter().map(super::note).collect(),
     }
 }
 

@@ -74,7 +74,7 @@ fn section(plan: &Plan, detail: Detail) -> String {
     let _ = writeln!(out, "**{}**\n", summary(plan));
     if !plan.has_changes() {
         for n in &plan.notes {
-            let _ = writeln!(out, "> {n}\n");
+            let _ = writeln!(out, "> {}\n", super::note(n));
         }
         return out;
     }
@@ -131,7 +131,7 @@ fn section(plan: &Plan, detail: Detail) -> String {
         out.push_str("\n</details>\n\n");
     }
     for n in &plan.notes {
-        let _ = writeln!(out, "> {n}\n");
+        let _ = writeln!(out, "> {}\n", super::note(n));
     }
     if plan.timeline.is_some() || plan.rollback_to.is_some() {
         let _ = writeln!(

@@ -9,8 +9,9 @@ pub mod outcome;
 pub mod status;
 pub mod text;
 
-use crate::model::plan::{Action, Change, ChangeAction, Resource};
-use crate::model::{format_duration, format_weights};
+use crate::model::observed::ManagedKind;
+use crate::model::plan::{Action, Change, ChangeAction, Note, Resource, TeardownDue};
+use crate::model::{format_duration, format_timestamp, format_weights};
 
 /// "target group shop-blue", "listener :80 (production)", "fleet shop-green".
 pub fn resource(r: &Resource) -> String {
@@ -30,7 +31,13 @@ pub fn resource(r: &Resource) -> String {
         } => format!("release on {color}"),
         Resource::ActiveColour { parameter } => format!("active colour {parameter}"),
         Resource::Hook { phase, color } => format!("hook {} ({color})", phase.as_str()),
-        Resource::Tagged { kind, name } => format!("{kind} {name}"),
+        Resource::Tagged { kind, name } => {
+            let kind = match kind {
+                ManagedKind::TargetGroup => "target group",
+                ManagedKind::AutoScalingGroup => "auto scaling group",
+            };
+            format!("{kind} {name}")
+        }
     }
 }
 
@@ -44,6 +51,48 @@ pub fn field_lines(c: &Change) -> Vec<String> {
             _ => format!("{}: {} → {}", f.key, value(&f.old), value(&f.new)),
         })
         .collect()
+}
+
+/// A plan's note as a sentence.
+pub fn note(n: &Note) -> String {
+    match n {
+        Note::ActiveCorrected { parameter, color } => format!(
+            "the active-colour parameter {parameter} disagrees with the production listener, which sends everything to {color}: it is corrected"
+        ),
+        Note::ActiveInferred { parameter, color } => format!(
+            "the active-colour parameter {parameter} is missing; the production listener says {color} is live"
+        ),
+        Note::FleetRebuilt { color } => {
+            format!("the fleet of the active colour {color} is missing: it is rebuilt")
+        }
+        Note::RolledBackHeld { release, at, color } => format!(
+            "release {release} was rolled back at {} and is not deployed again without `--retry`; {color} keeps it for inspection, and a changed release deploys normally",
+            format_timestamp(*at)
+        ),
+        Note::AwaitsPromotion {
+            color,
+            release,
+            active,
+        } => format!(
+            "{color} runs release {release} and waits for `cutover promote` (auto_promote = false); production stays on {active}"
+        ),
+        Note::TeardownNotDue { color, policy, due } => {
+            let when = match due {
+                TeardownDue::AfterPromotion { secs } => {
+                    format!("{} after promotion", format_duration(*secs))
+                }
+                TeardownDue::At { at, in_secs } => format!(
+                    "at {} (in {})",
+                    format_timestamp(*at),
+                    format_duration(*in_secs)
+                ),
+            };
+            format!(
+                "teardown of {color} ({}) is due {when}; until then `cutover rollback` flips back instantly, and the next `apply` after that tears it down",
+                policy.as_str()
+            )
+        }
+    }
 }
 
 /// A field's value as people read it: "(none)" when there is none.
@@ -159,7 +208,9 @@ pub fn describe_action(app: &str, action: &Action) -> String {
         }
         Action::ScaleToZero { color } => format!("scale {} to zero", name(*color)),
         Action::DeleteFleet { color } => format!("delete fleet {}", name(*color)),
-        Action::Flip { to, record_active } => format!(
+        Action::Flip {
+            to, record_active, ..
+        } => format!(
             "production 100% on {to}{}",
             record_active
                 .as_ref()
@@ -234,7 +285,9 @@ pub fn summary(plan: &crate::model::plan::Plan) -> String {
 
 /// The rollout timeline as plain lines (text and markdown share them).
 pub fn timeline_lines(t: &crate::model::plan::Timeline) -> Vec<String> {
-    let mut out = vec![format!("gates during every bake: {}", t.gates.join("; "))];
+    let mut gates = vec![format!("target health of {} and {}", t.from, t.to)];
+    gates.extend(t.gates.iter().map(|g| g.describe()));
+    let mut out = vec![format!("gates during every bake: {}", gates.join("; "))];
     out.push(format!(
         "about {} of bakes, after up to {} for {} to turn healthy{}",
         format_duration(t.bake_total_secs),

@@ -3,7 +3,7 @@
 
 use crate::decide::rollback::Rollback;
 use crate::model::format_weights;
-use crate::model::outcome::{Abort, Outcome};
+use crate::model::outcome::{Abort, Cause, Outcome};
 use crate::model::plan::{Action, Plan, PlanKind};
 use std::fmt::Write;
 
@@ -41,7 +41,7 @@ fn converged(plan: &Plan, path: &str) -> String {
     };
     let mut out = format!("\nApply complete: {headline}\n");
     for n in &plan.notes {
-        let _ = writeln!(out, "Note: {n}");
+        let _ = writeln!(out, "Note: {}", super::note(n));
     }
     out
 }
@@ -66,7 +66,10 @@ fn aborted(plan: &Plan, a: &Abort, path: &str) -> String {
         .weights_now
         .map(format_weights)
         .unwrap_or("no production listener yet".into());
+    let moved = plan.rollback_to.is_none() && a.weights_now.is_some_and(|w| w.blue + w.green > 0);
     let _ = match (a.rolled_back_to, &a.rollback_error) {
+        // A first deploy that failed after production went to its colour.
+        (None, None) if moved => writeln!(out, "Production traffic: {traffic}."),
         (Some(to), _) => writeln!(
             out,
             "Production traffic: rolled back to {to} in one call; now {traffic}."
@@ -97,13 +100,21 @@ fn aborted(plan: &Plan, a: &Abort, path: &str) -> String {
             out,
             "Release {fp} is remembered as rolled back: `cutover apply` will not deploy it again unless the release changes or you pass --retry."
         );
+    } else if let (PlanKind::Release { release, .. }, Cause::Cloud | Cause::Refused) =
+        (&plan.kind, a.cause)
+    {
+        let _ = writeln!(
+            out,
+            "This is not a verdict on release {}: the next `cutover apply` tries it again.",
+            release.fingerprint
+        );
     }
     out
 }
 
 /// After `cutover rollback` of `app` carried out its plan. A failed flip is
 /// an error the shell reports; this says what happened when it went out.
-pub fn rollback(app: &str, r: &Rollback, remembered: Result<(), &str>) -> String {
+pub fn rollback(app: &str, r: &Rollback, remembered: bool) -> String {
     let mut out = if r.flip {
         format!(
             "Rolled back {app}: 100% of production on {} (was {}%).{}\n",
@@ -120,7 +131,7 @@ pub fn rollback(app: &str, r: &Rollback, remembered: Result<(), &str>) -> String
             r.to, r.from
         )
     };
-    if let (Some(fp), Ok(())) = (&r.rejected_release, remembered) {
+    if let (Some(fp), true) = (&r.rejected_release, remembered) {
         let _ = writeln!(
             out,
             "Release {fp} is remembered as rolled back: `cutover apply` will not deploy it again without --retry."

@@ -40,7 +40,10 @@ pub fn render(s: &Status) -> String {
         );
     }
     if let Some(l) = &s.lock {
-        let _ = writeln!(out, "  lock:          held by {l}");
+        let holder = crate::model::Holder::parse(l)
+            .map(|h| h.to_string())
+            .unwrap_or_else(|raw| raw);
+        let _ = writeln!(out, "  lock:          held by {holder}");
     }
     out.push('\n');
     match &s.rollback {
@@ -90,8 +93,13 @@ fn colours(out: &mut String, s: &Status) {
                 format_timestamp(at)
             );
         }
-        for u in &c.unhealthy {
-            let _ = writeln!(out, "         not healthy: {u}");
+        for t in &c.unhealthy {
+            let reason = t
+                .reason
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            let _ = writeln!(out, "         not healthy: {} {}{reason}", t.id, t.state);
         }
     }
 }

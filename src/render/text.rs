@@ -154,6 +154,6 @@ fn headline(plan: &Plan) -> String {
 
 fn notes(out: &mut String, plan: &Plan) {
     for n in &plan.notes {
-        let _ = writeln!(out, "Note: {n}");
+        let _ = writeln!(out, "Note: {}", super::note(n));
     }
 }

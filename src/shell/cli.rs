@@ -16,7 +16,8 @@ use std::path::PathBuf;
      could not bring it home
   2  changes pending: plan --detailed-exitcode, drift, diff
   3  apply or promote aborted the deployment; production is back on the colour it
-     started from (a failed check, a person, or AWS: the message says which)"
+     started from (a failed check, a person, or AWS: the message says which)
+  130  a second Ctrl-C or SIGTERM exited apply or promote at once"
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -48,7 +48,8 @@ impl ExitStatus {
         let traffic_home = match (plan.rollback_to, a.weights_now) {
             (Some(to), Some(w)) => w == Weights::all_on(to),
             (Some(_), None) => false,
-            (None, _) => true,
+            // A first deploy started from no traffic at all.
+            (None, w) => w.is_none_or(|w| w.blue + w.green == 0),
         };
         if deployment && traffic_home {
             ExitStatus::Aborted

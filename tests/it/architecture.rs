@@ -20,8 +20,15 @@ const IMPURE: &[(&str, &str)] = &[
     ("aws_sdk_", "the AWS SDK"),
     ("aws_config", "the AWS SDK"),
     ("aws_smithy", "the AWS SDK"),
+    ("async move", "async code"),
+    ("async {", "async code"),
     ("reqwest", "HTTP"),
     ("std::process", "processes"),
+    ("std::env", "the environment"),
+    ("std::io", "I/O"),
+    ("print!", "output"),
+    ("eprint!", "output"),
+    ("dbg!", "output"),
     ("std::thread", "threads"),
     ("std::net", "the network"),
     ("SystemTime::now", "the clock (the snapshot carries `now`)"),
@@ -71,7 +78,10 @@ fn rules() -> Vec<Rule> {
         },
         Rule {
             folder: "model",
-            forbidden: core,
+            forbidden: with(
+                core,
+                &[("crate::decide", "decisions (data knows nothing of them)")],
+            ),
         },
         Rule {
             folder: "decide",
@@ -105,17 +115,90 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Code of a file without its comments and without its `#[cfg(test)]`
-/// module (unit tests may use what they like), with line numbers.
+/// Code of a file without its comments and without the items marked
+/// `#[cfg(test)]` (unit tests may use what they like), with line numbers.
+/// A `use` with braces also comes back as each path it names in full, so
+/// `use std::{fs, process::Command};` is seen as `std::process::Command`.
 fn code_lines(text: &str) -> Vec<(usize, String)> {
+    let lines: Vec<&str> = text.lines().collect();
     let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim_start() == "#[cfg(test)]" {
-            break;
+    let mut i = 0;
+    while i < lines.len() {
+        if lines[i].trim_start() == "#[cfg(test)]" {
+            i = after_item(&lines, i + 1);
+            continue;
         }
-        out.push((i + 1, without_comment(line).to_string()));
+        let code = without_comment(lines[i]).to_string();
+        let trimmed = code.trim_start();
+        if trimmed.starts_with("use ") || trimmed.starts_with("pub use ") {
+            let mut statement = String::new();
+            let mut j = i;
+            while j < lines.len() {
+                statement.push_str(without_comment(lines[j]).trim());
+                if statement.ends_with(';') {
+                    break;
+                }
+                j += 1;
+            }
+            let body = statement
+                .trim_start_matches("pub ")
+                .trim_start_matches("use ");
+            if body.contains('{') {
+                for path in expand_use("", body.trim_end_matches(';')) {
+                    out.push((i + 1, format!("use {path};")));
+                }
+            }
+        }
+        out.push((i + 1, code));
+        i += 1;
     }
     out
+}
+
+/// The line after the item that starts at `start`: a block to its closing
+/// brace at the same indentation, or one line.
+fn after_item(lines: &[&str], start: usize) -> usize {
+    let Some(first) = lines.get(start) else {
+        return start;
+    };
+    if !first.trim_end().ends_with('{') {
+        return start + 1;
+    }
+    let indent = &first[..first.len() - first.trim_start().len()];
+    let close = format!("{indent}}}");
+    (start + 1..lines.len())
+        .find(|&j| lines[j].trim_end() == close)
+        .map(|j| j + 1)
+        .unwrap_or(lines.len())
+}
+
+/// Every path a `use` tree names: "a::{b, c::{d, e}}" → a::b, a::c::d, a::c::e.
+fn expand_use(prefix: &str, tree: &str) -> Vec<String> {
+    let tree = tree.trim();
+    let Some(open) = tree.find('{') else {
+        return vec![format!("{prefix}{tree}")];
+    };
+    let head = format!("{prefix}{}", &tree[..open]);
+    let inner = &tree[open + 1..tree.rfind('}').unwrap_or(tree.len())];
+    let mut parts = Vec::new();
+    let (mut depth, mut from) = (0, 0);
+    for (k, ch) in inner.char_indices() {
+        match ch {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(&inner[from..k]);
+                from = k + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&inner[from..]);
+    parts
+        .into_iter()
+        .filter(|p| !p.trim().is_empty())
+        .flat_map(|p| expand_use(&head, p))
+        .collect()
 }
 
 /// `line` up to a `//` comment; a `//` inside a string ("http://…") is code.
@@ -138,12 +221,14 @@ fn without_comment(line: &str) -> &str {
 }
 
 /// `needle` in `code`, not as the start of a longer name (`.await` is not
-/// `.awaits_promotion`).
+/// `.awaits_promotion`); a needle ending in `_` or `::` is a prefix on
+/// purpose (`aws_sdk_` is every SDK crate).
 fn mentions(code: &str, needle: &str) -> bool {
     let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let word = needle.ends_with(|c: char| c.is_alphanumeric());
     code.match_indices(needle).any(|(at, _)| {
         let next = code[at + needle.len()..].chars().next();
-        !(needle.ends_with(ident) && next.is_some_and(ident))
+        !(word && next.is_some_and(ident))
     })
 }
 
@@ -187,11 +272,44 @@ fn pure_core_and_views_have_no_io_and_layers_point_one_way() {
 #[test]
 fn the_check_catches_a_breach_and_ignores_comments_and_unit_tests() {
     let rule = &rules()[2];
-    let text = "use crate::model::Color;\n// tokio is not used here\nuse tokio::time::sleep;\nlet u = \"http://x\"; // reqwest\nif t.awaits_promotion && c == '\"' { x.await }\n#[cfg(test)]\nmod tests { use std::process::Command; }\n";
-    let found = breaches("decide/x.rs", text, rule);
-    assert_eq!(found.len(), 2, "{found:?}");
-    assert!(found[0].starts_with("decide/x.rs:3: `tokio`"), "{found:?}");
-    assert!(found[1].starts_with("decide/x.rs:5: `.await`"), "{found:?}");
+    let text = [
+        "use crate::model::Color;",
+        "// tokio is not used here",
+        "use tokio::time::sleep;",
+        "let u = \"http://x\"; // reqwest",
+        "if t.awaits_promotion && c == '\"' { x.await }",
+        "use aws_sdk_ec2 as ec2;",
+        "use std::{fmt, process::Command};",
+        "use crate::{",
+        "    model::Color,",
+        "    shell::lock,",
+        "};",
+        "#[cfg(test)]",
+        "use std::thread;",
+        "#[cfg(test)]",
+        "mod tests {",
+        "    use std::net::TcpStream;",
+        "}",
+        "fn after_the_tests() { std::fs::read(\"x\"); }",
+    ]
+    .join("\n");
+    let found = breaches("decide/x.rs", &text, rule);
+    let at: Vec<&str> = found
+        .iter()
+        .map(|f| f.split(" brings").next().unwrap())
+        .collect();
+    assert_eq!(
+        at,
+        [
+            "decide/x.rs:3: `tokio`",
+            "decide/x.rs:5: `.await`",
+            "decide/x.rs:6: `aws_sdk_`",
+            "decide/x.rs:7: `std::process`",
+            "decide/x.rs:8: `crate::shell`",
+            "decide/x.rs:18: `std::fs`",
+        ],
+        "{found:#?}"
+    );
 }
 
 #[test]

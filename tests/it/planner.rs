@@ -376,7 +376,14 @@ fn teardown_becomes_a_change_only_once_due() {
     let p = plan(&s, &obs).unwrap();
     assert!(!p.has_changes());
     assert!(
-        p.notes.iter().any(|n| n.contains("teardown of blue")),
+        p.notes.iter().any(|n| matches!(
+            n,
+            cutover::model::plan::Note::TeardownNotDue {
+                color: Color::Blue,
+                due: cutover::model::plan::TeardownDue::At { in_secs: 60, .. },
+                ..
+            }
+        )),
         "{:?}",
         p.notes
     );

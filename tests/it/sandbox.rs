@@ -883,7 +883,7 @@ fn a_failing_webhook_is_a_warning_not_a_failed_deployment() {
 }
 
 /// Production weight only on colours with their full healthy capacity, and
-/// the active colour never torn down (DESIGN.md invariants 1-3), read from
+/// the active colour never torn down (docs/safety.md, rules 1-3), read from
 /// `cutover status --format json`.
 fn assert_invariants(env: &SandboxEnv, context: &str) {
     let status = env.run(&["status", "--format", "json"]);
@@ -991,4 +991,79 @@ fn hooks_and_checks_never_see_the_webhook_url() {
         !seen.contains("s3cr3t") && !seen.contains("SHOP_WEBHOOK"),
         "{seen}"
     );
+}
+
+/// A sandbox deployed with V1, then V2 promoted, inside a 30-minute window.
+fn promoted_v2() -> Scenario<SandboxEnv> {
+    Scenario::sandbox()
+        .teardown("30m")
+        .apply()
+        .exits(0)
+        .release(V2)
+        .apply()
+        .exits(0)
+        .traffic(0, 100)
+}
+
+fn deny(s: Scenario<SandboxEnv>, what: &str) -> Scenario<SandboxEnv> {
+    s.cloud.edit(|w| w.faults.denied.push(what.to_string()));
+    s
+}
+
+#[test]
+fn a_rollback_whose_flip_is_refused_changes_nothing_and_says_so() {
+    deny(promoted_v2(), "ModifyListener")
+        .run(&["rollback"])
+        .exits(1)
+        .says("updating the production listener failed, production is unchanged")
+        .says("AccessDenied")
+        .traffic(0, 100)
+        // The parameter went out with the flip and was put back.
+        .active("green");
+}
+
+#[test]
+fn a_rollback_whose_record_is_refused_says_traffic_moved_and_to_run_it_again() {
+    let s = deny(promoted_v2(), "PutParameter /cutover/shop/active")
+        .run(&["rollback"])
+        .exits(1)
+        .says("traffic is on blue but recording it as active failed")
+        .says("run `cutover rollback` again")
+        .traffic(100, 0);
+    s.cloud.edit(|w| w.faults.denied.clear());
+    s.run(&["rollback"]).exits(0).active("blue");
+}
+
+#[test]
+fn a_rollback_that_cannot_remember_the_release_warns_after_the_flip() {
+    deny(promoted_v2(), "CreateOrUpdateTags")
+        .run(&["rollback"])
+        .exits(0)
+        .says("warning: could not tag shop-green as rolled back")
+        .traffic(100, 0)
+        .active("blue");
+}
+
+#[test]
+fn an_aws_error_is_not_a_verdict_on_the_release() {
+    // Everything shifts, then recording the promotion is refused: production
+    // goes home, and the release is tried again by the next apply.
+    let s = deny(
+        Scenario::sandbox().apply().exits(0),
+        "PutParameter /cutover/shop/active",
+    )
+    .release(V2)
+    .apply()
+    .exits(3)
+    .says("rolled back to blue in one call")
+    .says("This is not a verdict on release")
+    .traffic(100, 0)
+    .active("blue");
+    s.cloud.edit(|w| w.faults.denied.clear());
+    s.run(&["plan", "--detailed-exitcode"])
+        .exits(2)
+        .apply()
+        .exits(0)
+        .traffic(0, 100)
+        .active("green");
 }

@@ -4,7 +4,7 @@
 //! deleted or edited.
 
 use super::{step, Builder, PlanError};
-use crate::model::plan::{Action, ChangeAction, FieldChange, Resource, Scope};
+use crate::model::plan::{Action, ChangeAction, FieldChange, Note, Resource, Scope};
 use crate::model::{Color, Release, Weights};
 
 /// The live colour, recording a correction of the parameter when it is
@@ -16,10 +16,10 @@ pub(super) fn active_colour(
     let obs = b.obs;
     let prod = obs.weights_at(b.spec.production.weights_at());
     if let Some(o) = misrecorded(b, prod, release) {
-        let note = format!(
-            "the active-colour parameter {} disagrees with the production listener, which sends everything to {o}: it is corrected",
-            b.spec.state_parameter
-        );
+        let note = Note::ActiveCorrected {
+            parameter: b.spec.state_parameter.clone(),
+            color: o,
+        };
         record_corrected(b, o, note, Some(o.other()));
         return Ok(Some(o));
     }
@@ -29,10 +29,10 @@ pub(super) fn active_colour(
             None => None,
             Some(w) => {
                 let c = infer_active(b, w, release)?;
-                let note = format!(
-                    "the active-colour parameter {} is missing; the production listener says {c} is live",
-                    b.spec.state_parameter
-                );
+                let note = Note::ActiveInferred {
+                    parameter: b.spec.state_parameter.clone(),
+                    color: c,
+                };
                 record_corrected(b, c, note, None);
                 Some(c)
             }
@@ -88,7 +88,7 @@ fn check_unfinished_rollback(
 
 /// Records `c` as active because the parameter is missing (`was` = None) or
 /// wrong: the listener, which carries the traffic, is what is believed.
-fn record_corrected(b: &mut Builder, c: Color, note: String, was: Option<Color>) {
+fn record_corrected(b: &mut Builder, c: Color, note: Note, was: Option<Color>) {
     let parameter = b.spec.state_parameter.clone();
     b.notes.push(note);
     b.in_scope(Scope::Repair, |b| {

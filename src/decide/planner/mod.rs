@@ -27,7 +27,8 @@ mod teardown;
 
 use crate::model::observed::Observed;
 use crate::model::plan::{
-    Action, Change, ChangeAction, FieldChange, Plan, PlanKind, Resource, Scope, Step, Timeline,
+    Action, Change, ChangeAction, FieldChange, Note, Plan, PlanKind, Resource, Scope, Step,
+    Timeline,
 };
 use crate::model::Color;
 use crate::spec::Spec;
@@ -67,7 +68,7 @@ pub(super) struct Builder<'a> {
     timeline: Option<Timeline>,
     changes: Vec<Change>,
     steps: Vec<Step>,
-    notes: Vec<String>,
+    notes: Vec<Note>,
     /// The scope of the changes being decided now.
     scope: Scope,
 }
@@ -78,6 +79,27 @@ impl Builder<'_> {
     fn decide(&mut self, change: Option<Change>, steps: impl IntoIterator<Item = Step>) {
         self.changes.extend(change);
         self.steps.extend(steps);
+    }
+
+    /// Where the plan stands now, to [`Builder::retract`] to.
+    fn mark(&self) -> Mark {
+        Mark {
+            changes: self.changes.len(),
+            steps: self.steps.len(),
+        }
+    }
+
+    /// Takes back every decision recorded since `mark`.
+    fn retract(&mut self, mark: Mark) {
+        self.changes.truncate(mark.changes);
+        self.steps.truncate(mark.steps);
+    }
+
+    /// A step with no change of its own that must run before decisions
+    /// recorded since `mark` (the before_deploy hook: before anything of the
+    /// new colour is built, which is known only once the build is decided).
+    fn then_before(&mut self, mark: Mark, action: Action, reason: impl Into<String>) {
+        self.steps.insert(mark.steps, step(action, reason));
     }
 
     /// A step with no change of its own (a wait, a bake, a smoke test).
@@ -108,6 +130,25 @@ impl Builder<'_> {
         let out = f(self);
         self.scope = outer;
         out
+    }
+}
+
+/// A point in the plan being built.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Mark {
+    changes: usize,
+    steps: usize,
+}
+
+impl Mark {
+    /// Before anything was decided.
+    const START: Mark = Mark {
+        changes: 0,
+        steps: 0,
+    };
+
+    fn steps(self) -> usize {
+        self.steps
     }
 }
 

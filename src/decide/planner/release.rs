@@ -1,13 +1,13 @@
 //! Releases: a first deploy, a new release deployed blue-green (built,
 //! smoke-tested, shifted step by step, promoted), and building a colour.
 
-use super::{listeners, steady, step, teardown, Builder};
+use super::{listeners, steady, step, teardown, Builder, Mark};
 use crate::model::observed::Observed;
 use crate::model::plan::{
-    Action, ChangeAction, FieldChange, FleetConfig, PlanKind, Resource, Scope, Timeline,
+    Action, ChangeAction, FieldChange, FleetConfig, Note, PlanKind, Resource, Scope, Timeline,
     TimelineStep,
 };
-use crate::model::{format_timestamp, names, Color, Release, Timestamp, Weights};
+use crate::model::{names, Color, Release, Timestamp, Weights};
 use crate::spec::Spec;
 
 /// Nothing is live yet: build blue and route all traffic to it.
@@ -35,7 +35,7 @@ pub(super) fn first_deploy(b: &mut Builder, release: &Release) -> PlanKind {
         )
     });
     if builds {
-        teardown::before_deploy(b, 0, c);
+        teardown::before_deploy(b, Mark::START, c);
     }
     listeners::route_test(b, c);
     smoke(b, c);
@@ -70,11 +70,11 @@ pub(super) fn next(b: &mut Builder, a: Color, release: &Release) -> (PlanKind, O
         // apply: only `--retry` or a changed release moves on.
         Some(at) if !b.opts.retry => {
             let to = a.other();
-            b.notes.push(format!(
-                "release {} was rolled back at {} and is not deployed again without `--retry`; {to} keeps it for inspection, and a changed release deploys normally",
-                release.fingerprint,
-                format_timestamp(at)
-            ));
+            b.notes.push(Note::RolledBackHeld {
+                release: release.fingerprint.clone(),
+                at,
+                color: to,
+            });
             // The test listener stays on the rejected release, for inspection.
             steady::listeners_on(b, a, false);
             (PlanKind::InPlace, None)
@@ -95,10 +95,12 @@ fn rolled_back_at(obs: &Observed, c: Color, release: &Release) -> Option<Timesta
 fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
     let spec = b.spec;
     let to = a.other();
+    production_settings(b, a);
     b.scope = Scope::Release;
     let reached = take_back_abandoned(b, a, release);
     let resume_at = (reached > 0).then_some(reached);
     let steps: Vec<String> = spec.rollout.steps.iter().map(|w| format!("{w}%")).collect();
+    let mark = b.mark();
     let change = b.change(
         ChangeAction::Replace,
         Resource::Release {
@@ -119,17 +121,16 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
         },
     );
     b.decide(Some(change), []);
-    let before = b.steps.len();
     build_color(b, to, release);
-    let builds = b.steps[before..]
+    let builds = b.steps[mark.steps()..]
         .iter()
         .any(|s| !matches!(s.action, Action::WaitHealthy { .. }));
     if builds {
-        teardown::before_deploy(b, before, to);
+        teardown::before_deploy(b, mark, to);
     }
     listeners::route_test(b, to);
     if !spec.rollout.auto_promote && !b.opts.promote && resume_at.is_none() {
-        return hold_for_promotion(b, a, release, before);
+        return hold_for_promotion(b, a, release, mark);
     }
     smoke(b, to);
     shift(b, to, reached);
@@ -138,6 +139,28 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
     b.scope = Scope::Teardown;
     teardown::teardown_idle(b, to, true);
     release_kind(b, a, release, resume_at)
+}
+
+/// The production listener has the plan's protocol and certificate (or is
+/// created, all on `a`) before a release shifts through it: an in-place
+/// change, weights as they are.
+fn production_settings(b: &mut Builder, a: Color) {
+    let spec = b.spec;
+    if listeners::settings_match(b, &spec.production) {
+        return;
+    }
+    let weights = b
+        .obs
+        .weights_at(spec.production.weights_at())
+        .unwrap_or(Weights::all_on(a));
+    b.in_scope(Scope::InPlace, |b| {
+        listeners::ensure(
+            b,
+            &spec.production,
+            weights,
+            "the production listener's settings differ from the plan file",
+        )
+    });
 }
 
 /// Production weight on `to` for a release that is no longer the plan's
@@ -179,19 +202,20 @@ fn take_back_abandoned(b: &mut Builder, a: Color, release: &Release) -> u32 {
 
 /// auto_promote = false: build, smoke-test and stop for a person; or, when
 /// that already happened, say that it waits.
-fn hold_for_promotion(b: &mut Builder, a: Color, release: &Release, before: usize) -> PlanKind {
+fn hold_for_promotion(b: &mut Builder, a: Color, release: &Release, mark: Mark) -> PlanKind {
     let to = a.other();
-    let only_waits = b.steps[before..]
+    let only_waits = b.steps[mark.steps()..]
         .iter()
         .all(|s| matches!(s.action, Action::WaitHealthy { .. }));
     if only_waits {
-        // Built, healthy, smoke-tested before: it waits for a person.
-        b.steps.truncate(before);
-        b.changes.retain(|c| c.action != ChangeAction::Replace);
-        b.notes.push(format!(
-            "{to} runs release {} and waits for `cutover promote` (auto_promote = false); production stays on {a}",
-            release.fingerprint
-        ));
+        // Built, healthy, smoke-tested before: it waits for a person, and
+        // this plan has nothing of the release to do.
+        b.retract(mark);
+        b.notes.push(Note::AwaitsPromotion {
+            color: to,
+            release: release.fingerprint.clone(),
+            active: a,
+        });
         return PlanKind::InPlace;
     }
     smoke(b, to);
@@ -259,8 +283,7 @@ fn timeline(b: &Builder, a: Color, to: Color, awaits_promotion: bool) -> Timelin
             })
             .collect()
     };
-    let mut gates = vec![format!("target health of {a} and {to}")];
-    gates.extend(spec.rollout.gates.iter().map(|g| g.describe()));
+    let gates = spec.rollout.gates.clone();
     Timeline {
         from: a,
         to,

@@ -3,15 +3,13 @@
 
 use super::{listeners, release, step, teardown, Builder};
 use crate::model::observed::Fleet;
-use crate::model::plan::{Action, ChangeAction, FieldChange, Resource, Scope};
+use crate::model::plan::{Action, ChangeAction, FieldChange, Note, Resource, Scope};
 use crate::model::{Color, Release, Weights};
 
 pub(super) fn steady(b: &mut Builder, a: Color, release: &Release) {
     match b.obs.fleets.get(a).as_ref() {
         None => {
-            b.notes.push(format!(
-                "the fleet of the active colour {a} is missing: it is rebuilt"
-            ));
+            b.notes.push(Note::FleetRebuilt { color: a });
             b.in_scope(Scope::Repair, |b| release::build_color(b, a, release));
         }
         Some(f) => fleet_in_place(b, a, f, release),
@@ -85,28 +83,42 @@ fn fleet_in_place(b: &mut Builder, a: Color, f: &Fleet, release: &Release) {
 pub(super) fn listeners_on(b: &mut Builder, a: Color, test_too: bool) {
     let spec = b.spec;
     let obs = b.obs;
-    let off = |b: &Builder, l: &crate::spec::ListenerSpec| {
+    let weights_off = |l: &crate::spec::ListenerSpec| {
         obs.weights_at(l.weights_at()) != Some(Weights::all_on(a))
             || obs.foreign_weight_at(l.weights_at()) > 0
-            || !listeners::settings_match(b, l)
+    };
+    let off = |b: &Builder, l: &crate::spec::ListenerSpec| {
+        weights_off(l) || !listeners::settings_match(b, l)
+    };
+    // Weights no deployment would leave are a repair; settings an update.
+    let scope = |l: &crate::spec::ListenerSpec| {
+        if weights_off(l) {
+            Scope::Repair
+        } else {
+            Scope::InPlace
+        }
     };
     // The test listener follows the active colour between releases.
     if let Some(test) = spec.test.as_ref().filter(|_| test_too) {
         if off(b, test) {
-            listeners::ensure(
-                b,
-                test,
-                Weights::all_on(a),
-                "the test listener follows the active colour",
-            );
+            b.in_scope(scope(test), |b| {
+                listeners::ensure(
+                    b,
+                    test,
+                    Weights::all_on(a),
+                    "the test listener follows the active colour",
+                )
+            });
         }
     }
     if off(b, &spec.production) {
-        listeners::ensure(
-            b,
-            &spec.production,
-            Weights::all_on(a),
-            "production traffic belongs entirely to the active colour",
-        );
+        b.in_scope(scope(&spec.production), |b| {
+            listeners::ensure(
+                b,
+                &spec.production,
+                Weights::all_on(a),
+                "production traffic belongs entirely to the active colour",
+            )
+        });
     }
 }

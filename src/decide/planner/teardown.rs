@@ -1,10 +1,12 @@
 //! The old colour's teardown once its rollback window has passed, and the
 //! expand/contract hooks around a release.
 
-use super::{step, Builder};
+use super::{step, Builder, Mark};
 use crate::model::observed::TargetState;
-use crate::model::plan::{Action, ChangeAction, HookPhase, Resource, Scope, Step};
-use crate::model::{format_duration, format_timestamp, Capacity, Color};
+use crate::model::plan::{
+    Action, ChangeAction, HookPhase, Note, Resource, Scope, Step, TeardownDue,
+};
+use crate::model::{format_duration, Capacity, Color};
 use crate::spec::TeardownPolicy;
 
 /// Tear down the colour that is not `active`, by policy, when its rollback
@@ -91,20 +93,19 @@ fn due(b: &mut Builder, active: Color, promoting: bool) -> bool {
     if delay == 0 || (!promoting && obs.now >= due) {
         return true;
     }
-    let when = if promoting {
-        format!("{} after promotion", format_duration(delay))
+    let due = if promoting {
+        TeardownDue::AfterPromotion { secs: delay }
     } else {
-        format!(
-            "at {} (in {})",
-            format_timestamp(due),
-            format_duration((due - obs.now) as u64)
-        )
+        TeardownDue::At {
+            at: due,
+            in_secs: (due - obs.now) as u64,
+        }
     };
-    b.notes.push(format!(
-        "teardown of {} ({}) is due {when}; until then `cutover rollback` flips back instantly, and the next `apply` after that tears it down",
-        active.other(),
-        b.spec.teardown.policy.as_str()
-    ));
+    b.notes.push(Note::TeardownNotDue {
+        color: active.other(),
+        policy: b.spec.teardown.policy,
+        due,
+    });
     false
 }
 
@@ -189,7 +190,7 @@ fn contract(b: &mut Builder, c: Color, pending: Option<String>) {
 
 /// The before_deploy hook, placed at `at` (before anything of the new colour
 /// is built): the one step inserted rather than appended.
-pub(super) fn before_deploy(b: &mut Builder, at: usize, c: Color) {
+pub(super) fn before_deploy(b: &mut Builder, at: Mark, c: Color) {
     let Some(command) = b.spec.hooks.before_deploy.clone() else {
         return;
     };
@@ -199,8 +200,9 @@ pub(super) fn before_deploy(b: &mut Builder, at: usize, c: Color) {
         command,
         release: None,
     };
-    b.steps.insert(
+    b.then_before(
         at,
-        step(action, "expand/contract: before the new colour is built"),
+        action,
+        "expand/contract: before the new colour is built",
     );
 }

@@ -7,7 +7,7 @@
 //! is the case of one.
 
 use super::{err, protocol_from, Aws};
-use crate::model::observed::{self, Managed, Observed, TargetHealth, TargetState};
+use crate::model::observed::{self, Managed, ManagedKind, Observed, TargetHealth, TargetState};
 use crate::model::{names, tags, Capacity, Color, HealthCheck, LoadBalancerArn, TargetGroupArn};
 use crate::provider::{fingerprint_from_description, AppRef, Provider, ProviderError, Result};
 use aws_sdk_autoscaling as asg;
@@ -44,21 +44,35 @@ struct Details {
 impl Aws {
     /// Observes `apps` together. `full = false` leaves out what a rollback
     /// does not need (launch templates, target group attributes and tags):
-    /// fewer calls before the flip. A failed read fails every app of the
-    /// batch: a snapshot is whole or it is not used.
+    /// fewer calls before the flip. When a batched read fails, each app is
+    /// read on its own, so one app's failure (a load balancer the role may
+    /// not read) is that app's alone.
     pub(super) async fn observe_batch(&self, apps: &[AppRef], full: bool) -> Vec<Result<Observed>> {
+        match self.observe_together(apps, full).await {
+            Ok(all) => all.into_iter().map(Ok).collect(),
+            Err(e) if apps.len() <= 1 => apps.iter().map(|_| Err(e.clone())).collect(),
+            Err(_) => {
+                let alone = apps
+                    .iter()
+                    .map(|app| self.observe_together(std::slice::from_ref(app), full));
+                futures::future::join_all(alone)
+                    .await
+                    .into_iter()
+                    .map(|r| r.and_then(|mut one| one.pop().ok_or_else(no_snapshot)))
+                    .collect()
+            }
+        }
+    }
+
+    /// Both rounds for `apps`; a snapshot is whole or it is not made.
+    async fn observe_together(&self, apps: &[AppRef], full: bool) -> Result<Vec<Observed>> {
         let now = self.now_secs();
-        let found = match self.round_one(apps, full).await {
-            Ok(f) => f,
-            Err(e) => return apps.iter().map(|_| Err(e.clone())).collect(),
-        };
-        let details = match self.round_two(&found, full).await {
-            Ok(d) => d,
-            Err(e) => return apps.iter().map(|_| Err(e.clone())).collect(),
-        };
-        apps.iter()
-            .map(|app| Ok(assemble(app, now, &found, &details)))
-            .collect()
+        let found = self.round_one(apps, full).await?;
+        let details = self.round_two(&found, full).await?;
+        Ok(apps
+            .iter()
+            .map(|app| assemble(app, now, &found, &details))
+            .collect())
     }
 
     async fn round_one(&self, apps: &[AppRef], full: bool) -> Result<Found> {
@@ -457,7 +471,7 @@ impl Aws {
                     .and_then(|t| t.value())
                     .unwrap_or_default();
                 out.push(Managed {
-                    kind: "auto scaling group".to_string(),
+                    kind: ManagedKind::AutoScalingGroup,
                     name: g.auto_scaling_group_name().unwrap_or_default().to_string(),
                     app: app.to_string(),
                 });
@@ -514,7 +528,7 @@ impl Aws {
                         .map(|(_, n)| n.clone())
                         .unwrap_or_default();
                     out.push(Managed {
-                        kind: "target group".to_string(),
+                        kind: ManagedKind::TargetGroup,
                         name,
                         app: tag(tags::APP).unwrap_or_default().to_string(),
                     });
@@ -523,6 +537,10 @@ impl Aws {
         }
         Ok(out)
     }
+}
+
+fn no_snapshot() -> ProviderError {
+    ProviderError::api("Observe", "no snapshot was made")
 }
 
 /// Everything `describe` finds for `names`, [`ELB_NAMES`] a call. Elastic

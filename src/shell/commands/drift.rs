@@ -15,11 +15,14 @@ pub async fn run(g: &GlobalArgs, args: &[PathBuf], format: Format) -> Result<Exi
     let mut specs = Vec::new();
     let mut failed = false;
     for (path, r) in seen.apps {
-        match r {
-            Ok((spec, obs)) => {
-                apps.push(crate::decide::drift::drift(&spec, &obs));
-                specs.push(spec);
-            }
+        let observed = r.and_then(|(spec, obs)| {
+            // A plan that loaded owns its resources, even when reading them failed.
+            let obs = obs.map(|o| crate::decide::drift::drift(&spec, &o));
+            specs.push(spec);
+            obs
+        });
+        match observed {
+            Ok(d) => apps.push(d),
             Err(e) => {
                 failed = true;
                 if let Some(pe) = e.downcast_ref::<crate::spec::PlanFileError>() {

@@ -10,6 +10,7 @@ mod status;
 mod unlock;
 mod validate;
 
+use crate::model::observed::Observed;
 use crate::provider::aws::{Aws, AwsOptions};
 use crate::provider::sandbox::Sandbox;
 use crate::provider::{AppRef, Provider};
@@ -18,7 +19,7 @@ use crate::shell::exit::ExitStatus;
 use crate::spec::Spec;
 use anyhow::{Context, Result};
 use std::io::IsTerminal;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub fn run(cli: Cli) -> Result<ExitStatus> {
     let g = cli.global;
@@ -163,34 +164,27 @@ async fn provider_for(
 pub(crate) struct Observation {
     /// One provider per region the plans name (`None`: the config chain's).
     pub regions: Vec<(Option<String>, Box<dyn Provider>)>,
-    /// Each plan file, in the order given, with its app's snapshot.
-    pub apps: Vec<(
-        std::path::PathBuf,
-        Result<(Spec, crate::model::observed::Observed)>,
-    )>,
+    /// Each plan file, in the order given: its spec (or why it did not
+    /// load), and its app's snapshot (or why it could not be read).
+    pub apps: Vec<(PathBuf, Result<Loaded>)>,
 }
+
+/// A plan file that loaded, and its app's snapshot (or why it could not be read).
+pub(crate) type Loaded = (Spec, Result<Observed>);
 
 /// Loads `files` and observes their apps: one provider per region, and each
 /// region's apps in one batched observation (one app is the case of one).
-pub(crate) async fn observe_plans(g: &GlobalArgs, files: &[std::path::PathBuf]) -> Observation {
+pub(crate) async fn observe_plans(g: &GlobalArgs, files: &[PathBuf]) -> Observation {
     let loaded: Vec<Result<Spec>> = files.iter().map(|f| load_spec(f)).collect();
-    let mut regions: Vec<Option<String>> = loaded
-        .iter()
-        .flatten()
-        .map(|s| g.region.clone().or_else(|| s.region.clone()))
-        .collect();
+    let region_of = |s: &Spec| g.region.clone().or_else(|| s.region.clone());
+    let mut regions: Vec<Option<String>> = loaded.iter().flatten().map(region_of).collect();
     regions.sort();
     regions.dedup();
-    let mut results: Vec<Option<Result<(Spec, crate::model::observed::Observed)>>> =
-        loaded.iter().map(|_| None).collect();
+    let mut seen: Vec<Option<Result<Observed>>> = loaded.iter().map(|_| None).collect();
     let mut providers = Vec::new();
     for region in regions {
         let members: Vec<usize> = (0..files.len())
-            .filter(|&i| {
-                loaded[i]
-                    .as_ref()
-                    .is_ok_and(|s| g.region.clone().or_else(|| s.region.clone()) == region)
-            })
+            .filter(|&i| loaded[i].as_ref().is_ok_and(|s| region_of(s) == region))
             .collect();
         let specs: Vec<&Spec> = members
             .iter()
@@ -201,35 +195,30 @@ pub(crate) async fn observe_plans(g: &GlobalArgs, files: &[std::path::PathBuf]) 
             Err(e) => {
                 let msg = format!("{e:#}");
                 for &i in &members {
-                    results[i] = Some(Err(anyhow::anyhow!("{msg}")));
+                    seen[i] = Some(Err(anyhow::anyhow!("{msg}")));
                 }
                 continue;
             }
         };
         let refs: Vec<AppRef> = specs.iter().map(|s| AppRef::from_spec(s)).collect();
-        let seen = p.observe_apps(&refs).await;
-        for (&i, obs) in members.iter().zip(seen) {
-            let spec = loaded[i].as_ref().expect("members loaded").clone();
+        let observed = p.observe_apps(&refs).await;
+        for ((&i, obs), spec) in members.iter().zip(observed).zip(&specs) {
             let what = format!(
                 "reading the live state of {} from {}",
                 spec.app,
                 p.describe()
             );
-            results[i] = Some(obs.map(|o| (spec, o)).context(what));
+            seen[i] = Some(obs.context(what));
         }
         providers.push((region, p));
     }
     let apps = files
         .iter()
         .zip(loaded)
-        .zip(results)
-        .map(|((f, l), r)| {
-            let r = match (l, r) {
-                (Err(e), _) => Err(e),
-                (Ok(_), Some(r)) => r,
-                (Ok(_), None) => Err(anyhow::anyhow!("{} was not observed", f.display())),
-            };
-            (f.clone(), r)
+        .zip(seen)
+        .map(|((f, spec), obs)| {
+            let not_read = || Err(anyhow::anyhow!("{} was not observed", f.display()));
+            (f.clone(), spec.map(|s| (s, obs.unwrap_or_else(not_read))))
         })
         .collect();
     Observation {

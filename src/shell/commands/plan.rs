@@ -29,6 +29,7 @@ pub async fn run(
     let mut plans = Vec::new();
     for (path, r) in seen.apps {
         let (spec, obs) = r?;
+        let obs = obs?;
         let plan = one(&spec, &obs, retry)?;
         if let Some(out) = out {
             let saved = crate::decide::saved::SavedPlan {

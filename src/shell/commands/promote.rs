@@ -26,9 +26,7 @@ async fn locked(
     p: &dyn crate::provider::Provider,
 ) -> Result<ExitStatus> {
     let obs = observe(p, spec).await?;
-    let weights = obs
-        .listener(spec.production.port)
-        .and_then(|l| obs.weights(l));
+    let weights = obs.weights_at(spec.production.weights_at());
     if crate::decide::status::paused(spec, &obs, weights).is_none() {
         eprintln!(
             "error: nothing waits for promotion: no colour is ready with the plan's release and without traffic{}",

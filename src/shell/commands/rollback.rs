@@ -51,33 +51,11 @@ async fn locked(
     let outcome = executor(spec, p, reporter.as_ref(), &obs)
         .execute(&plan, &obs)
         .await;
-    // Only remembering the release may fail after the flip went out.
     let remembered = match outcome.abort() {
-        None => Ok(()),
-        Some(a) => match &plan.steps[a.step - 1].action {
-            Action::RememberRolledBack { color, .. } if decision.flip => {
-                eprintln!(
-                    "warning: could not tag {} as rolled back ({}); a later apply may deploy release {} again",
-                    crate::model::names::color_resource(&spec.app, *color),
-                    a.error,
-                    decision.rejected_release.as_deref().unwrap_or("?")
-                );
-                Err(a.error.as_str())
-            }
-            Action::RememberRolledBack { color, .. } => {
-                // Nothing else happened: the paused release would still be promotable.
-                eprintln!(
-                    "error: could not tag {} as rolled back ({}); the release on {} is not abandoned",
-                    crate::model::names::color_resource(&spec.app, *color),
-                    a.error,
-                    decision.from
-                );
-                return Ok(ExitStatus::Error);
-            }
-            _ => {
-                eprintln!("error: updating the production listener: {}", a.error);
-                return Ok(ExitStatus::Error);
-            }
+        None => true,
+        Some(a) => match failed(spec, &decision, &plan, a) {
+            Ok(()) => false,
+            Err(status) => return Ok(status),
         },
     };
     print!(
@@ -93,4 +71,49 @@ async fn locked(
         .await;
     }
     Ok(ExitStatus::Success)
+}
+
+/// Says what a failed rollback step means. Only remembering the release may
+/// fail after the flip went out: that is a warning (`Ok`); anything else
+/// ends the command (`Err`, with its status).
+fn failed(
+    spec: &crate::spec::Spec,
+    decision: &crate::decide::rollback::Rollback,
+    plan: &crate::model::plan::Plan,
+    a: &crate::model::outcome::Abort,
+) -> std::result::Result<(), ExitStatus> {
+    let fleet = |c| crate::model::names::color_resource(&spec.app, c);
+    match &plan.steps[a.step - 1].action {
+        Action::RememberRolledBack { color, .. } if decision.flip => {
+            eprintln!(
+                "warning: could not tag {} as rolled back ({}); a later apply may deploy release {} again",
+                fleet(*color),
+                a.error,
+                decision.rejected_release.as_deref().unwrap_or("?")
+            );
+            Ok(())
+        }
+        Action::RememberRolledBack { color, .. } => {
+            // Nothing else happened: the paused release would still be promotable.
+            eprintln!(
+                "error: could not tag {} as rolled back ({}); the release on {} is not abandoned",
+                fleet(*color),
+                a.error,
+                decision.from
+            );
+            Err(ExitStatus::Error)
+        }
+        _ if a.weights_now == Some(crate::model::Weights::all_on(decision.to)) => {
+            // The flip went out; recording the active colour did not.
+            eprintln!("error: {}", a.error);
+            Err(ExitStatus::Error)
+        }
+        _ => {
+            eprintln!(
+                "error: updating the production listener failed, production is unchanged: {}",
+                a.error
+            );
+            Err(ExitStatus::Error)
+        }
+    }
 }

@@ -112,7 +112,11 @@ impl Executor<'_> {
                     .await?;
                 Ok(None)
             }
-            Action::Flip { to, record_active } => self.flip(r, *to, record_active.as_deref()).await,
+            Action::Flip {
+                to,
+                traffic,
+                record_active,
+            } => self.flip(r, *to, *traffic, record_active.as_deref()).await,
             Action::RememberRolledBack { color, release } => {
                 let at = self.provider.now();
                 self.provider
@@ -260,7 +264,7 @@ impl Executor<'_> {
         config: &ListenerConfig,
         weights: Weights,
     ) -> Result<Detail, StepError> {
-        let is_prod = config.port == r.production.port();
+        let is_prod = r.production == config.weights_at();
         if is_prod {
             self.check_weights_safe(r, weights).await?;
         }
@@ -311,13 +315,20 @@ impl Executor<'_> {
         &self,
         r: &mut Resolved,
         to: Color,
+        traffic: bool,
         record_active: Option<&str>,
     ) -> Result<Detail, StepError> {
         let arn = r.production_listener()?;
         let weights = Weights::all_on(to);
         let forward = forward_for(&r.target_groups, weights);
         let p = self.provider;
-        let flip = p.set_weights(&arn, &forward);
+        let flip = async {
+            if traffic {
+                p.set_weights(&arn, &forward).await.map(|_| ())
+            } else {
+                Ok(())
+            }
+        };
         let record = async {
             match record_active {
                 Some(param) => p.put_active(param, to).await,

@@ -22,7 +22,7 @@ pub use error::{RestoreError, StepError};
 pub use wait::{Guard, Interrupt};
 
 use crate::model::observed::{healthy_count, Observed, TargetHealth};
-use crate::model::outcome::{Abort, Outcome};
+use crate::model::outcome::{Abort, Cause, Outcome};
 use crate::model::plan::{Action, Plan, PlanKind};
 use crate::model::{Color, Weights, WeightsAt};
 use crate::provider::{forward_for, AppRef, Provider};
@@ -118,7 +118,11 @@ impl Executor<'_> {
                 abort.weights_now = r.weights;
             }
         }
-        if let PlanKind::Release { to, release, .. } = &plan.kind {
+        // Only a verdict on the release (or a person stopping it) is
+        // remembered: an AWS error or a refused mutation says nothing about
+        // the release, and the next apply tries it again.
+        let verdict = matches!(abort.cause, Cause::Verdict | Cause::Interrupted);
+        if let (PlanKind::Release { to, release, .. }, true) = (&plan.kind, verdict) {
             let at = self.provider.now();
             let marked = self
                 .provider

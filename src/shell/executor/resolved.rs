@@ -84,8 +84,11 @@ impl Resolved {
 
     /// The listener that carries the production weights.
     pub fn production_listener(&self) -> Result<ListenerArn, StepError> {
+        let port = match self.production {
+            WeightsAt::ListenerDefault { port } => port,
+        };
         self.listeners
-            .get(&self.production.port())
+            .get(&port)
             .cloned()
             .ok_or_else(|| StepError::Missing("the production listener does not exist".into()))
     }
