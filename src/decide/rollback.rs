@@ -4,7 +4,7 @@
 
 use crate::model::observed::Observed;
 use crate::model::plan::{Action, Plan, PlanKind, Step};
-use crate::model::{Color, Weights};
+use crate::model::{names, Color, Timestamp, Weights};
 use crate::spec::Spec;
 
 /// What `cutover rollback` does: one listener update, plus the SSM update
@@ -13,6 +13,14 @@ use crate::spec::Spec;
 pub struct Rollback {
     pub from: Color,
     pub to: Color,
+    /// Why `to`.
+    pub why: Why,
+    /// How many healthy targets `to` needs to take production: its own
+    /// desired capacity when it last served, at least 1.
+    pub wanted: u32,
+    /// `to` has fewer healthy targets than `wanted` and `--force` insists:
+    /// (healthy, wanted), said before the flip.
+    pub short: Option<(u32, u32)>,
     /// Send the listener update (false when all traffic is already on `to`:
     /// rolling back a paused or already rolled-back release).
     pub flip: bool,
@@ -24,6 +32,25 @@ pub struct Rollback {
     /// The release being rolled back, remembered on `from`'s fleet so that a
     /// scheduled apply does not deploy it again.
     pub rejected_release: Option<String>,
+}
+
+/// Why a rollback goes where it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Why {
+    /// Mid-shift: production returns to the colour that is still active.
+    MidShift,
+    /// `to` served before `from` was promoted at `at` (the promotion record).
+    Recorded { at: Timestamp },
+    /// Production is already all on `to`: recording it as active finishes a
+    /// rollback whose record did not go through.
+    Finish,
+    /// Production is all on `to`, which is active; `from` runs a newer
+    /// release that never got traffic (paused): it is abandoned.
+    Abandon,
+    /// No promotion record (an app promoted by an older cutover, or a lost
+    /// record): `to` runs the older launch template version.
+    Inferred,
 }
 
 /// Why a rollback cannot happen.
@@ -38,9 +65,15 @@ pub enum RollbackRefusal {
         to: Color,
         already_rolled_back: bool,
     },
+    #[error("nothing to roll back: production is on {to}, and release {release} on {from} was already rolled back from; `cutover apply --retry` deploys it again")]
+    AlreadyRolledBack {
+        to: Color,
+        from: Color,
+        release: String,
+    },
     #[error("nothing to roll back: {to} has no target group: there is no previous colour")]
     NoPreviousColour { to: Color },
-    #[error("cannot roll back to {color}: {healthy} of its {wanted} targets are healthy ({fleet}); routing production there would send traffic to a fleet that cannot serve it")]
+    #[error("cannot roll back to {color}: {healthy} of its {wanted} targets are healthy ({fleet}); routing production there would send traffic to a fleet that cannot serve it. `cutover rollback --force` flips anyway, onto the {healthy} healthy targets it has")]
     NoHealthyCapacity {
         color: Color,
         healthy: u32,
@@ -62,8 +95,8 @@ pub enum FleetState {
 
 /// The plan `cutover rollback` carries out: the flip (when traffic moves) and
 /// remembering the release as rolled back.
-pub fn plan(spec: &Spec, obs: &Observed) -> Result<(Rollback, Plan), RollbackRefusal> {
-    let r = rollback(spec, obs)?;
+pub fn plan(spec: &Spec, obs: &Observed, force: bool) -> Result<(Rollback, Plan), RollbackRefusal> {
+    let r = decide(spec, obs, force)?;
     let mut steps = Vec::new();
     if r.flip || r.record_active.is_some() {
         steps.push(Step {
@@ -73,6 +106,26 @@ pub fn plan(spec: &Spec, obs: &Observed) -> Result<(Rollback, Plan), RollbackRef
                 record_active: r.record_active.clone(),
             },
             reason: format!("all production traffic back on {}", r.to),
+        });
+    }
+    if r.record_active.is_some() {
+        // The colour rolled back from is not where a second rollback goes.
+        steps.push(Step {
+            action: Action::RecordPrevious {
+                parameter: names::previous_parameter(&spec.state_parameter),
+                promoted: r.to,
+                color: r.from,
+                release: r.rejected_release.clone(),
+                capacity: obs
+                    .fleets
+                    .get(r.from)
+                    .as_ref()
+                    .map(|f| f.capacity.desired)
+                    .unwrap_or(0)
+                    .max(1),
+                rolled_back: true,
+            },
+            reason: format!("a second rollback does not return to {}", r.from),
         });
     }
     if let Some(release) = &r.rejected_release {
@@ -94,6 +147,7 @@ pub fn plan(spec: &Spec, obs: &Observed) -> Result<(Rollback, Plan), RollbackRef
         changes: vec![],
         steps,
         rollback_to: None,
+        home_capacity: None,
         gates: vec![],
         timeline: None,
         in_place: 0,
@@ -103,26 +157,51 @@ pub fn plan(spec: &Spec, obs: &Observed) -> Result<(Rollback, Plan), RollbackRef
     Ok((r, plan))
 }
 
-/// Decides a rollback from live state. Traffic goes back to the colour
-/// running the older release: mid-shift, the still-active colour; after a
-/// promotion, the previous one. A newer release that never got all traffic
-/// (paused, or already rolled back) is never rolled back *to*.
+/// Where `cutover rollback` would go now, and whether it may (without `--force`).
 pub fn rollback(spec: &Spec, obs: &Observed) -> Result<Rollback, RollbackRefusal> {
+    decide(spec, obs, false)
+}
+
+/// Decides a rollback from live state. Mid-shift, traffic returns to the
+/// colour still active. After a promotion it returns to the colour that
+/// served before, as the promotion record says (chronologically, whatever
+/// the launch template versions are), judged by that colour's own capacity
+/// then; without a record, to the colour running the older version. A
+/// release that never got all traffic (paused) or was just rolled back
+/// from is never rolled back *to*. `force` flips onto a colour that is
+/// short of healthy targets.
+fn decide(spec: &Spec, obs: &Observed, force: bool) -> Result<Rollback, RollbackRefusal> {
     let weights = production_weights(spec, obs)?;
-    let (active, to) = direction(obs, weights);
+    let (active, to, why) = direction(obs, weights)?;
     let record_active = (to != active).then(|| spec.state_parameter.clone());
     let from = to.other();
     let flip = weights.share(to) < 100;
     let rejected_release = obs.release_of(from).map(str::to_string);
-    if !flip {
+    if !flip && record_active.is_none() {
         check_something_to_abandon(obs, to, rejected_release.as_deref())?;
     }
-    if flip {
-        check_capacity(spec, obs, to)?;
-    }
+    let wanted = match (why, &obs.previous) {
+        (Why::Recorded { .. }, Some(p)) => p.capacity.max(1),
+        // Back to the colour serving now: its own capacity.
+        (Why::MidShift, _) => obs
+            .fleets
+            .get(to)
+            .as_ref()
+            .map(|f| f.capacity.desired.max(1))
+            .unwrap_or(spec.fleet.capacity.desired),
+        _ => spec.fleet.capacity.desired,
+    };
+    let short = if flip {
+        check_capacity(obs, to, wanted, force)?
+    } else {
+        None
+    };
     Ok(Rollback {
         from,
         to,
+        why,
+        wanted,
+        short,
         flip,
         record_active,
         current_share: weights.share(to),
@@ -141,8 +220,8 @@ fn production_weights(spec: &Spec, obs: &Observed) -> Result<Weights, RollbackRe
         .ok_or(RollbackRefusal::NotForwarding)
 }
 
-/// (the active colour, the colour traffic goes back to).
-fn direction(obs: &Observed, weights: Weights) -> (Color, Color) {
+/// (the active colour, the colour traffic goes back to, why).
+fn direction(obs: &Observed, weights: Weights) -> Result<(Color, Color, Why), RollbackRefusal> {
     let active = obs
         .active
         .as_ref()
@@ -152,6 +231,37 @@ fn direction(obs: &Observed, weights: Weights) -> (Color, Color) {
         } else {
             Color::Green
         });
+    let share = weights.share(active);
+    if share > 0 && share < 100 {
+        return Ok((active, active, Why::MidShift));
+    }
+    if share == 0 {
+        return Ok((active, active.other(), Why::Finish));
+    }
+    match &obs.previous {
+        Some(p) if p.promoted == active && p.color != active => {
+            if p.rolled_back {
+                return Err(RollbackRefusal::AlreadyRolledBack {
+                    to: active,
+                    from: p.color,
+                    release: p.release.clone().unwrap_or_else(|| "?".into()),
+                });
+            }
+            if obs.release_of(p.color) == p.release.as_deref() {
+                Ok((active, p.color, Why::Recorded { at: p.at }))
+            } else {
+                // The colour that served runs another release now: a newer
+                // one that never got traffic. Nothing to go back to.
+                Ok((active, active, Why::Abandon))
+            }
+        }
+        _ => Ok((active, inferred(obs, active), Why::Inferred)),
+    }
+}
+
+/// Without a promotion record: the colour running the older launch template
+/// version (not chronological once a plan goes back to an earlier release).
+fn inferred(obs: &Observed, active: Color) -> Color {
     let version = |c: Color| {
         obs.fleets
             .get(c)
@@ -159,21 +269,10 @@ fn direction(obs: &Observed, weights: Weights) -> (Color, Color) {
             .and_then(|f| f.launch_template_version)
     };
     let other = active.other();
-    let to = match (version(active), version(other)) {
-        // The rule: traffic goes to the older release. This also finishes a
-        // rollback whose parameter update failed (traffic already on the
-        // older colour, parameter still on the newer one).
-        (Some(a), Some(o)) if a != o => {
-            if a < o {
-                active
-            } else {
-                other
-            }
-        }
-        _ if weights.share(active) < 100 => active,
+    match (version(active), version(other)) {
+        (Some(a), Some(o)) if a < o => active,
         _ => other,
-    };
-    (active, to)
+    }
 }
 
 /// All traffic is already on `to`: a rollback only abandons the newer
@@ -199,15 +298,23 @@ fn check_something_to_abandon(
     Ok(())
 }
 
-/// `to` can take all of production: every desired target healthy.
-fn check_capacity(spec: &Spec, obs: &Observed, to: Color) -> Result<(), RollbackRefusal> {
+/// `to` can take all of production: `wanted` targets healthy. Short, with
+/// `force`, is allowed and said: (healthy, wanted).
+fn check_capacity(
+    obs: &Observed,
+    to: Color,
+    wanted: u32,
+    force: bool,
+) -> Result<Option<(u32, u32)>, RollbackRefusal> {
     let Some(tg) = obs.target_groups.get(to) else {
         return Err(RollbackRefusal::NoPreviousColour { to });
     };
-    let wanted = spec.fleet.capacity.desired;
     let healthy = tg.healthy_count();
     if healthy >= wanted {
-        return Ok(());
+        return Ok(None);
+    }
+    if force {
+        return Ok(Some((healthy, wanted)));
     }
     let fleet = match obs.fleets.get(to) {
         None => FleetState::Missing,

@@ -23,6 +23,12 @@ pub fn default_state_parameter(app: &str) -> String {
     format!("/cutover/{app}/active")
 }
 
+/// What served before the last promotion (a [`super::observed::Previous`]),
+/// beside the active-colour parameter.
+pub fn previous_parameter(state_parameter: &str) -> String {
+    format!("{state_parameter}-previous")
+}
+
 /// The lock parameter, beside the active-colour parameter.
 pub fn lock_parameter(state_parameter: &str) -> String {
     format!("{state_parameter}-lock")

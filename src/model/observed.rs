@@ -22,6 +22,42 @@ pub struct Observed {
     /// The lock parameter's value, when a run holds it.
     #[serde(default)]
     pub lock: Option<String>,
+    /// What served before the last promotion, as recorded then.
+    #[serde(default)]
+    pub previous: Option<Previous>,
+}
+
+/// The promotion record: written when a colour is promoted (and when a
+/// rollback returns), read with the active colour, it says where a rollback
+/// goes, chronologically, whatever the launch template versions say.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct Previous {
+    /// The colour promoted then: the record holds while it is still active.
+    pub promoted: Color,
+    /// The colour that served before it,
+    pub color: Color,
+    /// the release it ran,
+    pub release: Option<String>,
+    /// and its desired capacity then: the bar for going back to it.
+    pub capacity: u32,
+    /// When.
+    pub at: Timestamp,
+    /// `color`'s release was just rolled back from: a second rollback does
+    /// not go back to it (`cutover apply --retry` does).
+    #[serde(default)]
+    pub rolled_back: bool,
+}
+
+impl Previous {
+    /// The value as the parameter holds it.
+    pub fn to_value(&self) -> String {
+        serde_json::to_string(self).expect("the promotion record serialises")
+    }
+
+    /// From the parameter; a value cutover did not write is `None`.
+    pub fn parse(value: &str) -> Option<Previous> {
+        serde_json::from_str(value).ok()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -19,6 +19,10 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Where production traffic goes back to when a step fails before promotion.
     pub rollback_to: Option<Color>,
+    /// The healthy targets `rollback_to` needs to take production back: its
+    /// own desired capacity as it serves now (at least 1), not the plan's.
+    #[serde(default)]
+    pub home_capacity: Option<u32>,
     /// Gates checked throughout every bake, besides target health.
     #[serde(default)]
     pub gates: Vec<Check>,
@@ -411,6 +415,18 @@ pub enum Action {
     RecordActive {
         parameter: String,
         color: Color,
+    },
+    /// Record, before a promotion (or after a rollback), which colour served
+    /// before `promoted`: its release and its desired capacity then. Stamped
+    /// with the time it is written.
+    RecordPrevious {
+        parameter: String,
+        promoted: Color,
+        color: Color,
+        release: Option<String>,
+        capacity: u32,
+        /// Written by a rollback: `color`'s release was rolled back from.
+        rolled_back: bool,
     },
     /// Teardown, first part: detach the target group so targets drain.
     DetachFleet {

@@ -165,6 +165,8 @@ pub trait Provider: Send + Sync {
     async fn set_weights(&self, listener: &ListenerArn, forward: &Forward) -> Result<Forward>;
 
     async fn put_active(&self, parameter: &str, color: Color) -> Result<()>;
+    /// Writes (overwrites) a String parameter cutover owns: the promotion record.
+    async fn put_record(&self, parameter: &str, value: &str) -> Result<()>;
 
     /// Sets (or with `None` clears) a target group's contract-pending mark.
     async fn set_contract_pending(

@@ -321,6 +321,12 @@ impl World {
             .parameters
             .get(&crate::model::names::lock_parameter(&app.state_parameter))
             .map(|p| p.value.clone());
+        obs.previous = self
+            .parameters
+            .get(&crate::model::names::previous_parameter(
+                &app.state_parameter,
+            ))
+            .and_then(|p| observed::Previous::parse(&p.value));
         obs.active = self.parameters.get(&app.state_parameter).and_then(|p| {
             Color::parse(&p.value).map(|color| observed::Active {
                 color,
@@ -853,6 +859,24 @@ impl Provider for Sandbox {
                     version: 0,
                 });
             p.value = color.to_string();
+            p.modified_ms = now;
+            p.version += 1;
+            Ok(())
+        })
+    }
+
+    async fn put_record(&self, parameter: &str, value: &str) -> Result<()> {
+        self.call_on("PutParameter", parameter, true, |w| {
+            let now = w.now_ms();
+            let p = w
+                .parameters
+                .entry(parameter.to_string())
+                .or_insert(SbParameter {
+                    value: String::new(),
+                    modified_ms: now,
+                    version: 0,
+                });
+            p.value = value.to_string();
             p.modified_ms = now;
             p.version += 1;
             Ok(())

@@ -197,6 +197,9 @@ pub fn describe_action(app: &str, action: &Action) -> String {
         Action::AwaitPromotion { color } => {
             format!("stop: {color} waits for `cutover promote` (auto_promote = false)")
         }
+        Action::RecordPrevious {
+            promoted, color, ..
+        } => format!("record that {color} served before {promoted}, for rollback"),
         Action::RecordActive { parameter, color } => {
             format!("record {color} as active in {parameter}")
         }

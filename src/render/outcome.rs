@@ -1,7 +1,7 @@
 //! How a run ended, in words: the summary `apply`, `promote` and `rollback`
 //! print after their steps.
 
-use crate::decide::rollback::Rollback;
+use crate::decide::rollback::{Rollback, Why};
 use crate::model::format_weights;
 use crate::model::outcome::{Abort, Cause, Outcome};
 use crate::model::plan::{Action, Plan, PlanKind};
@@ -110,6 +110,59 @@ fn aborted(plan: &Plan, a: &Abort, path: &str) -> String {
         );
     }
     out
+}
+
+/// What a rollback says before it flips: that it is forced onto a colour
+/// short of healthy targets, or that it inferred where to go.
+pub fn rollback_warning(r: &Rollback) -> Option<String> {
+    match (r.short, r.why) {
+        (Some((healthy, wanted)), _) => Some(format!(
+            "warning: --force: {} has {healthy} of the {wanted} healthy targets it served with; all of production goes to them now",
+            r.to
+        )),
+        (None, Why::Inferred) => Some(format!(
+            "warning: no promotion record says which colour served before {}: going to {}, which runs the older launch template version",
+            r.from, r.to
+        )),
+        _ => None,
+    }
+}
+
+/// Why a rollback goes to `r.to`, in words.
+pub fn rollback_why(r: &Rollback) -> String {
+    match r.why {
+        Why::MidShift => format!(
+            "the shift to {} is not finished; {} is still active",
+            r.from, r.to
+        ),
+        Why::Recorded { at } => format!(
+            "{} served before {} was promoted at {}",
+            r.to,
+            r.from,
+            crate::model::format_timestamp(at)
+        ),
+        Why::Finish => format!(
+            "production is already on {}; recording it as active finishes a rollback",
+            r.to
+        ),
+        Why::Abandon => format!(
+            "{} runs a release that never got production traffic",
+            r.from
+        ),
+        Why::Inferred => format!(
+            "no promotion record: {} runs the older launch template version",
+            r.to
+        ),
+    }
+}
+
+/// Where `cutover rollback` would go now, and why: a line for plans.
+pub fn rollback_now(r: &Rollback) -> String {
+    format!(
+        "Rollback now: `cutover rollback` would send production to {}, because {}.\n",
+        r.to,
+        rollback_why(r)
+    )
 }
 
 /// After `cutover rollback` of `app` carried out its plan. A failed flip is

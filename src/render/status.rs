@@ -59,6 +59,11 @@ pub fn render(s: &Status) -> String {
                     String::new()
                 }
             );
+            let _ = writeln!(
+                out,
+                "            because {}",
+                crate::render::outcome::rollback_why(r)
+            );
         }
         Err(e) => {
             let _ = writeln!(out, "  rollback: not possible: {e}");

@@ -124,7 +124,13 @@ pub enum Command {
     ///
     /// Exit 0 rolled back, 1 refused (nothing to roll back, no healthy
     /// capacity) or failed.
-    Rollback { plan: PathBuf },
+    Rollback {
+        plan: PathBuf,
+        /// Flip even when the colour going back has fewer healthy targets
+        /// than it served with: production goes to the ones it has.
+        #[arg(long)]
+        force: bool,
+    },
     /// Break a lock left behind, saying whose it was.
     Unlock {
         plan: PathBuf,

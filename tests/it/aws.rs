@@ -288,7 +288,8 @@ fn aws_rollback_inside_the_window_is_one_listener_update() {
     let rb = aws.moto.cutover(&["rollback", "shop.toml", "-v"]);
     let took = started.elapsed();
     rb.expect(0);
-    // One listener update; the SSM writes are the active colour and the lock (taken and released).
+    // One listener update; the SSM writes are the active colour, the promotion
+    // record (after the flip) and the lock (taken and released).
     assert!(rb.stderr.contains("   1 ModifyListener"), "{}", rb.stderr);
     // Nothing read that the decision does not need.
     for unneeded in [
@@ -303,7 +304,7 @@ fn aws_rollback_inside_the_window_is_one_listener_update() {
         );
     }
     assert!(
-        rb.stderr.contains("   2 PutParameter") && rb.stderr.contains("   1 DeleteParameter"),
+        rb.stderr.contains("   3 PutParameter") && rb.stderr.contains("   1 DeleteParameter"),
         "{}",
         rb.stderr
     );
@@ -1235,4 +1236,25 @@ fn aws_drift_observes_the_apps_of_a_region_together() {
     // Groups and target groups: once for the apps, once to list what is tagged ours.
     assert_eq!(calls("DescribeAutoScalingGroups"), 2, "{}", drift.stderr);
     assert_eq!(calls("DescribeTargetGroups"), 2, "{}", drift.stderr);
+}
+
+#[test]
+fn aws_rollback_after_a_revert_goes_back_to_the_release_that_served_before() {
+    let s = Scenario::on(Aws::new())
+        .teardown("1h")
+        .apply()
+        .exits(0)
+        .release("ami-0000000000000002")
+        .apply()
+        .exits(0)
+        .release("ami-0000000000000001")
+        .apply()
+        .exits(0)
+        .traffic(100, 0)
+        .run(&["rollback"])
+        .exits(0)
+        .says("100% of production on green")
+        .traffic(0, 100)
+        .active("green");
+    s.run(&["rollback"]).exits(1).traffic(0, 100);
 }

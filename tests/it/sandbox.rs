@@ -771,10 +771,11 @@ fn a_contract_hook_interrupted_by_a_crash_runs_on_the_next_apply() {
     env.run(&["apply", "--auto-approve"]).expect(0);
     env.set_plan(&with(V2, &hooks));
     // Steps of the release: 1 hook, 2 version, 3 fleet, 4 wait, 5 test listener,
-    // 6-13 shift and bake, 14 record, 15 mark, 16 detach, 17 drain, 18 zero, 19 hook.
+    // 6-13 shift and bake, 14 record previous, 15 record active, 16 mark,
+    // 17 detach, 18 drain, 19 zero, 20 hook.
     let crashed = env.run_env(
         &["apply", "--auto-approve"],
-        &[("CUTOVER_CRASH_AFTER_STEP", "18")],
+        &[("CUTOVER_CRASH_AFTER_STEP", "19")],
     );
     assert_ne!(crashed.code, 0);
     assert_eq!(env.fleet("blue"), Some((0, 0)));
@@ -1066,4 +1067,85 @@ fn an_aws_error_is_not_a_verdict_on_the_release() {
         .exits(0)
         .traffic(0, 100)
         .active("green");
+}
+
+#[test]
+fn rollback_after_a_revert_goes_back_to_the_release_that_served_before() {
+    // A (blue) → B (green) → the plan goes back to A (blue again): blue runs
+    // the older launch template version, yet B served last.
+    let s = Scenario::sandbox()
+        .teardown("30m")
+        .apply()
+        .exits(0)
+        .release(V2)
+        .apply()
+        .exits(0)
+        .release(V1)
+        .apply()
+        .exits(0)
+        .traffic(100, 0)
+        .active("blue")
+        .run(&["status"])
+        .says("would send 100% to green")
+        .says("because green served before blue was promoted at")
+        .run(&["plan"])
+        .says("Rollback now: `cutover rollback` would send production to green")
+        .run(&["rollback"])
+        .exits(0)
+        .says("Rolled back shop: 100% of production on green (was 0%)")
+        .traffic(0, 100)
+        .active("green");
+    // A second rollback does not flip back onto the release just rolled back from.
+    s.run(&["rollback"])
+        .exits(1)
+        .says("was already rolled back from; `cutover apply --retry` deploys it again")
+        .traffic(0, 100);
+}
+
+#[test]
+fn an_app_promoted_without_a_record_rolls_back_by_inference_and_says_so() {
+    let s = promoted_v2();
+    s.cloud.edit(|w| {
+        w.parameters.remove("/cutover/shop/active-previous");
+    });
+    s.run(&["rollback"])
+        .exits(0)
+        .says("warning: no promotion record says which colour served before green")
+        .traffic(100, 0)
+        .active("blue");
+}
+
+#[test]
+fn a_release_that_raises_capacity_and_fails_its_first_gate_goes_home() {
+    // blue serves with 2; green is built with 3. blue is judged by its own 2.
+    Scenario::sandbox()
+        .apply()
+        .exits(0)
+        .release(V2)
+        .edit_plan("desired_capacity = 2", "desired_capacity = 3")
+        .gate_fails_at(10)
+        .apply()
+        .exits(3)
+        .says("gate failed on green at 10%")
+        .says("rolled back to blue in one call")
+        .traffic(100, 0)
+        .active("blue");
+}
+
+#[test]
+fn rollback_force_flips_onto_a_colour_short_of_healthy_targets_after_saying_so() {
+    Scenario::sandbox()
+        .apply()
+        .release(V2)
+        .apply()
+        .exits(0)
+        .run(&["rollback"])
+        .exits(1)
+        .says("`cutover rollback --force` flips anyway")
+        .traffic(0, 100)
+        .run(&["rollback", "--force"])
+        .exits(0)
+        .says("warning: --force: blue has 0 of the 2 healthy targets it served with")
+        .traffic(100, 0)
+        .active("blue");
 }

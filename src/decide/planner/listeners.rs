@@ -78,8 +78,9 @@ pub(super) fn route_test(b: &mut Builder, c: Color) {
     }
 }
 
-/// `c` is recorded as the active colour (promotion), unless it already is.
-pub(super) fn record_active(b: &mut Builder, c: Color) {
+/// `c` is recorded as the active colour (promotion), unless it already is;
+/// a promotion from `from` records that `from` served before.
+pub(super) fn record_active(b: &mut Builder, c: Color, from: Option<Color>) {
     let spec = b.spec;
     let current = b.obs.active.as_ref().map(|a| a.color);
     if current == Some(c) {
@@ -101,8 +102,28 @@ pub(super) fn record_active(b: &mut Builder, c: Color) {
         parameter: spec.state_parameter.clone(),
         color: c,
     };
-    b.decide(
-        Some(change),
-        [step(action, format!("{c} is the live colour"))],
-    );
+    let mut steps = Vec::new();
+    // A promotion records what served before, so a rollback goes back to it.
+    if let Some(before) = from.filter(|f| *f != c) {
+        steps.push(step(
+            Action::RecordPrevious {
+                parameter: crate::model::names::previous_parameter(&spec.state_parameter),
+                promoted: c,
+                color: before,
+                release: b.obs.release_of(before).map(str::to_string),
+                capacity: b
+                    .obs
+                    .fleets
+                    .get(before)
+                    .as_ref()
+                    .map(|f| f.capacity.desired)
+                    .unwrap_or(0)
+                    .max(1),
+                rolled_back: false,
+            },
+            format!("a rollback goes back to {before}"),
+        ));
+    }
+    steps.push(step(action, format!("{c} is the live colour")));
+    b.decide(Some(change), steps);
 }

@@ -203,6 +203,13 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
         changes: b.changes,
         steps: b.steps,
         rollback_to,
+        home_capacity: rollback_to.map(|c| {
+            obs.fleets
+                .get(c)
+                .as_ref()
+                .map(|f| f.capacity.desired.max(1))
+                .unwrap_or(spec.fleet.capacity.desired)
+        }),
         gates: spec.rollout.gates.clone(),
         timeline: b.timeline,
         in_place,

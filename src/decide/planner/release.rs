@@ -46,7 +46,7 @@ pub(super) fn first_deploy(b: &mut Builder, release: &Release) -> PlanKind {
         Weights::all_on(c),
         "route all production traffic to blue",
     );
-    listeners::record_active(b, c);
+    listeners::record_active(b, c, None);
     PlanKind::FirstDeploy {
         color: c,
         release: release.clone(),
@@ -135,7 +135,7 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
     smoke(b, to);
     shift(b, to, reached);
     b.timeline = Some(timeline(b, a, to, false));
-    listeners::record_active(b, to);
+    listeners::record_active(b, to, Some(a));
     b.scope = Scope::Teardown;
     teardown::teardown_idle(b, to, true);
     release_kind(b, a, release, resume_at)

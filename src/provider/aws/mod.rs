@@ -666,6 +666,20 @@ impl Provider for Aws {
         Ok(())
     }
 
+    async fn put_record(&self, parameter: &str, value: &str) -> Result<()> {
+        self.count("PutParameter");
+        self.ssm
+            .put_parameter()
+            .name(parameter)
+            .value(value)
+            .r#type(ssm::types::ParameterType::String)
+            .overwrite(true)
+            .send()
+            .await
+            .map_err(|e| err("PutParameter", e))?;
+        Ok(())
+    }
+
     async fn set_contract_pending(
         &self,
         arn: &TargetGroupArn,

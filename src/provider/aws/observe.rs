@@ -90,6 +90,7 @@ impl Aws {
             [
                 a.state_parameter.clone(),
                 names::lock_parameter(&a.state_parameter),
+                names::previous_parameter(&a.state_parameter),
             ]
         }));
         let (load_balancers, target_groups, groups, templates, parameters) = futures::try_join!(
@@ -619,6 +620,10 @@ fn assemble(app: &AppRef, now: i64, found: &Found, details: &Details) -> Observe
         .parameters
         .get(&names::lock_parameter(&app.state_parameter))
         .map(|(v, _)| v.clone());
+    obs.previous = found
+        .parameters
+        .get(&names::previous_parameter(&app.state_parameter))
+        .and_then(|(v, _)| observed::Previous::parse(v));
     obs
 }
 

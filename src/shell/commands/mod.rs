@@ -74,7 +74,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
                 retry,
             } => apply::run(&g, &plan, auto_approve, retry).await,
             Command::Status { plan, format } => status::run(&g, &plan, format).await,
-            Command::Rollback { plan } => rollback::run(&g, &plan).await,
+            Command::Rollback { plan, force } => rollback::run(&g, &plan, force).await,
             Command::Promote { plan } => promote::run(&g, &plan).await,
             Command::Drift { plans, format } => drift::run(&g, &plans, format).await,
             Command::Unlock { plan, yes } => unlock::run(&g, &plan, yes).await,

@@ -27,9 +27,11 @@ pub async fn run(
     }
     let seen = super::observe_plans(g, &files).await;
     let mut plans = Vec::new();
+    let mut rollbacks = Vec::new();
     for (path, r) in seen.apps {
         let (spec, obs) = r?;
         let obs = obs?;
+        rollbacks.push(crate::decide::rollback::rollback(&spec, &obs).ok());
         let plan = one(&spec, &obs, retry)?;
         if let Some(out) = out {
             let saved = crate::decide::saved::SavedPlan {
@@ -58,7 +60,17 @@ pub async fn run(
             let style = Style {
                 color: use_color(g),
             };
-            let texts: Vec<String> = plans.iter().map(|p| text::render(p, &style)).collect();
+            let texts: Vec<String> = plans
+                .iter()
+                .zip(&rollbacks)
+                .map(|(p, r)| {
+                    let mut t = text::render(p, &style);
+                    if let Some(r) = r {
+                        t.push_str(&crate::render::outcome::rollback_now(r));
+                    }
+                    t
+                })
+                .collect();
             print!("{}", texts.join("\n"));
         }
         Format::Markdown => print!(

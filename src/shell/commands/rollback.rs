@@ -11,11 +11,11 @@ use crate::shell::exit::ExitStatus;
 use anyhow::{Context, Result};
 use std::path::Path;
 
-pub async fn run(g: &GlobalArgs, path: &Path) -> Result<ExitStatus> {
+pub async fn run(g: &GlobalArgs, path: &Path, force: bool) -> Result<ExitStatus> {
     let spec = load_spec(path)?;
     let p = provider(g, &spec).await?;
     let lock = super::lock(p.as_ref(), &spec, path, "rollback").await?;
-    let result = locked(g, &spec, p.as_ref()).await;
+    let result = locked(g, &spec, p.as_ref(), force).await;
     lock.release().await;
     report_calls(g, p.as_ref());
     result
@@ -25,6 +25,7 @@ async fn locked(
     g: &GlobalArgs,
     spec: &crate::spec::Spec,
     p: &dyn crate::provider::Provider,
+    force: bool,
 ) -> Result<ExitStatus> {
     // No describe-everything before the flip: only what the decision needs.
     let obs = p
@@ -37,13 +38,16 @@ async fn locked(
                 p.describe()
             )
         })?;
-    let (decision, plan) = match crate::decide::rollback::plan(spec, &obs) {
+    let (decision, plan) = match crate::decide::rollback::plan(spec, &obs, force) {
         Ok(both) => both,
         Err(refusal) => {
             eprintln!("error: {refusal}");
             return Ok(ExitStatus::Error);
         }
     };
+    if let Some(w) = crate::render::outcome::rollback_warning(&decision) {
+        eprintln!("{w}");
+    }
     let reporter = reporter(&crate::shell::cli::GlobalArgs {
         quiet: true,
         ..g.clone()

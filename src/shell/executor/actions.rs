@@ -4,7 +4,7 @@
 use super::resolved::Resolved;
 use super::wait::Look;
 use super::{Executor, StepError};
-use crate::model::observed::AlarmState;
+use crate::model::observed::{AlarmState, Previous};
 use crate::model::plan::{Action, FleetConfig, HookPhase, ListenerConfig, Plan, TargetGroupConfig};
 use crate::model::{Capacity, Color, HealthCheck, Release, Weights};
 use crate::provider::forward_for;
@@ -78,6 +78,27 @@ impl Executor<'_> {
             } => self.bake(r, &plan.gates, *color, *weight, *secs).await,
             Action::RecordActive { parameter, color } => {
                 self.provider.put_active(parameter, *color).await?;
+                Ok(None)
+            }
+            Action::RecordPrevious {
+                parameter,
+                promoted,
+                color,
+                release,
+                capacity,
+                rolled_back,
+            } => {
+                let record = Previous {
+                    promoted: *promoted,
+                    color: *color,
+                    release: release.clone(),
+                    capacity: *capacity,
+                    at: self.provider.now(),
+                    rolled_back: *rolled_back,
+                };
+                self.provider
+                    .put_record(parameter, &record.to_value())
+                    .await?;
                 Ok(None)
             }
             Action::Hook {
@@ -402,12 +423,13 @@ impl Executor<'_> {
         weight: u32,
     ) -> Result<(), StepError> {
         let (healthy, targets) = self.healthy(r, c).await?;
-        if healthy < self.desired {
+        let wanted = self.wanted(r, c);
+        if healthy < wanted {
             return Err(StepError::HealthLost {
                 color: c,
                 weight,
                 healthy,
-                wanted: self.desired,
+                wanted,
                 targets,
             });
         }

@@ -53,6 +53,7 @@ pub struct Executor<'a> {
 impl Executor<'_> {
     pub async fn execute(&self, plan: &Plan, obs: &Observed) -> Outcome {
         let mut r = Resolved::new(&self.app.app, obs, self.production);
+        r.home = plan.rollback_to.zip(plan.home_capacity);
         let total = plan.steps.len();
         let mut promoted = false;
         for (i, step) in plan.steps.iter().enumerate() {
@@ -141,11 +142,12 @@ impl Executor<'_> {
         let missing = |e: StepError| RestoreError::Missing(e.to_string());
         let tg = r.tg(to).map_err(missing)?;
         let healthy = healthy_count(&self.provider.target_health(&tg).await?);
-        if healthy < self.desired {
+        let wanted = self.wanted(r, to);
+        if healthy < wanted {
             return Err(RestoreError::Unhealthy {
                 color: to,
                 healthy,
-                wanted: self.desired,
+                wanted,
             });
         }
         let arn = r.production_listener().map_err(missing)?;
@@ -170,16 +172,26 @@ impl Executor<'_> {
             let gains = w.get(c) > 0 && r.weights.is_none_or(|cur| cur.get(c) < w.get(c));
             if gains {
                 let (healthy, _) = self.healthy(r, c).await?;
-                if healthy < self.desired {
+                let wanted = self.wanted(r, c);
+                if healthy < wanted {
                     return Err(StepError::UnsafeWeights {
                         color: c,
                         healthy,
-                        wanted: self.desired,
+                        wanted,
                     });
                 }
             }
         }
         Ok(())
+    }
+
+    /// How many healthy targets colour `c` needs to serve production: the
+    /// colour going home needs its own capacity, any other the plan's.
+    fn wanted(&self, r: &Resolved, c: Color) -> u32 {
+        match r.home {
+            Some((home, n)) if home == c => n,
+            _ => self.desired,
+        }
     }
 
     /// A colour that has production weight is never detached, scaled down

@@ -23,6 +23,9 @@ pub(super) struct Resolved {
     pub production: WeightsAt,
     /// Production weights as this run last set or read them.
     pub weights: Option<Weights>,
+    /// The colour traffic goes home to on a failure, and the healthy targets
+    /// it needs: its own capacity, not the plan's.
+    pub home: Option<(Color, u32)>,
 }
 
 impl Resolved {
@@ -57,6 +60,7 @@ impl Resolved {
             },
             production,
             weights: obs.weights_at(production),
+            home: None,
         }
     }
 
