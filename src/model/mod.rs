@@ -368,6 +368,13 @@ pub struct Holder {
     /// name are told apart before a lock is taken over.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub boot: Option<String>,
+    /// This run's own token: a run checks it before every write and never
+    /// deletes or overwrites a lock whose token is not its own.
+    #[serde(default)]
+    pub token: String,
+    /// Whose lock this run took over (a rollback preempting an apply).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub took_over: Option<String>,
 }
 
 impl Holder {

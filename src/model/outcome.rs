@@ -44,6 +44,9 @@ pub enum Cause {
     Verdict,
     /// A person: Ctrl-C or SIGTERM.
     Interrupted,
+    /// Someone else's run took the lock over (a `cutover rollback`): this
+    /// run stopped without another write.
+    Preempted,
     /// A safety rule refused a mutation (weights toward an unhealthy colour,
     /// shrinking a colour that serves traffic).
     Refused,

@@ -54,6 +54,13 @@ fn aborted(plan: &Plan, a: &Abort, path: &str) -> String {
         a.what,
         a.error.replace('\n', "\n  ")
     );
+    if a.cause == Cause::Preempted {
+        let _ = writeln!(
+            out,
+            "Production traffic is where that rollback put it; `cutover status {path}` shows it."
+        );
+        return out;
+    }
     if a.after_promotion {
         // The release is live; only housekeeping failed: not a rollback.
         let _ = writeln!(

@@ -41,6 +41,10 @@ impl ExitStatus {
         if a.after_promotion {
             return ExitStatus::Error;
         }
+        // A rollback took over and put production home.
+        if a.cause == crate::model::outcome::Cause::Preempted {
+            return ExitStatus::Aborted;
+        }
         let deployment = matches!(
             plan.kind,
             PlanKind::Release { .. } | PlanKind::FirstDeploy { .. }

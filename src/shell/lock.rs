@@ -2,14 +2,27 @@
 //!
 //! The lock is an SSM parameter beside the active-colour one, created with
 //! overwrite off so that of several racing runs exactly one wins. It holds who
-//! (user, host, pid), the command and when. A lock left by a run that died on
-//! this host (its pid is gone) is taken over with a warning; any other lock is
-//! broken only by `cutover unlock PLAN --yes`.
+//! (user, host, pid), the command, when, and a token of its own: a run checks
+//! its token before every write (the executor's [`LockGuard`]) and never
+//! deletes or overwrites a lock whose token is not its own.
+//!
+//! A lock left by a run that died on this host (its pid is gone) is taken
+//! over through a claim parameter named after the dead holder's token,
+//! created with overwrite off: of several runs taking over at once exactly
+//! one proceeds. `cutover rollback` preempts a running apply or promote: it
+//! overwrites the lock, saying whose it took over, and the running run stops
+//! at its next look. Any other lock is broken only by `cutover unlock --yes`.
+//!
+//! SSM has no conditional write or delete: between a run's last look at the
+//! lock and its write (a listener update, the release of the lock) another
+//! run can take the lock over. That window is one API call long; the run
+//! that took over re-reads live state and acts on what it finds.
 
 pub use crate::model::Holder;
 use crate::provider::{Provider, ProviderError};
+use crate::shell::executor::{Guard, StepError};
 
-/// This process as a lock holder, running `command`.
+/// This process as a lock holder, running `command`, with a fresh token.
 pub fn me(command: &str, now: i64) -> Holder {
     Holder {
         user: std::env::var("USER")
@@ -20,7 +33,24 @@ pub fn me(command: &str, now: i64) -> Holder {
         command: command.to_string(),
         started: now,
         boot: boot_id(),
+        token: token(),
+        took_over: None,
     }
+}
+
+/// 16 hex digits no other run will have: the process's random hasher keys,
+/// mixed with the pid and the time.
+fn token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    format!("{:016x}", h.finish())
 }
 
 /// The kernel's boot id and this process's pid namespace.
@@ -42,7 +72,7 @@ pub fn is_dead_here(h: &Holder) -> bool {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("{app} is locked by {holder}; wait for it to finish (Ctrl-C in that run stops it and puts production traffic back), or if it is gone, run `cutover unlock {plan} --yes`")]
+    #[error("{app} is locked by {holder}; wait for it to finish (Ctrl-C in that run stops it and puts production traffic back, and `cutover rollback` preempts it), or if it is gone, run `cutover unlock {plan} --yes`")]
     Held {
         app: String,
         holder: String,
@@ -56,17 +86,123 @@ pub enum LockError {
 pub struct Lock<'a> {
     provider: &'a dyn Provider,
     name: String,
+    holder: Holder,
+    /// The claim parameter of a dead holder's lock this run took over.
+    claim: Option<String>,
+    /// The holder this run preempted, when it is gone (it cannot clear the
+    /// note saying who preempted it).
+    preempted_dead: Option<String>,
 }
 
-impl Lock<'_> {
-    pub async fn release(self) {
-        if let Err(e) = self.provider.delete_lock(&self.name).await {
-            tracing::warn!("could not release the lock {}: {e}", self.name);
-            eprintln!(
-                "warning: could not release the lock {} ({e}); `cutover unlock --yes` removes it",
-                self.name
-            );
+/// The note a preempting run leaves for the run it preempted: who, when.
+fn preempted_note(lock: &str, token: &str) -> String {
+    format!("{lock}-preempted-{token}")
+}
+
+impl<'a> Lock<'a> {
+    /// This run's token.
+    pub fn token(&self) -> &str {
+        &self.holder.token
+    }
+
+    /// A guard that stops a run once the lock is no longer its own.
+    pub fn guard(&self) -> LockGuard<'a> {
+        LockGuard {
+            provider: self.provider,
+            name: self.name.clone(),
+            token: self.holder.token.clone(),
         }
+    }
+
+    /// Deletes the lock, unless it is no longer this run's own.
+    pub async fn release(self) {
+        let preempted = match self.provider.read_lock(&self.name).await {
+            Ok(None) => true,
+            Ok(Some(v)) => match Holder::parse(&v) {
+                Ok(h) if h.token == self.holder.token => {
+                    if let Err(e) = self.provider.delete_lock(&self.name).await {
+                        tracing::warn!("could not release the lock {}: {e}", self.name);
+                        eprintln!(
+                            "warning: could not release the lock {} ({e}); `cutover unlock --yes` removes it",
+                            self.name
+                        );
+                    }
+                    false
+                }
+                Ok(h) => {
+                    eprintln!(
+                        "note: the lock of this run was taken over by {h}; it is left to that run"
+                    );
+                    true
+                }
+                Err(raw) => {
+                    eprintln!(
+                        "note: the lock now holds a value cutover did not write ({raw:?}); it is left as it is"
+                    );
+                    true
+                }
+            },
+            Err(e) => {
+                eprintln!(
+                    "warning: could not read the lock {} to release it ({e}); `cutover unlock --yes` removes it",
+                    self.name
+                );
+                false
+            }
+        };
+        if let Some(claim) = &self.claim {
+            let _ = self.provider.delete_lock(claim).await;
+        }
+        // The note a preempting run left for this one, and the note this run
+        // left for a run it preempted that is gone.
+        let own = preempted.then_some(self.holder.token.as_str());
+        for token in [own, self.preempted_dead.as_deref()].into_iter().flatten() {
+            let _ = self
+                .provider
+                .delete_lock(&preempted_note(&self.name, token))
+                .await;
+        }
+    }
+}
+
+/// The executor's look at the lock: the run stops, as a failed step would,
+/// once another run took the lock over or it was broken.
+pub struct LockGuard<'a> {
+    provider: &'a dyn Provider,
+    name: String,
+    token: String,
+}
+
+#[async_trait::async_trait]
+impl Guard for LockGuard<'_> {
+    async fn check(&self) -> Result<(), StepError> {
+        let value = self.provider.read_lock(&self.name).await?;
+        if let Some(Ok(h)) = value.as_deref().map(Holder::parse) {
+            if h.token == self.token {
+                return Ok(());
+            }
+        }
+        // Not ours any more: the note of the run that preempted this one
+        // says who (the lock itself may already be released).
+        let note = self
+            .provider
+            .read_lock(&preempted_note(&self.name, &self.token))
+            .await?;
+        let by = match note.as_deref().map(Holder::parse) {
+            Some(Ok(h)) => format!(
+                "{}@{} (`{}`, at {})",
+                h.user,
+                h.host,
+                h.command,
+                crate::model::format_timestamp(h.started)
+            ),
+            _ => match value.as_deref().map(Holder::parse) {
+                Some(Ok(h)) => h.to_string(),
+                Some(Err(raw)) => format!("a lock value cutover did not write ({raw:?})"),
+                None => "someone who broke the lock (`cutover unlock`)".into(),
+            },
+        };
+        Err(StepError::Preempted { by })
     }
 }
 
@@ -80,42 +216,117 @@ pub async fn acquire<'a>(
     command: &str,
 ) -> Result<Lock<'a>, LockError> {
     let name = crate::model::names::lock_parameter(state_parameter);
-    let me = serde_json::to_string(&me(command, provider.now())).expect("holder serialises");
-    for attempt in 0..2 {
-        let Some(value) = provider.try_lock(&name, &me).await? else {
-            return Ok(Lock { provider, name });
-        };
-        match Holder::parse(&value) {
-            Ok(h) if attempt == 0 && is_dead_here(&h) => {
-                eprintln!(
-                    "warning: taking over the lock of {h}: that process is no longer running"
-                );
-                provider.delete_lock(&name).await?;
-            }
-            Ok(h) => {
-                return Err(LockError::Held {
-                    app: app.to_string(),
-                    holder: h.to_string(),
-                    plan: plan.to_string(),
-                })
-            }
-            Err(raw) => {
-                return Err(LockError::Held {
-                    app: app.to_string(),
-                    holder: format!("an unreadable lock value {raw:?}"),
-                    plan: plan.to_string(),
-                })
-            }
-        }
-    }
-    // Someone else took it over between our delete and create.
-    let holder = provider.read_lock(&name).await?.unwrap_or_default();
-    Err(LockError::Held {
+    let me = me(command, provider.now());
+    let value = serde_json::to_string(&me).expect("holder serialises");
+    let held = |holder: String| LockError::Held {
         app: app.to_string(),
-        holder: Holder::parse(&holder)
-            .map(|h| h.to_string())
-            .unwrap_or(holder),
+        holder,
         plan: plan.to_string(),
+    };
+    let Some(current) = provider.try_lock(&name, &value).await? else {
+        return Ok(Lock {
+            provider,
+            name,
+            holder: me,
+            claim: None,
+            preempted_dead: None,
+        });
+    };
+    let h =
+        Holder::parse(&current).map_err(|raw| held(format!("an unreadable lock value {raw:?}")))?;
+    if !is_dead_here(&h) {
+        return Err(held(h.to_string()));
+    }
+    // A dead holder: exactly one of the runs taking over creates its claim.
+    let claim = format!("{name}-claim-{}", h.token);
+    if let Some(winner) = provider.try_lock(&claim, &value).await? {
+        let winner = Holder::parse(&winner)
+            .map(|w| w.to_string())
+            .unwrap_or(winner);
+        return Err(held(format!(
+            "{winner}, who is taking over the lock of {h}"
+        )));
+    }
+    // Still the dead holder's? (Another run may have finished with it since.)
+    match provider
+        .read_lock(&name)
+        .await?
+        .as_deref()
+        .map(Holder::parse)
+    {
+        Some(Ok(still)) if still.token == h.token => {}
+        Some(Ok(other)) => {
+            let _ = provider.delete_lock(&claim).await;
+            return Err(held(other.to_string()));
+        }
+        _ => {}
+    }
+    eprintln!("warning: taking over the lock of {h}: that process is no longer running");
+    let took = Holder {
+        took_over: Some(h.to_string()),
+        ..me
+    };
+    provider
+        .put_record(
+            &name,
+            &serde_json::to_string(&took).expect("holder serialises"),
+        )
+        .await?;
+    Ok(Lock {
+        provider,
+        name,
+        holder: took,
+        claim: Some(claim),
+        preempted_dead: None,
+    })
+}
+
+/// Takes the lock for a rollback, which preempts whoever holds it: the
+/// lock then says whose it took over, a note beside it tells that run who
+/// and when, and that run stops at its next look.
+pub async fn preempt<'a>(
+    provider: &'a dyn Provider,
+    state_parameter: &str,
+    command: &str,
+) -> Result<Lock<'a>, LockError> {
+    let name = crate::model::names::lock_parameter(state_parameter);
+    let me = me(command, provider.now());
+    let value = serde_json::to_string(&me).expect("holder serialises");
+    let Some(current) = provider.try_lock(&name, &value).await? else {
+        return Ok(Lock {
+            provider,
+            name,
+            holder: me,
+            claim: None,
+            preempted_dead: None,
+        });
+    };
+    let victim = Holder::parse(&current).ok();
+    let was = victim.as_ref().map(|h| h.to_string()).unwrap_or(current);
+    eprintln!("note: taking over the lock of {was}: a rollback preempts it");
+    let took = Holder {
+        took_over: Some(was),
+        ..me
+    };
+    let took_value = serde_json::to_string(&took).expect("holder serialises");
+    // The note and the lock go out together: nothing slow before the flip.
+    let note = async {
+        match &victim {
+            Some(v) => {
+                provider
+                    .put_record(&preempted_note(&name, &v.token), &value)
+                    .await
+            }
+            None => Ok(()),
+        }
+    };
+    futures::try_join!(note, provider.put_record(&name, &took_value))?;
+    Ok(Lock {
+        provider,
+        name,
+        holder: took,
+        claim: None,
+        preempted_dead: victim.filter(is_dead_here).map(|v| v.token),
     })
 }
 

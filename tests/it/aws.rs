@@ -1258,3 +1258,48 @@ fn aws_rollback_after_a_revert_goes_back_to_the_release_that_served_before() {
         .active("green");
     s.run(&["rollback"]).exits(1).traffic(0, 100);
 }
+
+#[test]
+fn aws_rollback_preempts_a_running_apply_which_stops_without_another_write() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    aws.plan(
+        "ami-0000000000000002",
+        "0s",
+        &[("bake = \"1s\"", "bake = \"60s\"")],
+    );
+    // A real apply, baking at 10%; the rollback needs no unlock.
+    let child = aws.apply_until(&[], (90, 10));
+    let rb = aws.run(&["rollback"]);
+    rb.expect(0);
+    assert!(
+        rb.stderr.contains("taking over the lock of")
+            && rb.stderr.contains("a rollback preempts it"),
+        "{}",
+        rb.stderr
+    );
+    assert!(
+        rb.stdout.contains("100% of production on blue (was 90%)"),
+        "{}",
+        rb.stdout
+    );
+    let stopped = Instant::now();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        stopped.elapsed() < Duration::from_secs(15),
+        "the apply noticed within one poll"
+    );
+    assert!(
+        stdout.contains("took the lock over; this run made no further change"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("`cutover rollback shop.toml`"), "{stdout}");
+    // Nothing written after the rollback; the release is remembered; the lock is free.
+    assert_eq!(aws.weights(80), (100, 0));
+    assert_eq!(aws.active(), "blue");
+    assert!(aws.tag("green", "cutover:rolled-back").is_some());
+    assert_eq!(aws.parameter("/cutover/shop/active-lock"), None);
+}

@@ -264,6 +264,8 @@ fn foreign_lock(env: &SandboxEnv, host: &str, pid: u32) {
         command: "cutover apply shop.toml".into(),
         started: 1_767_225_600,
         boot: None,
+        token: "0123456789abcdef".into(),
+        took_over: None,
     };
     env.edit(|w| {
         w.parameters.insert(
@@ -282,20 +284,24 @@ fn a_held_lock_stops_apply_and_rollback_until_unlock_breaks_it() {
     let env = deployed("30m");
     foreign_lock(&env, "build-host-7", 4242);
     env.set_plan(&plan_toml(V2, "30m"));
-    for cmd in [&["apply", "--auto-approve"][..], &["rollback"][..]] {
-        let run = env.run(cmd);
-        run.expect(1);
-        assert!(
-            run.stderr.contains("shop is locked by alice@build-host-7 (pid 4242) running `cutover apply shop.toml` since 2026-01-01 00:00:00 UTC"),
-            "{}",
-            run.stderr
-        );
-        assert!(
-            run.stderr.contains("cutover unlock shop.toml --yes"),
-            "{}",
-            run.stderr
-        );
-    }
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(1);
+    assert!(
+        run.stderr.contains("shop is locked by alice@build-host-7 (pid 4242) running `cutover apply shop.toml` since 2026-01-01 00:00:00 UTC"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("cutover unlock shop.toml --yes"),
+        "{}",
+        run.stderr
+    );
+    // A rollback with nothing to do leaves the lock alone.
+    env.run(&["rollback"]).expect(1);
+    assert!(env
+        .world()
+        .parameters
+        .contains_key("/cutover/shop/active-lock"));
     assert_eq!(env.fleet("green"), None, "nothing was built");
     let status = env.run(&["status"]);
     assert!(
@@ -1148,4 +1154,24 @@ fn rollback_force_flips_onto_a_colour_short_of_healthy_targets_after_saying_so()
         .says("warning: --force: blue has 0 of the 2 healthy targets it served with")
         .traffic(100, 0)
         .active("blue");
+}
+
+#[test]
+fn rollback_preempts_a_held_lock_and_frees_it() {
+    let s = promoted_v2();
+    foreign_lock(&s.cloud, "build-host-7", 4242);
+    let s = s
+        .run(&["rollback"])
+        .exits(0)
+        .says("taking over the lock of alice@build-host-7 (pid 4242)")
+        .says("a rollback preempts it")
+        .traffic(100, 0)
+        .active("blue");
+    assert!(
+        !s.cloud
+            .world()
+            .parameters
+            .contains_key("/cutover/shop/active-lock"),
+        "the lock is free afterwards"
+    );
 }

@@ -43,21 +43,21 @@ pub async fn run(
         None => load_spec(path)?,
     };
     let p = provider(g, &spec).await?;
-    let lock = super::lock(p.as_ref(), &spec, path, "apply").await?;
     let opts = crate::decide::planner::PlanOptions {
         retry,
         promote: false,
     };
     let result = match &saved {
         Some(s) => apply_saved(g, &spec, p.as_ref(), auto_approve, s).await,
-        None => locked(g, path, &spec, p.as_ref(), auto_approve, opts).await,
+        None => apply_file(g, path, &spec, p.as_ref(), auto_approve, opts).await,
     };
-    lock.release().await;
     report_calls(g, p.as_ref());
     result
 }
 
-async fn locked(
+/// Plans from live state, shows the plan, asks, then carries it out under
+/// the lock.
+async fn apply_file(
     g: &GlobalArgs,
     path: &Path,
     spec: &crate::spec::Spec,
@@ -80,15 +80,12 @@ async fn apply_saved(
 ) -> Result<ExitStatus> {
     let obs = observe(p, spec).await?;
     if obs.fingerprint() != saved.plan.observed_fingerprint {
-        let changed = crate::decide::saved::changes(&saved.observed, &obs.shape(), 12);
         eprintln!(
             "error: the plan is stale: live state changed since it was made ({} → {}):",
             saved.plan.observed_fingerprint,
             obs.fingerprint()
         );
-        for c in &changed {
-            eprintln!("  {c}");
-        }
+        print_changes(&saved.observed, &obs);
         eprintln!(
             "Run `cutover plan {} --out …` again and review the new plan.",
             saved.plan_file
@@ -108,7 +105,16 @@ async fn apply_saved(
     .await
 }
 
-/// Shows the plan, asks unless approved, and carries it out when it changes anything.
+/// What changed between the live state a plan was made from and now.
+fn print_changes(then: &serde_json::Value, now: &crate::model::observed::Observed) {
+    for c in crate::decide::saved::changes(then, &now.shape(), 12) {
+        eprintln!("  {c}");
+    }
+}
+
+/// Shows the plan and asks (no lock is held while a person reads it), then
+/// takes the lock, reads live state again and carries the plan out only if
+/// nothing changed meanwhile.
 async fn review(
     g: &GlobalArgs,
     path: &Path,
@@ -128,12 +134,41 @@ async fn review(
         )
     );
     if !plan.has_changes() {
+        // Nothing to do, but a lock left by a run that died here is cleared.
+        let dead = obs
+            .lock
+            .as_deref()
+            .and_then(|v| crate::shell::lock::Holder::parse(v).ok())
+            .is_some_and(|h| crate::shell::lock::is_dead_here(&h));
+        if dead {
+            super::lock(p, spec, path, "apply").await?.release().await;
+        }
         return Ok(ExitStatus::Success);
     }
     if !auto_approve {
         confirm()?;
     }
-    carry_out(g, path, spec, p, obs, plan).await
+    let lock = super::lock(p, spec, path, "apply").await?;
+    let result = async {
+        let now = observe(p, spec).await?;
+        if now.fingerprint() != obs.fingerprint() {
+            eprintln!(
+                "error: live state changed since the plan was shown ({} → {}):",
+                obs.fingerprint(),
+                now.fingerprint()
+            );
+            print_changes(&obs.shape(), &now);
+            eprintln!(
+                "Nothing was applied; run `cutover apply {}` again.",
+                path.display()
+            );
+            return Ok(ExitStatus::Error);
+        }
+        carry_out(g, path, spec, p, &now, plan, &lock).await
+    }
+    .await;
+    lock.release().await;
+    result
 }
 
 /// Executes an approved plan and prints the summary (apply and promote).
@@ -144,12 +179,14 @@ pub(crate) async fn carry_out(
     p: &dyn crate::provider::Provider,
     obs: &crate::model::observed::Observed,
     plan: &crate::model::plan::Plan,
+    lock: &crate::shell::lock::Lock<'_>,
 ) -> Result<ExitStatus> {
     println!();
     let reporter = reporter(g);
     let interrupt = interrupt_on_signals();
+    let lock_guard = lock.guard();
     let executor = Executor {
-        guards: vec![&interrupt],
+        guards: vec![&interrupt, &lock_guard],
         ..executor(spec, p, reporter.as_ref(), obs)
     };
     let notifier = crate::shell::notify::Notifier::from_env(spec.notify_webhook_env.as_deref());

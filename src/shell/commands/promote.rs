@@ -13,7 +13,7 @@ pub async fn run(g: &GlobalArgs, path: &Path) -> Result<ExitStatus> {
     let spec = load_spec(path)?;
     let p = provider(g, &spec).await?;
     let lock = super::lock(p.as_ref(), &spec, path, "promote").await?;
-    let result = locked(g, path, &spec, p.as_ref()).await;
+    let result = locked(g, path, &spec, p.as_ref(), &lock).await;
     lock.release().await;
     report_calls(g, p.as_ref());
     result
@@ -24,6 +24,7 @@ async fn locked(
     path: &Path,
     spec: &crate::spec::Spec,
     p: &dyn crate::provider::Provider,
+    lock: &crate::shell::lock::Lock<'_>,
 ) -> Result<ExitStatus> {
     let obs = observe(p, spec).await?;
     let weights = obs.weights_at(spec.production.weights_at());
@@ -54,5 +55,5 @@ async fn locked(
     );
     // The same contract as apply: 3 when the shift was aborted and
     // production is back on the colour it started from.
-    carry_out(g, path, spec, p, &obs, &plan).await
+    carry_out(g, path, spec, p, &obs, &plan, lock).await
 }

@@ -14,15 +14,16 @@ use std::path::Path;
 pub async fn run(g: &GlobalArgs, path: &Path, force: bool) -> Result<ExitStatus> {
     let spec = load_spec(path)?;
     let p = provider(g, &spec).await?;
-    let lock = super::lock(p.as_ref(), &spec, path, "rollback").await?;
-    let result = locked(g, &spec, p.as_ref(), force).await;
-    lock.release().await;
+    let result = decide_and_flip(g, path, &spec, p.as_ref(), force).await;
     report_calls(g, p.as_ref());
     result
 }
 
-async fn locked(
+/// Reads what the decision needs, decides, and only when there is
+/// something to do takes the lock over and flips.
+async fn decide_and_flip(
     g: &GlobalArgs,
+    path: &Path,
     spec: &crate::spec::Spec,
     p: &dyn crate::provider::Provider,
     force: bool,
@@ -48,28 +49,50 @@ async fn locked(
     if let Some(w) = crate::render::outcome::rollback_warning(&decision) {
         eprintln!("{w}");
     }
+    // The emergency button waits for nobody: it takes the lock over, and a
+    // running apply or promote stops at its next look.
+    let lock = crate::shell::lock::preempt(
+        p,
+        &spec.state_parameter,
+        &format!("cutover rollback {}", path.display()),
+    )
+    .await?;
+    let result = flip(g, spec, p, &decision, &plan, &obs).await;
+    lock.release().await;
+    result
+}
+
+/// Carries out the rollback plan and says what happened.
+async fn flip(
+    g: &GlobalArgs,
+    spec: &crate::spec::Spec,
+    p: &dyn crate::provider::Provider,
+    decision: &crate::decide::rollback::Rollback,
+    plan: &crate::model::plan::Plan,
+    obs: &crate::model::observed::Observed,
+) -> Result<ExitStatus> {
     let reporter = reporter(&crate::shell::cli::GlobalArgs {
         quiet: true,
         ..g.clone()
     });
-    let outcome = executor(spec, p, reporter.as_ref(), &obs)
-        .execute(&plan, &obs)
+    let outcome = executor(spec, p, reporter.as_ref(), obs)
+        .execute(plan, obs)
         .await;
     let remembered = match outcome.abort() {
         None => true,
-        Some(a) => match failed(spec, &decision, &plan, a) {
+        Some(a) => match failed(spec, decision, plan, a) {
             Ok(()) => false,
             Err(status) => return Ok(status),
         },
     };
     print!(
         "{}",
-        crate::render::outcome::rollback(&spec.app, &decision, remembered)
+        crate::render::outcome::rollback(&spec.app, decision, remembered)
     );
     if let Some(n) = crate::shell::notify::Notifier::from_env(spec.notify_webhook_env.as_deref()) {
         n.send(&crate::shell::notify::Message::rolled_back(
             &spec.app,
-            &decision,
+            decision,
             p.now(),
         ))
         .await;

@@ -77,6 +77,7 @@ impl Executor<'_> {
                 secs,
             } => self.bake(r, &plan.gates, *color, *weight, *secs).await,
             Action::RecordActive { parameter, color } => {
+                self.fence().await?;
                 self.provider.put_active(parameter, *color).await?;
                 Ok(None)
             }
@@ -290,6 +291,7 @@ impl Executor<'_> {
             self.check_weights_safe(r, weights).await?;
         }
         let forward = forward_for(&r.target_groups, weights);
+        self.fence().await?;
         match r.listeners.get(&config.port).cloned() {
             Some(arn) => {
                 self.provider
@@ -315,6 +317,8 @@ impl Executor<'_> {
         self.check_weights_safe(r, weights).await?;
         let arn = r.production_listener()?;
         let forward = forward_for(&r.target_groups, weights);
+        // Last look before the write: a rollback may have taken over.
+        self.fence().await?;
         let mut got = self.provider.set_weights(&arn, &forward).await?;
         let mut wanted = forward;
         got.sort();

@@ -34,6 +34,8 @@ pub enum StepError {
     },
     #[error("interrupted (Ctrl-C or SIGTERM)")]
     Interrupted,
+    #[error("stopped: {by} took the lock over; this run made no further change")]
+    Preempted { by: String },
     #[error("refusing to send traffic to {color}: {healthy} of {wanted} targets healthy (production traffic only goes to a colour whose every desired target is healthy)")]
     UnsafeWeights {
         color: Color,
@@ -68,6 +70,7 @@ impl StepError {
             | StepError::HealthLost { .. }
             | StepError::CheckFailed { .. } => Cause::Verdict,
             StepError::Interrupted => Cause::Interrupted,
+            StepError::Preempted { .. } => Cause::Preempted,
             StepError::UnsafeWeights { .. } | StepError::UnsafeTeardown { .. } => Cause::Refused,
             StepError::WeightsMismatch { .. }
             | StepError::Missing(_)

@@ -107,7 +107,10 @@ impl Executor<'_> {
             after_promotion: failed.promoted,
             remembered: None,
         };
-        if failed.promoted {
+        // After promotion nothing moves; after a preemption the run that
+        // took the lock over owns the listener and the release's fate.
+        if failed.promoted || abort.cause == Cause::Preempted {
+            abort.weights_now = None;
             return abort;
         }
         if let Some(to) = plan.rollback_to {
@@ -151,6 +154,10 @@ impl Executor<'_> {
             });
         }
         let arn = r.production_listener().map_err(missing)?;
+        // Last look before the write: a rollback may have taken over.
+        self.fence()
+            .await
+            .map_err(|e| RestoreError::Missing(e.to_string()))?;
         let w = Weights::all_on(to);
         self.provider
             .set_weights(&arn, &forward_for(&r.target_groups, w))

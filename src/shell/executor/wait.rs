@@ -14,6 +14,13 @@ use std::time::Duration;
 pub trait Guard: Send + Sync {
     /// `Err` stops the run as a failed step would.
     async fn check(&self) -> Result<(), StepError>;
+
+    /// Whether it is also checked right before every write, including the
+    /// way home after a failure (a fence: the lock); a signal only stops
+    /// the run at its next wait, and the way home still goes out.
+    fn fences_writes(&self) -> bool {
+        true
+    }
 }
 
 /// Set by the first Ctrl-C or SIGTERM: the run stops at its next wait and
@@ -43,6 +50,10 @@ impl Guard for Interrupt {
         } else {
             Ok(())
         }
+    }
+
+    fn fences_writes(&self) -> bool {
+        false
     }
 }
 
@@ -121,6 +132,14 @@ impl Executor<'_> {
     /// Every guard agrees the run may go on.
     pub(super) async fn guard(&self) -> Result<(), StepError> {
         for g in &self.guards {
+            g.check().await?;
+        }
+        Ok(())
+    }
+
+    /// Right before a write: the run still holds what it must (its lock).
+    pub(super) async fn fence(&self) -> Result<(), StepError> {
+        for g in self.guards.iter().filter(|g| g.fences_writes()) {
             g.check().await?;
         }
         Ok(())
