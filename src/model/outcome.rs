@@ -47,6 +47,9 @@ pub enum Cause {
     /// Someone else's run took the lock over (a `cutover rollback`): this
     /// run stopped without another write.
     Preempted,
+    /// Someone changed production weights or the active colour behind this
+    /// run's back (a console edit, another tool): it stopped without writing.
+    Foreign,
     /// A safety rule refused a mutation (weights toward an unhealthy colour,
     /// shrinking a colour that serves traffic).
     Refused,

@@ -161,6 +161,8 @@ pub trait Provider: Send + Sync {
         config: &ListenerConfig,
         forward: &Forward,
     ) -> Result<()>;
+    /// A listener's forward targets and weights, as they are now.
+    async fn listener_forward(&self, listener: &ListenerArn) -> Result<Forward>;
     /// Sets the forward weights only and returns them as read back.
     async fn set_weights(&self, listener: &ListenerArn, forward: &Forward) -> Result<Forward>;
 

@@ -836,6 +836,16 @@ impl Provider for Sandbox {
         })
     }
 
+    async fn listener_forward(&self, arn: &ListenerArn) -> Result<Forward> {
+        self.call_on("DescribeListeners", arn.as_str(), false, |w| {
+            let l = w
+                .listeners
+                .get(arn.as_str())
+                .ok_or_else(|| not_found("listener"))?;
+            Ok(typed(&l.forward))
+        })
+    }
+
     async fn set_weights(&self, arn: &ListenerArn, forward: &Forward) -> Result<Forward> {
         self.call_on("ModifyListener", arn.as_str(), true, |w| {
             let l = w

@@ -61,6 +61,13 @@ fn aborted(plan: &Plan, a: &Abort, path: &str) -> String {
         );
         return out;
     }
+    if a.cause == Cause::Foreign {
+        let _ = writeln!(
+            out,
+            "Production traffic is where that change put it: find out who made it, then `cutover plan {path}` says what apply would do, and `cutover rollback {path}` brings production home."
+        );
+        return out;
+    }
     if a.after_promotion {
         // The release is live; only housekeeping failed: not a rollback.
         let _ = writeln!(

@@ -45,6 +45,10 @@ impl ExitStatus {
         if a.cause == crate::model::outcome::Cause::Preempted {
             return ExitStatus::Aborted;
         }
+        // Someone else moved production: it is not where cutover left it.
+        if a.cause == crate::model::outcome::Cause::Foreign {
+            return ExitStatus::Error;
+        }
         let deployment = matches!(
             plan.kind,
             PlanKind::Release { .. } | PlanKind::FirstDeploy { .. }

@@ -1303,3 +1303,128 @@ fn aws_rollback_preempts_a_running_apply_which_stops_without_another_write() {
     assert!(aws.tag("green", "cutover:rolled-back").is_some());
     assert_eq!(aws.parameter("/cutover/shop/active-lock"), None);
 }
+
+#[test]
+fn aws_five_applies_at_once_exactly_one_proceeds() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    aws.plan(
+        "ami-0000000000000002",
+        "0s",
+        &[("bake = \"1s\"", "bake = \"3s\"")],
+    );
+    let runs: Vec<std::process::Child> = (0..5)
+        .map(|_| aws.moto.spawn(&["apply", "shop.toml", "--auto-approve"]))
+        .collect();
+    let outs: Vec<std::process::Output> = runs
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let codes: Vec<i32> = outs.iter().map(|o| o.status.code().unwrap_or(-1)).collect();
+    let proceeded: Vec<&std::process::Output> = outs
+        .iter()
+        .filter(|o| String::from_utf8_lossy(&o.stdout).contains("Apply complete"))
+        .collect();
+    assert_eq!(proceeded.len(), 1, "exit codes {codes:?}");
+    for o in outs.iter().filter(|o| o.status.code() == Some(1)) {
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains("shop is locked by"), "{stderr}");
+    }
+    assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{codes:?}");
+    assert_eq!(codes.iter().filter(|c| **c == 1).count(), 4, "{codes:?}");
+    assert_eq!(aws.weights(80), (0, 100));
+    assert_eq!(aws.launch_template_versions(), 2, "nothing created twice");
+    assert_eq!(aws.parameter("/cutover/shop/active-lock"), None);
+}
+
+#[test]
+fn aws_a_hand_edit_of_the_weights_during_a_bake_stops_the_apply_without_a_write() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    aws.plan(
+        "ami-0000000000000002",
+        "0s",
+        &[("bake = \"1s\"", "bake = \"60s\"")],
+    );
+    let child = aws.apply_until(&[], (90, 10));
+    // Someone sets 50/50 in the console.
+    aws.moto.rt.block_on(async {
+        let tgs = aws
+            .moto
+            .elb
+            .describe_target_groups()
+            .names("shop-blue")
+            .names("shop-green")
+            .send()
+            .await
+            .unwrap();
+        let arn = |name: &str| {
+            tgs.target_groups()
+                .iter()
+                .find(|t| t.target_group_name() == Some(name))
+                .and_then(|t| t.target_group_arn())
+                .unwrap()
+                .to_string()
+        };
+        let lb = aws
+            .moto
+            .elb
+            .describe_load_balancers()
+            .names("shop-alb")
+            .send()
+            .await
+            .unwrap();
+        let ls = aws
+            .moto
+            .elb
+            .describe_listeners()
+            .load_balancer_arn(lb.load_balancers()[0].load_balancer_arn().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let prod = ls
+            .listeners()
+            .iter()
+            .find(|l| l.port() == Some(80))
+            .unwrap()
+            .listener_arn()
+            .unwrap()
+            .to_string();
+        let tuple = |name: &str| {
+            aws_sdk_elasticloadbalancingv2::types::TargetGroupTuple::builder()
+                .target_group_arn(arn(name))
+                .weight(50)
+                .build()
+        };
+        let forward = aws_sdk_elasticloadbalancingv2::types::ForwardActionConfig::builder()
+            .target_groups(tuple("shop-blue"))
+            .target_groups(tuple("shop-green"))
+            .build();
+        aws.moto
+            .elb
+            .modify_listener()
+            .listener_arn(prod)
+            .default_actions(
+                aws_sdk_elasticloadbalancingv2::types::Action::builder()
+                    .r#type(aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::Forward)
+                    .forward_config(forward)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("someone else changed the production weights: it is 50% blue / 50% green, this run last set or saw 90% blue / 10% green"),
+        "{stdout}"
+    );
+    // No write after the edit: the weights stay where the person put them.
+    assert_eq!(aws.weights(80), (50, 50));
+    assert_eq!(aws.active(), "blue");
+    assert_eq!(aws.parameter("/cutover/shop/active-lock"), None);
+}

@@ -635,6 +635,22 @@ impl Provider for Aws {
         Ok(())
     }
 
+    async fn listener_forward(&self, arn: &ListenerArn) -> Result<Forward> {
+        self.count("DescribeListeners");
+        let out = self
+            .elb
+            .describe_listeners()
+            .listener_arns(arn.as_str())
+            .send()
+            .await
+            .map_err(|e| err("DescribeListeners", e))?;
+        let l = out
+            .listeners()
+            .first()
+            .ok_or_else(|| ProviderError::NotFound(format!("listener {arn}")))?;
+        Ok(listener_from(l).forward)
+    }
+
     async fn set_weights(&self, arn: &ListenerArn, forward: &Forward) -> Result<Forward> {
         self.count("ModifyListener");
         let out = self

@@ -78,7 +78,9 @@ impl Executor<'_> {
             } => self.bake(r, &plan.gates, *color, *weight, *secs).await,
             Action::RecordActive { parameter, color } => {
                 self.fence().await?;
+                self.check_active_unchanged(r, parameter).await?;
                 self.provider.put_active(parameter, *color).await?;
+                r.active = Some(*color);
                 Ok(None)
             }
             Action::RecordPrevious {
@@ -292,6 +294,9 @@ impl Executor<'_> {
         }
         let forward = forward_for(&r.target_groups, weights);
         self.fence().await?;
+        if is_prod {
+            self.check_weights_unchanged(r).await?;
+        }
         match r.listeners.get(&config.port).cloned() {
             Some(arn) => {
                 self.provider
@@ -308,6 +313,7 @@ impl Executor<'_> {
         }
         if is_prod {
             r.weights = Some(weights);
+            r.foreign = 0;
         }
         Ok(None)
     }
@@ -317,8 +323,10 @@ impl Executor<'_> {
         self.check_weights_safe(r, weights).await?;
         let arn = r.production_listener()?;
         let forward = forward_for(&r.target_groups, weights);
-        // Last look before the write: a rollback may have taken over.
+        // Last look before the write: a rollback may have taken over, or
+        // someone may have moved the weights.
         self.fence().await?;
+        self.check_weights_unchanged(r).await?;
         let mut got = self.provider.set_weights(&arn, &forward).await?;
         let mut wanted = forward;
         got.sort();
@@ -327,6 +335,7 @@ impl Executor<'_> {
             return Err(StepError::WeightsMismatch { wanted, got });
         }
         r.weights = Some(weights);
+        r.foreign = 0;
         Ok(Some("read back".into()))
     }
 
@@ -391,6 +400,7 @@ impl Executor<'_> {
     ) -> Result<Detail, StepError> {
         let mut gates_run_at: Option<u64> = None;
         self.poll(Some(secs), async |elapsed| {
+            self.check_weights_unchanged(r).await?;
             for c in [color, color.other()] {
                 let serving = c == color || r.weights.is_some_and(|w| w.get(c) > 0);
                 if serving {

@@ -36,6 +36,12 @@ pub enum StepError {
     Interrupted,
     #[error("stopped: {by} took the lock over; this run made no further change")]
     Preempted { by: String },
+    #[error("stopped: someone else changed {what}: it is {found}, this run last {had}; this run made no further change")]
+    Foreign {
+        what: &'static str,
+        found: String,
+        had: String,
+    },
     #[error("refusing to send traffic to {color}: {healthy} of {wanted} targets healthy (production traffic only goes to a colour whose every desired target is healthy)")]
     UnsafeWeights {
         color: Color,
@@ -71,6 +77,7 @@ impl StepError {
             | StepError::CheckFailed { .. } => Cause::Verdict,
             StepError::Interrupted => Cause::Interrupted,
             StepError::Preempted { .. } => Cause::Preempted,
+            StepError::Foreign { .. } => Cause::Foreign,
             StepError::UnsafeWeights { .. } | StepError::UnsafeTeardown { .. } => Cause::Refused,
             StepError::WeightsMismatch { .. }
             | StepError::Missing(_)

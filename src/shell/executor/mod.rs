@@ -108,8 +108,9 @@ impl Executor<'_> {
             remembered: None,
         };
         // After promotion nothing moves; after a preemption the run that
-        // took the lock over owns the listener and the release's fate.
-        if failed.promoted || abort.cause == Cause::Preempted {
+        // took the lock over owns the listener and the release's fate; after
+        // a foreign change a person is at work: hands off.
+        if failed.promoted || matches!(abort.cause, Cause::Preempted | Cause::Foreign) {
             abort.weights_now = None;
             return abort;
         }
@@ -163,6 +164,7 @@ impl Executor<'_> {
             .set_weights(&arn, &forward_for(&r.target_groups, w))
             .await?;
         r.weights = Some(w);
+        r.foreign = 0;
         Ok(())
     }
 
@@ -190,6 +192,87 @@ impl Executor<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Production weights are what this run last wrote or read: someone
+    /// else changing them (a console edit, another tool) stops the run
+    /// without a write. A read right after a write can lag behind it, so a
+    /// difference is confirmed by a second read a moment later.
+    async fn check_weights_unchanged(&self, r: &Resolved) -> Result<(), StepError> {
+        let (Some(expected), Ok(arn)) = (r.weights, r.production_listener()) else {
+            return Ok(());
+        };
+        let mut found = self.read_weights(r, &arn).await?;
+        if found != (expected, r.foreign) {
+            self.provider
+                .sleep(self.poll.min(Duration::from_secs(2)))
+                .await;
+            found = self.read_weights(r, &arn).await?;
+        }
+        if found == (expected, r.foreign) {
+            return Ok(());
+        }
+        let (w, foreign) = found;
+        Err(StepError::Foreign {
+            what: "the production weights",
+            found: if foreign > 0 {
+                format!(
+                    "{} and weight {foreign} to another target group",
+                    crate::model::format_weights(w)
+                )
+            } else {
+                crate::model::format_weights(w)
+            },
+            had: format!("set or saw {}", crate::model::format_weights(expected)),
+        })
+    }
+
+    /// The production listener's weights by colour, and the weight it sends
+    /// to target groups that are neither.
+    async fn read_weights(
+        &self,
+        r: &Resolved,
+        arn: &crate::model::ListenerArn,
+    ) -> Result<(Weights, u32), StepError> {
+        let forward = self.provider.listener_forward(arn).await?;
+        let mut w = Weights { blue: 0, green: 0 };
+        let mut foreign = 0;
+        for (tg, weight) in forward {
+            match Color::ALL
+                .into_iter()
+                .find(|c| r.target_groups.get(*c).as_ref() == Some(&tg))
+            {
+                Some(Color::Blue) => w.blue += weight,
+                Some(Color::Green) => w.green += weight,
+                None => foreign += weight,
+            }
+        }
+        Ok((w, foreign))
+    }
+
+    /// The active-colour parameter still says what this run saw: someone
+    /// else recording another colour stops the run before it writes.
+    async fn check_active_unchanged(&self, r: &Resolved, parameter: &str) -> Result<(), StepError> {
+        let read = || async {
+            let v = self.provider.read_lock(parameter).await?;
+            Ok::<_, StepError>(v.as_deref().and_then(Color::parse))
+        };
+        let mut found = read().await?;
+        if found != r.active {
+            self.provider
+                .sleep(self.poll.min(Duration::from_secs(2)))
+                .await;
+            found = read().await?;
+        }
+        if found == r.active {
+            return Ok(());
+        }
+        let name = |c: Option<Color>| c.map(|c| c.to_string()).unwrap_or("(none)".into());
+        Err(StepError::Foreign {
+            what: "the active-colour parameter",
+            found: name(found),
+            had: format!("saw {}", name(r.active)),
+        })
     }
 
     /// How many healthy targets colour `c` needs to serve production: the

@@ -21,11 +21,15 @@ pub(super) struct Resolved {
     pub fleets: PerColor<Option<Vec<TargetGroupArn>>>,
     /// Where production weights live.
     pub production: WeightsAt,
-    /// Production weights as this run last set or read them.
+    /// Production weights as this run last set or read them,
     pub weights: Option<Weights>,
+    /// and the weight production sent to other target groups then.
+    pub foreign: u32,
     /// The colour traffic goes home to on a failure, and the healthy targets
     /// it needs: its own capacity, not the plan's.
     pub home: Option<(Color, u32)>,
+    /// The active colour as this run last saw or recorded it.
+    pub active: Option<Color>,
 }
 
 impl Resolved {
@@ -60,7 +64,9 @@ impl Resolved {
             },
             production,
             weights: obs.weights_at(production),
+            foreign: obs.foreign_weight_at(production),
             home: None,
+            active: obs.active.as_ref().map(|a| a.color),
         }
     }
 
