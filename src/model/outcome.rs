@@ -27,6 +27,9 @@ pub struct Abort {
     pub weights_now: Option<Weights>,
     /// The rollback that ran, if one was needed.
     pub rolled_back_to: Option<Color>,
+    /// It went home to a colour short of healthy targets: (healthy, wanted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub home_short: Option<(u32, u32)>,
     /// Why the rollback could not run, when it could not.
     pub rollback_error: Option<String>,
     /// The failure came after the new colour was recorded as active (teardown).

@@ -54,49 +54,11 @@ fn aborted(plan: &Plan, a: &Abort, path: &str) -> String {
         a.what,
         a.error.replace('\n', "\n  ")
     );
-    if a.cause == Cause::Preempted {
-        let _ = writeln!(
-            out,
-            "Production traffic is where that rollback put it; `cutover status {path}` shows it."
-        );
+    if let Some(done) = stopped_early(a, path) {
+        out.push_str(&done);
         return out;
     }
-    if a.cause == Cause::Foreign {
-        let _ = writeln!(
-            out,
-            "Production traffic is where that change put it: find out who made it, then `cutover plan {path}` says what apply would do, and `cutover rollback {path}` brings production home."
-        );
-        return out;
-    }
-    if a.after_promotion {
-        // The release is live; only housekeeping failed: not a rollback.
-        let _ = writeln!(
-            out,
-            "The new colour is live and recorded as active; run `cutover apply {path}` again to finish."
-        );
-        return out;
-    }
-    let traffic = a
-        .weights_now
-        .map(format_weights)
-        .unwrap_or("no production listener yet".into());
-    let moved = plan.rollback_to.is_none() && a.weights_now.is_some_and(|w| w.blue + w.green > 0);
-    let _ = match (a.rolled_back_to, &a.rollback_error) {
-        // A first deploy that failed after production went to its colour.
-        (None, None) if moved => writeln!(out, "Production traffic: {traffic}."),
-        (Some(to), _) => writeln!(
-            out,
-            "Production traffic: rolled back to {to} in one call; now {traffic}."
-        ),
-        (None, Some(e)) => writeln!(
-            out,
-            "Production traffic: ROLLBACK FAILED ({e}); now {traffic}. Run `cutover rollback {path}`."
-        ),
-        (None, None) => writeln!(
-            out,
-            "Production traffic: unchanged, {traffic}: no production weight moved."
-        ),
-    };
+    out.push_str(&traffic_line(plan, a, path));
     let inspect = format!("(`cutover status {path}`)");
     let _ = match &plan.kind {
         PlanKind::Release { from, to, .. } => writeln!(
@@ -123,6 +85,59 @@ fn aborted(plan: &Plan, a: &Abort, path: &str) -> String {
             release.fingerprint
         );
     }
+    out
+}
+
+/// What a run that stopped without going home says: preempted by a
+/// rollback, stopped by someone else's change, or failed after promotion.
+fn stopped_early(a: &Abort, path: &str) -> Option<String> {
+    let line = match a.cause {
+        Cause::Preempted => format!(
+            "Production traffic is where that rollback put it; `cutover status {path}` shows it."
+        ),
+        Cause::Foreign => format!(
+            "Production traffic is where that change put it: find out who made it, then `cutover plan {path}` says what apply would do, and `cutover rollback {path}` brings production home."
+        ),
+        // The release is live; only housekeeping failed: not a rollback.
+        _ if a.after_promotion => format!(
+            "The new colour is live and recorded as active; run `cutover apply {path}` again to finish."
+        ),
+        _ => return None,
+    };
+    Some(line + "\n")
+}
+
+/// Where production traffic is after the way home, or why it is not home.
+fn traffic_line(plan: &Plan, a: &Abort, path: &str) -> String {
+    let mut out = String::new();
+    let traffic = a
+        .weights_now
+        .map(format_weights)
+        .unwrap_or("no production listener yet".into());
+    let moved = plan.rollback_to.is_none() && a.weights_now.is_some_and(|w| w.blue + w.green > 0);
+    let _ = match (a.rolled_back_to, &a.rollback_error) {
+        // A first deploy that failed after production went to its colour.
+        (None, None) if moved => writeln!(out, "Production traffic: {traffic}."),
+        (Some(to), _) if a.home_short.is_some() => {
+            let (healthy, wanted) = a.home_short.unwrap_or_default();
+            writeln!(
+                out,
+                "Production traffic: rolled back to {to} in one call; now {traffic}.\nWARNING: {to} serves with only {healthy} of its {wanted} targets healthy: it lost instances during the release; Auto Scaling replaces them, and `cutover status` shows them."
+            )
+        }
+        (Some(to), _) => writeln!(
+            out,
+            "Production traffic: rolled back to {to} in one call; now {traffic}."
+        ),
+        (None, Some(e)) => writeln!(
+            out,
+            "Production traffic: ROLLBACK FAILED ({e}); now {traffic}. Run `cutover rollback {path}`."
+        ),
+        (None, None) => writeln!(
+            out,
+            "Production traffic: unchanged, {traffic}: no production weight moved."
+        ),
+    };
     out
 }
 

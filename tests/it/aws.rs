@@ -1428,3 +1428,76 @@ fn aws_a_hand_edit_of_the_weights_during_a_bake_stops_the_apply_without_a_write(
     assert_eq!(aws.active(), "blue");
     assert_eq!(aws.parameter("/cutover/shop/active-lock"), None);
 }
+
+#[test]
+fn aws_a_second_signal_lets_the_way_home_finish() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    // blue loses a target: the way home waits for it (health_timeout 20s).
+    aws.moto.rt.block_on(async {
+        let tgs = aws
+            .moto
+            .elb
+            .describe_target_groups()
+            .names("shop-blue")
+            .send()
+            .await
+            .unwrap();
+        let arn = tgs.target_groups()[0]
+            .target_group_arn()
+            .unwrap()
+            .to_string();
+        let health = aws
+            .moto
+            .elb
+            .describe_target_health()
+            .target_group_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+        let id = health.target_health_descriptions()[0]
+            .target()
+            .unwrap()
+            .id()
+            .unwrap()
+            .to_string();
+        aws.moto
+            .elb
+            .deregister_targets()
+            .target_group_arn(&arn)
+            .targets(
+                aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+                    .id(id)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    aws.plan(
+        "ami-0000000000000002",
+        "0s",
+        &[("bake = \"1s\"", "bake = \"60s\"")],
+    );
+    let child = aws.apply_until(&[], (90, 10));
+    // The bake sees blue short at once; the way home waits. A CI runner
+    // cancels: SIGINT, then SIGTERM.
+    std::thread::sleep(Duration::from_millis(1500));
+    signal(&child, "-INT");
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&child, "-TERM");
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("production traffic is on its way home: finishing that first"),
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("WARNING: blue serves with only 1 of its 2 targets healthy"),
+        "{stdout}"
+    );
+    assert_eq!(aws.weights(80), (100, 0));
+}

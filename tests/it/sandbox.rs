@@ -1232,3 +1232,44 @@ fn the_confirmation_prompt_holds_no_lock() {
     assert!(status.success(), "{}", seen.lock().unwrap());
     s.traffic(0, 100).active("green");
 }
+
+/// blue, live with V1, loses `n` of its 2 targets from its target group.
+fn blue_loses_targets(s: &Scenario<SandboxEnv>, n: usize) {
+    s.cloud.edit(|w| {
+        let tg = w
+            .target_groups
+            .values_mut()
+            .find(|t| t.name == "shop-blue")
+            .unwrap();
+        let gone: Vec<String> = tg.targets.keys().take(n).cloned().collect();
+        for id in gone {
+            tg.targets.remove(&id);
+        }
+    });
+}
+
+#[test]
+fn the_way_home_to_a_colour_short_of_targets_waits_then_goes_home_loudly() {
+    let s = Scenario::sandbox().apply().exits(0);
+    blue_loses_targets(&s, 1);
+    s.release(V2)
+        .apply()
+        .exits(3)
+        .says("blue lost health during the bake at 10%: 1 of 2 targets healthy")
+        .says("rolled back to blue in one call")
+        .says("WARNING: blue serves with only 1 of its 2 targets healthy")
+        .traffic(100, 0)
+        .active("blue");
+}
+
+#[test]
+fn with_no_healthy_target_to_go_home_to_the_split_holds_and_exit_is_1() {
+    let s = Scenario::sandbox().apply().exits(0);
+    blue_loses_targets(&s, 2);
+    s.release(V2)
+        .apply()
+        .exits(1)
+        .says("ROLLBACK FAILED (blue has 0 of its 2 targets healthy after waiting 10m")
+        .says("`cutover rollback --force`")
+        .traffic(90, 10);
+}

@@ -187,6 +187,7 @@ pub(crate) async fn carry_out(
     let lock_guard = lock.guard();
     let executor = Executor {
         guards: vec![&interrupt, &lock_guard],
+        interrupt: Some(interrupt.clone()),
         ..executor(spec, p, reporter.as_ref(), obs)
     };
     let notifier = crate::shell::notify::Notifier::from_env(spec.notify_webhook_env.as_deref());
@@ -235,6 +236,8 @@ pub(crate) fn executor<'a>(
         desired: spec.fleet.capacity.desired,
         test_url: test_url(spec, obs),
         guards: vec![],
+        interrupt: None,
+        health_timeout_secs: spec.rollout.health_timeout_secs,
         hidden_env: spec.notify_webhook_env.iter().cloned().collect(),
     }
 }
@@ -251,6 +254,11 @@ fn interrupt_on_signals() -> Interrupt {
         eprintln!("\ninterrupted: stopping at the next wait and putting production traffic back (Ctrl-C again to exit at once)");
         set.set();
         interrupted(&mut term).await;
+        if set.going_home() {
+            // CI runners send SIGINT, then SIGTERM: the flip is worth finishing.
+            eprintln!("\nproduction traffic is on its way home: finishing that first (Ctrl-C again to exit at once)");
+            interrupted(&mut term).await;
+        }
         std::process::exit(130);
     });
     flag

@@ -91,12 +91,15 @@ impl StepError {
 /// Why production traffic could not be put back on the old colour.
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
-    #[error("{color} has {healthy} of {wanted} targets healthy, so traffic was left where it is")]
+    #[error("{color} has {healthy} of its {wanted} targets healthy after waiting {} for Auto Scaling to replace them, so production was left split; a person can send it all there anyway with `cutover rollback --force`, or to the new colour with `cutover promote` once it is healthy", format_duration(*waited_secs))]
     Unhealthy {
         color: Color,
         healthy: u32,
         wanted: u32,
+        waited_secs: u64,
     },
+    #[error("the listener update did not complete within {0}s")]
+    Deadline(u64),
     /// The target group or the listener is not there.
     #[error("{0}")]
     Missing(String),

@@ -48,7 +48,16 @@ pub struct Executor<'a> {
     pub hidden_env: Vec<String>,
     /// What may stop the run at its next wait, as a failed step would.
     pub guards: Vec<&'a dyn Guard>,
+    /// Told while production is on its way home, so a second signal lets
+    /// the flip finish.
+    pub interrupt: Option<Interrupt>,
+    /// How long the way home may wait for the old colour's targets.
+    pub health_timeout_secs: u64,
 }
+
+/// The most the automatic rollback's listener update may take: well inside
+/// the 7.5 s a CI runner waits between SIGINT and SIGTERM.
+const FLIP_DEADLINE: Duration = Duration::from_secs(5);
 
 impl Executor<'_> {
     pub async fn execute(&self, plan: &Plan, obs: &Observed) -> Outcome {
@@ -103,6 +112,7 @@ impl Executor<'_> {
             error: failed.error.to_string(),
             weights_now: r.weights,
             rolled_back_to: None,
+            home_short: None,
             rollback_error: None,
             after_promotion: failed.promoted,
             remembered: None,
@@ -116,9 +126,18 @@ impl Executor<'_> {
         }
         if let Some(to) = plan.rollback_to {
             if r.weights.is_some_and(|w| w != Weights::all_on(to)) {
+                if let Some(i) = &self.interrupt {
+                    i.set_going_home(true);
+                }
                 match self.restore(r, to).await {
-                    Ok(()) => abort.rolled_back_to = Some(to),
+                    Ok(short) => {
+                        abort.rolled_back_to = Some(to);
+                        abort.home_short = short;
+                    }
                     Err(e) => abort.rollback_error = Some(e.to_string()),
+                }
+                if let Some(i) = &self.interrupt {
+                    i.set_going_home(false);
                 }
                 abort.weights_now = r.weights;
             }
@@ -141,17 +160,38 @@ impl Executor<'_> {
     }
 
     /// All production traffic back on `to`, one listener update, provided
-    /// `to` can serve it.
-    async fn restore(&self, r: &mut Resolved, to: Color) -> Result<(), RestoreError> {
+    /// `to` can serve it. When it is short (instances lost during the
+    /// release), this waits for Auto Scaling to replace them, up to the
+    /// health timeout, then goes home if at least one target is healthy:
+    /// `Ok(Some((healthy, wanted)))` says it went home short.
+    async fn restore(
+        &self,
+        r: &mut Resolved,
+        to: Color,
+    ) -> Result<Option<(u32, u32)>, RestoreError> {
         let missing = |e: StepError| RestoreError::Missing(e.to_string());
         let tg = r.tg(to).map_err(missing)?;
-        let healthy = healthy_count(&self.provider.target_health(&tg).await?);
         let wanted = self.wanted(r, to);
-        if healthy < wanted {
+        let start = self.provider.now();
+        let healthy = loop {
+            let healthy = healthy_count(&self.provider.target_health(&tg).await?);
+            let waited = (self.provider.now() - start).max(0) as u64;
+            if healthy >= wanted || waited >= self.health_timeout_secs {
+                break healthy;
+            }
+            self.reporter.event(Event::Waiting {
+                done: healthy as u64,
+                of: wanted as u64,
+                message: format!("going home: {to} has {healthy} of {wanted} targets healthy; waiting for Auto Scaling to replace the rest"),
+            });
+            self.provider.sleep(self.poll).await;
+        };
+        if healthy == 0 {
             return Err(RestoreError::Unhealthy {
                 color: to,
                 healthy,
                 wanted,
+                waited_secs: self.health_timeout_secs,
             });
         }
         let arn = r.production_listener().map_err(missing)?;
@@ -160,12 +200,15 @@ impl Executor<'_> {
             .await
             .map_err(|e| RestoreError::Missing(e.to_string()))?;
         let w = Weights::all_on(to);
-        self.provider
-            .set_weights(&arn, &forward_for(&r.target_groups, w))
-            .await?;
+        let forward = forward_for(&r.target_groups, w);
+        let flipped =
+            tokio::time::timeout(FLIP_DEADLINE, self.provider.set_weights(&arn, &forward))
+                .await
+                .map_err(|_| RestoreError::Deadline(FLIP_DEADLINE.as_secs()))?;
+        flipped?;
         r.weights = Some(w);
         r.foreign = 0;
-        Ok(())
+        Ok((healthy < wanted).then_some((healthy, wanted)))
     }
 
     /// Colour `c`'s healthy count and every target's health.

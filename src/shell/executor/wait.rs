@@ -24,9 +24,13 @@ pub trait Guard: Send + Sync {
 }
 
 /// Set by the first Ctrl-C or SIGTERM: the run stops at its next wait and
-/// rolls back as for a failed step.
+/// rolls back as for a failed step. While production is on its way home,
+/// the run says so, and a second signal lets that finish.
 #[derive(Clone, Default)]
-pub struct Interrupt(Arc<AtomicBool>);
+pub struct Interrupt {
+    set: Arc<AtomicBool>,
+    going_home: Arc<AtomicBool>,
+}
 
 impl Interrupt {
     pub fn new() -> Interrupt {
@@ -34,11 +38,20 @@ impl Interrupt {
     }
 
     pub fn set(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.set.store(true, Ordering::SeqCst);
     }
 
     pub fn is_set(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.set.load(Ordering::SeqCst)
+    }
+
+    /// Production is being put back (the automatic rollback's flip).
+    pub fn going_home(&self) -> bool {
+        self.going_home.load(Ordering::SeqCst)
+    }
+
+    pub(super) fn set_going_home(&self, on: bool) {
+        self.going_home.store(on, Ordering::SeqCst);
     }
 }
 
