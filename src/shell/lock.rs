@@ -105,6 +105,11 @@ impl<'a> Lock<'a> {
         &self.holder.token
     }
 
+    /// Whether this run took the lock over from another run.
+    pub fn took_over(&self) -> bool {
+        self.holder.took_over.is_some()
+    }
+
     /// A guard that stops a run once the lock is no longer its own.
     pub fn guard(&self) -> LockGuard<'a> {
         LockGuard {

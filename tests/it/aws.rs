@@ -1501,3 +1501,93 @@ fn aws_a_second_signal_lets_the_way_home_finish() {
     );
     assert_eq!(aws.weights(80), (100, 0));
 }
+
+#[test]
+fn aws_a_release_that_raises_capacity_and_fails_its_first_gate_goes_home() {
+    Scenario::on(Aws::new())
+        .apply()
+        .exits(0)
+        .release("ami-0000000000000002")
+        .edit_plan("desired_capacity = 2", "desired_capacity = 3")
+        .gate_fails_at(10)
+        .apply()
+        .exits(3)
+        .says("gate failed on green at 10%")
+        .says("rolled back to blue in one call")
+        .traffic(100, 0)
+        .active("blue");
+}
+
+#[test]
+fn aws_two_runs_taking_over_a_dead_lock_at_once_exactly_one_proceeds() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    // A run that died on this host: its pid is above the kernel's pid_max.
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_string();
+    let dead = format!(
+        r#"{{"user":"ci","host":"{host}","pid":4194305,"command":"cutover apply shop.toml","started":1767225600,"token":"deadbeefdeadbeef"}}"#
+    );
+    aws.moto
+        .rt
+        .block_on(
+            aws.moto
+                .ssm
+                .put_parameter()
+                .name("/cutover/shop/active-lock")
+                .value(dead)
+                .r#type(aws_sdk_ssm::types::ParameterType::String)
+                .send(),
+        )
+        .unwrap();
+    aws.plan(
+        "ami-0000000000000002",
+        "0s",
+        &[("bake = \"1s\"", "bake = \"3s\"")],
+    );
+    let runs: Vec<std::process::Child> = (0..2)
+        .map(|_| aws.moto.spawn(&["apply", "shop.toml", "--auto-approve"]))
+        .collect();
+    let outs: Vec<std::process::Output> = runs
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let codes: Vec<i32> = outs.iter().map(|o| o.status.code().unwrap_or(-1)).collect();
+    assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{codes:?}");
+    let loser = outs
+        .iter()
+        .find(|o| o.status.code() == Some(1))
+        .expect("one exits 1");
+    let stderr = String::from_utf8_lossy(&loser.stderr);
+    assert!(stderr.contains("shop is locked by"), "{stderr}");
+    assert_eq!(aws.weights(80), (0, 100));
+    assert_eq!(aws.parameter("/cutover/shop/active-lock"), None);
+    assert_eq!(
+        aws.parameter("/cutover/shop/active-lock-claim-deadbeefdeadbeef"),
+        None,
+        "the claim goes with the lock"
+    );
+}
+
+#[test]
+fn aws_the_confirmation_prompt_holds_no_lock() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    aws.plan("ami-0000000000000002", "0s", &[]);
+    let env = crate::moto::aws_env(&aws.moto.endpoint);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let cmd = format!("{} apply shop.toml", env!("CARGO_BIN_EXE_cutover"));
+    let (ok, shown) = crate::harness::at_a_terminal(aws.moto.dir.path(), &cmd, &env, "yes", || {
+        assert_eq!(
+            aws.parameter("/cutover/shop/active-lock"),
+            None,
+            "a prompt waiting for a person holds no lock"
+        );
+    });
+    assert!(ok, "{shown}");
+    assert_eq!(aws.weights(80), (0, 100));
+}

@@ -264,6 +264,61 @@ impl HttpServer {
     }
 }
 
+/// Runs `cmd` through `script`, which gives it a terminal as a person at a
+/// shell has; once it asks for confirmation, `at_prompt` runs, then
+/// `answer` is typed. Returns (success, everything the terminal showed).
+pub fn at_a_terminal(
+    dir: &Path,
+    cmd: &str,
+    env: &[(&str, &str)],
+    answer: &str,
+    at_prompt: impl FnOnce(),
+) -> (bool, String) {
+    use std::io::{Read, Write};
+    let mut child = std::process::Command::new("script")
+        .args(["-qfec", cmd, "/dev/null"])
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("script runs");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let mut stdout = child.stdout.take().expect("stdout");
+    let into = seen.clone();
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            into.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !seen.lock().unwrap().contains("Only 'yes' is accepted") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no prompt: {}",
+            seen.lock().unwrap()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    at_prompt();
+    let stdin = child.stdin.as_mut().expect("stdin");
+    stdin
+        .write_all(format!("{answer}\n").as_bytes())
+        .expect("type");
+    let status = child.wait().expect("script ends");
+    reader.join().expect("reader");
+    let shown = seen.lock().unwrap().clone();
+    (status.success(), shown)
+}
+
 /// What changes with the clock in a run's output, and what a golden file
 /// holds instead: points in time, and how long until or since one. Golden
 /// files then stay the same when the sandbox's clock behaves more like AWS.

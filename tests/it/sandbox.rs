@@ -1178,58 +1178,22 @@ fn rollback_preempts_a_held_lock_and_frees_it() {
 
 #[test]
 fn the_confirmation_prompt_holds_no_lock() {
-    use std::io::{Read, Write};
     let s = Scenario::sandbox().apply().exits(0).release(V2);
     s.cloud.set_plan(&s.plan_text());
-    let dir = s.cloud.dir.path();
     let cmd = format!(
         "{} apply shop.toml --sandbox sandbox.json",
         env!("CARGO_BIN_EXE_cutover")
     );
-    // `script` gives the run a terminal, as a person at a shell has.
-    let mut child = std::process::Command::new("script")
-        .args(["-qfec", &cmd, "/dev/null"])
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("script runs");
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let mut stdout = child.stdout.take().unwrap();
-    let into = seen.clone();
-    let reader = std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            into.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !seen.lock().unwrap().contains("Only 'yes' is accepted") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no prompt: {}",
-            seen.lock().unwrap()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert!(
-        !s.cloud
+    let locked = || {
+        s.cloud
             .world()
             .parameters
-            .contains_key("/cutover/shop/active-lock"),
-        "a prompt waiting for a person holds no lock"
-    );
-    child.stdin.as_mut().unwrap().write_all(b"yes\n").unwrap();
-    let status = child.wait().unwrap();
-    reader.join().unwrap();
-    assert!(status.success(), "{}", seen.lock().unwrap());
+            .contains_key("/cutover/shop/active-lock")
+    };
+    let run = crate::harness::at_a_terminal(s.cloud.dir.path(), &cmd, &[], "yes", || {
+        assert!(!locked(), "a prompt waiting for a person holds no lock");
+    });
+    assert!(run.0, "{}", run.1);
     s.traffic(0, 100).active("green");
 }
 

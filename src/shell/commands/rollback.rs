@@ -58,8 +58,51 @@ async fn decide_and_flip(
     )
     .await?;
     let result = flip(g, spec, p, &decision, &plan, &obs).await;
+    if lock.took_over() && decision.flip && matches!(result, Ok(ExitStatus::Success)) {
+        settle(spec, p, &decision, &obs).await;
+    }
     lock.release().await;
     result
+}
+
+/// After preempting a run: a listener write of that run already in flight
+/// when the lock changed hands (the one-call window no lock can close) lands
+/// after the flip. A look once that run has had its poll interval to stop
+/// puts production back on `to` if it did.
+async fn settle(
+    spec: &crate::spec::Spec,
+    p: &dyn crate::provider::Provider,
+    decision: &crate::decide::rollback::Rollback,
+    obs: &crate::model::observed::Observed,
+) {
+    let Some(listener) = obs.listener(spec.production.weights_at().port()) else {
+        return;
+    };
+    let arns = crate::model::PerColor {
+        blue: obs.tg_arn(crate::model::Color::Blue).cloned(),
+        green: obs.tg_arn(crate::model::Color::Green).cloned(),
+    };
+    let home = crate::provider::forward_for(&arns, crate::model::Weights::all_on(decision.to));
+    p.sleep(p.poll_interval()).await;
+    let mut now = match p.listener_forward(&listener.arn).await {
+        Ok(f) => f,
+        Err(_) => return,
+    };
+    let mut want = home.clone();
+    now.sort();
+    want.sort();
+    if now != want {
+        eprintln!(
+            "warning: a write of the preempted run landed after the flip; production is back on {} again",
+            decision.to
+        );
+        if let Err(e) = p.set_weights(&listener.arn, &home).await {
+            eprintln!(
+                "error: putting production back on {} failed ({e}); run `cutover rollback` again",
+                decision.to
+            );
+        }
+    }
 }
 
 /// Carries out the rollback plan and says what happened.
