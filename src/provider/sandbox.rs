@@ -858,21 +858,7 @@ impl Provider for Sandbox {
     }
 
     async fn put_active(&self, parameter: &str, color: Color) -> Result<()> {
-        self.call_on("PutParameter", parameter, true, |w| {
-            let now = w.now_ms();
-            let p = w
-                .parameters
-                .entry(parameter.to_string())
-                .or_insert(SbParameter {
-                    value: String::new(),
-                    modified_ms: now,
-                    version: 0,
-                });
-            p.value = color.to_string();
-            p.modified_ms = now;
-            p.version += 1;
-            Ok(())
-        })
+        self.put_record(parameter, color.as_str()).await
     }
 
     async fn put_record(&self, parameter: &str, value: &str) -> Result<()> {

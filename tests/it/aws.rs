@@ -714,6 +714,16 @@ fn aws_kill_9_mid_bake_then_apply_resumes_from_the_step_reached() {
 }
 
 impl Aws {
+    /// `n` applies started at once; their outputs, in order.
+    fn applies_at_once(&self, n: usize) -> Vec<std::process::Output> {
+        let runs: Vec<std::process::Child> = (0..n)
+            .map(|_| self.moto.spawn(&["apply", "shop.toml", "--auto-approve"]))
+            .collect();
+        runs.into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect()
+    }
+
     /// Starts `apply` in the background and waits until production is at `weights`.
     fn apply_until(&self, args: &[&str], weights: (i32, i32)) -> std::process::Child {
         let mut all = vec!["apply", "shop.toml", "--auto-approve"];
@@ -1314,13 +1324,7 @@ fn aws_five_applies_at_once_exactly_one_proceeds() {
         "0s",
         &[("bake = \"1s\"", "bake = \"3s\"")],
     );
-    let runs: Vec<std::process::Child> = (0..5)
-        .map(|_| aws.moto.spawn(&["apply", "shop.toml", "--auto-approve"]))
-        .collect();
-    let outs: Vec<std::process::Output> = runs
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
-        .collect();
+    let outs = aws.applies_at_once(5);
     let codes: Vec<i32> = outs.iter().map(|o| o.status.code().unwrap_or(-1)).collect();
     let proceeded: Vec<&std::process::Output> = outs
         .iter()
@@ -1548,13 +1552,7 @@ fn aws_two_runs_taking_over_a_dead_lock_at_once_exactly_one_proceeds() {
         "0s",
         &[("bake = \"1s\"", "bake = \"3s\"")],
     );
-    let runs: Vec<std::process::Child> = (0..2)
-        .map(|_| aws.moto.spawn(&["apply", "shop.toml", "--auto-approve"]))
-        .collect();
-    let outs: Vec<std::process::Output> = runs
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
-        .collect();
+    let outs = aws.applies_at_once(2);
     let codes: Vec<i32> = outs.iter().map(|o| o.status.code().unwrap_or(-1)).collect();
     assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{codes:?}");
     let loser = outs

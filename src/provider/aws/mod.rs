@@ -669,17 +669,7 @@ impl Provider for Aws {
     }
 
     async fn put_active(&self, parameter: &str, color: Color) -> Result<()> {
-        self.count("PutParameter");
-        self.ssm
-            .put_parameter()
-            .name(parameter)
-            .value(color.as_str())
-            .r#type(ssm::types::ParameterType::String)
-            .overwrite(true)
-            .send()
-            .await
-            .map_err(|e| err("PutParameter", e))?;
-        Ok(())
+        self.put_record(parameter, color.as_str()).await
     }
 
     async fn put_record(&self, parameter: &str, value: &str) -> Result<()> {
