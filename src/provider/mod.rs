@@ -48,6 +48,17 @@ impl AppRef {
 pub enum ProviderError {
     #[error("{operation}: {message}")]
     Api { operation: String, message: String },
+    /// A call AWS answered with an error, or that never got an answer: one
+    /// line with the operation, AWS's code and message, the request id and
+    /// what to do. The whole error chain is logged with `-v`.
+    #[error("{operation} failed: {}{message}{}{}", code.as_ref().map(|c| format!("{c}: ")).unwrap_or_default(), request_id.as_ref().map(|r| format!(" (request id {r})")).unwrap_or_default(), if hint.is_empty() { String::new() } else { format!("; {hint}") })]
+    Aws {
+        operation: String,
+        code: Option<String>,
+        message: String,
+        request_id: Option<String>,
+        hint: &'static str,
+    },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -228,4 +239,25 @@ pub fn release_description(release: &Release) -> String {
 pub fn fingerprint_from_description(d: &str) -> Option<String> {
     d.strip_prefix("cutover release ")
         .map(|s| s.trim().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ProviderError;
+
+    #[test]
+    fn an_aws_error_reads_as_one_sentence() {
+        let e = ProviderError::Aws {
+            operation: "ModifyListener".into(),
+            code: Some("AccessDenied".into()),
+            message: "User is not authorized to perform: elasticloadbalancing:ModifyListener"
+                .into(),
+            request_id: Some("5f3c…".into()),
+            hint: "the credentials in use may not make this call: check the role's permissions (docs/iam.md)",
+        };
+        assert_eq!(
+            e.to_string(),
+            "ModifyListener failed: AccessDenied: User is not authorized to perform: elasticloadbalancing:ModifyListener (request id 5f3c…); the credentials in use may not make this call: check the role's permissions (docs/iam.md)"
+        );
+    }
 }

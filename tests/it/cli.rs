@@ -179,3 +179,44 @@ fn the_committed_plan_output_schema_is_the_generated_one() {
         "schemas/plan-output.schema.json is stale: run `cargo run -- schema --plan-output > schemas/plan-output.schema.json`"
     );
 }
+
+#[test]
+fn an_aws_error_is_one_line_with_what_to_do_and_the_chain_only_with_v() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("shop.toml"),
+        crate::harness::plan_toml("ami-0000000000000001", "0s"),
+    )
+    .unwrap();
+    // Nothing listens on this port: the connection fails.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let env = crate::moto::aws_env(&format!("http://127.0.0.1:{port}"));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = cutover(&["status", "shop.toml"], &env, dir.path());
+    run.expect(1);
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(
+        errors[0].contains("failed: could not reach AWS (the connection failed); check the network and the endpoint, then run the command again"),
+        "{}",
+        run.stderr
+    );
+    for dump in ["DispatchFailure", "ConnectorError", "hyper", "Some("] {
+        assert!(!run.stderr.contains(dump), "{dump} in {}", run.stderr);
+    }
+    let verbose = cutover(&["status", "shop.toml", "-v"], &env, dir.path());
+    verbose.expect(1);
+    assert!(
+        verbose.stderr.contains("AWS call failed"),
+        "{}",
+        verbose.stderr
+    );
+}

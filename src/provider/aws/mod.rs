@@ -23,6 +23,9 @@ use aws_sdk_cloudwatch as cloudwatch;
 use aws_sdk_ec2 as ec2;
 use aws_sdk_elasticloadbalancingv2 as elb;
 use aws_sdk_ssm as ssm;
+use aws_sdk_ssm::config::http::HttpResponse;
+use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ssm::operation::RequestId;
 use base64::Engine;
 use observe::{health_from, listener_from};
 use std::collections::BTreeMap;
@@ -49,11 +52,77 @@ pub struct Aws {
     total_calls: AtomicU64,
 }
 
-fn err<E>(op: &'static str, e: E) -> ProviderError
+/// An SDK error as one line: the operation, AWS's code and message, the
+/// request id and what to do. The whole chain goes to the log (`-v`).
+fn err<E>(op: &'static str, e: SdkError<E, HttpResponse>) -> ProviderError
 where
-    E: std::error::Error + 'static,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    ProviderError::api(op, elb::error::DisplayErrorContext(&e))
+    tracing::debug!(operation = op, error = %elb::error::DisplayErrorContext(&e), "AWS call failed");
+    let request_id = e.request_id().map(str::to_string);
+    let (code, message, hint) = match &e {
+        SdkError::ServiceError(s) => {
+            let code = s.err().code().map(str::to_string);
+            let message = s
+                .err()
+                .message()
+                .unwrap_or("AWS gave no message")
+                .to_string();
+            let hint = hint_for(code.as_deref().unwrap_or(""));
+            (code, message, hint)
+        }
+        SdkError::TimeoutError(_) => (
+            None,
+            "no answer in time".to_string(),
+            "AWS or the network is slow: run the command again",
+        ),
+        SdkError::DispatchFailure(_) => (
+            None,
+            "could not reach AWS (the connection failed)".to_string(),
+            "check the network and the endpoint, then run the command again",
+        ),
+        SdkError::ResponseError(_) => (
+            None,
+            "the answer could not be read".to_string(),
+            "the call may have taken effect: run the command again, it picks up from live state",
+        ),
+        _ => (
+            None,
+            "the request could not be made".to_string(),
+            "run with -v to see why",
+        ),
+    };
+    ProviderError::Aws {
+        operation: op.to_string(),
+        code,
+        message,
+        request_id,
+        hint,
+    }
+}
+
+/// What to do about an AWS error code.
+fn hint_for(code: &str) -> &'static str {
+    match code {
+        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException"
+        | "RequestThrottled" => {
+            "AWS is throttling this account's calls: run it again later, or with fewer runs at once"
+        }
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthFailure" => {
+            "the credentials in use may not make this call: check the role's permissions (docs/iam.md)"
+        }
+        "ExpiredToken" | "ExpiredTokenException" | "InvalidClientTokenId"
+        | "UnrecognizedClientException" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" => {
+            "the credentials are invalid or expired: refresh them"
+        }
+        "InternalFailure" | "InternalError" | "ServiceUnavailable" | "InternalServerError" => {
+            "AWS failed to carry it out: run the command again"
+        }
+        c if c.starts_with("Invalid") || c.starts_with("Validation") => {
+            "AWS refused a value: check the plan file against what exists in the account"
+        }
+        _ => "",
+    }
 }
 
 fn protocol(p: Protocol) -> elb::types::ProtocolEnum {
