@@ -3,7 +3,7 @@
 //! the executor carries out, as it carries out any other plan.
 
 use crate::model::observed::Observed;
-use crate::model::plan::{Action, Plan, PlanKind, Step};
+use crate::model::plan::{Action, Plan, PlanKind, PreviousRecord, Step};
 use crate::model::{names, Color, Timestamp, Weights};
 use crate::spec::Spec;
 
@@ -73,6 +73,14 @@ pub enum RollbackRefusal {
     },
     #[error("nothing to roll back: {to} has no target group: there is no previous colour")]
     NoPreviousColour { to: Color },
+    #[error("nothing to roll back to: {color}, which served before, was torn down (its fleet is deleted); `cutover apply` with the earlier release builds it again")]
+    PreviousGone { color: Color },
+    #[error("cannot roll back to {color}: none of its {wanted} targets is healthy ({fleet}); routing production there would take the service down")]
+    NothingHealthy {
+        color: Color,
+        wanted: u32,
+        fleet: FleetState,
+    },
     #[error("cannot roll back to {color}: {healthy} of its {wanted} targets are healthy ({fleet}); routing production there would send traffic to a fleet that cannot serve it. `cutover rollback --force` flips anyway, onto the {healthy} healthy targets it has")]
     NoHealthyCapacity {
         color: Color,
@@ -98,34 +106,32 @@ pub enum FleetState {
 pub fn plan(spec: &Spec, obs: &Observed, force: bool) -> Result<(Rollback, Plan), RollbackRefusal> {
     let r = decide(spec, obs, force)?;
     let mut steps = Vec::new();
+    // The colour rolled back from is not where a second rollback goes: the
+    // record goes out with the flip, so a flip without it cannot be mistaken
+    // for an unfinished rollback.
+    let record = r.record_active.as_ref().map(|_| PreviousRecord {
+        parameter: names::previous_parameter(&spec.state_parameter),
+        promoted: r.to,
+        color: r.from,
+        release: r.rejected_release.clone(),
+        capacity: obs
+            .fleets
+            .get(r.from)
+            .as_ref()
+            .map(|f| f.capacity.desired)
+            .unwrap_or(0)
+            .max(1),
+        rolled_back: true,
+    });
     if r.flip || r.record_active.is_some() {
         steps.push(Step {
             action: Action::Flip {
                 to: r.to,
                 traffic: r.flip,
                 record_active: r.record_active.clone(),
+                record,
             },
             reason: format!("all production traffic back on {}", r.to),
-        });
-    }
-    if r.record_active.is_some() {
-        // The colour rolled back from is not where a second rollback goes.
-        steps.push(Step {
-            action: Action::RecordPrevious {
-                parameter: names::previous_parameter(&spec.state_parameter),
-                promoted: r.to,
-                color: r.from,
-                release: r.rejected_release.clone(),
-                capacity: obs
-                    .fleets
-                    .get(r.from)
-                    .as_ref()
-                    .map(|f| f.capacity.desired)
-                    .unwrap_or(0)
-                    .max(1),
-                rolled_back: true,
-            },
-            reason: format!("a second rollback does not return to {}", r.from),
         });
     }
     if let Some(release) = &r.rejected_release {
@@ -189,7 +195,13 @@ fn decide(spec: &Spec, obs: &Observed, force: bool) -> Result<Rollback, Rollback
             .as_ref()
             .map(|f| f.capacity.desired.max(1))
             .unwrap_or(spec.fleet.capacity.desired),
-        _ => spec.fleet.capacity.desired,
+        // Inferred, or finishing a rollback: the colour's own capacity.
+        _ => obs
+            .fleets
+            .get(to)
+            .as_ref()
+            .map(|f| f.capacity.desired.max(1))
+            .unwrap_or(spec.fleet.capacity.desired),
     };
     let short = if flip {
         check_capacity(obs, to, wanted, force)?
@@ -236,7 +248,19 @@ fn direction(obs: &Observed, weights: Weights) -> Result<(Color, Color, Why), Ro
         return Ok((active, active, Why::MidShift));
     }
     if share == 0 {
-        return Ok((active, active.other(), Why::Finish));
+        // All on the other colour while the parameter names this one: a
+        // rollback to the other whose record of the active colour did not go
+        // through (its promotion record says so), or a shift whose last step
+        // baked at 100% without being promoted (back to the active colour).
+        let finishing = obs
+            .previous
+            .as_ref()
+            .is_some_and(|p| p.promoted == active.other() && p.rolled_back);
+        return Ok(if finishing {
+            (active, active.other(), Why::Finish)
+        } else {
+            (active, active, Why::MidShift)
+        });
     }
     match &obs.previous {
         Some(p) if p.promoted == active && p.color != active => {
@@ -246,6 +270,9 @@ fn direction(obs: &Observed, weights: Weights) -> Result<(Color, Color, Why), Ro
                     from: p.color,
                     release: p.release.clone().unwrap_or_else(|| "?".into()),
                 });
+            }
+            if obs.fleets.get(p.color).is_none() {
+                return Err(RollbackRefusal::PreviousGone { color: p.color });
             }
             if obs.release_of(p.color) == p.release.as_deref() {
                 Ok((active, p.color, Why::Recorded { at: p.at }))
@@ -313,14 +340,21 @@ fn check_capacity(
     if healthy >= wanted {
         return Ok(None);
     }
-    if force {
-        return Ok(Some((healthy, wanted)));
-    }
     let fleet = match obs.fleets.get(to) {
         None => FleetState::Missing,
         Some(f) if f.capacity.desired == 0 => FleetState::ScaledToZero,
         Some(f) => FleetState::Instances(f.instances.len()),
     };
+    if healthy == 0 {
+        return Err(RollbackRefusal::NothingHealthy {
+            color: to,
+            wanted,
+            fleet,
+        });
+    }
+    if force {
+        return Ok(Some((healthy, wanted)));
+    }
     Err(RollbackRefusal::NoHealthyCapacity {
         color: to,
         healthy,

@@ -293,6 +293,20 @@ impl HookPhase {
     }
 }
 
+/// The promotion record to write: which colour served before `promoted`,
+/// its release and its desired capacity then. Stamped with the time it is
+/// written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct PreviousRecord {
+    pub parameter: String,
+    pub promoted: Color,
+    pub color: Color,
+    pub release: Option<String>,
+    pub capacity: u32,
+    /// Written by a rollback: `color`'s release was rolled back from.
+    pub rolled_back: bool,
+}
+
 /// What a target group is created with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TargetGroupConfig {
@@ -416,17 +430,9 @@ pub enum Action {
         parameter: String,
         color: Color,
     },
-    /// Record, before a promotion (or after a rollback), which colour served
-    /// before `promoted`: its release and its desired capacity then. Stamped
-    /// with the time it is written.
+    /// Record, before a promotion, which colour served before it.
     RecordPrevious {
-        parameter: String,
-        promoted: Color,
-        color: Color,
-        release: Option<String>,
-        capacity: u32,
-        /// Written by a rollback: `color`'s release was rolled back from.
-        rolled_back: bool,
+        record: PreviousRecord,
     },
     /// Teardown, first part: detach the target group so targets drain.
     DetachFleet {
@@ -449,6 +455,9 @@ pub enum Action {
         to: Color,
         traffic: bool,
         record_active: Option<String>,
+        /// The promotion record a rollback leaves (`to` promoted back, the
+        /// colour left rolled back from), sent with the flip.
+        record: Option<PreviousRecord>,
     },
     /// Tag `color`'s fleet: `release` was rolled back and is not deployed
     /// again without `--retry`.

@@ -197,9 +197,10 @@ pub fn describe_action(app: &str, action: &Action) -> String {
         Action::AwaitPromotion { color } => {
             format!("stop: {color} waits for `cutover promote` (auto_promote = false)")
         }
-        Action::RecordPrevious {
-            promoted, color, ..
-        } => format!("record that {color} served before {promoted}, for rollback"),
+        Action::RecordPrevious { record } => format!(
+            "record that {} served before {}, for rollback",
+            record.color, record.promoted
+        ),
         Action::RecordActive { parameter, color } => {
             format!("record {color} as active in {parameter}")
         }

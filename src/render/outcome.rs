@@ -207,6 +207,11 @@ pub fn rollback(app: &str, r: &Rollback, remembered: bool) -> String {
                 None => format!(" {} stays the active colour.", r.to),
             }
         )
+    } else if r.why == Why::Finish {
+        format!(
+            "Rolled back {app}: production was already all on {}; {} is now recorded as active.\n",
+            r.to, r.to
+        )
     } else {
         format!(
             "Rolled back {app}: production was already all on {}; the release on {} will not be promoted.\n",

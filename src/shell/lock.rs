@@ -204,7 +204,14 @@ impl Guard for LockGuard<'_> {
             _ => match value.as_deref().map(Holder::parse) {
                 Some(Ok(h)) => h.to_string(),
                 Some(Err(raw)) => format!("a lock value cutover did not write ({raw:?})"),
-                None => "someone who broke the lock (`cutover unlock`)".into(),
+                // Broken (`cutover unlock`), not preempted: nobody rolled back.
+                None => {
+                    return Err(StepError::Foreign {
+                        what: "the lock",
+                        found: "gone (broken with `cutover unlock`)".into(),
+                        had: "held it".into(),
+                    })
+                }
             },
         };
         Err(StepError::Preempted { by })
@@ -245,12 +252,17 @@ pub async fn acquire<'a>(
     // A dead holder: exactly one of the runs taking over creates its claim.
     let claim = format!("{name}-claim-{}", h.token);
     if let Some(winner) = provider.try_lock(&claim, &value).await? {
-        let winner = Holder::parse(&winner)
-            .map(|w| w.to_string())
-            .unwrap_or(winner);
-        return Err(held(format!(
-            "{winner}, who is taking over the lock of {h}"
-        )));
+        match Holder::parse(&winner) {
+            // The winner died too, before it took the lock: its claim goes.
+            Ok(w) if is_dead_here(&w) => {
+                provider.delete_lock(&claim).await?;
+                if provider.try_lock(&claim, &value).await?.is_some() {
+                    return Err(held(format!("another run taking over the lock of {h}")));
+                }
+            }
+            Ok(w) => return Err(held(format!("{w}, who is taking over the lock of {h}"))),
+            Err(raw) => return Err(held(format!("{raw}, who is taking over the lock of {h}"))),
+        }
     }
     // Still the dead holder's? (Another run may have finished with it since.)
     match provider
@@ -325,7 +337,13 @@ pub async fn preempt<'a>(
             None => Ok(()),
         }
     };
-    futures::try_join!(note, provider.put_record(&name, &took_value))?;
+    // The lock must land; the note is best effort (without it the preempted
+    // run still stops, it just cannot say who).
+    let (noted, took_lock) = futures::join!(note, provider.put_record(&name, &took_value));
+    took_lock?;
+    if let Err(e) = noted {
+        tracing::warn!("could not leave the preemption note: {e}");
+    }
     Ok(Lock {
         provider,
         name,

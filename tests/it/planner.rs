@@ -137,7 +137,7 @@ fn names(obs: &Observed, s: &Spec) -> Vec<String> {
             Action::MarkContractPending { color, .. } => format!("mark {color}"),
             Action::AwaitPromotion { color } => format!("await {color}"),
             Action::RecordActive { color, .. } => format!("active {color}"),
-            Action::RecordPrevious { color, .. } => format!("previous {color}"),
+            Action::RecordPrevious { record } => format!("previous {}", record.color),
             Action::DetachFleet { color } => format!("detach {color}"),
             Action::WaitDrain { .. } => "drain".into(),
             Action::ScaleToZero { color } => format!("zero {color}"),

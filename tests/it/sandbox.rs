@@ -166,7 +166,7 @@ fn rollback_refuses_when_the_previous_colour_has_no_capacity() {
         .exits(0)
         .run(&["rollback"])
         .exits(1)
-        .says("cannot roll back to blue: 0 of its 2 targets are healthy")
+        .says("cannot roll back to blue: none of its 2 targets is healthy")
         .says("scaled to zero")
         // nothing changed
         .traffic(0, 100);
@@ -1140,20 +1140,63 @@ fn a_release_that_raises_capacity_and_fails_its_first_gate_goes_home() {
 
 #[test]
 fn rollback_force_flips_onto_a_colour_short_of_healthy_targets_after_saying_so() {
+    let s = promoted_v2();
+    blue_loses_targets(&s, 1);
+    s.run(&["rollback"])
+        .exits(1)
+        .says("`cutover rollback --force` flips anyway")
+        .traffic(0, 100)
+        .run(&["rollback", "--force"])
+        .exits(0)
+        .says("warning: --force: blue has 1 of the 2 healthy targets it served with")
+        .traffic(100, 0)
+        .active("blue");
+}
+
+#[test]
+fn rollback_never_sends_production_to_a_colour_with_no_healthy_target() {
+    // Teardown 0s: blue is scaled to zero at promotion.
     Scenario::sandbox()
+        .apply()
+        .release(V2)
+        .apply()
+        .exits(0)
+        .run(&["rollback", "--force"])
+        .exits(1)
+        .says("none of its 2 targets is healthy")
+        .traffic(0, 100);
+}
+
+#[test]
+fn rollback_during_the_bake_at_100_percent_goes_back_to_the_active_colour() {
+    // Steps: 1 version, 2 fleet, 3 wait, 4 test listener, 5-10 shift to 50%
+    // and bake, 11 set 100%: production is all on green, blue still active.
+    Scenario::sandbox()
+        .teardown("30m")
+        .apply()
+        .release(V2)
+        .apply_crashing_after(11)
+        .traffic(0, 100)
+        .active("blue")
+        .run(&["rollback", "--force"])
+        .exits(0)
+        .says("Rolled back shop: 100% of production on blue")
+        .traffic(100, 0)
+        .active("blue");
+}
+
+#[test]
+fn rollback_to_a_colour_that_was_deleted_says_so() {
+    Scenario::sandbox()
+        .edit_plan("policy = \"scale-to-zero\"", "policy = \"delete\"")
         .apply()
         .release(V2)
         .apply()
         .exits(0)
         .run(&["rollback"])
         .exits(1)
-        .says("`cutover rollback --force` flips anyway")
-        .traffic(0, 100)
-        .run(&["rollback", "--force"])
-        .exits(0)
-        .says("warning: --force: blue has 0 of the 2 healthy targets it served with")
-        .traffic(100, 0)
-        .active("blue");
+        .says("blue, which served before, was torn down")
+        .traffic(0, 100);
 }
 
 #[test]

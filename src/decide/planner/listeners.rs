@@ -107,19 +107,21 @@ pub(super) fn record_active(b: &mut Builder, c: Color, from: Option<Color>) {
     if let Some(before) = from.filter(|f| *f != c) {
         steps.push(step(
             Action::RecordPrevious {
-                parameter: crate::model::names::previous_parameter(&spec.state_parameter),
-                promoted: c,
-                color: before,
-                release: b.obs.release_of(before).map(str::to_string),
-                capacity: b
-                    .obs
-                    .fleets
-                    .get(before)
-                    .as_ref()
-                    .map(|f| f.capacity.desired)
-                    .unwrap_or(0)
-                    .max(1),
-                rolled_back: false,
+                record: crate::model::plan::PreviousRecord {
+                    parameter: crate::model::names::previous_parameter(&spec.state_parameter),
+                    promoted: c,
+                    color: before,
+                    release: b.obs.release_of(before).map(str::to_string),
+                    capacity: b
+                        .obs
+                        .fleets
+                        .get(before)
+                        .as_ref()
+                        .map(|f| f.capacity.desired)
+                        .unwrap_or(0)
+                        .max(1),
+                    rolled_back: false,
+                },
             },
             format!("a rollback goes back to {before}"),
         ));

@@ -40,7 +40,7 @@ pub enum PlanError {
     LoadBalancerMissing(String),
     #[error("the active-colour parameter is missing and production is split (blue {blue}%, green {green}%) between fleets that do not tell which one was live; record it with `aws ssm put-parameter` or fix the listener, then plan again")]
     AmbiguousActive { blue: u32, green: u32 },
-    #[error("the active-colour parameter says {parameter} but production is all on {listener}: a rollback did not finish; run `cutover rollback` to record {listener} as active (or put the parameter right by hand), then plan again")]
+    #[error("the active-colour parameter says {parameter} but production is all on {listener}, which does not run the plan's release: a rollback that did not finish, or a shift that stopped at 100%; `cutover rollback` finishes the one or returns production to {parameter} from the other (or put the parameter right by hand), then plan again")]
     ActiveDisagrees { parameter: Color, listener: Color },
     #[error("target group {name} has {field} {live}, the plan says {wanted}; AWS cannot change that in place: delete the target group (after moving traffic off it) or keep the old value")]
     ImmutableTargetGroup {

@@ -76,6 +76,16 @@ where
             "no answer in time".to_string(),
             "AWS or the network is slow: run the command again",
         ),
+        // Missing or unloadable credentials also fail at dispatch.
+        SdkError::DispatchFailure(d)
+            if format!("{d:?}").to_ascii_lowercase().contains("credential") =>
+        {
+            (
+                None,
+                "no AWS credentials could be loaded".to_string(),
+                "set AWS_PROFILE or AWS credentials in the environment, or log in (aws sso login), then run the command again",
+            )
+        }
         SdkError::DispatchFailure(_) => (
             None,
             "could not reach AWS (the connection failed)".to_string(),

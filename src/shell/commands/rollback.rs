@@ -29,26 +29,13 @@ async fn decide_and_flip(
     force: bool,
 ) -> Result<ExitStatus> {
     // No describe-everything before the flip: only what the decision needs.
-    let obs = p
-        .observe_traffic(&crate::provider::AppRef::from_spec(spec))
-        .await
-        .with_context(|| {
-            format!(
-                "reading the live traffic of {} from {}",
-                spec.app,
-                p.describe()
-            )
-        })?;
-    let (decision, plan) = match crate::decide::rollback::plan(spec, &obs, force) {
-        Ok(both) => both,
+    let (obs, decision, plan) = match read_and_decide(spec, p, force).await? {
+        Ok(all) => all,
         Err(refusal) => {
             eprintln!("error: {refusal}");
             return Ok(ExitStatus::Error);
         }
     };
-    if let Some(w) = crate::render::outcome::rollback_warning(&decision) {
-        eprintln!("{w}");
-    }
     // The emergency button waits for nobody: it takes the lock over, and a
     // running apply or promote stops at its next look.
     let lock = crate::shell::lock::preempt(
@@ -57,6 +44,27 @@ async fn decide_and_flip(
         &format!("cutover rollback {}", path.display()),
     )
     .await?;
+    // A run it preempted may have moved on (promoted, shifted) since the
+    // read: decide again on live state.
+    let (obs, decision, plan) = if lock.took_over() {
+        match read_and_decide(spec, p, force).await {
+            Ok(Ok(all)) => all,
+            Ok(Err(refusal)) => {
+                eprintln!("error: {refusal}");
+                lock.release().await;
+                return Ok(ExitStatus::Error);
+            }
+            Err(e) => {
+                lock.release().await;
+                return Err(e);
+            }
+        }
+    } else {
+        (obs, decision, plan)
+    };
+    if let Some(w) = crate::render::outcome::rollback_warning(&decision) {
+        eprintln!("{w}");
+    }
     let result = flip(g, spec, p, &decision, &plan, &obs).await;
     if lock.took_over() && decision.flip && matches!(result, Ok(ExitStatus::Success)) {
         settle(spec, p, &decision, &obs).await;
@@ -103,6 +111,34 @@ async fn settle(
             );
         }
     }
+}
+
+/// What the rollback decision needs, read, and the decision on it.
+async fn read_and_decide(
+    spec: &crate::spec::Spec,
+    p: &dyn crate::provider::Provider,
+    force: bool,
+) -> Result<
+    std::result::Result<
+        (
+            crate::model::observed::Observed,
+            crate::decide::rollback::Rollback,
+            crate::model::plan::Plan,
+        ),
+        crate::decide::rollback::RollbackRefusal,
+    >,
+> {
+    let obs = p
+        .observe_traffic(&crate::provider::AppRef::from_spec(spec))
+        .await
+        .with_context(|| {
+            format!(
+                "reading the live traffic of {} from {}",
+                spec.app,
+                p.describe()
+            )
+        })?;
+    Ok(crate::decide::rollback::plan(spec, &obs, force).map(|(d, plan)| (obs, d, plan)))
 }
 
 /// Carries out the rollback plan and says what happened.

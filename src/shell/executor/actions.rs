@@ -5,7 +5,9 @@ use super::resolved::Resolved;
 use super::wait::Look;
 use super::{Executor, StepError};
 use crate::model::observed::{AlarmState, Previous};
-use crate::model::plan::{Action, FleetConfig, HookPhase, ListenerConfig, Plan, TargetGroupConfig};
+use crate::model::plan::{
+    Action, FleetConfig, HookPhase, ListenerConfig, Plan, PreviousRecord, TargetGroupConfig,
+};
 use crate::model::{Capacity, Color, HealthCheck, Release, Weights};
 use crate::provider::forward_for;
 use crate::shell::checks::{self, CheckEnv, CheckFailure};
@@ -83,25 +85,8 @@ impl Executor<'_> {
                 r.active = Some(*color);
                 Ok(None)
             }
-            Action::RecordPrevious {
-                parameter,
-                promoted,
-                color,
-                release,
-                capacity,
-                rolled_back,
-            } => {
-                let record = Previous {
-                    promoted: *promoted,
-                    color: *color,
-                    release: release.clone(),
-                    capacity: *capacity,
-                    at: self.provider.now(),
-                    rolled_back: *rolled_back,
-                };
-                self.provider
-                    .put_record(parameter, &record.to_value())
-                    .await?;
+            Action::RecordPrevious { record } => {
+                self.put_previous(record).await?;
                 Ok(None)
             }
             Action::Hook {
@@ -140,7 +125,11 @@ impl Executor<'_> {
                 to,
                 traffic,
                 record_active,
-            } => self.flip(r, *to, *traffic, record_active.as_deref()).await,
+                record,
+            } => {
+                self.flip(r, *to, *traffic, record_active.as_deref(), record.as_ref())
+                    .await
+            }
             Action::RememberRolledBack { color, release } => {
                 let at = self.provider.now();
                 self.provider
@@ -351,6 +340,7 @@ impl Executor<'_> {
         to: Color,
         traffic: bool,
         record_active: Option<&str>,
+        previous_record: Option<&PreviousRecord>,
     ) -> Result<Detail, StepError> {
         let arn = r.production_listener()?;
         let weights = Weights::all_on(to);
@@ -369,7 +359,18 @@ impl Executor<'_> {
                 None => Ok(()),
             }
         };
-        let (flipped, recorded) = futures::join!(flip, record);
+        let previous = async {
+            match previous_record {
+                Some(rec) => self.put_previous(rec).await,
+                None => Ok(()),
+            }
+        };
+        let (flipped, recorded, previous) = futures::join!(flip, record, previous);
+        if let Err(e) = previous {
+            self.reporter.event(Event::Warning(format!(
+                "could not write the promotion record ({e}); a second rollback may not know where the first one came from"
+            )));
+        }
         if let (Err(_), Some(param), Ok(())) = (&flipped, record_active, &recorded) {
             if let Err(e) = p.put_active(param, to.other()).await {
                 self.reporter.event(Event::Warning(format!(
@@ -385,6 +386,22 @@ impl Executor<'_> {
             source: e,
         })?;
         Ok(None)
+    }
+
+    /// Writes a promotion record, stamped now.
+    async fn put_previous(&self, rec: &PreviousRecord) -> Result<(), StepError> {
+        let record = Previous {
+            promoted: rec.promoted,
+            color: rec.color,
+            release: rec.release.clone(),
+            capacity: rec.capacity,
+            at: self.provider.now(),
+            rolled_back: rec.rolled_back,
+        };
+        self.provider
+            .put_record(&rec.parameter, &record.to_value())
+            .await?;
+        Ok(())
     }
 
     /// Observe `color` at `weight`% for `secs`: both serving colours keep

@@ -100,6 +100,8 @@ pub enum RestoreError {
     },
     #[error("the listener update did not complete within {0}s")]
     Deadline(u64),
+    #[error("{0} took the lock over")]
+    Preempted(String),
     /// The target group or the listener is not there.
     #[error("{0}")]
     Missing(String),

@@ -134,6 +134,14 @@ impl Executor<'_> {
                         abort.rolled_back_to = Some(to);
                         abort.home_short = short;
                     }
+                    // A rollback took over while this run was going home.
+                    Err(RestoreError::Preempted(by)) => {
+                        abort.cause = Cause::Preempted;
+                        abort.error =
+                            format!("{}\n{by} took the lock over on the way home", abort.error);
+                        abort.weights_now = None;
+                        return abort;
+                    }
                     Err(e) => abort.rollback_error = Some(e.to_string()),
                 }
                 if let Some(i) = &self.interrupt {
@@ -173,10 +181,13 @@ impl Executor<'_> {
         let tg = r.tg(to).map_err(missing)?;
         let wanted = self.wanted(r, to);
         let start = self.provider.now();
+        let interrupted = || self.interrupt.as_ref().is_some_and(|i| i.is_set());
         let healthy = loop {
             let healthy = healthy_count(&self.provider.target_health(&tg).await?);
             let waited = (self.provider.now() - start).max(0) as u64;
-            if healthy >= wanted || waited >= self.health_timeout_secs {
+            // Interrupted (a CI job being cancelled): no time to wait for more.
+            let no_time = interrupted() && healthy > 0;
+            if healthy >= wanted || waited >= self.health_timeout_secs || no_time {
                 break healthy;
             }
             self.reporter.event(Event::Waiting {
@@ -196,16 +207,22 @@ impl Executor<'_> {
         }
         let arn = r.production_listener().map_err(missing)?;
         // Last look before the write: a rollback may have taken over.
-        self.fence()
-            .await
-            .map_err(|e| RestoreError::Missing(e.to_string()))?;
+        self.fence().await.map_err(|e| match e {
+            StepError::Preempted { by } => RestoreError::Preempted(by),
+            e => RestoreError::Missing(e.to_string()),
+        })?;
         let w = Weights::all_on(to);
         let forward = forward_for(&r.target_groups, w);
-        let flipped =
-            tokio::time::timeout(FLIP_DEADLINE, self.provider.set_weights(&arn, &forward))
+        let write = self.provider.set_weights(&arn, &forward);
+        // After a signal a kill may follow: the write gets a deadline then;
+        // otherwise the SDK's retries take the time they need.
+        if interrupted() {
+            tokio::time::timeout(FLIP_DEADLINE, write)
                 .await
-                .map_err(|_| RestoreError::Deadline(FLIP_DEADLINE.as_secs()))?;
-        flipped?;
+                .map_err(|_| RestoreError::Deadline(FLIP_DEADLINE.as_secs()))??;
+        } else {
+            write.await?;
+        }
         r.weights = Some(w);
         r.foreign = 0;
         Ok((healthy < wanted).then_some((healthy, wanted)))
@@ -255,6 +272,8 @@ impl Executor<'_> {
         if found == (expected, r.foreign) {
             return Ok(());
         }
+        // A rollback that took the lock over moved them: that is a preemption.
+        self.fence().await?;
         let (w, foreign) = found;
         Err(StepError::Foreign {
             what: "the production weights",
@@ -310,6 +329,7 @@ impl Executor<'_> {
         if found == r.active {
             return Ok(());
         }
+        self.fence().await?;
         let name = |c: Option<Color>| c.map(|c| c.to_string()).unwrap_or("(none)".into());
         Err(StepError::Foreign {
             what: "the active-colour parameter",
