@@ -120,14 +120,17 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Send all production traffic back to the previous colour now (no prompt).
+    /// Send all production traffic back now (no prompt): to the colour that
+    /// served before the last promotion, or mid-shift to the active colour.
     ///
+    /// Takes the lock over from a running apply or promote, which stops.
     /// Exit 0 rolled back, 1 refused (nothing to roll back, no healthy
     /// capacity) or failed.
     Rollback {
         plan: PathBuf,
         /// Flip even when the colour going back has fewer healthy targets
-        /// than it served with: production goes to the ones it has.
+        /// than it served with: production goes to the ones it has (never
+        /// to a colour with none).
         #[arg(long)]
         force: bool,
     },
