@@ -714,6 +714,69 @@ fn aws_kill_9_mid_bake_then_apply_resumes_from_the_step_reached() {
 }
 
 impl Aws {
+    /// What a person does in the console: the listener on `port` forwards
+    /// `blue`/`green` to the colours' target groups.
+    fn set_weights_by_hand(&self, port: i32, blue: i32, green: i32) {
+        use aws_sdk_elasticloadbalancingv2::types::{
+            Action, ActionTypeEnum, ForwardActionConfig, TargetGroupTuple,
+        };
+        let elb = &self.moto.elb;
+        self.moto.rt.block_on(async {
+            let tgs = elb
+                .describe_target_groups()
+                .names("shop-blue")
+                .names("shop-green")
+                .send()
+                .await
+                .unwrap();
+            let tuple = |name: &str, weight: i32| {
+                let arn = tgs
+                    .target_groups()
+                    .iter()
+                    .find(|t| t.target_group_name() == Some(name))
+                    .and_then(|t| t.target_group_arn())
+                    .unwrap();
+                TargetGroupTuple::builder()
+                    .target_group_arn(arn)
+                    .weight(weight)
+                    .build()
+            };
+            let lb = elb
+                .describe_load_balancers()
+                .names("shop-alb")
+                .send()
+                .await
+                .unwrap();
+            let listeners = elb
+                .describe_listeners()
+                .load_balancer_arn(lb.load_balancers()[0].load_balancer_arn().unwrap())
+                .send()
+                .await
+                .unwrap();
+            let listener = listeners
+                .listeners()
+                .iter()
+                .find(|l| l.port() == Some(port))
+                .and_then(|l| l.listener_arn())
+                .unwrap();
+            let forward = ForwardActionConfig::builder()
+                .target_groups(tuple("shop-blue", blue))
+                .target_groups(tuple("shop-green", green))
+                .build();
+            elb.modify_listener()
+                .listener_arn(listener)
+                .default_actions(
+                    Action::builder()
+                        .r#type(ActionTypeEnum::Forward)
+                        .forward_config(forward)
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+        });
+    }
+
     /// `n` applies started at once; their outputs, in order.
     fn applies_at_once(&self, n: usize) -> Vec<std::process::Output> {
         let runs: Vec<std::process::Child> = (0..n)
@@ -1354,72 +1417,7 @@ fn aws_a_hand_edit_of_the_weights_during_a_bake_stops_the_apply_without_a_write(
     );
     let child = aws.apply_until(&[], (90, 10));
     // Someone sets 50/50 in the console.
-    aws.moto.rt.block_on(async {
-        let tgs = aws
-            .moto
-            .elb
-            .describe_target_groups()
-            .names("shop-blue")
-            .names("shop-green")
-            .send()
-            .await
-            .unwrap();
-        let arn = |name: &str| {
-            tgs.target_groups()
-                .iter()
-                .find(|t| t.target_group_name() == Some(name))
-                .and_then(|t| t.target_group_arn())
-                .unwrap()
-                .to_string()
-        };
-        let lb = aws
-            .moto
-            .elb
-            .describe_load_balancers()
-            .names("shop-alb")
-            .send()
-            .await
-            .unwrap();
-        let ls = aws
-            .moto
-            .elb
-            .describe_listeners()
-            .load_balancer_arn(lb.load_balancers()[0].load_balancer_arn().unwrap())
-            .send()
-            .await
-            .unwrap();
-        let prod = ls
-            .listeners()
-            .iter()
-            .find(|l| l.port() == Some(80))
-            .unwrap()
-            .listener_arn()
-            .unwrap()
-            .to_string();
-        let tuple = |name: &str| {
-            aws_sdk_elasticloadbalancingv2::types::TargetGroupTuple::builder()
-                .target_group_arn(arn(name))
-                .weight(50)
-                .build()
-        };
-        let forward = aws_sdk_elasticloadbalancingv2::types::ForwardActionConfig::builder()
-            .target_groups(tuple("shop-blue"))
-            .target_groups(tuple("shop-green"))
-            .build();
-        aws.moto
-            .elb
-            .modify_listener()
-            .listener_arn(prod)
-            .default_actions(
-                aws_sdk_elasticloadbalancingv2::types::Action::builder()
-                    .r#type(aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::Forward)
-                    .forward_config(forward)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-    });
+    aws.set_weights_by_hand(80, 50, 50);
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
