@@ -45,8 +45,11 @@ pub enum Cause {
     /// A verdict on the release: not healthy in time, a smoke test, a gate
     /// or an alarm failed, or it lost health during a bake.
     Verdict,
-    /// A person: Ctrl-C or SIGTERM.
+    /// A person: Ctrl-C typed at a terminal.
     Interrupted,
+    /// A signal from outside a terminal: a cancelled CI job, a supervisor
+    /// stopping the run. Not a verdict on the release.
+    Cancelled,
     /// Someone else's run took the lock over (a `cutover rollback`): this
     /// run stopped without another write.
     Preempted,

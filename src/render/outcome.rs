@@ -76,8 +76,10 @@ fn aborted(plan: &Plan, a: &Abort, path: &str) -> String {
             out,
             "Release {fp} is remembered as rolled back: `cutover apply` will not deploy it again unless the release changes or you pass --retry."
         );
-    } else if let (PlanKind::Release { release, .. }, Cause::Cloud | Cause::Refused) =
-        (&plan.kind, a.cause)
+    } else if let (
+        PlanKind::Release { release, .. },
+        Cause::Cloud | Cause::Refused | Cause::Cancelled,
+    ) = (&plan.kind, a.cause)
     {
         let _ = writeln!(
             out,

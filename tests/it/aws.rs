@@ -809,12 +809,14 @@ fn signal(child: &std::process::Child, sig: &str) {
 }
 
 #[test]
-fn aws_ctrl_c_mid_shift_rolls_back_with_exit_3() {
+fn aws_a_cancelled_job_mid_shift_goes_home_and_is_no_verdict_on_the_release() {
     let aws = Aws::new();
     aws.plan("ami-0000000000000001", "0s", &[]);
     aws.run(&["apply", "--auto-approve"]).expect(0);
 
-    // Ctrl-C during the bake at 10%: production goes back to blue, exit 3.
+    // SIGINT from outside a terminal (CI cancelling the job) during the bake
+    // at 10%: production goes back to blue, exit 3, and the release is not
+    // marked: the next apply deploys it without --retry.
     aws.plan(
         "ami-0000000000000002",
         "0s",
@@ -826,19 +828,29 @@ fn aws_ctrl_c_mid_shift_rolls_back_with_exit_3() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{stdout}");
     assert!(
-        stdout.contains("interrupted (Ctrl-C or SIGTERM)"),
+        stdout.contains(
+            "interrupted (a signal from outside a terminal: SIGTERM, or a cancelled job)"
+        ),
         "{stdout}"
     );
     assert!(
         stdout.contains("rolled back to blue in one call"),
         "{stdout}"
     );
+    assert!(
+        stdout.contains("This is not a verdict on release"),
+        "{stdout}"
+    );
     assert_eq!(aws.weights(80), (100, 0));
+    assert_eq!(aws.tag("green", "cutover:rolled-back"), None);
     assert_eq!(
         aws.parameter("/cutover/shop/active-lock"),
         None,
         "the lock was released"
     );
+    aws.plan("ami-0000000000000002", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    assert_eq!(aws.weights(80), (0, 100));
 }
 
 #[test]
@@ -1586,4 +1598,47 @@ fn aws_the_confirmation_prompt_holds_no_lock() {
     });
     assert!(ok, "{shown}");
     assert_eq!(aws.weights(80), (0, 100));
+}
+
+#[test]
+fn aws_ctrl_c_typed_at_a_terminal_is_a_verdict_on_the_release() {
+    use std::io::Write;
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    aws.plan(
+        "ami-0000000000000002",
+        "0s",
+        &[("bake = \"1s\"", "bake = \"60s\"")],
+    );
+    // `script` gives the run a terminal; ^C typed there is a person's Ctrl-C.
+    let cmd = format!(
+        "{} apply shop.toml --auto-approve",
+        env!("CARGO_BIN_EXE_cutover")
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qfec", &cmd, "/dev/null"])
+        .current_dir(aws.moto.dir.path())
+        .env("NO_COLOR", "1")
+        .envs(crate::moto::aws_env(&aws.moto.endpoint))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("script runs");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while aws.weights(80) != (90, 10) {
+        assert!(Instant::now() < deadline, "never reached 10%");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{shown}");
+    assert!(shown.contains("interrupted (Ctrl-C)"), "{shown}");
+    assert_eq!(aws.weights(80), (100, 0));
+    assert!(
+        aws.tag("green", "cutover:rolled-back").is_some(),
+        "a person's Ctrl-C is remembered: {shown}"
+    );
 }

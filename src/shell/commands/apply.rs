@@ -250,9 +250,11 @@ fn interrupt_on_signals() -> Interrupt {
     tokio::spawn(async move {
         let mut term =
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        interrupted(&mut term).await;
+        let ctrl_c = interrupted(&mut term).await;
         eprintln!("\ninterrupted: stopping at the next wait and putting production traffic back (Ctrl-C again to exit at once)");
-        set.set();
+        // Ctrl-C typed at a terminal is a person's verdict on the release;
+        // SIGINT or SIGTERM from outside one (CI cancelling a job) is not.
+        set.set(ctrl_c && std::io::stdin().is_terminal());
         interrupted(&mut term).await;
         if set.going_home() {
             // CI runners send SIGINT, then SIGTERM: the flip is worth finishing.
@@ -264,8 +266,8 @@ fn interrupt_on_signals() -> Interrupt {
     flag
 }
 
-/// Waits for Ctrl-C or SIGTERM.
-async fn interrupted(term: &mut Option<tokio::signal::unix::Signal>) {
+/// Waits for Ctrl-C (true) or SIGTERM (false).
+async fn interrupted(term: &mut Option<tokio::signal::unix::Signal>) -> bool {
     let terminated = async {
         match term.as_mut() {
             Some(t) => {
@@ -275,8 +277,8 @@ async fn interrupted(term: &mut Option<tokio::signal::unix::Signal>) {
         }
     };
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminated => {}
+        _ = tokio::signal::ctrl_c() => true,
+        _ = terminated => false,
     }
 }
 

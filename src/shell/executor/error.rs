@@ -32,8 +32,8 @@ pub enum StepError {
         what: String,
         output: String,
     },
-    #[error("interrupted (Ctrl-C or SIGTERM)")]
-    Interrupted,
+    #[error("interrupted ({})", if *by_person { "Ctrl-C" } else { "a signal from outside a terminal: SIGTERM, or a cancelled job" })]
+    Interrupted { by_person: bool },
     #[error("stopped: {by} took the lock over; this run made no further change")]
     Preempted { by: String },
     #[error("stopped: someone else changed {what}: it is {found}, this run last {had}; this run made no further change")]
@@ -75,7 +75,8 @@ impl StepError {
             StepError::NotHealthy { .. }
             | StepError::HealthLost { .. }
             | StepError::CheckFailed { .. } => Cause::Verdict,
-            StepError::Interrupted => Cause::Interrupted,
+            StepError::Interrupted { by_person: true } => Cause::Interrupted,
+            StepError::Interrupted { by_person: false } => Cause::Cancelled,
             StepError::Preempted { .. } => Cause::Preempted,
             StepError::Foreign { .. } => Cause::Foreign,
             StepError::UnsafeWeights { .. } | StepError::UnsafeTeardown { .. } => Cause::Refused,

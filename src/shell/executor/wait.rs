@@ -29,6 +29,9 @@ pub trait Guard: Send + Sync {
 #[derive(Clone, Default)]
 pub struct Interrupt {
     set: Arc<AtomicBool>,
+    /// A person typed Ctrl-C at a terminal (a verdict on the release), not
+    /// a signal from outside one (a cancelled CI job, a supervisor).
+    by_person: Arc<AtomicBool>,
     going_home: Arc<AtomicBool>,
 }
 
@@ -37,7 +40,9 @@ impl Interrupt {
         Interrupt::default()
     }
 
-    pub fn set(&self) {
+    /// `by_person`: Ctrl-C typed at a terminal.
+    pub fn set(&self, by_person: bool) {
+        self.by_person.store(by_person, Ordering::SeqCst);
         self.set.store(true, Ordering::SeqCst);
     }
 
@@ -59,7 +64,9 @@ impl Interrupt {
 impl Guard for Interrupt {
     async fn check(&self) -> Result<(), StepError> {
         if self.is_set() {
-            Err(StepError::Interrupted)
+            Err(StepError::Interrupted {
+                by_person: self.by_person.load(Ordering::SeqCst),
+            })
         } else {
             Ok(())
         }
