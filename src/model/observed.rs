@@ -107,6 +107,24 @@ pub struct TargetHealth {
     pub description: Option<String>,
 }
 
+/// A forward action's weights by colour (`color_of` says which target group
+/// is which), and the weight it sends to target groups that are neither.
+pub fn split_forward(
+    forward: &Forward,
+    color_of: impl Fn(&TargetGroupArn) -> Option<Color>,
+) -> (Weights, u32) {
+    let mut w = Weights { blue: 0, green: 0 };
+    let mut foreign = 0;
+    for (arn, weight) in forward {
+        match color_of(arn) {
+            Some(Color::Blue) => w.blue += weight,
+            Some(Color::Green) => w.green += weight,
+            None => foreign += weight,
+        }
+    }
+    (w, foreign)
+}
+
 /// How many of `targets` are healthy.
 pub fn healthy_count(targets: &[TargetHealth]) -> u32 {
     targets.iter().filter(|t| t.state.is_healthy()).count() as u32
@@ -343,26 +361,13 @@ impl Observed {
         if listener.forward.is_empty() {
             return None;
         }
-        let mut w = Weights { blue: 0, green: 0 };
-        for (arn, weight) in &listener.forward {
-            match self.color_of(arn) {
-                Some(Color::Blue) => w.blue += weight,
-                Some(Color::Green) => w.green += weight,
-                None => {}
-            }
-        }
-        Some(w)
+        Some(split_forward(&listener.forward, |arn| self.color_of(arn)).0)
     }
 
     /// Weight a listener sends to target groups that are not blue or green
     /// (someone added one by hand): cutover's forward replaces them.
     pub fn foreign_weight(&self, listener: &Listener) -> u32 {
-        listener
-            .forward
-            .iter()
-            .filter(|(arn, _)| self.color_of(arn).is_none())
-            .map(|(_, w)| w)
-            .sum()
+        split_forward(&listener.forward, |arn| self.color_of(arn)).1
     }
 
     /// The release (fingerprint) a colour's fleet runs, if it runs one.

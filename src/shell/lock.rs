@@ -100,11 +100,6 @@ fn preempted_note(lock: &str, token: &str) -> String {
 }
 
 impl<'a> Lock<'a> {
-    /// This run's token.
-    pub fn token(&self) -> &str {
-        &self.holder.token
-    }
-
     /// Whether this run took the lock over from another run.
     pub fn took_over(&self) -> bool {
         self.holder.took_over.is_some()
@@ -218,6 +213,41 @@ impl Guard for LockGuard<'_> {
     }
 }
 
+/// A lock someone else holds (`current`), and this run as a holder (`me`,
+/// serialised as `value`) for a takeover.
+struct Contested {
+    name: String,
+    me: Holder,
+    value: String,
+    current: String,
+}
+
+/// Creates the lock for `command` with overwrite off: `Ok` when it was free.
+async fn first_try<'a>(
+    provider: &'a dyn Provider,
+    state_parameter: &str,
+    command: &str,
+) -> Result<Result<Lock<'a>, Contested>, LockError> {
+    let name = crate::model::names::lock_parameter(state_parameter);
+    let me = me(command, provider.now());
+    let value = serde_json::to_string(&me).expect("holder serialises");
+    Ok(match provider.try_lock(&name, &value).await? {
+        None => Ok(Lock {
+            provider,
+            name,
+            holder: me,
+            claim: None,
+            preempted_dead: None,
+        }),
+        Some(current) => Err(Contested {
+            name,
+            me,
+            value,
+            current,
+        }),
+    })
+}
+
 /// Takes the lock for `command`, taking over one left by a dead process on
 /// this host. Fails at once, naming the holder, when someone else has it.
 pub async fn acquire<'a>(
@@ -227,22 +257,19 @@ pub async fn acquire<'a>(
     state_parameter: &str,
     command: &str,
 ) -> Result<Lock<'a>, LockError> {
-    let name = crate::model::names::lock_parameter(state_parameter);
-    let me = me(command, provider.now());
-    let value = serde_json::to_string(&me).expect("holder serialises");
     let held = |holder: String| LockError::Held {
         app: app.to_string(),
         holder,
         plan: plan.to_string(),
     };
-    let Some(current) = provider.try_lock(&name, &value).await? else {
-        return Ok(Lock {
-            provider,
-            name,
-            holder: me,
-            claim: None,
-            preempted_dead: None,
-        });
+    let Contested {
+        name,
+        me,
+        value,
+        current,
+    } = match first_try(provider, state_parameter, command).await? {
+        Ok(lock) => return Ok(lock),
+        Err(contested) => contested,
     };
     let h =
         Holder::parse(&current).map_err(|raw| held(format!("an unreadable lock value {raw:?}")))?;
@@ -306,17 +333,14 @@ pub async fn preempt<'a>(
     state_parameter: &str,
     command: &str,
 ) -> Result<Lock<'a>, LockError> {
-    let name = crate::model::names::lock_parameter(state_parameter);
-    let me = me(command, provider.now());
-    let value = serde_json::to_string(&me).expect("holder serialises");
-    let Some(current) = provider.try_lock(&name, &value).await? else {
-        return Ok(Lock {
-            provider,
-            name,
-            holder: me,
-            claim: None,
-            preempted_dead: None,
-        });
+    let Contested {
+        name,
+        me,
+        value,
+        current,
+    } = match first_try(provider, state_parameter, command).await? {
+        Ok(lock) => return Ok(lock),
+        Err(contested) => contested,
     };
     let victim = Holder::parse(&current).ok();
     let was = victim.as_ref().map(|h| h.to_string()).unwrap_or(current);

@@ -21,7 +21,7 @@ mod wait;
 pub use error::{RestoreError, StepError};
 pub use wait::{Guard, Interrupt};
 
-use crate::model::observed::{healthy_count, Observed, TargetHealth};
+use crate::model::observed::{healthy_count, split_forward, Observed, TargetHealth};
 use crate::model::outcome::{Abort, Cause, Outcome};
 use crate::model::plan::{Action, Plan, PlanKind};
 use crate::model::{Color, Weights, WeightsAt};
@@ -256,86 +256,74 @@ impl Executor<'_> {
 
     /// Production weights are what this run last wrote or read: someone
     /// else changing them (a console edit, another tool) stops the run
-    /// without a write. A read right after a write can lag behind it, so a
-    /// difference is confirmed by a second read a moment later.
+    /// without a write.
     async fn check_weights_unchanged(&self, r: &Resolved) -> Result<(), StepError> {
         let (Some(expected), Ok(arn)) = (r.weights, r.production_listener()) else {
             return Ok(());
         };
-        let mut found = self.read_weights(r, &arn).await?;
-        if found != (expected, r.foreign) {
-            self.provider
-                .sleep(self.poll.min(Duration::from_secs(2)))
-                .await;
-            found = self.read_weights(r, &arn).await?;
-        }
-        if found == (expected, r.foreign) {
+        let read = async || {
+            let forward = self.provider.listener_forward(&arn).await?;
+            let color_of = |tg: &crate::model::TargetGroupArn| {
+                Color::ALL
+                    .into_iter()
+                    .find(|c| r.target_groups.get(*c).as_ref() == Some(tg))
+            };
+            Ok(split_forward(&forward, color_of))
+        };
+        let Some((w, foreign)) = self.changed(&(expected, r.foreign), read).await? else {
             return Ok(());
-        }
-        // A rollback that took the lock over moved them: that is a preemption.
-        self.fence().await?;
-        let (w, foreign) = found;
+        };
+        let found = crate::model::format_weights(w);
         Err(StepError::Foreign {
             what: "the production weights",
             found: if foreign > 0 {
-                format!(
-                    "{} and weight {foreign} to another target group",
-                    crate::model::format_weights(w)
-                )
+                format!("{found} and weight {foreign} to another target group")
             } else {
-                crate::model::format_weights(w)
+                found
             },
             had: format!("set or saw {}", crate::model::format_weights(expected)),
         })
     }
 
-    /// The production listener's weights by colour, and the weight it sends
-    /// to target groups that are neither.
-    async fn read_weights(
-        &self,
-        r: &Resolved,
-        arn: &crate::model::ListenerArn,
-    ) -> Result<(Weights, u32), StepError> {
-        let forward = self.provider.listener_forward(arn).await?;
-        let mut w = Weights { blue: 0, green: 0 };
-        let mut foreign = 0;
-        for (tg, weight) in forward {
-            match Color::ALL
-                .into_iter()
-                .find(|c| r.target_groups.get(*c).as_ref() == Some(&tg))
-            {
-                Some(Color::Blue) => w.blue += weight,
-                Some(Color::Green) => w.green += weight,
-                None => foreign += weight,
-            }
-        }
-        Ok((w, foreign))
-    }
-
     /// The active-colour parameter still says what this run saw: someone
     /// else recording another colour stops the run before it writes.
     async fn check_active_unchanged(&self, r: &Resolved, parameter: &str) -> Result<(), StepError> {
-        let read = || async {
+        let read = async || {
             let v = self.provider.read_lock(parameter).await?;
-            Ok::<_, StepError>(v.as_deref().and_then(Color::parse))
+            Ok(v.as_deref().and_then(Color::parse))
         };
-        let mut found = read().await?;
-        if found != r.active {
-            self.provider
-                .sleep(self.poll.min(Duration::from_secs(2)))
-                .await;
-            found = read().await?;
-        }
-        if found == r.active {
+        let Some(found) = self.changed(&r.active, read).await? else {
             return Ok(());
-        }
-        self.fence().await?;
+        };
         let name = |c: Option<Color>| c.map(|c| c.to_string()).unwrap_or("(none)".into());
         Err(StepError::Foreign {
             what: "the active-colour parameter",
             found: name(found),
             had: format!("saw {}", name(r.active)),
         })
+    }
+
+    /// What `read` finds when it is not `expected`, `None` when it is. A
+    /// read right after a write can lag behind it, so a difference is
+    /// confirmed by a second read a moment later; and one that a rollback
+    /// taking the lock over made is that preemption, not someone else's.
+    async fn changed<T: PartialEq>(
+        &self,
+        expected: &T,
+        read: impl AsyncFn() -> Result<T, StepError>,
+    ) -> Result<Option<T>, StepError> {
+        let mut found = read().await?;
+        if found != *expected {
+            self.provider
+                .sleep(self.poll.min(Duration::from_secs(2)))
+                .await;
+            found = read().await?;
+        }
+        if found == *expected {
+            return Ok(None);
+        }
+        self.fence().await?;
+        Ok(Some(found))
     }
 
     /// How many healthy targets colour `c` needs to serve production: the
