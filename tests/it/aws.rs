@@ -1496,10 +1496,10 @@ fn aws_a_second_signal_lets_the_way_home_finish() {
     );
     let child = aws.apply_until(&[], (90, 10));
     // The bake sees blue short at once; the way home waits. A CI runner
-    // cancels: SIGINT, then SIGTERM.
+    // cancels: SIGINT, then at once SIGTERM. The first ends the wait and
+    // the flip goes out; the second arrives while it does.
     std::thread::sleep(Duration::from_millis(1500));
     signal(&child, "-INT");
-    std::thread::sleep(Duration::from_millis(300));
     signal(&child, "-TERM");
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -1602,7 +1602,6 @@ fn aws_the_confirmation_prompt_holds_no_lock() {
 
 #[test]
 fn aws_ctrl_c_typed_at_a_terminal_is_a_verdict_on_the_release() {
-    use std::io::Write;
     let aws = Aws::new();
     aws.plan("ami-0000000000000001", "0s", &[]);
     aws.run(&["apply", "--auto-approve"]).expect(0);
@@ -1611,30 +1610,27 @@ fn aws_ctrl_c_typed_at_a_terminal_is_a_verdict_on_the_release() {
         "0s",
         &[("bake = \"1s\"", "bake = \"60s\"")],
     );
-    // `script` gives the run a terminal; ^C typed there is a person's Ctrl-C.
+    // At a terminal, ^C typed there is a person's Ctrl-C.
     let cmd = format!(
         "{} apply shop.toml --auto-approve",
         env!("CARGO_BIN_EXE_cutover")
     );
-    let mut child = std::process::Command::new("script")
-        .args(["-qfec", &cmd, "/dev/null"])
-        .current_dir(aws.moto.dir.path())
-        .env("NO_COLOR", "1")
-        .envs(crate::moto::aws_env(&aws.moto.endpoint))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("script runs");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while aws.weights(80) != (90, 10) {
-        assert!(Instant::now() < deadline, "never reached 10%");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child.stdin.as_mut().unwrap().write_all(b"\x03").unwrap();
-    let out = child.wait_with_output().unwrap();
-    let shown = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(3), "{shown}");
+    let env = crate::moto::aws_env(&aws.moto.endpoint);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut terminal = crate::harness::Terminal::open(aws.moto.dir.path(), &cmd, &env);
+    terminal.wait_until("the bake at 10%", |s| s.contains("green at 10%: "));
+    assert_eq!(aws.weights(80), (90, 10));
+    terminal.type_in(b"\x03");
+    let (code, shown) = terminal.finish();
+    let tail: String = shown
+        .chars()
+        .skip(shown.chars().count().saturating_sub(1500))
+        .collect();
+    assert_eq!(
+        code,
+        Some(3),
+        "exit code; the end of what was shown: {tail}"
+    );
     assert!(shown.contains("interrupted (Ctrl-C)"), "{shown}");
     assert_eq!(aws.weights(80), (100, 0));
     assert!(

@@ -264,9 +264,80 @@ impl HttpServer {
     }
 }
 
-/// Runs `cmd` through `script`, which gives it a terminal as a person at a
-/// shell has; once it asks for confirmation, `at_prompt` runs, then
-/// `answer` is typed. Returns (success, everything the terminal showed).
+/// A command run through `script`, which gives it a terminal as a person
+/// at a shell has: the test reads what the terminal shows and types into it.
+/// The terminal stays open until the command ends, as a person's would.
+pub struct Terminal {
+    child: std::process::Child,
+    seen: std::sync::Arc<std::sync::Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
+}
+
+impl Terminal {
+    pub fn open(dir: &Path, cmd: &str, env: &[(&str, &str)]) -> Terminal {
+        use std::io::Read;
+        let mut child = std::process::Command::new("script")
+            .args(["-qfec", cmd, "/dev/null"])
+            .current_dir(dir)
+            .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("script runs");
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut stdout = child.stdout.take().expect("stdout");
+        let into = seen.clone();
+        let reader = std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                into.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Terminal {
+            child,
+            seen,
+            reader,
+        }
+    }
+
+    /// Waits (up to a minute) until `ready` holds.
+    pub fn wait_until(&self, what: &str, mut ready: impl FnMut(&str) -> bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !ready(&self.seen.lock().unwrap()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never saw {what}: {}",
+                self.seen.lock().unwrap()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    pub fn type_in(&mut self, keys: &[u8]) {
+        use std::io::Write;
+        let stdin = self.child.stdin.as_mut().expect("stdin");
+        stdin.write_all(keys).expect("type");
+        stdin.flush().expect("type");
+    }
+
+    /// Waits for the command to end: (exit code, everything shown).
+    pub fn finish(mut self) -> (Option<i32>, String) {
+        let status = self.child.wait().expect("script ends");
+        self.reader.join().expect("reader");
+        let shown = self.seen.lock().unwrap().clone();
+        (status.code(), shown)
+    }
+}
+
+/// Runs `cmd` at a terminal; once it asks for confirmation, `at_prompt`
+/// runs, then `answer` is typed. Returns (success, everything shown).
 pub fn at_a_terminal(
     dir: &Path,
     cmd: &str,
@@ -274,49 +345,12 @@ pub fn at_a_terminal(
     answer: &str,
     at_prompt: impl FnOnce(),
 ) -> (bool, String) {
-    use std::io::{Read, Write};
-    let mut child = std::process::Command::new("script")
-        .args(["-qfec", cmd, "/dev/null"])
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .envs(env.iter().copied())
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("script runs");
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let mut stdout = child.stdout.take().expect("stdout");
-    let into = seen.clone();
-    let reader = std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            into.lock()
-                .unwrap()
-                .push_str(&String::from_utf8_lossy(&buf[..n]));
-        }
-    });
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !seen.lock().unwrap().contains("Only 'yes' is accepted") {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no prompt: {}",
-            seen.lock().unwrap()
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let mut t = Terminal::open(dir, cmd, env);
+    t.wait_until("the prompt", |s| s.contains("Only 'yes' is accepted"));
     at_prompt();
-    let stdin = child.stdin.as_mut().expect("stdin");
-    stdin
-        .write_all(format!("{answer}\n").as_bytes())
-        .expect("type");
-    let status = child.wait().expect("script ends");
-    reader.join().expect("reader");
-    let shown = seen.lock().unwrap().clone();
-    (status.success(), shown)
+    t.type_in(format!("{answer}\n").as_bytes());
+    let (code, shown) = t.finish();
+    (code == Some(0), shown)
 }
 
 /// What changes with the clock in a run's output, and what a golden file

@@ -195,7 +195,7 @@ impl Executor<'_> {
                 of: wanted as u64,
                 message: format!("going home: {to} has {healthy} of {wanted} targets healthy; waiting for Auto Scaling to replace the rest"),
             });
-            self.provider.sleep(self.poll).await;
+            self.sleep(self.poll).await;
         };
         if healthy == 0 {
             return Err(RestoreError::Unhealthy {

@@ -33,6 +33,9 @@ pub struct Interrupt {
     /// a signal from outside one (a cancelled CI job, a supervisor).
     by_person: Arc<AtomicBool>,
     going_home: Arc<AtomicBool>,
+    /// Wakes a wait asleep between polls, so Ctrl-C acts at once rather
+    /// than after the poll interval.
+    wake: Arc<tokio::sync::Notify>,
 }
 
 impl Interrupt {
@@ -44,6 +47,16 @@ impl Interrupt {
     pub fn set(&self, by_person: bool) {
         self.by_person.store(by_person, Ordering::SeqCst);
         self.set.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
+    }
+
+    /// Resolves once the flag is set.
+    pub async fn wait(&self) {
+        // Created before the check, so a `set` in between still wakes it.
+        let woken = self.wake.notified();
+        if !self.is_set() {
+            woken.await;
+        }
     }
 
     pub fn is_set(&self) -> bool {
@@ -145,7 +158,20 @@ impl Executor<'_> {
                     .min(Duration::from_secs(u.saturating_sub(elapsed))),
                 None => self.poll,
             };
-            self.provider.sleep(nap).await;
+            self.sleep(nap).await;
+        }
+    }
+
+    /// Sleeps between polls; a signal cuts the sleep short.
+    pub(super) async fn sleep(&self, nap: Duration) {
+        match &self.interrupt {
+            Some(i) => {
+                tokio::select! {
+                    _ = self.provider.sleep(nap) => {}
+                    _ = i.wait() => {}
+                }
+            }
+            None => self.provider.sleep(nap).await,
         }
     }
 
