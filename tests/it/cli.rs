@@ -220,3 +220,46 @@ fn an_aws_error_is_one_line_with_what_to_do_and_the_chain_only_with_v() {
         verbose.stderr
     );
 }
+
+#[test]
+fn a_wrong_retry_setting_is_refused_saying_where_it_is_and_what_is_right() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("shop.toml"),
+        crate::harness::plan_toml("ami-0000000000000001", "0s"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("config"),
+        "[profile ci]\nretry_mode = fast\n",
+    )
+    .unwrap();
+    let config = dir.path().join("config").display().to_string();
+    let base = crate::moto::aws_env("http://127.0.0.1:9");
+    let mut env: Vec<(&str, &str)> = base.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    env.push(("AWS_MAX_ATTEMPTS", "many"));
+    let run = cutover(&["status", "shop.toml"], &env, dir.path());
+    run.expect(1);
+    assert!(
+        run.stderr.contains(
+            "AWS_MAX_ATTEMPTS is \"many\": expected a whole number of attempts from 1 (cutover's default is 25)"
+        ),
+        "{}",
+        run.stderr
+    );
+    // The profile's setting, when the environment has none.
+    env.retain(|(k, _)| !matches!(*k, "AWS_MAX_ATTEMPTS" | "AWS_CONFIG_FILE"));
+    env.push(("AWS_CONFIG_FILE", &config));
+    let run = cutover(
+        &["status", "shop.toml", "--profile", "ci"],
+        &env,
+        dir.path(),
+    );
+    run.expect(1);
+    assert!(
+        run.stderr
+            .contains("retry_mode in profile ci is \"fast\": expected standard or adaptive"),
+        "{}",
+        run.stderr
+    );
+}

@@ -8,6 +8,7 @@
 //! for what the snapshot showed missing.
 
 mod observe;
+mod retry;
 
 use super::{release_description, AppRef, Provider, ProviderError, Result};
 use crate::model::observed::{AlarmState, Managed, Observed, TargetHealth};
@@ -150,8 +151,12 @@ fn protocol_from(p: Option<&elb::types::ProtocolEnum>) -> Protocol {
 }
 
 impl Aws {
-    pub async fn connect(opts: &AwsOptions) -> Aws {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    /// `Err` says which retry setting of the user's is wrong.
+    pub async fn connect(opts: &AwsOptions) -> std::result::Result<Aws, String> {
+        let user = retry::UserRetry::load(opts.profile.as_deref()).await?;
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .retry_config(retry::retry_config(&user, retry::test_backoff_ms()))
+            .timeout_config(retry::timeout_config());
         if let Some(r) = &opts.region {
             loader = loader.region(aws_config::Region::new(r.clone()));
         }
@@ -162,19 +167,40 @@ impl Aws {
             loader = loader.endpoint_url(u);
         }
         let conf = loader.load().await;
-        Aws {
-            elb: elb::Client::new(&conf),
-            asg: asg::Client::new(&conf),
-            ec2: ec2::Client::new(&conf),
-            ssm: ssm::Client::new(&conf),
-            cloudwatch: cloudwatch::Client::new(&conf),
+        let nothing_answers = retry::NothingAnswers::default();
+        Ok(Aws {
+            elb: elb::Client::from_conf(
+                elb::config::Builder::from(&conf)
+                    .retry_classifier(nothing_answers.clone())
+                    .build(),
+            ),
+            asg: asg::Client::from_conf(
+                asg::config::Builder::from(&conf)
+                    .retry_classifier(nothing_answers.clone())
+                    .build(),
+            ),
+            ec2: ec2::Client::from_conf(
+                ec2::config::Builder::from(&conf)
+                    .retry_classifier(nothing_answers.clone())
+                    .build(),
+            ),
+            ssm: ssm::Client::from_conf(
+                ssm::config::Builder::from(&conf)
+                    .retry_classifier(nothing_answers.clone())
+                    .build(),
+            ),
+            cloudwatch: cloudwatch::Client::from_conf(
+                cloudwatch::config::Builder::from(&conf)
+                    .retry_classifier(nothing_answers)
+                    .build(),
+            ),
             region: conf
                 .region()
                 .map(|r| r.to_string())
                 .unwrap_or_else(|| "(no region)".into()),
             calls: Mutex::new(BTreeMap::new()),
             total_calls: AtomicU64::new(0),
-        }
+        })
     }
 
     fn now_secs(&self) -> Timestamp {

@@ -157,7 +157,9 @@ async fn provider_for(
         profile: g.profile.clone(),
         endpoint_url: g.endpoint_url.clone(),
     };
-    Ok(Box::new(Aws::connect(&opts).await))
+    Ok(Box::new(
+        Aws::connect(&opts).await.map_err(anyhow::Error::msg)?,
+    ))
 }
 
 /// Plan files and their apps as observed together.
