@@ -133,7 +133,7 @@ pub fn describe_action(app: &str, action: &Action) -> String {
         ),
         Action::RecycleFleet { color } => {
             format!(
-                "scale {} to zero to replace its old instances",
+                "scale {} to zero and wait until its old instances are gone",
                 name(*color)
             )
         }

@@ -232,6 +232,15 @@ async fn first_try<'a>(
     let me = me(command, provider.now());
     let value = serde_json::to_string(&me).expect("holder serialises");
     Ok(match provider.try_lock(&name, &value).await? {
+        // Our own value, token and all: the create went through and its
+        // answer was lost, so the SDK sent it again and was refused.
+        Some(current) if current == value => Ok(Lock {
+            provider,
+            name,
+            holder: me,
+            claim: None,
+            preempted_dead: None,
+        }),
         None => Ok(Lock {
             provider,
             name,

@@ -7,6 +7,8 @@ use crate::moto::Moto;
 use crate::scenario::Scenario;
 use std::time::{Duration, Instant};
 
+mod faults;
+
 struct Aws {
     moto: Moto,
     vpc: String,
@@ -16,7 +18,12 @@ struct Aws {
 
 impl Aws {
     fn new() -> Aws {
-        let moto = Moto::start();
+        Aws::like(crate::moto::Like::default())
+    }
+
+    /// On a test server that acts like AWS as `like` says.
+    fn like(like: crate::moto::Like) -> Aws {
+        let moto = Moto::start_with(like);
         let (vpc, subnets, sg) = moto.network();
         Aws {
             moto,

@@ -7,10 +7,8 @@ use aws_sdk_autoscaling as asg;
 use aws_sdk_ec2 as ec2;
 use aws_sdk_elasticloadbalancingv2 as elb;
 use aws_sdk_ssm as ssm;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 pub struct Moto {
     child: Child,
@@ -28,6 +26,53 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// How much like AWS the test server behaves (tests/support/moto_server.py).
+/// By default Auto Scaling acts a second after the call, as it does on AWS
+/// (seconds there): every AWS test runs against scaling that acts later.
+#[derive(Clone, Debug)]
+pub struct Like {
+    /// Seconds between an Auto Scaling call and its scaling activity.
+    pub asg_delay: f64,
+    /// Seeds the random faults, so a failing run repeats.
+    pub seed: u64,
+}
+
+impl Default for Like {
+    fn default() -> Like {
+        Like {
+            asg_delay: 1.0,
+            seed: 0,
+        }
+    }
+}
+
+/// Starts tests/support/moto_server.py with the venv's Python beside
+/// moto_server; returns it and its port.
+fn support_server(like: &Like) -> (Child, u16) {
+    use std::io::BufRead;
+    let python = moto_server().with_file_name("python");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/moto_server.py");
+    let mut child = Command::new(&python)
+        .arg(&script)
+        .args(["-H", "127.0.0.1", "-p", "0"])
+        .args(["--asg-delay", &like.asg_delay.to_string()])
+        .args(["--seed", &like.seed.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {} {}: {e}", python.display(), script.display()));
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read the port");
+    let port = line
+        .trim()
+        .strip_prefix("PORT=")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("the test server did not say its port: {line:?}"));
+    (child, port)
 }
 
 fn moto_server() -> PathBuf {
@@ -53,31 +98,16 @@ pub fn aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
         ("AWS_EC2_METADATA_DISABLED", "true".into()),
         ("AWS_CONFIG_FILE", "/dev/null".into()),
         ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+        // Retries after an injected fault wait milliseconds, not seconds.
+        ("CUTOVER_TEST_RETRY_BACKOFF_MS", "20".into()),
     ]
 }
 
 impl Moto {
-    pub fn start() -> Moto {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(moto_server())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto_server");
+    /// A server that acts like AWS in the ways `like` asks for.
+    pub fn start_with(like: Like) -> Moto {
+        let (child, port) = support_server(&like);
         let endpoint = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto did not start on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
         let rt = tokio::runtime::Runtime::new().unwrap();
         let conf = rt.block_on(
             aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -145,6 +175,35 @@ impl Moto {
                 .unwrap();
             (vpc, subnets, sg)
         })
+    }
+
+    /// Replaces the fault rules (see tests/support/moto_server.py).
+    pub fn faults(&self, rules: serde_json::Value) {
+        self.control("/_fault/rules", &rules.to_string());
+    }
+
+    /// How many faults of each kind were injected, and how many calls came.
+    pub fn fault_stats(&self) -> serde_json::Value {
+        serde_json::from_str(&self.control("/_fault/stats", "")).expect("stats are JSON")
+    }
+
+    fn control(&self, path: &str, body: &str) -> String {
+        use std::io::{Read, Write};
+        let addr = self.endpoint.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr).expect("test server");
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{path}: {answer}");
+        answer
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default()
     }
 
     /// `cutover ARGS…` against this server, in this test's directory.

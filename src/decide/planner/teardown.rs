@@ -32,9 +32,9 @@ fn teardown(b: &mut Builder, active: Color, promoting: bool) {
     let attached = obs.attached(idle);
     let torn_down = match policy {
         TeardownPolicy::Keep => true,
-        TeardownPolicy::ScaleToZero => {
-            !attached && fleet.capacity == Capacity::ZERO && fleet.instances.is_empty()
-        }
+        // Detached at zero: the instances left are Auto Scaling's to
+        // terminate, seconds after the call on AWS.
+        TeardownPolicy::ScaleToZero => !attached && fleet.capacity == Capacity::ZERO,
         TeardownPolicy::Delete => false,
     };
     if torn_down {

@@ -112,6 +112,176 @@ where
     }
 }
 
+impl Aws {
+    /// The target group `name`, when its tags say it is `app`'s `color`.
+    async fn own_target_group(
+        &self,
+        app: &AppRef,
+        color: Color,
+        name: &str,
+    ) -> Result<Option<TargetGroupArn>> {
+        self.count("DescribeTargetGroups");
+        let found = self
+            .elb
+            .describe_target_groups()
+            .names(name)
+            .send()
+            .await
+            .map_err(|e| err("DescribeTargetGroups", e))?;
+        let Some(arn) = found
+            .target_groups()
+            .first()
+            .and_then(|t| t.target_group_arn())
+        else {
+            return Ok(None);
+        };
+        self.count("DescribeTags");
+        let tags = self
+            .elb
+            .describe_tags()
+            .resource_arns(arn)
+            .send()
+            .await
+            .map_err(|e| err("DescribeTags", e))?;
+        let tag = |k: &str| {
+            tags.tag_descriptions()
+                .iter()
+                .flat_map(|d| d.tags())
+                .find(|t| t.key() == Some(k))
+                .and_then(|t| t.value())
+                .map(str::to_string)
+        };
+        let ours = tag(tags::APP).as_deref() == Some(app.app.as_str())
+            && tag(tags::COLOR).as_deref() == Some(color.as_str());
+        Ok(ours.then(|| TargetGroupArn::from(arn)))
+    }
+
+    /// The version of template `id` that holds `release`, made when none does.
+    async fn release_version(&self, app: &AppRef, id: &str, release: &Release) -> Result<i64> {
+        if let Some(v) = self
+            .launch_template_versions(id)
+            .await?
+            .into_iter()
+            .filter(|v| v.fingerprint.as_deref() == Some(release.fingerprint.as_str()))
+            .map(|v| v.number)
+            .max()
+        {
+            return Ok(v);
+        }
+        self.count("CreateLaunchTemplateVersion");
+        let out = self
+            .ec2
+            .create_launch_template_version()
+            .launch_template_id(id)
+            .client_token(client_token(app, release))
+            .version_description(release_description(release))
+            .launch_template_data(launch_data(release))
+            .send()
+            .await
+            .map_err(|e| err("CreateLaunchTemplateVersion", e))?;
+        out.launch_template_version()
+            .and_then(|v| v.version_number())
+            .ok_or_else(|| {
+                ProviderError::api("CreateLaunchTemplateVersion", "no version in the response")
+            })
+    }
+
+    /// A new launch template whose first version holds `release`.
+    async fn create_launch_template(
+        &self,
+        app: &AppRef,
+        name: &str,
+        release: &Release,
+    ) -> Result<(String, i64)> {
+        self.count("CreateLaunchTemplate");
+        let tags = [(tags::APP, app.app.as_str()), (tags::MANAGED, "true")]
+            .into_iter()
+            .map(|(k, v)| ec2::types::Tag::builder().key(k).value(v).build())
+            .collect();
+        let out = self
+            .ec2
+            .create_launch_template()
+            .launch_template_name(name)
+            .client_token(client_token(app, release))
+            .version_description(release_description(release))
+            .launch_template_data(launch_data(release))
+            .tag_specifications(
+                ec2::types::TagSpecification::builder()
+                    .resource_type(ec2::types::ResourceType::LaunchTemplate)
+                    .set_tags(Some(tags))
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| err("CreateLaunchTemplate", e))?;
+        let lt = out.launch_template().ok_or_else(|| {
+            ProviderError::api("CreateLaunchTemplate", "no template in the response")
+        })?;
+        Ok((
+            lt.launch_template_id().unwrap_or_default().to_string(),
+            lt.latest_version_number().unwrap_or(1),
+        ))
+    }
+
+    /// The target groups attached to Auto Scaling group `name`.
+    async fn group_target_groups(&self, name: &FleetName) -> Result<Vec<TargetGroupArn>> {
+        self.count("DescribeAutoScalingGroups");
+        let found = self
+            .asg
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(name.as_str())
+            .send()
+            .await
+            .map_err(|e| err("DescribeAutoScalingGroups", e))?;
+        Ok(found
+            .auto_scaling_groups()
+            .iter()
+            .flat_map(|g| g.target_group_arns())
+            .map(|a| TargetGroupArn::from(a.as_str()))
+            .collect())
+    }
+
+    /// Whether the Auto Scaling group `name` is tagged as `app`'s `color`.
+    async fn own_fleet(&self, app: &AppRef, color: Color, name: &FleetName) -> Result<bool> {
+        self.count("DescribeAutoScalingGroups");
+        let found = self
+            .asg
+            .describe_auto_scaling_groups()
+            .auto_scaling_group_names(name.as_str())
+            .send()
+            .await
+            .map_err(|e| err("DescribeAutoScalingGroups", e))?;
+        Ok(found.auto_scaling_groups().iter().any(|g| {
+            let tag = |k: &str| {
+                g.tags()
+                    .iter()
+                    .find(|t| t.key() == Some(k))
+                    .and_then(|t| t.value())
+            };
+            tag(tags::APP) == Some(app.app.as_str()) && tag(tags::COLOR) == Some(color.as_str())
+        }))
+    }
+}
+
+/// AWS's error code, when AWS answered with one.
+fn code_of(e: &ProviderError) -> Option<&str> {
+    match e {
+        ProviderError::Aws { code, .. } => code.as_deref(),
+        _ => None,
+    }
+}
+
+/// The client token that makes a release's launch template version once:
+/// the same release asks for the same token, and EC2 answers a repeat
+/// (the SDK retrying a call whose answer was lost) with the version it
+/// made the first time. At most 64 characters.
+fn client_token(app: &AppRef, release: &Release) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{}\n{}", app.app, release.fingerprint));
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("cutover-{}", &hex[..48])
+}
+
 /// What to do about an AWS error code.
 fn hint_for(code: &str) -> &'static str {
     match code {
@@ -413,15 +583,25 @@ impl Provider for Aws {
             .set_tags(Some(elb_tags(&app.app, color)))
             .send()
             .await
-            .map_err(|e| err("CreateTargetGroup", e))?;
-        let arn = out
-            .target_groups()
-            .first()
-            .and_then(|t| t.target_group_arn())
-            .ok_or_else(|| {
-                ProviderError::api("CreateTargetGroup", "no target group in the response")
-            })?;
-        let arn = TargetGroupArn::from(arn);
+            .map_err(|e| err("CreateTargetGroup", e));
+        let arn = match out {
+            Ok(out) => TargetGroupArn::from(
+                out.target_groups()
+                    .first()
+                    .and_then(|t| t.target_group_arn())
+                    .ok_or_else(|| {
+                        ProviderError::api("CreateTargetGroup", "no target group in the response")
+                    })?,
+            ),
+            // A create whose answer was lost, sent again with other
+            // settings in between, or a crash: ours if our tags say so.
+            Err(e) if code_of(&e) == Some("DuplicateTargetGroupName") => {
+                let arn = self.own_target_group(app, color, &c.name).await?.ok_or(e)?;
+                self.modify_health_check(&arn, hc).await?;
+                arn
+            }
+            Err(e) => return Err(e),
+        };
         self.set_deregistration_delay(&arn, c.deregistration_delay_secs)
             .await?;
         Ok(arn)
@@ -479,67 +659,18 @@ impl Provider for Aws {
             None => self.launch_template_id(name).await?,
         };
         match existing {
-            Some(id) => {
-                if let Some(v) = self
-                    .launch_template_versions(&id)
-                    .await?
-                    .into_iter()
-                    .filter(|v| v.fingerprint.as_deref() == Some(release.fingerprint.as_str()))
-                    .map(|v| v.number)
-                    .max()
+            Some(id) => Ok((id.clone(), self.release_version(app, &id, release).await?)),
+            None => match self.create_launch_template(app, name, release).await {
+                // Made by a call whose answer was lost: its first version
+                // holds this release, or a version for it is added now.
+                Err(e)
+                    if code_of(&e) == Some("InvalidLaunchTemplateName.AlreadyExistsException") =>
                 {
-                    return Ok((id, v));
+                    let id = self.launch_template_id(name).await?.ok_or(e)?;
+                    Ok((id.clone(), self.release_version(app, &id, release).await?))
                 }
-                self.count("CreateLaunchTemplateVersion");
-                let out = self
-                    .ec2
-                    .create_launch_template_version()
-                    .launch_template_id(&id)
-                    .version_description(release_description(release))
-                    .launch_template_data(launch_data(release))
-                    .send()
-                    .await
-                    .map_err(|e| err("CreateLaunchTemplateVersion", e))?;
-                let v = out
-                    .launch_template_version()
-                    .and_then(|v| v.version_number())
-                    .ok_or_else(|| {
-                        ProviderError::api(
-                            "CreateLaunchTemplateVersion",
-                            "no version in the response",
-                        )
-                    })?;
-                Ok((id, v))
-            }
-            None => {
-                self.count("CreateLaunchTemplate");
-                let tags = [(tags::APP, app.app.as_str()), (tags::MANAGED, "true")]
-                    .into_iter()
-                    .map(|(k, v)| ec2::types::Tag::builder().key(k).value(v).build())
-                    .collect();
-                let out = self
-                    .ec2
-                    .create_launch_template()
-                    .launch_template_name(name)
-                    .version_description(release_description(release))
-                    .launch_template_data(launch_data(release))
-                    .tag_specifications(
-                        ec2::types::TagSpecification::builder()
-                            .resource_type(ec2::types::ResourceType::LaunchTemplate)
-                            .set_tags(Some(tags))
-                            .build(),
-                    )
-                    .send()
-                    .await
-                    .map_err(|e| err("CreateLaunchTemplate", e))?;
-                let lt = out.launch_template().ok_or_else(|| {
-                    ProviderError::api("CreateLaunchTemplate", "no template in the response")
-                })?;
-                Ok((
-                    lt.launch_template_id().unwrap_or_default().to_string(),
-                    lt.latest_version_number().unwrap_or(1),
-                ))
-            }
+                made => made,
+            },
         }
     }
 
@@ -560,7 +691,8 @@ impl Provider for Aws {
             asg_tag(&c.name, tags::RELEASE, &c.release),
         ];
         let (plain, mixed) = fleet_template(c.spot, template_id, version);
-        self.asg
+        let out = self
+            .asg
             .create_auto_scaling_group()
             .auto_scaling_group_name(c.name.as_str())
             .set_launch_template(plain)
@@ -575,8 +707,20 @@ impl Provider for Aws {
             .set_tags(Some(tags))
             .send()
             .await
-            .map_err(|e| err("CreateAutoScalingGroup", e))?;
-        Ok(())
+            .map_err(|e| err("CreateAutoScalingGroup", e));
+        match out {
+            Ok(_) => Ok(()),
+            // Made by a call whose answer was lost: ours if tagged so, and
+            // then brought to this config.
+            Err(e) if code_of(&e) == Some("AlreadyExists") => {
+                if !self.own_fleet(app, color, &c.name).await? {
+                    return Err(e);
+                }
+                self.attach_target_group(&c.name, tg_arn).await?;
+                self.update_fleet(c, template_id, version).await
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn update_fleet(&self, c: &FleetConfig, template_id: &str, version: i64) -> Result<()> {
@@ -632,13 +776,21 @@ impl Provider for Aws {
 
     async fn detach_target_group(&self, fleet: &FleetName, tg_arn: &TargetGroupArn) -> Result<()> {
         self.count("DetachLoadBalancerTargetGroups");
-        self.asg
+        let detached = self
+            .asg
             .detach_load_balancer_target_groups()
             .auto_scaling_group_name(fleet.as_str())
             .target_group_arns(tg_arn.as_str())
             .send()
             .await
-            .map_err(|e| err("DetachLoadBalancerTargetGroups", e))?;
+            .map_err(|e| err("DetachLoadBalancerTargetGroups", e));
+        // Sent again after a lost answer, the detach can be refused for
+        // what the first one did: what counts is that it is detached.
+        if let Err(e) = detached {
+            if self.group_target_groups(fleet).await?.contains(tg_arn) {
+                return Err(e);
+            }
+        }
         // Deregister what is still registered: the ASG's instances drain now,
         // not whenever the detach finishes (moto never deregisters them).
         let targets: Vec<String> = self

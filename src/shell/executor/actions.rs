@@ -193,7 +193,11 @@ impl Executor<'_> {
     }
 
     /// An idle fleet running an older release leaves its target group and
-    /// goes to zero, so the new release starts on fresh instances.
+    /// goes to zero, and the run waits until its instances are gone, so the
+    /// new release starts on fresh instances. Auto Scaling acts after the
+    /// call: a capacity of 0 then N before its activity runs would keep the
+    /// old instances, and a new launch template version never replaces
+    /// running ones.
     async fn recycle_fleet(&self, r: &mut Resolved, color: Color) -> Result<Detail, StepError> {
         self.check_shrink_safe(r, color)?;
         let fleet = r.fleet(color);
@@ -204,6 +208,7 @@ impl Executor<'_> {
         }
         self.provider.set_capacity(&fleet, Capacity::ZERO).await?;
         *r.fleets.get_mut(color) = Some(Vec::new());
+        self.wait_empty(r, color).await?;
         Ok(None)
     }
 
