@@ -1502,11 +1502,16 @@ fn aws_a_second_signal_lets_the_way_home_finish() {
         &[("bake = \"1s\"", "bake = \"60s\"")],
     );
     let child = aws.apply_until(&[], (90, 10));
+    // The flip home takes AWS two seconds to answer.
+    aws.moto.faults(serde_json::json!([
+        {"kind": "latency", "action": "ModifyListener", "seconds": 2.0}
+    ]));
     // The bake sees blue short at once; the way home waits. A CI runner
-    // cancels: SIGINT, then at once SIGTERM. The first ends the wait and
-    // the flip goes out; the second arrives while it does.
+    // cancels: SIGINT, then SIGTERM. The first ends the wait and the flip
+    // goes out; the second arrives while it is on its way.
     std::thread::sleep(Duration::from_millis(1500));
     signal(&child, "-INT");
+    std::thread::sleep(Duration::from_millis(700));
     signal(&child, "-TERM");
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

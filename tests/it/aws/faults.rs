@@ -102,3 +102,85 @@ fn aws_a_lifecycle_converges_when_the_first_answer_to_every_write_is_lost() {
     assert_eq!(aws.inventory(), CREATED);
     aws.run(&["plan", "--detailed-exitcode"]).expect(0);
 }
+
+/// AWS on a bad day: throttling, 500s, resets and lost answers, at rates
+/// seeded so a failure repeats.
+fn bad_day() -> serde_json::Value {
+    json!([
+        {"kind": "throttle", "rate": 0.15},
+        {"kind": "500", "rate": 0.05},
+        {"kind": "reset", "rate": 0.02},
+        {"kind": "drop", "rate": 0.03}
+    ])
+}
+
+impl Aws {
+    /// `cutover ARGS…` with `rules` in force; the test's own reads after it
+    /// see AWS on a good day.
+    fn run_through(&self, rules: serde_json::Value, args: &[&str]) -> crate::harness::Run {
+        self.moto.faults(rules);
+        let run = self.run(args);
+        self.moto.faults(json!([]));
+        run
+    }
+}
+
+#[test]
+fn aws_a_lifecycle_converges_through_throttling_500s_resets_and_lost_answers() {
+    // One seed here (each costs ~40 s); the sandbox runs several.
+    for seed in [1] {
+        let aws = Aws::like(crate::moto::Like {
+            seed,
+            ..Default::default()
+        });
+        aws.plan("ami-0000000000000001", "0s", &[]);
+        aws.run_through(bad_day(), &["apply", "--auto-approve"])
+            .expect(0);
+        assert_eq!((aws.weights(80), aws.active()), ((100, 0), "blue".into()));
+        aws.plan("ami-0000000000000002", "1h", &[]);
+        aws.run_through(bad_day(), &["apply", "--auto-approve"])
+            .expect(0);
+        assert_eq!((aws.weights(80), aws.active()), ((0, 100), "green".into()));
+        aws.run_through(bad_day(), &["rollback"]).expect(0);
+        assert_eq!((aws.weights(80), aws.active()), ((100, 0), "blue".into()));
+        aws.run_through(bad_day(), &["drift"]).expect(0);
+        let stats = aws.moto.fault_stats();
+        for kind in ["throttle", "500", "reset", "drop"] {
+            assert!(
+                stats["faults"][kind].as_u64() > Some(0),
+                "seed {seed}: {stats}"
+            );
+        }
+        assert_eq!(aws.inventory(), CREATED, "seed {seed}");
+        aws.run(&["plan", "--detailed-exitcode"]).expect(0);
+    }
+}
+
+#[test]
+fn aws_after_a_denied_listener_write_the_next_apply_deploys_the_release() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    aws.plan("ami-0000000000000002", "0s", &[]);
+    let denied = aws.run_through(
+        json!([{"kind": "deny", "service": "elbv2", "action": "ModifyListener", "times": 1}]),
+        &["apply", "--auto-approve"],
+    );
+    denied.expect(3);
+    assert!(
+        denied
+            .stdout
+            .contains("ModifyListener failed: AccessDenied"),
+        "{}",
+        denied.stdout
+    );
+    assert!(
+        denied.stdout.contains("This is not a verdict on release"),
+        "{}",
+        denied.stdout
+    );
+    assert_eq!(aws.weights(80), (100, 0));
+    // No --retry: a denied call said nothing about the release.
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    assert_eq!((aws.weights(80), aws.active()), ((0, 100), "green".into()));
+}
