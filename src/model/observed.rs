@@ -248,6 +248,11 @@ pub struct Fleet {
     pub release: Option<String>,
     pub subnets: Vec<String>,
     pub instances: Vec<String>,
+    /// Instances (of `instances`) launched from another launch template
+    /// version than the group's: a new version never replaces running
+    /// instances, so these run an older release whatever the tag says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub older: Vec<String>,
     /// Target group ARNs attached to the Auto Scaling group.
     pub target_groups: Vec<TargetGroupArn>,
     /// Runs on spot capacity (a MixedInstancesPolicy with no on-demand above base 0).
@@ -295,6 +300,7 @@ impl Observed {
             }
             if let Some(f) = o.fleets.get_mut(c) {
                 f.instances.clear();
+                f.older.clear();
             }
         }
         let mut shape = serde_json::to_value(o).expect("observed state serialises");

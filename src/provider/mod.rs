@@ -74,6 +74,26 @@ impl ProviderError {
     }
 }
 
+/// An Auto Scaling group's instances, as a wait counts them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Members {
+    /// Instances not yet terminated.
+    pub running: usize,
+    /// Instances launched from the group's current launch template version:
+    /// the ones that run the release the group is set to.
+    pub current: Vec<String>,
+}
+
+/// A scaling activity that could not launch an instance, as Auto Scaling
+/// reports it: a bad image, a missing instance profile, no capacity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedLaunch {
+    /// AWS's status message: why the launch failed.
+    pub message: String,
+    /// What the activity was doing ("Launching a new EC2 instance…").
+    pub description: String,
+}
+
 pub type Result<T> = std::result::Result<T, ProviderError>;
 
 #[async_trait]
@@ -187,8 +207,15 @@ pub trait Provider: Send + Sync {
         target_group: &TargetGroupArn,
         release: Option<&str>,
     ) -> Result<()>;
-    /// Instances an Auto Scaling group still has (`None`: the group is gone).
-    async fn fleet_instances(&self, fleet: &FleetName) -> Result<Option<usize>>;
+    /// An Auto Scaling group's instances (`None`: the group is gone).
+    async fn fleet_members(&self, fleet: &FleetName) -> Result<Option<Members>>;
+    /// The latest scaling activity of `fleet` that failed to launch an
+    /// instance and started after `since` (unix seconds).
+    async fn failed_launch(
+        &self,
+        fleet: &FleetName,
+        since: Timestamp,
+    ) -> Result<Option<FailedLaunch>>;
 
     /// Everything tagged `cutover:managed=true` in the account and region.
     async fn list_managed(&self) -> Result<Vec<crate::model::observed::Managed>>;

@@ -13,7 +13,8 @@
 //! boot but never pass their health check.
 
 use super::{
-    fingerprint_from_description, release_description, AppRef, Provider, ProviderError, Result,
+    fingerprint_from_description, release_description, AppRef, FailedLaunch, Members, Provider,
+    ProviderError, Result,
 };
 use crate::model::observed::{
     self, AlarmState, Managed, ManagedKind, Observed, TargetHealth, TargetState,
@@ -73,6 +74,11 @@ pub struct Faults {
     /// ("PutParameter /cutover/shop/active").
     #[serde(default)]
     pub denied: Vec<String>,
+    /// Launches of these images fail: the scaling activity fails with
+    /// AWS's message for an image that does not exist, and no instance
+    /// starts.
+    #[serde(default)]
+    pub failing_images: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -134,6 +140,20 @@ pub struct SbFleet {
     pub instances: Vec<SbInstance>,
     #[serde(default)]
     pub spot: bool,
+    /// Scaling activities that failed, newest last.
+    #[serde(default)]
+    pub failed_activities: Vec<SbActivity>,
+}
+
+/// How long Auto Scaling waits before it tries a failed launch again.
+const RELAUNCH_SECS: f64 = 10.0;
+
+/// A scaling activity that failed to launch an instance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SbActivity {
+    pub started_ms: i64,
+    pub message: String,
+    pub description: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -264,6 +284,27 @@ impl World {
         }
     }
 
+    /// Auto Scaling's own work between calls: a fleet short of its desired
+    /// capacity (a launch failed) tries again, at most every
+    /// [`RELAUNCH_SECS`] simulated seconds. True when anything changed.
+    fn settle(&mut self) -> bool {
+        let due: Vec<String> = self
+            .fleets
+            .iter()
+            .filter(|(_, f)| f.instances.len() < f.capacity.desired as usize)
+            .filter(|(_, f)| {
+                f.failed_activities
+                    .last()
+                    .is_some_and(|a| self.simulated_secs_since(a.started_ms) >= RELAUNCH_SECS)
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in &due {
+            self.reconcile_fleet(name);
+        }
+        !due.is_empty()
+    }
+
     /// Brings a fleet's instances to its desired capacity, registering new
     /// ones with attached target groups and deregistering terminated ones.
     fn reconcile_fleet(&mut self, name: &str) {
@@ -278,6 +319,34 @@ impl World {
             let gone = instances.remove(0);
             for tg in self.target_groups.values_mut() {
                 tg.targets.remove(&gone.id);
+            }
+        }
+        let image = self
+            .launch_templates
+            .get(&fleet.template_id)
+            .and_then(|lt| {
+                lt.versions
+                    .iter()
+                    .find(|v| v.number == fleet.template_version)
+            })
+            .map(|v| v.data.image_id.clone());
+        if let Some(image) = image.filter(|i| self.faults.failing_images.contains(i)) {
+            if instances.len() < desired {
+                let activity = SbActivity {
+                    started_ms: now,
+                    message: format!(
+                        "The image id '[{image}]' does not exist. Launching EC2 instance failed."
+                    ),
+                    description: format!(
+                        "Launching a new EC2 instance.  Status Reason: The image id '[{image}]' does not exist. Launching EC2 instance failed."
+                    ),
+                };
+                let f = self.fleets.get_mut(name).expect("exists");
+                f.failed_activities.push(activity);
+                let keep = f.failed_activities.len().saturating_sub(20);
+                f.failed_activities.drain(..keep);
+                f.instances = instances;
+                return;
             }
         }
         while instances.len() < desired {
@@ -386,6 +455,12 @@ impl World {
                 .and_then(|v| tags::parse_rolled_back(v)),
             subnets: f.subnets.clone(),
             instances: f.instances.iter().map(|i| i.id.clone()).collect(),
+            older: f
+                .instances
+                .iter()
+                .filter(|i| i.template_version != f.template_version)
+                .map(|i| i.id.clone())
+                .collect(),
             target_groups: f.target_groups.iter().map(|a| a.as_str().into()).collect(),
             spot: f.spot,
         })
@@ -516,8 +591,9 @@ impl Sandbox {
                 format!("AccessDenied: the sandbox role is not authorized to perform {op} on {resource}"),
             ));
         }
+        let settled = w.settle();
         let out = f(&mut w)?;
-        if mutates {
+        if mutates || settled {
             self.save(&w)?;
         }
         Ok(out)
@@ -690,6 +766,7 @@ impl Provider for Sandbox {
                     tags,
                     instances: Vec::new(),
                     spot: c.spot,
+                    failed_activities: Vec::new(),
                 },
             );
             w.reconcile_fleet(c.name.as_str());
@@ -897,9 +974,36 @@ impl Provider for Sandbox {
         })
     }
 
-    async fn fleet_instances(&self, fleet: &FleetName) -> Result<Option<usize>> {
+    async fn fleet_members(&self, fleet: &FleetName) -> Result<Option<Members>> {
         self.call("DescribeAutoScalingGroups", false, |w| {
-            Ok(w.fleets.get(fleet.as_str()).map(|f| f.instances.len()))
+            Ok(w.fleets.get(fleet.as_str()).map(|f| Members {
+                running: f.instances.len(),
+                current: f
+                    .instances
+                    .iter()
+                    .filter(|i| i.template_version == f.template_version)
+                    .map(|i| i.id.clone())
+                    .collect(),
+            }))
+        })
+    }
+
+    async fn failed_launch(
+        &self,
+        fleet: &FleetName,
+        since: Timestamp,
+    ) -> Result<Option<FailedLaunch>> {
+        self.call("DescribeScalingActivities", false, |w| {
+            Ok(w.fleets.get(fleet.as_str()).and_then(|f| {
+                f.failed_activities
+                    .iter()
+                    .rev()
+                    .find(|a| a.started_ms / 1000 > since)
+                    .map(|a| FailedLaunch {
+                        message: a.message.clone(),
+                        description: a.description.clone(),
+                    })
+            }))
         })
     }
 

@@ -182,6 +182,15 @@ impl Moto {
         self.control("/_fault/rules", &rules.to_string());
     }
 
+    /// Launches of these images fail, as a scaling activity with AWS's
+    /// message (with deferred scaling, the default).
+    pub fn failing_images(&self, images: &[&str]) {
+        self.control(
+            "/_fault/failing_images",
+            &serde_json::json!(images).to_string(),
+        );
+    }
+
     /// How many faults of each kind were injected, and how many calls came.
     pub fn fault_stats(&self) -> serde_json::Value {
         serde_json::from_str(&self.control("/_fault/stats", "")).expect("stats are JSON")

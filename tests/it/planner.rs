@@ -54,6 +54,7 @@ fn fleet(c: Color, release: &str, version: i64, desired: u32) -> Fleet {
         release: Some(release.into()),
         subnets: vec!["subnet-a".into(), "subnet-b".into()],
         instances: (0..desired).map(|i| format!("i-{c}{i}")).collect(),
+        older: vec![],
         target_groups: if desired == 0 {
             vec![]
         } else {

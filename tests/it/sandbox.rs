@@ -1280,3 +1280,53 @@ fn with_no_healthy_target_to_go_home_to_the_split_holds_and_exit_is_1() {
         .says("`cutover rollback --force`")
         .traffic(90, 10);
 }
+
+#[test]
+fn a_colour_tagged_with_the_release_but_running_older_instances_gets_fresh_ones() {
+    // Auto Scaling never acted between a capacity of 0 and N: blue is
+    // tagged with release V1 and set to its launch template version, and
+    // its instances were launched from another one.
+    let s = Scenario::sandbox()
+        .teardown("1h")
+        .apply()
+        .release(V2)
+        .apply()
+        .exits(0);
+    s.cloud.edit(|w| {
+        for i in &mut w.fleets.get_mut("shop-blue").unwrap().instances {
+            i.template_version = 7;
+        }
+    });
+    s.release(V1)
+        .apply()
+        .exits(0)
+        .says("instances of an older version: 2 → 0")
+        .says("scale shop-blue to zero and wait until its old instances are gone")
+        .traffic(100, 0)
+        .active("blue")
+        .runs_version("blue", 1)
+        .run(&["plan", "--detailed-exitcode"])
+        .exits(0);
+}
+
+#[test]
+fn a_failed_launch_ends_the_health_wait_and_the_next_apply_tries_again() {
+    let s = Scenario::sandbox().apply().release(V2);
+    s.cloud
+        .edit(|w| w.faults.failing_images.push(V2.to_string()));
+    let s = s
+        .apply()
+        .exits(3)
+        .says("shop-green could not launch instances: The image id '[ami-0000000000000002]' does not exist. Launching EC2 instance failed.")
+        .says("Check that the plan's image exists in this region")
+        .says("This is not a verdict on release")
+        .traffic(100, 0)
+        .active("blue");
+    assert!(
+        !s.last().stdout.contains("was not healthy within"),
+        "{}",
+        s.last().stdout
+    );
+    s.cloud.edit(|w| w.faults.failing_images.clear());
+    s.apply().exits(0).traffic(0, 100).active("green");
+}

@@ -12,15 +12,17 @@ Runs moto's server in this process and adds what moto does not do:
 * A fault layer in front of moto, driven by rules the test posts:
   throttling in each service's own error format, 500s, connection resets,
   answers dropped after moto carried the call out, denied writes, latency.
-* A faked failed scaling activity (moto always answers an empty list).
+* Launches of chosen images fail: the scaling activity fails with AWS's
+  message and no instance starts (moto launches any image and always
+  answers DescribeScalingActivities with an empty list).
 
 Usage: moto_server.py [-H HOST] [-p PORT] [--asg-delay SECONDS] [--seed N]
 Prints ``PORT=<n>`` once listening (``-p 0`` picks a free port).
 
 Control endpoints (never faulted):
   POST /_fault/rules     a JSON list of rules; replaces the current ones
-  POST /_fault/activity  {"group", "message", "status"?, "description"?, "cause"?}
-  POST /_fault/reset     no rules, no fake activities
+  POST /_fault/failing_images  a JSON list of image ids whose launches fail
+  POST /_fault/reset     no rules, no failing images
   GET  /_fault/stats     {"faults": {kind: n}, "calls": n}
 
 A rule: {
@@ -68,7 +70,8 @@ ASG_DELAY = 0.0
 RULES: list = []
 SEEN: set = set()
 RANDOM = random.Random(0)
-FAKE_ACTIVITIES: dict = {}
+FAILING_IMAGES: set = set()
+FAILED_ACTIVITIES: dict = {}
 STATS = {"faults": {}, "calls": 0}
 
 # ------------------------------------------------ Auto Scaling acts later
@@ -81,26 +84,56 @@ def _deferred_set(self, new_capacity):
         return _orig_set(self, new_capacity)
     # The desired capacity shows at once; the instances follow.
     self.desired_capacity = self.min_size if new_capacity is None else new_capacity
+    scaling_activity(self, ASG_DELAY)
+
+
+def scaling_activity(group, delay):
+    """Brings `group` to its desired capacity `delay` seconds from now."""
 
     def activity():
         with LOCK:
-            backend = self.autoscaling_backend
-            if backend.autoscaling_groups.get(self.name) is not self:
+            backend = group.autoscaling_backend
+            if backend.autoscaling_groups.get(group.name) is not group:
                 return  # deleted, replaced, or the backend was reset
-            before = {s.instance.id for s in self.instance_states}
+            before = {s.instance.id for s in group.instance_states}
+            if group.desired_capacity > len(before) and group.image_id in FAILING_IMAGES:
+                failed_launch(group)
+                # Auto Scaling tries a failed launch again, on its own.
+                scaling_activity(group, max(ASG_DELAY, 1.0) * 2)
+                return
             # The latest desired capacity: N -> 0 -> N before the activity
             # runs keeps the instances, as on AWS.
-            _orig_set(self, self.desired_capacity)
-            gone = before - {s.instance.id for s in self.instance_states}
+            _orig_set(group, group.desired_capacity)
+            gone = before - {s.instance.id for s in group.instance_states}
             if gone:
                 backend.elbv2_backend.notify_terminate_instances(list(gone))
 
-    timer = threading.Timer(ASG_DELAY, activity)
+    timer = threading.Timer(delay, activity)
     timer.daemon = True
     timer.start()
 
 
 asm.FakeAutoScalingGroup.set_desired_capacity = _deferred_set
+
+
+def failed_launch(group):
+    """A scaling activity that could not launch, as AWS words it."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    reason = f"The image id '[{group.image_id}]' does not exist. Launching EC2 instance failed."
+    FAILED_ACTIVITIES.setdefault(group.name, []).insert(0, {
+        "ActivityId": str(uuid.uuid4()),
+        "AutoScalingGroupName": group.name,
+        "Description": "Launching a new EC2 instance.  Status Reason: " + reason,
+        "Cause": (f"At {now:%Y-%m-%dT%H:%M:%SZ} an instance was started in response to a difference "
+                  f"between desired and actual capacity, increasing the capacity from "
+                  f"{len(group.instance_states)} to {group.desired_capacity}."),
+        "StartTime": now,
+        "EndTime": now,
+        "StatusCode": "Failed",
+        "StatusMessage": reason,
+        "Progress": 100,
+        "Details": "{}",
+    })
 
 
 def _deferring(handler):
@@ -121,7 +154,7 @@ for _name in ("create_auto_scaling_group", "update_auto_scaling_group", "set_des
 def _describe_scaling_activities(self):
     name = self._get_param("AutoScalingGroupName")
     with LOCK:
-        found = [a for g, acts in FAKE_ACTIVITIES.items() if not name or g == name for a in acts]
+        found = [a for g, acts in FAILED_ACTIVITIES.items() if not name or g == name for a in acts]
     return ActionResult({"Activities": found})
 
 
@@ -352,28 +385,14 @@ class Faults:
             if path == "/_fault/rules":
                 RULES = json.loads(body or b"[]")
                 SEEN.clear()
-            elif path == "/_fault/activity":
-                a = json.loads(body)
-                now = datetime.datetime.now(datetime.timezone.utc)
-                msg = a.get("message", "Launching EC2 instance failed.")
-                FAKE_ACTIVITIES.setdefault(a["group"], []).insert(0, {
-                    "ActivityId": str(uuid.uuid4()),
-                    "AutoScalingGroupName": a["group"],
-                    "Description": a.get("description", "Launching a new EC2 instance.  Status Reason: " + msg),
-                    "Cause": a.get("cause", f"At {now:%Y-%m-%dT%H:%M:%SZ} an instance was started in response "
-                                            "to a difference between desired and actual capacity, increasing "
-                                            "the capacity from 0 to 2."),
-                    "StartTime": now,
-                    "EndTime": now,
-                    "StatusCode": a.get("status", "Failed"),
-                    "StatusMessage": msg,
-                    "Progress": 100,
-                    "Details": "{}",
-                })
+            elif path == "/_fault/failing_images":
+                FAILING_IMAGES.clear()
+                FAILING_IMAGES.update(json.loads(body or b"[]"))
             elif path == "/_fault/reset":
                 RULES = []
                 SEEN.clear()
-                FAKE_ACTIVITIES.clear()
+                FAILING_IMAGES.clear()
+                FAILED_ACTIVITIES.clear()
             elif path == "/_fault/stats":
                 out = json.dumps(STATS).encode()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(out)))])

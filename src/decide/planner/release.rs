@@ -2,7 +2,7 @@
 //! smoke-tested, shifted step by step, promoted), and building a colour.
 
 use super::{listeners, steady, step, teardown, Builder, Mark};
-use crate::model::observed::Observed;
+use crate::model::observed::{Fleet, Observed};
 use crate::model::plan::{
     Action, ChangeAction, FieldChange, FleetConfig, Note, PlanKind, Resource, Scope, Timeline,
     TimelineStep,
@@ -373,6 +373,30 @@ pub(super) fn build_color(b: &mut Builder, c: Color, release: &Release) {
     );
 }
 
+/// Why fleet `f` must be emptied before `release` starts on it, if it must.
+fn recycle_reason(f: &Fleet, release: &Release) -> Option<String> {
+    let same_release = f.release.as_deref() == Some(release.fingerprint.as_str());
+    if !same_release && (f.capacity.desired > 0 || !f.instances.is_empty()) {
+        Some(format!(
+            "{} runs release {}: start the new one on fresh instances",
+            f.name,
+            f.release.as_deref().unwrap_or("?")
+        ))
+    } else if !f.older.is_empty() {
+        // Tagged with this release, yet running instances of an older
+        // launch template version (a capacity of 0 then N that Auto
+        // Scaling never acted on in between): they are not the release.
+        Some(format!(
+            "{} has {} instance(s) launched from an older launch template version: start release {} on fresh instances",
+            f.name,
+            f.older.len(),
+            release.fingerprint
+        ))
+    } else {
+        None
+    }
+}
+
 /// Colour `c`'s fleet runs `release` with the plan's capacity and settings,
 /// on fresh instances when it ran another release.
 fn ensure_fleet(b: &mut Builder, c: Color, release: &Release) {
@@ -394,18 +418,13 @@ fn ensure_fleet(b: &mut Builder, c: Color, release: &Release) {
         return;
     };
     let same_release = f.release.as_deref() == Some(release.fingerprint.as_str());
-    if !same_release && (f.capacity.desired > 0 || !f.instances.is_empty()) {
-        b.then(
-            Action::RecycleFleet { color: c },
-            format!(
-                "{} runs release {}: start the new one on fresh instances",
-                f.name,
-                f.release.as_deref().unwrap_or("?")
-            ),
-        );
+    let recycle = recycle_reason(f, release);
+    if let Some(reason) = &recycle {
+        b.then(Action::RecycleFleet { color: c }, reason.clone());
     }
     let attached = b.obs.attached(c);
-    if same_release
+    if recycle.is_none()
+        && same_release
         && f.capacity == want.capacity
         && f.subnets == want.subnets
         && f.spot == want.spot
@@ -422,6 +441,13 @@ fn ensure_fleet(b: &mut Builder, c: Color, release: &Release) {
             )
         }),
         FieldChange::differs("capacity", f.capacity, want.capacity),
+        (!f.older.is_empty()).then(|| {
+            FieldChange::new(
+                "instances of an older version",
+                Some(f.older.len().to_string()),
+                Some("0".to_string()),
+            )
+        }),
     ]
     .into_iter()
     .flatten()

@@ -10,7 +10,7 @@
 mod observe;
 mod retry;
 
-use super::{release_description, AppRef, Provider, ProviderError, Result};
+use super::{release_description, AppRef, FailedLaunch, Members, Provider, ProviderError, Result};
 use crate::model::observed::{AlarmState, Managed, Observed, TargetHealth};
 use crate::model::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
 use crate::model::{
@@ -223,18 +223,31 @@ impl Aws {
         ))
     }
 
-    /// The target groups attached to Auto Scaling group `name`.
-    async fn group_target_groups(&self, name: &FleetName) -> Result<Vec<TargetGroupArn>> {
+    /// Auto Scaling group `name`, unless it is gone or being deleted.
+    async fn describe_group(
+        &self,
+        name: &FleetName,
+    ) -> Result<Option<asg::types::AutoScalingGroup>> {
         self.count("DescribeAutoScalingGroups");
-        let found = self
+        let out = self
             .asg
             .describe_auto_scaling_groups()
             .auto_scaling_group_names(name.as_str())
             .send()
             .await
             .map_err(|e| err("DescribeAutoScalingGroups", e))?;
-        Ok(found
+        Ok(out
             .auto_scaling_groups()
+            .iter()
+            .find(|g| g.status().is_none())
+            .cloned())
+    }
+
+    /// The target groups attached to Auto Scaling group `name`.
+    async fn group_target_groups(&self, name: &FleetName) -> Result<Vec<TargetGroupArn>> {
+        Ok(self
+            .describe_group(name)
+            .await?
             .iter()
             .flat_map(|g| g.target_group_arns())
             .map(|a| TargetGroupArn::from(a.as_str()))
@@ -243,22 +256,16 @@ impl Aws {
 
     /// Whether the Auto Scaling group `name` is tagged as `app`'s `color`.
     async fn own_fleet(&self, app: &AppRef, color: Color, name: &FleetName) -> Result<bool> {
-        self.count("DescribeAutoScalingGroups");
-        let found = self
-            .asg
-            .describe_auto_scaling_groups()
-            .auto_scaling_group_names(name.as_str())
-            .send()
-            .await
-            .map_err(|e| err("DescribeAutoScalingGroups", e))?;
-        Ok(found.auto_scaling_groups().iter().any(|g| {
+        Ok(self.describe_group(name).await?.is_some_and(|g| {
             let tag = |k: &str| {
                 g.tags()
                     .iter()
                     .find(|t| t.key() == Some(k))
                     .and_then(|t| t.value())
+                    .map(str::to_string)
             };
-            tag(tags::APP) == Some(app.app.as_str()) && tag(tags::COLOR) == Some(color.as_str())
+            tag(tags::APP).as_deref() == Some(app.app.as_str())
+                && tag(tags::COLOR).as_deref() == Some(color.as_str())
         }))
     }
 }
@@ -963,27 +970,59 @@ impl Provider for Aws {
         Ok(())
     }
 
-    async fn fleet_instances(&self, fleet: &FleetName) -> Result<Option<usize>> {
-        self.count("DescribeAutoScalingGroups");
-        let out = self
-            .asg
-            .describe_auto_scaling_groups()
-            .auto_scaling_group_names(fleet.as_str())
-            .send()
-            .await
-            .map_err(|e| err("DescribeAutoScalingGroups", e))?;
-        Ok(out
-            .auto_scaling_groups()
-            .iter()
-            .find(|g| g.status().is_none())
-            .map(|g| {
-                g.instances()
+    async fn fleet_members(&self, fleet: &FleetName) -> Result<Option<Members>> {
+        Ok(self.describe_group(fleet).await?.map(|g| {
+            let alive: Vec<_> = g
+                .instances()
+                .iter()
+                .filter(|i| {
+                    i.lifecycle_state()
+                        .is_none_or(|l| l.as_str() != "Terminated")
+                })
+                .collect();
+            let older = observe::older_instances(&g);
+            Members {
+                running: alive.len(),
+                current: alive
                     .iter()
                     .filter(|i| {
-                        i.lifecycle_state()
-                            .is_none_or(|l| l.as_str() != "Terminated")
+                        !i.lifecycle_state()
+                            .is_some_and(|l| l.as_str().starts_with("Terminat"))
                     })
-                    .count()
+                    .filter_map(|i| i.instance_id())
+                    .filter(|id| !older.iter().any(|o| o == id))
+                    .map(str::to_string)
+                    .collect(),
+            }
+        }))
+    }
+
+    async fn failed_launch(
+        &self,
+        fleet: &FleetName,
+        since: Timestamp,
+    ) -> Result<Option<FailedLaunch>> {
+        self.count("DescribeScalingActivities");
+        let out = self
+            .asg
+            .describe_scaling_activities()
+            .auto_scaling_group_name(fleet.as_str())
+            .max_records(10)
+            .send()
+            .await
+            .map_err(|e| err("DescribeScalingActivities", e))?;
+        // Newest first, as AWS lists them.
+        Ok(out
+            .activities()
+            .iter()
+            .filter(|a| a.start_time().is_some_and(|t| t.secs() > since))
+            .find(|a| a.status_code() == Some(&asg::types::ScalingActivityStatusCode::Failed))
+            .map(|a| FailedLaunch {
+                message: a
+                    .status_message()
+                    .unwrap_or("Auto Scaling gave no reason")
+                    .to_string(),
+                description: a.description().unwrap_or_default().to_string(),
             }))
     }
 

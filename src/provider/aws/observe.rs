@@ -669,6 +669,43 @@ fn target_group_from(
     }
 }
 
+/// The group's launch template version (plain or in a mixed instances policy).
+fn group_version(g: &asg::types::AutoScalingGroup) -> Option<i64> {
+    g.launch_template()
+        .or_else(|| {
+            g.mixed_instances_policy()?
+                .launch_template()?
+                .launch_template_specification()
+        })
+        .and_then(|l| l.version())
+        .and_then(|v| v.parse().ok())
+}
+
+/// Instances launched from another launch template version than the
+/// group's, as each instance reports it (AWS reports the version an
+/// instance was launched from; the test server in front of moto does too,
+/// where moto alone reports the template's current default for all).
+/// Terminating instances are leaving and not counted either way.
+pub(super) fn older_instances(g: &asg::types::AutoScalingGroup) -> Vec<String> {
+    let Some(version) = group_version(g) else {
+        return Vec::new();
+    };
+    g.instances()
+        .iter()
+        .filter(|i| {
+            !i.lifecycle_state()
+                .is_some_and(|l| l.as_str().starts_with("Terminat"))
+        })
+        .filter(|i| {
+            i.launch_template()
+                .and_then(|l| l.version())
+                .and_then(|v| v.parse::<i64>().ok())
+                .is_some_and(|v| v != version)
+        })
+        .filter_map(|i| i.instance_id().map(str::to_string))
+        .collect()
+}
+
 fn fleet_from(g: &asg::types::AutoScalingGroup) -> observed::Fleet {
     let tag = |k: &str| {
         g.tags()
@@ -684,15 +721,8 @@ fn fleet_from(g: &asg::types::AutoScalingGroup) -> observed::Fleet {
             max: g.max_size().unwrap_or(0) as u32,
             desired: g.desired_capacity().unwrap_or(0) as u32,
         },
-        launch_template_version: g
-            .launch_template()
-            .or_else(|| {
-                g.mixed_instances_policy()?
-                    .launch_template()?
-                    .launch_template_specification()
-            })
-            .and_then(|l| l.version())
-            .and_then(|v| v.parse().ok()),
+        launch_template_version: group_version(g),
+        older: older_instances(g),
         spot: g.mixed_instances_policy().is_some_and(|m| {
             m.instances_distribution()
                 .and_then(|d| d.on_demand_percentage_above_base_capacity())

@@ -19,6 +19,9 @@ use std::time::Duration;
 const HOOK_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// How long teardown may take to terminate the old colour's instances.
 const EMPTY_TIMEOUT_SECS: u64 = 15 * 60;
+/// How far before this run's fleet step a failed launch may have started,
+/// by the clock of this machine, and still be this run's.
+const LAUNCH_CLOCK_SLACK_SECS: i64 = 5;
 /// How often command, HTTP and alarm gates run during a bake (target health
 /// is checked at every poll).
 const GATE_INTERVAL_SECS: u64 = 10;
@@ -230,6 +233,7 @@ impl Executor<'_> {
             ))
         })?;
         let p = self.provider;
+        *r.fleet_set_at.get_mut(color) = Some(p.now());
         match r.fleets.get(color) {
             None => {
                 p.create_fleet(&self.app, color, config, &template, version, &tg)
@@ -247,6 +251,9 @@ impl Executor<'_> {
     }
 
     /// Until `count` targets are healthy and none is not, or the timeout.
+    /// A scaling activity that fails to launch an instance ends the wait at
+    /// once with Auto Scaling's reason, rather than as "0 of 2 healthy"
+    /// when the timeout runs out.
     async fn wait_healthy(
         &self,
         r: &Resolved,
@@ -254,6 +261,15 @@ impl Executor<'_> {
         count: u32,
         timeout_secs: u64,
     ) -> Result<Detail, StepError> {
+        // This run's launches start after its fleet step (the slack allows
+        // for a clock a little ahead of AWS's); when the run left the fleet
+        // as it was, Auto Scaling's launches from now on. A failure from
+        // before, a run that failed a moment ago, is not this one's.
+        let since = match r.fleet_set_at.get(color) {
+            Some(at) => at - LAUNCH_CLOCK_SLACK_SECS,
+            None => self.provider.now(),
+        };
+        let fleet = r.fleet(color);
         self.poll(None, async |elapsed| {
             let (healthy, targets) = self.healthy(r, color).await?;
             let all_ok = targets.iter().all(|t| t.state.is_healthy());
@@ -261,6 +277,13 @@ impl Executor<'_> {
             let look = Look::waiting(healthy as u64, count as u64, said.clone());
             if healthy >= count && all_ok {
                 return Ok(look.then(Some(said)));
+            }
+            if let Some(failed) = self.provider.failed_launch(&fleet, since).await? {
+                return Err(StepError::LaunchFailed {
+                    fleet: fleet.clone(),
+                    message: failed.message,
+                    description: failed.description,
+                });
             }
             if elapsed >= timeout_secs {
                 return Err(StepError::NotHealthy {
@@ -510,7 +533,12 @@ impl Executor<'_> {
     async fn wait_empty(&self, r: &Resolved, color: Color) -> Result<(), StepError> {
         let fleet = r.fleet(color);
         self.poll(None, async |elapsed| {
-            match self.provider.fleet_instances(&fleet).await? {
+            match self
+                .provider
+                .fleet_members(&fleet)
+                .await?
+                .map(|m| m.running)
+            {
                 None | Some(0) => Ok(Look::done(())),
                 Some(n) if elapsed >= EMPTY_TIMEOUT_SECS => Err(StepError::StillRunning {
                     fleet: fleet.clone(),

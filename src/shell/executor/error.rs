@@ -16,6 +16,12 @@ pub enum StepError {
         timeout_secs: u64,
         targets: Vec<TargetHealth>,
     },
+    #[error("{fleet} could not launch instances: {message}\n  Auto Scaling's activity: {description}\n  {}", launch_hint(.message))]
+    LaunchFailed {
+        fleet: FleetName,
+        message: String,
+        description: String,
+    },
     #[error("{color} lost health during the bake at {weight}%: {healthy} of {wanted} targets healthy{}", unhealthy_list(.targets))]
     HealthLost {
         color: Color,
@@ -81,6 +87,7 @@ impl StepError {
             StepError::Foreign { .. } => Cause::Foreign,
             StepError::UnsafeWeights { .. } | StepError::UnsafeTeardown { .. } => Cause::Refused,
             StepError::WeightsMismatch { .. }
+            | StepError::LaunchFailed { .. }
             | StepError::Missing(_)
             | StepError::StillRunning { .. }
             | StepError::Unrecorded { .. }
@@ -137,5 +144,22 @@ fn unhealthy_list(targets: &[TargetHealth]) -> String {
         "\n  no targets are registered".into()
     } else {
         bad.concat()
+    }
+}
+
+/// What to check when Auto Scaling could not launch an instance, from
+/// AWS's status message.
+fn launch_hint(message: &str) -> &'static str {
+    let m = message.to_ascii_lowercase();
+    if m.contains("image id") || m.contains("ami") {
+        "Check that the plan's image exists in this region and that this account may launch it."
+    } else if m.contains("instance profile") || m.contains("iaminstanceprofile") {
+        "Check that the instance profile exists and that cutover's role may pass its role (iam:PassRole)."
+    } else if m.contains("capacity") || m.contains("spot") {
+        "AWS has no capacity for this instance type there now: try again later, or another instance type, more subnets, or on-demand."
+    } else if m.contains("security group") || m.contains("subnet") || m.contains("key pair") {
+        "Check the plan's network settings against what exists in the account."
+    } else {
+        "See the Auto Scaling group's activity history for the cause."
     }
 }

@@ -229,9 +229,24 @@ impl Executor<'_> {
     }
 
     /// Colour `c`'s healthy count and every target's health.
+    /// Healthy targets of colour `c` that run its release: a target counts
+    /// only if its instance was launched from the group's launch template
+    /// version. A new version never replaces running instances, so an
+    /// older instance left in the target group is not the release, however
+    /// healthy. Returns the count and the targets as AWS reports them.
     async fn healthy(&self, r: &Resolved, c: Color) -> Result<(u32, Vec<TargetHealth>), StepError> {
-        let targets = self.provider.target_health(&r.tg(c)?).await?;
-        Ok((healthy_count(&targets), targets))
+        let (tg, fleet) = (r.tg(c)?, r.fleet(c));
+        let (targets, members) = futures::try_join!(
+            self.provider.target_health(&tg),
+            self.provider.fleet_members(&fleet)
+        )?;
+        let current = members.map(|m| m.current).unwrap_or_default();
+        let release: Vec<TargetHealth> = targets
+            .iter()
+            .filter(|t| current.contains(&t.id))
+            .cloned()
+            .collect();
+        Ok((healthy_count(&release), targets))
     }
 
     /// Production weight only goes to a colour whose desired targets are all

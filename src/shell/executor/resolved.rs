@@ -4,8 +4,8 @@
 use super::StepError;
 use crate::model::observed::Observed;
 use crate::model::{
-    names, Color, FleetName, ListenerArn, LoadBalancerArn, PerColor, TargetGroupArn, Weights,
-    WeightsAt,
+    names, Color, FleetName, ListenerArn, LoadBalancerArn, PerColor, TargetGroupArn, Timestamp,
+    Weights, WeightsAt,
 };
 use std::collections::BTreeMap;
 
@@ -30,6 +30,9 @@ pub(super) struct Resolved {
     pub home: Option<(Color, u32)>,
     /// The active colour as this run last saw or recorded it.
     pub active: Option<Color>,
+    /// When this run last set each colour's fleet (its clock): scaling
+    /// activities from then on are this run's launches.
+    pub fleet_set_at: PerColor<Option<Timestamp>>,
 }
 
 impl Resolved {
@@ -67,6 +70,7 @@ impl Resolved {
             foreign: obs.foreign_weight_at(production),
             home: None,
             active: obs.active.as_ref().map(|a| a.color),
+            fleet_set_at: PerColor::default(),
         }
     }
 

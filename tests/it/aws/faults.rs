@@ -184,3 +184,33 @@ fn aws_after_a_denied_listener_write_the_next_apply_deploys_the_release() {
     aws.run(&["apply", "--auto-approve"]).expect(0);
     assert_eq!((aws.weights(80), aws.active()), ((0, 100), "green".into()));
 }
+
+#[test]
+fn aws_a_failed_launch_ends_the_health_wait_with_aws_reason_and_is_no_verdict() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    aws.plan("ami-0000000000000002", "0s", &[]);
+    aws.moto.failing_images(&["ami-0000000000000002"]);
+    let run = aws.run(&["apply", "--auto-approve"]);
+    run.expect(3);
+    for said in [
+        "shop-green could not launch instances: The image id '[ami-0000000000000002]' does not exist. Launching EC2 instance failed.",
+        "Auto Scaling's activity: Launching a new EC2 instance.",
+        "Check that the plan's image exists in this region",
+        "This is not a verdict on release",
+    ] {
+        assert!(run.stdout.contains(said), "{said:?} in {}", run.stdout);
+    }
+    // The failed activity ended the wait, not the health timeout.
+    assert!(
+        !run.stdout.contains("was not healthy within"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!((aws.weights(80), aws.active()), ((100, 0), "blue".into()));
+    // Once the image launches, the next apply deploys it without --retry.
+    aws.moto.failing_images(&[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    assert_eq!((aws.weights(80), aws.active()), ((0, 100), "green".into()));
+}
