@@ -50,6 +50,21 @@ pub struct Settings {
     pub boot_secs: u64,
     /// The virtual clock, milliseconds since the epoch.
     pub virtual_now_ms: i64,
+    /// Simulated seconds between a capacity change and the scaling activity
+    /// that carries it out (AWS: seconds). 0 acts inside the call.
+    #[serde(default = "default_scaling_delay")]
+    pub scaling_delay_secs: u64,
+    /// Simulated seconds an instance spends Terminating once scaled in.
+    #[serde(default = "default_terminating")]
+    pub terminating_secs: u64,
+}
+
+fn default_scaling_delay() -> u64 {
+    5
+}
+
+fn default_terminating() -> u64 {
+    10
 }
 
 impl Default for Settings {
@@ -60,6 +75,8 @@ impl Default for Settings {
             boot_secs: 20,
             // 2026-01-01T00:00:00Z
             virtual_now_ms: 1_767_225_600_000,
+            scaling_delay_secs: default_scaling_delay(),
+            terminating_secs: default_terminating(),
         }
     }
 }
@@ -98,6 +115,19 @@ pub struct SbTargetGroup {
     pub tags: BTreeMap<String, String>,
     /// Registered instance id → registration time (ms).
     pub targets: BTreeMap<String, i64>,
+    /// Deregistered instance id → deregistration time (ms): `draining`
+    /// for the deregistration delay, then gone.
+    #[serde(default)]
+    pub draining: BTreeMap<String, i64>,
+}
+
+impl SbTargetGroup {
+    /// Deregisters `id`: it drains for the deregistration delay.
+    fn deregister(&mut self, id: &str, now: i64) {
+        if self.targets.remove(id).is_some() {
+            self.draining.insert(id.to_string(), now);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -127,6 +157,9 @@ pub struct SbInstance {
     pub id: String,
     pub launched_ms: i64,
     pub template_version: i64,
+    /// Scaled in at (ms): Terminating for `terminating_secs`, then gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terminating_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -143,6 +176,17 @@ pub struct SbFleet {
     /// Scaling activities that failed, newest last.
     #[serde(default)]
     pub failed_activities: Vec<SbActivity>,
+    /// When the last capacity change was asked for (ms) and its scaling
+    /// activity has not run yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity_asked_ms: Option<i64>,
+}
+
+impl SbFleet {
+    /// Instances not scaled in.
+    fn in_service(&self) -> impl Iterator<Item = &SbInstance> {
+        self.instances.iter().filter(|i| i.terminating_ms.is_none())
+    }
 }
 
 /// How long Auto Scaling waits before it tries a failed launch again.
@@ -210,11 +254,7 @@ impl World {
 
     /// Simulated seconds elapsed since `since_ms`.
     fn simulated_secs_since(&self, since_ms: i64) -> f64 {
-        let real = (self.now_ms() - since_ms).max(0) as f64 / 1000.0;
-        match self.settings.clock {
-            Clock::Virtual => real,
-            Clock::Real => real * self.settings.time_scale.max(0.001),
-        }
+        World::secs_between(&self.settings, since_ms, self.now_ms())
     }
 
     fn instance_image(&self, fleet: &SbFleet, inst: &SbInstance) -> Option<String> {
@@ -284,85 +324,152 @@ impl World {
         }
     }
 
-    /// Auto Scaling's own work between calls: a fleet short of its desired
-    /// capacity (a launch failed) tries again, at most every
-    /// [`RELAUNCH_SECS`] simulated seconds. True when anything changed.
-    fn settle(&mut self) -> bool {
-        let due: Vec<String> = self
+    /// Auto Scaling's and the load balancer's own work between calls, as
+    /// simulated time passes: a capacity change is carried out by a scaling
+    /// activity `scaling_delay_secs` after it was asked for; a fleet short
+    /// of its capacity after a failed launch tries again every
+    /// [`RELAUNCH_SECS`]; instances leave `terminating_secs` after they were
+    /// scaled in; deregistered targets drain for the deregistration delay.
+    /// True when anything changed.
+    pub fn settle(&mut self) -> bool {
+        let now = self.now_ms();
+        let mut changed = false;
+        let delay = self.settings.scaling_delay_secs as f64;
+        // Each due activity with the time it ran.
+        let due: Vec<(String, i64)> = self
             .fleets
             .iter()
-            .filter(|(_, f)| f.instances.len() < f.capacity.desired as usize)
-            .filter(|(_, f)| {
-                f.failed_activities
+            .filter_map(|(name, f)| {
+                let asked = f
+                    .activity_asked_ms
+                    .map(|at| self.ms_after(at, delay))
+                    .filter(|ran| *ran <= now);
+                let short = f.in_service().count() < f.capacity.desired as usize;
+                let relaunch = f
+                    .failed_activities
                     .last()
-                    .is_some_and(|a| self.simulated_secs_since(a.started_ms) >= RELAUNCH_SECS)
+                    .filter(|_| short)
+                    .map(|a| self.ms_after(a.started_ms, RELAUNCH_SECS))
+                    .filter(|ran| *ran <= now);
+                asked.or(relaunch).map(|ran| (name.clone(), ran))
             })
-            .map(|(name, _)| name.clone())
             .collect();
-        for name in &due {
-            self.reconcile_fleet(name);
+        for (name, ran) in &due {
+            self.reconcile_fleet(name, *ran);
+            changed = true;
         }
-        !due.is_empty()
+        let gone_after = self.settings.terminating_secs as f64;
+        let settings = self.settings.clone();
+        let since = |ms: i64| World::secs_between(&settings, ms, now);
+        for f in self.fleets.values_mut() {
+            let before = f.instances.len();
+            f.instances
+                .retain(|i| i.terminating_ms.is_none_or(|at| since(at) < gone_after));
+            changed |= f.instances.len() != before;
+        }
+        for tg in self.target_groups.values_mut() {
+            let delay = tg.deregistration_delay_secs as f64;
+            let before = tg.draining.len();
+            tg.draining.retain(|_, at| since(*at) < delay);
+            changed |= tg.draining.len() != before;
+        }
+        changed
     }
 
-    /// Brings a fleet's instances to its desired capacity, registering new
-    /// ones with attached target groups and deregistering terminated ones.
-    fn reconcile_fleet(&mut self, name: &str) {
+    /// The clock time (ms) `secs` simulated seconds after `from_ms`.
+    fn ms_after(&self, from_ms: i64, secs: f64) -> i64 {
+        let real_secs = match self.settings.clock {
+            Clock::Virtual => secs,
+            Clock::Real => secs / self.settings.time_scale.max(0.001),
+        };
+        from_ms + (real_secs * 1000.0) as i64
+    }
+
+    /// Simulated seconds from `from_ms` to `to_ms` under `settings`' clock.
+    fn secs_between(settings: &Settings, from_ms: i64, to_ms: i64) -> f64 {
+        let real = (to_ms - from_ms).max(0) as f64 / 1000.0;
+        match settings.clock {
+            Clock::Virtual => real,
+            Clock::Real => real * settings.time_scale.max(0.001),
+        }
+    }
+
+    /// A capacity change was asked for: Auto Scaling acts on it later
+    /// (at once with `scaling_delay_secs` 0). Changes asked for before the
+    /// activity runs are carried out together, by the latest capacity: N,
+    /// then 0, then N keeps the instances, as on AWS.
+    fn ask_scaling(&mut self, name: &str) {
+        if self.settings.scaling_delay_secs == 0 {
+            let now = self.now_ms();
+            self.reconcile_fleet(name, now);
+            return;
+        }
         let now = self.now_ms();
-        let Some(fleet) = self.fleets.get(name).cloned() else {
+        if let Some(f) = self.fleets.get_mut(name) {
+            f.activity_asked_ms.get_or_insert(now);
+        }
+    }
+
+    /// A scaling activity: brings a fleet's instances in service to its
+    /// desired capacity. Scale-in marks the oldest Terminating and
+    /// deregisters them (they drain); scale-out launches from the group's
+    /// launch template version and registers with attached target groups,
+    /// unless the launch fails (`faults.failing_images`).
+    /// `now`: when the activity ran (ms).
+    fn reconcile_fleet(&mut self, name: &str, now: i64) {
+        let Some(mut fleet) = self.fleets.get(name).cloned() else {
             return;
         };
-        let mut instances = fleet.instances.clone();
+        fleet.activity_asked_ms = None;
         let desired = fleet.capacity.desired as usize;
-        while instances.len() > desired {
-            // Oldest first, as AWS's default termination policy roughly does.
-            let gone = instances.remove(0);
-            for tg in self.target_groups.values_mut() {
-                tg.targets.remove(&gone.id);
+        let mut serving = fleet.in_service().count();
+        for inst in fleet.instances.iter_mut() {
+            if serving <= desired {
+                break;
+            }
+            if inst.terminating_ms.is_none() {
+                inst.terminating_ms = Some(now);
+                serving -= 1;
+                for tg in self.target_groups.values_mut() {
+                    tg.deregister(&inst.id, now);
+                }
             }
         }
         let image = self
             .launch_templates
             .get(&fleet.template_id)
-            .and_then(|lt| {
-                lt.versions
-                    .iter()
-                    .find(|v| v.number == fleet.template_version)
-            })
+            .and_then(|lt| lt.versions.iter().find(|v| v.number == fleet.template_version))
             .map(|v| v.data.image_id.clone());
-        if let Some(image) = image.filter(|i| self.faults.failing_images.contains(i)) {
-            if instances.len() < desired {
-                let activity = SbActivity {
+        if serving < desired {
+            if let Some(image) = image.filter(|i| self.faults.failing_images.contains(i)) {
+                let reason =
+                    format!("The image id '[{image}]' does not exist. Launching EC2 instance failed.");
+                fleet.failed_activities.push(SbActivity {
                     started_ms: now,
-                    message: format!(
-                        "The image id '[{image}]' does not exist. Launching EC2 instance failed."
-                    ),
-                    description: format!(
-                        "Launching a new EC2 instance.  Status Reason: The image id '[{image}]' does not exist. Launching EC2 instance failed."
-                    ),
-                };
-                let f = self.fleets.get_mut(name).expect("exists");
-                f.failed_activities.push(activity);
-                let keep = f.failed_activities.len().saturating_sub(20);
-                f.failed_activities.drain(..keep);
-                f.instances = instances;
-                return;
+                    description: format!("Launching a new EC2 instance.  Status Reason: {reason}"),
+                    message: reason,
+                });
+                let keep = fleet.failed_activities.len().saturating_sub(20);
+                fleet.failed_activities.drain(..keep);
+                serving = desired;
             }
         }
-        while instances.len() < desired {
+        while serving < desired {
             let id = format!("i-{:017x}", self.id());
             for arn in &fleet.target_groups {
                 if let Some(tg) = self.target_groups.get_mut(arn) {
                     tg.targets.insert(id.clone(), now);
                 }
             }
-            instances.push(SbInstance {
+            fleet.instances.push(SbInstance {
                 id,
                 launched_ms: now,
                 template_version: fleet.template_version,
+                terminating_ms: None,
             });
+            serving += 1;
         }
-        self.fleets.get_mut(name).expect("exists").instances = instances;
+        self.fleets.insert(name.to_string(), fleet);
     }
 
     /// Makes sure a load balancer of that name exists: the sandbox stands in
@@ -454,10 +561,9 @@ impl World {
                 .get(tags::ROLLED_BACK)
                 .and_then(|v| tags::parse_rolled_back(v)),
             subnets: f.subnets.clone(),
-            instances: f.instances.iter().map(|i| i.id.clone()).collect(),
+            instances: f.in_service().map(|i| i.id.clone()).collect(),
             older: f
-                .instances
-                .iter()
+                .in_service()
                 .filter(|i| i.template_version != f.template_version)
                 .map(|i| i.id.clone())
                 .collect(),
@@ -633,10 +739,17 @@ impl Provider for Sandbox {
                 .target_groups
                 .get(arn.as_str())
                 .ok_or_else(|| not_found("target group"))?;
+            let draining = tg.draining.keys().map(|id| TargetHealth {
+                id: id.clone(),
+                state: TargetState::Draining,
+                reason: Some("Target.DeregistrationInProgress".into()),
+                description: Some("Target deregistration is in progress".into()),
+            });
             Ok(tg
                 .targets
                 .iter()
                 .map(|(id, at)| w.health_of(tg, id, *at))
+                .chain(draining)
                 .collect())
         })
     }
@@ -667,6 +780,7 @@ impl Provider for Sandbox {
                     deregistration_delay_secs: c.deregistration_delay_secs,
                     tags: owned_tags(&app.app, Some(color)),
                     targets: BTreeMap::new(),
+                    draining: BTreeMap::new(),
                 },
             );
             Ok(arn.into())
@@ -767,9 +881,10 @@ impl Provider for Sandbox {
                     instances: Vec::new(),
                     spot: c.spot,
                     failed_activities: Vec::new(),
+                    activity_asked_ms: None,
                 },
             );
-            w.reconcile_fleet(c.name.as_str());
+            w.ask_scaling(c.name.as_str());
             Ok(())
         })
     }
@@ -786,7 +901,7 @@ impl Provider for Sandbox {
             f.subnets = c.subnets.clone();
             f.spot = c.spot;
             f.tags.insert(tags::RELEASE.into(), c.release.clone());
-            w.reconcile_fleet(c.name.as_str());
+            w.ask_scaling(c.name.as_str());
             Ok(())
         })
     }
@@ -798,7 +913,7 @@ impl Provider for Sandbox {
                 .get_mut(fleet)
                 .ok_or_else(|| not_found("auto scaling group"))?
                 .capacity = capacity;
-            w.reconcile_fleet(fleet);
+            w.ask_scaling(fleet);
             Ok(())
         })
     }
@@ -814,7 +929,7 @@ impl Provider for Sandbox {
             if !f.target_groups.iter().any(|t| t == tg_arn) {
                 f.target_groups.push(tg_arn.to_string());
             }
-            let ids: Vec<String> = f.instances.iter().map(|i| i.id.clone()).collect();
+            let ids: Vec<String> = f.in_service().map(|i| i.id.clone()).collect();
             let tg = w
                 .target_groups
                 .get_mut(tg_arn)
@@ -829,6 +944,7 @@ impl Provider for Sandbox {
     async fn detach_target_group(&self, fleet: &FleetName, tg_arn: &TargetGroupArn) -> Result<()> {
         let (fleet, tg_arn) = (fleet.as_str(), tg_arn.as_str());
         self.call("DetachLoadBalancerTargetGroups", true, |w| {
+            let now = w.now_ms();
             let f = w
                 .fleets
                 .get_mut(fleet)
@@ -837,7 +953,7 @@ impl Provider for Sandbox {
             let ids: Vec<String> = f.instances.iter().map(|i| i.id.clone()).collect();
             if let Some(tg) = w.target_groups.get_mut(tg_arn) {
                 for id in ids {
-                    tg.targets.remove(&id);
+                    tg.deregister(&id, now);
                 }
             }
             Ok(())
@@ -847,10 +963,11 @@ impl Provider for Sandbox {
     async fn delete_fleet(&self, fleet: &FleetName) -> Result<()> {
         let fleet = fleet.as_str();
         self.call("DeleteAutoScalingGroup", true, |w| {
+            let now = w.now_ms();
             if let Some(f) = w.fleets.remove(fleet) {
                 for tg in w.target_groups.values_mut() {
                     for i in &f.instances {
-                        tg.targets.remove(&i.id);
+                        tg.deregister(&i.id, now);
                     }
                 }
             }
@@ -979,8 +1096,7 @@ impl Provider for Sandbox {
             Ok(w.fleets.get(fleet.as_str()).map(|f| Members {
                 running: f.instances.len(),
                 current: f
-                    .instances
-                    .iter()
+                    .in_service()
                     .filter(|i| i.template_version == f.template_version)
                     .map(|i| i.id.clone())
                     .collect(),

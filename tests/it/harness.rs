@@ -173,7 +173,13 @@ impl SandboxEnv {
     }
 
     /// (desired capacity, instances) of `shop-<color>`.
+    /// (desired capacity, instances not yet terminated), as Auto Scaling
+    /// describes the fleet now, with the simulated time since the last call
+    /// counted in.
     pub fn fleet(&self, color: &str) -> Option<(u32, usize)> {
+        self.edit(|w| {
+            w.settle();
+        });
         self.world()
             .fleets
             .get(&format!("shop-{color}"))

@@ -59,9 +59,12 @@ fn second_release_shifts_step_by_step_then_tears_blue_down() {
     {
         assert!(line.contains(want), "{line} should contain {want}");
     }
+    // Auto Scaling scales blue in seconds after the call, as on AWS.
     s.traffic(0, 100)
         .active("green")
         .fleet("green", Some((2, 2)))
+        .fleet("blue", Some((0, 2)))
+        .later(30)
         .fleet("blue", Some((0, 0)))
         .run(&["plan", "--detailed-exitcode"])
         .exits(0);
@@ -74,6 +77,8 @@ fn third_release_goes_back_onto_blue() {
         .release(V2)
         .apply()
         .exits(0)
+        // Blue's instances are gone by the next release.
+        .later(60)
         .release(V3)
         .apply()
         .exits(0);
@@ -81,6 +86,7 @@ fn third_release_goes_back_onto_blue() {
     s.traffic(100, 0)
         .active("blue")
         .fleet("blue", Some((2, 2)))
+        .later(30)
         .fleet("green", Some((0, 0)))
         // On fresh instances of the third release's launch template version.
         .runs_version("blue", 3)
@@ -126,6 +132,8 @@ fn teardown_waits_for_its_delay_and_the_next_apply_does_it() {
     crate::golden!("teardown_due", s.last().stdout.clone());
     s.apply()
         .exits(0)
+        .fleet("blue", Some((0, 2)))
+        .later(30)
         .fleet("blue", Some((0, 0)))
         .traffic(0, 100)
         .run(&["plan", "--detailed-exitcode"])
@@ -223,7 +231,10 @@ fn in_place_changes_update_without_a_release() {
         .target_groups
         .values()
         .all(|t| t.health_check.path == "/healthz"));
-    s.fleet("blue", Some((3, 3)))
+    // The third instance comes with the scaling activity, seconds later.
+    s.fleet("blue", Some((3, 2)))
+        .later(10)
+        .fleet("blue", Some((3, 3)))
         .active("blue")
         .run(&["plan", "--detailed-exitcode"])
         .exits(0);
@@ -784,7 +795,8 @@ fn a_contract_hook_interrupted_by_a_crash_runs_on_the_next_apply() {
         &[("CUTOVER_CRASH_AFTER_STEP", "19")],
     );
     assert_ne!(crashed.code, 0);
-    assert_eq!(env.fleet("blue"), Some((0, 0)));
+    // Scaled to zero; Auto Scaling has not acted on it yet.
+    assert_eq!(env.fleet("blue"), Some((0, 2)));
     let plan = env.run(&["plan", "--detailed-exitcode"]);
     plan.expect(2);
     assert!(
