@@ -94,6 +94,30 @@ pub struct FailedLaunch {
     pub description: String,
 }
 
+/// What to do about an AWS error code.
+pub(crate) fn hint_for(code: &str) -> &'static str {
+    match code {
+        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException"
+        | "RequestThrottled" => {
+            "AWS is throttling this account's calls: run it again later, or with fewer runs at once"
+        }
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthFailure" => {
+            "the credentials in use may not make this call: check the role's permissions (docs/iam.md)"
+        }
+        "ExpiredToken" | "ExpiredTokenException" | "InvalidClientTokenId"
+        | "UnrecognizedClientException" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" => {
+            "the credentials are invalid or expired: refresh them"
+        }
+        "InternalFailure" | "InternalError" | "ServiceUnavailable" | "InternalServerError" => {
+            "AWS failed to carry it out: run the command again"
+        }
+        c if c.starts_with("Invalid") || c.starts_with("Validation") => {
+            "AWS refused a value: check the plan file against what exists in the account"
+        }
+        _ => "",
+    }
+}
+
 pub type Result<T> = std::result::Result<T, ProviderError>;
 
 #[async_trait]

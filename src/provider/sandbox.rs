@@ -96,6 +96,88 @@ pub struct Faults {
     /// starts.
     #[serde(default)]
     pub failing_images: Vec<String>,
+    /// Share of calls (0–1) that fail as throttled once the SDK's retries
+    /// ran out: AWS's `Throttling`, nothing done.
+    #[serde(default)]
+    pub throttle_rate: f64,
+    /// Share of calls that fail with a 500 once the retries ran out.
+    #[serde(default)]
+    pub error_rate: f64,
+    /// Share of writes whose answer is lost: the change is made, the
+    /// caller gets an error (a dropped connection).
+    #[serde(default)]
+    pub lost_rate: f64,
+    /// Simulated seconds a listener's weights read back as they were before
+    /// the last change (a describe right after a write, eventually
+    /// consistent).
+    #[serde(default)]
+    pub stale_read_secs: u64,
+    /// Seeds the draws above, so a run repeats; `draws` counts them.
+    #[serde(default)]
+    pub seed: u64,
+    #[serde(default)]
+    pub draws: u64,
+}
+
+/// A fault drawn for one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    Throttled,
+    ServerError,
+    Lost,
+}
+
+impl Faults {
+    /// The next number in [0, 1) of the seeded sequence (splitmix64).
+    fn draw(&mut self) -> f64 {
+        self.draws += 1;
+        let mut z = self
+            .seed
+            .wrapping_add(self.draws.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// The fault this call meets, if any.
+    fn for_call(&mut self, mutates: bool) -> Option<Fault> {
+        if self.throttle_rate <= 0.0 && self.error_rate <= 0.0 && self.lost_rate <= 0.0 {
+            return None;
+        }
+        let x = self.draw();
+        let lost = if mutates { self.lost_rate } else { 0.0 };
+        if x < self.throttle_rate {
+            Some(Fault::Throttled)
+        } else if x < self.throttle_rate + self.error_rate {
+            Some(Fault::ServerError)
+        } else if x < self.throttle_rate + self.error_rate + lost {
+            Some(Fault::Lost)
+        } else {
+            None
+        }
+    }
+}
+
+/// The error a call meets, worded as the AWS provider words AWS's.
+fn fault_error(op: &str, fault: Fault, request: u64) -> ProviderError {
+    let (code, message): (Option<&str>, &str) = match fault {
+        Fault::Throttled => (Some("Throttling"), "Rate exceeded"),
+        Fault::ServerError => (Some("InternalFailure"), "Internal failure"),
+        Fault::Lost => (None, "the answer could not be read"),
+    };
+    ProviderError::Aws {
+        operation: op.to_string(),
+        code: code.map(str::to_string),
+        message: message.to_string(),
+        request_id: Some(format!("sandbox-{request:08x}")),
+        hint: match fault {
+            Fault::Lost => {
+                "the call may have taken effect: run the command again, it picks up from live state"
+            }
+            _ => super::hint_for(code.unwrap_or("")),
+        },
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -137,6 +219,10 @@ pub struct SbListener {
     pub protocol: Protocol,
     pub certificate_arn: Option<String>,
     pub forward: Vec<(String, u32)>,
+    /// The forward before the last change and when it changed (ms): what
+    /// a read shows for `faults.stale_read_secs` after a change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<(Vec<(String, u32)>, i64)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -249,6 +335,19 @@ impl World {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_millis() as i64)
                 .unwrap_or(0),
+        }
+    }
+
+    /// A listener's forward as a describe shows it: for
+    /// `faults.stale_read_secs` after a change, still the one before.
+    fn forward_as_read<'a>(&self, l: &'a SbListener) -> &'a Vec<(String, u32)> {
+        match &l.before {
+            Some((before, at))
+                if self.simulated_secs_since(*at) < self.faults.stale_read_secs as f64 =>
+            {
+                before
+            }
+            _ => &l.forward,
         }
     }
 
@@ -438,12 +537,17 @@ impl World {
         let image = self
             .launch_templates
             .get(&fleet.template_id)
-            .and_then(|lt| lt.versions.iter().find(|v| v.number == fleet.template_version))
+            .and_then(|lt| {
+                lt.versions
+                    .iter()
+                    .find(|v| v.number == fleet.template_version)
+            })
             .map(|v| v.data.image_id.clone());
         if serving < desired {
             if let Some(image) = image.filter(|i| self.faults.failing_images.contains(i)) {
-                let reason =
-                    format!("The image id '[{image}]' does not exist. Launching EC2 instance failed.");
+                let reason = format!(
+                    "The image id '[{image}]' does not exist. Launching EC2 instance failed."
+                );
                 fleet.failed_activities.push(SbActivity {
                     started_ms: now,
                     description: format!("Launching a new EC2 instance.  Status Reason: {reason}"),
@@ -521,7 +625,7 @@ impl World {
                 port: l.port,
                 protocol: l.protocol,
                 certificate_arn: l.certificate_arn.clone(),
-                forward: typed(&l.forward),
+                forward: typed(self.forward_as_read(l)),
             })
             .collect()
     }
@@ -697,10 +801,21 @@ impl Sandbox {
                 format!("AccessDenied: the sandbox role is not authorized to perform {op} on {resource}"),
             ));
         }
+        let draws = w.faults.draws;
+        let fault = w.faults.for_call(mutates);
+        if let Some(f @ (Fault::Throttled | Fault::ServerError)) = fault {
+            self.save(&w)?;
+            return Err(fault_error(op, f, w.faults.draws));
+        }
         let settled = w.settle();
         let out = f(&mut w)?;
-        if mutates || settled {
+        // The draws are saved too, so the next process goes on with the
+        // seeded sequence.
+        if mutates || settled || w.faults.draws != draws {
             self.save(&w)?;
+        }
+        if fault == Some(Fault::Lost) {
+            return Err(fault_error(op, Fault::Lost, w.faults.draws));
         }
         Ok(out)
     }
@@ -1006,6 +1121,7 @@ impl Provider for Sandbox {
                     protocol: c.protocol,
                     certificate_arn: c.certificate_arn.clone(),
                     forward: raw(forward),
+                    before: None,
                 },
             );
             Ok(arn.into())
@@ -1019,12 +1135,14 @@ impl Provider for Sandbox {
         forward: &Forward,
     ) -> Result<()> {
         self.call("ModifyListener", true, |w| {
+            let now = w.now_ms();
             let l = w
                 .listeners
                 .get_mut(arn.as_str())
                 .ok_or_else(|| not_found("listener"))?;
             l.protocol = c.protocol;
             l.certificate_arn = c.certificate_arn.clone();
+            l.before = Some((l.forward.clone(), now));
             l.forward = raw(forward);
             Ok(())
         })
@@ -1036,16 +1154,18 @@ impl Provider for Sandbox {
                 .listeners
                 .get(arn.as_str())
                 .ok_or_else(|| not_found("listener"))?;
-            Ok(typed(&l.forward))
+            Ok(typed(w.forward_as_read(l)))
         })
     }
 
     async fn set_weights(&self, arn: &ListenerArn, forward: &Forward) -> Result<Forward> {
         self.call_on("ModifyListener", arn.as_str(), true, |w| {
+            let now = w.now_ms();
             let l = w
                 .listeners
                 .get_mut(arn.as_str())
                 .ok_or_else(|| not_found("listener"))?;
+            l.before = Some((l.forward.clone(), now));
             l.forward = raw(forward);
             Ok(typed(&l.forward))
         })

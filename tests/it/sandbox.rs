@@ -1342,3 +1342,56 @@ fn a_failed_launch_ends_the_health_wait_and_the_next_apply_tries_again() {
     s.cloud.edit(|w| w.faults.failing_images.clear());
     s.apply().exits(0).traffic(0, 100).active("green");
 }
+
+#[test]
+fn a_lifecycle_converges_through_seeded_aws_faults_over_several_seeds() {
+    for seed in 1..=8 {
+        // Short bakes: a run that meets an error goes home and the next one
+        // starts the rollout again.
+        let s = Scenario::sandbox().edit_plan("bake = \"5m\"", "bake = \"10s\"");
+        // Per call, once the SDK's retries ran out: 0.5% throttled, 0.5%
+        // 500s, 1% of writes done with the answer lost; weights read back
+        // stale for 3 s after a change.
+        s.cloud.edit(|w| {
+            w.faults.throttle_rate = 0.005;
+            w.faults.error_rate = 0.005;
+            w.faults.lost_rate = 0.01;
+            w.faults.stale_read_secs = 3;
+            w.faults.seed = seed;
+        });
+        let (s, _) = s.until_done(&["apply", "--auto-approve"], 40);
+        let s = s.traffic(100, 0).active("blue");
+        let (s, _) = s.release(V2).until_done(&["apply", "--auto-approve"], 40);
+        let s = s.traffic(0, 100).active("green");
+        let (s, _) = s.release(V3).until_done(&["apply", "--auto-approve"], 40);
+        let s = s.traffic(100, 0).active("blue");
+        let world = s.cloud.world();
+        let faults = &world.faults;
+        assert!(faults.draws > 100, "seed {seed}: {} draws", faults.draws);
+        // Nothing made twice: two target groups, two fleets, one template
+        // with a version per release.
+        assert_eq!(world.target_groups.len(), 2, "seed {seed}");
+        assert_eq!(world.fleets.len(), 2, "seed {seed}");
+        assert_eq!(world.launch_templates.len(), 1, "seed {seed}");
+        assert_eq!(
+            world
+                .launch_templates
+                .values()
+                .next()
+                .unwrap()
+                .versions
+                .len(),
+            3,
+            "seed {seed}"
+        );
+        s.cloud.edit(|w| {
+            w.faults.throttle_rate = 0.0;
+            w.faults.error_rate = 0.0;
+            w.faults.lost_rate = 0.0;
+        });
+        s.later(60)
+            .runs_version("blue", 3)
+            .run(&["plan", "--detailed-exitcode"])
+            .exits(0);
+    }
+}

@@ -203,6 +203,30 @@ impl<C: Cloud> Scenario<C> {
         self.run(&["apply", "--auto-approve"])
     }
 
+    /// `cutover ARGS…` again until it exits 0, as a scheduled job would
+    /// after AWS errors: every run before exits 1 or 3 (never a panic), and
+    /// it succeeds within `tries`. Returns how many runs it took.
+    #[track_caller]
+    pub fn until_done(mut self, args: &[&str], tries: usize) -> (Self, usize) {
+        for n in 1..=tries {
+            self = self.run(args);
+            let run = self.last();
+            match run.code {
+                0 => return (self, n),
+                1 | 3 => {}
+                c => panic!(
+                    "run {n} of {args:?} exited {c}\n--- stdout\n{}\n--- stderr\n{}",
+                    run.stdout, run.stderr
+                ),
+            }
+        }
+        let run = self.last();
+        panic!(
+            "{args:?} did not succeed in {tries} runs; the last said\n--- stdout\n{}\n--- stderr\n{}",
+            run.stdout, run.stderr
+        );
+    }
+
     /// The last run's result.
     pub fn last(&self) -> &Run {
         self.last

@@ -10,7 +10,9 @@
 mod observe;
 mod retry;
 
-use super::{release_description, AppRef, FailedLaunch, Members, Provider, ProviderError, Result};
+use super::{
+    hint_for, release_description, AppRef, FailedLaunch, Members, Provider, ProviderError, Result,
+};
 use crate::model::observed::{AlarmState, Managed, Observed, TargetHealth};
 use crate::model::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
 use crate::model::{
@@ -287,30 +289,6 @@ fn client_token(app: &AppRef, release: &Release) -> String {
     let digest = sha2::Sha256::digest(format!("{}\n{}", app.app, release.fingerprint));
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("cutover-{}", &hex[..48])
-}
-
-/// What to do about an AWS error code.
-fn hint_for(code: &str) -> &'static str {
-    match code {
-        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException"
-        | "RequestThrottled" => {
-            "AWS is throttling this account's calls: run it again later, or with fewer runs at once"
-        }
-        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthFailure" => {
-            "the credentials in use may not make this call: check the role's permissions (docs/iam.md)"
-        }
-        "ExpiredToken" | "ExpiredTokenException" | "InvalidClientTokenId"
-        | "UnrecognizedClientException" | "InvalidAccessKeyId" | "SignatureDoesNotMatch" => {
-            "the credentials are invalid or expired: refresh them"
-        }
-        "InternalFailure" | "InternalError" | "ServiceUnavailable" | "InternalServerError" => {
-            "AWS failed to carry it out: run the command again"
-        }
-        c if c.starts_with("Invalid") || c.starts_with("Validation") => {
-            "AWS refused a value: check the plan file against what exists in the account"
-        }
-        _ => "",
-    }
 }
 
 fn protocol(p: Protocol) -> elb::types::ProtocolEnum {

@@ -57,6 +57,10 @@ pub struct Executor<'a> {
 
 /// The most the automatic rollback's listener update may take: well inside
 /// the 7.5 s a CI runner waits between SIGINT and SIGTERM.
+/// Reads that must all confirm a difference before it counts as someone
+/// else's change (see `Executor::changed`).
+const CONFIRM_READS: usize = 3;
+
 const FLIP_DEADLINE: Duration = Duration::from_secs(5);
 
 impl Executor<'_> {
@@ -319,19 +323,22 @@ impl Executor<'_> {
     }
 
     /// What `read` finds when it is not `expected`, `None` when it is. A
-    /// read right after a write can lag behind it, so a difference is
-    /// confirmed by a second read a moment later; and one that a rollback
-    /// taking the lock over made is that preemption, not someone else's.
+    /// describe right after a write can show the value before it for a
+    /// few seconds (AWS's reads are eventually consistent), so a
+    /// difference counts only when [`CONFIRM_READS`] more reads, two
+    /// seconds apart at most, all find it; and one that a rollback taking
+    /// the lock over made is that preemption, not someone else's.
     async fn changed<T: PartialEq>(
         &self,
         expected: &T,
         read: impl AsyncFn() -> Result<T, StepError>,
     ) -> Result<Option<T>, StepError> {
         let mut found = read().await?;
-        if found != *expected {
-            self.provider
-                .sleep(self.poll.min(Duration::from_secs(2)))
-                .await;
+        for _ in 0..CONFIRM_READS {
+            if found == *expected {
+                break;
+            }
+            self.sleep(self.poll.min(Duration::from_secs(2))).await;
             found = read().await?;
         }
         if found == *expected {
