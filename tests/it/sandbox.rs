@@ -1395,3 +1395,41 @@ fn a_lifecycle_converges_through_seeded_aws_faults_over_several_seeds() {
             .exits(0);
     }
 }
+
+#[test]
+fn a_release_onto_a_colour_still_running_an_older_one_starts_on_fresh_instances() {
+    // Kept an hour after promotion: blue still runs release 1 when release
+    // 3 comes; Auto Scaling acts seconds after each call.
+    let s = Scenario::sandbox()
+        .teardown("1h")
+        .apply()
+        .release(V2)
+        .apply()
+        .exits(0);
+    let release_1: Vec<String> = s.cloud.world().fleets["shop-blue"]
+        .instances
+        .iter()
+        .map(|i| i.id.clone())
+        .collect();
+    let s = s
+        .release(V3)
+        .apply()
+        .exits(0)
+        .says("scale shop-blue to zero and wait until its old instances are gone")
+        .traffic(100, 0)
+        .active("blue")
+        .runs_version("blue", 3);
+    let world = s.cloud.world();
+    let tg = world
+        .target_groups
+        .values()
+        .find(|t| t.name == "shop-blue")
+        .unwrap();
+    assert_eq!(tg.targets.len(), 2);
+    for id in tg.targets.keys() {
+        assert!(
+            !release_1.contains(id),
+            "{id} of release 1 serves release 3"
+        );
+    }
+}

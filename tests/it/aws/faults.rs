@@ -214,3 +214,80 @@ fn aws_a_failed_launch_ends_the_health_wait_with_aws_reason_and_is_no_verdict() 
     aws.run(&["apply", "--auto-approve"]).expect(0);
     assert_eq!((aws.weights(80), aws.active()), ((0, 100), "green".into()));
 }
+
+impl Aws {
+    /// Instance ids of shop-<color>'s targets that are healthy.
+    fn healthy_targets(&self, color: &str) -> Vec<String> {
+        self.moto.rt.block_on(async {
+            let tgs = self
+                .moto
+                .elb
+                .describe_target_groups()
+                .names(format!("shop-{color}"))
+                .send()
+                .await
+                .unwrap();
+            let arn = tgs.target_groups()[0].target_group_arn().unwrap();
+            let health = self
+                .moto
+                .elb
+                .describe_target_health()
+                .target_group_arn(arn)
+                .send()
+                .await
+                .unwrap();
+            health
+                .target_health_descriptions()
+                .iter()
+                .filter(|d| {
+                    d.target_health().and_then(|h| h.state())
+                        == Some(
+                            &aws_sdk_elasticloadbalancingv2::types::TargetHealthStateEnum::Healthy,
+                        )
+                })
+                .map(|d| d.target().unwrap().id().unwrap().to_string())
+                .collect()
+        })
+    }
+}
+
+#[test]
+fn aws_a_release_onto_a_colour_still_running_an_older_one_is_served_only_by_its_own_instances() {
+    // Kept an hour after promotion: blue still runs release 1 when release 3
+    // comes, and Auto Scaling acts a second after each call.
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "1h", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    aws.plan("ami-0000000000000002", "1h", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    let release_1 = aws.instances("blue");
+    assert_eq!(release_1.len(), 2);
+    aws.plan("ami-0000000000000003", "1h", &[]);
+    let run = aws.run(&["apply", "--auto-approve"]);
+    run.expect(0);
+    assert!(
+        run.stdout
+            .contains("scale shop-blue to zero and wait until its old instances are gone"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!((aws.weights(80), aws.active()), ((100, 0), "blue".into()));
+    let group = aws.group("blue").unwrap();
+    assert_eq!(group.launch_template().unwrap().version(), Some("3"));
+    for i in group.instances() {
+        assert_eq!(
+            i.launch_template().and_then(|l| l.version()),
+            Some("3"),
+            "{:?} runs release 3's version",
+            i.instance_id()
+        );
+    }
+    let serving = aws.healthy_targets("blue");
+    assert_eq!(serving.len(), 2, "{serving:?}");
+    for id in &serving {
+        assert!(
+            !release_1.contains(id),
+            "{id} of release 1 serves release 3"
+        );
+    }
+}
