@@ -94,6 +94,21 @@ pub struct FailedLaunch {
     pub description: String,
 }
 
+impl ProviderError {
+    /// The caller may not make this call (AWS's AccessDenied and kin, or
+    /// the sandbox's `faults.denied`).
+    pub fn is_denied(&self) -> bool {
+        match self {
+            ProviderError::Aws { code, .. } => matches!(
+                code.as_deref(),
+                Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation")
+            ),
+            ProviderError::Api { message, .. } => message.starts_with("AccessDenied"),
+            _ => false,
+        }
+    }
+}
+
 /// What to do about an AWS error code.
 pub(crate) fn hint_for(code: &str) -> &'static str {
     match code {

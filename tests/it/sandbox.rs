@@ -1433,3 +1433,14 @@ fn a_release_onto_a_colour_still_running_an_older_one_starts_on_fresh_instances(
         );
     }
 }
+
+#[test]
+fn a_role_that_may_not_read_scaling_activities_still_deploys() {
+    let s = Scenario::sandbox().apply().release(V2);
+    s.cloud.edit(|w| {
+        w.faults
+            .denied
+            .push("DescribeScalingActivities".to_string())
+    });
+    s.apply().exits(0).traffic(0, 100).active("green");
+}

@@ -270,6 +270,8 @@ impl Executor<'_> {
             None => self.provider.now(),
         };
         let fleet = r.fleet(color);
+        // A role that may not read scaling activities waits on health alone.
+        let mut ask = true;
         self.poll(None, async |elapsed| {
             let (healthy, targets) = self.healthy(r, color).await?;
             let all_ok = targets.iter().all(|t| t.state.is_healthy());
@@ -278,7 +280,18 @@ impl Executor<'_> {
             if healthy >= count && all_ok {
                 return Ok(look.then(Some(said)));
             }
-            if let Some(failed) = self.provider.failed_launch(&fleet, since).await? {
+            let failed = if ask {
+                match self.provider.failed_launch(&fleet, since).await {
+                    Err(e) if e.is_denied() => {
+                        ask = false;
+                        None
+                    }
+                    found => found?,
+                }
+            } else {
+                None
+            };
+            if let Some(failed) = failed {
                 return Err(StepError::LaunchFailed {
                     fleet: fleet.clone(),
                     message: failed.message,
