@@ -95,17 +95,13 @@ pub struct FailedLaunch {
 }
 
 impl ProviderError {
-    /// The caller may not make this call (AWS's AccessDenied and kin, or
-    /// the sandbox's `faults.denied`).
+    /// The caller may not make this call: AWS's AccessDenied and kin.
     pub fn is_denied(&self) -> bool {
-        match self {
-            ProviderError::Aws { code, .. } => matches!(
-                code.as_deref(),
-                Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation")
-            ),
-            ProviderError::Api { message, .. } => message.starts_with("AccessDenied"),
-            _ => false,
-        }
+        matches!(
+            self,
+            ProviderError::Aws { code: Some(c), .. }
+                if matches!(c.as_str(), "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation")
+        )
     }
 }
 

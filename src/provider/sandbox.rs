@@ -796,10 +796,20 @@ impl Sandbox {
             .iter()
             .any(|d| d == op || *d == format!("{op} {resource}"));
         if denied {
-            return Err(ProviderError::api(
-                op,
-                format!("AccessDenied: the sandbox role is not authorized to perform {op} on {resource}"),
-            ));
+            let on = if resource.is_empty() {
+                String::new()
+            } else {
+                format!(" on resource: {resource}")
+            };
+            return Err(ProviderError::Aws {
+                operation: op.to_string(),
+                code: Some("AccessDenied".into()),
+                message: format!(
+                    "User: arn:aws:iam::{ACCOUNT}:user/sandbox is not authorized to perform: {op}{on}"
+                ),
+                request_id: None,
+                hint: super::hint_for("AccessDenied"),
+            });
         }
         let draws = w.faults.draws;
         let fault = w.faults.for_call(mutates);
