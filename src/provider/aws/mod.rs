@@ -963,10 +963,7 @@ impl Provider for Aws {
                 running: alive.len(),
                 current: alive
                     .iter()
-                    .filter(|i| {
-                        !i.lifecycle_state()
-                            .is_some_and(|l| l.as_str().starts_with("Terminat"))
-                    })
+                    .filter(|i| !observe::leaving(i))
                     .filter_map(|i| i.instance_id())
                     .filter(|id| !older.iter().any(|o| o == id))
                     .map(str::to_string)

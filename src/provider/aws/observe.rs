@@ -669,6 +669,13 @@ fn target_group_from(
     }
 }
 
+/// Scaled in and on its way out: Terminating, Terminating:Wait,
+/// Terminating:Proceed or Terminated.
+pub(super) fn leaving(i: &asg::types::Instance) -> bool {
+    i.lifecycle_state()
+        .is_some_and(|l| l.as_str().starts_with("Terminat"))
+}
+
 /// The group's launch template version (plain or in a mixed instances policy).
 fn group_version(g: &asg::types::AutoScalingGroup) -> Option<i64> {
     g.launch_template()
@@ -692,10 +699,7 @@ pub(super) fn older_instances(g: &asg::types::AutoScalingGroup) -> Vec<String> {
     };
     g.instances()
         .iter()
-        .filter(|i| {
-            !i.lifecycle_state()
-                .is_some_and(|l| l.as_str().starts_with("Terminat"))
-        })
+        .filter(|i| !leaving(i))
         .filter(|i| {
             i.launch_template()
                 .and_then(|l| l.version())
@@ -742,11 +746,7 @@ fn fleet_from(g: &asg::types::AutoScalingGroup) -> observed::Fleet {
         instances: g
             .instances()
             .iter()
-            .filter(|i| {
-                // Terminating, Terminating:Wait, Terminating:Proceed, Terminated
-                !i.lifecycle_state()
-                    .is_some_and(|l| l.as_str().starts_with("Terminat"))
-            })
+            .filter(|i| !leaving(i))
             .filter_map(|i| i.instance_id().map(str::to_string))
             .collect(),
         target_groups: g
