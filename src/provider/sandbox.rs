@@ -818,7 +818,15 @@ impl Sandbox {
             return Err(fault_error(op, f, w.faults.draws));
         }
         let settled = w.settle();
-        let out = f(&mut w)?;
+        let out = match f(&mut w) {
+            Ok(out) => out,
+            Err(e) => {
+                if settled || w.faults.draws != draws {
+                    self.save(&w)?;
+                }
+                return Err(e);
+            }
+        };
         // The draws are saved too, so the next process goes on with the
         // seeded sequence.
         if mutates || settled || w.faults.draws != draws {
@@ -1240,11 +1248,12 @@ impl Provider for Sandbox {
         since: Timestamp,
     ) -> Result<Option<FailedLaunch>> {
         self.call("DescribeScalingActivities", false, |w| {
+            // The newest failure, unless a launch after it went through.
             Ok(w.fleets.get(fleet.as_str()).and_then(|f| {
                 f.failed_activities
-                    .iter()
-                    .rev()
-                    .find(|a| a.started_ms / 1000 > since)
+                    .last()
+                    .filter(|a| a.started_ms / 1000 > since)
+                    .filter(|a| f.in_service().all(|i| i.launched_ms < a.started_ms))
                     .map(|a| FailedLaunch {
                         message: a.message.clone(),
                         description: a.description.clone(),

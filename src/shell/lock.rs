@@ -287,7 +287,12 @@ pub async fn acquire<'a>(
     }
     // A dead holder: exactly one of the runs taking over creates its claim.
     let claim = format!("{name}-claim-{}", h.token);
-    if let Some(winner) = provider.try_lock(&claim, &value).await? {
+    // Our own value: the claim went through and its answer was lost.
+    if let Some(winner) = provider
+        .try_lock(&claim, &value)
+        .await?
+        .filter(|w| *w != value)
+    {
         match Holder::parse(&winner) {
             // The winner died too, before it took the lock: its claim goes.
             Ok(w) if is_dead_here(&w) => {

@@ -159,7 +159,7 @@ impl Aws {
     }
 
     /// The version of template `id` that holds `release`, made when none does.
-    async fn release_version(&self, app: &AppRef, id: &str, release: &Release) -> Result<i64> {
+    async fn release_version(&self, id: &str, release: &Release) -> Result<i64> {
         if let Some(v) = self
             .launch_template_versions(id)
             .await?
@@ -175,7 +175,7 @@ impl Aws {
             .ec2
             .create_launch_template_version()
             .launch_template_id(id)
-            .client_token(client_token(app, release))
+            .client_token(client_token(id, release))
             .version_description(release_description(release))
             .launch_template_data(launch_data(release))
             .send()
@@ -204,7 +204,6 @@ impl Aws {
             .ec2
             .create_launch_template()
             .launch_template_name(name)
-            .client_token(client_token(app, release))
             .version_description(release_description(release))
             .launch_template_data(launch_data(release))
             .tag_specifications(
@@ -280,13 +279,14 @@ fn code_of(e: &ProviderError) -> Option<&str> {
     }
 }
 
-/// The client token that makes a release's launch template version once:
-/// the same release asks for the same token, and EC2 answers a repeat
-/// (the SDK retrying a call whose answer was lost) with the version it
-/// made the first time. At most 64 characters.
-fn client_token(app: &AppRef, release: &Release) -> String {
+/// The client token that makes a release's version of template `id` once:
+/// EC2 answers a repeat (a call whose answer was lost, sent again by the
+/// SDK or by the next run) with the version it made the first time. Tied
+/// to the template, so a template made again gets its own. At most 64
+/// characters.
+fn client_token(id: &str, release: &Release) -> String {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(format!("{}\n{}", app.app, release.fingerprint));
+    let digest = sha2::Sha256::digest(format!("{id}\n{}", release.fingerprint));
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     format!("cutover-{}", &hex[..48])
 }
@@ -326,26 +326,31 @@ impl Aws {
         Ok(Aws {
             elb: elb::Client::from_conf(
                 elb::config::Builder::from(&conf)
+                    .retry_partition(retry::partition("cutover-elb"))
                     .retry_classifier(nothing_answers.clone())
                     .build(),
             ),
             asg: asg::Client::from_conf(
                 asg::config::Builder::from(&conf)
+                    .retry_partition(retry::partition("cutover-asg"))
                     .retry_classifier(nothing_answers.clone())
                     .build(),
             ),
             ec2: ec2::Client::from_conf(
                 ec2::config::Builder::from(&conf)
+                    .retry_partition(retry::partition("cutover-ec2"))
                     .retry_classifier(nothing_answers.clone())
                     .build(),
             ),
             ssm: ssm::Client::from_conf(
                 ssm::config::Builder::from(&conf)
+                    .retry_partition(retry::partition("cutover-ssm"))
                     .retry_classifier(nothing_answers.clone())
                     .build(),
             ),
             cloudwatch: cloudwatch::Client::from_conf(
                 cloudwatch::config::Builder::from(&conf)
+                    .retry_partition(retry::partition("cutover-cloudwatch"))
                     .retry_classifier(nothing_answers)
                     .build(),
             ),
@@ -644,7 +649,7 @@ impl Provider for Aws {
             None => self.launch_template_id(name).await?,
         };
         match existing {
-            Some(id) => Ok((id.clone(), self.release_version(app, &id, release).await?)),
+            Some(id) => Ok((id.clone(), self.release_version(&id, release).await?)),
             None => match self.create_launch_template(app, name, release).await {
                 // Made by a call whose answer was lost: its first version
                 // holds this release, or a version for it is added now.
@@ -652,7 +657,7 @@ impl Provider for Aws {
                     if code_of(&e) == Some("InvalidLaunchTemplateName.AlreadyExistsException") =>
                 {
                     let id = self.launch_template_id(name).await?.ok_or(e)?;
-                    Ok((id.clone(), self.release_version(app, &id, release).await?))
+                    Ok((id.clone(), self.release_version(&id, release).await?))
                 }
                 made => made,
             },
@@ -986,12 +991,15 @@ impl Provider for Aws {
             .send()
             .await
             .map_err(|e| err("DescribeScalingActivities", e))?;
-        // Newest first, as AWS lists them.
+        // Newest first, as AWS lists them. Only the newest launch counts: a
+        // failure Auto Scaling recovered from (another zone, another
+        // capacity pool) is followed by a launch in progress or done.
         Ok(out
             .activities()
             .iter()
             .filter(|a| a.start_time().is_some_and(|t| t.secs() > since))
-            .find(|a| a.status_code() == Some(&asg::types::ScalingActivityStatusCode::Failed))
+            .find(|a| a.description().is_some_and(|d| d.starts_with("Launching")))
+            .filter(|a| a.status_code() == Some(&asg::types::ScalingActivityStatusCode::Failed))
             .map(|a| FailedLaunch {
                 message: a
                     .status_message()

@@ -125,15 +125,19 @@ pub fn timeout_config() -> TimeoutConfig {
 /// How many refused connections in a row the SDK retries before giving up.
 const REFUSED_IN_A_ROW: u32 = 3;
 
-/// Stops retrying when nothing answers at all. A reset, a lost answer or a
-/// throttled call gets the whole attempt budget; a connection refused or a
-/// name that does not resolve means a wrong endpoint or no network, and 25
+/// Stops retrying when nothing has ever answered. A reset, a lost answer or
+/// a throttled call gets the whole attempt budget; a connection refused, a
+/// name that does not resolve or a connect timeout before AWS answered
+/// anything in this run means a wrong endpoint or no network, and 25
 /// attempts with backoff would only keep a person waiting minutes for that
-/// news. Shared by every client of a run: after [`REFUSED_IN_A_ROW`]
-/// refusals or connect timeouts with no answer in between, such errors are final; any answer
-/// from AWS starts the count again.
+/// news. Shared by every client of a run: after [`REFUSED_IN_A_ROW`] such
+/// errors, they are final; once AWS has answered, a network blip later in
+/// the run (the way home included) gets the whole budget.
 #[derive(Debug, Default, Clone)]
-pub struct NothingAnswers(std::sync::Arc<std::sync::atomic::AtomicU32>);
+pub struct NothingAnswers {
+    refused: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    answered: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
 
 impl ClassifyRetry for NothingAnswers {
     fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
@@ -149,10 +153,15 @@ impl ClassifyRetry for NothingAnswers {
             _ => false,
         };
         if !refused {
-            self.0.store(0, Ordering::SeqCst);
+            if ctx.response().is_some() {
+                self.answered.store(true, Ordering::SeqCst);
+            }
             return previous.clone();
         }
-        if self.0.fetch_add(1, Ordering::SeqCst) + 1 >= REFUSED_IN_A_ROW {
+        if self.answered.load(Ordering::SeqCst) {
+            return previous.clone();
+        }
+        if self.refused.fetch_add(1, Ordering::SeqCst) + 1 >= REFUSED_IN_A_ROW {
             RetryAction::RetryForbidden
         } else {
             previous.clone()
@@ -185,6 +194,18 @@ fn unreachable(e: &(dyn std::error::Error + 'static)) -> bool {
         at = err.source();
     }
     false
+}
+
+/// Where a client's retries draw from: its own partition per service (the
+/// adaptive rate limiter learns each service's throttling apart) with no
+/// retry quota. The SDK's default quota (500 tokens, 5 per retry, 1 back
+/// per first-try success) runs dry under sustained throttling, and then a
+/// single throttled call fails at once: the 25 attempts would not be real.
+pub fn partition(service: &'static str) -> aws_sdk_ssm::config::retry::RetryPartition {
+    use aws_sdk_ssm::config::retry::{RetryPartition, TokenBucket};
+    RetryPartition::custom(service)
+        .token_bucket(TokenBucket::unlimited())
+        .build()
 }
 
 /// The test-only backoff cap, when set to a number.

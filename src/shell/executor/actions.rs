@@ -4,7 +4,7 @@
 use super::resolved::Resolved;
 use super::wait::Look;
 use super::{Executor, StepError};
-use crate::model::observed::{AlarmState, Previous};
+use crate::model::observed::{AlarmState, Previous, TargetState};
 use crate::model::plan::{
     Action, FleetConfig, HookPhase, ListenerConfig, Plan, PreviousRecord, TargetGroupConfig,
 };
@@ -274,7 +274,12 @@ impl Executor<'_> {
         let mut ask = true;
         self.poll(None, async |elapsed| {
             let (healthy, targets) = self.healthy(r, color).await?;
-            let all_ok = targets.iter().all(|t| t.state.is_healthy());
+            // Targets on their way out (a recycled colour's old instances)
+            // get no new traffic and do not hold the release up.
+            let all_ok = targets
+                .iter()
+                .filter(|t| !matches!(t.state, TargetState::Draining | TargetState::Unused))
+                .all(|t| t.state.is_healthy());
             let said = format!("{healthy} of {count} healthy");
             let look = Look::waiting(healthy as u64, count as u64, said.clone());
             if healthy >= count && all_ok {

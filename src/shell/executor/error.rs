@@ -151,7 +151,7 @@ fn unhealthy_list(targets: &[TargetHealth]) -> String {
 /// AWS's status message.
 fn launch_hint(message: &str) -> &'static str {
     let m = message.to_ascii_lowercase();
-    if m.contains("image id") || m.contains("ami") {
+    if m.contains("image id") || m.contains("ami-") {
         "Check that the plan's image exists in this region and that this account may launch it."
     } else if m.contains("instance profile") || m.contains("iaminstanceprofile") {
         "Check that the instance profile exists and that cutover's role may pass its role (iam:PassRole)."

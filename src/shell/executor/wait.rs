@@ -162,16 +162,18 @@ impl Executor<'_> {
         }
     }
 
-    /// Sleeps between polls; a signal cuts the sleep short.
+    /// Sleeps between polls; a signal cuts the sleep short. Once it came,
+    /// sleeps are whole again: the run is on its way out, and what it still
+    /// waits for (a confirming read, a colour to go home to) needs the time.
     pub(super) async fn sleep(&self, nap: Duration) {
         match &self.interrupt {
-            Some(i) => {
+            Some(i) if !i.is_set() => {
                 tokio::select! {
                     _ = self.provider.sleep(nap) => {}
                     _ = i.wait() => {}
                 }
             }
-            None => self.provider.sleep(nap).await,
+            _ => self.provider.sleep(nap).await,
         }
     }
 
