@@ -59,6 +59,26 @@ pub struct Settings {
     pub terminating_secs: u64,
 }
 
+impl Settings {
+    /// How many clock seconds a simulated one takes.
+    fn clock_secs_per_simulated(&self) -> f64 {
+        match self.clock {
+            Clock::Virtual => 1.0,
+            Clock::Real => 1.0 / self.time_scale.max(0.001),
+        }
+    }
+
+    /// The clock time (ms) `secs` simulated seconds after `from_ms`.
+    fn ms_after(&self, from_ms: i64, secs: f64) -> i64 {
+        from_ms + (secs * self.clock_secs_per_simulated() * 1000.0) as i64
+    }
+
+    /// Simulated seconds from `from_ms` to `to_ms`.
+    fn secs_between(&self, from_ms: i64, to_ms: i64) -> f64 {
+        (to_ms - from_ms).max(0) as f64 / 1000.0 / self.clock_secs_per_simulated()
+    }
+}
+
 fn default_scaling_delay() -> u64 {
     5
 }
@@ -353,7 +373,7 @@ impl World {
 
     /// Simulated seconds elapsed since `since_ms`.
     fn simulated_secs_since(&self, since_ms: i64) -> f64 {
-        World::secs_between(&self.settings, since_ms, self.now_ms())
+        self.settings.secs_between(since_ms, self.now_ms())
     }
 
     fn instance_image(&self, fleet: &SbFleet, inst: &SbInstance) -> Option<String> {
@@ -441,14 +461,14 @@ impl World {
             .filter_map(|(name, f)| {
                 let asked = f
                     .activity_asked_ms
-                    .map(|at| self.ms_after(at, delay))
+                    .map(|at| self.settings.ms_after(at, delay))
                     .filter(|ran| *ran <= now);
                 let short = f.in_service().count() < f.capacity.desired as usize;
                 let relaunch = f
                     .failed_activities
                     .last()
                     .filter(|_| short)
-                    .map(|a| self.ms_after(a.started_ms, RELAUNCH_SECS))
+                    .map(|a| self.settings.ms_after(a.started_ms, RELAUNCH_SECS))
                     .filter(|ran| *ran <= now);
                 asked.or(relaunch).map(|ran| (name.clone(), ran))
             })
@@ -458,8 +478,8 @@ impl World {
             changed = true;
         }
         let gone_after = self.settings.terminating_secs as f64;
-        let settings = self.settings.clone();
-        let since = |ms: i64| World::secs_between(&settings, ms, now);
+        let settings = &self.settings;
+        let since = |ms: i64| settings.secs_between(ms, now);
         for f in self.fleets.values_mut() {
             let before = f.instances.len();
             f.instances
@@ -473,24 +493,6 @@ impl World {
             changed |= tg.draining.len() != before;
         }
         changed
-    }
-
-    /// The clock time (ms) `secs` simulated seconds after `from_ms`.
-    fn ms_after(&self, from_ms: i64, secs: f64) -> i64 {
-        let real_secs = match self.settings.clock {
-            Clock::Virtual => secs,
-            Clock::Real => secs / self.settings.time_scale.max(0.001),
-        };
-        from_ms + (real_secs * 1000.0) as i64
-    }
-
-    /// Simulated seconds from `from_ms` to `to_ms` under `settings`' clock.
-    fn secs_between(settings: &Settings, from_ms: i64, to_ms: i64) -> f64 {
-        let real = (to_ms - from_ms).max(0) as f64 / 1000.0;
-        match settings.clock {
-            Clock::Virtual => real,
-            Clock::Real => real * settings.time_scale.max(0.001),
-        }
     }
 
     /// A capacity change was asked for: Auto Scaling acts on it later

@@ -222,6 +222,21 @@ struct Contested {
     current: String,
 }
 
+/// Creates parameter `name` holding `value`, overwrite off: `None` when it
+/// is ours, else what someone else put there. Our own value, token and all,
+/// means the create went through and its answer was lost, so the SDK sent
+/// it again and was refused.
+async fn create(
+    provider: &dyn Provider,
+    name: &str,
+    value: &str,
+) -> Result<Option<String>, LockError> {
+    Ok(provider
+        .try_lock(name, value)
+        .await?
+        .filter(|current| current != value))
+}
+
 /// Creates the lock for `command` with overwrite off: `Ok` when it was free.
 async fn first_try<'a>(
     provider: &'a dyn Provider,
@@ -231,16 +246,7 @@ async fn first_try<'a>(
     let name = crate::model::names::lock_parameter(state_parameter);
     let me = me(command, provider.now());
     let value = serde_json::to_string(&me).expect("holder serialises");
-    Ok(match provider.try_lock(&name, &value).await? {
-        // Our own value, token and all: the create went through and its
-        // answer was lost, so the SDK sent it again and was refused.
-        Some(current) if current == value => Ok(Lock {
-            provider,
-            name,
-            holder: me,
-            claim: None,
-            preempted_dead: None,
-        }),
+    Ok(match create(provider, &name, &value).await? {
         None => Ok(Lock {
             provider,
             name,
@@ -287,17 +293,12 @@ pub async fn acquire<'a>(
     }
     // A dead holder: exactly one of the runs taking over creates its claim.
     let claim = format!("{name}-claim-{}", h.token);
-    // Our own value: the claim went through and its answer was lost.
-    if let Some(winner) = provider
-        .try_lock(&claim, &value)
-        .await?
-        .filter(|w| *w != value)
-    {
+    if let Some(winner) = create(provider, &claim, &value).await? {
         match Holder::parse(&winner) {
             // The winner died too, before it took the lock: its claim goes.
             Ok(w) if is_dead_here(&w) => {
                 provider.delete_lock(&claim).await?;
-                if provider.try_lock(&claim, &value).await?.is_some() {
+                if create(provider, &claim, &value).await?.is_some() {
                     return Err(held(format!("another run taking over the lock of {h}")));
                 }
             }

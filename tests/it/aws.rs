@@ -33,6 +33,64 @@ impl Aws {
         }
     }
 
+    /// The ARN of the load balancer shop-alb.
+    fn lb_arn(&self) -> String {
+        let out = self
+            .moto
+            .rt
+            .block_on(
+                self.moto
+                    .elb
+                    .describe_load_balancers()
+                    .names("shop-alb")
+                    .send(),
+            )
+            .unwrap();
+        out.load_balancers()[0]
+            .load_balancer_arn()
+            .unwrap()
+            .to_string()
+    }
+
+    /// The ARN of target group shop-<color>.
+    fn tg_arn(&self, color: &str) -> String {
+        let out = self
+            .moto
+            .rt
+            .block_on(
+                self.moto
+                    .elb
+                    .describe_target_groups()
+                    .names(format!("shop-{color}"))
+                    .send(),
+            )
+            .unwrap();
+        out.target_groups()[0]
+            .target_group_arn()
+            .unwrap()
+            .to_string()
+    }
+
+    /// Target group shop-<color>'s targets as DescribeTargetHealth has them.
+    fn targets(
+        &self,
+        color: &str,
+    ) -> Vec<aws_sdk_elasticloadbalancingv2::types::TargetHealthDescription> {
+        let arn = self.tg_arn(color);
+        let out = self
+            .moto
+            .rt
+            .block_on(
+                self.moto
+                    .elb
+                    .describe_target_health()
+                    .target_group_arn(arn)
+                    .send(),
+            )
+            .unwrap();
+        out.target_health_descriptions().to_vec()
+    }
+
     /// Writes shop.toml for this account's network.
     fn plan(&self, image: &str, delay: &str, extra: &[(&str, &str)]) {
         let mut toml = self.adapt(crate::harness::plan_toml(image, delay));
@@ -67,19 +125,8 @@ impl Aws {
 
     /// Production weights (blue, green) as DescribeListeners returns them.
     fn weights(&self, port: i32) -> (i32, i32) {
+        let arn = self.lb_arn();
         self.moto.rt.block_on(async {
-            let lb = self
-                .moto
-                .elb
-                .describe_load_balancers()
-                .names("shop-alb")
-                .send()
-                .await
-                .unwrap();
-            let arn = lb.load_balancers()[0]
-                .load_balancer_arn()
-                .unwrap()
-                .to_string();
             let ls = self
                 .moto
                 .elb
@@ -1456,33 +1503,14 @@ fn aws_a_second_signal_lets_the_way_home_finish() {
     aws.plan("ami-0000000000000001", "0s", &[]);
     aws.run(&["apply", "--auto-approve"]).expect(0);
     // blue loses a target: the way home waits for it (health_timeout 20s).
+    let arn = aws.tg_arn("blue");
+    let id = aws.targets("blue")[0]
+        .target()
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string();
     aws.moto.rt.block_on(async {
-        let tgs = aws
-            .moto
-            .elb
-            .describe_target_groups()
-            .names("shop-blue")
-            .send()
-            .await
-            .unwrap();
-        let arn = tgs.target_groups()[0]
-            .target_group_arn()
-            .unwrap()
-            .to_string();
-        let health = aws
-            .moto
-            .elb
-            .describe_target_health()
-            .target_group_arn(&arn)
-            .send()
-            .await
-            .unwrap();
-        let id = health.target_health_descriptions()[0]
-            .target()
-            .unwrap()
-            .id()
-            .unwrap()
-            .to_string();
         aws.moto
             .elb
             .deregister_targets()
@@ -1530,18 +1558,7 @@ fn aws_a_second_signal_lets_the_way_home_finish() {
 
 #[test]
 fn aws_a_release_that_raises_capacity_and_fails_its_first_gate_goes_home() {
-    Scenario::on(Aws::new())
-        .apply()
-        .exits(0)
-        .release("ami-0000000000000002")
-        .edit_plan("desired_capacity = 2", "desired_capacity = 3")
-        .gate_fails_at(10)
-        .apply()
-        .exits(3)
-        .says("gate failed on green at 10%")
-        .says("rolled back to blue in one call")
-        .traffic(100, 0)
-        .active("blue");
+    crate::sandbox::raises_capacity_and_fails_its_first_gate(Scenario::on(Aws::new()));
 }
 
 #[test]

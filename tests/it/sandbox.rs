@@ -1135,9 +1135,13 @@ fn an_app_promoted_without_a_record_rolls_back_by_inference_and_says_so() {
 
 #[test]
 fn a_release_that_raises_capacity_and_fails_its_first_gate_goes_home() {
-    // blue serves with 2; green is built with 3. blue is judged by its own 2.
-    Scenario::sandbox()
-        .apply()
+    raises_capacity_and_fails_its_first_gate(Scenario::sandbox());
+}
+
+/// blue serves with 2; green is built with 3 and fails its first gate. The
+/// way home judges blue by its own 2. The same on every cloud.
+pub(crate) fn raises_capacity_and_fails_its_first_gate<C: crate::scenario::Cloud>(s: Scenario<C>) {
+    s.apply()
         .exits(0)
         .release(V2)
         .edit_plan("desired_capacity = 2", "desired_capacity = 3")

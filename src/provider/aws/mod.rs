@@ -122,39 +122,14 @@ impl Aws {
         color: Color,
         name: &str,
     ) -> Result<Option<TargetGroupArn>> {
-        self.count("DescribeTargetGroups");
-        let found = self
-            .elb
-            .describe_target_groups()
-            .names(name)
-            .send()
-            .await
-            .map_err(|e| err("DescribeTargetGroups", e))?;
-        let Some(arn) = found
-            .target_groups()
-            .first()
-            .and_then(|t| t.target_group_arn())
-        else {
+        let found = self.target_groups(&[name.to_string()]).await?;
+        let Some(arn) = found.first().and_then(|t| t.target_group_arn()) else {
             return Ok(None);
         };
-        self.count("DescribeTags");
-        let tags = self
-            .elb
-            .describe_tags()
-            .resource_arns(arn)
-            .send()
-            .await
-            .map_err(|e| err("DescribeTags", e))?;
-        let tag = |k: &str| {
-            tags.tag_descriptions()
-                .iter()
-                .flat_map(|d| d.tags())
-                .find(|t| t.key() == Some(k))
-                .and_then(|t| t.value())
-                .map(str::to_string)
-        };
-        let ours = tag(tags::APP).as_deref() == Some(app.app.as_str())
-            && tag(tags::COLOR).as_deref() == Some(color.as_str());
+        let tags = self.target_group_tags(&found).await?;
+        let tag = |k: &str| tags.get(arn).and_then(|t| t.get(k)).map(String::as_str);
+        let ours =
+            tag(tags::APP) == Some(app.app.as_str()) && tag(tags::COLOR) == Some(color.as_str());
         Ok(ours.then(|| TargetGroupArn::from(arn)))
     }
 
@@ -323,37 +298,27 @@ impl Aws {
         }
         let conf = loader.load().await;
         let nothing_answers = retry::NothingAnswers::default();
+        // Each service's client: the shared config, its own retry
+        // partition, and the shared "nothing answers" classifier.
+        macro_rules! client {
+            ($service:ident) => {
+                $service::Client::from_conf(
+                    $service::config::Builder::from(&conf)
+                        .retry_partition(retry::partition(concat!(
+                            "cutover-",
+                            stringify!($service)
+                        )))
+                        .retry_classifier(nothing_answers.clone())
+                        .build(),
+                )
+            };
+        }
         Ok(Aws {
-            elb: elb::Client::from_conf(
-                elb::config::Builder::from(&conf)
-                    .retry_partition(retry::partition("cutover-elb"))
-                    .retry_classifier(nothing_answers.clone())
-                    .build(),
-            ),
-            asg: asg::Client::from_conf(
-                asg::config::Builder::from(&conf)
-                    .retry_partition(retry::partition("cutover-asg"))
-                    .retry_classifier(nothing_answers.clone())
-                    .build(),
-            ),
-            ec2: ec2::Client::from_conf(
-                ec2::config::Builder::from(&conf)
-                    .retry_partition(retry::partition("cutover-ec2"))
-                    .retry_classifier(nothing_answers.clone())
-                    .build(),
-            ),
-            ssm: ssm::Client::from_conf(
-                ssm::config::Builder::from(&conf)
-                    .retry_partition(retry::partition("cutover-ssm"))
-                    .retry_classifier(nothing_answers.clone())
-                    .build(),
-            ),
-            cloudwatch: cloudwatch::Client::from_conf(
-                cloudwatch::config::Builder::from(&conf)
-                    .retry_partition(retry::partition("cutover-cloudwatch"))
-                    .retry_classifier(nothing_answers)
-                    .build(),
-            ),
+            elb: client!(elb),
+            asg: client!(asg),
+            ec2: client!(ec2),
+            ssm: client!(ssm),
+            cloudwatch: client!(cloudwatch),
             region: conf
                 .region()
                 .map(|r| r.to_string())

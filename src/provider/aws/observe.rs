@@ -184,7 +184,10 @@ impl Aws {
     }
 
     /// Target groups by name (a colour not built yet has none).
-    async fn target_groups(&self, names: &[String]) -> Result<Vec<elb::types::TargetGroup>> {
+    pub(super) async fn target_groups(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<elb::types::TargetGroup>> {
         by_name(names, |chunk| self.describe_target_groups(chunk)).await
     }
 
@@ -389,7 +392,7 @@ impl Aws {
     }
 
     /// Tags of the target groups, by ARN, 20 target groups a call.
-    async fn target_group_tags(
+    pub(super) async fn target_group_tags(
         &self,
         tgs: &[elb::types::TargetGroup],
     ) -> Result<BTreeMap<String, BTreeMap<String, String>>> {

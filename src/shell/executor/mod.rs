@@ -55,12 +55,12 @@ pub struct Executor<'a> {
     pub health_timeout_secs: u64,
 }
 
-/// The most the automatic rollback's listener update may take: well inside
-/// the 7.5 s a CI runner waits between SIGINT and SIGTERM.
 /// Reads that must all confirm a difference before it counts as someone
 /// else's change (see `Executor::changed`).
 const CONFIRM_READS: usize = 3;
 
+/// The most the automatic rollback's listener update may take: well inside
+/// the 7.5 s a CI runner waits between SIGINT and SIGTERM.
 const FLIP_DEADLINE: Duration = Duration::from_secs(5);
 
 impl Executor<'_> {
@@ -232,7 +232,6 @@ impl Executor<'_> {
         Ok((healthy < wanted).then_some((healthy, wanted)))
     }
 
-    /// Colour `c`'s healthy count and every target's health.
     /// Healthy targets of colour `c` that run its release: a target counts
     /// only if its instance was launched from the group's launch template
     /// version. A new version never replaces running instances, so an

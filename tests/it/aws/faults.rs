@@ -10,26 +10,18 @@ impl Aws {
     /// Names of the resources cutover created, one entry per resource:
     /// a name twice means created twice.
     fn inventory(&self) -> Vec<String> {
+        let lb = self.lb_arn();
         self.moto.rt.block_on(async {
             let mut names = Vec::new();
             let tgs = self.moto.elb.describe_target_groups().send().await.unwrap();
             for tg in tgs.target_groups() {
                 names.push(format!("target group {}", tg.target_group_name().unwrap()));
             }
-            let lbs = self
-                .moto
-                .elb
-                .describe_load_balancers()
-                .names("shop-alb")
-                .send()
-                .await
-                .unwrap();
-            let lb = lbs.load_balancers()[0].load_balancer_arn().unwrap();
             let listeners = self
                 .moto
                 .elb
                 .describe_listeners()
-                .load_balancer_arn(lb)
+                .load_balancer_arn(&lb)
                 .send()
                 .await
                 .unwrap();
@@ -218,36 +210,14 @@ fn aws_a_failed_launch_ends_the_health_wait_with_aws_reason_and_is_no_verdict() 
 impl Aws {
     /// Instance ids of shop-<color>'s targets that are healthy.
     fn healthy_targets(&self, color: &str) -> Vec<String> {
-        self.moto.rt.block_on(async {
-            let tgs = self
-                .moto
-                .elb
-                .describe_target_groups()
-                .names(format!("shop-{color}"))
-                .send()
-                .await
-                .unwrap();
-            let arn = tgs.target_groups()[0].target_group_arn().unwrap();
-            let health = self
-                .moto
-                .elb
-                .describe_target_health()
-                .target_group_arn(arn)
-                .send()
-                .await
-                .unwrap();
-            health
-                .target_health_descriptions()
-                .iter()
-                .filter(|d| {
-                    d.target_health().and_then(|h| h.state())
-                        == Some(
-                            &aws_sdk_elasticloadbalancingv2::types::TargetHealthStateEnum::Healthy,
-                        )
-                })
-                .map(|d| d.target().unwrap().id().unwrap().to_string())
-                .collect()
-        })
+        use aws_sdk_elasticloadbalancingv2::types::TargetHealthStateEnum;
+        self.targets(color)
+            .iter()
+            .filter(|d| {
+                d.target_health().and_then(|h| h.state()) == Some(&TargetHealthStateEnum::Healthy)
+            })
+            .map(|d| d.target().unwrap().id().unwrap().to_string())
+            .collect()
     }
 }
 
