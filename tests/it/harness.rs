@@ -282,8 +282,13 @@ pub struct Terminal {
 impl Terminal {
     pub fn open(dir: &Path, cmd: &str, env: &[(&str, &str)]) -> Terminal {
         use std::io::Read;
+        // script runs `$SHELL -c`. Without `exec`, /bin/sh (dash, where
+        // SHELL is unset, as in CI) stays the command's parent in its process
+        // group; a typed Ctrl-C then ends the shell too, and script reports
+        // the shell's 130 rather than the command's own exit code.
+        let cmd = format!("exec {cmd}");
         let mut child = std::process::Command::new("script")
-            .args(["-qfec", cmd, "/dev/null"])
+            .args(["-qfec", &cmd, "/dev/null"])
             .current_dir(dir)
             .env("NO_COLOR", "1")
             .envs(env.iter().copied())
@@ -333,9 +338,22 @@ impl Terminal {
         stdin.flush().expect("type");
     }
 
-    /// Waits for the command to end: (exit code, everything shown).
+    /// Waits (up to two minutes) for the command to end: (exit code,
+    /// everything shown). The terminal stays open meanwhile, as a person's
+    /// would (`Child::wait` would close script's stdin first).
     pub fn finish(mut self) -> (Option<i32>, String) {
-        let status = self.child.wait().expect("script ends");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("script runs") {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("the command never ended: {}", self.seen.lock().unwrap());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        drop(self.child.stdin.take());
         self.reader.join().expect("reader");
         let shown = self.seen.lock().unwrap().clone();
         (status.code(), shown)

@@ -261,6 +261,7 @@ fn interrupt_on_signals() -> Interrupt {
             eprintln!("\nproduction traffic is on its way home: finishing that first (Ctrl-C again to exit at once)");
             interrupted(&mut term).await;
         }
+        eprintln!("\nsecond signal: exiting now, where the deployment stands (`cutover status` shows it; the next apply or rollback goes on from there)");
         std::process::exit(130);
     });
     flag
