@@ -5,12 +5,14 @@
 //! - [`rollback`]: (Spec, Observed) → where `cutover rollback` goes;
 //! - [`drift`]: (Spec, Observed) → findings, derived from the planner;
 //! - [`diff`]: (Spec, Spec) → what a plan-file change does;
+//! - [`preflight`]: (Spec, what exists) → errors on plan keys, warnings;
 //! - [`status`]: (Spec, Observed) → Status;
 //! - [`saved`]: saved plans and what changed since one was made.
 
 pub mod diff;
 pub mod drift;
 pub mod planner;
+pub mod preflight;
 pub mod rollback;
 pub mod saved;
 pub mod status;

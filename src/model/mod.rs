@@ -5,6 +5,7 @@
 //! lets the planner compare them with `==` and render value-level diffs.
 
 pub mod ids;
+pub mod named;
 pub mod names;
 pub mod observed;
 pub mod outcome;

@@ -252,6 +252,13 @@ pub trait Provider: Send + Sync {
         since: Timestamp,
     ) -> Result<Option<FailedLaunch>>;
 
+    /// Looks up each resource a plan names without cutover owning it
+    /// (preflight). A lookup the role may not make is `Unchecked`.
+    async fn look_up(
+        &self,
+        named: &crate::model::named::Named,
+    ) -> Result<crate::model::named::Found>;
+
     /// Everything tagged `cutover:managed=true` in the account and region.
     async fn list_managed(&self) -> Result<Vec<crate::model::observed::Managed>>;
 

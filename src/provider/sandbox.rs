@@ -16,6 +16,7 @@ use super::{
     fingerprint_from_description, release_description, AppRef, FailedLaunch, Members, Provider,
     ProviderError, Result,
 };
+use crate::model::named::{Certificate, Found, Named, Seen};
 use crate::model::observed::{
     self, AlarmState, Managed, ManagedKind, Observed, TargetHealth, TargetState,
 };
@@ -24,7 +25,7 @@ use crate::model::{tags, Capacity, Color, HealthCheck, LaunchData, Protocol, Rel
 use crate::model::{FleetName, Forward, ListenerArn, LoadBalancerArn, TargetGroupArn};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -204,6 +205,18 @@ fn fault_error(op: &str, fault: Fault, request: u64) -> ProviderError {
 pub struct SbLoadBalancer {
     pub arn: String,
     pub dns_name: String,
+    /// Empty in sandbox files from before VPCs were simulated.
+    #[serde(default)]
+    pub vpc_id: String,
+}
+
+/// A VPC and what is in it, by id.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SbVpc {
+    #[serde(default)]
+    pub subnets: BTreeSet<String>,
+    #[serde(default)]
+    pub security_groups: BTreeSet<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -334,6 +347,16 @@ pub struct World {
     pub fleets: BTreeMap<String, SbFleet>,
     #[serde(default)]
     pub parameters: BTreeMap<String, SbParameter>,
+    /// What a plan names that exists before cutover: VPCs with their
+    /// subnets and security groups, key pairs, certificates (ARN → ACM
+    /// status). Seeded from the first plan that names a load balancer; edit
+    /// the file to add more.
+    #[serde(default)]
+    pub vpcs: BTreeMap<String, SbVpc>,
+    #[serde(default)]
+    pub key_pairs: BTreeSet<String>,
+    #[serde(default)]
+    pub certificates: BTreeMap<String, String>,
     /// Simulated CloudWatch alarms: name → state ("OK", "ALARM" or "INSUFFICIENT_DATA").
     #[serde(default)]
     pub alarms: BTreeMap<String, AlarmState>,
@@ -698,19 +721,123 @@ impl World {
         })
     }
 
-    pub fn seed_load_balancer(&mut self, name: &str) -> bool {
-        if self.load_balancers.contains_key(name) {
+    /// Makes the load balancer `named` names exist, with the VPC, subnets,
+    /// security groups, key pair and certificates of the same plan: they
+    /// stand in for what a user creates before cutover. True when the load
+    /// balancer is new (or came from a file without VPCs).
+    pub fn seed(&mut self, named: &Named) -> bool {
+        let name = named.load_balancer.as_str();
+        if self
+            .load_balancers
+            .get(name)
+            .is_some_and(|lb| !lb.vpc_id.is_empty())
+        {
             return false;
         }
         let id = self.id();
-        self.load_balancers.insert(
-            name.to_string(),
-            SbLoadBalancer {
+        let lb = self
+            .load_balancers
+            .entry(name.to_string())
+            .or_insert_with(|| SbLoadBalancer {
                 arn: format!("arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/{name}/{id:016x}"),
                 dns_name: format!("{name}-{id}.{REGION}.elb.sandbox.local"),
-            },
-        );
+                vpc_id: String::new(),
+            });
+        lb.vpc_id = named.vpc.clone();
+        let vpc = self.vpcs.entry(named.vpc.clone()).or_default();
+        vpc.subnets.extend(named.subnets.iter().cloned());
+        vpc.security_groups
+            .extend(named.security_groups.iter().cloned());
+        self.key_pairs.extend(named.key_pair.iter().cloned());
+        for (_, arn) in &named.certificates {
+            self.certificates
+                .entry(arn.clone())
+                .or_insert_with(|| "ISSUED".into());
+        }
         true
+    }
+
+    /// What preflight finds here for `named`; `denied` says which lookups
+    /// the role may not make.
+    fn look_up(&self, named: &Named, denied: impl Fn(&str) -> bool) -> Found {
+        let seen = |op: &str, action: &str, found: Option<String>| {
+            if denied(op) {
+                Seen::unchecked(action)
+            } else {
+                found.map(Seen::Found).unwrap_or(Seen::Missing)
+            }
+        };
+        let vpc_of = |pick: fn(&SbVpc) -> &BTreeSet<String>, id: &String| {
+            self.vpcs
+                .iter()
+                .find(|(_, v)| pick(v).contains(id))
+                .map(|(vpc, _)| vpc.clone())
+        };
+        let lb = self.load_balancers.get(&named.load_balancer);
+        Found {
+            region: REGION.into(),
+            load_balancer: seen(
+                "DescribeLoadBalancers",
+                "elasticloadbalancing:DescribeLoadBalancers",
+                lb.map(|lb| lb.vpc_id.clone()),
+            ),
+            vpc: match seen(
+                "DescribeVpcs",
+                "ec2:DescribeVpcs",
+                self.vpcs.get(&named.vpc).map(|_| String::new()),
+            ) {
+                Seen::Found(_) => Seen::Found(()),
+                Seen::Missing => Seen::Missing,
+                Seen::Unchecked(a) => Seen::Unchecked(a),
+            },
+            subnets: named
+                .subnets
+                .iter()
+                .map(|s| {
+                    seen(
+                        "DescribeSubnets",
+                        "ec2:DescribeSubnets",
+                        vpc_of(|v| &v.subnets, s),
+                    )
+                })
+                .collect(),
+            security_groups: named
+                .security_groups
+                .iter()
+                .map(|g| {
+                    let vpc = vpc_of(|v| &v.security_groups, g);
+                    seen("DescribeSecurityGroups", "ec2:DescribeSecurityGroups", vpc)
+                })
+                .collect(),
+            key_pair: named.key_pair.as_ref().map(|k| {
+                match seen(
+                    "DescribeKeyPairs",
+                    "ec2:DescribeKeyPairs",
+                    self.key_pairs.get(k).cloned(),
+                ) {
+                    Seen::Found(_) => Seen::Found(()),
+                    Seen::Missing => Seen::Missing,
+                    Seen::Unchecked(a) => Seen::Unchecked(a),
+                }
+            }),
+            certificates: named
+                .certificates
+                .iter()
+                .map(|(_, arn)| {
+                    match seen(
+                        "DescribeCertificate",
+                        "acm:DescribeCertificate",
+                        self.certificates.get(arn).cloned(),
+                    ) {
+                        Seen::Found(status) => Seen::Found(Certificate {
+                            status: Some(status),
+                        }),
+                        Seen::Missing => Seen::Missing,
+                        Seen::Unchecked(a) => Seen::Unchecked(a),
+                    }
+                })
+                .collect(),
+        }
     }
 }
 
@@ -1242,6 +1369,33 @@ impl Provider for Sandbox {
                     .collect(),
             }))
         })
+    }
+
+    async fn look_up(&self, named: &Named) -> Result<Found> {
+        // One call per lookup AWS would make, each with its own faults.
+        let ops = [
+            "DescribeLoadBalancers",
+            "DescribeVpcs",
+            "DescribeSubnets",
+            "DescribeSecurityGroups",
+            "DescribeKeyPairs",
+            "DescribeCertificate",
+        ];
+        let asked = |op: &str| match op {
+            "DescribeKeyPairs" => named.key_pair.is_some(),
+            "DescribeCertificate" => !named.certificates.is_empty(),
+            _ => true,
+        };
+        let mut denied = Vec::new();
+        for op in ops.into_iter().filter(|op| asked(op)) {
+            match self.call(op, false, |_| Ok(())) {
+                Ok(()) => {}
+                Err(e) if e.is_denied() => denied.push(op),
+                Err(e) => return Err(e),
+            }
+        }
+        let w = self.world.lock().expect("sandbox lock");
+        Ok(w.look_up(named, |op| denied.contains(&op)))
     }
 
     async fn failed_launch(

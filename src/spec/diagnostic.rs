@@ -41,6 +41,42 @@ impl Diagnostic {
     }
 }
 
+/// Where a value sits in its plan file, kept with the spec so a problem
+/// found later (a subnet AWS does not know) points at the line that names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub line: usize,
+    pub col: usize,
+    pub snippet: Option<(String, usize, usize)>,
+}
+
+impl Place {
+    /// The place of the byte range `span` of `source`.
+    pub fn of(source: &str, span: Range<usize>) -> Place {
+        let (line, col, snippet) = locate(source, span);
+        Place { line, col, snippet }
+    }
+}
+
+impl Diagnostic {
+    /// A diagnostic about the value at `place` of `file`.
+    pub fn at_place(
+        file: &Path,
+        place: &Place,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> Diagnostic {
+        Diagnostic {
+            file: file.to_path_buf(),
+            line: place.line,
+            col: place.col,
+            message: message.into(),
+            help,
+            snippet: place.snippet.clone(),
+        }
+    }
+}
+
 /// Byte span → 1-based line and column (in chars) plus the line's text and
 /// the underline (start, length) in chars.
 fn locate(source: &str, span: Range<usize>) -> (usize, usize, Option<(String, usize, usize)>) {

@@ -10,7 +10,7 @@ pub mod raw;
 pub mod structure;
 
 use crate::model::{Capacity, Color, HealthCheck, LaunchData, ListenerRole, Protocol, Release};
-pub use diagnostic::{Diagnostic, PlanFileError};
+pub use diagnostic::{Diagnostic, Place, PlanFileError};
 use duration::parse_duration;
 use raw::*;
 use std::ops::Range;
@@ -35,9 +35,76 @@ pub struct Spec {
     pub state_parameter: String,
     pub hooks: HooksSpec,
     pub notify_webhook_env: Option<String>,
+    /// Where the values that name existing AWS resources sit in the file.
+    pub places: Places,
+}
+
+/// A plan key whose value names a resource that must exist beforehand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum PlanKey {
+    LoadBalancer,
+    VpcId,
+    /// The n-th entry of `fleet.subnets`.
+    Subnet(usize),
+    /// The n-th entry of `fleet.security_groups`.
+    SecurityGroup(usize),
+    KeyName,
+    /// The `certificate_arn` of the listener on this port.
+    Certificate(u16),
+}
+
+impl std::fmt::Display for PlanKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlanKey::LoadBalancer => write!(f, "load_balancer.name"),
+            PlanKey::VpcId => write!(f, "target_group.vpc_id"),
+            PlanKey::Subnet(i) => write!(f, "fleet.subnets[{i}]"),
+            PlanKey::SecurityGroup(i) => write!(f, "fleet.security_groups[{i}]"),
+            PlanKey::KeyName => write!(f, "fleet.key_name"),
+            PlanKey::Certificate(port) => write!(f, "listeners (port {port}).certificate_arn"),
+        }
+    }
+}
+
+/// Where each [`PlanKey`]'s value is in the plan file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Places(std::collections::BTreeMap<PlanKey, Place>);
+
+impl Places {
+    pub fn get(&self, key: PlanKey) -> Option<&Place> {
+        self.0.get(&key)
+    }
 }
 
 impl Spec {
+    /// A diagnostic about the value of `key`, pointing at its line.
+    pub fn diagnostic_at(
+        &self,
+        key: PlanKey,
+        message: impl Into<String>,
+        help: Option<String>,
+    ) -> Diagnostic {
+        match self.places.get(key) {
+            Some(place) => Diagnostic::at_place(&self.source, place, message, help),
+            None => Diagnostic::at(&self.source, "", None, message, help),
+        }
+    }
+
+    /// The resources this plan names that cutover does not create.
+    pub fn named(&self) -> crate::model::named::Named {
+        crate::model::named::Named {
+            load_balancer: self.load_balancer.clone(),
+            vpc: self.target_group.vpc_id.clone(),
+            subnets: self.fleet.subnets.clone(),
+            security_groups: self.fleet.launch.security_groups.clone(),
+            key_pair: self.fleet.launch.key_name.clone(),
+            certificates: self
+                .listeners()
+                .filter_map(|l| l.certificate_arn.clone().map(|c| (l.port, c)))
+                .collect(),
+        }
+    }
+
     /// `<app>-<color>`: the name of the colour's target group and Auto Scaling group.
     pub fn resource_name(&self, c: Color) -> String {
         crate::model::names::color_resource(&self.app, c)
@@ -223,6 +290,7 @@ pub fn parse(path: &Path, source: &str) -> Result<Spec, PlanFileError> {
         source,
         errors: Vec::new(),
         reported: !errors.is_empty(),
+        places: Places::default(),
     }
     .validate(sections);
     match validated {
@@ -254,9 +322,15 @@ struct Validator<'a> {
     errors: Vec<Diagnostic>,
     /// Earlier passes already reported problems (a missing section is one of them).
     reported: bool,
+    places: Places,
 }
 
 impl Validator<'_> {
+    /// Remembers where `key`'s value is.
+    fn place(&mut self, key: PlanKey, span: Range<usize>) {
+        self.places.0.insert(key, Place::of(self.source, span));
+    }
+
     fn error(&mut self, span: Range<usize>, message: impl Into<String>, help: impl Into<String>) {
         let help: String = help.into();
         self.errors.push(Diagnostic::at(
@@ -362,10 +436,10 @@ impl Validator<'_> {
 
     fn validate(mut self, sec: Sections) -> Result<Spec, PlanFileError> {
         let app = sec.app.as_ref().map(|a| self.app(a));
-        let load_balancer = sec
-            .load_balancer
-            .as_ref()
-            .map(|l| self.non_empty("load_balancer.name", &l.get_ref().name));
+        let load_balancer = sec.load_balancer.as_ref().map(|l| {
+            self.place(PlanKey::LoadBalancer, l.get_ref().name.span());
+            self.non_empty("load_balancer.name", &l.get_ref().name)
+        });
         let listeners = sec.listeners.as_ref().and_then(|l| self.listeners(l));
         let target_group = sec.target_group.as_ref().map(|t| self.target_group(t));
         let fleet = sec.fleet.as_ref().map(|f| self.fleet(f));
@@ -399,6 +473,7 @@ impl Validator<'_> {
                 state_parameter,
                 hooks,
                 notify_webhook_env,
+                places: self.places,
             }),
             _ => {
                 if self.errors.is_empty() && !self.reported {
@@ -486,6 +561,9 @@ impl Validator<'_> {
                     continue;
                 }
             };
+            if let Some(c) = &lr.certificate_arn {
+                self.place(PlanKey::Certificate(port), c.span());
+            }
             let certificate_arn = lr.certificate_arn.as_ref().map(|c| c.get_ref().clone());
             if protocol == Protocol::Https && certificate_arn.is_none() {
                 self.error(
@@ -529,6 +607,7 @@ impl Validator<'_> {
         let tg = t.get_ref();
         let tg_port = self.port("target_group.port", &tg.port);
         let tg_protocol = self.protocol("target_group.protocol", tg.protocol.as_ref());
+        self.place(PlanKey::VpcId, tg.vpc_id.span());
         let vpc_id = self.non_empty("target_group.vpc_id", &tg.vpc_id);
         let deregistration_delay_secs = self.duration_in(
             "target_group.deregistration_delay",
@@ -623,6 +702,15 @@ impl Validator<'_> {
         let list = |v: &S<Vec<S<String>>>| -> Vec<String> {
             v.get_ref().iter().map(|s| s.get_ref().clone()).collect()
         };
+        for (i, v) in f.subnets.get_ref().iter().enumerate() {
+            self.place(PlanKey::Subnet(i), v.span());
+        }
+        for (i, v) in f.security_groups.get_ref().iter().enumerate() {
+            self.place(PlanKey::SecurityGroup(i), v.span());
+        }
+        if let Some(k) = &f.key_name {
+            self.place(PlanKey::KeyName, k.span());
+        }
         let subnets = list(&f.subnets);
         if subnets.is_empty() {
             self.error(

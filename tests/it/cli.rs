@@ -130,15 +130,27 @@ fn rollback_before_any_deploy_says_there_is_nothing_to_roll_back() {
 }
 
 #[test]
-fn a_missing_load_balancer_is_an_error_that_says_cutover_never_creates_it() {
+fn a_subnet_the_account_does_not_have_stops_apply_at_its_line_before_anything_is_made() {
+    // The first plan gives the sandbox its load balancer, VPC, subnets and
+    // security group; a later plan naming another subnet meets preflight.
     let env = SandboxEnv::new(&plan_toml("ami-1", "0s"));
-    // The sandbox seeds the plan's load balancer; a plan naming another one
-    // after the first run finds it missing only on AWS, so check the message
-    // through the planner error type instead.
-    let msg =
-        cutover::decide::planner::PlanError::LoadBalancerMissing("shop-alb".into()).to_string();
-    assert!(msg.contains("never creates"));
     env.run(&["plan"]).expect(0);
+    env.set_plan(&plan_toml("ami-1", "0s").replace("\"subnet-b\"", "\"subnet-typo\""));
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(1);
+    assert!(
+        run.stderr.contains(
+            "error: subnet subnet-typo does not exist in us-east-1\n  --> shop.toml:34:24\n"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("^^^^^^^^^^^^^"), "{}", run.stderr);
+    let world = env.world();
+    assert!(
+        world.target_groups.is_empty() && world.fleets.is_empty() && world.listeners.is_empty(),
+        "nothing is created"
+    );
 }
 
 #[test]

@@ -14,5 +14,6 @@ mod moto;
 mod output;
 mod plan_files;
 mod planner;
+mod preflight;
 mod sandbox;
 mod scenario;

@@ -18,6 +18,7 @@ pub struct Moto {
     pub asg: asg::Client,
     pub ec2: ec2::Client,
     pub ssm: ssm::Client,
+    pub acm: aws_sdk_acm::Client,
     pub dir: tempfile::TempDir,
 }
 
@@ -125,6 +126,7 @@ impl Moto {
             asg: asg::Client::new(&conf),
             ec2: ec2::Client::new(&conf),
             ssm: ssm::Client::new(&conf),
+            acm: aws_sdk_acm::Client::new(&conf),
             rt,
             dir: tempfile::tempdir().unwrap(),
         }

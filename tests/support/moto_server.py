@@ -35,7 +35,8 @@ A rule: {
                    request (its retries by the SDK go through),
   "seconds": latency in seconds
 }
-"deny" only ever hits writes. Random rates come from ``--seed``, so a
+"deny" with action "*" or "writes" hits writes only; a named action is
+denied whether it reads or writes (a read-only role). Random rates come from ``--seed``, so a
 failing run can be repeated.
 """
 import argparse
@@ -318,7 +319,7 @@ def matching_rule(service, action, body):
                 continue
             if wanted not in ("*", "writes", action):
                 continue
-            if rule["kind"] == "deny" and not is_write:
+            if rule["kind"] == "deny" and not is_write and wanted != action:
                 continue
             if rule.get("times") is not None and rule["times"] <= 0:
                 continue

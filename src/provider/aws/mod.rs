@@ -8,6 +8,7 @@
 //! for what the snapshot showed missing.
 
 mod observe;
+mod preflight;
 mod retry;
 
 use super::{
@@ -21,6 +22,7 @@ use crate::model::{
 };
 use crate::model::{FleetName, Forward, ListenerArn, LoadBalancerArn, TargetGroupArn};
 use async_trait::async_trait;
+use aws_sdk_acm as acm;
 use aws_sdk_autoscaling as asg;
 use aws_sdk_cloudwatch as cloudwatch;
 use aws_sdk_ec2 as ec2;
@@ -50,6 +52,7 @@ pub struct Aws {
     ec2: ec2::Client,
     ssm: ssm::Client,
     cloudwatch: cloudwatch::Client,
+    acm: acm::Client,
     region: String,
     calls: Mutex<BTreeMap<&'static str, u64>>,
     total_calls: AtomicU64,
@@ -319,6 +322,7 @@ impl Aws {
             ec2: client!(ec2),
             ssm: client!(ssm),
             cloudwatch: client!(cloudwatch),
+            acm: client!(acm),
             region: conf
                 .region()
                 .map(|r| r.to_string())
@@ -940,6 +944,13 @@ impl Provider for Aws {
                     .collect(),
             }
         }))
+    }
+
+    async fn look_up(
+        &self,
+        named: &crate::model::named::Named,
+    ) -> Result<crate::model::named::Found> {
+        self.look_up_named(named).await
     }
 
     async fn failed_launch(

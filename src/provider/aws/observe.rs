@@ -160,7 +160,7 @@ impl Aws {
     }
 
     /// `None` when one of `names` does not exist.
-    async fn describe_load_balancers(
+    pub(super) async fn describe_load_balancers(
         &self,
         names: Vec<String>,
     ) -> Result<Option<Vec<elb::types::LoadBalancer>>> {

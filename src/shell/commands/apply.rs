@@ -65,7 +65,9 @@ async fn apply_file(
     auto_approve: bool,
     opts: crate::decide::planner::PlanOptions,
 ) -> Result<ExitStatus> {
-    let obs = observe(p, spec).await?;
+    let (obs, checked) = futures::join!(observe(p, spec), super::preflight(p, spec));
+    checked?;
+    let obs = obs?;
     let plan = crate::decide::planner::plan_with(spec, &obs, opts)?;
     review(g, path, spec, p, &obs, &plan, auto_approve).await
 }
@@ -78,7 +80,9 @@ async fn apply_saved(
     auto_approve: bool,
     saved: &crate::decide::saved::SavedPlan,
 ) -> Result<ExitStatus> {
-    let obs = observe(p, spec).await?;
+    let (obs, checked) = futures::join!(observe(p, spec), super::preflight(p, spec));
+    checked?;
+    let obs = obs?;
     if obs.fingerprint() != saved.plan.observed_fingerprint {
         eprintln!(
             "error: the plan is stale: live state changed since it was made ({} → {}):",

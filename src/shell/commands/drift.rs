@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 pub async fn run(g: &GlobalArgs, args: &[PathBuf], format: Format) -> Result<ExitStatus> {
     let files = plan_files(args)?;
-    let seen = observe_plans(g, &files).await;
+    let seen = observe_plans(g, &files, false).await;
     let mut apps = Vec::new();
     let mut specs = Vec::new();
     let mut failed = false;

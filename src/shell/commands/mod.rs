@@ -141,12 +141,13 @@ async fn provider_for(
     if let Some(path) = &g.sandbox {
         let sandbox = Sandbox::open(path)?;
         for spec in specs {
-            let seeded = sandbox.with_world(|w| w.seed_load_balancer(&spec.load_balancer))?;
+            let seeded = sandbox.with_world(|w| w.seed(&spec.named()))?;
             if seeded && !g.quiet {
                 eprintln!(
-                    "sandbox: {} now has load balancer {:?} (it stands in for one created beforehand)",
+                    "sandbox: {} now has load balancer {:?} in {} with the plan's subnets and security groups (they stand in for what exists before cutover)",
                     path.display(),
-                    spec.load_balancer
+                    spec.load_balancer,
+                    spec.target_group.vpc_id
                 );
             }
         }
@@ -174,9 +175,49 @@ pub(crate) struct Observation {
 /// A plan file that loaded, and its app's snapshot (or why it could not be read).
 pub(crate) type Loaded = (Spec, Result<Observed>);
 
+/// Looks up what the plan names and cutover does not create (preflight),
+/// then says what is wrong: warnings on stderr; a missing resource, or one
+/// in another VPC, is an error on the plan key that names it (exit 1).
+pub(crate) async fn preflight(p: &dyn Provider, spec: &Spec) -> Result<()> {
+    preflighted(p, spec, p.look_up(&spec.named()).await)
+}
+
+fn preflighted(
+    p: &dyn Provider,
+    spec: &Spec,
+    found: crate::provider::Result<crate::model::named::Found>,
+) -> Result<()> {
+    let found = found.with_context(|| {
+        format!(
+            "looking up what {} names in {}",
+            spec.source.display(),
+            p.describe()
+        )
+    })?;
+    let checked = crate::decide::preflight::check(spec, &found);
+    for w in &checked.warnings {
+        eprintln!("warning: {}: {w}", spec.source.display());
+    }
+    if checked.errors.is_empty() {
+        return Ok(());
+    }
+    let diagnostics = checked
+        .errors
+        .into_iter()
+        .map(|f| spec.diagnostic_at(f.key, f.message, Some(f.help)))
+        .collect();
+    Err(crate::spec::PlanFileError { diagnostics }.into())
+}
+
 /// Loads `files` and observes their apps: one provider per region, and each
 /// region's apps in one batched observation (one app is the case of one).
-pub(crate) async fn observe_plans(g: &GlobalArgs, files: &[PathBuf]) -> Observation {
+/// With `preflight`, what each plan names is looked up meanwhile, and a
+/// plan whose preflight fails gets that error instead of its snapshot.
+pub(crate) async fn observe_plans(
+    g: &GlobalArgs,
+    files: &[PathBuf],
+    preflight: bool,
+) -> Observation {
     let loaded: Vec<Result<Spec>> = files.iter().map(|f| load_spec(f)).collect();
     let region_of = |s: &Spec| g.region.clone().or_else(|| s.region.clone());
     let mut regions: Vec<Option<String>> = loaded.iter().flatten().map(region_of).collect();
@@ -203,14 +244,22 @@ pub(crate) async fn observe_plans(g: &GlobalArgs, files: &[PathBuf]) -> Observat
             }
         };
         let refs: Vec<AppRef> = specs.iter().map(|s| AppRef::from_spec(s)).collect();
-        let observed = p.observe_apps(&refs).await;
+        let named: Vec<_> = specs.iter().map(|s| s.named()).collect();
+        let lookups =
+            futures::future::join_all(named.iter().filter(|_| preflight).map(|n| p.look_up(n)));
+        let (observed, found) = futures::join!(p.observe_apps(&refs), lookups);
+        let mut found = found.into_iter();
         for ((&i, obs), spec) in members.iter().zip(observed).zip(&specs) {
             let what = format!(
                 "reading the live state of {} from {}",
                 spec.app,
                 p.describe()
             );
-            seen[i] = Some(obs.context(what));
+            let checked = match found.next() {
+                Some(f) => preflighted(p.as_ref(), spec, f),
+                None => Ok(()),
+            };
+            seen[i] = Some(checked.and_then(|()| obs.context(what)));
         }
         providers.push((region, p));
     }

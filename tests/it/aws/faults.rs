@@ -9,7 +9,7 @@ use serde_json::json;
 impl Aws {
     /// Names of the resources cutover created, one entry per resource:
     /// a name twice means created twice.
-    fn inventory(&self) -> Vec<String> {
+    pub(super) fn inventory(&self) -> Vec<String> {
         let lb = self.lb_arn();
         self.moto.rt.block_on(async {
             let mut names = Vec::new();

@@ -1,0 +1,207 @@
+//! Preflight: (Spec, what the lookups found) → what is wrong before anything
+//! is created. A resource the plan names that does not exist, or that lives
+//! in another VPC than the target groups, is an error on the plan key that
+//! names it; a lookup the role may not make is a warning.
+
+use crate::model::named::{Found, Named, Seen};
+use crate::spec::{PlanKey, Spec};
+
+/// One thing preflight found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub key: PlanKey,
+    pub message: String,
+    /// What would be right.
+    pub help: String,
+}
+
+/// Errors stop `plan` and `apply` (exit 1, nothing created); warnings are
+/// said and the run goes on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Preflight {
+    pub errors: Vec<Finding>,
+    pub warnings: Vec<String>,
+}
+
+pub fn check(spec: &Spec, found: &Found) -> Preflight {
+    let named = spec.named();
+    let mut c = Checker {
+        named: &named,
+        found,
+        out: Preflight::default(),
+        unchecked: Vec::new(),
+    };
+    // Subnets and security groups belong in the load balancer's VPC; when
+    // vpc_id is the mistake, that is said once, on vpc_id.
+    let vpc = match &found.load_balancer {
+        Seen::Found(lb_vpc) => lb_vpc.clone(),
+        _ => named.vpc.clone(),
+    };
+    c.load_balancer_and_vpc();
+    c.in_vpc(&vpc);
+    c.key_pair();
+    c.certificates();
+    c.finish()
+}
+
+struct Checker<'a> {
+    named: &'a Named,
+    found: &'a Found,
+    out: Preflight,
+    /// (what, the IAM action the role may not call).
+    unchecked: Vec<(&'static str, String)>,
+}
+
+impl Checker<'_> {
+    fn error(&mut self, key: PlanKey, message: String, help: String) {
+        self.out.errors.push(Finding { key, message, help });
+    }
+
+    fn seen<T>(&mut self, what: &'static str, seen: &Seen<T>) {
+        if let Seen::Unchecked(action) = seen {
+            if !self.unchecked.iter().any(|(w, _)| *w == what) {
+                self.unchecked.push((what, action.clone()));
+            }
+        }
+    }
+
+    fn load_balancer_and_vpc(&mut self) {
+        let (named, found) = (self.named, self.found);
+        let vpc = named.vpc.as_str();
+        self.seen("the load balancer", &found.load_balancer);
+        self.seen("the VPC", &found.vpc);
+        match &found.load_balancer {
+            Seen::Missing => self.error(
+                PlanKey::LoadBalancer,
+                format!("load balancer {:?} does not exist in {}", named.load_balancer, found.region),
+                "cutover never creates load balancers: create it first, or name an existing one (`aws elbv2 describe-load-balancers`)".into(),
+            ),
+            Seen::Found(lb_vpc) if lb_vpc != vpc => {
+                self.error(
+                    PlanKey::VpcId,
+                    format!("target_group.vpc_id is {vpc}, but load balancer {:?} is in {lb_vpc}", named.load_balancer),
+                    format!("a load balancer forwards only to target groups of its own VPC: use vpc_id = {lb_vpc:?}"),
+                );
+                return;
+            }
+            _ => {}
+        }
+        if found.vpc == Seen::Missing {
+            self.error(
+                PlanKey::VpcId,
+                format!("VPC {vpc} does not exist in {}", found.region),
+                "name the load balancer's VPC (`aws ec2 describe-vpcs`)".into(),
+            );
+        }
+    }
+
+    /// Subnets and security groups: each exists, in `vpc`.
+    fn in_vpc(&mut self, vpc: &str) {
+        let (named, found) = (self.named, self.found);
+        let kinds = [
+            (
+                "subnet",
+                "the subnets",
+                "subnets",
+                &named.subnets,
+                &found.subnets,
+                PlanKey::Subnet as fn(usize) -> PlanKey,
+            ),
+            (
+                "security group",
+                "the security groups",
+                "security-groups",
+                &named.security_groups,
+                &found.security_groups,
+                PlanKey::SecurityGroup,
+            ),
+        ];
+        for (kind, kinds, cli, ids, seen, key) in kinds {
+            let list =
+                format!("`aws ec2 describe-{cli} --filters Name=vpc-id,Values={vpc}` lists them");
+            for (i, (id, seen)) in ids.iter().zip(seen).enumerate() {
+                self.seen(kinds, seen);
+                match seen {
+                    Seen::Missing => self.error(
+                        key(i),
+                        format!("{kind} {id} does not exist in {}", found.region),
+                        format!("name a {kind} of {vpc} by its id; {list}"),
+                    ),
+                    Seen::Found(theirs) if theirs != vpc => self.error(
+                        key(i),
+                        format!("{kind} {id} is in {theirs}, not in the target groups' VPC {vpc}"),
+                        format!("instances register only with target groups of their own VPC: name a {kind} of {vpc}; {list}"),
+                    ),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn key_pair(&mut self) {
+        let (Some(name), Some(seen)) = (&self.named.key_pair, &self.found.key_pair) else {
+            return;
+        };
+        self.seen("the key pair", seen);
+        if *seen == Seen::Missing {
+            self.error(
+                PlanKey::KeyName,
+                format!("key pair {name:?} does not exist in {}", self.found.region),
+                "name an existing key pair (`aws ec2 describe-key-pairs`), or leave key_name out"
+                    .into(),
+            );
+        }
+    }
+
+    fn certificates(&mut self) {
+        let (named, found) = (self.named, self.found);
+        let region = found.region.as_str();
+        for ((port, arn), seen) in named.certificates.iter().zip(&found.certificates) {
+            let key = PlanKey::Certificate(*port);
+            self.seen("the certificates", seen);
+            let (message, help) = match seen {
+                _ if !matches!(arn_service(arn), Some("acm" | "iam")) => (
+                    format!("certificate_arn {arn:?} is not a certificate ARN"),
+                    "use the ARN of an ACM certificate, \"arn:aws:acm:<region>:<account>:certificate/<id>\"".into(),
+                ),
+                _ if arn_region(arn).is_some_and(|r| r != region) => (
+                    format!("certificate {arn} is in {}, the load balancer in {region}", arn_region(arn).unwrap_or_default()),
+                    format!("a load balancer uses certificates of its own region: request or import it in {region}"),
+                ),
+                Seen::Missing => (
+                    format!("certificate {arn} does not exist"),
+                    "name an existing certificate (`aws acm list-certificates`)".into(),
+                ),
+                Seen::Found(c) if c.status.as_deref().is_some_and(|s| s != "ISSUED") => (
+                    format!("certificate {arn} is {}, not ISSUED", c.status.as_deref().unwrap_or_default()),
+                    "a listener serves only an issued certificate: finish its validation, or name another".into(),
+                ),
+                _ => continue,
+            };
+            self.error(key, message, help);
+        }
+    }
+
+    fn finish(mut self) -> Preflight {
+        self.out.warnings = self
+            .unchecked
+            .into_iter()
+            .map(|(what, action)| {
+                format!("could not look up {what} the plan names (the credentials in use may not call {action}); apply fails later if one does not exist")
+            })
+            .collect();
+        self.out
+    }
+}
+
+/// An ARN's service ("arn:<partition>:<service>:<region>:<account>:<resource>").
+fn arn_service(arn: &str) -> Option<&str> {
+    let mut parts = arn.split(':');
+    (parts.next() == Some("arn") && parts.clone().count() >= 5).then(|| parts.nth(1))?
+}
+
+/// An ARN's region; IAM ARNs have none.
+fn arn_region(arn: &str) -> Option<&str> {
+    let region = arn.split(':').nth(3)?;
+    (!region.is_empty()).then_some(region)
+}
