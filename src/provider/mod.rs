@@ -105,6 +105,53 @@ impl ProviderError {
     }
 }
 
+impl ProviderError {
+    /// AWS does not show yet what a call just made: EC2 is eventually
+    /// consistent, and for a moment after a create the new resource is
+    /// "not found" by the next call that names it ("InvalidLaunchTemplateId.NotFound",
+    /// or Auto Scaling's "The specified launch template … does not exist").
+    /// A step that meets this is tried again shortly; the resource may also
+    /// really be gone, so the tries are bounded.
+    pub fn is_not_yet_visible(&self) -> bool {
+        let ProviderError::Aws {
+            code: Some(code),
+            message,
+            ..
+        } = self
+        else {
+            return false;
+        };
+        // EC2's own code, or Auto Scaling's wording for the same.
+        code.starts_with("InvalidLaunchTemplate") && code.ends_with("NotFound")
+            || code == "ValidationError"
+                && message.contains("launch template")
+                && (message.contains("does not exist") || message.contains("not found"))
+    }
+
+    /// The call this error is about.
+    pub fn operation(&self) -> &str {
+        match self {
+            ProviderError::Aws { operation, .. } | ProviderError::Api { operation, .. } => {
+                operation
+            }
+            _ => "the call",
+        }
+    }
+
+    /// What AWS answered, without what to do about it: "Code: message".
+    pub fn aws_said(&self) -> String {
+        match self {
+            ProviderError::Aws {
+                code: Some(code),
+                message,
+                ..
+            } => format!("{code}: {message}"),
+            ProviderError::Aws { message, .. } => message.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
 /// What to do about an AWS error code.
 pub(crate) fn hint_for(code: &str) -> &'static str {
     match code {

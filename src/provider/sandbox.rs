@@ -263,6 +263,10 @@ pub struct SbTemplateVersion {
     pub number: i64,
     pub description: String,
     pub data: LaunchData,
+    /// When it was made (ms): for `faults.stale_read_secs` after, Auto
+    /// Scaling does not find it yet.
+    #[serde(default)]
+    pub created_ms: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -391,6 +395,29 @@ impl World {
                 before
             }
             _ => &l.forward,
+        }
+    }
+
+    /// Auto Scaling finds a launch template version only
+    /// `faults.stale_read_secs` after it was made (EC2 is eventually
+    /// consistent); before that, the call fails as on AWS.
+    fn template_visible(&self, op: &str, template_id: &str, version: i64) -> Result<()> {
+        let made = self
+            .launch_templates
+            .get(template_id)
+            .and_then(|lt| lt.versions.iter().find(|v| v.number == version))
+            .map(|v| v.created_ms);
+        match made {
+            Some(at) if self.simulated_secs_since(at) < self.faults.stale_read_secs as f64 => {
+                Err(ProviderError::Aws {
+                    operation: op.to_string(),
+                    code: Some("ValidationError".into()),
+                    message: format!("You must use a valid fully-formed launch template. The specified launch template, with template ID {template_id}, does not exist."),
+                    request_id: None,
+                    hint: super::hint_for("ValidationError"),
+                })
+            }
+            _ => Ok(()),
         }
     }
 
@@ -1104,10 +1131,16 @@ impl Provider for Sandbox {
                 .get_mut(&id)
                 .ok_or_else(|| not_found("launch template"))?;
             let number = lt.versions.len() as i64 + 1;
+            let created_ms = w.now_ms();
+            let lt = w
+                .launch_templates
+                .get_mut(&id)
+                .ok_or_else(|| not_found("launch template"))?;
             lt.versions.push(SbTemplateVersion {
                 number,
                 description: release_description(release),
                 data: release.data.clone(),
+                created_ms,
             });
             Ok((id, number))
         })
@@ -1123,6 +1156,7 @@ impl Provider for Sandbox {
         tg_arn: &TargetGroupArn,
     ) -> Result<()> {
         self.call("CreateAutoScalingGroup", true, |w| {
+            w.template_visible("CreateAutoScalingGroup", template_id, version)?;
             if w.fleets.contains_key(c.name.as_str()) {
                 return Err(ProviderError::api(
                     "CreateAutoScalingGroup",
@@ -1153,6 +1187,7 @@ impl Provider for Sandbox {
 
     async fn update_fleet(&self, c: &FleetConfig, template_id: &str, version: i64) -> Result<()> {
         self.call("UpdateAutoScalingGroup", true, |w| {
+            w.template_visible("UpdateAutoScalingGroup", template_id, version)?;
             let f = w
                 .fleets
                 .get_mut(c.name.as_str())

@@ -1448,3 +1448,32 @@ fn a_role_that_may_not_read_scaling_activities_still_deploys() {
     });
     s.apply().exits(0).traffic(0, 100).active("green");
 }
+
+#[test]
+fn a_launch_template_version_auto_scaling_does_not_see_yet_is_waited_for() {
+    // EC2 is eventually consistent: for 3 s after a version is made, Auto
+    // Scaling answers that the launch template does not exist. The step
+    // tries again instead of abandoning the release.
+    let s = Scenario::sandbox();
+    s.cloud.edit(|w| w.faults.stale_read_secs = 3);
+    let s = s.apply().exits(0).traffic(100, 0).active("blue");
+    let shown = s.last().stderr.clone();
+    assert!(
+        shown.contains("not visible to AWS yet (it is eventually consistent), trying again: CreateAutoScalingGroup answered ValidationError: You must use a valid fully-formed launch template."),
+        "{shown}"
+    );
+    // The second release's group meets it too, and the release goes out.
+    let s = s
+        .release(V2)
+        .apply()
+        .exits(0)
+        .traffic(0, 100)
+        .active("green");
+    assert!(
+        s.last()
+            .stderr
+            .contains("trying again: CreateAutoScalingGroup answered ValidationError"),
+        "{}",
+        s.last().stderr
+    );
+}

@@ -26,7 +26,8 @@ Control endpoints (never faulted):
   GET  /_fault/stats     {"faults": {kind: n}, "calls": n}
 
 A rule: {
-  "kind": "throttle" | "500" | "reset" | "drop" | "deny" | "latency",
+  "kind": "throttle" | "500" | "reset" | "drop" | "deny" | "latency"
+          | "unseen" (a launch template just made is not found yet),
   "service": "ec2" | "autoscaling" | "elbv2" | "ssm" | "*",  (default "*")
   "action": an operation name, "writes" or "*",              (default "*")
   "rate": probability per call (default 1),
@@ -285,6 +286,15 @@ def error(service, kind, action):
         }.get(service, ("AccessDenied",
                         f"User: arn:aws:iam::123456789012:user/ci is not authorized to perform: {service}:{action}",
                         403))
+    elif kind == "unseen":
+        # A launch template made a moment ago, not yet visible (EC2 is
+        # eventually consistent), as each service words it.
+        code, msg, status = {
+            "ec2": ("InvalidLaunchTemplateId.NotFound",
+                    "The specified launch template, with template ID lt-0unseen, does not exist.", 400),
+        }.get(service, ("ValidationError",
+                        "You must use a valid fully-formed launch template. The specified launch "
+                        "template, with template ID lt-0unseen, does not exist.", 400))
     else:
         code, msg, status = {
             "ec2": ("InternalError", "An internal error has occurred", 500),
@@ -357,7 +367,7 @@ class Faults:
         kind = rule["kind"] if rule else None
         if kind == "latency":
             threading.Event().wait(float(rule.get("seconds", 1.0)))
-        if kind in ("throttle", "500", "deny"):
+        if kind in ("throttle", "500", "deny", "unseen"):
             status, headers, raw = error(service, kind, action)
             start_response(status, headers)
             return [raw]

@@ -27,7 +27,7 @@ const LAUNCH_CLOCK_SLACK_SECS: i64 = 5;
 const GATE_INTERVAL_SECS: u64 = 10;
 
 /// What a finished step has to say ("version 3", "2 of 2 healthy"), if anything.
-type Detail = Option<String>;
+pub(super) type Detail = Option<String>;
 
 impl Executor<'_> {
     /// Carries out one action.

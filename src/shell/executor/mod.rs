@@ -59,6 +59,10 @@ pub struct Executor<'a> {
 /// else's change (see `Executor::changed`).
 const CONFIRM_READS: usize = 3;
 
+/// How long a step waits for AWS to show what an earlier step made, as
+/// Terraform's AWS provider waits for propagation: two minutes.
+const PROPAGATION_SECS: i64 = 120;
+
 /// The most the automatic rollback's listener update may take: well inside
 /// the 7.5 s a CI runner waits between SIGINT and SIGTERM.
 const FLIP_DEADLINE: Duration = Duration::from_secs(5);
@@ -77,7 +81,7 @@ impl Executor<'_> {
                 what: what.clone(),
             });
             let result = match self.guard().await {
-                Ok(()) => self.run(plan, &step.action, &mut r).await,
+                Ok(()) => self.run_until_visible(plan, &step.action, &mut r).await,
                 Err(e) => Err(e),
             };
             match result {
@@ -103,6 +107,40 @@ impl Executor<'_> {
             crash_point(i + 1);
         }
         Outcome::Converged
+    }
+
+    /// Runs a step; while AWS does not show yet what an earlier step made
+    /// (eventual consistency), says so and runs it again after a poll, for
+    /// up to [`PROPAGATION_SECS`]. Every step is safe to run again.
+    async fn run_until_visible(
+        &self,
+        plan: &Plan,
+        action: &Action,
+        r: &mut Resolved,
+    ) -> Result<actions::Detail, StepError> {
+        let started = self.provider.now();
+        loop {
+            match self.run(plan, action, r).await {
+                Err(StepError::Provider(e))
+                    if e.is_not_yet_visible()
+                        && self.provider.now() - started < PROPAGATION_SECS =>
+                {
+                    let waited = (self.provider.now() - started).max(0) as u64;
+                    self.reporter.event(Event::Waiting {
+                        done: waited,
+                        of: PROPAGATION_SECS as u64,
+                        message: format!(
+                            "not visible to AWS yet (it is eventually consistent), trying again: {} answered {}",
+                            e.operation(),
+                            e.aws_said()
+                        ),
+                    });
+                    self.sleep(self.poll).await;
+                    self.guard().await?;
+                }
+                other => return other,
+            }
+        }
     }
 
     /// After a failed step: before promotion, production goes home and the

@@ -261,3 +261,28 @@ fn aws_a_release_onto_a_colour_still_running_an_older_one_is_served_only_by_its_
         );
     }
 }
+
+#[test]
+fn aws_a_launch_template_auto_scaling_does_not_see_yet_is_waited_for() {
+    // The first two times a group is created or updated, Auto Scaling
+    // answers as AWS does right after a launch template version is made.
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.moto.faults(json!([
+        {"kind": "unseen", "service": "autoscaling", "action": "CreateAutoScalingGroup", "times": 2}
+    ]));
+    let run = aws.run(&["apply", "--auto-approve"]);
+    run.expect(0);
+    assert!(
+        run.stderr.contains("not visible to AWS yet (it is eventually consistent), trying again: CreateAutoScalingGroup answered ValidationError: You must use a valid fully-formed launch template."),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(aws.moto.fault_stats()["faults"]["unseen"], 2);
+    assert_eq!(aws.weights(80), (100, 0));
+    let made: Vec<&str> = CREATED
+        .into_iter()
+        .filter(|r| *r != "group shop-green")
+        .collect();
+    assert_eq!(aws.inventory(), made, "a first deploy, each made once");
+}
