@@ -32,6 +32,13 @@ impl<T> Seen<T> {
     }
 }
 
+impl<T> From<Option<T>> for Seen<T> {
+    /// What an answered lookup found: `None` is not there.
+    fn from(found: Option<T>) -> Seen<T> {
+        found.map(Seen::Found).unwrap_or(Seen::Missing)
+    }
+}
+
 /// A certificate as its issuer reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Certificate {

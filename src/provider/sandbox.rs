@@ -787,13 +787,18 @@ impl World {
     /// What preflight finds here for `named`; `denied` says which lookups
     /// the role may not make.
     fn look_up(&self, named: &Named, denied: impl Fn(&str) -> bool) -> Found {
-        let seen = |op: &str, action: &str, found: Option<String>| {
+        fn seen<T>(denied: &dyn Fn(&str) -> bool, op: &str, found: Option<T>) -> Seen<T> {
+            let service = match op {
+                "DescribeLoadBalancers" => "elasticloadbalancing",
+                "DescribeCertificate" => "acm",
+                _ => "ec2",
+            };
             if denied(op) {
-                Seen::unchecked(action)
+                Seen::unchecked(&format!("{service}:{op}"))
             } else {
-                found.map(Seen::Found).unwrap_or(Seen::Missing)
+                found.into()
             }
-        };
+        }
         let vpc_of = |pick: fn(&SbVpc) -> &BTreeSet<String>, id: &String| {
             self.vpcs
                 .iter()
@@ -801,68 +806,44 @@ impl World {
                 .map(|(vpc, _)| vpc.clone())
         };
         let lb = self.load_balancers.get(&named.load_balancer);
+        let certificate = |arn: &String| {
+            self.certificates.get(arn).map(|status| Certificate {
+                status: Some(status.clone()),
+            })
+        };
         Found {
             region: REGION.into(),
             load_balancer: seen(
+                &denied,
                 "DescribeLoadBalancers",
-                "elasticloadbalancing:DescribeLoadBalancers",
                 lb.map(|lb| lb.vpc_id.clone()),
             ),
-            vpc: match seen(
+            vpc: seen(
+                &denied,
                 "DescribeVpcs",
-                "ec2:DescribeVpcs",
-                self.vpcs.get(&named.vpc).map(|_| String::new()),
-            ) {
-                Seen::Found(_) => Seen::Found(()),
-                Seen::Missing => Seen::Missing,
-                Seen::Unchecked(a) => Seen::Unchecked(a),
-            },
-            subnets: named
-                .subnets
-                .iter()
-                .map(|s| {
+                self.vpcs.get(&named.vpc).map(|_| ()),
+            ),
+            subnets: (named.subnets.iter())
+                .map(|s| seen(&denied, "DescribeSubnets", vpc_of(|v| &v.subnets, s)))
+                .collect(),
+            security_groups: (named.security_groups.iter())
+                .map(|g| {
                     seen(
-                        "DescribeSubnets",
-                        "ec2:DescribeSubnets",
-                        vpc_of(|v| &v.subnets, s),
+                        &denied,
+                        "DescribeSecurityGroups",
+                        vpc_of(|v| &v.security_groups, g),
                     )
                 })
                 .collect(),
-            security_groups: named
-                .security_groups
-                .iter()
-                .map(|g| {
-                    let vpc = vpc_of(|v| &v.security_groups, g);
-                    seen("DescribeSecurityGroups", "ec2:DescribeSecurityGroups", vpc)
-                })
-                .collect(),
-            key_pair: named.key_pair.as_ref().map(|k| {
-                match seen(
+            key_pair: (named.key_pair.as_ref()).map(|k| {
+                seen(
+                    &denied,
                     "DescribeKeyPairs",
-                    "ec2:DescribeKeyPairs",
-                    self.key_pairs.get(k).cloned(),
-                ) {
-                    Seen::Found(_) => Seen::Found(()),
-                    Seen::Missing => Seen::Missing,
-                    Seen::Unchecked(a) => Seen::Unchecked(a),
-                }
+                    self.key_pairs.get(k).map(|_| ()),
+                )
             }),
-            certificates: named
-                .certificates
-                .iter()
-                .map(|(_, arn)| {
-                    match seen(
-                        "DescribeCertificate",
-                        "acm:DescribeCertificate",
-                        self.certificates.get(arn).cloned(),
-                    ) {
-                        Seen::Found(status) => Seen::Found(Certificate {
-                            status: Some(status),
-                        }),
-                        Seen::Missing => Seen::Missing,
-                        Seen::Unchecked(a) => Seen::Unchecked(a),
-                    }
-                })
+            certificates: (named.certificates.iter())
+                .map(|(_, arn)| seen(&denied, "DescribeCertificate", certificate(arn)))
                 .collect(),
         }
     }

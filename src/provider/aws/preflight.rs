@@ -31,21 +31,11 @@ impl Aws {
     }
 
     async fn load_balancer_vpc(&self, name: &str) -> Result<Seen<String>> {
-        let found = self
-            .describe_load_balancers(vec![name.to_string()])
-            .await
-            .map(|lbs| vec![lbs]);
-        unless_denied("elasticloadbalancing:DescribeLoadBalancers", 1, found)
-            .map(|mut s| s.pop().expect("one"))
-            .map(|s| match s {
-                Seen::Found(Some(lbs)) => lbs
-                    .first()
-                    .and_then(|lb| lb.vpc_id())
-                    .map(|v| Seen::Found(v.to_string()))
-                    .unwrap_or(Seen::Missing),
-                Seen::Found(None) | Seen::Missing => Seen::Missing,
-                Seen::Unchecked(a) => Seen::Unchecked(a),
-            })
+        let found = self.describe_load_balancers(vec![name.to_string()]).await;
+        let vpc = found.map(|lbs| {
+            lbs.and_then(|lbs| lbs.first().and_then(|lb| lb.vpc_id()).map(str::to_string))
+        });
+        unless_denied("elasticloadbalancing:DescribeLoadBalancers", vpc)
     }
 
     async fn vpc_seen(&self, vpc: &str) -> Result<Seen<()>> {
@@ -57,13 +47,13 @@ impl Aws {
             .send()
             .await
             .map_err(|e| err("DescribeVpcs", e))
-            .map(|o| o.vpcs().iter().any(|v| v.vpc_id() == Some(vpc)));
-        let seen = unless_denied("ec2:DescribeVpcs", 1, out.map(|yes| vec![yes]))?;
-        Ok(match seen.into_iter().next().expect("one") {
-            Seen::Found(true) => Seen::Found(()),
-            Seen::Found(false) | Seen::Missing => Seen::Missing,
-            Seen::Unchecked(a) => Seen::Unchecked(a),
-        })
+            .map(|o| {
+                o.vpcs()
+                    .iter()
+                    .any(|v| v.vpc_id() == Some(vpc))
+                    .then_some(())
+            });
+        unless_denied("ec2:DescribeVpcs", out)
     }
 
     /// Each subnet's or security group's VPC, in the order of `ids`.
@@ -99,15 +89,11 @@ impl Aws {
                         .collect()
                 })
         };
-        let answered = vpcs.map(|vpcs| ids.iter().map(|id| vpcs.get(id).cloned()).collect());
-        Ok(unless_denied(&format!("ec2:{op}"), ids.len(), answered)?
-            .into_iter()
-            .map(|s| match s {
-                Seen::Found(Some(vpc)) => Seen::Found(vpc),
-                Seen::Found(None) | Seen::Missing => Seen::Missing,
-                Seen::Unchecked(a) => Seen::Unchecked(a),
-            })
-            .collect())
+        match vpcs {
+            Ok(vpcs) => Ok(ids.iter().map(|id| vpcs.get(id).cloned().into()).collect()),
+            Err(e) if e.is_denied() => Ok(vec![Seen::unchecked(&format!("ec2:{op}")); ids.len()]),
+            Err(e) => Err(e),
+        }
     }
 
     async fn key_pair_seen(&self, name: Option<&str>) -> Result<Option<Seen<()>>> {
@@ -120,13 +106,13 @@ impl Aws {
             .send()
             .await
             .map_err(|e| err("DescribeKeyPairs", e))
-            .map(|o| vec![o.key_pairs().iter().any(|k| k.key_name() == Some(name))]);
-        let seen = unless_denied("ec2:DescribeKeyPairs", 1, out)?;
-        Ok(Some(match seen.into_iter().next().expect("one") {
-            Seen::Found(true) => Seen::Found(()),
-            Seen::Found(false) | Seen::Missing => Seen::Missing,
-            Seen::Unchecked(a) => Seen::Unchecked(a),
-        }))
+            .map(|o| {
+                o.key_pairs()
+                    .iter()
+                    .any(|k| k.key_name() == Some(name))
+                    .then_some(())
+            });
+        unless_denied("ec2:DescribeKeyPairs", out).map(Some)
     }
 
     async fn certificates_seen(&self, certs: &[(u16, String)]) -> Result<Vec<Seen<Certificate>>> {
@@ -182,11 +168,12 @@ impl Aws {
     }
 }
 
-/// `n` answers, or `n` times `Unchecked(action)` when the call was denied.
-fn unless_denied<T>(action: &str, n: usize, answered: Result<Vec<T>>) -> Result<Vec<Seen<T>>> {
+/// What an answered lookup found, or `Unchecked(action)` when the call
+/// was denied.
+fn unless_denied<T>(action: &str, answered: Result<Option<T>>) -> Result<Seen<T>> {
     match answered {
-        Ok(items) => Ok(items.into_iter().map(Seen::Found).collect()),
-        Err(e) if e.is_denied() => Ok((0..n).map(|_| Seen::unchecked(action)).collect()),
+        Ok(found) => Ok(found.into()),
+        Err(e) if e.is_denied() => Ok(Seen::unchecked(action)),
         Err(e) => Err(e),
     }
 }
