@@ -565,6 +565,13 @@ impl Validator<'_> {
                 self.place(PlanKey::Certificate(port), c.span());
             }
             let certificate_arn = lr.certificate_arn.as_ref().map(|c| c.get_ref().clone());
+            if let (Protocol::Http, Some(c)) = (protocol, &lr.certificate_arn) {
+                self.error(
+                    c.span(),
+                    format!("HTTP listener on port {port} has a certificate_arn"),
+                    "AWS keeps a certificate only on an HTTPS listener (here every plan would show it as a change): remove certificate_arn, or use protocol = \"HTTPS\"",
+                );
+            }
             if protocol == Protocol::Https && certificate_arn.is_none() {
                 self.error(
                     item.span(),

@@ -101,7 +101,7 @@ pub struct RawListener {
     /// "production": weighted traffic to blue and green; "test": 100% to the colour being deployed.
     #[schemars(extend("enum" = ["production", "test"]))]
     pub role: S<String>,
-    /// ACM certificate ARN; required for, and optional without, HTTPS.
+    /// Optional ACM certificate ARN: required for HTTPS, refused for HTTP.
     pub certificate_arn: Option<S<String>>,
 }
 
