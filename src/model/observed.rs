@@ -75,6 +75,10 @@ pub struct Listener {
     /// Forward targets as (target group ARN, weight). Empty when the default
     /// action is not a forward.
     pub forward: Forward,
+    /// The default actions before the forward that someone else put there
+    /// (say "authenticate-oidc"), in order: a weight change keeps them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_actions: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

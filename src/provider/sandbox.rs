@@ -256,6 +256,10 @@ pub struct SbListener {
     /// a read shows for `faults.stale_read_secs` after a change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<(Vec<(String, u32)>, i64)>,
+    /// Default actions before the forward that someone else put there
+    /// ("authenticate-oidc"): cutover's changes keep them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_actions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -678,6 +682,7 @@ impl World {
                 protocol: l.protocol,
                 certificate_arn: l.certificate_arn.clone(),
                 forward: typed(self.forward_as_read(l)),
+                kept_actions: l.kept_actions.clone(),
             })
             .collect()
     }
@@ -1285,6 +1290,7 @@ impl Provider for Sandbox {
                     certificate_arn: c.certificate_arn.clone(),
                     forward: raw(forward),
                     before: None,
+                    kept_actions: Vec::new(),
                 },
             );
             Ok(arn.into())

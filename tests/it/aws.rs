@@ -8,6 +8,7 @@ use crate::scenario::Scenario;
 use std::time::{Duration, Instant};
 
 mod faults;
+mod listeners;
 mod preflight;
 
 struct Aws {
@@ -141,9 +142,11 @@ impl Aws {
                 .iter()
                 .find(|l| l.port() == Some(port))
                 .expect("listener");
-            let fc = l.default_actions()[0]
-                .forward_config()
-                .expect("forward config");
+            let fc = l
+                .default_actions()
+                .iter()
+                .find_map(|a| a.forward_config())
+                .expect("a forward action");
             let mut w = (0, 0);
             for t in fc.target_groups() {
                 let weight = t.weight().unwrap_or(0);

@@ -72,6 +72,7 @@ fn listener(port: u16, blue: u32, green: u32) -> Listener {
         protocol: Protocol::Http,
         certificate_arn: None,
         forward: vec![("arn:tg/blue".into(), blue), ("arn:tg/green".into(), green)],
+        kept_actions: vec![],
     }
 }
 

@@ -55,6 +55,10 @@ pub struct Aws {
     acm: acm::Client,
     region: String,
     calls: Mutex<BTreeMap<&'static str, u64>>,
+    /// Per listener ARN, the default actions before its forward as last
+    /// read (say an authenticate-oidc someone configured): a weight change
+    /// sends them back unchanged, in one call.
+    kept_actions: Mutex<BTreeMap<String, Vec<elb::types::Action>>>,
     total_calls: AtomicU64,
 }
 
@@ -328,6 +332,7 @@ impl Aws {
                 .map(|r| r.to_string())
                 .unwrap_or_else(|| "(no region)".into()),
             calls: Mutex::new(BTreeMap::new()),
+            kept_actions: Mutex::new(BTreeMap::new()),
             total_calls: AtomicU64::new(0),
         })
     }
@@ -347,6 +352,46 @@ impl Aws {
 
     /// A weighted forward. ALB takes weights 0–999 and at most five target
     /// groups; anything else is refused here, before AWS sees it.
+    /// Remembers the actions a listener runs before its forward.
+    fn remember_actions(&self, l: &elb::types::Listener) {
+        let kept: Vec<elb::types::Action> = observe::ordered_actions(l)
+            .into_iter()
+            .filter(|a| !observe::is_forward(a))
+            .collect();
+        let arn = l.listener_arn().unwrap_or_default().to_string();
+        self.kept_actions.lock().expect("lock").insert(arn, kept);
+    }
+
+    /// The default actions that forward `forward` on listener `arn`: the
+    /// actions someone put before the forward stay, in their order. An
+    /// authenticate-oidc action comes back from AWS without its client
+    /// secret; AWS takes it again with UseExistingClientSecret.
+    fn default_actions(&self, arn: &str, forward: &Forward) -> Result<Vec<elb::types::Action>> {
+        let kept = self
+            .kept_actions
+            .lock()
+            .expect("lock")
+            .get(arn)
+            .cloned()
+            .unwrap_or_default();
+        let mut actions = Vec::new();
+        for (i, mut a) in kept.into_iter().enumerate() {
+            a.order = Some(i as i32 + 1);
+            if let Some(oidc) = a.authenticate_oidc_config.as_mut() {
+                if oidc.client_secret.is_none() {
+                    oidc.use_existing_client_secret = Some(true);
+                }
+            }
+            actions.push(a);
+        }
+        let mut fwd = Self::forward_action(forward)?;
+        if !actions.is_empty() {
+            fwd.order = Some(actions.len() as i32 + 1);
+        }
+        actions.push(fwd);
+        Ok(actions)
+    }
+
     fn forward_action(forward: &Forward) -> Result<elb::types::Action> {
         if forward.len() > ALB_MAX_FORWARD_TARGETS
             || forward.iter().any(|(_, w)| *w > ALB_MAX_WEIGHT)
@@ -834,7 +879,8 @@ impl Provider for Aws {
         forward: &Forward,
     ) -> Result<()> {
         self.count("ModifyListener");
-        self.elb
+        let out = self
+            .elb
             .modify_listener()
             .listener_arn(arn.as_str())
             .port(c.port as i32)
@@ -844,10 +890,13 @@ impl Provider for Aws {
                     .certificate_arn(a)
                     .build()]
             }))
-            .default_actions(Self::forward_action(forward)?)
+            .set_default_actions(Some(self.default_actions(arn.as_str(), forward)?))
             .send()
             .await
             .map_err(|e| err("ModifyListener", e))?;
+        out.listeners()
+            .iter()
+            .for_each(|l| self.remember_actions(l));
         Ok(())
     }
 
@@ -864,6 +913,7 @@ impl Provider for Aws {
             .listeners()
             .first()
             .ok_or_else(|| ProviderError::NotFound(format!("listener {arn}")))?;
+        self.remember_actions(l);
         Ok(listener_from(l).forward)
     }
 
@@ -873,7 +923,7 @@ impl Provider for Aws {
             .elb
             .modify_listener()
             .listener_arn(arn.as_str())
-            .default_actions(Self::forward_action(forward)?)
+            .set_default_actions(Some(self.default_actions(arn.as_str(), forward)?))
             .send()
             .await
             .map_err(|e| err("ModifyListener", e))?;
@@ -881,6 +931,7 @@ impl Provider for Aws {
             .listeners()
             .first()
             .ok_or_else(|| ProviderError::api("ModifyListener", "no listener in the response"))?;
+        self.remember_actions(l);
         Ok(listener_from(l).forward)
     }
 

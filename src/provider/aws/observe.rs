@@ -307,7 +307,10 @@ impl Aws {
                 .send()
                 .await
                 .map_err(|e| err("DescribeListeners", e))?;
-            out.extend(page.listeners().iter().map(listener_from));
+            for l in page.listeners() {
+                self.remember_actions(l);
+                out.push(listener_from(l));
+            }
             marker = page.next_marker().map(str::to_string);
             if marker.is_none() {
                 break;
@@ -760,9 +763,27 @@ fn fleet_from(g: &asg::types::AutoScalingGroup) -> observed::Fleet {
     }
 }
 
+/// A listener's default actions in the order the load balancer runs them.
+pub(super) fn ordered_actions(l: &elb::types::Listener) -> Vec<elb::types::Action> {
+    let mut actions = l.default_actions().to_vec();
+    actions.sort_by_key(|a| a.order().unwrap_or(i32::MAX));
+    actions
+}
+
+/// The action that forwards to target groups.
+pub(super) fn is_forward(a: &elb::types::Action) -> bool {
+    a.r#type() == Some(&elb::types::ActionTypeEnum::Forward)
+}
+
 pub(super) fn listener_from(l: &elb::types::Listener) -> observed::Listener {
     let mut forward = Vec::new();
-    if let Some(a) = l.default_actions().first() {
+    let actions = ordered_actions(l);
+    let kept_actions = actions
+        .iter()
+        .filter(|a| !is_forward(a))
+        .map(|a| a.r#type().map(|t| t.as_str()).unwrap_or("?").to_string())
+        .collect();
+    if let Some(a) = actions.iter().find(|a| is_forward(a)) {
         if let Some(fc) = a.forward_config() {
             for t in fc.target_groups() {
                 if let Some(arn) = t.target_group_arn() {
@@ -783,6 +804,7 @@ pub(super) fn listener_from(l: &elb::types::Listener) -> observed::Listener {
             .and_then(|c| c.certificate_arn())
             .map(str::to_string),
         forward,
+        kept_actions,
     }
 }
 
