@@ -134,13 +134,17 @@ fn in_place(old: &Spec, new: &Spec) -> Vec<FieldChange> {
         s.listeners()
             .map(|l| {
                 format!(
-                    ":{} {} {}{}",
+                    ":{} {} {}{}{}",
                     l.port,
                     l.protocol,
                     l.role,
                     l.certificate_arn
                         .as_ref()
                         .map(|c| format!(" {c}"))
+                        .unwrap_or_default(),
+                    l.rule
+                        .as_ref()
+                        .map(|r| format!(" rule {} ({})", r.priority, r.matches_text()))
                         .unwrap_or_default()
                 )
             })

@@ -151,6 +151,7 @@ fn production(spec: &Spec) -> Resource {
     Resource::Listener {
         port: spec.production.port,
         role: spec.production.role,
+        rule: spec.production.rule.as_ref().map(|r| r.priority),
     }
 }
 
@@ -199,6 +200,26 @@ fn refusal(spec: &Spec, e: PlanError) -> Finding {
             DriftKind::TargetGroupAttributes,
             Resource::TargetGroup { name: name.clone() },
         ),
+        PlanError::SharedListenerMissing { port, .. }
+        | PlanError::RulePriorityTaken { port, .. } => {
+            let role = spec
+                .listeners()
+                .find(|l| l.port == *port)
+                .map(|l| (l.role, l.rule.as_ref().map(|r| r.priority)));
+            let (role, rule) = role.unwrap_or((crate::model::ListenerRole::Production, None));
+            let kind = match e {
+                PlanError::SharedListenerMissing { .. } => DriftKind::Missing,
+                _ => DriftKind::Listener,
+            };
+            (
+                kind,
+                Resource::Listener {
+                    port: *port,
+                    role,
+                    rule,
+                },
+            )
+        }
         PlanError::AmbiguousActive { .. } | PlanError::ActiveDisagrees { .. } => (
             DriftKind::ActiveColour,
             Resource::ActiveColour {

@@ -60,9 +60,30 @@ id!(
     TargetGroupArn
 );
 id!(
+    /// A listener rule's ARN.
+    RuleArn
+);
+id!(
     /// An Auto Scaling group's name ("<app>-<color>" for cutover's fleets).
     FleetName
 );
+
+/// Where a forward with the colours' weights is: a listener's default
+/// action, or a rule on a listener someone else owns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ForwardAt {
+    Listener(ListenerArn),
+    Rule(RuleArn),
+}
+
+impl fmt::Display for ForwardAt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ForwardAt::Listener(arn) => write!(f, "listener {arn}"),
+            ForwardAt::Rule(arn) => write!(f, "rule {arn}"),
+        }
+    }
+}
 
 /// A forward action's targets: each target group with its weight.
 pub type Forward = Vec<(TargetGroupArn, u32)>;

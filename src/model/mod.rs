@@ -11,7 +11,9 @@ pub mod observed;
 pub mod outcome;
 pub mod plan;
 
-pub use ids::{FleetName, Forward, ListenerArn, LoadBalancerArn, TargetGroupArn};
+pub use ids::{
+    FleetName, Forward, ForwardAt, ListenerArn, LoadBalancerArn, RuleArn, TargetGroupArn,
+};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -209,14 +211,62 @@ impl fmt::Display for Capacity {
 pub enum WeightsAt {
     /// The default action of the listener on `port`.
     ListenerDefault { port: u16 },
+    /// The app's own rule on the listener on `port` (the listener is
+    /// someone else's).
+    Rule { port: u16 },
 }
 
 impl WeightsAt {
     /// The listener port the weights are on.
     pub fn port(&self) -> u16 {
         match self {
-            WeightsAt::ListenerDefault { port } => *port,
+            WeightsAt::ListenerDefault { port } | WeightsAt::Rule { port } => *port,
         }
+    }
+}
+
+/// An app's rule on a shared listener: its priority and what it matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ListenerRule {
+    /// 1–50000; lower is evaluated first.
+    pub priority: u32,
+    /// Host headers, e.g. "web.example.com" or "*.example.com".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hosts: Vec<String>,
+    /// Path patterns, e.g. "/api/*".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
+    /// HTTP request methods, e.g. "GET".
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<String>,
+}
+
+impl ListenerRule {
+    /// What the rule matches, as a person reads it: "host web.example.com, path /api/*".
+    pub fn matches_text(&self) -> String {
+        let mut parts = Vec::new();
+        for (what, values) in [
+            ("host", &self.hosts),
+            ("path", &self.paths),
+            ("method", &self.methods),
+        ] {
+            if !values.is_empty() {
+                parts.push(format!("{what} {}", values.join(" | ")));
+            }
+        }
+        parts.join(", ")
+    }
+
+    /// Whether a live rule matches the same requests (priority aside).
+    pub fn same_match(&self, other: &ListenerRule) -> bool {
+        let sorted = |v: &Vec<String>| {
+            let mut v = v.clone();
+            v.sort();
+            v
+        };
+        sorted(&self.hosts) == sorted(&other.hosts)
+            && sorted(&self.paths) == sorted(&other.paths)
+            && sorted(&self.methods) == sorted(&other.methods)
     }
 }
 

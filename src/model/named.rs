@@ -13,6 +13,10 @@ pub struct Named {
     pub key_pair: Option<String>,
     /// (listener port, certificate ARN).
     pub certificates: Vec<(u16, String)>,
+    /// Listeners someone else owns where the plan adds a rule: (port,
+    /// protocol). They exist when the load balancer does; the planner says
+    /// so when one does not.
+    pub shared_listeners: Vec<(u16, crate::model::Protocol)>,
 }
 
 /// What one lookup found.

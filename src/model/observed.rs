@@ -2,8 +2,8 @@
 //! it. Plain data: the planner reads it, never the provider.
 
 use crate::model::{
-    Capacity, Color, FleetName, Forward, HealthCheck, ListenerArn, LoadBalancerArn, PerColor,
-    Protocol, TargetGroupArn, Timestamp, Weights, WeightsAt,
+    Capacity, Color, FleetName, Forward, ForwardAt, HealthCheck, ListenerArn, ListenerRule,
+    LoadBalancerArn, PerColor, Protocol, RuleArn, TargetGroupArn, Timestamp, Weights, WeightsAt,
 };
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +25,37 @@ pub struct Observed {
     /// What served before the last promotion, as recorded then.
     #[serde(default)]
     pub previous: Option<Previous>,
+    /// The app's own rules (tagged with its name) on the listeners where the
+    /// plan has a `rule`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<Rule>,
+    /// Everyone else's rules on those listeners: their priorities are taken.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_rules: Vec<OtherRule>,
+}
+
+/// One of the app's rules on a shared listener.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    pub arn: RuleArn,
+    /// The port of the listener it is on.
+    pub port: u16,
+    pub rule: ListenerRule,
+    /// Its forward, as (target group ARN, weight).
+    pub forward: Forward,
+    /// Actions before its forward someone else put there: kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_actions: Vec<String>,
+}
+
+/// Someone else's rule on a listener the app shares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherRule {
+    pub arn: RuleArn,
+    pub port: u16,
+    pub priority: u32,
+    /// Its `cutover:app` tag, when another cutover app owns it.
+    pub app: Option<String>,
 }
 
 /// The promotion record: written when a colour is promoted (and when a
@@ -346,38 +377,48 @@ impl Observed {
             .find(|c| self.tg_arn(*c) == Some(arn))
     }
 
+    /// The app's rule on the listener on `port`.
+    pub fn rule(&self, port: u16) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.port == port)
+    }
+
+    /// The forward at `at`, and where it is.
+    pub fn forward_at(&self, at: WeightsAt) -> Option<(ForwardAt, &Forward)> {
+        match at {
+            WeightsAt::ListenerDefault { port } => self
+                .listener(port)
+                .map(|l| (ForwardAt::Listener(l.arn.clone()), &l.forward)),
+            WeightsAt::Rule { port } => self
+                .rule(port)
+                .map(|r| (ForwardAt::Rule(r.arn.clone()), &r.forward)),
+        }
+    }
+
     /// The weights at `at` (see [`WeightsAt`]): `None` when nothing forwards there.
     pub fn weights_at(&self, at: WeightsAt) -> Option<Weights> {
-        match at {
-            WeightsAt::ListenerDefault { port } => {
-                self.listener(port).and_then(|l| self.weights(l))
-            }
-        }
+        self.forward_at(at).and_then(|(_, f)| self.weights(f))
     }
 
     /// Weight at `at` that goes to target groups other than blue and green.
     pub fn foreign_weight_at(&self, at: WeightsAt) -> u32 {
-        match at {
-            WeightsAt::ListenerDefault { port } => self
-                .listener(port)
-                .map(|l| self.foreign_weight(l))
-                .unwrap_or(0),
-        }
+        self.forward_at(at)
+            .map(|(_, f)| self.foreign_weight(f))
+            .unwrap_or(0)
     }
 
-    /// The weights a listener forwards to blue and green. `None` when it
+    /// The weights a forward sends to blue and green. `None` when it
     /// forwards nowhere (no forward action).
-    pub fn weights(&self, listener: &Listener) -> Option<Weights> {
-        if listener.forward.is_empty() {
+    pub fn weights(&self, forward: &Forward) -> Option<Weights> {
+        if forward.is_empty() {
             return None;
         }
-        Some(split_forward(&listener.forward, |arn| self.color_of(arn)).0)
+        Some(split_forward(forward, |arn| self.color_of(arn)).0)
     }
 
-    /// Weight a listener sends to target groups that are not blue or green
+    /// Weight a forward sends to target groups that are not blue or green
     /// (someone added one by hand): cutover's forward replaces them.
-    pub fn foreign_weight(&self, listener: &Listener) -> u32 {
-        split_forward(&listener.forward, |arn| self.color_of(arn)).1
+    pub fn foreign_weight(&self, forward: &Forward) -> u32 {
+        split_forward(forward, |arn| self.color_of(arn)).1
     }
 
     /// The release (fingerprint) a colour's fleet runs, if it runs one.

@@ -197,10 +197,13 @@ pub enum Resource {
     TargetGroup {
         name: String,
     },
-    /// The weights at a listener (its role says which).
+    /// The weights at a listener (its role says which), or at the app's
+    /// rule on it (`rule`: its priority).
     Listener {
         port: u16,
         role: ListenerRole,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rule: Option<u32>,
     },
     /// A new version of the app's launch template.
     LaunchTemplateVersion {
@@ -325,12 +328,19 @@ pub struct ListenerConfig {
     pub port: u16,
     pub protocol: Protocol,
     pub certificate_arn: Option<String>,
+    /// The app's rule on this listener, which is then someone else's: only
+    /// the rule is created or changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<crate::model::ListenerRule>,
 }
 
 impl ListenerConfig {
     /// Where this listener's weights live.
     pub fn weights_at(&self) -> crate::model::WeightsAt {
-        crate::model::WeightsAt::ListenerDefault { port: self.port }
+        match self.rule {
+            Some(_) => crate::model::WeightsAt::Rule { port: self.port },
+            None => crate::model::WeightsAt::ListenerDefault { port: self.port },
+        }
     }
 }
 

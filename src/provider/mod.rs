@@ -12,8 +12,8 @@ pub mod sandbox;
 use crate::model::observed::{Observed, TargetHealth};
 use crate::model::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
 use crate::model::{
-    Capacity, Color, FleetName, Forward, ListenerArn, LoadBalancerArn, Release, TargetGroupArn,
-    Timestamp, Weights,
+    Capacity, Color, FleetName, Forward, ForwardAt, ListenerArn, ListenerRule, LoadBalancerArn,
+    Release, RuleArn, TargetGroupArn, Timestamp, Weights,
 };
 use async_trait::async_trait;
 use std::time::Duration;
@@ -25,6 +25,8 @@ pub struct AppRef {
     pub app: String,
     pub load_balancer: String,
     pub listener_ports: Vec<u16>,
+    /// The ports where the app has a rule on a listener someone else owns.
+    pub rule_ports: Vec<u16>,
     pub state_parameter: String,
 }
 
@@ -34,6 +36,11 @@ impl AppRef {
             app: spec.app.clone(),
             load_balancer: spec.load_balancer.clone(),
             listener_ports: spec.listeners().map(|l| l.port).collect(),
+            rule_ports: spec
+                .listeners()
+                .filter(|l| l.rule.is_some())
+                .map(|l| l.port)
+                .collect(),
             state_parameter: spec.state_parameter.clone(),
         }
     }
@@ -274,10 +281,27 @@ pub trait Provider: Send + Sync {
         config: &ListenerConfig,
         forward: &Forward,
     ) -> Result<()>;
-    /// A listener's forward targets and weights, as they are now.
-    async fn listener_forward(&self, listener: &ListenerArn) -> Result<Forward>;
+    /// Creates the app's rule on a listener someone else owns, tagged as
+    /// the app's, forwarding `forward`. Returns its ARN.
+    async fn create_rule(
+        &self,
+        app: &AppRef,
+        listener: &ListenerArn,
+        rule: &ListenerRule,
+        forward: &Forward,
+    ) -> Result<RuleArn>;
+    /// Sets the app's rule to match what `rule` says, at its priority, and
+    /// to forward `forward`.
+    async fn modify_rule(
+        &self,
+        arn: &RuleArn,
+        rule: &ListenerRule,
+        forward: &Forward,
+    ) -> Result<()>;
+    /// The forward targets and weights at `at`, as they are now.
+    async fn forward_of(&self, at: &ForwardAt) -> Result<Forward>;
     /// Sets the forward weights only and returns them as read back.
-    async fn set_weights(&self, listener: &ListenerArn, forward: &Forward) -> Result<Forward>;
+    async fn set_weights(&self, at: &ForwardAt, forward: &Forward) -> Result<Forward>;
 
     async fn put_active(&self, parameter: &str, color: Color) -> Result<()>;
     /// Writes (overwrites) a String parameter cutover owns: the promotion record.

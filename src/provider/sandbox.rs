@@ -22,7 +22,10 @@ use crate::model::observed::{
 };
 use crate::model::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
 use crate::model::{tags, Capacity, Color, HealthCheck, LaunchData, Protocol, Release, Timestamp};
-use crate::model::{FleetName, Forward, ListenerArn, LoadBalancerArn, TargetGroupArn};
+use crate::model::{
+    FleetName, Forward, ForwardAt, ListenerArn, ListenerRule, LoadBalancerArn, RuleArn,
+    TargetGroupArn,
+};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -210,6 +213,20 @@ pub struct SbLoadBalancer {
     pub vpc_id: String,
 }
 
+/// A rule on a listener: an app's own (tagged) or someone else's.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SbRule {
+    pub listener_arn: String,
+    pub rule: ListenerRule,
+    pub forward: Vec<(String, u32)>,
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
+    /// Actions before the forward ("authenticate-oidc"), or what a rule
+    /// that does not forward does ("fixed-response").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kept_actions: Vec<String>,
+}
+
 /// A VPC and what is in it, by id.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SbVpc {
@@ -361,6 +378,9 @@ pub struct World {
     /// the file to add more.
     #[serde(default)]
     pub vpcs: BTreeMap<String, SbVpc>,
+    /// Listener rules by ARN.
+    #[serde(default)]
+    pub rules: BTreeMap<String, SbRule>,
     #[serde(default)]
     pub key_pairs: BTreeSet<String>,
     #[serde(default)]
@@ -646,6 +666,7 @@ impl World {
                 dns_name: lb.dns_name.clone(),
             });
             obs.listeners = self.observe_listeners(&lb.arn, &app.listener_ports);
+            (obs.rules, obs.other_rules) = self.observe_rules(app, &obs.listeners);
         }
         for c in Color::ALL {
             let fleet = app.fleet(c);
@@ -670,6 +691,62 @@ impl World {
             })
         });
         obs
+    }
+
+    /// The app's rules, and everyone else's, on its rule ports' listeners.
+    fn observe_rules(
+        &self,
+        app: &AppRef,
+        listeners: &[observed::Listener],
+    ) -> (Vec<observed::Rule>, Vec<observed::OtherRule>) {
+        let (mut ours, mut others) = (Vec::new(), Vec::new());
+        for l in listeners
+            .iter()
+            .filter(|l| app.rule_ports.contains(&l.port))
+        {
+            for (arn, r) in self
+                .rules
+                .iter()
+                .filter(|(_, r)| r.listener_arn == l.arn.as_str())
+            {
+                let owner = r.tags.get(tags::APP).cloned();
+                if owner.as_deref() == Some(app.app.as_str()) {
+                    ours.push(observed::Rule {
+                        arn: arn.as_str().into(),
+                        port: l.port,
+                        rule: r.rule.clone(),
+                        forward: typed(&r.forward),
+                        kept_actions: r.kept_actions.clone(),
+                    });
+                } else {
+                    others.push(observed::OtherRule {
+                        arn: arn.as_str().into(),
+                        port: l.port,
+                        priority: r.rule.priority,
+                        app: owner,
+                    });
+                }
+            }
+        }
+        (ours, others)
+    }
+
+    /// AWS's refusal when `priority` on `listener` is taken by a rule other
+    /// than `except`.
+    fn priority_free(&self, listener: &str, priority: u32, except: &str) -> Result<()> {
+        let taken = self.rules.iter().any(|(arn, r)| {
+            r.listener_arn == listener && r.rule.priority == priority && arn != except
+        });
+        if taken {
+            return Err(ProviderError::Aws {
+                operation: "CreateRule".into(),
+                code: Some("PriorityInUse".into()),
+                message: format!("Priority '{priority}' is currently in use"),
+                request_id: None,
+                hint: super::hint_for("PriorityInUse"),
+            });
+        }
+        Ok(())
     }
 
     fn observe_listeners(&self, lb_arn: &str, ports: &[u16]) -> Vec<observed::Listener> {
@@ -764,6 +841,9 @@ impl World {
             .get(name)
             .is_some_and(|lb| !lb.vpc_id.is_empty())
         {
+            // Like the load balancer, a listener the plan shares stands in
+            // for one its owner made.
+            self.seed_shared_listeners(named);
             return false;
         }
         let id = self.id();
@@ -781,12 +861,48 @@ impl World {
         vpc.security_groups
             .extend(named.security_groups.iter().cloned());
         self.key_pairs.extend(named.key_pair.iter().cloned());
+        self.seed_shared_listeners(named);
         for (_, arn) in &named.certificates {
             self.certificates
                 .entry(arn.clone())
                 .or_insert_with(|| "ISSUED".into());
         }
         true
+    }
+
+    /// The listeners the plan shares, as their owner made them: a default
+    /// that answers with a fixed response, no forward.
+    fn seed_shared_listeners(&mut self, named: &Named) {
+        let Some(lb) = self.load_balancers.get(&named.load_balancer) else {
+            return;
+        };
+        let lb_arn = lb.arn.clone();
+        for (port, protocol) in &named.shared_listeners {
+            let exists = self
+                .listeners
+                .values()
+                .any(|l| l.load_balancer_arn == lb_arn && l.port == *port);
+            if exists {
+                continue;
+            }
+            let arn = format!(
+                "{}/{:016x}",
+                lb_arn.replace(":loadbalancer/", ":listener/"),
+                self.id()
+            );
+            self.listeners.insert(
+                arn,
+                SbListener {
+                    load_balancer_arn: lb_arn.clone(),
+                    port: *port,
+                    protocol: *protocol,
+                    certificate_arn: None,
+                    forward: Vec::new(),
+                    before: None,
+                    kept_actions: vec!["fixed-response".into()],
+                },
+            );
+        }
     }
 
     /// What preflight finds here for `named`; `denied` says which lookups
@@ -1317,27 +1433,97 @@ impl Provider for Sandbox {
         })
     }
 
-    async fn listener_forward(&self, arn: &ListenerArn) -> Result<Forward> {
-        self.call_on("DescribeListeners", arn.as_str(), false, |w| {
-            let l = w
-                .listeners
-                .get(arn.as_str())
-                .ok_or_else(|| not_found("listener"))?;
-            Ok(typed(w.forward_as_read(l)))
+    async fn create_rule(
+        &self,
+        app: &AppRef,
+        listener: &ListenerArn,
+        rule: &ListenerRule,
+        forward: &Forward,
+    ) -> Result<RuleArn> {
+        self.call_on("CreateRule", listener.as_str(), true, |w| {
+            if !w.listeners.contains_key(listener.as_str()) {
+                return Err(not_found("listener"));
+            }
+            w.priority_free(listener.as_str(), rule.priority, "")?;
+            let arn = format!(
+                "{}/{:016x}",
+                listener.as_str().replace(":listener/", ":listener-rule/"),
+                w.id()
+            );
+            w.rules.insert(
+                arn.clone(),
+                SbRule {
+                    listener_arn: listener.to_string(),
+                    rule: rule.clone(),
+                    forward: raw(forward),
+                    tags: owned_tags(&app.app, None),
+                    kept_actions: Vec::new(),
+                },
+            );
+            Ok(arn.into())
         })
     }
 
-    async fn set_weights(&self, arn: &ListenerArn, forward: &Forward) -> Result<Forward> {
-        self.call_on("ModifyListener", arn.as_str(), true, |w| {
-            let now = w.now_ms();
-            let l = w
-                .listeners
-                .get_mut(arn.as_str())
-                .ok_or_else(|| not_found("listener"))?;
-            l.before = Some((l.forward.clone(), now));
-            l.forward = raw(forward);
-            Ok(typed(&l.forward))
+    async fn modify_rule(
+        &self,
+        arn: &RuleArn,
+        rule: &ListenerRule,
+        forward: &Forward,
+    ) -> Result<()> {
+        self.call_on("ModifyRule", arn.as_str(), true, |w| {
+            let listener = w
+                .rules
+                .get(arn.as_str())
+                .ok_or_else(|| not_found("rule"))?
+                .listener_arn
+                .clone();
+            w.priority_free(&listener, rule.priority, arn.as_str())?;
+            let r = w.rules.get_mut(arn.as_str()).expect("looked up");
+            r.rule = rule.clone();
+            r.forward = raw(forward);
+            Ok(())
         })
+    }
+
+    async fn forward_of(&self, at: &ForwardAt) -> Result<Forward> {
+        match at {
+            ForwardAt::Listener(arn) => {
+                self.call_on("DescribeListeners", arn.as_str(), false, |w| {
+                    let l = w
+                        .listeners
+                        .get(arn.as_str())
+                        .ok_or_else(|| not_found("listener"))?;
+                    Ok(typed(w.forward_as_read(l)))
+                })
+            }
+            ForwardAt::Rule(arn) => self.call_on("DescribeRules", arn.as_str(), false, |w| {
+                let r = w.rules.get(arn.as_str()).ok_or_else(|| not_found("rule"))?;
+                Ok(typed(&r.forward))
+            }),
+        }
+    }
+
+    async fn set_weights(&self, at: &ForwardAt, forward: &Forward) -> Result<Forward> {
+        match at {
+            ForwardAt::Listener(arn) => self.call_on("ModifyListener", arn.as_str(), true, |w| {
+                let now = w.now_ms();
+                let l = w
+                    .listeners
+                    .get_mut(arn.as_str())
+                    .ok_or_else(|| not_found("listener"))?;
+                l.before = Some((l.forward.clone(), now));
+                l.forward = raw(forward);
+                Ok(typed(&l.forward))
+            }),
+            ForwardAt::Rule(arn) => self.call_on("ModifyRule", arn.as_str(), true, |w| {
+                let r = w
+                    .rules
+                    .get_mut(arn.as_str())
+                    .ok_or_else(|| not_found("rule"))?;
+                r.forward = raw(forward);
+                Ok(typed(&r.forward))
+            }),
+        }
     }
 
     async fn put_active(&self, parameter: &str, color: Color) -> Result<()> {

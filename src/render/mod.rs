@@ -18,7 +18,16 @@ pub fn resource(r: &Resource) -> String {
     match r {
         Resource::LoadBalancer { name } => format!("load balancer {name}"),
         Resource::TargetGroup { name } => format!("target group {name}"),
-        Resource::Listener { port, role } => format!("listener :{port} ({role})"),
+        Resource::Listener {
+            port,
+            role,
+            rule: None,
+        } => format!("listener :{port} ({role})"),
+        Resource::Listener {
+            port,
+            role,
+            rule: Some(priority),
+        } => format!("rule {priority} on :{port} ({role})"),
         Resource::LaunchTemplateVersion { name } => format!("launch template {name} version"),
         Resource::Fleet { name } => format!("fleet {name}"),
         Resource::Release {
@@ -154,12 +163,22 @@ pub fn describe_action(app: &str, action: &Action) -> String {
             name(*color),
             format_duration(*timeout_secs)
         ),
-        Action::EnsureListener { config, weights } => format!(
-            "listener :{} ({}) forwards {}",
-            config.port,
-            config.role,
-            format_weights(*weights)
-        ),
+        Action::EnsureListener { config, weights } => match &config.rule {
+            None => format!(
+                "listener :{} ({}) forwards {}",
+                config.port,
+                config.role,
+                format_weights(*weights)
+            ),
+            Some(rule) => format!(
+                "rule {} on :{} ({}, {}) forwards {}",
+                rule.priority,
+                config.port,
+                config.role,
+                rule.matches_text(),
+                format_weights(*weights)
+            ),
+        },
         Action::SetWeights { weights } => format!("shift production: {}", format_weights(*weights)),
         Action::Bake {
             color,

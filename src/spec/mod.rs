@@ -16,6 +16,9 @@ use raw::*;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+/// Most condition values (hosts, paths, methods together) AWS takes in one rule.
+const MAX_RULE_VALUES: usize = 5;
+
 /// Longest target group name AWS accepts.
 const MAX_TARGET_GROUP_NAME: usize = 32;
 
@@ -51,6 +54,8 @@ pub enum PlanKey {
     KeyName,
     /// The `certificate_arn` of the listener on this port.
     Certificate(u16),
+    /// The `rule.priority` of the listener on this port.
+    RulePriority(u16),
 }
 
 impl std::fmt::Display for PlanKey {
@@ -62,6 +67,7 @@ impl std::fmt::Display for PlanKey {
             PlanKey::SecurityGroup(i) => write!(f, "fleet.security_groups[{i}]"),
             PlanKey::KeyName => write!(f, "fleet.key_name"),
             PlanKey::Certificate(port) => write!(f, "listeners (port {port}).certificate_arn"),
+            PlanKey::RulePriority(port) => write!(f, "listeners (port {port}).rule.priority"),
         }
     }
 }
@@ -102,6 +108,11 @@ impl Spec {
                 .listeners()
                 .filter_map(|l| l.certificate_arn.clone().map(|c| (l.port, c)))
                 .collect(),
+            shared_listeners: self
+                .listeners()
+                .filter(|l| l.rule.is_some())
+                .map(|l| (l.port, l.protocol))
+                .collect(),
         }
     }
 
@@ -130,12 +141,17 @@ pub struct ListenerSpec {
     pub protocol: Protocol,
     pub role: ListenerRole,
     pub certificate_arn: Option<String>,
+    /// The app's rule on a listener someone else owns.
+    pub rule: Option<crate::model::ListenerRule>,
 }
 
 impl ListenerSpec {
     /// Where this listener's weights between the colours live.
     pub fn weights_at(&self) -> crate::model::WeightsAt {
-        crate::model::WeightsAt::ListenerDefault { port: self.port }
+        match self.rule {
+            Some(_) => crate::model::WeightsAt::Rule { port: self.port },
+            None => crate::model::WeightsAt::ListenerDefault { port: self.port },
+        }
     }
 }
 
@@ -561,29 +577,14 @@ impl Validator<'_> {
                     continue;
                 }
             };
-            if let Some(c) = &lr.certificate_arn {
-                self.place(PlanKey::Certificate(port), c.span());
-            }
-            let certificate_arn = lr.certificate_arn.as_ref().map(|c| c.get_ref().clone());
-            if let (Protocol::Http, Some(c)) = (protocol, &lr.certificate_arn) {
-                self.error(
-                    c.span(),
-                    format!("HTTP listener on port {port} has a certificate_arn"),
-                    "AWS keeps a certificate only on an HTTPS listener (here every plan would show it as a change): remove certificate_arn, or use protocol = \"HTTPS\"",
-                );
-            }
-            if protocol == Protocol::Https && certificate_arn.is_none() {
-                self.error(
-                    item.span(),
-                    format!("HTTPS listener on port {port} has no certificate_arn"),
-                    "add certificate_arn = \"arn:aws:acm:…\" or use protocol = \"HTTP\"",
-                );
-            }
+            let rule = lr.rule.as_ref().map(|r| self.rule(port, r));
+            let certificate_arn = self.certificate(item, port, protocol, rule.is_some());
             let spec = ListenerSpec {
                 port,
                 protocol,
                 role,
                 certificate_arn,
+                rule,
             };
             let slot = match role {
                 ListenerRole::Production => &mut production,
@@ -608,6 +609,96 @@ impl Validator<'_> {
         }
 
         production.map(|p| (p, test))
+    }
+
+    /// The listener's certificate: required for HTTPS, refused for HTTP,
+    /// and refused with a rule (the listener is someone else's).
+    fn certificate(
+        &mut self,
+        item: &S<RawListener>,
+        port: u16,
+        protocol: Protocol,
+        rule: bool,
+    ) -> Option<String> {
+        let lr = item.get_ref();
+        let Some(c) = &lr.certificate_arn else {
+            if protocol == Protocol::Https && !rule {
+                self.error(
+                    item.span(),
+                    format!("HTTPS listener on port {port} has no certificate_arn"),
+                    "add certificate_arn = \"arn:aws:acm:…\" or use protocol = \"HTTP\"",
+                );
+            }
+            return None;
+        };
+        self.place(PlanKey::Certificate(port), c.span());
+        if rule {
+            self.error(
+                c.span(),
+                format!("the listener on port {port} has a rule and a certificate_arn"),
+                "with `rule`, the listener and its certificates are someone else's: remove certificate_arn",
+            );
+        } else if protocol == Protocol::Http {
+            self.error(
+                c.span(),
+                format!("HTTP listener on port {port} has a certificate_arn"),
+                "AWS keeps a certificate only on an HTTPS listener (here every plan would show it as a change): remove certificate_arn, or use protocol = \"HTTPS\"",
+            );
+        }
+        Some(c.get_ref().clone())
+    }
+
+    /// The app's rule on the listener on `port`.
+    fn rule(&mut self, port: u16, r: &S<RawRule>) -> crate::model::ListenerRule {
+        let raw = r.get_ref();
+        self.place(PlanKey::RulePriority(port), raw.priority.span());
+        let priority = self.range("listeners.rule.priority", &raw.priority, 1, 50000, "");
+        let list = |v: &Option<S<Vec<S<String>>>>| -> Vec<String> {
+            v.iter()
+                .flat_map(|l| l.get_ref().iter().map(|s| s.get_ref().clone()))
+                .collect()
+        };
+        let (hosts, paths, methods) = (list(&raw.hosts), list(&raw.paths), list(&raw.methods));
+        if hosts.is_empty() && paths.is_empty() {
+            self.error(
+                r.span(),
+                format!("the rule on port {port} matches neither hosts nor paths"),
+                "add hosts = [\"web.example.com\"] or paths = [\"/api/*\"] (or both)",
+            );
+        }
+        let values = hosts.len() + paths.len() + methods.len();
+        if values > MAX_RULE_VALUES {
+            self.error(
+                r.span(),
+                format!("the rule on port {port} has {values} condition values; AWS allows {MAX_RULE_VALUES} per rule"),
+                "use fewer hosts, paths and methods (a wildcard such as \"*.example.com\" or \"/api/*\" covers several)",
+            );
+        }
+        for m in raw.methods.iter().flat_map(|l| l.get_ref()) {
+            let ok = !m.get_ref().is_empty()
+                && m.get_ref()
+                    .chars()
+                    .all(|c| c.is_ascii_uppercase() || c == '-' || c == '_');
+            if !ok {
+                self.error(
+                    m.span(),
+                    format!(
+                        "{:?} is not an HTTP method as AWS matches them",
+                        m.get_ref()
+                    ),
+                    format!(
+                        "write it in capitals, e.g. {:?}",
+                        m.get_ref().to_ascii_uppercase()
+                    ),
+                );
+            }
+        }
+        crate::model::ListenerRule {
+            priority,
+            hosts,
+            paths,
+            methods,
+        }
     }
 
     fn target_group(&mut self, t: &S<RawTargetGroup>) -> TargetGroupSpec {

@@ -101,8 +101,30 @@ pub struct RawListener {
     /// "production": weighted traffic to blue and green; "test": 100% to the colour being deployed.
     #[schemars(extend("enum" = ["production", "test"]))]
     pub role: S<String>,
-    /// Optional ACM certificate ARN: required for HTTPS, refused for HTTP.
+    /// Optional ACM certificate ARN: required for HTTPS, refused for HTTP, and
+    /// refused with `rule` (the listener is someone else's).
     pub certificate_arn: Option<S<String>>,
+    /// Optional: share a listener someone else owns. cutover then owns only
+    /// this rule on it (tagged with the app), moves weights in the rule's
+    /// forward, and never touches the listener's default action or other
+    /// rules. The listener must exist.
+    pub rule: Option<S<RawRule>>,
+}
+
+/// The app's rule on a shared listener: at least one of hosts and paths.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+#[schemars(extend("anyOf" = [{"required": ["hosts"]}, {"required": ["paths"]}]))]
+pub struct RawRule {
+    /// 1–50000, unique on the listener; lower is evaluated first.
+    #[schemars(range(min = 1, max = 50000))]
+    pub priority: S<i64>,
+    /// Optional host headers the rule matches, e.g. ["web.example.com"].
+    pub hosts: Option<S<Vec<S<String>>>>,
+    /// Optional path patterns the rule matches, e.g. ["/api/*"].
+    pub paths: Option<S<Vec<S<String>>>>,
+    /// Optional HTTP methods the rule matches, e.g. ["GET", "HEAD"].
+    pub methods: Option<S<Vec<S<String>>>>,
 }
 
 /// The blue and green target groups, "<app>-blue" and "<app>-green".

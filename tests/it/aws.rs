@@ -104,7 +104,7 @@ impl Aws {
     }
 
     /// The scenario plan for this account's network, at moto's pace.
-    fn adapt(&self, plan: String) -> String {
+    pub(super) fn adapt(&self, plan: String) -> String {
         plan.replace("vpc-0test", &self.vpc)
             .replace(
                 "[\"subnet-a\", \"subnet-b\"]",

@@ -146,16 +146,21 @@ impl SandboxEnv {
         sb.with_world(f).expect("save");
     }
 
-    /// Production weights as the sandbox's listener on port 80 has them.
+    /// Production weights as the sandbox's listener on port 80 has them,
+    /// or shop's rule on it when the plan shares the listener.
     pub fn weights(&self) -> Weights {
         let w = self.world();
-        let l = w
+        let (arn, l) = w
             .listeners
-            .values()
-            .find(|l| l.port == 80)
+            .iter()
+            .find(|(_, l)| l.port == 80)
             .expect("production listener");
+        let rule = w.rules.values().find(|r| {
+            r.listener_arn == *arn && r.tags.get("cutover:app").map(String::as_str) == Some("shop")
+        });
+        let forward = rule.map(|r| &r.forward).unwrap_or(&l.forward);
         let mut out = Weights { blue: 0, green: 0 };
-        for (arn, weight) in &l.forward {
+        for (arn, weight) in forward {
             if w.target_groups[arn].name == "shop-blue" {
                 out.blue += weight;
             } else {

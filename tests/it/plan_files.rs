@@ -184,6 +184,8 @@ const SCHEMA_REJECTS: &[&str] = &[
     "port-zero",
     "protocol-lowercase",
     "protocol-unknown",
+    "rule-priority-out-of-range",
+    "rule-without-hosts-or-paths",
     "security-groups-empty",
     "size-as-string",
     "smoke-empty-command",

@@ -109,6 +109,7 @@ fn live_on_blue() -> Observed {
         }),
         lock: None,
         previous: None,
+        ..Observed::default()
     }
 }
 

@@ -1477,3 +1477,47 @@ fn a_launch_template_version_auto_scaling_does_not_see_yet_is_waited_for() {
         s.last().stderr
     );
 }
+
+#[test]
+fn an_app_with_a_rule_moves_only_its_rule_on_a_listener_someone_else_owns() {
+    let rule = "role = \"production\"\nrule = { priority = 100, hosts = [\"shop.example.com\"] }\n";
+    let s = Scenario::sandbox()
+        .teardown("1h")
+        .edit_plan("role = \"production\"\n", rule)
+        .apply()
+        .exits(0)
+        .traffic(100, 0);
+    assert!(
+        s.last().stdout.contains("+ rule 100 on :80 (production)"),
+        "{}",
+        s.last().stdout
+    );
+    let s = s
+        .release(V2)
+        .apply()
+        .exits(0)
+        .traffic(0, 100)
+        .active("green");
+    assert!(
+        s.last()
+            .stdout
+            .contains("build green, shift rule 100 on :80 10% → 25% → 50% → 100%, then promote"),
+        "{}",
+        s.last().stdout
+    );
+    let s = s.run(&["rollback"]).exits(0).traffic(100, 0).active("blue");
+    // The listener is its owner's: its default action never changed.
+    let world = s.cloud.world();
+    let listener = world.listeners.values().find(|l| l.port == 80).unwrap();
+    assert!(listener.forward.is_empty());
+    assert_eq!(listener.kept_actions, ["fixed-response"]);
+    // Moving the rule is a change to the rule, in place.
+    let moved = "role = \"production\"\nrule = { priority = 90, hosts = [\"shop.example.com\"] }\n";
+    let s = s.edit_plan(rule, moved).run(&["plan"]).exits(0);
+    assert!(
+        s.last().stdout.contains("~ rule 90 on :80 (production)")
+            && s.last().stdout.contains("priority: 100 → 90"),
+        "{}",
+        s.last().stdout
+    );
+}

@@ -1,33 +1,121 @@
 //! Listeners (created, or set to the plan's protocol, certificate and
 //! weights) and the active-colour record.
 
-use super::{step, Builder};
+use super::{step, Builder, PlanError};
+use crate::model::observed::Observed;
 use crate::model::plan::{Action, ChangeAction, FieldChange, ListenerConfig, Resource};
 use crate::model::{Color, Weights};
 use crate::spec::ListenerSpec;
+use crate::spec::Spec;
 
-/// The listener's protocol and certificate are the plan's.
+/// The listener's protocol and certificate are the plan's; with a rule,
+/// the app's rule matches and is placed as the plan says.
 pub(super) fn settings_match(b: &Builder, l: &ListenerSpec) -> bool {
-    b.obs.listener(l.port).is_some_and(|live| {
-        live.protocol == l.protocol && live.certificate_arn == l.certificate_arn
-    })
+    match &l.rule {
+        Some(want) => b
+            .obs
+            .rule(l.port)
+            .is_some_and(|live| live.rule.priority == want.priority && live.rule.same_match(want)),
+        None => b.obs.listener(l.port).is_some_and(|live| {
+            live.protocol == l.protocol && live.certificate_arn == l.certificate_arn
+        }),
+    }
 }
 
-/// The listener forwards `weights` with the plan's settings.
+/// Where the plan has a rule, the listener exists and no one else's rule
+/// holds its priority: checked before anything is created.
+pub(super) fn shared_listeners_ready(spec: &Spec, obs: &Observed) -> Result<(), PlanError> {
+    for l in spec.listeners() {
+        let Some(rule) = &l.rule else { continue };
+        if obs.listener(l.port).is_none() {
+            return Err(PlanError::SharedListenerMissing {
+                load_balancer: spec.load_balancer.clone(),
+                port: l.port,
+            });
+        }
+        let taken = obs
+            .other_rules
+            .iter()
+            .find(|o| o.port == l.port && o.priority == rule.priority);
+        if let Some(other) = taken {
+            return Err(PlanError::RulePriorityTaken {
+                port: l.port,
+                priority: rule.priority,
+                holder: match &other.app {
+                    Some(app) => format!("app {app:?}'s rule {}", other.arn),
+                    None => format!("rule {}", other.arn),
+                },
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The listener (or the app's rule on it) forwards `weights` with the
+/// plan's settings.
 pub(super) fn ensure(b: &mut Builder, l: &ListenerSpec, weights: Weights, reason: &str) {
     let obs = b.obs;
     let resource = Resource::Listener {
         port: l.port,
         role: l.role,
+        rule: l.rule.as_ref().map(|r| r.priority),
     };
-    let change = match obs.listener(l.port) {
-        None => b.change(
-            ChangeAction::Create,
-            resource,
-            vec![FieldChange::new("weights", None, Some(weights.to_string()))],
-            reason,
-        ),
-        Some(live) => {
+    let exists = match &l.rule {
+        Some(_) => obs.rule(l.port).is_some(),
+        None => obs.listener(l.port).is_some(),
+    };
+    let change = if exists {
+        let mut fields = setting_changes(b, l);
+        let current = obs.weights_at(l.weights_at());
+        if current != Some(weights) {
+            fields.push(FieldChange::new(
+                "weights",
+                current.map(|w| w.to_string()),
+                Some(weights.to_string()),
+            ));
+        }
+        b.change(ChangeAction::Update, resource, fields, reason)
+    } else {
+        let mut fields = Vec::new();
+        if let Some(rule) = &l.rule {
+            fields.push(FieldChange::new("matches", None, Some(rule.matches_text())));
+        }
+        fields.push(FieldChange::new("weights", None, Some(weights.to_string())));
+        b.change(ChangeAction::Create, resource, fields, reason)
+    };
+    let action = Action::EnsureListener {
+        config: ListenerConfig {
+            role: l.role,
+            port: l.port,
+            protocol: l.protocol,
+            certificate_arn: l.certificate_arn.clone(),
+            rule: l.rule.clone(),
+        },
+        weights,
+    };
+    b.decide(Some(change), [step(action, reason)]);
+}
+
+/// What differs between the plan's listener (or rule) and the live one,
+/// weights aside.
+fn setting_changes(b: &Builder, l: &ListenerSpec) -> Vec<FieldChange> {
+    let obs = b.obs;
+    match (&l.rule, obs.rule(l.port), obs.listener(l.port)) {
+        (Some(want), Some(live), _) => {
+            let mut fields: Vec<FieldChange> =
+                FieldChange::differs("priority", live.rule.priority, want.priority)
+                    .into_iter()
+                    .collect();
+            if !live.rule.same_match(want) {
+                fields.push(FieldChange::new(
+                    "matches",
+                    Some(live.rule.matches_text()),
+                    Some(want.matches_text()),
+                ));
+            }
+            fields
+        }
+        (None, _, Some(live)) => {
             let mut fields: Vec<FieldChange> =
                 FieldChange::differs("protocol", live.protocol, l.protocol)
                     .into_iter()
@@ -39,27 +127,10 @@ pub(super) fn ensure(b: &mut Builder, l: &ListenerSpec, weights: Weights, reason
                     l.certificate_arn.clone(),
                 ));
             }
-            let current = obs.weights_at(l.weights_at());
-            if current != Some(weights) {
-                fields.push(FieldChange::new(
-                    "weights",
-                    current.map(|w| w.to_string()),
-                    Some(weights.to_string()),
-                ));
-            }
-            b.change(ChangeAction::Update, resource, fields, reason)
+            fields
         }
-    };
-    let action = Action::EnsureListener {
-        config: ListenerConfig {
-            role: l.role,
-            port: l.port,
-            protocol: l.protocol,
-            certificate_arn: l.certificate_arn.clone(),
-        },
-        weights,
-    };
-    b.decide(Some(change), [step(action, reason)]);
+        _ => Vec::new(),
+    }
 }
 
 /// The test listener (if the plan has one) sends everything to `c`.

@@ -38,6 +38,14 @@ use crate::spec::Spec;
 pub enum PlanError {
     #[error("load balancer {0:?} was not found; cutover never creates or deletes load balancers: create it first, or fix `load_balancer.name`")]
     LoadBalancerMissing(String),
+    #[error("there is no listener on port {port} of load balancer {load_balancer:?}; with `rule`, cutover adds its rule to a listener someone else owns: create the listener first, or leave `rule` out to let cutover own the whole listener")]
+    SharedListenerMissing { load_balancer: String, port: u16 },
+    #[error("priority {priority} on the listener on port {port} is taken by {holder}; choose a free priority for `rule.priority` (`aws elbv2 describe-rules --listener-arn …` lists them)")]
+    RulePriorityTaken {
+        port: u16,
+        priority: u32,
+        holder: String,
+    },
     #[error("the active-colour parameter is missing and production is split (blue {blue}%, green {green}%) between fleets that do not tell which one was live; record it with `aws ssm put-parameter` or fix the listener, then plan again")]
     AmbiguousActive { blue: u32, green: u32 },
     #[error("the active-colour parameter says {parameter} but production is all on {listener}, which does not run the plan's release: a rollback that did not finish, or a shift that stopped at 100%; `cutover rollback` finishes the one or returns production to {parameter} from the other (or put the parameter right by hand), then plan again")]
@@ -169,6 +177,7 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
     if obs.load_balancer.is_none() {
         return Err(PlanError::LoadBalancerMissing(spec.load_balancer.clone()));
     }
+    listeners::shared_listeners_ready(spec, obs)?;
     let mut b = Builder {
         spec,
         opts,

@@ -115,7 +115,11 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
         match resume_at {
             Some(w) => format!("resume the shift from {a} to {to} at {w}%"),
             None => format!(
-                "blue-green: build {to}, shift {}, then promote",
+                "blue-green: build {to}, shift {}{}, then promote",
+                match &b.spec.production.rule {
+                    Some(r) => format!("rule {} on :{} ", r.priority, b.spec.production.port),
+                    None => String::new(),
+                },
                 steps.join(" → ")
             ),
         },
@@ -179,6 +183,7 @@ fn take_back_abandoned(b: &mut Builder, a: Color, release: &Release) -> u32 {
         Resource::Listener {
             port: spec.production.port,
             role: spec.production.role,
+            rule: spec.production.rule.as_ref().map(|r| r.priority),
         },
         vec![FieldChange::new(
             "weights",

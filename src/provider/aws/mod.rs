@@ -10,6 +10,7 @@
 mod observe;
 mod preflight;
 mod retry;
+mod rules;
 
 use super::{
     hint_for, release_description, AppRef, FailedLaunch, Members, Provider, ProviderError, Result,
@@ -352,14 +353,19 @@ impl Aws {
 
     /// A weighted forward. ALB takes weights 0–999 and at most five target
     /// groups; anything else is refused here, before AWS sees it.
-    /// Remembers the actions a listener runs before its forward.
-    fn remember_actions(&self, l: &elb::types::Listener) {
-        let kept: Vec<elb::types::Action> = observe::ordered_actions(l)
-            .into_iter()
+    /// Remembers the actions a listener or rule (`arn`) runs before its
+    /// forward.
+    fn remember_kept(&self, arn: &str, actions: &[elb::types::Action]) {
+        let mut kept: Vec<elb::types::Action> = actions
+            .iter()
             .filter(|a| !observe::is_forward(a))
+            .cloned()
             .collect();
-        let arn = l.listener_arn().unwrap_or_default().to_string();
-        self.kept_actions.lock().expect("lock").insert(arn, kept);
+        kept.sort_by_key(|a| a.order().unwrap_or(i32::MAX));
+        self.kept_actions
+            .lock()
+            .expect("lock")
+            .insert(arn.to_string(), kept);
     }
 
     /// The default actions that forward `forward` on listener `arn`: the
@@ -422,6 +428,14 @@ fn one(mut batch: Vec<Result<Observed>>) -> Result<Observed> {
     batch
         .pop()
         .unwrap_or_else(|| Err(ProviderError::api("Observe", "no snapshot was made")))
+}
+
+/// The tags of a rule cutover made for `app` on a shared listener.
+fn elb_tags_for_app(app: &str) -> Vec<elb::types::Tag> {
+    [(tags::APP, app), (tags::MANAGED, "true")]
+        .into_iter()
+        .map(|(k, v)| elb::types::Tag::builder().key(k).value(v).build())
+        .collect()
 }
 
 fn elb_tags(app: &str, color: Color) -> Vec<elb::types::Tag> {
@@ -520,6 +534,43 @@ fn launch_data(release: &Release) -> ec2::types::RequestLaunchTemplateData {
         )
         .set_key_name(d.key_name.clone())
         .build()
+}
+
+impl Aws {
+    async fn listener_forward(&self, arn: &ListenerArn) -> Result<Forward> {
+        self.count("DescribeListeners");
+        let out = self
+            .elb
+            .describe_listeners()
+            .listener_arns(arn.as_str())
+            .send()
+            .await
+            .map_err(|e| err("DescribeListeners", e))?;
+        let l = out
+            .listeners()
+            .first()
+            .ok_or_else(|| ProviderError::NotFound(format!("listener {arn}")))?;
+        self.remember_kept(l.listener_arn().unwrap_or_default(), l.default_actions());
+        Ok(listener_from(l).forward)
+    }
+
+    async fn set_listener_weights(&self, arn: &ListenerArn, forward: &Forward) -> Result<Forward> {
+        self.count("ModifyListener");
+        let out = self
+            .elb
+            .modify_listener()
+            .listener_arn(arn.as_str())
+            .set_default_actions(Some(self.default_actions(arn.as_str(), forward)?))
+            .send()
+            .await
+            .map_err(|e| err("ModifyListener", e))?;
+        let l = out
+            .listeners()
+            .first()
+            .ok_or_else(|| ProviderError::api("ModifyListener", "no listener in the response"))?;
+        self.remember_kept(l.listener_arn().unwrap_or_default(), l.default_actions());
+        Ok(listener_from(l).forward)
+    }
 }
 
 #[async_trait]
@@ -894,45 +945,44 @@ impl Provider for Aws {
             .send()
             .await
             .map_err(|e| err("ModifyListener", e))?;
-        out.listeners()
-            .iter()
-            .for_each(|l| self.remember_actions(l));
+        out.listeners().iter().for_each(|l| {
+            self.remember_kept(l.listener_arn().unwrap_or_default(), l.default_actions())
+        });
         Ok(())
     }
 
-    async fn listener_forward(&self, arn: &ListenerArn) -> Result<Forward> {
-        self.count("DescribeListeners");
-        let out = self
-            .elb
-            .describe_listeners()
-            .listener_arns(arn.as_str())
-            .send()
-            .await
-            .map_err(|e| err("DescribeListeners", e))?;
-        let l = out
-            .listeners()
-            .first()
-            .ok_or_else(|| ProviderError::NotFound(format!("listener {arn}")))?;
-        self.remember_actions(l);
-        Ok(listener_from(l).forward)
+    async fn create_rule(
+        &self,
+        app: &AppRef,
+        listener: &ListenerArn,
+        rule: &crate::model::ListenerRule,
+        forward: &Forward,
+    ) -> Result<crate::model::RuleArn> {
+        self.create_rule_on(app, listener, rule, forward).await
     }
 
-    async fn set_weights(&self, arn: &ListenerArn, forward: &Forward) -> Result<Forward> {
-        self.count("ModifyListener");
-        let out = self
-            .elb
-            .modify_listener()
-            .listener_arn(arn.as_str())
-            .set_default_actions(Some(self.default_actions(arn.as_str(), forward)?))
-            .send()
-            .await
-            .map_err(|e| err("ModifyListener", e))?;
-        let l = out
-            .listeners()
-            .first()
-            .ok_or_else(|| ProviderError::api("ModifyListener", "no listener in the response"))?;
-        self.remember_actions(l);
-        Ok(listener_from(l).forward)
+    async fn modify_rule(
+        &self,
+        arn: &crate::model::RuleArn,
+        rule: &crate::model::ListenerRule,
+        forward: &Forward,
+    ) -> Result<()> {
+        self.modify_rule_to(arn, rule, forward).await
+    }
+
+    async fn forward_of(&self, at: &crate::model::ForwardAt) -> Result<Forward> {
+        self.forward_at(at).await
+    }
+
+    async fn set_weights(
+        &self,
+        at: &crate::model::ForwardAt,
+        forward: &Forward,
+    ) -> Result<Forward> {
+        match at {
+            crate::model::ForwardAt::Listener(arn) => self.set_listener_weights(arn, forward).await,
+            crate::model::ForwardAt::Rule(arn) => self.set_rule_weights(arn, forward).await,
+        }
     }
 
     async fn put_active(&self, parameter: &str, color: Color) -> Result<()> {

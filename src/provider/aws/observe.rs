@@ -8,7 +8,9 @@
 
 use super::{err, protocol_from, Aws};
 use crate::model::observed::{self, Managed, ManagedKind, Observed, TargetHealth, TargetState};
-use crate::model::{names, tags, Capacity, Color, HealthCheck, LoadBalancerArn, TargetGroupArn};
+use crate::model::{
+    names, tags, Capacity, Color, Forward, HealthCheck, LoadBalancerArn, TargetGroupArn,
+};
 use crate::provider::{fingerprint_from_description, AppRef, Provider, ProviderError, Result};
 use aws_sdk_autoscaling as asg;
 use aws_sdk_ec2 as ec2;
@@ -69,9 +71,17 @@ impl Aws {
         let now = self.now_secs();
         let found = self.round_one(apps, full).await?;
         let details = self.round_two(&found, full).await?;
+        let rules = self
+            .rules_on(rule_listeners(apps, &found, &details))
+            .await?;
         Ok(apps
             .iter()
-            .map(|app| assemble(app, now, &found, &details))
+            .map(|app| {
+                let mut obs = assemble(app, now, &found, &details);
+                (obs.rules, obs.other_rules) =
+                    super::rules::rules_for(&app.app, &obs.listeners, &app.rule_ports, &rules);
+                obs
+            })
             .collect())
     }
 
@@ -308,7 +318,7 @@ impl Aws {
                 .await
                 .map_err(|e| err("DescribeListeners", e))?;
             for l in page.listeners() {
-                self.remember_actions(l);
+                self.remember_kept(l.listener_arn().unwrap_or_default(), l.default_actions());
                 out.push(listener_from(l));
             }
             marker = page.next_marker().map(str::to_string);
@@ -403,6 +413,14 @@ impl Aws {
             .iter()
             .filter_map(|t| t.target_group_arn().map(str::to_string))
             .collect();
+        self.tags_of(arns).await
+    }
+
+    /// Each load balancing resource's tags (target groups, rules), by ARN.
+    pub(super) async fn tags_of(
+        &self,
+        arns: Vec<String>,
+    ) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
         let chunks = arns.chunks(TAG_ARNS).map(|chunk| async move {
             self.count("DescribeTags");
             let out = self
@@ -571,6 +589,22 @@ where
     });
     let found = futures::future::try_join_all(chunks).await?;
     Ok(found.into_iter().flatten().collect())
+}
+
+/// The listeners (ARNs) where an app has a rule: their rules are read.
+fn rule_listeners(apps: &[AppRef], found: &Found, details: &Details) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    for app in apps.iter().filter(|a| !a.rule_ports.is_empty()) {
+        let Some(lb) = found.load_balancers.get(&app.load_balancer) else {
+            continue;
+        };
+        for l in details.listeners.get(lb.arn.as_str()).into_iter().flatten() {
+            if app.rule_ports.contains(&l.port) {
+                out.insert(l.arn.to_string());
+            }
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// One app's snapshot, from what both rounds found.
@@ -763,26 +797,26 @@ fn fleet_from(g: &asg::types::AutoScalingGroup) -> observed::Fleet {
     }
 }
 
-/// A listener's default actions in the order the load balancer runs them.
-pub(super) fn ordered_actions(l: &elb::types::Listener) -> Vec<elb::types::Action> {
-    let mut actions = l.default_actions().to_vec();
-    actions.sort_by_key(|a| a.order().unwrap_or(i32::MAX));
-    actions
-}
-
 /// The action that forwards to target groups.
 pub(super) fn is_forward(a: &elb::types::Action) -> bool {
     a.r#type() == Some(&elb::types::ActionTypeEnum::Forward)
 }
 
-pub(super) fn listener_from(l: &elb::types::Listener) -> observed::Listener {
-    let mut forward = Vec::new();
-    let actions = ordered_actions(l);
-    let kept_actions = actions
+/// The kinds of the actions before the forward, in order, and the forward.
+pub(super) fn kept_and_forward(actions: &[elb::types::Action]) -> (Vec<String>, Forward) {
+    let mut actions = actions.to_vec();
+    actions.sort_by_key(|a| a.order().unwrap_or(i32::MAX));
+    let kept = actions
         .iter()
         .filter(|a| !is_forward(a))
         .map(|a| a.r#type().map(|t| t.as_str()).unwrap_or("?").to_string())
         .collect();
+    (kept, forward_from(&actions))
+}
+
+/// The forward among `actions`: (target group ARN, weight) each.
+pub(super) fn forward_from(actions: &[elb::types::Action]) -> Forward {
+    let mut forward = Vec::new();
     if let Some(a) = actions.iter().find(|a| is_forward(a)) {
         if let Some(fc) = a.forward_config() {
             for t in fc.target_groups() {
@@ -794,6 +828,11 @@ pub(super) fn listener_from(l: &elb::types::Listener) -> observed::Listener {
             forward.push((arn.into(), 1));
         }
     }
+    forward
+}
+
+pub(super) fn listener_from(l: &elb::types::Listener) -> observed::Listener {
+    let (kept_actions, forward) = kept_and_forward(l.default_actions());
     observed::Listener {
         arn: l.listener_arn().unwrap_or_default().into(),
         port: l.port().unwrap_or(0) as u16,

@@ -83,7 +83,7 @@ async fn settle(
     decision: &crate::decide::rollback::Rollback,
     obs: &crate::model::observed::Observed,
 ) {
-    let Some(listener) = obs.listener(spec.production.weights_at().port()) else {
+    let Some((at, _)) = obs.forward_at(spec.production.weights_at()) else {
         return;
     };
     let arns = crate::model::PerColor {
@@ -92,7 +92,7 @@ async fn settle(
     };
     let home = crate::provider::forward_for(&arns, crate::model::Weights::all_on(decision.to));
     p.sleep(p.poll_interval()).await;
-    let mut now = match p.listener_forward(&listener.arn).await {
+    let mut now = match p.forward_of(&at).await {
         Ok(f) => f,
         Err(_) => return,
     };
@@ -104,7 +104,7 @@ async fn settle(
             "warning: a write of the preempted run landed after the flip; production is back on {} again",
             decision.to
         );
-        if let Err(e) = p.set_weights(&listener.arn, &home).await {
+        if let Err(e) = p.set_weights(&at, &home).await {
             eprintln!(
                 "error: putting production back on {} failed ({e}); run `cutover rollback` again",
                 decision.to

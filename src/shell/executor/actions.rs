@@ -332,13 +332,29 @@ impl Executor<'_> {
         if is_prod {
             self.check_weights_unchanged(r).await?;
         }
-        match r.listeners.get(&config.port).cloned() {
-            Some(arn) => {
+        match (r.listeners.get(&config.port).cloned(), &config.rule) {
+            (Some(listener), Some(rule)) => match r.rules.get(&config.port).cloned() {
+                Some(arn) => self.provider.modify_rule(&arn, rule, &forward).await?,
+                None => {
+                    let arn = self
+                        .provider
+                        .create_rule(&self.app, &listener, rule, &forward)
+                        .await?;
+                    r.rules.insert(config.port, arn);
+                }
+            },
+            (None, Some(_)) => {
+                return Err(StepError::Missing(format!(
+                    "the listener on port {} does not exist (with `rule`, it is someone else's)",
+                    config.port
+                )))
+            }
+            (Some(arn), None) => {
                 self.provider
                     .modify_listener(&arn, config, &forward)
                     .await?
             }
-            None => {
+            (None, None) => {
                 let arn = self
                     .provider
                     .create_listener(&r.load_balancer, config, &forward)
@@ -356,7 +372,7 @@ impl Executor<'_> {
     /// One step of the shift: set the production weights and read them back.
     async fn set_weights(&self, r: &mut Resolved, weights: Weights) -> Result<Detail, StepError> {
         self.check_weights_safe(r, weights).await?;
-        let arn = r.production_listener()?;
+        let arn = r.production_forward()?;
         let forward = forward_for(&r.target_groups, weights);
         // Last look before the write: a rollback may have taken over, or
         // someone may have moved the weights.
@@ -388,7 +404,7 @@ impl Executor<'_> {
         record_active: Option<&str>,
         previous_record: Option<&PreviousRecord>,
     ) -> Result<Detail, StepError> {
-        let arn = r.production_listener()?;
+        let arn = r.production_forward()?;
         let weights = Weights::all_on(to);
         let forward = forward_for(&r.target_groups, weights);
         let p = self.provider;

@@ -247,7 +247,7 @@ impl Executor<'_> {
                 waited_secs: self.health_timeout_secs,
             });
         }
-        let arn = r.production_listener().map_err(missing)?;
+        let arn = r.production_forward().map_err(missing)?;
         // Last look before the write: a rollback may have taken over.
         self.fence().await.map_err(|e| match e {
             StepError::Preempted { by } => RestoreError::Preempted(by),
@@ -314,11 +314,11 @@ impl Executor<'_> {
     /// else changing them (a console edit, another tool) stops the run
     /// without a write.
     async fn check_weights_unchanged(&self, r: &Resolved) -> Result<(), StepError> {
-        let (Some(expected), Ok(arn)) = (r.weights, r.production_listener()) else {
+        let (Some(expected), Ok(arn)) = (r.weights, r.production_forward()) else {
             return Ok(());
         };
         let read = async || {
-            let forward = self.provider.listener_forward(&arn).await?;
+            let forward = self.provider.forward_of(&arn).await?;
             let color_of = |tg: &crate::model::TargetGroupArn| {
                 Color::ALL
                     .into_iter()

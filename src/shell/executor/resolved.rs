@@ -4,8 +4,8 @@
 use super::StepError;
 use crate::model::observed::Observed;
 use crate::model::{
-    names, Color, FleetName, ListenerArn, LoadBalancerArn, PerColor, TargetGroupArn, Timestamp,
-    Weights, WeightsAt,
+    names, Color, FleetName, ForwardAt, ListenerArn, LoadBalancerArn, PerColor, RuleArn,
+    TargetGroupArn, Timestamp, Weights, WeightsAt,
 };
 use std::collections::BTreeMap;
 
@@ -14,6 +14,8 @@ pub(super) struct Resolved {
     pub load_balancer: LoadBalancerArn,
     pub target_groups: PerColor<Option<TargetGroupArn>>,
     pub listeners: BTreeMap<u16, ListenerArn>,
+    /// The app's rules on shared listeners, by listener port.
+    pub rules: BTreeMap<u16, RuleArn>,
     pub template_id: Option<String>,
     /// Launch template version per release fingerprint.
     pub versions: BTreeMap<String, i64>,
@@ -54,6 +56,7 @@ impl Resolved {
                 .iter()
                 .map(|l| (l.port, l.arn.clone()))
                 .collect(),
+            rules: obs.rules.iter().map(|r| (r.port, r.arn.clone())).collect(),
             template_id: obs.launch_template.as_ref().map(|t| t.id.clone()),
             versions: obs
                 .launch_template
@@ -96,14 +99,22 @@ impl Resolved {
         }
     }
 
-    /// The listener that carries the production weights.
-    pub fn production_listener(&self) -> Result<ListenerArn, StepError> {
-        let port = match self.production {
-            WeightsAt::ListenerDefault { port } => port,
+    /// Where the production weights are: the listener, or the app's rule on it.
+    pub fn production_forward(&self) -> Result<ForwardAt, StepError> {
+        let found = match self.production {
+            WeightsAt::ListenerDefault { port } => {
+                self.listeners.get(&port).cloned().map(ForwardAt::Listener)
+            }
+            WeightsAt::Rule { port } => self.rules.get(&port).cloned().map(ForwardAt::Rule),
         };
-        self.listeners
-            .get(&port)
-            .cloned()
-            .ok_or_else(|| StepError::Missing("the production listener does not exist".into()))
+        found.ok_or_else(|| {
+            StepError::Missing(format!(
+                "the production {} does not exist",
+                match self.production {
+                    WeightsAt::ListenerDefault { .. } => "listener",
+                    WeightsAt::Rule { .. } => "rule",
+                }
+            ))
+        })
     }
 }

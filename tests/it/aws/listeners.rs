@@ -133,3 +133,238 @@ fn aws_weight_changes_keep_a_login_someone_put_before_the_forward() {
     assert_eq!(kinds(&aws.default_actions(80)), expected);
     aws.run(&["plan", "--detailed-exitcode"]).expect(0);
 }
+
+/// The production and test listeners of shop-alb as another team made
+/// them: a fixed 404 by default, and on :80 that team's own rule.
+fn shared_listeners(aws: &Aws) -> String {
+    let lb = aws.lb_arn();
+    aws.moto.rt.block_on(async {
+        let elb = &aws.moto.elb;
+        let not_found = || {
+            elb::types::Action::builder()
+                .r#type(elb::types::ActionTypeEnum::FixedResponse)
+                .fixed_response_config(
+                    elb::types::FixedResponseActionConfig::builder()
+                        .status_code("404")
+                        .content_type("text/plain")
+                        .message_body("no such site")
+                        .build(),
+                )
+                .build()
+        };
+        let mut listeners = Vec::new();
+        for port in [80, 8080] {
+            let l = elb
+                .create_listener()
+                .load_balancer_arn(&lb)
+                .port(port)
+                .protocol(elb::types::ProtocolEnum::Http)
+                .default_actions(not_found())
+                .send()
+                .await
+                .unwrap();
+            listeners.push(l.listeners()[0].listener_arn().unwrap().to_string());
+        }
+        let admin = elb
+            .create_target_group()
+            .name("admin")
+            .protocol(elb::types::ProtocolEnum::Http)
+            .port(8080)
+            .vpc_id(&aws.vpc)
+            .send()
+            .await
+            .unwrap();
+        let admin = admin.target_groups()[0].target_group_arn().unwrap();
+        elb.create_rule()
+            .listener_arn(&listeners[0])
+            .priority(50)
+            .conditions(
+                elb::types::RuleCondition::builder()
+                    .field("host-header")
+                    .host_header_config(
+                        elb::types::HostHeaderConditionConfig::builder()
+                            .values("admin.example.com")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .actions(
+                elb::types::Action::builder()
+                    .r#type(elb::types::ActionTypeEnum::Forward)
+                    .target_group_arn(admin)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        listeners[0].clone()
+    })
+}
+
+/// A rule as (priority, what it forwards to: (target group name, weight)).
+type RuleSeen = (String, Vec<(String, i32)>);
+
+/// Each rule on the listener, and the listener's default action types.
+fn listener_state(aws: &Aws, listener: &str) -> (Vec<RuleSeen>, Vec<String>) {
+    aws.moto.rt.block_on(async {
+        let elb = &aws.moto.elb;
+        let rules = elb
+            .describe_rules()
+            .listener_arn(listener)
+            .send()
+            .await
+            .unwrap();
+        let mut out = Vec::new();
+        let mut defaults = Vec::new();
+        for r in rules.rules() {
+            let mut forward = Vec::new();
+            for a in r.actions() {
+                let tgs: Vec<(String, i32)> = match a.forward_config() {
+                    Some(fc) => fc
+                        .target_groups()
+                        .iter()
+                        .map(|t| {
+                            (
+                                t.target_group_arn().unwrap().to_string(),
+                                t.weight().unwrap_or(1),
+                            )
+                        })
+                        .collect(),
+                    None => a
+                        .target_group_arn()
+                        .map(|arn| vec![(arn.to_string(), 1)])
+                        .unwrap_or_default(),
+                };
+                for (arn, w) in tgs {
+                    let name = arn.split('/').nth(1).unwrap_or_default().to_string();
+                    forward.push((name, w));
+                }
+                if r.is_default() == Some(true) {
+                    defaults.push(a.r#type().unwrap().as_str().to_string());
+                }
+            }
+            forward.sort();
+            out.push((r.priority().unwrap_or_default().to_string(), forward));
+        }
+        out.sort();
+        (out, defaults)
+    })
+}
+
+/// `app`'s plan: the harness plan for this account with rules on both
+/// listeners, host `<app>.example.com` at `priority`.
+fn rule_plan(aws: &Aws, app: &str, priority: u32, image: &str, delay: &str) -> String {
+    let toml = aws.adapt(crate::harness::plan_toml(image, delay));
+    toml.replace("[app]\nname = \"shop\"", &format!("[app]\nname = \"{app}\""))
+        .replace(
+            "role = \"production\"\n",
+            &format!("role = \"production\"\nrule = {{ priority = {priority}, hosts = [\"{app}.example.com\"] }}\n"),
+        )
+        .replace(
+            "role = \"test\"\n",
+            &format!("role = \"test\"\nrule = {{ priority = {priority}, hosts = [\"test.{app}.example.com\"] }}\n"),
+        )
+}
+
+#[test]
+fn aws_two_apps_share_a_listener_through_rules_and_nothing_else_moves() {
+    let aws = Aws::new();
+    let listener = shared_listeners(&aws);
+    let write = |name: &str, toml: String| {
+        std::fs::write(aws.moto.dir.path().join(name), toml).unwrap();
+    };
+    write(
+        "shop.toml",
+        rule_plan(&aws, "shop", 100, "ami-0000000000000001", "1h"),
+    );
+    write(
+        "cart.toml",
+        rule_plan(&aws, "cart", 200, "ami-0000000000000001", "1h"),
+    );
+    aws.moto
+        .cutover(&["apply", "--auto-approve", "shop.toml"])
+        .expect(0);
+    let run = aws.moto.cutover(&["apply", "--auto-approve", "cart.toml"]);
+    run.expect(0);
+    assert!(
+        run.stdout.contains("+ rule 200 on :80 (production)")
+            && run.stdout.contains("host cart.example.com"),
+        "{}",
+        run.stdout
+    );
+    let admin = ("50".to_string(), vec![("admin".to_string(), 1)]);
+    let on = |app: &str, blue: i32, green: i32| {
+        vec![
+            (format!("{app}-blue"), blue),
+            (format!("{app}-green"), green),
+        ]
+    };
+    let (rules, defaults) = listener_state(&aws, &listener);
+    assert_eq!(
+        rules,
+        vec![
+            ("100".to_string(), on("shop", 100, 0)),
+            ("200".to_string(), on("cart", 100, 0)),
+            admin.clone(),
+            ("default".to_string(), vec![]),
+        ]
+    );
+    assert_eq!(defaults, ["fixed-response"]);
+
+    // A release of shop moves only shop's rule, step by step.
+    write(
+        "shop.toml",
+        rule_plan(&aws, "shop", 100, "ami-0000000000000002", "1h"),
+    );
+    let run = aws.moto.cutover(&["apply", "--auto-approve", "shop.toml"]);
+    run.expect(0);
+    assert!(
+        run.stderr
+            .contains("shift production: 90% blue / 10% green"),
+        "{}",
+        run.stderr
+    );
+    let (rules, defaults) = listener_state(&aws, &listener);
+    assert_eq!(rules[0], ("100".to_string(), on("shop", 0, 100)));
+    assert_eq!(rules[1], ("200".to_string(), on("cart", 100, 0)));
+    assert_eq!(rules[2], admin);
+    assert_eq!(defaults, ["fixed-response"]);
+
+    // Rolling shop back is one write to its rule.
+    let run = aws.moto.cutover(&["rollback", "shop.toml"]);
+    run.expect(0);
+    let (rules, defaults) = listener_state(&aws, &listener);
+    assert_eq!(rules[0], ("100".to_string(), on("shop", 100, 0)));
+    assert_eq!(rules[1], ("200".to_string(), on("cart", 100, 0)));
+    assert_eq!(rules[2], admin);
+    assert_eq!(defaults, ["fixed-response"]);
+
+    // Every setting reads back as the plans say.
+    aws.moto
+        .cutover(&["plan", "--detailed-exitcode", "cart.toml"])
+        .expect(0);
+    let run = aws.moto.cutover(&["drift", "shop.toml", "cart.toml"]);
+    run.expect(0);
+
+    // A third app asking for the other team's priority is refused before
+    // anything is made.
+    write(
+        "blog.toml",
+        rule_plan(&aws, "blog", 50, "ami-0000000000000001", "1h"),
+    );
+    let run = aws.moto.cutover(&["plan", "blog.toml"]);
+    run.expect(1);
+    assert!(
+        run.stderr
+            .contains("priority 50 on the listener on port 80 is taken by rule arn:"),
+        "{}",
+        run.stderr
+    );
+    let run = aws.moto.cutover(&["apply", "--auto-approve", "blog.toml"]);
+    run.expect(1);
+    assert!(
+        !aws.inventory().iter().any(|r| r.contains("blog")),
+        "{:?}",
+        aws.inventory()
+    );
+}

@@ -1,0 +1,304 @@
+//! The app's rule on a listener someone else owns: created tagged with the
+//! app, its forward moved by ModifyRule, found again by its tags. Other
+//! rules on the listener, and the listener itself, are only read.
+
+use super::{elb_tags_for_app, err, observe, Aws};
+use crate::model::observed::{OtherRule, Rule};
+use crate::model::{tags, Forward, ForwardAt, ListenerArn, ListenerRule, RuleArn};
+use crate::provider::{AppRef, ProviderError, Result};
+use aws_sdk_elasticloadbalancingv2 as elb;
+use std::collections::BTreeMap;
+
+/// A listener's rules with their tags, as DescribeRules and DescribeTags
+/// give them.
+pub(super) type RulesOf = BTreeMap<String, Vec<(elb::types::Rule, BTreeMap<String, String>)>>;
+
+impl Aws {
+    /// Every rule of each listener in `listeners` (ARN), with its tags.
+    pub(super) async fn rules_on(&self, listeners: Vec<String>) -> Result<RulesOf> {
+        let each = listeners.into_iter().map(|arn| async move {
+            let rules = self.describe_rules(Some(&arn), None).await?;
+            let arns: Vec<String> = rules
+                .iter()
+                .filter(|r| r.is_default() != Some(true))
+                .filter_map(|r| r.rule_arn().map(str::to_string))
+                .collect();
+            let mut tags = self.tags_of(arns).await?;
+            let with_tags = rules
+                .into_iter()
+                .map(|r| {
+                    let t = tags
+                        .remove(r.rule_arn().unwrap_or_default())
+                        .unwrap_or_default();
+                    (r, t)
+                })
+                .collect();
+            Ok::<_, ProviderError>((arn, with_tags))
+        });
+        Ok(futures::future::try_join_all(each)
+            .await?
+            .into_iter()
+            .collect())
+    }
+
+    /// DescribeRules for a listener (every page) or for rule ARNs.
+    async fn describe_rules(
+        &self,
+        listener: Option<&str>,
+        rules: Option<Vec<String>>,
+    ) -> Result<Vec<elb::types::Rule>> {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            self.count("DescribeRules");
+            let page = self
+                .elb
+                .describe_rules()
+                .set_listener_arn(listener.map(str::to_string))
+                .set_rule_arns(rules.clone())
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| err("DescribeRules", e))?;
+            for r in page.rules() {
+                self.remember_kept(r.rule_arn().unwrap_or_default(), r.actions());
+            }
+            out.extend(page.rules().iter().cloned());
+            marker = page.next_marker().map(str::to_string);
+            if marker.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    pub(super) async fn create_rule_on(
+        &self,
+        app: &AppRef,
+        listener: &ListenerArn,
+        rule: &ListenerRule,
+        forward: &Forward,
+    ) -> Result<RuleArn> {
+        self.count("CreateRule");
+        let sent = self
+            .elb
+            .create_rule()
+            .listener_arn(listener.as_str())
+            .priority(rule.priority as i32)
+            .set_conditions(Some(conditions(rule)))
+            .actions(Self::forward_action(forward)?)
+            .set_tags(Some(elb_tags_for_app(&app.app)))
+            .send()
+            .await;
+        match sent {
+            Ok(out) => out
+                .rules()
+                .first()
+                .and_then(|r| r.rule_arn())
+                .map(RuleArn::from)
+                .ok_or_else(|| ProviderError::api("CreateRule", "no rule in the response")),
+            // A create sent again after its answer was lost: the priority
+            // is taken by the rule the first one made.
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_priority_in_use_exception()) =>
+            {
+                let e = err("CreateRule", e);
+                let rules = self.rules_on(vec![listener.to_string()]).await?;
+                let ours = rules.into_values().flatten().find(|(r, t)| {
+                    r.priority() == Some(rule.priority.to_string().as_str())
+                        && t.get(tags::APP) == Some(&app.app)
+                });
+                match ours.and_then(|(r, _)| r.rule_arn().map(RuleArn::from)) {
+                    Some(arn) => Ok(arn),
+                    None => Err(e),
+                }
+            }
+            Err(e) => Err(err("CreateRule", e)),
+        }
+    }
+
+    pub(super) async fn modify_rule_to(
+        &self,
+        arn: &RuleArn,
+        rule: &ListenerRule,
+        forward: &Forward,
+    ) -> Result<()> {
+        let live = self
+            .describe_rules(None, Some(vec![arn.to_string()]))
+            .await?;
+        let priority = live.first().and_then(|r| r.priority()).unwrap_or_default();
+        if priority != rule.priority.to_string() {
+            self.count("SetRulePriorities");
+            self.elb
+                .set_rule_priorities()
+                .rule_priorities(
+                    elb::types::RulePriorityPair::builder()
+                        .rule_arn(arn.as_str())
+                        .priority(rule.priority as i32)
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| err("SetRulePriorities", e))?;
+        }
+        self.count("ModifyRule");
+        let out = self
+            .elb
+            .modify_rule()
+            .rule_arn(arn.as_str())
+            .set_conditions(Some(conditions(rule)))
+            .set_actions(Some(self.default_actions(arn.as_str(), forward)?))
+            .send()
+            .await
+            .map_err(|e| err("ModifyRule", e))?;
+        for r in out.rules() {
+            self.remember_kept(r.rule_arn().unwrap_or_default(), r.actions());
+        }
+        Ok(())
+    }
+
+    /// The forward at `at`, as AWS has it now.
+    pub(super) async fn forward_at(&self, at: &ForwardAt) -> Result<Forward> {
+        match at {
+            ForwardAt::Listener(arn) => self.listener_forward(arn).await,
+            ForwardAt::Rule(arn) => {
+                let rules = self
+                    .describe_rules(None, Some(vec![arn.to_string()]))
+                    .await?;
+                let r = rules
+                    .first()
+                    .ok_or_else(|| ProviderError::NotFound(format!("rule {arn}")))?;
+                Ok(observe::forward_from(r.actions()))
+            }
+        }
+    }
+
+    /// Sets the rule's forward only; returns it as AWS answered.
+    pub(super) async fn set_rule_weights(
+        &self,
+        arn: &RuleArn,
+        forward: &Forward,
+    ) -> Result<Forward> {
+        self.count("ModifyRule");
+        let out = self
+            .elb
+            .modify_rule()
+            .rule_arn(arn.as_str())
+            .set_actions(Some(self.default_actions(arn.as_str(), forward)?))
+            .send()
+            .await
+            .map_err(|e| err("ModifyRule", e))?;
+        let r = out
+            .rules()
+            .first()
+            .ok_or_else(|| ProviderError::api("ModifyRule", "no rule in the response"))?;
+        self.remember_kept(arn.as_str(), r.actions());
+        Ok(observe::forward_from(r.actions()))
+    }
+}
+
+/// The conditions that match what `rule` says.
+fn conditions(rule: &ListenerRule) -> Vec<elb::types::RuleCondition> {
+    let mut out = Vec::new();
+    if !rule.hosts.is_empty() {
+        out.push(
+            elb::types::RuleCondition::builder()
+                .field("host-header")
+                .host_header_config(
+                    elb::types::HostHeaderConditionConfig::builder()
+                        .set_values(Some(rule.hosts.clone()))
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    if !rule.paths.is_empty() {
+        out.push(
+            elb::types::RuleCondition::builder()
+                .field("path-pattern")
+                .path_pattern_config(
+                    elb::types::PathPatternConditionConfig::builder()
+                        .set_values(Some(rule.paths.clone()))
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    if !rule.methods.is_empty() {
+        out.push(
+            elb::types::RuleCondition::builder()
+                .field("http-request-method")
+                .http_request_method_config(
+                    elb::types::HttpRequestMethodConditionConfig::builder()
+                        .set_values(Some(rule.methods.clone()))
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    out
+}
+
+/// A live rule's priority and conditions as a [`ListenerRule`].
+fn rule_from(r: &elb::types::Rule) -> ListenerRule {
+    let mut rule = ListenerRule {
+        priority: r.priority().and_then(|p| p.parse().ok()).unwrap_or(0),
+        hosts: vec![],
+        paths: vec![],
+        methods: vec![],
+    };
+    for c in r.conditions() {
+        let values = |config: Option<&[String]>| -> Vec<String> {
+            match config {
+                Some(v) if !v.is_empty() => v.to_vec(),
+                _ => c.values().to_vec(),
+            }
+        };
+        match c.field().unwrap_or_default() {
+            "host-header" => rule.hosts = values(c.host_header_config().map(|h| h.values())),
+            "path-pattern" => rule.paths = values(c.path_pattern_config().map(|p| p.values())),
+            "http-request-method" => {
+                rule.methods = values(c.http_request_method_config().map(|m| m.values()))
+            }
+            _ => {}
+        }
+    }
+    rule
+}
+
+/// The app's rules and everyone else's, on the listeners at `ports`.
+pub(super) fn rules_for(
+    app: &str,
+    listeners: &[crate::model::observed::Listener],
+    ports: &[u16],
+    rules: &RulesOf,
+) -> (Vec<Rule>, Vec<OtherRule>) {
+    let (mut ours, mut others) = (Vec::new(), Vec::new());
+    for l in listeners.iter().filter(|l| ports.contains(&l.port)) {
+        for (r, t) in rules.get(l.arn.as_str()).into_iter().flatten() {
+            if r.is_default() == Some(true) {
+                continue;
+            }
+            let arn = RuleArn::from(r.rule_arn().unwrap_or_default());
+            let owner = t.get(tags::APP).cloned();
+            if owner.as_deref() == Some(app) {
+                let actions = observe::kept_and_forward(r.actions());
+                ours.push(Rule {
+                    arn,
+                    port: l.port,
+                    rule: rule_from(r),
+                    forward: actions.1,
+                    kept_actions: actions.0,
+                });
+            } else {
+                others.push(OtherRule {
+                    arn,
+                    port: l.port,
+                    priority: rule_from(r).priority,
+                    app: owner,
+                });
+            }
+        }
+    }
+    (ours, others)
+}
