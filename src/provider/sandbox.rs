@@ -213,6 +213,16 @@ pub struct SbLoadBalancer {
     pub vpc_id: String,
 }
 
+/// The logins among `actions`: what runs before a forward and stays when
+/// cutover sets one (a fixed response or a redirect is replaced by it).
+fn logins(actions: &[String]) -> Vec<String> {
+    actions
+        .iter()
+        .filter(|a| a.starts_with("authenticate-"))
+        .cloned()
+        .collect()
+}
+
 /// A rule on a listener: an app's own (tagged) or someone else's.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SbRule {
@@ -716,7 +726,7 @@ impl World {
                         port: l.port,
                         rule: r.rule.clone(),
                         forward: typed(&r.forward),
-                        kept_actions: r.kept_actions.clone(),
+                        kept_actions: logins(&r.kept_actions),
                     });
                 } else {
                     others.push(observed::OtherRule {
@@ -759,7 +769,7 @@ impl World {
                 protocol: l.protocol,
                 certificate_arn: l.certificate_arn.clone(),
                 forward: typed(self.forward_as_read(l)),
-                kept_actions: l.kept_actions.clone(),
+                kept_actions: logins(&l.kept_actions),
             })
             .collect()
     }
@@ -1429,6 +1439,7 @@ impl Provider for Sandbox {
             l.certificate_arn = c.certificate_arn.clone();
             l.before = Some((l.forward.clone(), now));
             l.forward = raw(forward);
+            l.kept_actions = logins(&l.kept_actions);
             Ok(())
         })
     }
@@ -1513,6 +1524,7 @@ impl Provider for Sandbox {
                     .ok_or_else(|| not_found("listener"))?;
                 l.before = Some((l.forward.clone(), now));
                 l.forward = raw(forward);
+                l.kept_actions = logins(&l.kept_actions);
                 Ok(typed(&l.forward))
             }),
             ForwardAt::Rule(arn) => self.call_on("ModifyRule", arn.as_str(), true, |w| {

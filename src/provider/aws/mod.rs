@@ -358,7 +358,7 @@ impl Aws {
     fn remember_kept(&self, arn: &str, actions: &[elb::types::Action]) {
         let mut kept: Vec<elb::types::Action> = actions
             .iter()
-            .filter(|a| !observe::is_forward(a))
+            .filter(|a| observe::runs_before_forward(a))
             .cloned()
             .collect();
         kept.sort_by_key(|a| a.order().unwrap_or(i32::MAX));

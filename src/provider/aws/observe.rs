@@ -808,10 +808,23 @@ pub(super) fn kept_and_forward(actions: &[elb::types::Action]) -> (Vec<String>, 
     actions.sort_by_key(|a| a.order().unwrap_or(i32::MAX));
     let kept = actions
         .iter()
-        .filter(|a| !is_forward(a))
+        .filter(|a| runs_before_forward(a))
         .map(|a| a.r#type().map(|t| t.as_str()).unwrap_or("?").to_string())
         .collect();
     (kept, forward_from(&actions))
+}
+
+/// A login (authenticate-oidc or -cognito): the only actions that run
+/// before a forward. A fixed response or a redirect ends the list, so a
+/// forward replaces it.
+pub(super) fn runs_before_forward(a: &elb::types::Action) -> bool {
+    matches!(
+        a.r#type(),
+        Some(
+            elb::types::ActionTypeEnum::AuthenticateOidc
+                | elb::types::ActionTypeEnum::AuthenticateCognito
+        )
+    )
 }
 
 /// The forward among `actions`: (target group ARN, weight) each.

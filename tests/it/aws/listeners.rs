@@ -368,3 +368,19 @@ fn aws_two_apps_share_a_listener_through_rules_and_nothing_else_moves() {
         aws.inventory()
     );
 }
+
+#[test]
+fn aws_a_listener_cutover_owns_that_answered_with_a_fixed_response_now_forwards() {
+    // Someone made the production listener with a fixed 404 before the
+    // first deploy; the plan (no `rule`) gives cutover the whole listener.
+    let aws = Aws::new();
+    shared_listeners(&aws);
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    assert_eq!(
+        kinds(&aws.default_actions(80)),
+        [("forward".to_string(), None)]
+    );
+    assert_eq!(aws.weights(80), (100, 0));
+    aws.run(&["plan", "--detailed-exitcode"]).expect(0);
+}
