@@ -85,12 +85,19 @@ fn release(old: &Spec, new: &Spec) -> Option<ReleaseChange> {
         list(&ol.security_groups),
         list(&nl.security_groups),
     );
-    // User data may hold secrets: say that it changed, never what it is.
+    // A line diff, unless either side says its user data is sensitive:
+    // then only hashes.
     if ol.user_data != nl.user_data {
+        let sensitive = old.fleet.user_data_sensitive || new.fleet.user_data_sensitive;
+        let shown = |spec: &Spec, v: Option<&String>| {
+            let mut fleet = spec.fleet.clone();
+            fleet.user_data_sensitive = sensitive;
+            fleet.shown_user_data(v)
+        };
         launch.cmp_opt(
             "fleet.user_data",
-            ol.user_data.as_ref().map(|_| "(set)".to_string()),
-            nl.user_data.as_ref().map(|_| "(changed)".to_string()),
+            shown(old, ol.user_data.as_ref()),
+            shown(new, nl.user_data.as_ref()),
         );
     }
     launch.cmp_opt("fleet.key_name", ol.key_name.clone(), nl.key_name.clone());

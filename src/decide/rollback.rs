@@ -159,6 +159,7 @@ pub fn plan(spec: &Spec, obs: &Observed, force: bool) -> Result<(Rollback, Plan)
         in_place: 0,
         observed_fingerprint: String::new(),
         notes: vec![],
+        user_data_sensitive: spec.fleet.user_data_sensitive,
     };
     Ok((r, plan))
 }

@@ -352,6 +352,16 @@ impl LaunchData {
     }
 }
 
+/// How a sensitive value (user data holding a secret) is shown: a short
+/// hash, enough to tell two values apart.
+pub fn sensitive_text(v: &str) -> String {
+    let hash: String = Sha256::digest(v.as_bytes())[..6]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("(sensitive, sha256 {hash}…)")
+}
+
 /// A release: launch data plus its fingerprint.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Release {

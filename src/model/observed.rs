@@ -272,6 +272,9 @@ pub struct LaunchTemplateVersion {
     pub fingerprint: Option<String>,
     pub image_id: Option<String>,
     pub instance_type: Option<String>,
+    /// Its user data, decoded (what the plan's `fleet.user_data` was).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_data: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -431,12 +434,15 @@ impl Observed {
 
     /// The image a colour's fleet runs, from its launch template version.
     pub fn image_of(&self, c: Color) -> Option<&str> {
+        self.version_of(c)?.image_id.as_deref()
+    }
+
+    /// The launch template version a colour's fleet is set to.
+    pub fn version_of(&self, c: Color) -> Option<&LaunchTemplateVersion> {
         let fleet = self.fleets.get(c).as_ref()?;
-        let v = self
-            .launch_template
+        self.launch_template
             .as_ref()?
-            .version(fleet.launch_template_version?)?;
-        v.image_id.as_deref()
+            .version(fleet.launch_template_version?)
     }
 
     pub fn healthy(&self, c: Color) -> u32 {

@@ -39,6 +39,10 @@ pub struct Plan {
     pub observed_fingerprint: String,
     /// Information that is not a change (a teardown not yet due, an inferred state).
     pub notes: Vec<Note>,
+    /// The plan file says its user data is sensitive: renderings show only
+    /// a hash of it (a saved plan keeps it, to apply it).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub user_data_sensitive: bool,
 }
 
 /// Something a plan says that is not a change.

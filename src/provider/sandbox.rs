@@ -835,6 +835,7 @@ impl World {
                     fingerprint: fingerprint_from_description(&v.description),
                     image_id: Some(v.data.image_id.clone()),
                     instance_type: Some(v.data.instance_type.clone()),
+                    user_data: v.data.user_data.clone(),
                 })
                 .collect(),
         })

@@ -40,13 +40,16 @@ pub fn summary(d: &SpecDiff) -> String {
 
 fn fields(out: &mut String, indent: &str, changes: &[FieldChange]) {
     for c in changes {
-        let _ = writeln!(
-            out,
-            "{indent}{}: {} → {}",
-            c.key,
-            super::value(&c.old),
-            super::value(&c.new)
-        );
+        for line in super::field(&c.key, &c.old, &c.new, false) {
+            match line {
+                super::FieldLine::Plain(l) => {
+                    let _ = writeln!(out, "{indent}{l}");
+                }
+                super::FieldLine::Diff(sign, l) => {
+                    let _ = writeln!(out, "{indent}  {sign} {l}");
+                }
+            }
+        }
     }
 }
 

@@ -113,14 +113,40 @@ fn change_document(c: &Change) -> ChangeDocument {
 
 /// One plan as pretty JSON, or several in a [`PlansDocument`].
 pub fn render(plans: &[Plan]) -> String {
+    let value = |plan: &Plan| {
+        let mut v = serde_json::to_value(document(plan)).expect("plan documents serialise");
+        if plan.user_data_sensitive {
+            hide_user_data(&mut v);
+        }
+        v
+    };
     let text = match plans {
-        [one] => serde_json::to_string_pretty(&document(one)),
-        many => serde_json::to_string_pretty(&PlansDocument {
-            format_version: FORMAT_VERSION,
-            plans: many.iter().map(document).collect(),
-        }),
+        [one] => serde_json::to_string_pretty(&value(one)),
+        many => serde_json::to_string_pretty(&serde_json::json!({
+            "format_version": FORMAT_VERSION,
+            "plans": many.iter().map(value).collect::<Vec<_>>(),
+        })),
     };
     text.expect("plan documents serialise") + "\n"
+}
+
+/// Every `user_data` text in a document (a release's launch data) as its
+/// hash only.
+fn hide_user_data(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, child) in map.iter_mut() {
+                match child {
+                    serde_json::Value::String(s) if k == "user_data" => {
+                        *s = crate::model::sensitive_text(s);
+                    }
+                    _ => hide_user_data(child),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(hide_user_data),
+        _ => {}
+    }
 }
 
 /// The JSON Schema of `cutover plan --format json` (one plan or several).

@@ -102,22 +102,7 @@ fn section(plan: &Plan, detail: Detail) -> String {
             plan.changes.len()
         );
         for c in &plan.changes {
-            // diff highlighting: + green, - red; updates are left plain.
-            let sym = match c.action {
-                ChangeAction::Create => "+",
-                ChangeAction::Destroy => "-",
-                ChangeAction::Update => "~",
-                ChangeAction::Replace => "-/+",
-            };
-            let _ = writeln!(
-                out,
-                "{sym} {}  ({})",
-                super::resource(&c.resource),
-                c.reason
-            );
-            for line in super::field_lines(c) {
-                let _ = writeln!(out, "    {line}");
-            }
+            change(&mut out, c);
         }
         out.push_str("```\n\n</details>\n\n");
         let _ = writeln!(
@@ -141,4 +126,31 @@ fn section(plan: &Plan, detail: Detail) -> String {
         );
     }
     out
+}
+
+/// One change in the diff block: + green, - red; updates are left plain.
+fn change(out: &mut String, c: &crate::model::plan::Change) {
+    let sym = match c.action {
+        ChangeAction::Create => "+",
+        ChangeAction::Destroy => "-",
+        ChangeAction::Update => "~",
+        ChangeAction::Replace => "-/+",
+    };
+    let _ = writeln!(
+        out,
+        "{sym} {}  ({})",
+        super::resource(&c.resource),
+        c.reason
+    );
+    for line in super::field_lines(c) {
+        // In a diff block the sign leads the line, so it is coloured.
+        match line {
+            super::FieldLine::Plain(l) => {
+                let _ = writeln!(out, "    {l}");
+            }
+            super::FieldLine::Diff(sign, l) => {
+                let _ = writeln!(out, "{sign}       {l}");
+            }
+        }
+    }
 }

@@ -50,16 +50,63 @@ pub fn resource(r: &Resource) -> String {
     }
 }
 
-/// A change's fields, one line each: "key: old → new", or "key: new" for
-/// what is created.
-pub fn field_lines(c: &Change) -> Vec<String> {
+/// One line of a change's fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldLine {
+    /// "key: old → new", or "key: new" for what is created.
+    Plain(String),
+    /// A line of a value that spans several (user data), diffed by line:
+    /// '-' only in the old value, '+' only in the new one, ' ' in both.
+    Diff(char, String),
+}
+
+/// A change's fields: one line each, and a line diff for a value of
+/// several lines.
+pub fn field_lines(c: &Change) -> Vec<FieldLine> {
     c.fields
         .iter()
-        .map(|f| match (&f.old, c.action) {
-            (None, ChangeAction::Create) => format!("{}: {}", f.key, value(&f.new)),
-            _ => format!("{}: {} → {}", f.key, value(&f.old), value(&f.new)),
+        .flat_map(|f| {
+            let created = f.old.is_none() && c.action == ChangeAction::Create;
+            field(&f.key, &f.old, &f.new, created)
         })
         .collect()
+}
+
+/// One field as lines (see [`FieldLine`]).
+pub fn field(
+    key: &str,
+    old: &Option<String>,
+    new: &Option<String>,
+    created: bool,
+) -> Vec<FieldLine> {
+    let several = |v: &Option<String>| v.as_deref().is_some_and(|v| v.trim_end().contains('\n'));
+    if !several(old) && !several(new) {
+        return vec![FieldLine::Plain(if created {
+            format!("{key}: {}", value(new))
+        } else {
+            format!("{key}: {} → {}", value(old), value(new))
+        })];
+    }
+    let (from, to) = (old.as_deref().unwrap_or(""), new.as_deref().unwrap_or(""));
+    let diff = similar::TextDiff::from_lines(from, to);
+    let mut out = vec![FieldLine::Plain(format!("{key}:"))];
+    for (i, group) in diff.grouped_ops(2).iter().enumerate() {
+        if i > 0 {
+            out.push(FieldLine::Diff(' ', "…".into()));
+        }
+        for op in group {
+            for change in diff.iter_changes(op) {
+                let sign = match change.tag() {
+                    similar::ChangeTag::Delete => '-',
+                    similar::ChangeTag::Insert => '+',
+                    similar::ChangeTag::Equal => ' ',
+                };
+                let line = change.value().trim_end_matches(['\n', '\r']).to_string();
+                out.push(FieldLine::Diff(sign, line));
+            }
+        }
+    }
+    out
 }
 
 /// A plan's note as a sentence.

@@ -53,7 +53,14 @@ pub fn render(plan: &Plan, style: &Style) -> String {
             c.reason
         );
         for line in super::field_lines(c) {
-            let _ = writeln!(out, "        {line}");
+            match line {
+                super::FieldLine::Plain(l) => {
+                    let _ = writeln!(out, "        {l}");
+                }
+                super::FieldLine::Diff(sign, l) => {
+                    let _ = writeln!(out, "          {sign} {l}");
+                }
+            }
         }
     }
     out.push('\n');

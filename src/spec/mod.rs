@@ -170,6 +170,20 @@ pub struct FleetSpec {
     pub subnets: Vec<String>,
     pub capacity: Capacity,
     pub spot: bool,
+    /// User data is shown only as a hash.
+    pub user_data_sensitive: bool,
+}
+
+impl FleetSpec {
+    /// User data as plan, diff and JSON show it: the text, or with
+    /// `user_data_sensitive` only a short hash of it.
+    pub fn shown_user_data(&self, v: Option<&String>) -> Option<String> {
+        let v = v?;
+        Some(match self.user_data_sensitive {
+            true => crate::model::sensitive_text(v),
+            false => v.clone(),
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -853,6 +867,7 @@ impl Validator<'_> {
             subnets,
             capacity: Capacity { min, max, desired },
             spot: f.spot.unwrap_or(false),
+            user_data_sensitive: f.user_data_sensitive.unwrap_or(false),
         }
     }
 

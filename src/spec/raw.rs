@@ -199,6 +199,10 @@ pub struct RawFleet {
     pub spot: Option<bool>,
     /// Optional user data (launch data); cutover base64-encodes it.
     pub user_data: Option<String>,
+    /// Show user data only as a hash in plan, diff and their JSON (it holds
+    /// a secret). Not launch data.
+    #[schemars(extend("default" = false))]
+    pub user_data_sensitive: Option<bool>,
     /// Optional EC2 key pair name (launch data).
     pub key_name: Option<S<String>>,
 }

@@ -8,6 +8,7 @@ use crate::scenario::Scenario;
 use std::time::{Duration, Instant};
 
 mod faults;
+mod launch;
 mod listeners;
 mod preflight;
 

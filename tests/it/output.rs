@@ -372,3 +372,81 @@ fn drift_reports_resources_tagged_as_ours_that_no_plan_mentions() {
     )
     .expect(0);
 }
+
+/// The harness plan with user data of three lines, the last one `last`.
+fn with_user_data(last: &str, sensitive: bool) -> String {
+    crate::harness::plan_toml("ami-1", "0s").replace(
+        "security_groups = [\"sg-0123\"]",
+        &format!(
+            "security_groups = [\"sg-0123\"]\nuser_data = \"\"\"\n#!/bin/sh\necho one\n{last}\n\"\"\"{}",
+            if sensitive { "\nuser_data_sensitive = true" } else { "" }
+        ),
+    )
+}
+
+#[test]
+fn a_user_data_change_reads_as_a_line_diff_unless_it_is_sensitive() {
+    let env = crate::harness::SandboxEnv::new(&with_user_data("echo two", false));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    env.set_plan(&with_user_data("echo three", false));
+    let text = env.run(&["plan"]);
+    text.expect(0);
+    for line in ["user_data:", "  echo one", "- echo two", "+ echo three"] {
+        assert!(text.stdout.contains(line), "{line:?} in:\n{}", text.stdout);
+    }
+    let markdown = env.run(&["plan", "--format", "markdown"]);
+    assert!(
+        markdown
+            .stdout
+            .contains("\n-       echo two\n+       echo three\n"),
+        "{}",
+        markdown.stdout
+    );
+    let json = env.run(&["plan", "--format", "json"]);
+    assert!(json.stdout.contains("echo three"), "{}", json.stdout);
+
+    // Sensitive: a hash in every rendering, never the text.
+    env.set_plan(&with_user_data("echo three", true));
+    for format in ["text", "markdown", "json"] {
+        let run = env.run(&["plan", "--format", format]);
+        run.expect(0);
+        assert!(
+            run.stdout.contains("(sensitive, sha256 "),
+            "{format}: {}",
+            run.stdout
+        );
+        assert!(!run.stdout.contains("echo"), "{format}: {}", run.stdout);
+    }
+
+    // `cutover diff` between two plan files diffs the lines as well.
+    std::fs::write(
+        env.dir.path().join("old.toml"),
+        with_user_data("echo two", false),
+    )
+    .unwrap();
+    std::fs::write(
+        env.dir.path().join("new.toml"),
+        with_user_data("echo three", false),
+    )
+    .unwrap();
+    let diff = crate::harness::cutover(&["diff", "old.toml", "new.toml"], &[], env.dir.path());
+    diff.expect(2);
+    assert!(
+        diff.stdout.contains("- echo two") && diff.stdout.contains("+ echo three"),
+        "{}",
+        diff.stdout
+    );
+}
+
+#[test]
+fn a_saved_plan_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = crate::harness::SandboxEnv::new(&with_user_data("echo two", false));
+    let saved = env.dir.path().join("saved.plan");
+    // Even over a file someone made readable to all.
+    std::fs::write(&saved, "").unwrap();
+    std::fs::set_permissions(&saved, std::fs::Permissions::from_mode(0o644)).unwrap();
+    env.run(&["plan", "--out", "saved.plan"]).expect(0);
+    let mode = std::fs::metadata(&saved).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+}

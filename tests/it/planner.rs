@@ -97,6 +97,7 @@ fn live_on_blue() -> Observed {
                 fingerprint: Some(r1.clone()),
                 image_id: Some("ami-1".into()),
                 instance_type: None,
+                user_data: None,
             }],
         }),
         fleets: cutover::model::PerColor {
@@ -164,6 +165,7 @@ fn midshift_on_green() -> Observed {
             fingerprint: Some(r2.clone()),
             image_id: Some("ami-2".into()),
             instance_type: None,
+            user_data: None,
         });
     obs.fleets.green = Some(fleet(Color::Green, &r2, 2, 2));
     obs.target_groups.green = Some(tg(Color::Green, 2));
@@ -193,6 +195,7 @@ fn lifecycle_tables() {
             fingerprint: Some(r2.clone()),
             image_id: Some("ami-2".into()),
             instance_type: None,
+            user_data: None,
         });
     midshift.fleets.green = Some(fleet(Color::Green, &r2, 2, 2));
     midshift.target_groups.green = Some(tg(Color::Green, 2));

@@ -224,5 +224,6 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
         in_place,
         observed_fingerprint: obs.fingerprint(),
         notes: b.notes,
+        user_data_sensitive: spec.fleet.user_data_sensitive,
     })
 }

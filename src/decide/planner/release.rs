@@ -90,6 +90,45 @@ fn rolled_back_at(obs: &Observed, c: Color, release: &Release) -> Option<Timesta
     (fp == &release.fingerprint).then_some(*at)
 }
 
+/// What differs between the live release on `a` and `release`, as far as
+/// the launch template shows it: the image (always, when nothing else
+/// shows), the instance type, the user data (a line diff; only a hash when
+/// the plan says it is sensitive).
+fn release_fields(b: &Builder, a: Color, release: &Release) -> Vec<FieldChange> {
+    let live = b.obs.version_of(a);
+    let data = &release.data;
+    let image = FieldChange::new(
+        "image",
+        b.obs.image_of(a).map(str::to_string),
+        Some(data.image_id.clone()),
+    );
+    let mut fields = Vec::new();
+    if image.old.as_deref() != Some(data.image_id.as_str()) {
+        fields.push(image.clone());
+    }
+    if let Some(live) = live {
+        if let Some(f) = live
+            .instance_type
+            .as_ref()
+            .and_then(|t| FieldChange::differs("instance_type", t, &data.instance_type))
+        {
+            fields.push(f);
+        }
+        if live.user_data != data.user_data {
+            let shown = |v: Option<&String>| b.spec.fleet.shown_user_data(v);
+            fields.push(FieldChange::new(
+                "user_data",
+                shown(live.user_data.as_ref()),
+                shown(data.user_data.as_ref()),
+            ));
+        }
+    }
+    if fields.is_empty() {
+        fields.push(image);
+    }
+    fields
+}
+
 /// Deploy `release` to the idle colour, shift to it, promote it, and tear the
 /// old colour down when its rollback window has passed.
 fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
@@ -107,11 +146,7 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
             color: to,
             fingerprint: None,
         },
-        vec![FieldChange::new(
-            "image",
-            b.obs.image_of(a).map(str::to_string),
-            Some(release.data.image_id.clone()),
-        )],
+        release_fields(b, a, release),
         match resume_at {
             Some(w) => format!("resume the shift from {a} to {to} at {w}%"),
             None => format!(

@@ -377,6 +377,7 @@ impl Aws {
                     instance_type: data
                         .and_then(|d| d.instance_type())
                         .map(|t| t.as_str().to_string()),
+                    user_data: data.and_then(|d| d.user_data()).and_then(decode_user_data),
                 });
             }
         }
@@ -795,6 +796,15 @@ fn fleet_from(g: &asg::types::AutoScalingGroup) -> observed::Fleet {
             .map(|a| a.as_str().into())
             .collect(),
     }
+}
+
+/// User data as the launch template holds it (base64), as text.
+fn decode_user_data(encoded: &str) -> Option<String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// The action that forwards to target groups.

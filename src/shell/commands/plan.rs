@@ -42,7 +42,7 @@ pub async fn run(
                 plan: plan.clone(),
                 observed: obs.shape(),
             };
-            std::fs::write(out, serde_json::to_string_pretty(&saved)? + "\n")
+            write_private(out, &(serde_json::to_string_pretty(&saved)? + "\n"))
                 .with_context(|| format!("writing {}", out.display()))?;
             eprintln!(
                 "Saved the plan to {}: `cutover apply {}` applies exactly it, and refuses if live state changes first.",
@@ -104,4 +104,20 @@ fn one(
         eprintln!("note: {} is locked by {who}", spec.app);
     }
     Ok(plan)
+}
+
+/// Writes a saved plan readable by its owner only (0600): it holds the plan
+/// file, user data included.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    // An existing file keeps its mode on open: set it.
+    f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    f.write_all(text.as_bytes())
 }
