@@ -76,8 +76,40 @@ pub struct AppDrift {
     pub findings: Vec<Finding>,
 }
 
-/// Resources tagged as cutover's that none of `plans` owns.
+/// Resources tagged as cutover's that none of `plans` owns, on the load
+/// balancers `plans` use: another team's app elsewhere in the account is not
+/// this job's drift.
 pub fn unowned(managed: &[Managed], plans: &[&Spec]) -> AppDrift {
+    let ours = |m: &Managed| {
+        m.load_balancer
+            .as_ref()
+            .is_some_and(|lb| plans.iter().any(|s| &s.load_balancer == lb))
+    };
+    not_owned(managed, plans, ours, "(resources no plan mentions)")
+}
+
+/// Resources tagged as cutover's that none of `plans` owns, anywhere in the
+/// account and region (`drift --orphans`), besides those [`unowned`] lists.
+pub fn orphans(managed: &[Managed], plans: &[&Spec]) -> AppDrift {
+    let elsewhere = |m: &Managed| {
+        !m.load_balancer
+            .as_ref()
+            .is_some_and(|lb| plans.iter().any(|s| &s.load_balancer == lb))
+    };
+    not_owned(
+        managed,
+        plans,
+        elsewhere,
+        "(orphans: resources no plan mentions, on other load balancers or none)",
+    )
+}
+
+fn not_owned(
+    managed: &[Managed],
+    plans: &[&Spec],
+    keep: impl Fn(&Managed) -> bool,
+    title: &str,
+) -> AppDrift {
     let owned = |m: &Managed| {
         plans
             .iter()
@@ -85,7 +117,7 @@ pub fn unowned(managed: &[Managed], plans: &[&Spec]) -> AppDrift {
     };
     let findings = managed
         .iter()
-        .filter(|m| !owned(m))
+        .filter(|m| keep(m) && !owned(m))
         .map(|m| Finding {
             kind: DriftKind::Unmanaged,
             resource: Resource::Tagged {
@@ -97,7 +129,7 @@ pub fn unowned(managed: &[Managed], plans: &[&Spec]) -> AppDrift {
         })
         .collect();
     AppDrift {
-        app: "(resources no plan mentions)".into(),
+        app: title.into(),
         source: String::new(),
         findings,
     }

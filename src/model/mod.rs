@@ -465,6 +465,9 @@ pub mod tags {
     pub const COLOR: &str = "cutover:color";
     pub const MANAGED: &str = "cutover:managed";
     pub const RELEASE: &str = "cutover:release";
+    /// The name of the load balancer the resource serves: a resource
+    /// detached from it is still placed (drift of that load balancer's plans).
+    pub const LOAD_BALANCER: &str = "cutover:load-balancer";
     /// On a target group: the release whose after_teardown hook is still to run.
     pub const CONTRACT_PENDING: &str = "cutover:contract-pending";
     /// "<fingerprint>@<unix seconds>": the release this fleet carried when it was rolled back.

@@ -308,6 +308,10 @@ pub struct Managed {
     pub name: String,
     /// Its `cutover:app` tag.
     pub app: String,
+    /// The load balancer it serves: its `cutover:load-balancer` tag, or
+    /// for a target group made before that tag, the one that uses it.
+    /// `None`: not known (detached, and older than the tag).
+    pub load_balancer: Option<String>,
 }
 
 /// The kinds of resource cutover tags as its own.

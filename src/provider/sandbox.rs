@@ -1180,7 +1180,7 @@ impl Provider for Sandbox {
                     vpc_id: c.vpc_id.clone(),
                     health_check: c.health_check.clone(),
                     deregistration_delay_secs: c.deregistration_delay_secs,
-                    tags: owned_tags(&app.app, Some(color)),
+                    tags: owned_tags(app, Some(color)),
                     targets: BTreeMap::new(),
                     draining: BTreeMap::new(),
                 },
@@ -1276,7 +1276,7 @@ impl Provider for Sandbox {
                     format!("AlreadyExists: {}", c.name),
                 ));
             }
-            let mut tags = owned_tags(&app.app, Some(color));
+            let mut tags = owned_tags(app, Some(color));
             tags.insert(tags::RELEASE.into(), c.release.clone());
             w.fleets.insert(
                 c.name.to_string(),
@@ -1468,7 +1468,7 @@ impl Provider for Sandbox {
                     listener_arn: listener.to_string(),
                     rule: rule.clone(),
                     forward: raw(forward),
-                    tags: owned_tags(&app.app, None),
+                    tags: owned_tags(app, None),
                     kept_actions: Vec::new(),
                 },
             );
@@ -1648,6 +1648,7 @@ impl Provider for Sandbox {
                         kind: ManagedKind::TargetGroup,
                         name: tg.name.clone(),
                         app: app.clone(),
+                        load_balancer: tg.tags.get(tags::LOAD_BALANCER).cloned(),
                     });
                 }
             }
@@ -1657,6 +1658,7 @@ impl Provider for Sandbox {
                         kind: ManagedKind::AutoScalingGroup,
                         name: name.clone(),
                         app: app.clone(),
+                        load_balancer: f.tags.get(tags::LOAD_BALANCER).cloned(),
                     });
                 }
             }
@@ -1749,10 +1751,11 @@ impl Provider for Sandbox {
     }
 }
 
-fn owned_tags(app: &str, color: Option<Color>) -> BTreeMap<String, String> {
+fn owned_tags(app: &AppRef, color: Option<Color>) -> BTreeMap<String, String> {
     let mut t = BTreeMap::new();
-    t.insert(tags::APP.to_string(), app.to_string());
+    t.insert(tags::APP.to_string(), app.app.clone());
     t.insert(tags::MANAGED.to_string(), "true".to_string());
+    t.insert(tags::LOAD_BALANCER.to_string(), app.load_balancer.clone());
     if let Some(c) = color {
         t.insert(tags::COLOR.to_string(), c.to_string());
     }

@@ -99,6 +99,11 @@ pub enum Command {
         plans: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Also list, separately, every resource tagged as cutover's that no
+        /// given plan mentions anywhere in the account and region (not only
+        /// on the given plans' load balancers).
+        #[arg(long)]
+        orphans: bool,
     },
     /// What changing a plan file will do, from the two files alone (no cloud).
     ///

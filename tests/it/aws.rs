@@ -1199,7 +1199,8 @@ fn aws_drift_of_each_kind_and_apply_repairs_it() {
             .send()
             .await
             .unwrap();
-        // A target group tagged as cutover's whose plan is gone.
+        // A target group tagged as cutover's whose plan is gone, detached
+        // but placed on shop's load balancer by its tag.
         aws.moto
             .elb
             .create_target_group()
@@ -1207,6 +1208,12 @@ fn aws_drift_of_each_kind_and_apply_repairs_it() {
             .port(80)
             .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
             .vpc_id(&aws.vpc)
+            .tags(
+                aws_sdk_elasticloadbalancingv2::types::Tag::builder()
+                    .key("cutover:load-balancer")
+                    .value("shop-alb")
+                    .build(),
+            )
             .tags(
                 aws_sdk_elasticloadbalancingv2::types::Tag::builder()
                     .key("cutover:managed")

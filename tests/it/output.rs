@@ -325,52 +325,88 @@ fn a_stalled_deployment_is_drift_until_resumed() {
 fn drift_reports_resources_tagged_as_ours_that_no_plan_mentions() {
     let env = SandboxEnv::new(&plan_toml(V1, "30m"));
     env.run(&["apply", "--auto-approve"]).expect(0);
-    // Another app deployed to the same account, then its plan file deleted.
-    let other = plan_toml(V1, "30m")
-        .replace("name = \"shop\"", "name = \"cart\"")
-        .replace("name = \"shop-alb\"", "name = \"cart-alb\"");
-    std::fs::write(env.dir.path().join("cart.toml"), other).unwrap();
-    crate::harness::cutover(
-        &[
+    // Two more apps: cart on shop's load balancer (its plan is not given to
+    // this job), blog on a load balancer of its own (another team's).
+    let apply = |app: &str, lb: &str| {
+        let plan = plan_toml(V1, "30m")
+            .replace("name = \"shop\"", &format!("name = \"{app}\""))
+            .replace("name = \"shop-alb\"", &format!("name = \"{lb}\""))
+            .replace(
+                "port = 80\n",
+                if lb == "shop-alb" {
+                    "port = 81\n"
+                } else {
+                    "port = 80\n"
+                },
+            )
+            .replace(
+                "port = 8080\nprotocol = \"HTTP\"\nrole",
+                "port = 8081\nprotocol = \"HTTP\"\nrole",
+            );
+        let file = format!("{app}.toml");
+        std::fs::write(env.dir.path().join(&file), plan).unwrap();
+        let args = [
             "apply",
-            "cart.toml",
+            file.as_str(),
             "--auto-approve",
             "--sandbox",
             "sandbox.json",
-        ],
-        &[],
-        env.dir.path(),
-    )
-    .expect(0);
+        ];
+        crate::harness::cutover(&args, &[], env.dir.path()).expect(0);
+    };
+    apply("cart", "shop-alb");
+    apply("blog", "blog-alb");
+    let unowned = |app: &str, stdout: &str| {
+        [
+            "target group {app}-blue",
+            "target group {app}-green",
+            "auto scaling group {app}-blue",
+        ]
+        .iter()
+        .all(|name| {
+            let name = name.replace("{app}", app);
+            stdout.contains(&format!(
+                "~ {name}: tagged cutover:app={app}, but no plan given mentions it"
+            ))
+        })
+    };
     let drift = env.run(&["drift"]);
     drift.expect(2);
-    for name in [
-        "target group cart-blue",
-        "target group cart-green",
-        "auto scaling group cart-blue",
-    ] {
-        assert!(
-            drift.stdout.contains(&format!(
-                "~ {name}: tagged cutover:app=cart, but no plan given mentions it"
-            )),
-            "{}",
-            drift.stdout
-        );
-    }
+    assert!(unowned("cart", &drift.stdout), "{}", drift.stdout);
+    assert!(
+        !drift.stdout.contains("blog"),
+        "another load balancer's app is not this job's drift:\n{}",
+        drift.stdout
+    );
     assert!(drift.stdout.contains("shop: in sync"), "{}", drift.stdout);
-    // Both plans given: nothing unowned.
-    crate::harness::cutover(
-        &[
-            "drift",
-            "shop.toml",
-            "cart.toml",
-            "--sandbox",
-            "sandbox.json",
-        ],
-        &[],
-        env.dir.path(),
-    )
-    .expect(0);
+    // --orphans lists the rest of the account, separately.
+    let drift = env.run(&["drift", "--orphans"]);
+    drift.expect(2);
+    let (scoped, orphans) = drift
+        .stdout
+        .split_once("(orphans:")
+        .expect("an orphans section");
+    assert!(
+        unowned("cart", scoped) && !scoped.contains("blog"),
+        "{}",
+        drift.stdout
+    );
+    assert!(
+        unowned("blog", orphans) && !orphans.contains("cart"),
+        "{}",
+        drift.stdout
+    );
+    // Every plan given: nothing unowned, nothing orphaned.
+    let all = [
+        "drift",
+        "shop.toml",
+        "cart.toml",
+        "blog.toml",
+        "--orphans",
+        "--sandbox",
+        "sandbox.json",
+    ];
+    crate::harness::cutover(&all, &[], env.dir.path()).expect(0);
 }
 
 /// The harness plan with user data of three lines, the last one `last`.

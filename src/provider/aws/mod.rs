@@ -431,22 +431,26 @@ fn one(mut batch: Vec<Result<Observed>>) -> Result<Observed> {
 }
 
 /// The tags of a rule cutover made for `app` on a shared listener.
-fn elb_tags_for_app(app: &str) -> Vec<elb::types::Tag> {
-    [(tags::APP, app), (tags::MANAGED, "true")]
-        .into_iter()
-        .map(|(k, v)| elb::types::Tag::builder().key(k).value(v).build())
-        .collect()
-}
-
-fn elb_tags(app: &str, color: Color) -> Vec<elb::types::Tag> {
+fn elb_tags_for_app(app: &AppRef) -> Vec<elb::types::Tag> {
     [
-        (tags::APP, app.to_string()),
-        (tags::COLOR, color.to_string()),
-        (tags::MANAGED, "true".to_string()),
+        (tags::APP, app.app.as_str()),
+        (tags::MANAGED, "true"),
+        (tags::LOAD_BALANCER, app.load_balancer.as_str()),
     ]
     .into_iter()
     .map(|(k, v)| elb::types::Tag::builder().key(k).value(v).build())
     .collect()
+}
+
+fn elb_tags(app: &AppRef, color: Color) -> Vec<elb::types::Tag> {
+    let mut t = elb_tags_for_app(app);
+    t.push(
+        elb::types::Tag::builder()
+            .key(tags::COLOR)
+            .value(color.as_str())
+            .build(),
+    );
+    t
 }
 
 fn asg_tag(fleet: &FleetName, k: &str, v: &str) -> asg::types::Tag {
@@ -635,7 +639,7 @@ impl Provider for Aws {
                     .http_code(&hc.matcher)
                     .build(),
             )
-            .set_tags(Some(elb_tags(&app.app, color)))
+            .set_tags(Some(elb_tags(app, color)))
             .send()
             .await
             .map_err(|e| err("CreateTargetGroup", e));
@@ -744,6 +748,7 @@ impl Provider for Aws {
             asg_tag(&c.name, tags::COLOR, color.as_str()),
             asg_tag(&c.name, tags::MANAGED, "true"),
             asg_tag(&c.name, tags::RELEASE, &c.release),
+            asg_tag(&c.name, tags::LOAD_BALANCER, &app.load_balancer),
         ];
         let (plain, mixed) = fleet_template(c.spot, template_id, version);
         let out = self

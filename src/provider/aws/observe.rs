@@ -490,16 +490,17 @@ impl Aws {
             self.count("DescribeAutoScalingGroups");
             let page = page.map_err(|e| err("DescribeAutoScalingGroups", e))?;
             for g in page.auto_scaling_groups() {
-                let app = g
-                    .tags()
-                    .iter()
-                    .find(|t| t.key() == Some(tags::APP))
-                    .and_then(|t| t.value())
-                    .unwrap_or_default();
+                let tag = |k: &str| {
+                    g.tags()
+                        .iter()
+                        .find(|t| t.key() == Some(k))
+                        .and_then(|t| t.value())
+                };
                 out.push(Managed {
                     kind: ManagedKind::AutoScalingGroup,
                     name: g.auto_scaling_group_name().unwrap_or_default().to_string(),
-                    app: app.to_string(),
+                    app: tag(tags::APP).unwrap_or_default().to_string(),
+                    load_balancer: tag(tags::LOAD_BALANCER).map(str::to_string),
                 });
             }
         }
@@ -524,6 +525,9 @@ impl Aws {
                 Some((
                     t.target_group_arn()?.to_string(),
                     t.target_group_name()?.to_string(),
+                    t.load_balancer_arns()
+                        .first()
+                        .and_then(|a| load_balancer_name(a)),
                 ))
             }));
             marker = page.next_marker().map(str::to_string);
@@ -536,7 +540,7 @@ impl Aws {
             let tagged = self
                 .elb
                 .describe_tags()
-                .set_resource_arns(Some(chunk.iter().map(|(a, _)| a.clone()).collect()))
+                .set_resource_arns(Some(chunk.iter().map(|(a, _, _)| a.clone()).collect()))
                 .send()
                 .await
                 .map_err(|e| err("DescribeTags", e))?;
@@ -548,21 +552,28 @@ impl Aws {
                         .and_then(|t| t.value())
                 };
                 if tag(tags::MANAGED).is_some() {
-                    let name = chunk
+                    let (name, used_by) = chunk
                         .iter()
-                        .find(|(a, _)| Some(a.as_str()) == d.resource_arn())
-                        .map(|(_, n)| n.clone())
+                        .find(|(a, _, _)| Some(a.as_str()) == d.resource_arn())
+                        .map(|(_, n, lb)| (n.clone(), lb.clone()))
                         .unwrap_or_default();
                     out.push(Managed {
                         kind: ManagedKind::TargetGroup,
                         name,
                         app: tag(tags::APP).unwrap_or_default().to_string(),
+                        load_balancer: tag(tags::LOAD_BALANCER).map(str::to_string).or(used_by),
                     });
                 }
             }
         }
         Ok(out)
     }
+}
+
+/// A load balancer's name from its ARN ("…:loadbalancer/app/<name>/<id>").
+fn load_balancer_name(arn: &str) -> Option<String> {
+    let rest = arn.split(":loadbalancer/").nth(1)?;
+    rest.split('/').nth(1).map(str::to_string)
 }
 
 fn no_snapshot() -> ProviderError {

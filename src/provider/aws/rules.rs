@@ -86,7 +86,7 @@ impl Aws {
             .priority(rule.priority as i32)
             .set_conditions(Some(conditions(rule)))
             .actions(Self::forward_action(forward)?)
-            .set_tags(Some(elb_tags_for_app(&app.app)))
+            .set_tags(Some(elb_tags_for_app(app)))
             .send()
             .await;
         match sent {

@@ -8,7 +8,12 @@ use crate::shell::exit::ExitStatus;
 use anyhow::Result;
 use std::path::PathBuf;
 
-pub async fn run(g: &GlobalArgs, args: &[PathBuf], format: Format) -> Result<ExitStatus> {
+pub async fn run(
+    g: &GlobalArgs,
+    args: &[PathBuf],
+    format: Format,
+    orphans: bool,
+) -> Result<ExitStatus> {
     let files = plan_files(args)?;
     let seen = observe_plans(g, &files, false).await;
     let mut apps = Vec::new();
@@ -33,15 +38,17 @@ pub async fn run(g: &GlobalArgs, args: &[PathBuf], format: Format) -> Result<Exi
             }
         }
     }
-    // Resources tagged as ours that no plan mentions, once per region.
+    // Resources tagged as ours that no plan mentions, once per region: on
+    // the plans' load balancers, and with --orphans anywhere.
     let owners: Vec<&crate::spec::Spec> = specs.iter().collect();
     for (_, p) in &seen.regions {
         match p.list_managed().await {
             Ok(managed) => {
-                let unowned = crate::decide::drift::unowned(&managed, &owners);
-                if !unowned.findings.is_empty() {
-                    apps.push(unowned);
+                let mut found = vec![crate::decide::drift::unowned(&managed, &owners)];
+                if orphans {
+                    found.push(crate::decide::drift::orphans(&managed, &owners));
                 }
+                apps.extend(found.into_iter().filter(|d| !d.findings.is_empty()));
             }
             Err(e) => {
                 failed = true;

@@ -76,7 +76,11 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
             Command::Status { plan, format } => status::run(&g, &plan, format).await,
             Command::Rollback { plan, force } => rollback::run(&g, &plan, force).await,
             Command::Promote { plan } => promote::run(&g, &plan).await,
-            Command::Drift { plans, format } => drift::run(&g, &plans, format).await,
+            Command::Drift {
+                plans,
+                format,
+                orphans,
+            } => drift::run(&g, &plans, format, orphans).await,
             Command::Unlock { plan, yes } => unlock::run(&g, &plan, yes).await,
         }
     })

@@ -384,3 +384,68 @@ fn aws_a_listener_cutover_owns_that_answered_with_a_fixed_response_now_forwards(
     assert_eq!(aws.weights(80), (100, 0));
     aws.run(&["plan", "--detailed-exitcode"]).expect(0);
 }
+
+#[test]
+fn aws_drift_reports_what_no_plan_mentions_on_its_load_balancers_and_orphans_elsewhere() {
+    let aws = Aws::new();
+    aws.moto.rt.block_on(async {
+        aws.moto
+            .elb
+            .create_load_balancer()
+            .name("blog-alb")
+            .set_subnets(Some(aws.subnets.clone()))
+            .security_groups(&aws.sg)
+            .send()
+            .await
+            .unwrap();
+    });
+    let plan = |app: &str, lb: &str, prod: &str, test: &str| {
+        let toml = aws
+            .adapt(crate::harness::plan_toml("ami-0000000000000001", "0s"))
+            .replace(
+                "[app]\nname = \"shop\"",
+                &format!("[app]\nname = \"{app}\""),
+            )
+            .replace("name = \"shop-alb\"", &format!("name = \"{lb}\""))
+            .replace("port = 80\n", &format!("port = {prod}\n"))
+            .replace(
+                "port = 8080\nprotocol = \"HTTP\"\nrole",
+                &format!("port = {test}\nprotocol = \"HTTP\"\nrole"),
+            );
+        std::fs::write(aws.moto.dir.path().join(format!("{app}.toml")), toml).unwrap();
+        aws.moto
+            .cutover(&["apply", "--auto-approve", &format!("{app}.toml")])
+            .expect(0);
+    };
+    plan("shop", "shop-alb", "80", "8080");
+    plan("cart", "shop-alb", "81", "8081");
+    plan("blog", "blog-alb", "80", "8080");
+    let drift = aws.moto.cutover(&["drift", "shop.toml"]);
+    drift.expect(2);
+    assert!(
+        drift.stdout.contains(
+            "~ target group cart-blue: tagged cutover:app=cart, but no plan given mentions it"
+        ) && drift
+            .stdout
+            .contains("~ auto scaling group cart-blue: tagged cutover:app=cart"),
+        "{}",
+        drift.stdout
+    );
+    assert!(!drift.stdout.contains("blog"), "{}", drift.stdout);
+    let drift = aws.moto.cutover(&["drift", "shop.toml", "--orphans"]);
+    drift.expect(2);
+    let (_, orphans) = drift
+        .stdout
+        .split_once("(orphans:")
+        .expect("an orphans section");
+    assert!(
+        orphans.contains("~ target group blog-blue: tagged cutover:app=blog")
+            && orphans.contains("~ auto scaling group blog-blue: tagged cutover:app=blog")
+            && !orphans.contains("cart"),
+        "{}",
+        drift.stdout
+    );
+    aws.moto
+        .cutover(&["drift", "shop.toml", "cart.toml", "blog.toml", "--orphans"])
+        .expect(0);
+}
