@@ -79,7 +79,11 @@ fn release(old: &Spec, new: &Spec) -> Option<ReleaseChange> {
     let mut launch = Fields(Vec::new());
     let (ol, nl) = (&old.fleet.launch, &new.fleet.launch);
     launch.cmp("fleet.image_id", &ol.image_id, &nl.image_id);
-    launch.cmp("fleet.instance_type", &ol.instance_type, &nl.instance_type);
+    launch.cmp_opt(
+        "fleet.instance_type",
+        ol.instance_type.clone(),
+        nl.instance_type.clone(),
+    );
     launch.cmp(
         "fleet.security_groups",
         list(&ol.security_groups),

@@ -225,6 +225,44 @@ impl WeightsAt {
     }
 }
 
+/// What an Auto Scaling group launches: spot or not, which instance types,
+/// how many stay on-demand. Group settings, changed in place: new instances
+/// use them, running ones change with the next release.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Mix {
+    pub spot: bool,
+    pub instance_types: Vec<String>,
+    pub on_demand_base: u32,
+    pub capacity_rebalance: bool,
+}
+
+impl Mix {
+    /// Each setting that differs from `live`, as (key, live, wanted).
+    pub fn differences(&self, live: &Mix) -> Vec<(&'static str, String, String)> {
+        let types = |m: &Mix| match m.instance_types.is_empty() {
+            true => "(the launch template's)".to_string(),
+            false => m.instance_types.join(", "),
+        };
+        [
+            ("spot", live.spot.to_string(), self.spot.to_string()),
+            ("instance_types", types(live), types(self)),
+            (
+                "on_demand_base",
+                live.on_demand_base.to_string(),
+                self.on_demand_base.to_string(),
+            ),
+            (
+                "capacity_rebalance",
+                live.capacity_rebalance.to_string(),
+                self.capacity_rebalance.to_string(),
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, a, b)| a != b)
+        .collect()
+    }
+}
+
 /// An app's rule on a shared listener: its priority and what it matches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ListenerRule {
@@ -336,13 +374,35 @@ impl fmt::Display for Weights {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LaunchData {
     pub image_id: String,
-    pub instance_type: String,
+    /// `None` when the group's instance_types say which types it launches.
+    /// (Serialised as before when set, so existing releases keep their
+    /// fingerprints.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
     pub security_groups: Vec<String>,
     pub user_data: Option<String>,
     pub key_name: Option<String>,
+    // Added later: serialised only when set, so a release without them
+    // keeps the fingerprint it had.
+    /// IAM instance profile, by name or ARN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_profile: Option<String>,
+    /// Detailed (1-minute) CloudWatch monitoring.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub monitoring: bool,
+    /// Tags on the instances and their volumes.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 impl LaunchData {
+    /// The instance type as a person reads it in a plan.
+    pub fn type_text(&self) -> &str {
+        self.instance_type
+            .as_deref()
+            .unwrap_or("(the group's instance types)")
+    }
+
     /// A short, stable hash of the launch data: the release identity.
     pub fn fingerprint(&self) -> String {
         // Canonical JSON of the struct: field order is fixed by the type.
@@ -493,16 +553,55 @@ mod tests {
     fn fingerprint_changes_with_image_and_is_stable() {
         let a = LaunchData {
             image_id: "ami-1".into(),
-            instance_type: "t3.small".into(),
+            instance_type: Some("t3.small".into()),
             security_groups: vec!["sg-1".into()],
             user_data: None,
             key_name: None,
+            instance_profile: None,
+            monitoring: false,
+            tags: Default::default(),
         };
         let mut b = a.clone();
         assert_eq!(a.fingerprint(), b.fingerprint());
         assert_eq!(a.fingerprint().len(), 12);
         b.image_id = "ami-2".into();
         assert_ne!(a.fingerprint(), b.fingerprint());
+    }
+
+    #[test]
+    fn a_release_keeps_its_fingerprint_now_that_the_instance_type_is_optional() {
+        // The launch data as it was serialised when instance_type was a
+        // plain string: releases live in AWS must keep their identity.
+        #[derive(Serialize)]
+        struct Before<'a> {
+            image_id: &'a str,
+            instance_type: &'a str,
+            security_groups: Vec<&'a str>,
+            user_data: Option<&'a str>,
+            key_name: Option<&'a str>,
+        }
+        let before = Before {
+            image_id: "ami-1",
+            instance_type: "t3.small",
+            security_groups: vec!["sg-1"],
+            user_data: Some("#!/bin/sh\n"),
+            key_name: None,
+        };
+        let now = LaunchData {
+            image_id: "ami-1".into(),
+            instance_type: Some("t3.small".into()),
+            security_groups: vec!["sg-1".into()],
+            user_data: Some("#!/bin/sh\n".into()),
+            key_name: None,
+            instance_profile: None,
+            monitoring: false,
+            tags: Default::default(),
+        };
+        let old: String = Sha256::digest(serde_json::to_vec(&before).unwrap())[..6]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(now.fingerprint(), old);
     }
 
     #[test]

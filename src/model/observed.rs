@@ -296,9 +296,30 @@ pub struct Fleet {
     /// Runs on spot capacity (a MixedInstancesPolicy with no on-demand above base 0).
     #[serde(default)]
     pub spot: bool,
+    /// MixedInstancesPolicy overrides: the instance types it may launch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instance_types: Vec<String>,
+    /// On-demand instances kept below the spot ones.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub on_demand_base: u32,
+    /// Auto Scaling replaces spot instances at elevated risk of interruption.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub capacity_rebalance: bool,
     /// The release this fleet carried when it was rolled back, and when.
     #[serde(default)]
     pub rolled_back: Option<(String, Timestamp)>,
+}
+
+impl Fleet {
+    /// The group's instance mix as it is.
+    pub fn mix(&self) -> crate::model::Mix {
+        crate::model::Mix {
+            spot: self.spot,
+            instance_types: self.instance_types.clone(),
+            on_demand_base: self.on_demand_base,
+            capacity_rebalance: self.capacity_rebalance,
+        }
+    }
 }
 
 /// Something tagged `cutover:managed=true`, as drift lists them.
@@ -456,4 +477,9 @@ impl Observed {
             .map(|t| t.healthy_count())
             .unwrap_or(0)
     }
+}
+
+/// Serde: a count of zero is left out (snapshots keep their fingerprints).
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -359,6 +359,30 @@ pub struct FleetConfig {
     /// Spot capacity through a MixedInstancesPolicy (no on-demand above a base of 0).
     #[serde(default)]
     pub spot: bool,
+    /// Instance types the group may launch (MixedInstancesPolicy overrides);
+    /// empty: the launch template's one type.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instance_types: Vec<String>,
+    /// With spot: instances kept on-demand whatever spot offers.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub on_demand_base: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl FleetConfig {
+    /// The group's instance mix as this config wants it; with spot,
+    /// capacity rebalancing is on.
+    pub fn mix(&self) -> crate::model::Mix {
+        crate::model::Mix {
+            spot: self.spot,
+            instance_types: self.instance_types.clone(),
+            on_demand_base: self.on_demand_base,
+            capacity_rebalance: self.spot,
+        }
+    }
 }
 
 /// One idempotent step. Each is an "ensure": re-running it after a crash is safe.

@@ -327,6 +327,12 @@ pub struct SbFleet {
     pub instances: Vec<SbInstance>,
     #[serde(default)]
     pub spot: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub instance_types: Vec<String>,
+    #[serde(default)]
+    pub on_demand_base: u32,
+    #[serde(default)]
+    pub capacity_rebalance: bool,
     /// Scaling activities that failed, newest last.
     #[serde(default)]
     pub failed_activities: Vec<SbActivity>,
@@ -817,6 +823,9 @@ impl World {
                 .collect(),
             target_groups: f.target_groups.iter().map(|a| a.as_str().into()).collect(),
             spot: f.spot,
+            instance_types: f.instance_types.clone(),
+            on_demand_base: f.on_demand_base,
+            capacity_rebalance: f.capacity_rebalance,
         })
     }
 
@@ -834,7 +843,7 @@ impl World {
                     number: v.number,
                     fingerprint: fingerprint_from_description(&v.description),
                     image_id: Some(v.data.image_id.clone()),
-                    instance_type: Some(v.data.instance_type.clone()),
+                    instance_type: v.data.instance_type.clone(),
                     user_data: v.data.user_data.clone(),
                 })
                 .collect(),
@@ -1289,6 +1298,9 @@ impl Provider for Sandbox {
                     tags,
                     instances: Vec::new(),
                     spot: c.spot,
+                    instance_types: c.instance_types.clone(),
+                    on_demand_base: c.on_demand_base,
+                    capacity_rebalance: c.spot,
                     failed_activities: Vec::new(),
                     activity_asked_ms: None,
                 },
@@ -1310,6 +1322,9 @@ impl Provider for Sandbox {
             f.capacity = c.capacity;
             f.subnets = c.subnets.clone();
             f.spot = c.spot;
+            f.instance_types = c.instance_types.clone();
+            f.on_demand_base = c.on_demand_base;
+            f.capacity_rebalance = c.spot;
             f.tags.insert(tags::RELEASE.into(), c.release.clone());
             w.ask_scaling(c.name.as_str());
             Ok(())

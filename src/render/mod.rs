@@ -185,7 +185,9 @@ pub fn describe_action(app: &str, action: &Action) -> String {
         }
         Action::CreateLaunchTemplateVersion { name, release } => format!(
             "create launch template {name} version for release {} ({} {})",
-            release.fingerprint, release.data.image_id, release.data.instance_type
+            release.fingerprint,
+            release.data.image_id,
+            release.data.type_text()
         ),
         Action::RecycleFleet { color } => {
             format!(

@@ -16,6 +16,12 @@ use raw::*;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+/// Most user tags on one instance (EC2 takes 50; cutover's own are few).
+const MAX_INSTANCE_TAGS: usize = 45;
+
+/// Most instance types a MixedInstancesPolicy takes (its overrides).
+const MAX_INSTANCE_TYPES: usize = 40;
+
 /// Most condition values (hosts, paths, methods together) AWS takes in one rule.
 const MAX_RULE_VALUES: usize = 5;
 
@@ -172,6 +178,10 @@ pub struct FleetSpec {
     pub spot: bool,
     /// User data is shown only as a hash.
     pub user_data_sensitive: bool,
+    /// The types the group may launch (overrides); empty: the launch data's one.
+    pub instance_types: Vec<String>,
+    /// With spot: instances kept on-demand.
+    pub on_demand_base: u32,
 }
 
 impl FleetSpec {
@@ -810,10 +820,10 @@ impl Validator<'_> {
     fn fleet(&mut self, fl: &S<RawFleet>) -> FleetSpec {
         let f = fl.get_ref();
         let image_id = self.non_empty("fleet.image_id", &f.image_id);
-        let instance_type = self.non_empty("fleet.instance_type", &f.instance_type);
         let list = |v: &S<Vec<S<String>>>| -> Vec<String> {
             v.get_ref().iter().map(|s| s.get_ref().clone()).collect()
         };
+        let (instance_type, instance_types) = self.instance_types(fl);
         for (i, v) in f.subnets.get_ref().iter().enumerate() {
             self.place(PlanKey::Subnet(i), v.span());
         }
@@ -861,14 +871,169 @@ impl Validator<'_> {
                 image_id,
                 instance_type,
                 security_groups,
-                user_data: f.user_data.clone(),
+                user_data: self.user_data(fl),
                 key_name: f.key_name.as_ref().map(|k| k.get_ref().clone()),
+                instance_profile: self.instance_profile(f),
+                monitoring: f.monitoring.unwrap_or(false),
+                tags: self.instance_tags(f),
             },
             subnets,
             capacity: Capacity { min, max, desired },
             spot: f.spot.unwrap_or(false),
             user_data_sensitive: f.user_data_sensitive.unwrap_or(false),
+            instance_types,
+            on_demand_base: self.on_demand_base(f),
         }
+    }
+
+    /// `instance_type` (launch data) or `instance_types` (the group's),
+    /// exactly one.
+    fn instance_types(&mut self, fl: &S<RawFleet>) -> (Option<String>, Vec<String>) {
+        let f = fl.get_ref();
+        match (&f.instance_type, &f.instance_types) {
+            (Some(t), None) => (Some(self.non_empty("fleet.instance_type", t)), vec![]),
+            (None, Some(types)) => {
+                let list: Vec<String> = types
+                    .get_ref()
+                    .iter()
+                    .map(|t| t.get_ref().clone())
+                    .collect();
+                if list.is_empty() || list.len() > MAX_INSTANCE_TYPES {
+                    self.error(
+                        types.span(),
+                        format!(
+                            "`fleet.instance_types` has {} types; use 1 to {MAX_INSTANCE_TYPES}",
+                            list.len()
+                        ),
+                        "list the types the group may launch, e.g. [\"t3.small\", \"t3a.small\"]",
+                    );
+                }
+                for (i, t) in types.get_ref().iter().enumerate() {
+                    if list[..i].contains(t.get_ref()) {
+                        self.error(
+                            t.span(),
+                            format!("instance type {:?} is listed twice", t.get_ref()),
+                            "list each type once",
+                        );
+                    }
+                }
+                (None, list)
+            }
+            (Some(t), Some(_)) => {
+                self.error(
+                    t.span(),
+                    "`fleet.instance_type` and `fleet.instance_types` are both set",
+                    "keep one: instance_types for a mix of types (spot pools), instance_type for one",
+                );
+                (None, vec![])
+            }
+            // A misspelt key ("instanse_type") is already reported.
+            (None, None) if self.reported => (None, vec![]),
+            (None, None) => {
+                self.error(
+                    fl.span(),
+                    "the fleet has no instance_type",
+                    "add instance_type = \"t3.small\", or instance_types = [\"t3.small\", \"t3a.small\"]",
+                );
+                (None, vec![])
+            }
+        }
+    }
+
+    /// User data inline, or read from `user_data_file` beside the plan file.
+    fn user_data(&mut self, fl: &S<RawFleet>) -> Option<String> {
+        let f = fl.get_ref();
+        let Some(file) = &f.user_data_file else {
+            return f.user_data.clone();
+        };
+        if f.user_data.is_some() {
+            self.error(
+                file.span(),
+                "`fleet.user_data` and `fleet.user_data_file` are both set",
+                "keep one: the file for a script of any length, user_data for a line or two",
+            );
+            return None;
+        }
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        let path = dir.join(file.get_ref());
+        match std::fs::read(&path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => Some(text),
+                Err(_) => {
+                    self.error(
+                        file.span(),
+                        format!("{} is not UTF-8 text", path.display()),
+                        "user data is a script or cloud-init text",
+                    );
+                    None
+                }
+            },
+            Err(e) => {
+                self.error(
+                    file.span(),
+                    format!("cannot read user_data_file {}: {e}", path.display()),
+                    "the path is relative to the plan file's folder",
+                );
+                None
+            }
+        }
+    }
+
+    fn instance_profile(&mut self, f: &RawFleet) -> Option<String> {
+        let p = f.instance_profile.as_ref()?;
+        let v = p.get_ref();
+        if v.trim().is_empty() || (v.starts_with("arn:") && !v.contains(":instance-profile/")) {
+            self.error(
+                p.span(),
+                format!("`fleet.instance_profile` {v:?} is not an instance profile name or ARN"),
+                "e.g. \"shop-web\" or \"arn:aws:iam::123456789012:instance-profile/shop-web\"",
+            );
+        }
+        Some(v.clone())
+    }
+
+    /// Tags for the instances and volumes: not AWS's or cutover's own keys.
+    fn instance_tags(&mut self, f: &RawFleet) -> std::collections::BTreeMap<String, String> {
+        let Some(tags) = &f.tags else {
+            return Default::default();
+        };
+        if tags.get_ref().len() > MAX_INSTANCE_TAGS {
+            self.error(
+                tags.span(),
+                format!(
+                    "`fleet.tags` has {} tags; EC2 takes {MAX_INSTANCE_TAGS} per resource",
+                    tags.get_ref().len()
+                ),
+                "keep the ones people search by",
+            );
+        }
+        for (k, v) in tags.get_ref() {
+            if k.is_empty() || k.starts_with("aws:") || k.starts_with("cutover:") {
+                self.error(
+                    v.span(),
+                    format!("tag key {k:?} is reserved or empty"),
+                    "aws: keys are AWS's and cutover: keys are cutover's; use your own prefix, e.g. \"team\"",
+                );
+            }
+        }
+        tags.get_ref()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+            .collect()
+    }
+
+    /// `on_demand_base`: only with spot, and within the group's size.
+    fn on_demand_base(&mut self, f: &RawFleet) -> u32 {
+        let Some(v) = &f.on_demand_base else { return 0 };
+        let n = self.range("fleet.on_demand_base", v, 0, 1000, "");
+        if !f.spot.unwrap_or(false) {
+            self.error(
+                v.span(),
+                "`fleet.on_demand_base` without spot: every instance is on-demand already",
+                "set spot = true, or leave on_demand_base out",
+            );
+        }
+        n
     }
 
     fn rollout(&mut self, r: &RawRollout) -> RolloutSpec {

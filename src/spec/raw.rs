@@ -174,11 +174,21 @@ pub struct RawHealthCheck {
 /// one Auto Scaling group per colour.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
+#[schemars(extend("oneOf" = [{"required": ["instance_type"]}, {"required": ["instance_types"]}]))]
 pub struct RawFleet {
     /// AMI id. A change here (or in any launch data) is a new release, deployed blue-green.
     pub image_id: S<String>,
-    /// EC2 instance type (launch data).
-    pub instance_type: S<String>,
+    /// EC2 instance type (launch data). Optional: give this or instance_types.
+    pub instance_type: Option<S<String>>,
+    /// Optional, instead of instance_type: the types the group may launch, in
+    /// order of preference (a MixedInstancesPolicy; with spot, the pools spot
+    /// draws on). A group setting, changed in place.
+    #[schemars(length(min = 1, max = 40))]
+    pub instance_types: Option<S<Vec<S<String>>>>,
+    /// With spot: instances kept on-demand whatever spot offers. A group
+    /// setting, changed in place.
+    #[schemars(extend("default" = 0), range(min = 0, max = 1000))]
+    pub on_demand_base: Option<S<i64>>,
     /// Subnets of the Auto Scaling groups, at least one. Changed in place.
     #[schemars(length(min = 1))]
     pub subnets: S<Vec<S<String>>>,
@@ -199,6 +209,17 @@ pub struct RawFleet {
     pub spot: Option<bool>,
     /// Optional user data (launch data); cutover base64-encodes it.
     pub user_data: Option<String>,
+    /// Optional, instead of user_data: a file holding it, relative to the
+    /// plan file (launch data: its content is).
+    pub user_data_file: Option<S<String>>,
+    /// Optional IAM instance profile of the instances, by name or ARN
+    /// (launch data). Passing it needs iam:PassRole on its role.
+    pub instance_profile: Option<S<String>>,
+    /// Detailed (1-minute) CloudWatch monitoring of the instances (launch data).
+    #[schemars(extend("default" = false))]
+    pub monitoring: Option<bool>,
+    /// Optional tags on the instances and their volumes (launch data).
+    pub tags: Option<S<std::collections::BTreeMap<String, S<String>>>>,
     /// Show user data only as a hash in plan, diff and their JSON (it holds
     /// a secret). Not launch data.
     #[schemars(extend("default" = false))]

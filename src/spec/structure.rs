@@ -215,7 +215,11 @@ impl Walker<'_> {
             if key.is_empty() {
                 self.section = k.to_string();
             }
-            match props.get(*k) {
+            // A map (`fleet.tags`) takes any key, each value as its schema says.
+            let any_key = schema
+                .get("additionalProperties")
+                .filter(|extra| extra.is_object());
+            match props.get(*k).or(any_key) {
                 Some(sub) => {
                     let sub = sub.clone();
                     self.node(*child, &sub, &format!("{prefix}{k}"), kspan.clone());

@@ -486,3 +486,31 @@ fn a_saved_plan_is_readable_by_its_owner_only() {
     let mode = std::fs::metadata(&saved).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "{mode:o}");
 }
+
+#[test]
+fn diff_reads_a_user_data_file_beside_each_plan_file() {
+    // A base revision checked out beside the head: each plan names its own
+    // boot.sh, relative to itself.
+    let dir = tempfile::tempdir().unwrap();
+    let plan = crate::harness::plan_toml("ami-1", "0s").replace(
+        "security_groups = [\"sg-0123\"]",
+        "security_groups = [\"sg-0123\"]\nuser_data_file = \"boot.sh\"",
+    );
+    for (side, last) in [("base", "echo two"), ("head", "echo three")] {
+        let d = dir.path().join(side);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("shop.toml"), &plan).unwrap();
+        std::fs::write(d.join("boot.sh"), format!("#!/bin/sh\necho one\n{last}\n")).unwrap();
+    }
+    let run = crate::harness::cutover(
+        &["diff", "base/shop.toml", "head/shop.toml"],
+        &[],
+        dir.path(),
+    );
+    run.expect(2);
+    assert!(
+        run.stdout.contains("- echo two") && run.stdout.contains("+ echo three"),
+        "{}",
+        run.stdout
+    );
+}

@@ -174,6 +174,8 @@ const SCHEMA_REJECTS: &[&str] = &[
     "empty-file",
     "healthy-threshold-too-low",
     "hook-empty-command",
+    "instance-type-and-types",
+    "instance-type-missing",
     "listener-role-unknown",
     "matcher-5xx",
     "matcher-not-codes",

@@ -62,6 +62,9 @@ fn fleet(c: Color, release: &str, version: i64, desired: u32) -> Fleet {
         },
         rolled_back: None,
         spot: false,
+        instance_types: vec![],
+        on_demand_base: 0,
+        capacity_rebalance: false,
     }
 }
 

@@ -23,7 +23,9 @@ pub(super) fn first_deploy(b: &mut Builder, release: &Release) -> PlanKind {
         vec![],
         format!(
             "first deploy: {} ({}) at {}",
-            release.data.image_id, release.data.instance_type, b.spec.fleet.capacity
+            release.data.image_id,
+            release.data.type_text(),
+            b.spec.fleet.capacity
         ),
     );
     b.decide(Some(change), []);
@@ -110,7 +112,8 @@ fn release_fields(b: &Builder, a: Color, release: &Release) -> Vec<FieldChange> 
         if let Some(f) = live
             .instance_type
             .as_ref()
-            .and_then(|t| FieldChange::differs("instance_type", t, &data.instance_type))
+            .zip(data.instance_type.as_ref())
+            .and_then(|(t, want)| FieldChange::differs("instance_type", t, want))
         {
             fields.push(f);
         }
@@ -367,7 +370,23 @@ pub(super) fn fleet_config(spec: &Spec, c: Color, release: &Release) -> FleetCon
         capacity: spec.fleet.capacity,
         subnets: spec.fleet.subnets.clone(),
         spot: spec.fleet.spot,
+        instance_types: spec.fleet.instance_types.clone(),
+        on_demand_base: spec.fleet.on_demand_base,
     }
+}
+
+/// How a fleet's instance mix (spot, instance types, on-demand base,
+/// capacity rebalancing) differs from what `want` says: group settings,
+/// which new instances use and running ones take at the next release.
+pub(super) fn mix_changes(
+    f: &crate::model::observed::Fleet,
+    want: &FleetConfig,
+) -> Vec<FieldChange> {
+    want.mix()
+        .differences(&f.mix())
+        .into_iter()
+        .map(|(key, live, wanted)| FieldChange::new(key, Some(live), Some(wanted)))
+        .collect()
 }
 
 /// Steps that make colour `c` run `release` at full capacity, healthy.
@@ -387,7 +406,9 @@ pub(super) fn build_color(b: &mut Builder, c: Color, release: &Release) {
             vec![],
             format!(
                 "release {}: {} {}",
-                release.fingerprint, release.data.image_id, release.data.instance_type
+                release.fingerprint,
+                release.data.image_id,
+                release.data.type_text()
             ),
         );
         let action = Action::CreateLaunchTemplateVersion {
@@ -467,12 +488,12 @@ fn ensure_fleet(b: &mut Builder, c: Color, release: &Release) {
         && same_release
         && f.capacity == want.capacity
         && f.subnets == want.subnets
-        && f.spot == want.spot
+        && f.mix() == want.mix()
         && attached
     {
         return;
     }
-    let fields = [
+    let mut fields: Vec<FieldChange> = [
         (f.release != Some(release.fingerprint.clone())).then(|| {
             FieldChange::new(
                 "release",
@@ -492,6 +513,7 @@ fn ensure_fleet(b: &mut Builder, c: Color, release: &Release) {
     .into_iter()
     .flatten()
     .collect();
+    fields.extend(mix_changes(f, &want));
     let change = b.change(
         ChangeAction::Update,
         Resource::Fleet {

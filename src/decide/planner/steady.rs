@@ -42,17 +42,20 @@ fn fleet_in_place(b: &mut Builder, a: Color, f: &Fleet, release: &Release) {
         );
     }
     let attached = b.obs.attached(a);
-    if f.subnets == want.subnets && f.spot == want.spot && attached {
+    if f.subnets == want.subnets && f.mix() == want.mix() && attached {
         return;
     }
-    let mut fields: Vec<FieldChange> = FieldChange::differs("spot", f.spot, want.spot)
-        .into_iter()
-        .chain(FieldChange::differs(
-            "subnets",
-            f.subnets.join(","),
-            want.subnets.join(","),
-        ))
-        .collect();
+    let mut fields = super::release::mix_changes(f, &want);
+    let reason = if fields.is_empty() {
+        "in place"
+    } else {
+        "in place: new instances use it, running ones change with the next release"
+    };
+    fields.extend(FieldChange::differs(
+        "subnets",
+        f.subnets.join(","),
+        want.subnets.join(","),
+    ));
     if !attached {
         fields.push(FieldChange::new(
             "target_group",
@@ -66,7 +69,7 @@ fn fleet_in_place(b: &mut Builder, a: Color, f: &Fleet, release: &Release) {
             name: f.name.clone(),
         },
         fields,
-        "in place",
+        reason,
     );
     let action = Action::EnsureFleet {
         color: a,

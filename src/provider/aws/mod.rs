@@ -493,8 +493,10 @@ pub async fn alarm_state(client: &cloudwatch::Client, name: &str) -> Result<Alar
 
 /// The launch template of a fleet: plain (on-demand), or, for spot, inside a
 /// MixedInstancesPolicy with no on-demand capacity above a base of 0.
+/// The group's launch template: plainly, or inside a MixedInstancesPolicy
+/// when the fleet runs on spot or on several instance types.
 fn fleet_template(
-    spot: bool,
+    c: &FleetConfig,
     template_id: &str,
     version: i64,
 ) -> (
@@ -505,22 +507,28 @@ fn fleet_template(
         .launch_template_id(template_id)
         .version(version.to_string())
         .build();
-    if !spot {
+    if !c.spot && c.instance_types.is_empty() {
         return (Some(spec), None);
+    }
+    let overrides = c.instance_types.iter().map(|t| {
+        asg::types::LaunchTemplateOverrides::builder()
+            .instance_type(t)
+            .build()
+    });
+    let mut distribution = asg::types::InstancesDistribution::builder()
+        .on_demand_base_capacity(c.on_demand_base as i32)
+        .on_demand_percentage_above_base_capacity(if c.spot { 0 } else { 100 });
+    if c.spot {
+        distribution = distribution.spot_allocation_strategy("price-capacity-optimized");
     }
     let policy = asg::types::MixedInstancesPolicy::builder()
         .launch_template(
             asg::types::LaunchTemplate::builder()
                 .launch_template_specification(spec)
+                .set_overrides((!c.instance_types.is_empty()).then(|| overrides.collect()))
                 .build(),
         )
-        .instances_distribution(
-            asg::types::InstancesDistribution::builder()
-                .on_demand_base_capacity(0)
-                .on_demand_percentage_above_base_capacity(0)
-                .spot_allocation_strategy("price-capacity-optimized")
-                .build(),
-        )
+        .instances_distribution(distribution.build())
         .build();
     (None, Some(policy))
 }
@@ -529,7 +537,11 @@ fn launch_data(release: &Release) -> ec2::types::RequestLaunchTemplateData {
     let d = &release.data;
     ec2::types::RequestLaunchTemplateData::builder()
         .image_id(&d.image_id)
-        .instance_type(ec2::types::InstanceType::from(d.instance_type.as_str()))
+        .set_instance_type(
+            d.instance_type
+                .as_deref()
+                .map(ec2::types::InstanceType::from),
+        )
         .set_security_group_ids(Some(d.security_groups.clone()))
         .set_user_data(
             d.user_data
@@ -537,6 +549,38 @@ fn launch_data(release: &Release) -> ec2::types::RequestLaunchTemplateData {
                 .map(|u| base64::engine::general_purpose::STANDARD.encode(u)),
         )
         .set_key_name(d.key_name.clone())
+        .set_iam_instance_profile(d.instance_profile.as_ref().map(|p| {
+            let profile =
+                ec2::types::LaunchTemplateIamInstanceProfileSpecificationRequest::builder();
+            match p.starts_with("arn:") {
+                true => profile.arn(p).build(),
+                false => profile.name(p).build(),
+            }
+        }))
+        .set_monitoring(d.monitoring.then(|| {
+            ec2::types::LaunchTemplatesMonitoringRequest::builder()
+                .enabled(true)
+                .build()
+        }))
+        .set_tag_specifications((!d.tags.is_empty()).then(|| {
+            [
+                ec2::types::ResourceType::Instance,
+                ec2::types::ResourceType::Volume,
+            ]
+            .into_iter()
+            .map(|kind| {
+                ec2::types::LaunchTemplateTagSpecificationRequest::builder()
+                    .resource_type(kind)
+                    .set_tags(Some(
+                        d.tags
+                            .iter()
+                            .map(|(k, v)| ec2::types::Tag::builder().key(k).value(v).build())
+                            .collect(),
+                    ))
+                    .build()
+            })
+            .collect()
+        }))
         .build()
 }
 
@@ -750,13 +794,14 @@ impl Provider for Aws {
             asg_tag(&c.name, tags::RELEASE, &c.release),
             asg_tag(&c.name, tags::LOAD_BALANCER, &app.load_balancer),
         ];
-        let (plain, mixed) = fleet_template(c.spot, template_id, version);
+        let (plain, mixed) = fleet_template(c, template_id, version);
         let out = self
             .asg
             .create_auto_scaling_group()
             .auto_scaling_group_name(c.name.as_str())
             .set_launch_template(plain)
             .set_mixed_instances_policy(mixed)
+            .capacity_rebalance(c.spot)
             .min_size(c.capacity.min as i32)
             .max_size(c.capacity.max as i32)
             .desired_capacity(c.capacity.desired as i32)
@@ -792,12 +837,13 @@ impl Provider for Aws {
             .await
             .map_err(|e| err("CreateOrUpdateTags", e))?;
         self.count("UpdateAutoScalingGroup");
-        let (plain, mixed) = fleet_template(c.spot, template_id, version);
+        let (plain, mixed) = fleet_template(c, template_id, version);
         self.asg
             .update_auto_scaling_group()
             .auto_scaling_group_name(c.name.as_str())
             .set_launch_template(plain)
             .set_mixed_instances_policy(mixed)
+            .capacity_rebalance(c.spot)
             .min_size(c.capacity.min as i32)
             .max_size(c.capacity.max as i32)
             .desired_capacity(c.capacity.desired as i32)

@@ -784,6 +784,23 @@ fn fleet_from(g: &asg::types::AutoScalingGroup) -> observed::Fleet {
                 .and_then(|d| d.on_demand_percentage_above_base_capacity())
                 == Some(0)
         }),
+        instance_types: g
+            .mixed_instances_policy()
+            .and_then(|m| m.launch_template())
+            .map(|t| {
+                t.overrides()
+                    .iter()
+                    .filter_map(|o| o.instance_type().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        on_demand_base: g
+            .mixed_instances_policy()
+            .and_then(|m| m.instances_distribution())
+            .and_then(|d| d.on_demand_base_capacity())
+            .unwrap_or(0)
+            .max(0) as u32,
+        capacity_rebalance: g.capacity_rebalance().unwrap_or(false),
         release: tag(tags::RELEASE),
         rolled_back: tag(tags::ROLLED_BACK).and_then(|v| tags::parse_rolled_back(&v)),
         subnets: g
