@@ -126,39 +126,45 @@ impl Aws {
         self.moto.cutover(&all)
     }
 
+    /// Listener `port` of shop-alb as DescribeListeners returns it.
+    fn listener(&self, port: i32) -> aws_sdk_elasticloadbalancingv2::types::Listener {
+        let arn = self.lb_arn();
+        let ls = self
+            .moto
+            .rt
+            .block_on(
+                self.moto
+                    .elb
+                    .describe_listeners()
+                    .load_balancer_arn(arn)
+                    .send(),
+            )
+            .unwrap();
+        ls.listeners()
+            .iter()
+            .find(|l| l.port() == Some(port))
+            .expect("listener")
+            .clone()
+    }
+
     /// Production weights (blue, green) as DescribeListeners returns them.
     fn weights(&self, port: i32) -> (i32, i32) {
-        let arn = self.lb_arn();
-        self.moto.rt.block_on(async {
-            let ls = self
-                .moto
-                .elb
-                .describe_listeners()
-                .load_balancer_arn(arn)
-                .send()
-                .await
-                .unwrap();
-            let l = ls
-                .listeners()
-                .iter()
-                .find(|l| l.port() == Some(port))
-                .expect("listener");
-            let fc = l
-                .default_actions()
-                .iter()
-                .find_map(|a| a.forward_config())
-                .expect("a forward action");
-            let mut w = (0, 0);
-            for t in fc.target_groups() {
-                let weight = t.weight().unwrap_or(0);
-                if t.target_group_arn().unwrap().contains("/shop-blue/") {
-                    w.0 += weight;
-                } else {
-                    w.1 += weight;
-                }
+        let l = self.listener(port);
+        let fc = l
+            .default_actions()
+            .iter()
+            .find_map(|a| a.forward_config())
+            .expect("a forward action");
+        let mut w = (0, 0);
+        for t in fc.target_groups() {
+            let weight = t.weight().unwrap_or(0);
+            if t.target_group_arn().unwrap().contains("/shop-blue/") {
+                w.0 += weight;
+            } else {
+                w.1 += weight;
             }
-            w
-        })
+        }
+        w
     }
 
     fn active(&self) -> String {

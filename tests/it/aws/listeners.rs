@@ -6,27 +6,11 @@ use aws_sdk_elasticloadbalancingv2 as elb;
 
 impl Aws {
     /// Listener `port`'s default actions, in the order the load balancer
-    /// runs them, as (type, order).
+    /// runs them.
     fn default_actions(&self, port: i32) -> Vec<elb::types::Action> {
-        let lb = self.lb_arn();
-        self.moto.rt.block_on(async {
-            let ls = self
-                .moto
-                .elb
-                .describe_listeners()
-                .load_balancer_arn(lb)
-                .send()
-                .await
-                .unwrap();
-            let l = ls
-                .listeners()
-                .iter()
-                .find(|l| l.port() == Some(port))
-                .expect("listener");
-            let mut actions = l.default_actions().to_vec();
-            actions.sort_by_key(|a| a.order().unwrap_or(i32::MAX));
-            actions
-        })
+        let mut actions = self.listener(port).default_actions().to_vec();
+        actions.sort_by_key(|a| a.order().unwrap_or(i32::MAX));
+        actions
     }
 
     /// Puts an OIDC login in front of listener `port`'s forward, as a team
@@ -66,22 +50,8 @@ impl Aws {
     }
 
     fn listener_arn(&self, port: i32) -> String {
-        let lb = self.lb_arn();
-        let ls = self
-            .moto
-            .rt
-            .block_on(
-                self.moto
-                    .elb
-                    .describe_listeners()
-                    .load_balancer_arn(lb)
-                    .send(),
-            )
-            .unwrap();
-        ls.listeners()
-            .iter()
-            .find(|l| l.port() == Some(port))
-            .and_then(|l| l.listener_arn())
+        self.listener(port)
+            .listener_arn()
             .expect("listener")
             .to_string()
     }
