@@ -93,15 +93,11 @@ fn release(old: &Spec, new: &Spec) -> Option<ReleaseChange> {
     // then only hashes.
     if ol.user_data != nl.user_data {
         let sensitive = old.fleet.user_data_sensitive || new.fleet.user_data_sensitive;
-        let shown = |spec: &Spec, v: Option<&String>| {
-            let mut fleet = spec.fleet.clone();
-            fleet.user_data_sensitive = sensitive;
-            fleet.shown_user_data(v)
-        };
+        let shown = |v: Option<&String>| crate::model::shown_user_data(v, sensitive);
         launch.cmp_opt(
             "fleet.user_data",
-            shown(old, ol.user_data.as_ref()),
-            shown(new, nl.user_data.as_ref()),
+            shown(ol.user_data.as_ref()),
+            shown(nl.user_data.as_ref()),
         );
     }
     launch.cmp_opt("fleet.key_name", ol.key_name.clone(), nl.key_name.clone());

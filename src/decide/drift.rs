@@ -80,28 +80,27 @@ pub struct AppDrift {
 /// balancers `plans` use: another team's app elsewhere in the account is not
 /// this job's drift.
 pub fn unowned(managed: &[Managed], plans: &[&Spec]) -> AppDrift {
-    let ours = |m: &Managed| {
-        m.load_balancer
-            .as_ref()
-            .is_some_and(|lb| plans.iter().any(|s| &s.load_balancer == lb))
-    };
+    let ours = |m: &Managed| on_their_load_balancers(m, plans);
     not_owned(managed, plans, ours, "(resources no plan mentions)")
 }
 
 /// Resources tagged as cutover's that none of `plans` owns, anywhere in the
 /// account and region (`drift --orphans`), besides those [`unowned`] lists.
 pub fn orphans(managed: &[Managed], plans: &[&Spec]) -> AppDrift {
-    let elsewhere = |m: &Managed| {
-        !m.load_balancer
-            .as_ref()
-            .is_some_and(|lb| plans.iter().any(|s| &s.load_balancer == lb))
-    };
+    let elsewhere = |m: &Managed| !on_their_load_balancers(m, plans);
     not_owned(
         managed,
         plans,
         elsewhere,
         "(orphans: resources no plan mentions, on other load balancers or none)",
     )
+}
+
+/// `m` serves one of the load balancers `plans` use.
+fn on_their_load_balancers(m: &Managed, plans: &[&Spec]) -> bool {
+    m.load_balancer
+        .as_ref()
+        .is_some_and(|lb| plans.iter().any(|s| &s.load_balancer == lb))
 }
 
 fn not_owned(

@@ -76,14 +76,5 @@ pub enum ForwardAt {
     Rule(RuleArn),
 }
 
-impl fmt::Display for ForwardAt {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ForwardAt::Listener(arn) => write!(f, "listener {arn}"),
-            ForwardAt::Rule(arn) => write!(f, "rule {arn}"),
-        }
-    }
-}
-
 /// A forward action's targets: each target group with its weight.
 pub type Forward = Vec<(TargetGroupArn, u32)>;

@@ -406,20 +406,31 @@ impl LaunchData {
     /// A short, stable hash of the launch data: the release identity.
     pub fn fingerprint(&self) -> String {
         // Canonical JSON of the struct: field order is fixed by the type.
-        let json = serde_json::to_vec(self).expect("launch data serialises");
-        let digest = Sha256::digest(&json);
-        digest[..6].iter().map(|b| format!("{b:02x}")).collect()
+        short_hash(&serde_json::to_vec(self).expect("launch data serialises"))
     }
 }
 
-/// How a sensitive value (user data holding a secret) is shown: a short
-/// hash, enough to tell two values apart.
-pub fn sensitive_text(v: &str) -> String {
-    let hash: String = Sha256::digest(v.as_bytes())[..6]
+/// The first 6 bytes of `bytes`' SHA-256, in hex: release fingerprints,
+/// snapshot fingerprints, sensitive values.
+pub fn short_hash(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)[..6]
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("(sensitive, sha256 {hash}…)")
+        .collect()
+}
+
+/// User data as plan, diff and JSON show it: the text, or when it is
+/// `sensitive`, a short hash, enough to tell two values apart.
+pub fn shown_user_data(v: Option<&String>, sensitive: bool) -> Option<String> {
+    v.map(|v| match sensitive {
+        true => sensitive_text(v),
+        false => v.clone(),
+    })
+}
+
+/// How a sensitive value (user data holding a secret) is shown.
+pub fn sensitive_text(v: &str) -> String {
+    format!("(sensitive, sha256 {}…)", short_hash(v.as_bytes()))
 }
 
 /// A release: launch data plus its fingerprint.
@@ -597,11 +608,10 @@ mod tests {
             monitoring: false,
             tags: Default::default(),
         };
-        let old: String = Sha256::digest(serde_json::to_vec(&before).unwrap())[..6]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        assert_eq!(now.fingerprint(), old);
+        assert_eq!(
+            now.fingerprint(),
+            short_hash(&serde_json::to_vec(&before).unwrap())
+        );
     }
 
     #[test]

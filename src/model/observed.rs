@@ -374,12 +374,7 @@ impl Observed {
 
     /// A short hash of [`Observed::shape`].
     pub fn fingerprint(&self) -> String {
-        use sha2::{Digest, Sha256};
-        let bytes = serde_json::to_vec(&self.shape()).expect("shape serialises");
-        Sha256::digest(&bytes)[..6]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::model::short_hash(&serde_json::to_vec(&self.shape()).expect("shape serialises"))
     }
 
     pub fn listener(&self, port: u16) -> Option<&Listener> {

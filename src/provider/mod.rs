@@ -79,29 +79,7 @@ impl ProviderError {
             message: message.to_string(),
         }
     }
-}
 
-/// An Auto Scaling group's instances, as a wait counts them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Members {
-    /// Instances not yet terminated.
-    pub running: usize,
-    /// Instances launched from the group's current launch template version:
-    /// the ones that run the release the group is set to.
-    pub current: Vec<String>,
-}
-
-/// A scaling activity that could not launch an instance, as Auto Scaling
-/// reports it: a bad image, a missing instance profile, no capacity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FailedLaunch {
-    /// AWS's status message: why the launch failed.
-    pub message: String,
-    /// What the activity was doing ("Launching a new EC2 instance…").
-    pub description: String,
-}
-
-impl ProviderError {
     /// The caller may not make this call: AWS's AccessDenied and kin.
     pub fn is_denied(&self) -> bool {
         matches!(
@@ -110,9 +88,7 @@ impl ProviderError {
                 if matches!(c.as_str(), "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation")
         )
     }
-}
 
-impl ProviderError {
     /// AWS does not show yet what a call just made: EC2 is eventually
     /// consistent, and for a moment after a create the new resource is
     /// "not found" by the next call that names it ("InvalidLaunchTemplateId.NotFound",
@@ -157,6 +133,26 @@ impl ProviderError {
             other => other.to_string(),
         }
     }
+}
+
+/// An Auto Scaling group's instances, as a wait counts them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Members {
+    /// Instances not yet terminated.
+    pub running: usize,
+    /// Instances launched from the group's current launch template version:
+    /// the ones that run the release the group is set to.
+    pub current: Vec<String>,
+}
+
+/// A scaling activity that could not launch an instance, as Auto Scaling
+/// reports it: a bad image, a missing instance profile, no capacity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedLaunch {
+    /// AWS's status message: why the launch failed.
+    pub message: String,
+    /// What the activity was doing ("Launching a new EC2 instance…").
+    pub description: String,
 }
 
 /// What to do about an AWS error code.

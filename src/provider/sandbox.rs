@@ -898,21 +898,8 @@ impl World {
         };
         let lb_arn = lb.arn.clone();
         for (port, protocol) in &named.shared_listeners {
-            let exists = self
-                .listeners
-                .values()
-                .any(|l| l.load_balancer_arn == lb_arn && l.port == *port);
-            if exists {
-                continue;
-            }
-            let arn = format!(
-                "{}/{:016x}",
-                lb_arn.replace(":loadbalancer/", ":listener/"),
-                self.id()
-            );
-            self.listeners.insert(
-                arn,
-                SbListener {
+            if self.listener_on(&lb_arn, *port).is_none() {
+                self.add_listener(SbListener {
                     load_balancer_arn: lb_arn.clone(),
                     port: *port,
                     protocol: *protocol,
@@ -920,9 +907,28 @@ impl World {
                     forward: Vec::new(),
                     before: None,
                     kept_actions: vec!["fixed-response".into()],
-                },
-            );
+                });
+            }
         }
+    }
+
+    /// The ARN of load balancer `lb_arn`'s listener on `port`.
+    fn listener_on(&self, lb_arn: &str, port: u16) -> Option<&String> {
+        self.listeners
+            .iter()
+            .find(|(_, l)| l.load_balancer_arn == lb_arn && l.port == port)
+            .map(|(arn, _)| arn)
+    }
+
+    /// Adds `l` under a new listener ARN of its load balancer; returns it.
+    fn add_listener(&mut self, l: SbListener) -> String {
+        let arn = format!(
+            "{}/{:016x}",
+            l.load_balancer_arn.replace(":loadbalancer/", ":listener/"),
+            self.id()
+        );
+        self.listeners.insert(arn.clone(), l);
+        arn
     }
 
     /// What preflight finds here for `named`; `denied` says which lookups
@@ -1408,33 +1414,21 @@ impl Provider for Sandbox {
     ) -> Result<ListenerArn> {
         let lb_arn = lb_arn.as_str();
         self.call("CreateListener", true, |w| {
-            if let Some((arn, _)) = w
-                .listeners
-                .iter()
-                .find(|(_, l)| l.load_balancer_arn == lb_arn && l.port == c.port)
-            {
+            if let Some(arn) = w.listener_on(lb_arn, c.port) {
                 return Err(ProviderError::api(
                     "CreateListener",
                     format!("DuplicateListener: port {} is taken by {arn}", c.port),
                 ));
             }
-            let arn = format!(
-                "{}/{:016x}",
-                lb_arn.replace(":loadbalancer/", ":listener/"),
-                w.id()
-            );
-            w.listeners.insert(
-                arn.clone(),
-                SbListener {
-                    load_balancer_arn: lb_arn.to_string(),
-                    port: c.port,
-                    protocol: c.protocol,
-                    certificate_arn: c.certificate_arn.clone(),
-                    forward: raw(forward),
-                    before: None,
-                    kept_actions: Vec::new(),
-                },
-            );
+            let arn = w.add_listener(SbListener {
+                load_balancer_arn: lb_arn.to_string(),
+                port: c.port,
+                protocol: c.protocol,
+                certificate_arn: c.certificate_arn.clone(),
+                forward: raw(forward),
+                before: None,
+                kept_actions: Vec::new(),
+            });
             Ok(arn.into())
         })
     }

@@ -60,22 +60,6 @@ pub enum PlanKey {
     KeyName,
     /// The `certificate_arn` of the listener on this port.
     Certificate(u16),
-    /// The `rule.priority` of the listener on this port.
-    RulePriority(u16),
-}
-
-impl std::fmt::Display for PlanKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PlanKey::LoadBalancer => write!(f, "load_balancer.name"),
-            PlanKey::VpcId => write!(f, "target_group.vpc_id"),
-            PlanKey::Subnet(i) => write!(f, "fleet.subnets[{i}]"),
-            PlanKey::SecurityGroup(i) => write!(f, "fleet.security_groups[{i}]"),
-            PlanKey::KeyName => write!(f, "fleet.key_name"),
-            PlanKey::Certificate(port) => write!(f, "listeners (port {port}).certificate_arn"),
-            PlanKey::RulePriority(port) => write!(f, "listeners (port {port}).rule.priority"),
-        }
-    }
 }
 
 /// Where each [`PlanKey`]'s value is in the plan file.
@@ -188,11 +172,7 @@ impl FleetSpec {
     /// User data as plan, diff and JSON show it: the text, or with
     /// `user_data_sensitive` only a short hash of it.
     pub fn shown_user_data(&self, v: Option<&String>) -> Option<String> {
-        let v = v?;
-        Some(match self.user_data_sensitive {
-            true => crate::model::sensitive_text(v),
-            false => v.clone(),
-        })
+        crate::model::shown_user_data(v, self.user_data_sensitive)
     }
 }
 
@@ -675,7 +655,6 @@ impl Validator<'_> {
     /// The app's rule on the listener on `port`.
     fn rule(&mut self, port: u16, r: &S<RawRule>) -> crate::model::ListenerRule {
         let raw = r.get_ref();
-        self.place(PlanKey::RulePriority(port), raw.priority.span());
         let priority = self.range("listeners.rule.priority", &raw.priority, 1, 50000, "");
         let list = |v: &Option<S<Vec<S<String>>>>| -> Vec<String> {
             v.iter()

@@ -351,8 +351,6 @@ impl Aws {
         tracing::debug!(operation = op, "aws call");
     }
 
-    /// A weighted forward. ALB takes weights 0–999 and at most five target
-    /// groups; anything else is refused here, before AWS sees it.
     /// Remembers the actions a listener or rule (`arn`) runs before its
     /// forward.
     fn remember_kept(&self, arn: &str, actions: &[elb::types::Action]) {
@@ -398,6 +396,18 @@ impl Aws {
         Ok(actions)
     }
 
+    /// Remembers what listener `l` runs before its forward.
+    fn remember_listener(&self, l: &elb::types::Listener) {
+        self.remember_kept(l.listener_arn().unwrap_or_default(), l.default_actions());
+    }
+
+    /// Remembers what rule `r` runs before its forward.
+    fn remember_rule(&self, r: &elb::types::Rule) {
+        self.remember_kept(r.rule_arn().unwrap_or_default(), r.actions());
+    }
+
+    /// A weighted forward. ALB takes weights 0–999 and at most five target
+    /// groups; anything else is refused here, before AWS sees it.
     fn forward_action(forward: &Forward) -> Result<elb::types::Action> {
         if forward.len() > ALB_MAX_FORWARD_TARGETS
             || forward.iter().any(|(_, w)| *w > ALB_MAX_WEIGHT)
@@ -491,8 +501,6 @@ pub async fn alarm_state(client: &cloudwatch::Client, name: &str) -> Result<Alar
     })
 }
 
-/// The launch template of a fleet: plain (on-demand), or, for spot, inside a
-/// MixedInstancesPolicy with no on-demand capacity above a base of 0.
 /// The group's launch template: plainly, or inside a MixedInstancesPolicy
 /// when the fleet runs on spot or on several instance types.
 fn fleet_template(
@@ -598,7 +606,7 @@ impl Aws {
             .listeners()
             .first()
             .ok_or_else(|| ProviderError::NotFound(format!("listener {arn}")))?;
-        self.remember_kept(l.listener_arn().unwrap_or_default(), l.default_actions());
+        self.remember_listener(l);
         Ok(listener_from(l).forward)
     }
 
@@ -616,7 +624,7 @@ impl Aws {
             .listeners()
             .first()
             .ok_or_else(|| ProviderError::api("ModifyListener", "no listener in the response"))?;
-        self.remember_kept(l.listener_arn().unwrap_or_default(), l.default_actions());
+        self.remember_listener(l);
         Ok(listener_from(l).forward)
     }
 }
@@ -996,9 +1004,9 @@ impl Provider for Aws {
             .send()
             .await
             .map_err(|e| err("ModifyListener", e))?;
-        out.listeners().iter().for_each(|l| {
-            self.remember_kept(l.listener_arn().unwrap_or_default(), l.default_actions())
-        });
+        out.listeners()
+            .iter()
+            .for_each(|l| self.remember_listener(l));
         Ok(())
     }
 

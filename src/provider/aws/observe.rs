@@ -318,7 +318,7 @@ impl Aws {
                 .await
                 .map_err(|e| err("DescribeListeners", e))?;
             for l in page.listeners() {
-                self.remember_kept(l.listener_arn().unwrap_or_default(), l.default_actions());
+                self.remember_listener(l);
                 out.push(listener_from(l));
             }
             marker = page.next_marker().map(str::to_string);

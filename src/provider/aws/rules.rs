@@ -60,9 +60,7 @@ impl Aws {
                 .send()
                 .await
                 .map_err(|e| err("DescribeRules", e))?;
-            for r in page.rules() {
-                self.remember_kept(r.rule_arn().unwrap_or_default(), r.actions());
-            }
+            page.rules().iter().for_each(|r| self.remember_rule(r));
             out.extend(page.rules().iter().cloned());
             marker = page.next_marker().map(str::to_string);
             if marker.is_none() {
@@ -151,9 +149,7 @@ impl Aws {
             .send()
             .await
             .map_err(|e| err("ModifyRule", e))?;
-        for r in out.rules() {
-            self.remember_kept(r.rule_arn().unwrap_or_default(), r.actions());
-        }
+        out.rules().iter().for_each(|r| self.remember_rule(r));
         Ok(())
     }
 
@@ -192,7 +188,7 @@ impl Aws {
             .rules()
             .first()
             .ok_or_else(|| ProviderError::api("ModifyRule", "no rule in the response"))?;
-        self.remember_kept(arn.as_str(), r.actions());
+        self.remember_rule(r);
         Ok(observe::forward_from(r.actions()))
     }
 }

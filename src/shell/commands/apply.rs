@@ -1,6 +1,6 @@
 //! `cutover apply PLAN`: plan, confirm, execute, summarise.
 
-use super::{load_spec, observe, provider, report_calls, use_color};
+use super::{load_spec, observe, observe_checked, provider, report_calls, use_color};
 use crate::provider::AppRef;
 use crate::render::text::{self, Style};
 use crate::shell::cli::GlobalArgs;
@@ -65,9 +65,7 @@ async fn apply_file(
     auto_approve: bool,
     opts: crate::decide::planner::PlanOptions,
 ) -> Result<ExitStatus> {
-    let (obs, checked) = futures::join!(observe(p, spec), super::preflight(p, spec));
-    checked?;
-    let obs = obs?;
+    let obs = observe_checked(p, spec).await?;
     let plan = crate::decide::planner::plan_with(spec, &obs, opts)?;
     review(g, path, spec, p, &obs, &plan, auto_approve).await
 }
@@ -80,9 +78,7 @@ async fn apply_saved(
     auto_approve: bool,
     saved: &crate::decide::saved::SavedPlan,
 ) -> Result<ExitStatus> {
-    let (obs, checked) = futures::join!(observe(p, spec), super::preflight(p, spec));
-    checked?;
-    let obs = obs?;
+    let obs = observe_checked(p, spec).await?;
     if obs.fingerprint() != saved.plan.observed_fingerprint {
         eprintln!(
             "error: the plan is stale: live state changed since it was made ({} → {}):",

@@ -295,6 +295,17 @@ pub(crate) async fn observe(
     })
 }
 
+/// The app's live state, read while preflight looks up what the plan
+/// names; a preflight error comes first.
+pub(crate) async fn observe_checked(
+    p: &dyn Provider,
+    spec: &Spec,
+) -> Result<crate::model::observed::Observed> {
+    let (obs, checked) = futures::join!(observe(p, spec), preflight(p, spec));
+    checked?;
+    obs
+}
+
 /// With -v, the API calls made, per operation, on stderr.
 pub(crate) fn report_calls(g: &GlobalArgs, p: &dyn Provider) {
     if g.verbose == 0 {

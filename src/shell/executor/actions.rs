@@ -372,13 +372,13 @@ impl Executor<'_> {
     /// One step of the shift: set the production weights and read them back.
     async fn set_weights(&self, r: &mut Resolved, weights: Weights) -> Result<Detail, StepError> {
         self.check_weights_safe(r, weights).await?;
-        let arn = r.production_forward()?;
+        let at = r.production_forward()?;
         let forward = forward_for(&r.target_groups, weights);
         // Last look before the write: a rollback may have taken over, or
         // someone may have moved the weights.
         self.fence().await?;
         self.check_weights_unchanged(r).await?;
-        let mut got = self.provider.set_weights(&arn, &forward).await?;
+        let mut got = self.provider.set_weights(&at, &forward).await?;
         let mut wanted = forward;
         got.sort();
         wanted.sort();
@@ -404,13 +404,13 @@ impl Executor<'_> {
         record_active: Option<&str>,
         previous_record: Option<&PreviousRecord>,
     ) -> Result<Detail, StepError> {
-        let arn = r.production_forward()?;
+        let at = r.production_forward()?;
         let weights = Weights::all_on(to);
         let forward = forward_for(&r.target_groups, weights);
         let p = self.provider;
         let flip = async {
             if traffic {
-                p.set_weights(&arn, &forward).await.map(|_| ())
+                p.set_weights(&at, &forward).await.map(|_| ())
             } else {
                 Ok(())
             }

@@ -247,7 +247,7 @@ impl Executor<'_> {
                 waited_secs: self.health_timeout_secs,
             });
         }
-        let arn = r.production_forward().map_err(missing)?;
+        let at = r.production_forward().map_err(missing)?;
         // Last look before the write: a rollback may have taken over.
         self.fence().await.map_err(|e| match e {
             StepError::Preempted { by } => RestoreError::Preempted(by),
@@ -255,7 +255,7 @@ impl Executor<'_> {
         })?;
         let w = Weights::all_on(to);
         let forward = forward_for(&r.target_groups, w);
-        let write = self.provider.set_weights(&arn, &forward);
+        let write = self.provider.set_weights(&at, &forward);
         // After a signal a kill may follow: the write gets a deadline then;
         // otherwise the SDK's retries take the time they need.
         if interrupted() {
@@ -314,11 +314,11 @@ impl Executor<'_> {
     /// else changing them (a console edit, another tool) stops the run
     /// without a write.
     async fn check_weights_unchanged(&self, r: &Resolved) -> Result<(), StepError> {
-        let (Some(expected), Ok(arn)) = (r.weights, r.production_forward()) else {
+        let (Some(expected), Ok(at)) = (r.weights, r.production_forward()) else {
             return Ok(());
         };
         let read = async || {
-            let forward = self.provider.forward_of(&arn).await?;
+            let forward = self.provider.forward_of(&at).await?;
             let color_of = |tg: &crate::model::TargetGroupArn| {
                 Color::ALL
                     .into_iter()
