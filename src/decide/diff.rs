@@ -118,11 +118,9 @@ fn in_place(old: &Spec, new: &Spec) -> Vec<FieldChange> {
         ot.health_check
             .diff(&nt.health_check, "target_group.health_check."),
     );
-    in_place.cmp(
-        "target_group.deregistration_delay",
-        format!("{}s", ot.deregistration_delay_secs),
-        format!("{}s", nt.deregistration_delay_secs),
-    );
+    in_place
+        .0
+        .extend(ot.attributes.diff(&nt.attributes, "target_group."));
     in_place.cmp("target_group.port", ot.port, nt.port);
     in_place.cmp("target_group.protocol", ot.protocol, nt.protocol);
     in_place.cmp("target_group.vpc_id", &ot.vpc_id, &nt.vpc_id);

@@ -32,6 +32,9 @@ pub struct Rollback {
     /// The release being rolled back, remembered on `from`'s fleet so that a
     /// scheduled apply does not deploy it again.
     pub rejected_release: Option<String>,
+    /// The session affinity the flip turns off (seconds; 0: there was
+    /// none): users kept on `from` go home with everyone else.
+    pub ends_affinity_secs: u32,
 }
 
 /// Why a rollback goes where it goes.
@@ -189,14 +192,8 @@ fn decide(spec: &Spec, obs: &Observed, force: bool) -> Result<Rollback, Rollback
     }
     let wanted = match (why, &obs.previous) {
         (Why::Recorded { .. }, Some(p)) => p.capacity.max(1),
-        // Back to the colour serving now: its own capacity.
-        (Why::MidShift, _) => obs
-            .fleets
-            .get(to)
-            .as_ref()
-            .map(|f| f.capacity.desired.max(1))
-            .unwrap_or(spec.fleet.capacity.desired),
-        // Inferred, or finishing a rollback: the colour's own capacity.
+        // Mid-shift, inferred, or finishing a rollback: the colour's own
+        // capacity now.
         _ => obs
             .fleets
             .get(to)
@@ -219,6 +216,11 @@ fn decide(spec: &Spec, obs: &Observed, force: bool) -> Result<Rollback, Rollback
         record_active,
         current_share: weights.share(to),
         rejected_release,
+        ends_affinity_secs: if flip {
+            obs.affinity_at(spec.production.weights_at())
+        } else {
+            0
+        },
     })
 }
 

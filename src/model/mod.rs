@@ -4,6 +4,7 @@
 //! `HealthCheck` or `Capacity` type for both desired and observed state is what
 //! lets the planner compare them with `==` and render value-level diffs.
 
+pub mod attributes;
 pub mod ids;
 pub mod named;
 pub mod names;
@@ -11,6 +12,7 @@ pub mod observed;
 pub mod outcome;
 pub mod plan;
 
+pub use attributes::{Algorithm, AttributeChanges, TgAttributes};
 pub use ids::{
     FleetName, Forward, ForwardAt, ListenerArn, LoadBalancerArn, RuleArn, TargetGroupArn,
 };

@@ -43,6 +43,9 @@ pub struct Rule {
     pub rule: ListenerRule,
     /// Its forward, as (target group ARN, weight).
     pub forward: Forward,
+    /// Its forward's group stickiness in seconds; 0: off.
+    #[serde(default)]
+    pub affinity_secs: u32,
     /// Actions before its forward someone else put there: kept.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kept_actions: Vec<String>,
@@ -106,6 +109,9 @@ pub struct Listener {
     /// Forward targets as (target group ARN, weight). Empty when the default
     /// action is not a forward.
     pub forward: Forward,
+    /// The forward's group stickiness in seconds; 0: off.
+    #[serde(default)]
+    pub affinity_secs: u32,
     /// The default actions before the forward that someone else put there
     /// (say "authenticate-oidc"), in order: a weight change keeps them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -120,7 +126,8 @@ pub struct TargetGroup {
     pub protocol: Protocol,
     pub vpc_id: String,
     pub health_check: HealthCheck,
-    pub deregistration_delay_secs: u32,
+    /// Read only with a full observation; AWS's defaults otherwise.
+    pub attributes: crate::model::TgAttributes,
     pub targets: Vec<TargetHealth>,
     /// The release whose after_teardown hook has not run yet (the
     /// `cutover:contract-pending` tag), set when its teardown began.
@@ -415,6 +422,15 @@ impl Observed {
                 .rule(port)
                 .map(|r| (ForwardAt::Rule(r.arn.clone()), &r.forward)),
         }
+    }
+
+    /// The session affinity of the forward at `at` (seconds; 0: off).
+    pub fn affinity_at(&self, at: WeightsAt) -> u32 {
+        match at {
+            WeightsAt::ListenerDefault { port } => self.listener(port).map(|l| l.affinity_secs),
+            WeightsAt::Rule { port } => self.rule(port).map(|r| r.affinity_secs),
+        }
+        .unwrap_or(0)
     }
 
     /// The weights at `at` (see [`WeightsAt`]): `None` when nothing forwards there.

@@ -141,6 +141,14 @@ pub struct Timeline {
     pub teardown_policy: crate::spec::TeardownPolicy,
     /// auto_promote = false: the shift waits for `cutover promote`.
     pub awaits_promotion: bool,
+    /// A session stays on the colour it reached for this long during the
+    /// shift (rollout.session_affinity); 0: each request is weighed alone.
+    #[serde(default)]
+    pub session_affinity_secs: u32,
+    /// Within a colour, a session stays on one instance this long
+    /// (target_group.stickiness); 0: off.
+    #[serde(default)]
+    pub stickiness_secs: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -322,7 +330,8 @@ pub struct TargetGroupConfig {
     pub protocol: Protocol,
     pub vpc_id: String,
     pub health_check: HealthCheck,
-    pub deregistration_delay_secs: u32,
+    #[serde(flatten)]
+    pub attributes: crate::model::TgAttributes,
 }
 
 /// What a listener is created or updated with (besides its forward action).
@@ -396,7 +405,8 @@ pub enum Action {
     UpdateTargetGroup {
         color: Color,
         health_check: Option<HealthCheck>,
-        deregistration_delay_secs: Option<u32>,
+        #[serde(flatten)]
+        attributes: crate::model::AttributeChanges,
     },
     /// Create the launch template (first time) or a new version holding the full data.
     CreateLaunchTemplateVersion {
@@ -457,6 +467,10 @@ pub enum Action {
     /// Change the production listener's weights and read them back.
     SetWeights {
         weights: Weights,
+        /// Session affinity during the shift: a client stays on the colour
+        /// it reached for this long (the forward's group stickiness); 0: off.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        affinity_secs: u32,
     },
     /// Observe the new colour at `weight`% for `secs`.
     Bake {

@@ -220,10 +220,11 @@ pub trait Provider: Send + Sync {
         target_group: &TargetGroupArn,
         hc: &crate::model::HealthCheck,
     ) -> Result<()>;
-    async fn set_deregistration_delay(
+    /// Writes the target group attributes that change, in one call.
+    async fn set_attributes(
         &self,
         target_group: &TargetGroupArn,
-        secs: u32,
+        changes: &crate::model::AttributeChanges,
     ) -> Result<()>;
 
     /// Creates the template when `template_id` is `None`. Returns (template id, version).
@@ -297,7 +298,14 @@ pub trait Provider: Send + Sync {
     /// The forward targets and weights at `at`, as they are now.
     async fn forward_of(&self, at: &ForwardAt) -> Result<Forward>;
     /// Sets the forward weights only and returns them as read back.
-    async fn set_weights(&self, at: &ForwardAt, forward: &Forward) -> Result<Forward>;
+    /// `affinity_secs`: the forward's group stickiness (0: off), sent in
+    /// the same write.
+    async fn set_weights(
+        &self,
+        at: &ForwardAt,
+        forward: &Forward,
+        affinity_secs: u32,
+    ) -> Result<Forward>;
 
     async fn put_active(&self, parameter: &str, color: Color) -> Result<()>;
     /// Writes (overwrites) a String parameter cutover owns: the promotion record.

@@ -229,6 +229,9 @@ pub struct SbRule {
     pub listener_arn: String,
     pub rule: ListenerRule,
     pub forward: Vec<(String, u32)>,
+    /// The forward's group stickiness (s); 0: off.
+    #[serde(default)]
+    pub affinity_secs: u32,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
     /// Actions before the forward ("authenticate-oidc"), or what a rule
@@ -253,7 +256,8 @@ pub struct SbTargetGroup {
     pub protocol: Protocol,
     pub vpc_id: String,
     pub health_check: HealthCheck,
-    pub deregistration_delay_secs: u32,
+    #[serde(flatten)]
+    pub attributes: crate::model::TgAttributes,
     pub tags: BTreeMap<String, String>,
     /// Registered instance id → registration time (ms).
     pub targets: BTreeMap<String, i64>,
@@ -279,6 +283,9 @@ pub struct SbListener {
     pub protocol: Protocol,
     pub certificate_arn: Option<String>,
     pub forward: Vec<(String, u32)>,
+    /// The forward's group stickiness (s); 0: off.
+    #[serde(default)]
+    pub affinity_secs: u32,
     /// The forward before the last change and when it changed (ms): what
     /// a read shows for `faults.stale_read_secs` after a change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -577,7 +584,7 @@ impl World {
             changed |= f.instances.len() != before;
         }
         for tg in self.target_groups.values_mut() {
-            let delay = tg.deregistration_delay_secs as f64;
+            let delay = tg.attributes.deregistration_delay_secs as f64;
             let before = tg.draining.len();
             tg.draining.retain(|_, at| since(*at) < delay);
             changed |= tg.draining.len() != before;
@@ -732,6 +739,7 @@ impl World {
                         port: l.port,
                         rule: r.rule.clone(),
                         forward: typed(&r.forward),
+                        affinity_secs: r.affinity_secs,
                         kept_actions: logins(&r.kept_actions),
                     });
                 } else {
@@ -775,6 +783,7 @@ impl World {
                 protocol: l.protocol,
                 certificate_arn: l.certificate_arn.clone(),
                 forward: typed(self.forward_as_read(l)),
+                affinity_secs: l.affinity_secs,
                 kept_actions: logins(&l.kept_actions),
             })
             .collect()
@@ -789,7 +798,7 @@ impl World {
             protocol: tg.protocol,
             vpc_id: tg.vpc_id.clone(),
             health_check: tg.health_check.clone(),
-            deregistration_delay_secs: tg.deregistration_delay_secs,
+            attributes: tg.attributes,
             contract_pending: tg
                 .tags
                 .get(tags::CONTRACT_PENDING)
@@ -900,6 +909,7 @@ impl World {
         for (port, protocol) in &named.shared_listeners {
             if self.listener_on(&lb_arn, *port).is_none() {
                 self.add_listener(SbListener {
+                    affinity_secs: 0,
                     load_balancer_arn: lb_arn.clone(),
                     port: *port,
                     protocol: *protocol,
@@ -1194,7 +1204,7 @@ impl Provider for Sandbox {
                     protocol: c.protocol,
                     vpc_id: c.vpc_id.clone(),
                     health_check: c.health_check.clone(),
-                    deregistration_delay_secs: c.deregistration_delay_secs,
+                    attributes: c.attributes,
                     tags: owned_tags(app, Some(color)),
                     targets: BTreeMap::new(),
                     draining: BTreeMap::new(),
@@ -1214,12 +1224,17 @@ impl Provider for Sandbox {
         })
     }
 
-    async fn set_deregistration_delay(&self, arn: &TargetGroupArn, secs: u32) -> Result<()> {
+    async fn set_attributes(
+        &self,
+        arn: &TargetGroupArn,
+        changes: &crate::model::AttributeChanges,
+    ) -> Result<()> {
         self.call("ModifyTargetGroupAttributes", true, |w| {
-            w.target_groups
+            let tg = w
+                .target_groups
                 .get_mut(arn.as_str())
-                .ok_or_else(|| not_found("target group"))?
-                .deregistration_delay_secs = secs;
+                .ok_or_else(|| not_found("target group"))?;
+            changes.apply_to(&mut tg.attributes);
             Ok(())
         })
     }
@@ -1421,6 +1436,7 @@ impl Provider for Sandbox {
                 ));
             }
             let arn = w.add_listener(SbListener {
+                affinity_secs: 0,
                 load_balancer_arn: lb_arn.to_string(),
                 port: c.port,
                 protocol: c.protocol,
@@ -1449,6 +1465,7 @@ impl Provider for Sandbox {
             l.certificate_arn = c.certificate_arn.clone();
             l.before = Some((l.forward.clone(), now));
             l.forward = raw(forward);
+            l.affinity_secs = 0;
             l.kept_actions = logins(&l.kept_actions);
             Ok(())
         })
@@ -1474,6 +1491,7 @@ impl Provider for Sandbox {
             w.rules.insert(
                 arn.clone(),
                 SbRule {
+                    affinity_secs: 0,
                     listener_arn: listener.to_string(),
                     rule: rule.clone(),
                     forward: raw(forward),
@@ -1502,6 +1520,7 @@ impl Provider for Sandbox {
             let r = w.rules.get_mut(arn.as_str()).expect("looked up");
             r.rule = rule.clone();
             r.forward = raw(forward);
+            r.affinity_secs = 0;
             Ok(())
         })
     }
@@ -1524,7 +1543,12 @@ impl Provider for Sandbox {
         }
     }
 
-    async fn set_weights(&self, at: &ForwardAt, forward: &Forward) -> Result<Forward> {
+    async fn set_weights(
+        &self,
+        at: &ForwardAt,
+        forward: &Forward,
+        affinity_secs: u32,
+    ) -> Result<Forward> {
         match at {
             ForwardAt::Listener(arn) => self.call_on("ModifyListener", arn.as_str(), true, |w| {
                 let now = w.now_ms();
@@ -1534,6 +1558,7 @@ impl Provider for Sandbox {
                     .ok_or_else(|| not_found("listener"))?;
                 l.before = Some((l.forward.clone(), now));
                 l.forward = raw(forward);
+                l.affinity_secs = affinity_secs;
                 l.kept_actions = logins(&l.kept_actions);
                 Ok(typed(&l.forward))
             }),
@@ -1543,6 +1568,7 @@ impl Provider for Sandbox {
                     .get_mut(arn.as_str())
                     .ok_or_else(|| not_found("rule"))?;
                 r.forward = raw(forward);
+                r.affinity_secs = affinity_secs;
                 Ok(typed(&r.forward))
             }),
         }

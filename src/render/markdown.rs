@@ -79,14 +79,15 @@ fn section(plan: &Plan, detail: Detail) -> String {
         return out;
     }
     if let Some(t) = &plan.timeline {
-        out.push_str("| step | production | bake |\n|---:|---|---|\n");
+        out.push_str("| step | production | bake | sessions |\n|---:|---|---|---|\n");
         for (i, s) in t.steps.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} |",
+                "| {} | {} | {} | {} |",
                 i + 1,
                 format_weights(s.weights),
-                format_duration(s.bake_secs)
+                format_duration(s.bake_secs),
+                super::step_sessions(t, s.weight)
             );
         }
         out.push('\n');

@@ -172,15 +172,13 @@ pub fn describe_action(app: &str, action: &Action) -> String {
         Action::UpdateTargetGroup {
             color,
             health_check,
-            deregistration_delay_secs,
+            attributes,
         } => {
             let mut what = Vec::new();
             if health_check.is_some() {
                 what.push("health check".to_string());
             }
-            if let Some(d) = deregistration_delay_secs {
-                what.push(format!("deregistration delay {d}s"));
-            }
+            what.extend(attributes.describe());
             format!("update target group {}: {}", name(*color), what.join(", "))
         }
         Action::CreateLaunchTemplateVersion { name, release } => format!(
@@ -228,7 +226,18 @@ pub fn describe_action(app: &str, action: &Action) -> String {
                 format_weights(*weights)
             ),
         },
-        Action::SetWeights { weights } => format!("shift production: {}", format_weights(*weights)),
+        Action::SetWeights {
+            weights,
+            affinity_secs: 0,
+        } => format!("shift production: {}", format_weights(*weights)),
+        Action::SetWeights {
+            weights,
+            affinity_secs,
+        } => format!(
+            "shift production: {} (a session stays on its colour for {})",
+            format_weights(*weights),
+            format_duration(*affinity_secs as u64)
+        ),
         Action::Bake {
             color,
             weight,
@@ -355,6 +364,49 @@ pub fn summary(plan: &crate::model::plan::Plan) -> String {
     format!("{}: {what}{in_place}", plan.app)
 }
 
+/// What happens to sessions at one step of the shift.
+pub fn step_sessions(t: &crate::model::plan::Timeline, weight: u32) -> String {
+    let kept = format_duration(t.session_affinity_secs as u64);
+    match (t.session_affinity_secs > 0, weight >= 100) {
+        (true, false) => format!("{weight}% of new sessions on {}, each kept {kept}", t.to),
+        (true, true) => format!("new sessions on {}; {}'s end within {kept}", t.to, t.from),
+        (false, false) => format!("each request {weight}% {}", t.to),
+        (false, true) => format!("every request on {}", t.to),
+    }
+}
+
+/// What the rollout does to users' sessions, for the lines under the steps.
+fn session_lines(t: &crate::model::plan::Timeline) -> Vec<String> {
+    let mut out = vec![if t.session_affinity_secs > 0 {
+        format!(
+            "sessions: a user stays on the colour they first reached for {} (rollout.session_affinity); a rollback turns this off in the same listener update, so every user is back on {} at once",
+            format_duration(t.session_affinity_secs as u64),
+            t.from
+        )
+    } else {
+        format!(
+            "sessions: not kept across colours: one user's requests may reach both {} and {} during the shift (rollout.session_affinity keeps them on one)",
+            t.from, t.to
+        )
+    }];
+    if t.stickiness_secs > 0 {
+        out.push(format!(
+            "within a colour, a user stays on one instance for {} (target_group.stickiness)",
+            format_duration(t.stickiness_secs as u64)
+        ));
+    }
+    if t.session_affinity_secs as u64 > t.rollback_window_secs && !t.steps.is_empty() {
+        out.push(format!(
+            "warning: sessions kept on {} may outlive it: affinity is {}, {} is torn down {} after promotion",
+            t.from,
+            format_duration(t.session_affinity_secs as u64),
+            t.from,
+            format_duration(t.rollback_window_secs)
+        ));
+    }
+    out
+}
+
 /// The rollout timeline as plain lines (text and markdown share them).
 pub fn timeline_lines(t: &crate::model::plan::Timeline) -> Vec<String> {
     let mut gates = vec![format!("target health of {} and {}", t.from, t.to)];
@@ -392,5 +444,6 @@ pub fn timeline_lines(t: &crate::model::plan::Timeline) -> Vec<String> {
             t.teardown_policy.as_str()
         )
     });
+    out.extend(session_lines(t));
     out
 }

@@ -2,9 +2,9 @@
 //! print after their steps.
 
 use crate::decide::rollback::{Rollback, Why};
-use crate::model::format_weights;
 use crate::model::outcome::{Abort, Cause, Outcome};
 use crate::model::plan::{Action, Plan, PlanKind};
+use crate::model::{format_duration, format_weights, Color};
 use std::fmt::Write;
 
 /// The colour a plan stops at for `cutover promote`, if it does.
@@ -127,9 +127,14 @@ fn traffic_line(plan: &Plan, a: &Abort, path: &str) -> String {
                 "Production traffic: rolled back to {to} in one call; now {traffic}.\nWARNING: {to} serves with only {healthy} of its {wanted} targets healthy: it lost instances during the release; Auto Scaling replaces them, and `cutover status` shows them."
             )
         }
-        (Some(to), _) => writeln!(
+        (Some(to), _) => write!(
             out,
-            "Production traffic: rolled back to {to} in one call; now {traffic}."
+            "Production traffic: rolled back to {to} in one call; now {traffic}.\n{}",
+            affinity_ended(
+                plan.timeline.as_ref().map_or(0, |t| t.session_affinity_secs),
+                to.other(),
+                to
+            )
         ),
         (None, Some(e)) => writeln!(
             out,
@@ -187,6 +192,17 @@ pub fn rollback_why(r: &Rollback) -> String {
     }
 }
 
+/// What turning session affinity off in the flip means, when it was on.
+fn affinity_ended(secs: u32, from: Color, to: Color) -> String {
+    if secs == 0 {
+        return String::new();
+    }
+    format!(
+        "Session affinity ({}) was turned off in the same update: every user is on {to} now, none kept on {from}.\n",
+        format_duration(secs as u64)
+    )
+}
+
 /// Where `cutover rollback` would go now, and why: a line for plans.
 pub fn rollback_now(r: &Rollback) -> String {
     format!(
@@ -208,7 +224,7 @@ pub fn rollback(app: &str, r: &Rollback, remembered: bool) -> String {
                 Some(param) => format!(" {} recorded as active in {param}.", r.to),
                 None => format!(" {} stays the active colour.", r.to),
             }
-        )
+        ) + &affinity_ended(r.ends_affinity_secs, r.from, r.to)
     } else if r.why == Why::Finish {
         format!(
             "Rolled back {app}: production was already all on {}; {} is now recorded as active.\n",

@@ -104,14 +104,15 @@ pub fn render(plan: &Plan, style: &Style) -> String {
 /// The rollout timeline: each step's weights and bake, then what it means.
 fn rollout(out: &mut String, t: &Timeline) {
     let _ = writeln!(out, "\nRollout {} → {}:", t.from, t.to);
-    let _ = writeln!(out, "   step  production               bake");
+    let _ = writeln!(out, "   step  production               bake    sessions");
     for s in &t.steps {
         let _ = writeln!(
             out,
-            "  {:>4}%  {:<24} {}",
+            "  {:>4}%  {:<24} {:<7} {}",
             s.weight,
             crate::model::format_weights(s.weights),
-            format_duration(s.bake_secs)
+            format_duration(s.bake_secs),
+            super::step_sessions(t, s.weight)
         );
     }
     for line in super::timeline_lines(t) {

@@ -28,6 +28,9 @@ const MAX_RULE_VALUES: usize = 5;
 /// Longest target group name AWS accepts.
 const MAX_TARGET_GROUP_NAME: usize = 32;
 
+/// AWS's longest stickiness (lb_cookie and a forward's group stickiness), 7 days.
+const MAX_STICKY_SECS: u64 = 7 * 24 * 3600;
+
 /// A validated plan for one app.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spec {
@@ -150,7 +153,7 @@ pub struct TargetGroupSpec {
     pub port: u16,
     pub protocol: Protocol,
     pub vpc_id: String,
-    pub deregistration_delay_secs: u32,
+    pub attributes: crate::model::TgAttributes,
     pub health_check: HealthCheck,
 }
 
@@ -181,6 +184,8 @@ pub struct RolloutSpec {
     pub steps: Vec<u32>,
     pub bake_secs: u64,
     pub health_timeout_secs: u64,
+    /// Group stickiness during a shift (the weighted forward's); 0: off.
+    pub session_affinity_secs: u32,
     pub auto_promote: bool,
     pub smoke: Vec<Check>,
     pub gates: Vec<Check>,
@@ -399,12 +404,18 @@ impl Validator<'_> {
         hi: u64,
     ) -> u32 {
         let secs = self.duration(key, v, default);
+        // Whole days read better in hours: "168h" rather than "604800s".
+        let written = |s: u64| match s {
+            s if s >= 86_400 && s % 3600 == 0 => format!("{}h", s / 3600),
+            s => format!("{s}s"),
+        };
         if let Some(v) = v {
             if parse_duration(v.get_ref()).is_some() && (secs < lo || secs > hi) {
+                let (lo, hi) = (written(lo), written(hi));
                 self.error(
                     v.span(),
-                    format!("`{key}` is {secs}s, outside {lo}s–{hi}s"),
-                    format!("use a duration from \"{lo}s\" to \"{hi}s\""),
+                    format!("`{key}` is {}, outside {lo}–{hi}", written(secs)),
+                    format!("use a duration from \"{lo}\" to \"{hi}\""),
                 );
             }
         }
@@ -710,6 +721,20 @@ impl Validator<'_> {
         let tg_protocol = self.protocol("target_group.protocol", tg.protocol.as_ref());
         self.place(PlanKey::VpcId, tg.vpc_id.span());
         let vpc_id = self.non_empty("target_group.vpc_id", &tg.vpc_id);
+        let attributes = self.tg_attributes(tg);
+        let health_check = self.health_check(t);
+        TargetGroupSpec {
+            port: tg_port,
+            protocol: tg_protocol,
+            vpc_id,
+            attributes,
+            health_check,
+        }
+    }
+
+    /// Draining, stickiness, slow start and algorithm, in AWS's ranges.
+    fn tg_attributes(&mut self, tg: &RawTargetGroup) -> crate::model::TgAttributes {
+        use crate::model::Algorithm;
         let deregistration_delay_secs = self.duration_in(
             "target_group.deregistration_delay",
             tg.deregistration_delay.as_ref(),
@@ -717,13 +742,47 @@ impl Validator<'_> {
             0,
             3600,
         );
-        let health_check = self.health_check(t);
-        TargetGroupSpec {
-            port: tg_port,
-            protocol: tg_protocol,
-            vpc_id,
+        let stickiness_secs = match &tg.stickiness {
+            None => 0,
+            Some(v) => self.duration_in("target_group.stickiness", Some(v), 1, 1, MAX_STICKY_SECS),
+        };
+        let slow_start = tg.slow_start.as_ref();
+        let slow_start_secs = self.duration_in("target_group.slow_start", slow_start, 0, 0, 900);
+        if let Some(v) = slow_start.filter(|_| (1..30).contains(&slow_start_secs)) {
+            self.error(
+                v.span(),
+                format!("`target_group.slow_start` is {slow_start_secs}s; AWS ramps up over 30s at least"),
+                "use a duration from \"30s\" to \"15m\", or \"0s\" for none",
+            );
+        }
+        let algorithm = match &tg.algorithm {
+            None => Algorithm::RoundRobin,
+            Some(v) => Algorithm::parse(v.get_ref()).unwrap_or_else(|| {
+                self.error(
+                    v.span(),
+                    format!(
+                        "`target_group.algorithm` {:?} is not one AWS knows",
+                        v.get_ref()
+                    ),
+                    "use \"round_robin\" or \"least_outstanding_requests\"",
+                );
+                Algorithm::RoundRobin
+            }),
+        };
+        if let (Some(v), Algorithm::LeastOutstandingRequests) = (slow_start, algorithm) {
+            if slow_start_secs > 0 {
+                self.error(
+                    v.span(),
+                    "slow start does not work with the least_outstanding_requests algorithm",
+                    "remove `slow_start`, or use `algorithm = \"round_robin\"`",
+                );
+            }
+        }
+        crate::model::TgAttributes {
             deregistration_delay_secs,
-            health_check,
+            stickiness_secs,
+            slow_start_secs,
+            algorithm,
         }
     }
 
@@ -1021,6 +1080,10 @@ impl Validator<'_> {
             Some(steps) => self.steps(steps),
         };
         let bake_secs = self.duration("rollout.bake", r.bake.as_ref(), 300);
+        let session_affinity_secs = match &r.session_affinity {
+            None => 0,
+            Some(v) => self.duration_in("rollout.session_affinity", Some(v), 1, 1, MAX_STICKY_SECS),
+        };
         let health_timeout_secs =
             self.duration("rollout.health_timeout", r.health_timeout.as_ref(), 600);
         let smoke = r
@@ -1040,6 +1103,7 @@ impl Validator<'_> {
             steps,
             bake_secs,
             health_timeout_secs,
+            session_affinity_secs,
             auto_promote: r.auto_promote.unwrap_or(true),
             smoke,
             gates,

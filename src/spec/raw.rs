@@ -142,6 +142,17 @@ pub struct RawTargetGroup {
     /// Connection draining before a target leaves, "0s"–"3600s".
     #[schemars(extend("default" = "300s"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
     pub deregistration_delay: Option<S<String>>,
+    /// Optional: keep a user on one instance of a colour for this long
+    /// (an lb_cookie), "1s"–"7d" written as "1h", "24h". Absent: off.
+    #[schemars(regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
+    pub stickiness: Option<S<String>>,
+    /// Optional: ramp a new target's share of requests up over this long,
+    /// "30s"–"15m"; "0s" or absent: off. Not with least_outstanding_requests.
+    #[schemars(extend("default" = "0s"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
+    pub slow_start: Option<S<String>>,
+    /// How requests are spread over a colour's targets.
+    #[schemars(extend("enum" = ["round_robin", "least_outstanding_requests"], "default" = "round_robin"))]
+    pub algorithm: Option<S<String>>,
     #[schemars(extend("default" = {}))]
     pub health_check: Option<RawHealthCheck>,
 }
@@ -241,6 +252,11 @@ pub struct RawRollout {
     /// Time for every new target to turn healthy.
     #[schemars(extend("default" = "10m"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
     pub health_timeout: Option<S<String>>,
+    /// Optional: during a shift, keep a user on the colour they first
+    /// reached for this long ("1s"–"7d", e.g. "10m"). Absent: each request
+    /// is weighed on its own. A rollback turns it off so everyone goes home.
+    #[schemars(regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
+    pub session_affinity: Option<S<String>>,
     /// false: pause before the first step until `cutover promote`.
     #[schemars(extend("default" = true))]
     pub auto_promote: Option<bool>,

@@ -29,7 +29,10 @@ fn tg(c: Color, healthy: usize) -> TargetGroup {
         protocol: Protocol::Http,
         vpc_id: "vpc-0test".into(),
         health_check: hc(),
-        deregistration_delay_secs: 30,
+        attributes: cutover::model::TgAttributes {
+            deregistration_delay_secs: 30,
+            ..Default::default()
+        },
         contract_pending: None,
         targets: (0..healthy)
             .map(|i| TargetHealth {
@@ -75,6 +78,7 @@ fn listener(port: u16, blue: u32, green: u32) -> Listener {
         protocol: Protocol::Http,
         certificate_arn: None,
         forward: vec![("arn:tg/blue".into(), blue), ("arn:tg/green".into(), green)],
+        affinity_secs: 0,
         kept_actions: vec![],
     }
 }
@@ -137,7 +141,9 @@ fn names(obs: &Observed, s: &Spec) -> Vec<String> {
                 "listener {} {}/{}",
                 config.port, weights.blue, weights.green
             ),
-            Action::SetWeights { weights } => format!("weights {}/{}", weights.blue, weights.green),
+            Action::SetWeights { weights, .. } => {
+                format!("weights {}/{}", weights.blue, weights.green)
+            }
             Action::Bake { weight, .. } => format!("bake {weight}"),
             Action::Smoke { color, .. } => format!("smoke {color}"),
             Action::Hook { phase, .. } => format!("hook {}", phase.as_str()),

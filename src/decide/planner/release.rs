@@ -230,8 +230,10 @@ fn take_back_abandoned(b: &mut Builder, a: Color, release: &Release) -> u32 {
         )],
         format!("{to} carries traffic for a release that is no longer in the plan"),
     );
+    // Everyone home at once: no session keeps a user on the abandoned colour.
     let action = Action::SetWeights {
         weights: Weights::all_on(a),
+        affinity_secs: 0,
     };
     b.decide(
         Some(change),
@@ -288,6 +290,7 @@ fn shift(b: &mut Builder, to: Color, reached: u32) {
         b.then(
             Action::SetWeights {
                 weights: Weights::split(to, w),
+                affinity_secs: rollout.session_affinity_secs,
             },
             format!("step {w}%"),
         );
@@ -338,6 +341,8 @@ fn timeline(b: &Builder, a: Color, to: Color, awaits_promotion: bool) -> Timelin
         rollback_window_secs: spec.teardown.delay_secs,
         teardown_policy: spec.teardown.policy,
         awaits_promotion,
+        session_affinity_secs: spec.rollout.session_affinity_secs,
+        stickiness_secs: spec.target_group.attributes.stickiness_secs,
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::{step, Builder, PlanError};
 use crate::model::observed::TargetGroup;
-use crate::model::plan::{Action, ChangeAction, FieldChange, Resource, TargetGroupConfig};
+use crate::model::plan::{Action, ChangeAction, Resource, TargetGroupConfig};
 use crate::model::Color;
 
 pub(super) fn target_groups(b: &mut Builder) -> Result<(), PlanError> {
@@ -34,7 +34,7 @@ fn create(b: &mut Builder, c: Color) {
             protocol: tg.protocol,
             vpc_id: tg.vpc_id.clone(),
             health_check: tg.health_check.clone(),
-            deregistration_delay_secs: tg.deregistration_delay_secs,
+            attributes: tg.attributes,
         },
     };
     b.decide(Some(change), [step(action, "does not exist")]);
@@ -61,13 +61,7 @@ fn update(b: &mut Builder, c: Color, live: &TargetGroup) -> Result<(), PlanError
         });
     }
     let mut fields = live.health_check.diff(&tg.health_check, "health_check.");
-    let dereg = (live.deregistration_delay_secs != tg.deregistration_delay_secs)
-        .then_some(tg.deregistration_delay_secs);
-    fields.extend(FieldChange::differs(
-        "deregistration_delay",
-        format!("{}s", live.deregistration_delay_secs),
-        format!("{}s", tg.deregistration_delay_secs),
-    ));
+    fields.extend(live.attributes.diff(&tg.attributes, ""));
     if fields.is_empty() {
         return Ok(());
     }
@@ -81,7 +75,7 @@ fn update(b: &mut Builder, c: Color, live: &TargetGroup) -> Result<(), PlanError
     let action = Action::UpdateTargetGroup {
         color: c,
         health_check,
-        deregistration_delay_secs: dereg,
+        attributes: live.attributes.changes_to(&tg.attributes),
     };
     b.decide(Some(change), [step(action, "differs from the plan file")]);
     Ok(())

@@ -143,7 +143,7 @@ fn teardown_steps(
         steps.push(step(
             Action::WaitDrain {
                 color: idle,
-                secs: b.spec.target_group.deregistration_delay_secs as u64,
+                secs: b.spec.target_group.attributes.deregistration_delay_secs as u64,
             },
             "let connections drain (deregistration delay)",
         ));

@@ -370,7 +370,12 @@ impl Aws {
     /// actions someone put before the forward stay, in their order. An
     /// authenticate-oidc action comes back from AWS without its client
     /// secret; AWS takes it again with UseExistingClientSecret.
-    fn default_actions(&self, arn: &str, forward: &Forward) -> Result<Vec<elb::types::Action>> {
+    fn default_actions(
+        &self,
+        arn: &str,
+        forward: &Forward,
+        affinity_secs: u32,
+    ) -> Result<Vec<elb::types::Action>> {
         let kept = self
             .kept_actions
             .lock()
@@ -388,7 +393,7 @@ impl Aws {
             }
             actions.push(a);
         }
-        let mut fwd = Self::forward_action(forward)?;
+        let mut fwd = Self::forward_action(forward, affinity_secs)?;
         if !actions.is_empty() {
             fwd.order = Some(actions.len() as i32 + 1);
         }
@@ -407,8 +412,11 @@ impl Aws {
     }
 
     /// A weighted forward. ALB takes weights 0–999 and at most five target
-    /// groups; anything else is refused here, before AWS sees it.
-    fn forward_action(forward: &Forward) -> Result<elb::types::Action> {
+    /// groups; anything else is refused here, before AWS sees it. With
+    /// `affinity_secs` above 0 a client stays on the target group it first
+    /// reached for that long (group stickiness); 0 turns it off, which is
+    /// also what AWS assumes when the forward does not say.
+    fn forward_action(forward: &Forward, affinity_secs: u32) -> Result<elb::types::Action> {
         if forward.len() > ALB_MAX_FORWARD_TARGETS
             || forward.iter().any(|(_, w)| *w > ALB_MAX_WEIGHT)
         {
@@ -417,7 +425,12 @@ impl Aws {
                 format!("refusing weights ALB does not accept: {forward:?}"),
             ));
         }
-        let mut fc = elb::types::ForwardActionConfig::builder();
+        let stickiness = elb::types::TargetGroupStickinessConfig::builder()
+            .enabled(affinity_secs > 0)
+            .set_duration_seconds((affinity_secs > 0).then_some(affinity_secs as i32))
+            .build();
+        let mut fc =
+            elb::types::ForwardActionConfig::builder().target_group_stickiness_config(stickiness);
         for (arn, w) in forward {
             fc = fc.target_groups(
                 elb::types::TargetGroupTuple::builder()
@@ -610,13 +623,22 @@ impl Aws {
         Ok(listener_from(l).forward)
     }
 
-    async fn set_listener_weights(&self, arn: &ListenerArn, forward: &Forward) -> Result<Forward> {
+    async fn set_listener_weights(
+        &self,
+        arn: &ListenerArn,
+        forward: &Forward,
+        affinity_secs: u32,
+    ) -> Result<Forward> {
         self.count("ModifyListener");
         let out = self
             .elb
             .modify_listener()
             .listener_arn(arn.as_str())
-            .set_default_actions(Some(self.default_actions(arn.as_str(), forward)?))
+            .set_default_actions(Some(self.default_actions(
+                arn.as_str(),
+                forward,
+                affinity_secs,
+            )?))
             .send()
             .await
             .map_err(|e| err("ModifyListener", e))?;
@@ -713,7 +735,7 @@ impl Provider for Aws {
             }
             Err(e) => return Err(e),
         };
-        self.set_deregistration_delay(&arn, c.deregistration_delay_secs)
+        self.set_attributes(&arn, &crate::model::AttributeChanges::all(&c.attributes))
             .await?;
         Ok(arn)
     }
@@ -739,17 +761,26 @@ impl Provider for Aws {
         Ok(())
     }
 
-    async fn set_deregistration_delay(&self, arn: &TargetGroupArn, secs: u32) -> Result<()> {
+    async fn set_attributes(
+        &self,
+        arn: &TargetGroupArn,
+        changes: &crate::model::AttributeChanges,
+    ) -> Result<()> {
         self.count("ModifyTargetGroupAttributes");
+        let attributes = changes
+            .aws_pairs()
+            .into_iter()
+            .map(|(k, v)| {
+                elb::types::TargetGroupAttribute::builder()
+                    .key(k)
+                    .value(v)
+                    .build()
+            })
+            .collect();
         self.elb
             .modify_target_group_attributes()
             .target_group_arn(arn.as_str())
-            .attributes(
-                elb::types::TargetGroupAttribute::builder()
-                    .key("deregistration_delay.timeout_seconds")
-                    .value(secs.to_string())
-                    .build(),
-            )
+            .set_attributes(Some(attributes))
             .send()
             .await
             .map_err(|e| err("ModifyTargetGroupAttributes", e))?;
@@ -970,7 +1001,7 @@ impl Provider for Aws {
                     .certificate_arn(a)
                     .build()]
             }))
-            .default_actions(Self::forward_action(forward)?)
+            .default_actions(Self::forward_action(forward, 0)?)
             .send()
             .await
             .map_err(|e| err("CreateListener", e))?;
@@ -1000,7 +1031,7 @@ impl Provider for Aws {
                     .certificate_arn(a)
                     .build()]
             }))
-            .set_default_actions(Some(self.default_actions(arn.as_str(), forward)?))
+            .set_default_actions(Some(self.default_actions(arn.as_str(), forward, 0)?))
             .send()
             .await
             .map_err(|e| err("ModifyListener", e))?;
@@ -1037,10 +1068,15 @@ impl Provider for Aws {
         &self,
         at: &crate::model::ForwardAt,
         forward: &Forward,
+        affinity_secs: u32,
     ) -> Result<Forward> {
         match at {
-            crate::model::ForwardAt::Listener(arn) => self.set_listener_weights(arn, forward).await,
-            crate::model::ForwardAt::Rule(arn) => self.set_rule_weights(arn, forward).await,
+            crate::model::ForwardAt::Listener(arn) => {
+                self.set_listener_weights(arn, forward, affinity_secs).await
+            }
+            crate::model::ForwardAt::Rule(arn) => {
+                self.set_rule_weights(arn, forward, affinity_secs).await
+            }
         }
     }
 

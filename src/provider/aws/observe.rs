@@ -10,6 +10,7 @@ use super::{err, protocol_from, Aws};
 use crate::model::observed::{self, Managed, ManagedKind, Observed, TargetHealth, TargetState};
 use crate::model::{
     names, tags, Capacity, Color, Forward, HealthCheck, LoadBalancerArn, TargetGroupArn,
+    TgAttributes,
 };
 use crate::provider::{fingerprint_from_description, AppRef, Provider, ProviderError, Result};
 use aws_sdk_autoscaling as asg;
@@ -39,7 +40,7 @@ struct Found {
 struct Details {
     listeners: BTreeMap<String, Vec<observed::Listener>>,
     versions: BTreeMap<String, Vec<observed::LaunchTemplateVersion>>,
-    target_groups: BTreeMap<String, (Vec<TargetHealth>, u32)>,
+    target_groups: BTreeMap<String, (Vec<TargetHealth>, TgAttributes)>,
     tags: BTreeMap<String, BTreeMap<String, String>>,
 }
 
@@ -384,20 +385,20 @@ impl Aws {
         Ok(versions)
     }
 
-    /// Each target group's target health and (with `full`) deregistration delay.
+    /// Each target group's target health and (with `full`) attributes.
     async fn target_group_details(
         &self,
         tgs: &[elb::types::TargetGroup],
         full: bool,
-    ) -> Result<Vec<(Vec<TargetHealth>, u32)>> {
+    ) -> Result<Vec<(Vec<TargetHealth>, TgAttributes)>> {
         futures::future::try_join_all(tgs.iter().map(|tg| async move {
             let arn = tg.target_group_arn().unwrap_or_default();
             let typed = TargetGroupArn::from(arn);
             let delay = async {
                 if full {
-                    self.deregistration_delay(arn).await
+                    self.attributes(arn).await
                 } else {
-                    Ok(0)
+                    Ok(TgAttributes::default())
                 }
             };
             futures::try_join!(self.target_health(&typed), delay)
@@ -454,7 +455,7 @@ impl Aws {
             .collect())
     }
 
-    async fn deregistration_delay(&self, arn: &str) -> Result<u32> {
+    async fn attributes(&self, arn: &str) -> Result<TgAttributes> {
         self.count("DescribeTargetGroupAttributes");
         let out = self
             .elb
@@ -463,13 +464,11 @@ impl Aws {
             .send()
             .await
             .map_err(|e| err("DescribeTargetGroupAttributes", e))?;
-        Ok(out
-            .attributes()
-            .iter()
-            .find(|a| a.key() == Some("deregistration_delay.timeout_seconds"))
-            .and_then(|a| a.value())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(300))
+        Ok(TgAttributes::from_aws(
+            out.attributes()
+                .iter()
+                .filter_map(|a| Some((a.key()?, a.value()?))),
+        ))
     }
 
     /// Auto Scaling groups tagged as cutover's: filtered by tag on the server.
@@ -643,8 +642,9 @@ fn assemble(app: &AppRef, now: i64, found: &Found, details: &Details) -> Observe
             continue;
         };
         let arn = tg.target_group_arn().unwrap_or_default();
-        let (targets, delay) = details.target_groups.get(arn).cloned().unwrap_or_default();
-        *obs.target_groups.get_mut(c) = Some(target_group_from(tg, targets, delay, &details.tags));
+        let (targets, attributes) = details.target_groups.get(arn).cloned().unwrap_or_default();
+        *obs.target_groups.get_mut(c) =
+            Some(target_group_from(tg, targets, attributes, &details.tags));
     }
     // A group being deleted ("Delete in progress") is as good as gone.
     for g in found.groups.iter().filter(|g| g.status().is_none()) {
@@ -689,7 +689,7 @@ fn color_named(app: &AppRef, name: &str) -> Option<Color> {
 fn target_group_from(
     tg: &elb::types::TargetGroup,
     targets: Vec<TargetHealth>,
-    delay: u32,
+    attributes: TgAttributes,
     tg_tags: &BTreeMap<String, BTreeMap<String, String>>,
 ) -> observed::TargetGroup {
     let arn = tg.target_group_arn().unwrap_or_default();
@@ -716,7 +716,7 @@ fn target_group_from(
                 .unwrap_or("200")
                 .to_string(),
         },
-        deregistration_delay_secs: delay,
+        attributes,
         targets,
     }
 }
@@ -894,8 +894,20 @@ pub(super) fn listener_from(l: &elb::types::Listener) -> observed::Listener {
             .and_then(|c| c.certificate_arn())
             .map(str::to_string),
         forward,
+        affinity_secs: affinity_from(l.default_actions()),
         kept_actions,
     }
+}
+
+/// The forward's group stickiness in seconds; 0 when it is off.
+pub(super) fn affinity_from(actions: &[elb::types::Action]) -> u32 {
+    actions
+        .iter()
+        .find(|a| is_forward(a))
+        .and_then(|a| a.forward_config()?.target_group_stickiness_config())
+        .filter(|s| s.enabled() == Some(true))
+        .map(|s| s.duration_seconds().unwrap_or(0).max(0) as u32)
+        .unwrap_or(0)
 }
 
 pub(super) fn health_from(d: &elb::types::TargetHealthDescription) -> TargetHealth {

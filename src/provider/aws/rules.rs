@@ -83,7 +83,7 @@ impl Aws {
             .listener_arn(listener.as_str())
             .priority(rule.priority as i32)
             .set_conditions(Some(conditions(rule)))
-            .actions(Self::forward_action(forward)?)
+            .actions(Self::forward_action(forward, 0)?)
             .set_tags(Some(elb_tags_for_app(app)))
             .send()
             .await;
@@ -145,7 +145,7 @@ impl Aws {
             .modify_rule()
             .rule_arn(arn.as_str())
             .set_conditions(Some(conditions(rule)))
-            .set_actions(Some(self.default_actions(arn.as_str(), forward)?))
+            .set_actions(Some(self.default_actions(arn.as_str(), forward, 0)?))
             .send()
             .await
             .map_err(|e| err("ModifyRule", e))?;
@@ -174,13 +174,18 @@ impl Aws {
         &self,
         arn: &RuleArn,
         forward: &Forward,
+        affinity_secs: u32,
     ) -> Result<Forward> {
         self.count("ModifyRule");
         let out = self
             .elb
             .modify_rule()
             .rule_arn(arn.as_str())
-            .set_actions(Some(self.default_actions(arn.as_str(), forward)?))
+            .set_actions(Some(self.default_actions(
+                arn.as_str(),
+                forward,
+                affinity_secs,
+            )?))
             .send()
             .await
             .map_err(|e| err("ModifyRule", e))?;
@@ -284,6 +289,7 @@ pub(super) fn rules_for(
                     port: l.port,
                     rule: rule_from(r),
                     forward: actions.1,
+                    affinity_secs: observe::affinity_from(r.actions()),
                     kept_actions: actions.0,
                 });
             } else {

@@ -104,7 +104,7 @@ async fn settle(
             "warning: a write of the preempted run landed after the flip; production is back on {} again",
             decision.to
         );
-        if let Err(e) = p.set_weights(&at, &home).await {
+        if let Err(e) = p.set_weights(&at, &home, 0).await {
             eprintln!(
                 "error: putting production back on {} failed ({e}); run `cutover rollback` again",
                 decision.to

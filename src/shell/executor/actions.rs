@@ -8,7 +8,7 @@ use crate::model::observed::{AlarmState, Previous, TargetState};
 use crate::model::plan::{
     Action, FleetConfig, HookPhase, ListenerConfig, Plan, PreviousRecord, TargetGroupConfig,
 };
-use crate::model::{Capacity, Color, HealthCheck, Release, Weights};
+use crate::model::{AttributeChanges, Capacity, Color, HealthCheck, Release, Weights};
 use crate::provider::forward_for;
 use crate::shell::checks::{self, CheckEnv, CheckFailure};
 use crate::shell::progress::Event;
@@ -46,15 +46,10 @@ impl Executor<'_> {
             Action::UpdateTargetGroup {
                 color,
                 health_check,
-                deregistration_delay_secs,
+                attributes,
             } => {
-                self.update_target_group(
-                    r,
-                    *color,
-                    health_check.as_ref(),
-                    *deregistration_delay_secs,
-                )
-                .await
+                self.update_target_group(r, *color, health_check.as_ref(), attributes)
+                    .await
             }
             Action::CreateLaunchTemplateVersion { name, release } => {
                 self.create_version(r, name, release).await
@@ -75,7 +70,10 @@ impl Executor<'_> {
             Action::EnsureListener { config, weights } => {
                 self.ensure_listener(r, config, *weights).await
             }
-            Action::SetWeights { weights } => self.set_weights(r, *weights).await,
+            Action::SetWeights {
+                weights,
+                affinity_secs,
+            } => self.set_weights(r, *weights, *affinity_secs).await,
             Action::Bake {
                 color,
                 weight,
@@ -168,14 +166,14 @@ impl Executor<'_> {
         r: &Resolved,
         color: Color,
         health_check: Option<&HealthCheck>,
-        deregistration_delay_secs: Option<u32>,
+        attributes: &AttributeChanges,
     ) -> Result<Detail, StepError> {
         let arn = r.tg(color)?;
         if let Some(hc) = health_check {
             self.provider.modify_health_check(&arn, hc).await?;
         }
-        if let Some(d) = deregistration_delay_secs {
-            self.provider.set_deregistration_delay(&arn, d).await?;
+        if !attributes.is_empty() {
+            self.provider.set_attributes(&arn, attributes).await?;
         }
         Ok(None)
     }
@@ -370,7 +368,12 @@ impl Executor<'_> {
     }
 
     /// One step of the shift: set the production weights and read them back.
-    async fn set_weights(&self, r: &mut Resolved, weights: Weights) -> Result<Detail, StepError> {
+    async fn set_weights(
+        &self,
+        r: &mut Resolved,
+        weights: Weights,
+        affinity_secs: u32,
+    ) -> Result<Detail, StepError> {
         self.check_weights_safe(r, weights).await?;
         let at = r.production_forward()?;
         let forward = forward_for(&r.target_groups, weights);
@@ -378,7 +381,10 @@ impl Executor<'_> {
         // someone may have moved the weights.
         self.fence().await?;
         self.check_weights_unchanged(r).await?;
-        let mut got = self.provider.set_weights(&at, &forward).await?;
+        let mut got = self
+            .provider
+            .set_weights(&at, &forward, affinity_secs)
+            .await?;
         let mut wanted = forward;
         got.sort();
         wanted.sort();
@@ -410,7 +416,8 @@ impl Executor<'_> {
         let p = self.provider;
         let flip = async {
             if traffic {
-                p.set_weights(&at, &forward).await.map(|_| ())
+                // Session affinity off in the same write: nobody stays behind.
+                p.set_weights(&at, &forward, 0).await.map(|_| ())
             } else {
                 Ok(())
             }

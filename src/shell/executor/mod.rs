@@ -255,7 +255,8 @@ impl Executor<'_> {
         })?;
         let w = Weights::all_on(to);
         let forward = forward_for(&r.target_groups, w);
-        let write = self.provider.set_weights(&at, &forward);
+        // Session affinity off in the same write: every user goes home at once.
+        let write = self.provider.set_weights(&at, &forward, 0);
         // After a signal a kill may follow: the write gets a deadline then;
         // otherwise the SDK's retries take the time they need.
         if interrupted() {
