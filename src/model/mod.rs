@@ -205,9 +205,9 @@ impl fmt::Display for Capacity {
 }
 
 /// Where the weights between the two colours live: everything that reads or
-/// writes a colour's share of traffic goes through this one type. Today it
-/// is the default action of a listener cutover owns; a listener rule on a
-/// shared listener is the next kind.
+/// writes a colour's share of traffic goes through this one type: the
+/// default action of a listener cutover owns, or the app's rule on a
+/// listener someone else owns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum WeightsAt {
@@ -219,6 +219,16 @@ pub enum WeightsAt {
 }
 
 impl WeightsAt {
+    /// Where the weights of a listener on `port` live: in the app's rule
+    /// when it has one, else in the listener's default action.
+    pub fn of(port: u16, has_rule: bool) -> WeightsAt {
+        if has_rule {
+            WeightsAt::Rule { port }
+        } else {
+            WeightsAt::ListenerDefault { port }
+        }
+    }
+
     /// The listener port the weights are on.
     pub fn port(&self) -> u16 {
         match self {
@@ -239,28 +249,24 @@ pub struct Mix {
 }
 
 impl Mix {
-    /// Each setting that differs from `live`, as (key, live, wanted).
-    pub fn differences(&self, live: &Mix) -> Vec<(&'static str, String, String)> {
+    /// Each setting that differs from `live` (old: live, new: this).
+    pub fn differences(&self, live: &Mix) -> Vec<plan::FieldChange> {
         let types = |m: &Mix| match m.instance_types.is_empty() {
             true => "(the launch template's)".to_string(),
             false => m.instance_types.join(", "),
         };
         [
-            ("spot", live.spot.to_string(), self.spot.to_string()),
-            ("instance_types", types(live), types(self)),
-            (
-                "on_demand_base",
-                live.on_demand_base.to_string(),
-                self.on_demand_base.to_string(),
-            ),
-            (
+            plan::FieldChange::differs("spot", live.spot, self.spot),
+            plan::FieldChange::differs("instance_types", types(live), types(self)),
+            plan::FieldChange::differs("on_demand_base", live.on_demand_base, self.on_demand_base),
+            plan::FieldChange::differs(
                 "capacity_rebalance",
-                live.capacity_rebalance.to_string(),
-                self.capacity_rebalance.to_string(),
+                live.capacity_rebalance,
+                self.capacity_rebalance,
             ),
         ]
         .into_iter()
-        .filter(|(_, a, b)| a != b)
+        .flatten()
         .collect()
     }
 }

@@ -29,6 +29,11 @@ pub fn previous_parameter(state_parameter: &str) -> String {
     format!("{state_parameter}-previous")
 }
 
+/// The active-colour parameter a promotion record belongs to.
+pub fn state_parameter_of_previous(previous: &str) -> Option<&str> {
+    previous.strip_suffix("-previous")
+}
+
 /// The lock parameter, beside the active-colour parameter.
 pub fn lock_parameter(state_parameter: &str) -> String {
     format!("{state_parameter}-lock")

@@ -350,10 +350,7 @@ pub struct ListenerConfig {
 impl ListenerConfig {
     /// Where this listener's weights live.
     pub fn weights_at(&self) -> crate::model::WeightsAt {
-        match self.rule {
-            Some(_) => crate::model::WeightsAt::Rule { port: self.port },
-            None => crate::model::WeightsAt::ListenerDefault { port: self.port },
-        }
+        crate::model::WeightsAt::of(self.port, self.rule.is_some())
     }
 }
 

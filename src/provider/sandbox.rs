@@ -1006,10 +1006,26 @@ impl World {
     }
 }
 
-/// The sandbox provider: a [`World`] in memory, saved to its file after every change.
+/// The sandbox provider: a [`World`] kept in its file. Several processes
+/// may share one sandbox, as several runs share one AWS account (a rollback
+/// from another terminal while an apply runs): every call takes the file's
+/// lock, reads what other processes changed, and saves its own change
+/// before it lets go.
 pub struct Sandbox {
     path: PathBuf,
     world: Mutex<World>,
+    /// The file as this process last read or wrote it (modified, length):
+    /// unchanged, it is not read again.
+    seen: Mutex<Option<(std::time::SystemTime, u64)>>,
+}
+
+/// The sandbox file's lock, held for one call.
+struct FileLock(std::fs::File);
+
+impl Drop for FileLock {
+    fn drop(&mut self) {
+        let _ = self.0.unlock();
+    }
 }
 
 impl Sandbox {
@@ -1033,7 +1049,45 @@ impl Sandbox {
         Ok(Sandbox {
             path: path.to_path_buf(),
             world: Mutex::new(world),
+            seen: Mutex::new(None),
         })
+    }
+
+    /// Takes the sandbox file's lock and brings `w` up to date with what
+    /// other processes wrote. The calls counted stay this process's own.
+    fn sync(&self, w: &mut World) -> Result<FileLock> {
+        let fail = |what: &str, e: std::io::Error| {
+            ProviderError::Sandbox(format!("cannot {what} {}: {e}", self.path.display()))
+        };
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| fail("create the folder of", e))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.path.with_extension("json.lock"))
+            .map_err(|e| fail("open the lock of", e))?;
+        file.lock().map_err(|e| fail("lock", e))?;
+        let lock = FileLock(file);
+        let stamp = std::fs::metadata(&self.path)
+            .ok()
+            .and_then(|m| Some((m.modified().ok()?, m.len())));
+        let mut seen = self.seen.lock().expect("sandbox lock");
+        if stamp.is_some() && *seen != stamp {
+            let bytes = std::fs::read(&self.path).map_err(|e| fail("read", e))?;
+            let fresh: World = serde_json::from_slice(&bytes).map_err(|e| {
+                ProviderError::Sandbox(format!(
+                    "{} is not a sandbox file ({e}); delete it to start a fresh sandbox",
+                    self.path.display()
+                ))
+            })?;
+            let calls = std::mem::take(&mut w.calls);
+            *w = fresh;
+            w.calls = calls;
+            *seen = stamp;
+        }
+        Ok(lock)
     }
 
     pub fn path(&self) -> &Path {
@@ -1043,6 +1097,7 @@ impl Sandbox {
     /// Reads or changes the world directly (tests, fault injection), then saves.
     pub fn with_world<T>(&self, f: impl FnOnce(&mut World) -> T) -> Result<T> {
         let mut w = self.world.lock().expect("sandbox lock");
+        let _lock = self.sync(&mut w)?;
         let out = f(&mut w);
         self.save(&w)?;
         Ok(out)
@@ -1061,7 +1116,12 @@ impl Sandbox {
             .and_then(|_| std::fs::rename(&tmp, &self.path))
             .map_err(|e| {
                 ProviderError::Sandbox(format!("cannot write {}: {e}", self.path.display()))
-            })
+            })?;
+        // What this process wrote need not be read again.
+        *self.seen.lock().expect("sandbox lock") = std::fs::metadata(&self.path)
+            .ok()
+            .and_then(|m| Some((m.modified().ok()?, m.len())));
+        Ok(())
     }
 
     /// One API call: counts it, runs it on the world, and saves when it changed.
@@ -1083,6 +1143,7 @@ impl Sandbox {
         f: impl FnOnce(&mut World) -> Result<T>,
     ) -> Result<T> {
         let mut w = self.world.lock().expect("sandbox lock");
+        let _lock = self.sync(&mut w)?;
         *w.calls.entry(op.to_string()).or_default() += 1;
         let denied = w
             .faults

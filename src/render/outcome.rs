@@ -249,3 +249,42 @@ pub fn rollback(app: &str, r: &Rollback, remembered: bool) -> String {
     );
     out
 }
+
+/// What a failed step of `cutover rollback` means, as one line, and whether
+/// it ends the command: only remembering the release may fail once the flip
+/// went out (a warning); anything else is an error.
+pub fn rollback_failed(app: &str, r: &Rollback, plan: &Plan, a: &Abort) -> (String, bool) {
+    let fleet = |c| crate::model::names::color_resource(app, c);
+    match &plan.steps[a.step - 1].action {
+        Action::RememberRolledBack { color, .. } if r.flip => (
+            format!(
+                "warning: could not tag {} as rolled back ({}); a later apply may deploy release {} again",
+                fleet(*color),
+                a.error,
+                r.rejected_release.as_deref().unwrap_or("?")
+            ),
+            false,
+        ),
+        // Nothing else happened: the paused release would still be promotable.
+        Action::RememberRolledBack { color, .. } => (
+            format!(
+                "error: could not tag {} as rolled back ({}); the release on {} is not abandoned",
+                fleet(*color),
+                a.error,
+                r.from
+            ),
+            true,
+        ),
+        // The flip went out; recording the active colour did not.
+        _ if a.weights_now == Some(crate::model::Weights::all_on(r.to)) => {
+            (format!("error: {}", a.error), true)
+        }
+        _ => (
+            format!(
+                "error: updating the production listener failed, production is unchanged: {}",
+                a.error
+            ),
+            true,
+        ),
+    }
+}

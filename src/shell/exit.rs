@@ -6,6 +6,7 @@
 //! | 1 | an error: bad input, a held lock, a refusal, or anything that left production somewhere cutover could not bring home |
 //! | 2 | changes pending: `plan --detailed-exitcode`, `drift`, `diff` |
 //! | 3 | `apply` or `promote` aborted the deployment and production is back on the colour it started from |
+//! | 130 | a second Ctrl-C or SIGTERM exited `apply` or `promote` at once |
 
 use crate::model::outcome::Outcome;
 use crate::model::plan::{Plan, PlanKind};
@@ -22,6 +23,8 @@ pub enum ExitStatus {
     Changes = 2,
     /// The deployment was aborted; production is back where it started.
     Aborted = 3,
+    /// A second signal exited at once, where the deployment stood.
+    Interrupted = 130,
 }
 
 impl ExitStatus {
@@ -38,12 +41,13 @@ impl ExitStatus {
         let Outcome::Aborted(a) = outcome else {
             return ExitStatus::Success;
         };
-        if a.after_promotion {
-            return ExitStatus::Error;
-        }
-        // A rollback took over and put production home.
+        // A rollback took over and put production home, before or after
+        // the promotion: the deployment was aborted all the same.
         if a.cause == crate::model::outcome::Cause::Preempted {
             return ExitStatus::Aborted;
+        }
+        if a.after_promotion {
+            return ExitStatus::Error;
         }
         // Someone else moved production: it is not where cutover left it.
         if a.cause == crate::model::outcome::Cause::Foreign {

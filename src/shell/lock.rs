@@ -291,46 +291,44 @@ pub async fn acquire<'a>(
     if !is_dead_here(&h) {
         return Err(held(h.to_string()));
     }
-    // A dead holder: exactly one of the runs taking over creates its claim.
-    let claim = format!("{name}-claim-{}", h.token);
-    if let Some(winner) = create(provider, &claim, &value).await? {
-        match Holder::parse(&winner) {
-            // The winner died too, before it took the lock: its claim goes.
-            Ok(w) if is_dead_here(&w) => {
-                provider.delete_lock(&claim).await?;
-                if create(provider, &claim, &value).await?.is_some() {
-                    return Err(held(format!("another run taking over the lock of {h}")));
-                }
-            }
-            Ok(w) => return Err(held(format!("{w}, who is taking over the lock of {h}"))),
-            Err(raw) => return Err(held(format!("{raw}, who is taking over the lock of {h}"))),
-        }
-    }
-    // Still the dead holder's? (Another run may have finished with it since.)
+    let claim = claim_after(provider, &name, &h, &value)
+        .await?
+        .map_err(|w| held(format!("{w}, who is taking over the lock of {h}")))?;
+    let took = Holder {
+        took_over: Some(h.to_string()),
+        ..me
+    };
+    let took_value = serde_json::to_string(&took).expect("holder serialises");
+    // Still the dead holder's? Another run may have finished with it, or
+    // `unlock --yes` removed it, since.
     match provider
         .read_lock(&name)
         .await?
         .as_deref()
         .map(Holder::parse)
     {
-        Some(Ok(still)) if still.token == h.token => {}
+        // Only the claim's one winner writes over the dead holder's lock.
+        Some(Ok(still)) if still.token == h.token => {
+            eprintln!("warning: taking over the lock of {h}: that process is no longer running");
+            provider.put_record(&name, &took_value).await?;
+        }
         Some(Ok(other)) => {
             let _ = provider.delete_lock(&claim).await;
             return Err(held(other.to_string()));
         }
-        _ => {}
+        // Gone: created again with overwrite off, as a first try is.
+        None => {
+            if let Some(current) = create(provider, &name, &took_value).await? {
+                let _ = provider.delete_lock(&claim).await;
+                let who = Holder::parse(&current).map_or(current, |w| w.to_string());
+                return Err(held(who));
+            }
+        }
+        Some(Err(raw)) => {
+            let _ = provider.delete_lock(&claim).await;
+            return Err(held(format!("an unreadable lock value {raw:?}")));
+        }
     }
-    eprintln!("warning: taking over the lock of {h}: that process is no longer running");
-    let took = Holder {
-        took_over: Some(h.to_string()),
-        ..me
-    };
-    provider
-        .put_record(
-            &name,
-            &serde_json::to_string(&took).expect("holder serialises"),
-        )
-        .await?;
     Ok(Lock {
         provider,
         name,
@@ -338,6 +336,38 @@ pub async fn acquire<'a>(
         claim: Some(claim),
         preempted_dead: None,
     })
+}
+
+/// The claim to take over the lock of `dead`, created with overwrite off so
+/// that of several runs exactly one wins: the claim's name carries the dead
+/// holder's token. When the claim's winner died too, before it took the
+/// lock, the next claim is named after that winner's token, and so on: no
+/// claim is ever deleted to be made again, so two runs can never both win
+/// (a dead run's claim stays behind: deleting it would reopen its level).
+/// `Ok(Err(holder))`: a live run is taking over; it is named.
+async fn claim_after(
+    provider: &dyn Provider,
+    name: &str,
+    dead: &Holder,
+    value: &str,
+) -> Result<Result<String, String>, LockError> {
+    let mut token = dead.token.clone();
+    // A chain of runs each dying while taking over is short in practice;
+    // the bound keeps a corrupted chain from looping.
+    for _ in 0..8 {
+        let claim = format!("{name}-claim-{token}");
+        let Some(winner) = create(provider, &claim, value).await? else {
+            return Ok(Ok(claim));
+        };
+        match Holder::parse(&winner) {
+            Ok(w) if is_dead_here(&w) => token = w.token,
+            Ok(w) => return Ok(Err(w.to_string())),
+            Err(raw) => return Ok(Err(raw)),
+        }
+    }
+    Ok(Err(format!(
+        "a chain of runs that died taking over the lock of {dead}"
+    )))
 }
 
 /// Takes the lock for a rollback, which preempts whoever holds it: the

@@ -141,10 +141,7 @@ pub struct ListenerSpec {
 impl ListenerSpec {
     /// Where this listener's weights between the colours live.
     pub fn weights_at(&self) -> crate::model::WeightsAt {
-        match self.rule {
-            Some(_) => crate::model::WeightsAt::Rule { port: self.port },
-            None => crate::model::WeightsAt::ListenerDefault { port: self.port },
-        }
+        crate::model::WeightsAt::of(self.port, self.rule.is_some())
     }
 }
 

@@ -845,12 +845,44 @@ impl Aws {
 
     /// `n` applies started at once; their outputs, in order.
     fn applies_at_once(&self, n: usize) -> Vec<std::process::Output> {
+        self.applies_at_once_with_pids(n)
+            .into_iter()
+            .map(|(_, o)| o)
+            .collect()
+    }
+
+    /// `n` applies started at once: each one's pid and how it ended.
+    fn applies_at_once_with_pids(&self, n: usize) -> Vec<(u32, std::process::Output)> {
         let runs: Vec<std::process::Child> = (0..n)
             .map(|_| self.moto.spawn(&["apply", "shop.toml", "--auto-approve"]))
             .collect();
         runs.into_iter()
-            .map(|c| c.wait_with_output().unwrap())
+            .map(|c| (c.id(), c.wait_with_output().unwrap()))
             .collect()
+    }
+
+    /// Writes an SSM parameter as a lock or claim of a run that died on
+    /// this host (its pid is above the kernel's pid_max).
+    fn put_dead_holder(&self, parameter: &str, token: &str) {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .unwrap()
+            .trim()
+            .to_string();
+        let dead = format!(
+            r#"{{"user":"ci","host":"{host}","pid":4194305,"command":"cutover apply shop.toml","started":1767225600,"token":"{token}"}}"#
+        );
+        self.moto
+            .rt
+            .block_on(
+                self.moto
+                    .ssm
+                    .put_parameter()
+                    .name(parameter)
+                    .value(dead)
+                    .r#type(aws_sdk_ssm::types::ParameterType::String)
+                    .send(),
+            )
+            .unwrap();
     }
 
     /// Starts `apply` in the background and waits until production is at `weights`.
@@ -1455,7 +1487,14 @@ fn aws_rollback_preempts_a_running_apply_which_stops_without_another_write() {
         "{stdout}"
     );
     assert!(stdout.contains("`cutover rollback shop.toml`"), "{stdout}");
-    // Nothing written after the rollback; the release is remembered; the lock is free.
+    // Nothing written after the rollback (the rollback looked again after
+    // a poll and found no stray write to undo); the release is remembered;
+    // the lock is free.
+    assert!(
+        !rb.stderr.contains("landed after the flip"),
+        "the preempted run wrote after the flip: {}",
+        rb.stderr
+    );
     assert_eq!(aws.weights(80), (100, 0));
     assert_eq!(aws.active(), "blue");
     assert!(aws.tag("green", "cutover:rolled-back").is_some());
@@ -1553,12 +1592,19 @@ fn aws_a_second_signal_lets_the_way_home_finish() {
     aws.moto.faults(serde_json::json!([
         {"kind": "latency", "action": "ModifyListener", "seconds": 2.0}
     ]));
-    // The bake sees blue short at once; the way home waits. A CI runner
-    // cancels: SIGINT, then SIGTERM. The first ends the wait and the flip
-    // goes out; the second arrives while it is on its way.
-    std::thread::sleep(Duration::from_millis(1500));
+    // A CI runner cancels: SIGINT, then SIGTERM. The first stops the bake
+    // and sends production home (blue is short, but serving); the second
+    // arrives while the flip is on its way: the server holds it.
     signal(&child, "-INT");
-    std::thread::sleep(Duration::from_millis(700));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while aws.moto.fault_stats()["faults"]["latency"]
+        .as_u64()
+        .unwrap_or(0)
+        == 0
+    {
+        assert!(Instant::now() < deadline, "the flip home never went out");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     signal(&child, "-TERM");
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -1582,49 +1628,69 @@ fn aws_a_release_that_raises_capacity_and_fails_its_first_gate_goes_home() {
 
 #[test]
 fn aws_two_runs_taking_over_a_dead_lock_at_once_exactly_one_proceeds() {
+    takeover_race(2, false);
+}
+
+#[test]
+fn aws_three_runs_taking_over_from_a_dead_claimer_at_once_exactly_one_proceeds() {
+    takeover_race(3, true);
+}
+
+/// `runs` applies at once find the lock of a dead run (and, with
+/// `dead_claimer`, a claim on it by a run that died too): exactly one
+/// proceeds, and every other exits 1 naming it.
+fn takeover_race(runs: usize, dead_claimer: bool) {
     let aws = Aws::new();
     aws.plan("ami-0000000000000001", "0s", &[]);
     aws.run(&["apply", "--auto-approve"]).expect(0);
-    // A run that died on this host: its pid is above the kernel's pid_max.
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .unwrap()
-        .trim()
-        .to_string();
-    let dead = format!(
-        r#"{{"user":"ci","host":"{host}","pid":4194305,"command":"cutover apply shop.toml","started":1767225600,"token":"deadbeefdeadbeef"}}"#
-    );
-    aws.moto
-        .rt
-        .block_on(
-            aws.moto
-                .ssm
-                .put_parameter()
-                .name("/cutover/shop/active-lock")
-                .value(dead)
-                .r#type(aws_sdk_ssm::types::ParameterType::String)
-                .send(),
-        )
-        .unwrap();
+    aws.put_dead_holder("/cutover/shop/active-lock", "deadbeefdeadbeef");
+    if dead_claimer {
+        aws.put_dead_holder(
+            "/cutover/shop/active-lock-claim-deadbeefdeadbeef",
+            "dead0c1a1dead0c1",
+        );
+    }
     aws.plan(
         "ami-0000000000000002",
         "0s",
         &[("bake = \"1s\"", "bake = \"3s\"")],
     );
-    let outs = aws.applies_at_once(2);
-    let codes: Vec<i32> = outs.iter().map(|o| o.status.code().unwrap_or(-1)).collect();
-    assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{codes:?}");
-    let loser = outs
+    let outs = aws.applies_at_once_with_pids(runs);
+    let codes: Vec<i32> = outs
         .iter()
-        .find(|o| o.status.code() == Some(1))
-        .expect("one exits 1");
-    let stderr = String::from_utf8_lossy(&loser.stderr);
-    assert!(stderr.contains("shop is locked by"), "{stderr}");
-    assert_eq!(aws.weights(80), (0, 100));
-    assert_eq!(aws.parameter("/cutover/shop/active-lock"), None);
+        .map(|(_, o)| o.status.code().unwrap_or(-1))
+        .collect();
+    assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{codes:?}");
     assert_eq!(
-        aws.parameter("/cutover/shop/active-lock-claim-deadbeefdeadbeef"),
+        codes.iter().filter(|c| **c == 1).count(),
+        runs - 1,
+        "{codes:?}"
+    );
+    let winner = outs
+        .iter()
+        .find(|(_, o)| o.status.code() == Some(0))
+        .map(|(pid, _)| *pid)
+        .unwrap();
+    for (_, o) in outs.iter().filter(|(_, o)| o.status.code() == Some(1)) {
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains("shop is locked by"), "{stderr}");
+        assert!(
+            stderr.contains(&format!("(pid {winner})")),
+            "the loser names the winner (pid {winner}):\n{stderr}"
+        );
+    }
+    assert_eq!(aws.weights(80), (0, 100));
+    assert_eq!(aws.launch_template_versions(), 2, "nothing created twice");
+    assert_eq!(aws.parameter("/cutover/shop/active-lock"), None);
+    let claim = if dead_claimer {
+        "/cutover/shop/active-lock-claim-dead0c1a1dead0c1"
+    } else {
+        "/cutover/shop/active-lock-claim-deadbeefdeadbeef"
+    };
+    assert_eq!(
+        aws.parameter(claim),
         None,
-        "the claim goes with the lock"
+        "the winner's claim goes with the lock"
     );
 }
 
@@ -1646,6 +1712,29 @@ fn aws_the_confirmation_prompt_holds_no_lock() {
     });
     assert!(ok, "{shown}");
     assert_eq!(aws.weights(80), (0, 100));
+}
+
+#[test]
+fn aws_a_change_while_the_prompt_waits_stops_the_apply_before_a_write() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    aws.plan("ami-0000000000000002", "0s", &[]);
+    let env = crate::moto::aws_env(&aws.moto.endpoint);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let cmd = format!("{} apply shop.toml", env!("CARGO_BIN_EXE_cutover"));
+    // Someone moves production while the plan waits for a yes.
+    let (ok, shown) = crate::harness::at_a_terminal(aws.moto.dir.path(), &cmd, &env, "yes", || {
+        aws.set_weights_by_hand(80, 50, 50);
+    });
+    assert!(!ok, "{shown}");
+    assert!(
+        shown.contains("live state changed since the plan was shown"),
+        "{shown}"
+    );
+    assert_eq!(aws.weights(80), (50, 50), "nothing written after the yes");
+    assert!(aws.group("green").is_none(), "no fleet built");
+    assert_eq!(aws.parameter("/cutover/shop/active-lock"), None);
 }
 
 #[test]

@@ -191,6 +191,31 @@ impl SandboxEnv {
             .map(|f| (f.capacity.desired, f.instances.len()))
     }
 
+    /// `cutover ARGS… PLAN --sandbox SANDBOX` started in the background.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_cutover"))
+            .args(args)
+            .args(["shop.toml", "--sandbox", "sandbox.json"])
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env_remove("CUTOVER_CRASH_AFTER_STEP")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("the cutover binary runs")
+    }
+
+    /// Waits (up to a minute) until production is at `w`, as another
+    /// process writes it.
+    pub fn wait_for_traffic(&self, w: Weights) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while self.weights() != w {
+            assert!(std::time::Instant::now() < deadline, "never reached {w:?}");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     pub fn calls(&self, op: &str) -> u64 {
         self.world().calls.get(op).copied().unwrap_or(0)
     }

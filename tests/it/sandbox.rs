@@ -1521,3 +1521,84 @@ fn an_app_with_a_rule_moves_only_its_rule_on_a_listener_someone_else_owns() {
         s.last().stdout
     );
 }
+
+/// The sandbox on the wall clock (boots and health checks time-compressed),
+/// blue live with V1, and a plan for V2 whose bakes last a minute: a
+/// release other processes can meet half way.
+fn shared_sandbox_mid_release() -> Scenario<SandboxEnv> {
+    let s = Scenario::sandbox()
+        .apply()
+        .exits(0)
+        .release(V2)
+        .edit_plan("bake = \"5m\"", "bake = \"60s\"")
+        .edit_plan(
+            "deregistration_delay = \"30s\"",
+            "deregistration_delay = \"1s\"",
+        );
+    s.cloud.edit(|w| {
+        w.settings.clock = cutover::provider::sandbox::Clock::Real;
+        w.settings.time_scale = 50.0;
+    });
+    s.cloud.set_plan(&s.plan_text());
+    s
+}
+
+#[test]
+fn a_rollback_from_another_process_preempts_a_running_apply() {
+    let s = shared_sandbox_mid_release();
+    let apply = s.cloud.spawn(&["apply", "--auto-approve"]);
+    s.cloud.wait_for_traffic(Weights {
+        blue: 90,
+        green: 10,
+    });
+    let s = s
+        .run(&["rollback"])
+        .exits(0)
+        .says("a rollback preempts it")
+        .says("100% of production on blue (was 90%)");
+    let out = apply.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(
+        stdout.contains("took the lock over; this run made no further change"),
+        "{stdout}"
+    );
+    let s = s.traffic(100, 0).active("blue");
+    assert!(
+        !s.cloud
+            .world()
+            .parameters
+            .contains_key("/cutover/shop/active-lock"),
+        "the lock is free afterwards"
+    );
+}
+
+#[test]
+fn five_applies_on_one_sandbox_at_once_exactly_one_proceeds() {
+    let s = shared_sandbox_mid_release().edit_plan("bake = \"60s\"", "bake = \"1s\"");
+    s.cloud.set_plan(&s.plan_text());
+    let runs: Vec<std::process::Child> = (0..5)
+        .map(|_| s.cloud.spawn(&["apply", "--auto-approve"]))
+        .collect();
+    let outs: Vec<std::process::Output> = runs
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let codes: Vec<i32> = outs.iter().map(|o| o.status.code().unwrap_or(-1)).collect();
+    assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{codes:?}");
+    for o in outs.iter().filter(|o| o.status.code() == Some(1)) {
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains("shop is locked by"), "{stderr}");
+    }
+    let world = s.cloud.world();
+    assert_eq!(
+        world
+            .launch_templates
+            .values()
+            .map(|t| t.versions.len())
+            .sum::<usize>(),
+        2,
+        "nothing created twice"
+    );
+    s.traffic(0, 100).active("green");
+}

@@ -387,11 +387,7 @@ pub(super) fn mix_changes(
     f: &crate::model::observed::Fleet,
     want: &FleetConfig,
 ) -> Vec<FieldChange> {
-    want.mix()
-        .differences(&f.mix())
-        .into_iter()
-        .map(|(key, live, wanted)| FieldChange::new(key, Some(live), Some(wanted)))
-        .collect()
+    want.mix().differences(&f.mix())
 }
 
 /// Steps that make colour `c` run `release` at full capacity, healthy.

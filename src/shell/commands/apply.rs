@@ -262,7 +262,7 @@ fn interrupt_on_signals() -> Interrupt {
             interrupted(&mut term).await;
         }
         eprintln!("\nsecond signal: exiting now, where the deployment stands (`cutover status` shows it; the next apply or rollback goes on from there)");
-        std::process::exit(130);
+        std::process::exit(crate::shell::exit::ExitStatus::Interrupted.code());
     });
     flag
 }

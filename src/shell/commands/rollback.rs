@@ -5,7 +5,6 @@
 
 use super::apply::{executor, reporter};
 use super::{load_spec, provider, report_calls};
-use crate::model::plan::Action;
 use crate::shell::cli::GlobalArgs;
 use crate::shell::exit::ExitStatus;
 use anyhow::{Context, Result};
@@ -188,38 +187,11 @@ fn failed(
     plan: &crate::model::plan::Plan,
     a: &crate::model::outcome::Abort,
 ) -> std::result::Result<(), ExitStatus> {
-    let fleet = |c| crate::model::names::color_resource(&spec.app, c);
-    match &plan.steps[a.step - 1].action {
-        Action::RememberRolledBack { color, .. } if decision.flip => {
-            eprintln!(
-                "warning: could not tag {} as rolled back ({}); a later apply may deploy release {} again",
-                fleet(*color),
-                a.error,
-                decision.rejected_release.as_deref().unwrap_or("?")
-            );
-            Ok(())
-        }
-        Action::RememberRolledBack { color, .. } => {
-            // Nothing else happened: the paused release would still be promotable.
-            eprintln!(
-                "error: could not tag {} as rolled back ({}); the release on {} is not abandoned",
-                fleet(*color),
-                a.error,
-                decision.from
-            );
-            Err(ExitStatus::Error)
-        }
-        _ if a.weights_now == Some(crate::model::Weights::all_on(decision.to)) => {
-            // The flip went out; recording the active colour did not.
-            eprintln!("error: {}", a.error);
-            Err(ExitStatus::Error)
-        }
-        _ => {
-            eprintln!(
-                "error: updating the production listener failed, production is unchanged: {}",
-                a.error
-            );
-            Err(ExitStatus::Error)
-        }
+    let (line, fatal) = crate::render::outcome::rollback_failed(&spec.app, decision, plan, a);
+    eprintln!("{line}");
+    if fatal {
+        Err(ExitStatus::Error)
+    } else {
+        Ok(())
     }
 }

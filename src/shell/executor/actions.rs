@@ -8,7 +8,7 @@ use crate::model::observed::{AlarmState, Previous, TargetState};
 use crate::model::plan::{
     Action, FleetConfig, HookPhase, ListenerConfig, Plan, PreviousRecord, TargetGroupConfig,
 };
-use crate::model::{AttributeChanges, Capacity, Color, HealthCheck, Release, Weights};
+use crate::model::{names, AttributeChanges, Capacity, Color, HealthCheck, Release, Weights};
 use crate::provider::forward_for;
 use crate::shell::checks::{self, CheckEnv, CheckFailure};
 use crate::shell::progress::Event;
@@ -87,6 +87,12 @@ impl Executor<'_> {
                 Ok(None)
             }
             Action::RecordPrevious { record } => {
+                // The promotion's first write: the same looks as before
+                // recording the active colour.
+                self.fence().await?;
+                if let Some(active) = names::state_parameter_of_previous(&record.parameter) {
+                    self.check_active_unchanged(r, active).await?;
+                }
                 self.put_previous(record).await?;
                 Ok(None)
             }

@@ -111,7 +111,9 @@ impl Executor<'_> {
 
     /// Runs a step; while AWS does not show yet what an earlier step made
     /// (eventual consistency), says so and runs it again after a poll, for
-    /// up to [`PROPAGATION_SECS`]. Every step is safe to run again.
+    /// up to [`PROPAGATION_SECS`]. Every step is safe to run again. Not the
+    /// shared poll, which watches a condition: this runs a step again, and
+    /// looks at the guards between tries as the poll does.
     async fn run_until_visible(
         &self,
         plan: &Plan,
@@ -224,6 +226,9 @@ impl Executor<'_> {
         let wanted = self.wanted(r, to);
         let start = self.provider.now();
         let interrupted = || self.interrupt.as_ref().is_some_and(|i| i.is_set());
+        // Not the shared poll: the way home is what an interrupt asks for,
+        // so a signal shortens this wait instead of ending it, and the
+        // guards that stop a run must not stop its way home.
         let healthy = loop {
             let healthy = healthy_count(&self.provider.target_health(&tg).await?);
             let waited = (self.provider.now() - start).max(0) as u64;
@@ -248,7 +253,11 @@ impl Executor<'_> {
             });
         }
         let at = r.production_forward().map_err(missing)?;
-        // Last look before the write: a rollback may have taken over.
+        // Last look before the write: a rollback may have taken over. The
+        // weights are not compared with the last write, as other writes
+        // are: the failed step may have been a weight write whose answer
+        // was lost, so a difference is no proof of someone else's hand, and
+        // production must not stay split on a guess.
         self.fence().await.map_err(|e| match e {
             StepError::Preempted { by } => RestoreError::Preempted(by),
             e => RestoreError::Missing(e.to_string()),
@@ -365,22 +374,26 @@ impl Executor<'_> {
     /// few seconds (AWS's reads are eventually consistent), so a
     /// difference counts only when [`CONFIRM_READS`] more reads, two
     /// seconds apart at most, all find it; and one that a rollback taking
-    /// the lock over made is that preemption, not someone else's.
+    /// the lock over made is that preemption, not someone else's. (A few
+    /// reads inside one step, not a wait: no progress, no deadline.)
     async fn changed<T: PartialEq>(
         &self,
         expected: &T,
         read: impl AsyncFn() -> Result<T, StepError>,
     ) -> Result<Option<T>, StepError> {
         let mut found = read().await?;
-        for _ in 0..CONFIRM_READS {
-            if found == *expected {
-                break;
-            }
-            self.sleep(self.poll.min(Duration::from_secs(2))).await;
-            found = read().await?;
-        }
         if found == *expected {
             return Ok(None);
+        }
+        // A rollback takes the lock over before it flips: the lock explains
+        // a difference at once, without waiting to confirm it.
+        self.fence().await?;
+        for _ in 0..CONFIRM_READS {
+            self.sleep(self.poll.min(Duration::from_secs(2))).await;
+            found = read().await?;
+            if found == *expected {
+                return Ok(None);
+            }
         }
         self.fence().await?;
         Ok(Some(found))
