@@ -101,6 +101,27 @@ fn release(old: &Spec, new: &Spec) -> Option<ReleaseChange> {
         );
     }
     launch.cmp_opt("fleet.key_name", ol.key_name.clone(), nl.key_name.clone());
+    launch.cmp_opt(
+        "fleet.instance_profile",
+        ol.instance_profile.clone(),
+        nl.instance_profile.clone(),
+    );
+    launch.cmp("fleet.monitoring", ol.monitoring, nl.monitoring);
+    let tags = |t: &std::collections::BTreeMap<String, String>| {
+        let pairs: Vec<String> = t.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        list(&pairs)
+    };
+    launch.cmp("fleet.tags", tags(&ol.tags), tags(&nl.tags));
+    launch.cmp_opt(
+        "fleet.imdsv2",
+        ol.imdsv2.map(|v| v.to_string()),
+        nl.imdsv2.map(|v| v.to_string()),
+    );
+    launch.cmp_opt(
+        "fleet.root_volume",
+        ol.root_volume.as_ref().map(|v| v.to_string()),
+        nl.root_volume.as_ref().map(|v| v.to_string()),
+    );
     (!launch.0.is_empty()).then(|| ReleaseChange {
         old_release: old.release().fingerprint,
         new_release: new.release().fingerprint,

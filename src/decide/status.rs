@@ -45,7 +45,7 @@ pub fn paused(spec: &Spec, obs: &Observed, weights: Option<Weights>) -> Option<(
         return None;
     }
     let idle = obs.active.as_ref()?.color.other();
-    let fp = spec.release().fingerprint;
+    let fp = crate::decide::planner::effective_release(spec, obs).fingerprint;
     let fleet = obs.fleets.get(idle).as_ref()?;
     let ready = fleet.release.as_deref() == Some(fp.as_str())
         && fleet.rolled_back.as_ref().is_none_or(|(r, _)| r != &fp)

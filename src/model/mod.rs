@@ -401,6 +401,40 @@ pub struct LaunchData {
     /// Tags on the instances and their volumes.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub tags: std::collections::BTreeMap<String, String>,
+    /// Instance metadata: `Some(true)` requires IMDSv2 session tokens,
+    /// `Some(false)` also answers IMDSv1; `None` in a release made before
+    /// cutover set it (AWS's default then: IMDSv1 answered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imdsv2: Option<bool>,
+    /// The root volume; `None`: the image's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_volume: Option<RootVolume>,
+}
+
+/// A root volume (EBS) the instances boot from instead of the image's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RootVolume {
+    pub size_gib: u32,
+    /// gp3, gp2, io1, io2 or standard.
+    pub volume_type: String,
+    pub encrypted: bool,
+    /// Provisioned IOPS (gp3, io1, io2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iops: Option<u32>,
+}
+
+impl fmt::Display for RootVolume {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} GiB {}", self.size_gib, self.volume_type)?;
+        if let Some(iops) = self.iops {
+            write!(f, " {iops} IOPS")?;
+        }
+        f.write_str(if self.encrypted {
+            ", encrypted"
+        } else {
+            ", not encrypted"
+        })
+    }
 }
 
 impl LaunchData {
@@ -409,6 +443,16 @@ impl LaunchData {
         self.instance_type
             .as_deref()
             .unwrap_or("(the group's instance types)")
+    }
+
+    /// This launch data as a release made before the defaults cutover
+    /// added later (IMDSv2 required) would have it: with the same
+    /// fingerprint as such a release when nothing else differs.
+    pub fn without_later_defaults(&self) -> LaunchData {
+        LaunchData {
+            imdsv2: self.imdsv2.filter(|required| !required),
+            ..self.clone()
+        }
     }
 
     /// A short, stable hash of the launch data: the release identity.
@@ -579,6 +623,8 @@ mod tests {
             instance_profile: None,
             monitoring: false,
             tags: Default::default(),
+            imdsv2: None,
+            root_volume: None,
         };
         let mut b = a.clone();
         assert_eq!(a.fingerprint(), b.fingerprint());
@@ -615,6 +661,8 @@ mod tests {
             instance_profile: None,
             monitoring: false,
             tags: Default::default(),
+            imdsv2: None,
+            root_volume: None,
         };
         assert_eq!(
             now.fingerprint(),

@@ -282,6 +282,13 @@ pub struct LaunchTemplateVersion {
     /// Its user data, decoded (what the plan's `fleet.user_data` was).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_data: Option<String>,
+    /// IMDSv2 required (`Some(true)`), IMDSv1 answered too (`Some(false)`),
+    /// or not said (AWS's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imdsv2: Option<bool>,
+    /// The root volume it sets; `None`: the image's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_volume: Option<crate::model::RootVolume>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -69,6 +69,12 @@ pub enum Note {
         release: String,
         active: Color,
     },
+    /// The plan's launch data differs from the live release only by
+    /// defaults a later cutover added (`what`): no release for that alone;
+    /// the next release takes them.
+    LaterDefaults { release: String, what: Vec<String> },
+    /// `fleet.imdsv2 = false`: the instances answer IMDSv1.
+    ImdsV1Allowed,
     /// The old colour's teardown is not due yet.
     TeardownNotDue {
         color: Color,

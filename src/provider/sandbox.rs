@@ -854,6 +854,8 @@ impl World {
                     image_id: Some(v.data.image_id.clone()),
                     instance_type: v.data.instance_type.clone(),
                     user_data: v.data.user_data.clone(),
+                    imdsv2: v.data.imdsv2,
+                    root_volume: v.data.root_volume.clone(),
                 })
                 .collect(),
         })

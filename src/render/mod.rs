@@ -132,6 +132,11 @@ pub fn note(n: &Note) -> String {
         } => format!(
             "{color} runs release {release} and waits for `cutover promote` (auto_promote = false); production stays on {active}"
         ),
+        Note::LaterDefaults { release, what } => format!(
+            "release {release} predates {}: it takes effect with the next release, which this change alone does not make",
+            what.join(", ")
+        ),
+        Note::ImdsV1Allowed => "fleet.imdsv2 = false: the instances also answer IMDSv1 requests, which a server-side request forgery can use to read the instance role's credentials; remove it to require IMDSv2".to_string(),
         Note::TeardownNotDue { color, policy, due } => {
             let when = match due {
                 TeardownDue::AfterPromotion { secs } => {

@@ -911,6 +911,8 @@ impl Validator<'_> {
                 instance_profile: self.instance_profile(f),
                 monitoring: f.monitoring.unwrap_or(false),
                 tags: self.instance_tags(f),
+                imdsv2: Some(f.imdsv2.unwrap_or(true)),
+                root_volume: f.root_volume.as_ref().map(|v| self.root_volume(v)),
             },
             subnets,
             capacity: Capacity { min, max, desired },
@@ -1011,6 +1013,66 @@ impl Validator<'_> {
                 );
                 None
             }
+        }
+    }
+
+    /// A root volume AWS takes: a type it boots from, a size that type
+    /// allows, IOPS where the type has them.
+    fn root_volume(&mut self, v: &S<RawRootVolume>) -> crate::model::RootVolume {
+        let r = v.get_ref();
+        let volume_type = match &r.volume_type {
+            None => "gp3".to_string(),
+            Some(t) => {
+                if !["gp3", "gp2", "io1", "io2", "standard"].contains(&t.get_ref().as_str()) {
+                    self.error(
+                        t.span(),
+                        format!(
+                            "`fleet.root_volume.type` {:?} is not a volume an instance boots from",
+                            t.get_ref()
+                        ),
+                        "use \"gp3\", \"gp2\", \"io1\", \"io2\" or \"standard\"",
+                    );
+                }
+                t.get_ref().clone()
+            }
+        };
+        let provisioned = matches!(volume_type.as_str(), "io1" | "io2");
+        let min_size = if provisioned { 4 } else { 1 };
+        let size_gib = self.range(
+            "fleet.root_volume.size_gib",
+            &r.size_gib,
+            min_size,
+            16384,
+            " GiB",
+        );
+        let iops = r.iops.as_ref().map(|i| {
+            let (lo, hi) = match volume_type.as_str() {
+                "gp3" => (3000, 16000),
+                "io1" => (100, 64000),
+                "io2" => (100, 256000),
+                other => {
+                    self.error(
+                        i.span(),
+                        format!("a {other} volume has no provisioned IOPS"),
+                        "remove `iops`, or use type \"gp3\", \"io1\" or \"io2\"",
+                    );
+                    return 0;
+                }
+            };
+            self.range("fleet.root_volume.iops", i, lo, hi, "")
+        });
+        if provisioned && iops.is_none() {
+            self.error(
+                v.span(),
+                format!("an {volume_type} root volume needs `iops`"),
+                "add e.g. `iops = 3000`",
+            );
+        }
+        crate::model::RootVolume {
+            size_gib,
+            volume_type,
+            encrypted: r.encrypted.unwrap_or(true),
+            iops,
         }
     }
 

@@ -237,6 +237,33 @@ pub struct RawFleet {
     pub user_data_sensitive: Option<bool>,
     /// Optional EC2 key pair name (launch data).
     pub key_name: Option<S<String>>,
+    /// Require IMDSv2 session tokens for the instance metadata service
+    /// (launch data). false also answers IMDSv1, which request forgery can
+    /// use to read the instance role's credentials.
+    #[schemars(extend("default" = true))]
+    pub imdsv2: Option<bool>,
+    /// Optional root volume instead of the image's (launch data).
+    pub root_volume: Option<S<RawRootVolume>>,
+}
+
+/// The instances' root volume.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RawRootVolume {
+    /// Size in GiB, 1–16384 (io1 and io2: at least 4).
+    #[schemars(range(min = 1, max = 16384))]
+    pub size_gib: S<i64>,
+    /// EBS volume type.
+    #[serde(rename = "type")]
+    #[schemars(extend("enum" = ["gp3", "gp2", "io1", "io2", "standard"], "default" = "gp3"))]
+    pub volume_type: Option<S<String>>,
+    /// Encrypt it (with the account's default EBS key).
+    #[schemars(extend("default" = true))]
+    pub encrypted: Option<bool>,
+    /// Optional provisioned IOPS: gp3 3000–16000, io1 100–64000, io2
+    /// 100–256000 (io1 and io2 need it).
+    #[schemars(range(min = 100, max = 256000))]
+    pub iops: Option<S<i64>>,
 }
 
 /// How a release moves production traffic.

@@ -68,7 +68,7 @@ fn a_release_with_one_in_place_change_renders_in_every_format() {
     env.set_plan(&plan_toml(V2, "30m").replace("matcher = \"200-299\"", "matcher = \"200\""));
     snapshot("release_with_in_place", &env);
     let (_, md, _) = outputs(&env);
-    assert!(md.starts_with("### cutover plan\n\n**shop: new release 8a9ad71345fe (ami-0000000000000001 → ami-0000000000000002) → green in 4 steps, 2 in-place changes**"), "{md}");
+    assert!(md.starts_with("### cutover plan\n\n**shop: new release 16516437c475 (ami-0000000000000001 → ami-0000000000000002) → green in 4 steps, 2 in-place changes**"), "{md}");
 }
 
 #[test]
@@ -215,7 +215,7 @@ fn a_saved_plan_applies_as_reviewed_or_is_refused_when_stale() {
     run.expect(0);
     assert!(
         run.stdout
-            .contains("green is live with release 8a9ad71345fe (ami-0000000000000002)"),
+            .contains("green is live with release 16516437c475 (ami-0000000000000002)"),
         "{}",
         run.stdout
     );

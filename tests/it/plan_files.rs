@@ -162,6 +162,7 @@ fn every_schema_key_has_a_description_and_a_default() {
 /// across keys — ascending steps, timeout below interval — that only
 /// `cutover validate` checks.)
 const SCHEMA_REJECTS: &[&str] = &[
+    "root-volume-type-not-bootable",
     "algorithm-unknown",
     "app-name-empty",
     "app-name-too-long",

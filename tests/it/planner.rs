@@ -105,6 +105,8 @@ fn live_on_blue() -> Observed {
                 image_id: Some("ami-1".into()),
                 instance_type: None,
                 user_data: None,
+                imdsv2: Some(true),
+                root_volume: None,
             }],
         }),
         fleets: cutover::model::PerColor {
@@ -175,6 +177,8 @@ fn midshift_on_green() -> Observed {
             image_id: Some("ami-2".into()),
             instance_type: None,
             user_data: None,
+            imdsv2: Some(true),
+            root_volume: None,
         });
     obs.fleets.green = Some(fleet(Color::Green, &r2, 2, 2));
     obs.target_groups.green = Some(tg(Color::Green, 2));
@@ -205,6 +209,8 @@ fn lifecycle_tables() {
             image_id: Some("ami-2".into()),
             instance_type: None,
             user_data: None,
+            imdsv2: Some(true),
+            root_volume: None,
         });
     midshift.fleets.green = Some(fleet(Color::Green, &r2, 2, 2));
     midshift.target_groups.green = Some(tg(Color::Green, 2));

@@ -387,7 +387,7 @@ fn a_rolled_back_release_is_not_redeployed_without_retry() {
     plan.expect(0);
     assert!(
         plan.stdout
-            .contains("release 8a9ad71345fe was rolled back at 2026-01-01")
+            .contains("release 16516437c475 was rolled back at 2026-01-01")
             && plan.stdout.contains("not deployed again without `--retry`")
             && plan.stdout.contains("green keeps it for inspection"),
         "{}",
@@ -661,7 +661,7 @@ fn manual_promotion_pauses_until_promote_and_rollback_abandons_a_paused_release(
     let status = env.run(&["status"]);
     assert!(
         status.stdout.contains(
-            "paused:        green runs release 8a9ad71345fe and waits for `cutover promote`"
+            "paused:        green runs release 16516437c475 and waits for `cutover promote`"
         ),
         "{}",
         status.stdout
@@ -865,7 +865,7 @@ fn notifications_go_to_the_webhook_and_its_url_never_appears() {
     assert!(
         events[3]
             .1
-            .starts_with("shop: release 8a9ad71345fe failed at step 10"),
+            .starts_with("shop: release 16516437c475 failed at step 10"),
         "{events:#?}"
     );
     assert!(
@@ -1601,4 +1601,63 @@ fn five_applies_on_one_sandbox_at_once_exactly_one_proceeds() {
         "nothing created twice"
     );
     s.traffic(0, 100).active("green");
+}
+
+/// Makes blue's live release look as an older cutover made it: launch data
+/// without the IMDSv2 setting, and the fingerprint that had.
+fn as_made_before_imdsv2(s: &Scenario<SandboxEnv>) -> String {
+    let mut legacy = String::new();
+    s.cloud.edit(|w| {
+        let fleet = w.fleets.get_mut("shop-blue").unwrap();
+        let version = fleet.template_version;
+        let template = w.launch_templates.get_mut(&fleet.template_id).unwrap();
+        let v = template
+            .versions
+            .iter_mut()
+            .find(|v| v.number == version)
+            .unwrap();
+        v.data.imdsv2 = None;
+        legacy = cutover::model::Release::new(v.data.clone()).fingerprint;
+        v.description = format!("cutover release {legacy}");
+        fleet.tags.insert("cutover:release".into(), legacy.clone());
+    });
+    legacy
+}
+
+#[test]
+fn imdsv2_by_default_waits_for_the_next_release_of_an_app_made_before_it() {
+    let s = Scenario::sandbox().apply().exits(0);
+    let legacy = as_made_before_imdsv2(&s);
+    // The plan is the same but for the new default: no release for that.
+    let s = s
+        .run(&["plan", "--detailed-exitcode"])
+        .exits(0)
+        .says(&format!(
+            "release {legacy} predates IMDSv2 required (fleet.imdsv2): it takes effect with the next release"
+        ));
+    // The next release brings it, and says so.
+    let s = s
+        .release(V2)
+        .run(&["plan"])
+        .exits(0)
+        .says("imdsv2: not set (IMDSv1 answered) → required");
+    let s = s.apply().exits(0).traffic(0, 100);
+    let world = s.cloud.world();
+    let green = &world.fleets["shop-green"];
+    let data = &world.launch_templates[&green.template_id].versions
+        [green.template_version as usize - 1]
+        .data;
+    assert_eq!(data.imdsv2, Some(true));
+}
+
+#[test]
+fn imdsv1_allowed_on_request_with_a_warning() {
+    Scenario::sandbox()
+        .edit_plan(
+            "instance_type = \"t3.small\"\n",
+            "instance_type = \"t3.small\"\nimdsv2 = false\n",
+        )
+        .run(&["plan"])
+        .exits(0)
+        .says("fleet.imdsv2 = false: the instances also answer IMDSv1 requests");
 }

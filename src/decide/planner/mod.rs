@@ -167,6 +167,13 @@ fn step(action: Action, reason: impl Into<String>) -> Step {
     }
 }
 
+/// The release the plan stands for against live state (see
+/// `release::effective`: defaults a later cutover added wait for the next
+/// release).
+pub fn effective_release(spec: &Spec, obs: &Observed) -> crate::model::Release {
+    release::effective(spec, obs, &mut Vec::new())
+}
+
 /// Decides what `apply` must do to make live state match the plan file.
 pub fn plan(spec: &Spec, obs: &Observed) -> Result<Plan, PlanError> {
     plan_with(spec, obs, PlanOptions::default())
@@ -188,7 +195,10 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
         notes: Vec::new(),
         scope: Scope::InPlace,
     };
-    let release = spec.release();
+    let release = release::effective(spec, obs, &mut b.notes);
+    if spec.fleet.launch.imdsv2 == Some(false) {
+        b.notes.push(Note::ImdsV1Allowed);
+    }
     target_groups::target_groups(&mut b)?;
     let active = active::active_colour(&mut b, &release)?;
     let (kind, rollback_to) = match active {

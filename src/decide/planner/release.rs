@@ -10,6 +10,32 @@ use crate::model::plan::{
 use crate::model::{names, Color, Release, Timestamp, Weights};
 use crate::spec::Spec;
 
+/// The release the plan stands for. A default a later cutover added to the
+/// launch data (IMDSv2 required) makes no release by itself: while the
+/// colour serving production runs the plan's release as it was before that
+/// default, that is the plan's release, and a note says the default comes
+/// with the next release (any other change of launch data brings it).
+pub(crate) fn effective(spec: &Spec, obs: &Observed, notes: &mut Vec<Note>) -> Release {
+    let release = spec.release();
+    let earlier = Release::new(release.data.without_later_defaults());
+    if earlier.fingerprint == release.fingerprint {
+        return release;
+    }
+    let serving = obs
+        .weights_at(spec.production.weights_at())
+        .and_then(|w| Color::ALL.into_iter().find(|c| w.share(*c) == 100));
+    match serving {
+        Some(c) if obs.release_of(c) == Some(earlier.fingerprint.as_str()) => {
+            notes.push(Note::LaterDefaults {
+                release: earlier.fingerprint.clone(),
+                what: vec!["IMDSv2 required (fleet.imdsv2)".into()],
+            });
+            earlier
+        }
+        _ => release,
+    }
+}
+
 /// Nothing is live yet: build blue and route all traffic to it.
 pub(super) fn first_deploy(b: &mut Builder, release: &Release) -> PlanKind {
     let c = Color::Blue;
@@ -116,6 +142,29 @@ fn release_fields(b: &Builder, a: Color, release: &Release) -> Vec<FieldChange> 
             .and_then(|(t, want)| FieldChange::differs("instance_type", t, want))
         {
             fields.push(f);
+        }
+        if live.imdsv2 != data.imdsv2 {
+            let imds = |v: Option<bool>| match v {
+                Some(true) => "required".to_string(),
+                Some(false) => "optional (IMDSv1 answered)".to_string(),
+                None => "not set (IMDSv1 answered)".to_string(),
+            };
+            fields.push(FieldChange::new(
+                "imdsv2",
+                Some(imds(live.imdsv2)),
+                Some(imds(data.imdsv2)),
+            ));
+        }
+        if live.root_volume != data.root_volume {
+            let volume = |v: &Option<crate::model::RootVolume>| match v {
+                Some(v) => v.to_string(),
+                None => "the image's".to_string(),
+            };
+            fields.push(FieldChange::new(
+                "root_volume",
+                Some(volume(&live.root_volume)),
+                Some(volume(&data.root_volume)),
+            ));
         }
         if live.user_data != data.user_data {
             let shown = |v: Option<&String>| b.spec.fleet.shown_user_data(v);

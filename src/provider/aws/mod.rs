@@ -141,6 +141,33 @@ impl Aws {
         Ok(ours.then(|| TargetGroupArn::from(arn)))
     }
 
+    /// The root device name of `release`'s image, when the release sets a
+    /// root volume (a mapping on another device would add a second volume
+    /// instead of resizing the root). An image EC2 does not describe keeps
+    /// the usual "/dev/xvda"; launching it fails anyway, with EC2's reason.
+    async fn root_device(&self, release: &Release) -> Result<Option<String>> {
+        if release.data.root_volume.is_none() {
+            return Ok(None);
+        }
+        self.count("DescribeImages");
+        let out = self
+            .ec2
+            .describe_images()
+            .image_ids(&release.data.image_id)
+            .send()
+            .await;
+        let device = match out.map_err(|e| err("DescribeImages", e)) {
+            Ok(out) => out
+                .images()
+                .first()
+                .and_then(|i| i.root_device_name())
+                .map(str::to_string),
+            Err(e) if code_of(&e).is_some_and(|c| c.starts_with("InvalidAMIID")) => None,
+            Err(e) => return Err(e),
+        };
+        Ok(Some(device.unwrap_or_else(|| "/dev/xvda".into())))
+    }
+
     /// The version of template `id` that holds `release`, made when none does.
     async fn release_version(&self, id: &str, release: &Release) -> Result<i64> {
         if let Some(v) = self
@@ -160,7 +187,10 @@ impl Aws {
             .launch_template_id(id)
             .client_token(client_token(id, release))
             .version_description(release_description(release))
-            .launch_template_data(launch_data(release))
+            .launch_template_data(launch_data(
+                release,
+                self.root_device(release).await?.as_deref(),
+            ))
             .send()
             .await
             .map_err(|e| err("CreateLaunchTemplateVersion", e))?;
@@ -188,7 +218,10 @@ impl Aws {
             .create_launch_template()
             .launch_template_name(name)
             .version_description(release_description(release))
-            .launch_template_data(launch_data(release))
+            .launch_template_data(launch_data(
+                release,
+                self.root_device(release).await?.as_deref(),
+            ))
             .tag_specifications(
                 ec2::types::TagSpecification::builder()
                     .resource_type(ec2::types::ResourceType::LaunchTemplate)
@@ -554,9 +587,39 @@ fn fleet_template(
     (None, Some(policy))
 }
 
-fn launch_data(release: &Release) -> ec2::types::RequestLaunchTemplateData {
+/// The launch data of `release`. `root_device` is the image's root device
+/// name, where a plan's root volume goes.
+fn launch_data(
+    release: &Release,
+    root_device: Option<&str>,
+) -> ec2::types::RequestLaunchTemplateData {
     let d = &release.data;
+    let metadata = d.imdsv2.map(|required| {
+        ec2::types::LaunchTemplateInstanceMetadataOptionsRequest::builder()
+            .http_endpoint(ec2::types::LaunchTemplateInstanceMetadataEndpointState::Enabled)
+            .http_tokens(match required {
+                true => ec2::types::LaunchTemplateHttpTokensState::Required,
+                false => ec2::types::LaunchTemplateHttpTokensState::Optional,
+            })
+            .build()
+    });
+    let root = d.root_volume.as_ref().zip(root_device).map(|(v, device)| {
+        ec2::types::LaunchTemplateBlockDeviceMappingRequest::builder()
+            .device_name(device)
+            .ebs(
+                ec2::types::LaunchTemplateEbsBlockDeviceRequest::builder()
+                    .volume_size(v.size_gib as i32)
+                    .volume_type(ec2::types::VolumeType::from(v.volume_type.as_str()))
+                    .encrypted(v.encrypted)
+                    .set_iops(v.iops.map(|i| i as i32))
+                    .delete_on_termination(true)
+                    .build(),
+            )
+            .build()
+    });
     ec2::types::RequestLaunchTemplateData::builder()
+        .set_metadata_options(metadata)
+        .set_block_device_mappings(root.map(|r| vec![r]))
         .image_id(&d.image_id)
         .set_instance_type(
             d.instance_type

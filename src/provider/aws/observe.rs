@@ -379,6 +379,10 @@ impl Aws {
                         .and_then(|d| d.instance_type())
                         .map(|t| t.as_str().to_string()),
                     user_data: data.and_then(|d| d.user_data()).and_then(decode_user_data),
+                    imdsv2: data
+                        .and_then(|d| d.metadata_options()?.http_tokens().cloned())
+                        .map(|t| t == ec2::types::LaunchTemplateHttpTokensState::Required),
+                    root_volume: data.and_then(root_volume_from),
                 });
             }
         }
@@ -925,4 +929,20 @@ pub(super) fn health_from(d: &elb::types::TargetHealthDescription) -> TargetHeal
         reason: h.and_then(|h| h.reason()).map(|r| r.as_str().to_string()),
         description: h.and_then(|h| h.description()).map(str::to_string),
     }
+}
+
+/// The root volume a launch template version sets: its one EBS mapping.
+fn root_volume_from(
+    d: &ec2::types::ResponseLaunchTemplateData,
+) -> Option<crate::model::RootVolume> {
+    let ebs = d.block_device_mappings().iter().find_map(|m| m.ebs())?;
+    Some(crate::model::RootVolume {
+        size_gib: ebs.volume_size().unwrap_or(0).max(0) as u32,
+        volume_type: ebs
+            .volume_type()
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_default(),
+        encrypted: ebs.encrypted().unwrap_or(false),
+        iops: ebs.iops().map(|i| i.max(0) as u32),
+    })
 }

@@ -3,6 +3,23 @@
 
 use super::Aws;
 
+impl Aws {
+    /// The root device name EC2 gives the test image, or the one cutover
+    /// uses for an image EC2 does not describe.
+    fn root_device(&self) -> String {
+        let out = self.moto.rt.block_on(
+            self.moto
+                .ec2
+                .describe_images()
+                .image_ids("ami-0000000000000001")
+                .send(),
+        );
+        out.ok()
+            .and_then(|o| o.images().first()?.root_device_name().map(str::to_string))
+            .unwrap_or_else(|| "/dev/xvda".into())
+    }
+}
+
 #[test]
 fn aws_a_user_data_change_reads_back_as_a_line_diff() {
     let aws = Aws::new();
@@ -88,7 +105,7 @@ fn aws_launch_data_a_real_fleet_needs_is_in_the_launch_template() {
     .unwrap();
     let sg = format!("security_groups = [\"{}\"]", aws.sg);
     let extra = format!(
-        "{sg}\nuser_data_file = \"boot.sh\"\ninstance_profile = \"shop-web\"\nmonitoring = true\ntags = {{ team = \"web\", cost-centre = \"42\" }}"
+        "{sg}\nuser_data_file = \"boot.sh\"\ninstance_profile = \"shop-web\"\nmonitoring = true\ntags = {{ team = \"web\", cost-centre = \"42\" }}\nroot_volume = {{ size_gib = 20, type = \"gp3\", iops = 4000 }}"
     );
     aws.plan("ami-0000000000000001", "0s", &[(&sg, &extra)]);
     aws.run(&["apply", "--auto-approve"]).expect(0);
@@ -111,6 +128,19 @@ fn aws_launch_data_a_real_fleet_needs_is_in_the_launch_template() {
         Some("shop-web")
     );
     assert_eq!(data.monitoring().and_then(|m| m.enabled()), Some(true));
+    // IMDSv2 is required unless the plan says otherwise.
+    assert_eq!(
+        data.metadata_options().and_then(|m| m.http_tokens()),
+        Some(&aws_sdk_ec2::types::LaunchTemplateHttpTokensState::Required)
+    );
+    // The root volume, on the image's root device.
+    let mapping = &data.block_device_mappings()[0];
+    assert_eq!(mapping.device_name(), Some(aws.root_device().as_str()));
+    let ebs = mapping.ebs().unwrap();
+    assert_eq!(ebs.volume_size(), Some(20));
+    assert_eq!(ebs.volume_type().map(|t| t.as_str()), Some("gp3"));
+    assert_eq!(ebs.iops(), Some(4000));
+    assert_eq!(ebs.encrypted(), Some(true));
     use base64::Engine;
     let user_data = base64::engine::general_purpose::STANDARD
         .decode(data.user_data().unwrap())
