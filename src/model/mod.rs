@@ -237,15 +237,22 @@ impl WeightsAt {
     }
 }
 
-/// What an Auto Scaling group launches: spot or not, which instance types,
-/// how many stay on-demand. Group settings, changed in place: new instances
-/// use them, running ones change with the next release.
+/// An Auto Scaling group's settings besides its capacity: what it launches
+/// (spot or not, which instance types, how many stay on-demand) and how it
+/// treats a new instance (health check grace, warmup). Changed in place:
+/// new instances use them, running ones change with the next release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Mix {
     pub spot: bool,
     pub instance_types: Vec<String>,
     pub on_demand_base: u32,
     pub capacity_rebalance: bool,
+    /// Seconds before Auto Scaling acts on a new instance's failed health
+    /// checks (HealthCheckGracePeriod).
+    pub health_check_grace_secs: u32,
+    /// Seconds a new instance's metrics stay out of scaling decisions
+    /// (DefaultInstanceWarmup); `None`: not set.
+    pub warmup_secs: Option<u32>,
 }
 
 impl Mix {
@@ -264,10 +271,45 @@ impl Mix {
                 live.capacity_rebalance,
                 self.capacity_rebalance,
             ),
+            plan::FieldChange::differs(
+                "health_check_grace",
+                format_duration(live.health_check_grace_secs as u64),
+                format_duration(self.health_check_grace_secs as u64),
+            ),
+            plan::FieldChange::differs(
+                "warmup",
+                live.warmup_secs
+                    .map_or("not set".into(), |s| format_duration(s as u64)),
+                self.warmup_secs
+                    .map_or("not set".into(), |s| format_duration(s as u64)),
+            ),
         ]
         .into_iter()
         .flatten()
         .collect()
+    }
+}
+
+/// A target-tracking scaling policy on the colour that serves: Auto Scaling
+/// moves its desired capacity within [min, max] to hold the metric at the
+/// target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "metric", rename_all = "snake_case")]
+pub enum Scaling {
+    /// Average CPU utilisation of the group, percent.
+    Cpu { target: u32 },
+    /// Requests per target from the load balancer (ALBRequestCountPerTarget).
+    RequestsPerTarget { target: u32 },
+}
+
+impl fmt::Display for Scaling {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scaling::Cpu { target } => write!(f, "average CPU at {target}%"),
+            Scaling::RequestsPerTarget { target } => {
+                write!(f, "{target} requests per target")
+            }
+        }
     }
 }
 

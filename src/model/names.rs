@@ -29,6 +29,12 @@ pub fn previous_parameter(state_parameter: &str) -> String {
     format!("{state_parameter}-previous")
 }
 
+/// The target-tracking policy cutover puts on fleet `fleet` (named after
+/// the group: AWS keys policies by group and name, moto by name alone).
+pub fn scaling_policy(fleet: &str) -> String {
+    format!("cutover-{fleet}-tracking")
+}
+
 /// The active-colour parameter a promotion record belongs to.
 pub fn state_parameter_of_previous(previous: &str) -> Option<&str> {
     previous.strip_suffix("-previous")

@@ -319,6 +319,16 @@ pub struct Fleet {
     /// Auto Scaling replaces spot instances at elevated risk of interruption.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub capacity_rebalance: bool,
+    /// HealthCheckGracePeriod, seconds.
+    #[serde(default)]
+    pub health_check_grace_secs: u32,
+    /// cutover's target-tracking policy on it, when it has one (read only
+    /// with a full observation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<crate::model::Scaling>,
+    /// DefaultInstanceWarmup, seconds, when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup_secs: Option<u32>,
     /// The release this fleet carried when it was rolled back, and when.
     #[serde(default)]
     pub rolled_back: Option<(String, Timestamp)>,
@@ -332,6 +342,8 @@ impl Fleet {
             instance_types: self.instance_types.clone(),
             on_demand_base: self.on_demand_base,
             capacity_rebalance: self.capacity_rebalance,
+            health_check_grace_secs: self.health_check_grace_secs,
+            warmup_secs: self.warmup_secs,
         }
     }
 }

@@ -378,6 +378,16 @@ pub struct FleetConfig {
     /// With spot: instances kept on-demand whatever spot offers.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub on_demand_base: u32,
+    /// Seconds before Auto Scaling acts on a new instance's failed health checks.
+    #[serde(default = "default_grace")]
+    pub health_check_grace_secs: u32,
+    /// DefaultInstanceWarmup, seconds; `None`: not set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup_secs: Option<u32>,
+}
+
+fn default_grace() -> u32 {
+    300
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -393,6 +403,8 @@ impl FleetConfig {
             instance_types: self.instance_types.clone(),
             on_demand_base: self.on_demand_base,
             capacity_rebalance: self.spot,
+            health_check_grace_secs: self.health_check_grace_secs,
+            warmup_secs: self.warmup_secs,
         }
     }
 }
@@ -430,6 +442,12 @@ pub enum Action {
     SetCapacity {
         color: Color,
         capacity: Capacity,
+    },
+    /// Put cutover's target-tracking policy on `color`'s fleet, or (None)
+    /// take it off.
+    SetScaling {
+        color: Color,
+        scaling: Option<crate::model::Scaling>,
     },
     /// Wait until `count` targets are healthy and none is not.
     WaitHealthy {

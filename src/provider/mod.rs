@@ -220,6 +220,18 @@ pub trait Provider: Send + Sync {
         target_group: &TargetGroupArn,
         hc: &crate::model::HealthCheck,
     ) -> Result<()>;
+    /// Puts cutover's target-tracking policy on `fleet` (replacing its
+    /// settings), or with `None` deletes it (gone already is fine). The
+    /// load balancer and target group name the metric of requests per
+    /// target.
+    async fn set_scaling(
+        &self,
+        fleet: &FleetName,
+        scaling: Option<&crate::model::Scaling>,
+        load_balancer: &LoadBalancerArn,
+        target_group: &TargetGroupArn,
+    ) -> Result<()>;
+
     /// Writes the target group attributes that change, in one call.
     async fn set_attributes(
         &self,

@@ -296,6 +296,11 @@ pub struct SbListener {
     pub kept_actions: Vec<String>,
 }
 
+/// The health check grace a fleet made before cutover set it has.
+fn grace_default() -> u32 {
+    300
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SbTemplateVersion {
     pub number: i64,
@@ -340,6 +345,13 @@ pub struct SbFleet {
     pub on_demand_base: u32,
     #[serde(default)]
     pub capacity_rebalance: bool,
+    #[serde(default = "grace_default")]
+    pub health_check_grace_secs: u32,
+    /// cutover's target-tracking policy on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<crate::model::Scaling>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warmup_secs: Option<u32>,
     /// Scaling activities that failed, newest last.
     #[serde(default)]
     pub failed_activities: Vec<SbActivity>,
@@ -835,6 +847,9 @@ impl World {
             instance_types: f.instance_types.clone(),
             on_demand_base: f.on_demand_base,
             capacity_rebalance: f.capacity_rebalance,
+            health_check_grace_secs: f.health_check_grace_secs,
+            warmup_secs: f.warmup_secs,
+            scaling: f.scaling,
         })
     }
 
@@ -1287,6 +1302,27 @@ impl Provider for Sandbox {
         })
     }
 
+    async fn set_scaling(
+        &self,
+        fleet: &FleetName,
+        scaling: Option<&crate::model::Scaling>,
+        _load_balancer: &LoadBalancerArn,
+        _target_group: &TargetGroupArn,
+    ) -> Result<()> {
+        let op = if scaling.is_some() {
+            "PutScalingPolicy"
+        } else {
+            "DeletePolicy"
+        };
+        self.call(op, true, |w| {
+            w.fleets
+                .get_mut(fleet.as_str())
+                .ok_or_else(|| not_found("auto scaling group"))?
+                .scaling = scaling.copied();
+            Ok(())
+        })
+    }
+
     async fn set_attributes(
         &self,
         arn: &TargetGroupArn,
@@ -1385,6 +1421,9 @@ impl Provider for Sandbox {
                     instance_types: c.instance_types.clone(),
                     on_demand_base: c.on_demand_base,
                     capacity_rebalance: c.spot,
+                    health_check_grace_secs: c.health_check_grace_secs,
+                    warmup_secs: c.warmup_secs,
+                    scaling: None,
                     failed_activities: Vec::new(),
                     activity_asked_ms: None,
                 },
@@ -1409,6 +1448,8 @@ impl Provider for Sandbox {
             f.instance_types = c.instance_types.clone();
             f.on_demand_base = c.on_demand_base;
             f.capacity_rebalance = c.spot;
+            f.health_check_grace_secs = c.health_check_grace_secs;
+            f.warmup_secs = c.warmup_secs;
             f.tags.insert(tags::RELEASE.into(), c.release.clone());
             w.ask_scaling(c.name.as_str());
             Ok(())

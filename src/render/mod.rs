@@ -231,6 +231,14 @@ pub fn describe_action(app: &str, action: &Action) -> String {
                 format_weights(*weights)
             ),
         },
+        Action::SetScaling {
+            color,
+            scaling: Some(s),
+        } => format!("scale {} by target tracking: {s}", name(*color)),
+        Action::SetScaling {
+            color,
+            scaling: None,
+        } => format!("take the scaling policy off {}", name(*color)),
         Action::SetWeights {
             weights,
             affinity_secs: 0,

@@ -166,6 +166,10 @@ pub struct FleetSpec {
     pub instance_types: Vec<String>,
     /// With spot: instances kept on-demand.
     pub on_demand_base: u32,
+    pub health_check_grace_secs: u32,
+    pub warmup_secs: Option<u32>,
+    /// Target tracking on the colour that serves.
+    pub scaling: Option<crate::model::Scaling>,
 }
 
 impl FleetSpec {
@@ -884,6 +888,43 @@ impl Validator<'_> {
                 "list at least one security group id, e.g. [\"sg-0abc\"]",
             );
         }
+
+        FleetSpec {
+            launch: LaunchData {
+                image_id,
+                instance_type,
+                security_groups,
+                user_data: self.user_data(fl),
+                key_name: f.key_name.as_ref().map(|k| k.get_ref().clone()),
+                instance_profile: self.instance_profile(f),
+                monitoring: f.monitoring.unwrap_or(false),
+                tags: self.instance_tags(f),
+                imdsv2: Some(f.imdsv2.unwrap_or(true)),
+                root_volume: f.root_volume.as_ref().map(|v| self.root_volume(v)),
+            },
+            subnets,
+            capacity: self.capacity(f),
+            spot: f.spot.unwrap_or(false),
+            user_data_sensitive: f.user_data_sensitive.unwrap_or(false),
+            instance_types,
+            on_demand_base: self.on_demand_base(f),
+            health_check_grace_secs: self.duration_in(
+                "fleet.health_check_grace",
+                f.health_check_grace.as_ref(),
+                300,
+                0,
+                86_400,
+            ),
+            warmup_secs: f
+                .warmup
+                .as_ref()
+                .map(|w| self.duration_in("fleet.warmup", Some(w), 0, 0, 3600)),
+            scaling: f.scaling.as_ref().and_then(|s| self.scaling(s)),
+        }
+    }
+
+    /// min_size ≤ desired_capacity ≤ max_size, desired at least 1.
+    fn capacity(&mut self, f: &RawFleet) -> Capacity {
         let min = self.range("fleet.min_size", &f.min_size, 0, 1000, "");
         let max = self.range("fleet.max_size", &f.max_size, 0, 1000, "");
         let desired = self.range("fleet.desired_capacity", &f.desired_capacity, 0, 1000, "");
@@ -900,27 +941,7 @@ impl Validator<'_> {
                 "use at least 1",
             );
         }
-
-        FleetSpec {
-            launch: LaunchData {
-                image_id,
-                instance_type,
-                security_groups,
-                user_data: self.user_data(fl),
-                key_name: f.key_name.as_ref().map(|k| k.get_ref().clone()),
-                instance_profile: self.instance_profile(f),
-                monitoring: f.monitoring.unwrap_or(false),
-                tags: self.instance_tags(f),
-                imdsv2: Some(f.imdsv2.unwrap_or(true)),
-                root_volume: f.root_volume.as_ref().map(|v| self.root_volume(v)),
-            },
-            subnets,
-            capacity: Capacity { min, max, desired },
-            spot: f.spot.unwrap_or(false),
-            user_data_sensitive: f.user_data_sensitive.unwrap_or(false),
-            instance_types,
-            on_demand_base: self.on_demand_base(f),
-        }
+        Capacity { min, max, desired }
     }
 
     /// `instance_type` (launch data) or `instance_types` (the group's),
@@ -1073,6 +1094,28 @@ impl Validator<'_> {
             volume_type,
             encrypted: r.encrypted.unwrap_or(true),
             iops,
+        }
+    }
+
+    /// Exactly one target of a target-tracking policy.
+    fn scaling(&mut self, s: &S<RawScaling>) -> Option<crate::model::Scaling> {
+        use crate::model::Scaling;
+        let r = s.get_ref();
+        match (&r.target_cpu, &r.requests_per_target) {
+            (Some(cpu), None) => Some(Scaling::Cpu {
+                target: self.range("fleet.scaling.target_cpu", cpu, 1, 100, "%"),
+            }),
+            (None, Some(n)) => Some(Scaling::RequestsPerTarget {
+                target: self.range("fleet.scaling.requests_per_target", n, 1, 1_000_000, ""),
+            }),
+            (cpu, _) => {
+                self.error(
+                    cpu.as_ref().map_or(s.span(), |c| c.span()),
+                    "[fleet.scaling] needs exactly one of target_cpu and requests_per_target",
+                    "e.g. `target_cpu = 50`, or `requests_per_target = 1000`",
+                );
+                None
+            }
         }
     }
 

@@ -237,6 +237,14 @@ pub struct RawFleet {
     pub user_data_sensitive: Option<bool>,
     /// Optional EC2 key pair name (launch data).
     pub key_name: Option<S<String>>,
+    /// How long Auto Scaling lets a new instance fail its health checks
+    /// before it replaces it (a group setting, changed in place).
+    #[schemars(extend("default" = "300s"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
+    pub health_check_grace: Option<S<String>>,
+    /// Optional: how long a new instance's metrics stay out of scaling
+    /// decisions, "0s"–"1h" (a group setting, changed in place).
+    #[schemars(regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
+    pub warmup: Option<S<String>>,
     /// Require IMDSv2 session tokens for the instance metadata service
     /// (launch data). false also answers IMDSv1, which request forgery can
     /// use to read the instance role's credentials.
@@ -244,6 +252,22 @@ pub struct RawFleet {
     pub imdsv2: Option<bool>,
     /// Optional root volume instead of the image's (launch data).
     pub root_volume: Option<S<RawRootVolume>>,
+    /// Optional target-tracking scaling of the colour that serves.
+    pub scaling: Option<S<RawScaling>>,
+}
+
+/// A target-tracking policy: exactly one of target_cpu or
+/// requests_per_target. It sits on the colour that serves production; the
+/// desired capacity is then the policy's, within min_size and max_size.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RawScaling {
+    /// Optional: average CPU utilisation to hold, percent (1–100).
+    #[schemars(range(min = 1, max = 100))]
+    pub target_cpu: Option<S<i64>>,
+    /// Optional: requests per target per minute to hold (ALBRequestCountPerTarget).
+    #[schemars(range(min = 1, max = 1000000))]
+    pub requests_per_target: Option<S<i64>>,
 }
 
 /// The instances' root volume.

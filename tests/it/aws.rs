@@ -11,6 +11,7 @@ mod faults;
 mod launch;
 mod listeners;
 mod preflight;
+mod scaling;
 mod sessions;
 
 struct Aws {

@@ -68,6 +68,9 @@ fn fleet(c: Color, release: &str, version: i64, desired: u32) -> Fleet {
         instance_types: vec![],
         on_demand_base: 0,
         capacity_rebalance: false,
+        health_check_grace_secs: 300,
+        warmup_secs: None,
+        scaling: None,
     }
 }
 
@@ -159,6 +162,9 @@ fn names(obs: &Observed, s: &Spec) -> Vec<String> {
             Action::DeleteFleet { color } => format!("delete {color}"),
             Action::Flip { to, .. } => format!("flip {to}"),
             Action::RememberRolledBack { color, .. } => format!("remember {color}"),
+            Action::SetScaling { color, scaling } => {
+                format!("scaling {color} {}", scaling.is_some())
+            }
         })
         .collect()
 }

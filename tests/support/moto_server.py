@@ -9,6 +9,7 @@ Runs moto's server in this process and adds what moto does not do:
   (moto leaves them registered and healthy).
 * Every instance reports the launch template version it was launched from,
   as AWS does (moto reports the template's current default version).
+* A group keeps and describes its DefaultInstanceWarmup (moto drops it).
 * A fault layer in front of moto, driven by rules the test posts:
   throttling in each service's own error format, 500s, connection resets,
   answers dropped after moto carried the call out, denied writes, latency.
@@ -161,6 +162,30 @@ def _describe_scaling_activities(self):
 
 
 AutoScalingResponse.describe_scaling_activities = _describe_scaling_activities
+
+# ------------------------------------- DefaultInstanceWarmup
+# moto drops a group's DefaultInstanceWarmup; AWS keeps it and describes it.
+def _keeping_warmup(original):
+    def call(self):
+        out = original(self)
+        warmup = self._get_int_param("DefaultInstanceWarmup")
+        if warmup is not None:
+            group = self.autoscaling_backend.autoscaling_groups.get(
+                self._get_param("AutoScalingGroupName")
+            )
+            if group is not None:
+                group.default_instance_warmup = warmup
+        return out
+
+    return call
+
+
+AutoScalingResponse.create_auto_scaling_group = _keeping_warmup(
+    AutoScalingResponse.create_auto_scaling_group
+)
+AutoScalingResponse.update_auto_scaling_group = _keeping_warmup(
+    AutoScalingResponse.update_auto_scaling_group
+)
 
 # ------------------------------------- the version each instance came from
 _orig_replace = asm.FakeAutoScalingGroup.replace_autoscaling_group_instances

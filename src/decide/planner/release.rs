@@ -74,6 +74,7 @@ pub(super) fn first_deploy(b: &mut Builder, release: &Release) -> PlanKind {
         Weights::all_on(c),
         "route all production traffic to blue",
     );
+    scaling_on(b, c);
     listeners::record_active(b, c, None);
     PlanKind::FirstDeploy {
         color: c,
@@ -224,9 +225,17 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
         return hold_for_promotion(b, a, release, mark);
     }
     smoke(b, to);
+    // The policy comes with production traffic: an idle colour with a CPU
+    // policy would scale itself in.
+    scaling_on(b, to);
     shift(b, to, reached);
     b.timeline = Some(timeline(b, a, to, false));
     listeners::record_active(b, to, Some(a));
+    scaling_off(
+        b,
+        a,
+        "it no longer serves: its own policy would scale it in",
+    );
     b.scope = Scope::Teardown;
     teardown::teardown_idle(b, to, true);
     release_kind(b, a, release, resume_at)
@@ -417,15 +426,82 @@ fn smoke(b: &mut Builder, c: Color) {
     }
 }
 
-pub(super) fn fleet_config(spec: &Spec, c: Color, release: &Release) -> FleetConfig {
+/// The plan's scaling policy on colour `c`, as it takes production traffic
+/// (unless it has it already).
+pub(super) fn scaling_on(b: &mut Builder, c: Color) {
+    let Some(scaling) = b.spec.fleet.scaling else {
+        return;
+    };
+    if b.obs.fleets.get(c).as_ref().and_then(|f| f.scaling) == Some(scaling) {
+        return;
+    }
+    b.then(
+        Action::SetScaling {
+            color: c,
+            scaling: Some(scaling),
+        },
+        "the policy goes with production traffic",
+    );
+}
+
+/// Colour `c` loses cutover's scaling policy, if it has one.
+pub(super) fn scaling_off(b: &mut Builder, c: Color, why: &str) {
+    if b.obs
+        .fleets
+        .get(c)
+        .as_ref()
+        .is_some_and(|f| f.scaling.is_some())
+    {
+        b.then(
+            Action::SetScaling {
+                color: c,
+                scaling: None,
+            },
+            why,
+        );
+    }
+}
+
+/// The capacity colour `c` gets. With a scaling policy, the policy moves
+/// the desired capacity and cutover does not fight it: a colour that
+/// serves keeps its own, within the plan's [min, max]; a colour about to
+/// serve starts at what the serving one has now, at least the plan's.
+/// Without one, the plan's capacity.
+pub(super) fn capacity_for(spec: &Spec, obs: &Observed, c: Color) -> crate::model::Capacity {
+    let plan = spec.fleet.capacity;
+    if spec.fleet.scaling.is_none() {
+        return plan;
+    }
+    let live = |c: Color| obs.fleets.get(c).as_ref().map(|f| f.capacity.desired);
+    let serves = obs
+        .weights_at(spec.production.weights_at())
+        .is_some_and(|w| w.share(c) > 0);
+    let desired = match serves {
+        true => live(c).unwrap_or(plan.desired),
+        false => live(c.other()).unwrap_or(0).max(plan.desired),
+    };
+    crate::model::Capacity {
+        desired: desired.clamp(plan.min.max(1), plan.max),
+        ..plan
+    }
+}
+
+pub(super) fn fleet_config(
+    spec: &Spec,
+    obs: &Observed,
+    c: Color,
+    release: &Release,
+) -> FleetConfig {
     FleetConfig {
         name: names::fleet(&spec.app, c),
         release: release.fingerprint.clone(),
-        capacity: spec.fleet.capacity,
+        capacity: capacity_for(spec, obs, c),
         subnets: spec.fleet.subnets.clone(),
         spot: spec.fleet.spot,
         instance_types: spec.fleet.instance_types.clone(),
         on_demand_base: spec.fleet.on_demand_base,
+        health_check_grace_secs: spec.fleet.health_check_grace_secs,
+        warmup_secs: spec.fleet.warmup_secs,
     }
 }
 
@@ -474,7 +550,7 @@ pub(super) fn build_color(b: &mut Builder, c: Color, release: &Release) {
     b.then(
         Action::WaitHealthy {
             color: c,
-            count: spec.fleet.capacity.desired,
+            count: capacity_for(spec, b.obs, c).desired,
             timeout_secs: spec.rollout.health_timeout_secs,
         },
         format!(
@@ -511,7 +587,7 @@ fn recycle_reason(f: &Fleet, release: &Release) -> Option<String> {
 /// Colour `c`'s fleet runs `release` with the plan's capacity and settings,
 /// on fresh instances when it ran another release.
 fn ensure_fleet(b: &mut Builder, c: Color, release: &Release) {
-    let want = fleet_config(b.spec, c, release);
+    let want = fleet_config(b.spec, b.obs, c, release);
     let Some(f) = b.obs.fleets.get(c).as_ref() else {
         let change = b.change(
             ChangeAction::Create,

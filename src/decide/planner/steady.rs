@@ -20,7 +20,8 @@ pub(super) fn steady(b: &mut Builder, a: Color, release: &Release) {
 
 /// The active fleet's capacity and settings, updated in place.
 fn fleet_in_place(b: &mut Builder, a: Color, f: &Fleet, release: &Release) {
-    let want = release::fleet_config(b.spec, a, release);
+    let want = release::fleet_config(b.spec, b.obs, a, release);
+    scaling_in_place(b, a, f);
     if f.capacity != want.capacity {
         let change = b.change(
             ChangeAction::Update,
@@ -79,6 +80,47 @@ fn fleet_in_place(b: &mut Builder, a: Color, f: &Fleet, release: &Release) {
         Some(change),
         [step(action, "fleet settings differ from the plan file")],
     );
+}
+
+/// The serving colour has the plan's scaling policy (or none when the plan
+/// has none); the idle colour has none.
+fn scaling_in_place(b: &mut Builder, a: Color, f: &Fleet) {
+    let idle = b.obs.fleets.get(a.other()).as_ref();
+    let wants = [
+        (
+            a,
+            Some(f),
+            b.spec.fleet.scaling,
+            "the serving colour's policy differs from the plan file",
+        ),
+        (
+            a.other(),
+            idle,
+            None,
+            "an idle colour's policy would scale it in",
+        ),
+    ];
+    for (c, fleet, want, why) in wants {
+        let Some(fleet) = fleet.filter(|fl| fl.scaling != want) else {
+            continue;
+        };
+        let shown = |s: Option<crate::model::Scaling>| s.map_or("none".into(), |s| s.to_string());
+        let change = b.change(
+            ChangeAction::Update,
+            Resource::Fleet {
+                name: fleet.name.clone(),
+            },
+            FieldChange::differs("scaling", shown(fleet.scaling), shown(want))
+                .into_iter()
+                .collect(),
+            "in place",
+        );
+        let action = Action::SetScaling {
+            color: c,
+            scaling: want,
+        };
+        b.decide(Some(change), [step(action, why)]);
+    }
 }
 
 /// Production (and, with `test_too`, the test listener) all on the active

@@ -587,6 +587,21 @@ fn fleet_template(
     (None, Some(policy))
 }
 
+/// The metric label of requests per target: the load balancer's and the
+/// target group's ARN ends, "app/<lb>/<id>/targetgroup/<tg>/<id>".
+fn resource_label(lb: &LoadBalancerArn, tg: &TargetGroupArn) -> String {
+    let after = |arn: &str, marker: &str| {
+        arn.split_once(marker)
+            .map(|(_, rest)| rest.to_string())
+            .unwrap_or_default()
+    };
+    format!(
+        "{}/targetgroup/{}",
+        after(lb.as_str(), ":loadbalancer/"),
+        after(tg.as_str(), ":targetgroup/")
+    )
+}
+
 /// The launch data of `release`. `root_device` is the image's root device
 /// name, where a plan's root volume goes.
 fn launch_data(
@@ -824,6 +839,66 @@ impl Provider for Aws {
         Ok(())
     }
 
+    async fn set_scaling(
+        &self,
+        fleet: &FleetName,
+        scaling: Option<&crate::model::Scaling>,
+        load_balancer: &LoadBalancerArn,
+        target_group: &TargetGroupArn,
+    ) -> Result<()> {
+        let name = crate::model::names::scaling_policy(fleet.as_str());
+        let Some(scaling) = scaling else {
+            self.count("DeletePolicy");
+            let out = self
+                .asg
+                .delete_policy()
+                .auto_scaling_group_name(fleet.as_str())
+                .policy_name(&name)
+                .send()
+                .await
+                .map_err(|e| err("DeletePolicy", e));
+            return match out {
+                // Gone already (a call whose answer was lost): done.
+                Err(ProviderError::Aws { message, .. })
+                    if message.to_ascii_lowercase().contains("not found") =>
+                {
+                    Ok(())
+                }
+                other => other.map(|_| ()),
+            };
+        };
+        use asg::types::{MetricType, PredefinedMetricSpecification};
+        let metric = match scaling {
+            crate::model::Scaling::Cpu { .. } => PredefinedMetricSpecification::builder()
+                .predefined_metric_type(MetricType::AsgAverageCpuUtilization),
+            crate::model::Scaling::RequestsPerTarget { .. } => {
+                PredefinedMetricSpecification::builder()
+                    .predefined_metric_type(MetricType::AlbRequestCountPerTarget)
+                    .resource_label(resource_label(load_balancer, target_group))
+            }
+        };
+        let target = match scaling {
+            crate::model::Scaling::Cpu { target }
+            | crate::model::Scaling::RequestsPerTarget { target } => *target,
+        };
+        self.count("PutScalingPolicy");
+        self.asg
+            .put_scaling_policy()
+            .auto_scaling_group_name(fleet.as_str())
+            .policy_name(&name)
+            .policy_type("TargetTrackingScaling")
+            .target_tracking_configuration(
+                asg::types::TargetTrackingConfiguration::builder()
+                    .predefined_metric_specification(metric.build())
+                    .target_value(target as f64)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| err("PutScalingPolicy", e))?;
+        Ok(())
+    }
+
     async fn set_attributes(
         &self,
         arn: &TargetGroupArn,
@@ -910,7 +985,8 @@ impl Provider for Aws {
             .vpc_zone_identifier(c.subnets.join(","))
             .target_group_arns(tg_arn.as_str())
             .health_check_type("ELB")
-            .health_check_grace_period(60)
+            .health_check_grace_period(c.health_check_grace_secs as i32)
+            .set_default_instance_warmup(c.warmup_secs.map(|s| s as i32))
             .set_tags(Some(tags))
             .send()
             .await
@@ -950,6 +1026,8 @@ impl Provider for Aws {
             .max_size(c.capacity.max as i32)
             .desired_capacity(c.capacity.desired as i32)
             .vpc_zone_identifier(c.subnets.join(","))
+            .health_check_grace_period(c.health_check_grace_secs as i32)
+            .set_default_instance_warmup(c.warmup_secs.map(|s| s as i32))
             .send()
             .await
             .map_err(|e| err("UpdateAutoScalingGroup", e))?;

@@ -22,6 +22,8 @@ use std::collections::{BTreeMap, BTreeSet};
 const ELB_NAMES: usize = 20;
 /// The most Auto Scaling group names one call takes (its MaxRecords).
 const ASG_NAMES: usize = 100;
+/// Most policy names DescribePolicies takes in one call.
+const POLICY_NAMES: usize = 50;
 /// The most names GetParameters takes.
 const SSM_NAMES: usize = 10;
 /// The most resources DescribeTags takes.
@@ -34,6 +36,8 @@ struct Found {
     groups: Vec<asg::types::AutoScalingGroup>,
     templates: BTreeMap<String, String>,
     parameters: BTreeMap<String, (String, i64)>,
+    /// cutover's scaling policies, by group name.
+    policies: BTreeMap<String, crate::model::Scaling>,
 }
 
 /// What round two found.
@@ -104,12 +108,14 @@ impl Aws {
                 names::previous_parameter(&a.state_parameter),
             ]
         }));
-        let (load_balancers, target_groups, groups, templates, parameters) = futures::try_join!(
+        let policy_groups = if full { colour_names.clone() } else { vec![] };
+        let (load_balancers, target_groups, groups, templates, parameters, policies) = futures::try_join!(
             self.load_balancers(&lbs),
             self.target_groups(&colour_names),
             self.groups(&colour_names),
             self.launch_templates(&templates),
             self.parameters(&params),
+            self.policies(&policy_groups),
         )?;
         Ok(Found {
             load_balancers,
@@ -117,6 +123,7 @@ impl Aws {
             groups,
             templates,
             parameters,
+            policies,
         })
     }
 
@@ -245,6 +252,36 @@ impl Aws {
             Ok::<_, ProviderError>(out)
         });
         Ok(futures::future::try_join_all(chunks).await?.concat())
+    }
+
+    /// cutover's target-tracking policies on groups `groups`, by group: one
+    /// DescribePolicies for up to 50 policy names.
+    async fn policies(&self, groups: &[String]) -> Result<BTreeMap<String, crate::model::Scaling>> {
+        let names: Vec<String> = groups.iter().map(|g| names::scaling_policy(g)).collect();
+        let chunks = names.chunks(POLICY_NAMES).map(|chunk| async move {
+            let mut pages = self
+                .asg
+                .describe_policies()
+                .set_policy_names(Some(chunk.to_vec()))
+                .into_paginator()
+                .send();
+            let mut out = Vec::new();
+            while let Some(page) = pages.next().await {
+                self.count("DescribePolicies");
+                let page = page.map_err(|e| err("DescribePolicies", e))?;
+                out.extend(page.scaling_policies().iter().filter_map(|p| {
+                    let group = p.auto_scaling_group_name()?.to_string();
+                    (p.policy_name()? == names::scaling_policy(&group))
+                        .then(|| Some((group, scaling_from(p.target_tracking_configuration()?)?)))?
+                }));
+            }
+            Ok::<_, ProviderError>(out)
+        });
+        Ok(futures::future::try_join_all(chunks)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
     /// Launch template ids by name.
@@ -653,7 +690,9 @@ fn assemble(app: &AppRef, now: i64, found: &Found, details: &Details) -> Observe
     // A group being deleted ("Delete in progress") is as good as gone.
     for g in found.groups.iter().filter(|g| g.status().is_none()) {
         if let Some(c) = color_named(app, g.auto_scaling_group_name().unwrap_or_default()) {
-            *obs.fleets.get_mut(c) = Some(fleet_from(g));
+            let mut fleet = fleet_from(g);
+            fleet.scaling = found.policies.get(fleet.name.as_str()).copied();
+            *obs.fleets.get_mut(c) = Some(fleet);
         }
     }
     obs.launch_template = found
@@ -783,6 +822,9 @@ fn fleet_from(g: &asg::types::AutoScalingGroup) -> observed::Fleet {
         },
         launch_template_version: group_version(g),
         older: older_instances(g),
+        scaling: None,
+        health_check_grace_secs: g.health_check_grace_period().unwrap_or(0).max(0) as u32,
+        warmup_secs: g.default_instance_warmup().map(|s| s.max(0) as u32),
         spot: g.mixed_instances_policy().is_some_and(|m| {
             m.instances_distribution()
                 .and_then(|d| d.on_demand_percentage_above_base_capacity())
@@ -945,4 +987,20 @@ fn root_volume_from(
         encrypted: ebs.encrypted().unwrap_or(false),
         iops: ebs.iops().map(|i| i.max(0) as u32),
     })
+}
+
+/// What a target-tracking configuration holds, when it is one cutover makes.
+fn scaling_from(t: &asg::types::TargetTrackingConfiguration) -> Option<crate::model::Scaling> {
+    use asg::types::MetricType;
+    let target = t.target_value()?.max(0.0).round() as u32;
+    match t
+        .predefined_metric_specification()?
+        .predefined_metric_type()?
+    {
+        MetricType::AsgAverageCpuUtilization => Some(crate::model::Scaling::Cpu { target }),
+        MetricType::AlbRequestCountPerTarget => {
+            Some(crate::model::Scaling::RequestsPerTarget { target })
+        }
+        _ => None,
+    }
 }

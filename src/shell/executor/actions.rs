@@ -74,6 +74,13 @@ impl Executor<'_> {
                 weights,
                 affinity_secs,
             } => self.set_weights(r, *weights, *affinity_secs).await,
+            Action::SetScaling { color, scaling } => {
+                let (fleet, tg) = (r.fleet(*color), r.tg(*color)?);
+                self.provider
+                    .set_scaling(&fleet, scaling.as_ref(), &r.load_balancer, &tg)
+                    .await?;
+                Ok(None)
+            }
             Action::Bake {
                 color,
                 weight,
