@@ -327,6 +327,10 @@ pub struct ListenerRule {
     /// HTTP request methods, e.g. "GET".
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub methods: Vec<String>,
+    /// HTTP headers, each with the values it may have, e.g.
+    /// "X-Canary" → ["1"]: every header must match one of its values.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub headers: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl ListenerRule {
@@ -342,6 +346,9 @@ impl ListenerRule {
                 parts.push(format!("{what} {}", values.join(" | ")));
             }
         }
+        for (name, values) in &self.headers {
+            parts.push(format!("header {name}: {}", values.join(" | ")));
+        }
         parts.join(", ")
     }
 
@@ -352,9 +359,16 @@ impl ListenerRule {
             v.sort();
             v
         };
+        // Header names match whatever their case, as HTTP's do.
+        let headers = |h: &std::collections::BTreeMap<String, Vec<String>>| {
+            h.iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), sorted(v)))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
         sorted(&self.hosts) == sorted(&other.hosts)
             && sorted(&self.paths) == sorted(&other.paths)
             && sorted(&self.methods) == sorted(&other.methods)
+            && headers(&self.headers) == headers(&other.headers)
     }
 }
 

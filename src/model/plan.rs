@@ -443,6 +443,11 @@ pub enum Action {
         color: Color,
         capacity: Capacity,
     },
+    /// Delete the app's rule on the listener on `port` (the plan no longer
+    /// has it; the listener's default action forwards instead).
+    DeleteRule {
+        port: u16,
+    },
     /// Put cutover's target-tracking policy on `color`'s fleet, or (None)
     /// take it off.
     SetScaling {

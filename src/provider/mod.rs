@@ -45,6 +45,29 @@ impl AppRef {
         }
     }
 
+    /// The ports whose listener rules are read: where the plan has a rule,
+    /// and where the app's listener does not forward to the app's target
+    /// groups (someone else's listener, where a rule of the app the plan
+    /// dropped may still be). A listener the app owns is not read: no
+    /// DescribeRules for it.
+    pub fn rule_ports_to_read(
+        &self,
+        listeners: &[crate::model::observed::Listener],
+        own: &[TargetGroupArn],
+    ) -> Vec<u16> {
+        let mut ports = self.rule_ports.clone();
+        for l in listeners
+            .iter()
+            .filter(|l| self.listener_ports.contains(&l.port))
+        {
+            let ours = l.forward.iter().any(|(arn, _)| own.contains(arn));
+            if !ours && !ports.contains(&l.port) {
+                ports.push(l.port);
+            }
+        }
+        ports
+    }
+
     /// Colour `c`'s fleet (Auto Scaling group).
     pub fn fleet(&self, c: Color) -> FleetName {
         crate::model::names::fleet(&self.app, c)
@@ -307,6 +330,8 @@ pub trait Provider: Send + Sync {
         rule: &ListenerRule,
         forward: &Forward,
     ) -> Result<()>;
+    /// Deletes the app's rule `arn` (gone already is fine).
+    async fn delete_rule(&self, arn: &RuleArn) -> Result<()>;
     /// The forward targets and weights at `at`, as they are now.
     async fn forward_of(&self, at: &ForwardAt) -> Result<Forward>;
     /// Sets the forward weights only and returns them as read back.

@@ -735,10 +735,18 @@ impl World {
         listeners: &[observed::Listener],
     ) -> (Vec<observed::Rule>, Vec<observed::OtherRule>) {
         let (mut ours, mut others) = (Vec::new(), Vec::new());
-        for l in listeners
-            .iter()
-            .filter(|l| app.rule_ports.contains(&l.port))
-        {
+        let own: Vec<TargetGroupArn> = Color::ALL
+            .into_iter()
+            .filter_map(|c| {
+                let name = crate::model::names::color_resource(&app.app, c);
+                self.target_groups
+                    .iter()
+                    .find(|(_, t)| t.name == name)
+                    .map(|(arn, _)| TargetGroupArn::from(arn.as_str()))
+            })
+            .collect();
+        let ports = app.rule_ports_to_read(listeners, &own);
+        for l in listeners.iter().filter(|l| ports.contains(&l.port)) {
             for (arn, r) in self
                 .rules
                 .iter()
@@ -1625,6 +1633,13 @@ impl Provider for Sandbox {
             r.rule = rule.clone();
             r.forward = raw(forward);
             r.affinity_secs = 0;
+            Ok(())
+        })
+    }
+
+    async fn delete_rule(&self, arn: &RuleArn) -> Result<()> {
+        self.call_on("DeleteRule", arn.as_str(), true, |w| {
+            w.rules.remove(arn.as_str());
             Ok(())
         })
     }

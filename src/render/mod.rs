@@ -231,6 +231,7 @@ pub fn describe_action(app: &str, action: &Action) -> String {
                 format_weights(*weights)
             ),
         },
+        Action::DeleteRule { port } => format!("delete the app's rule on :{port}"),
         Action::SetScaling {
             color,
             scaling: Some(s),

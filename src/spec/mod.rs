@@ -681,12 +681,16 @@ impl Validator<'_> {
                 "add hosts = [\"web.example.com\"] or paths = [\"/api/*\"] (or both)",
             );
         }
-        let values = hosts.len() + paths.len() + methods.len();
+        let headers = self.rule_headers(port, raw);
+        let values = hosts.len()
+            + paths.len()
+            + methods.len()
+            + headers.values().map(Vec::len).sum::<usize>();
         if values > MAX_RULE_VALUES {
             self.error(
                 r.span(),
                 format!("the rule on port {port} has {values} condition values; AWS allows {MAX_RULE_VALUES} per rule"),
-                "use fewer hosts, paths and methods (a wildcard such as \"*.example.com\" or \"/api/*\" covers several)",
+                "use fewer hosts, paths, methods and header values (a wildcard such as \"*.example.com\" or \"/api/*\" covers several)",
             );
         }
         for m in raw.methods.iter().flat_map(|l| l.get_ref()) {
@@ -713,7 +717,41 @@ impl Validator<'_> {
             hosts,
             paths,
             methods,
+            headers,
         }
+    }
+
+    /// A rule's header conditions: names HTTP allows (at most 40
+    /// characters, as AWS takes them), each with at least one value.
+    fn rule_headers(
+        &mut self,
+        port: u16,
+        raw: &RawRule,
+    ) -> std::collections::BTreeMap<String, Vec<String>> {
+        let Some(headers) = &raw.headers else {
+            return Default::default();
+        };
+        let mut out = std::collections::BTreeMap::new();
+        for (name, values) in headers.get_ref() {
+            let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+            if name.is_empty() || name.len() > 40 || !name.chars().all(token) {
+                self.error(
+                    headers.span(),
+                    format!("{name:?} is not an HTTP header name AWS matches on (port {port})"),
+                    "use letters, digits and '-', at most 40 characters, e.g. \"X-Canary\"",
+                );
+            }
+            if values.get_ref().is_empty() {
+                self.error(
+                    values.span(),
+                    format!("header {name:?} in the rule on port {port} has no values"),
+                    "list the values it may have, e.g. [\"1\"]",
+                );
+            }
+            let values = values.get_ref().iter().map(|v| v.get_ref().clone());
+            out.insert(name.clone(), values.collect());
+        }
+        out
     }
 
     fn target_group(&mut self, t: &S<RawTargetGroup>) -> TargetGroupSpec {

@@ -125,7 +125,13 @@ pub struct RawRule {
     pub paths: Option<S<Vec<S<String>>>>,
     /// Optional HTTP methods the rule matches, e.g. ["GET", "HEAD"].
     pub methods: Option<S<Vec<S<String>>>>,
+    /// Optional HTTP headers the rule matches, each with its values, e.g.
+    /// { "X-Canary" = ["1"] }.
+    pub headers: Option<S<RawHeaders>>,
 }
+
+/// A rule's header conditions: each header name with the values it may have.
+pub type RawHeaders = std::collections::BTreeMap<String, S<Vec<S<String>>>>;
 
 /// The blue and green target groups, "<app>-blue" and "<app>-green".
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -852,6 +852,18 @@ impl Aws {
             .collect()
     }
 
+    /// V1 live, then `apply` of V2 at a terminal: `at_prompt` runs while
+    /// the confirmation waits, then "yes" is typed. (exit 0?, what showed.)
+    fn release_at_a_terminal(&self, at_prompt: impl FnOnce()) -> (bool, String) {
+        self.plan("ami-0000000000000001", "0s", &[]);
+        self.run(&["apply", "--auto-approve"]).expect(0);
+        self.plan("ami-0000000000000002", "0s", &[]);
+        let env = crate::moto::aws_env(&self.moto.endpoint);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let cmd = format!("{} apply shop.toml", env!("CARGO_BIN_EXE_cutover"));
+        crate::harness::at_a_terminal(self.moto.dir.path(), &cmd, &env, "yes", at_prompt)
+    }
+
     /// `n` applies started at once: each one's pid and how it ended.
     fn applies_at_once_with_pids(&self, n: usize) -> Vec<(u32, std::process::Output)> {
         let runs: Vec<std::process::Child> = (0..n)
@@ -1698,13 +1710,7 @@ fn takeover_race(runs: usize, dead_claimer: bool) {
 #[test]
 fn aws_the_confirmation_prompt_holds_no_lock() {
     let aws = Aws::new();
-    aws.plan("ami-0000000000000001", "0s", &[]);
-    aws.run(&["apply", "--auto-approve"]).expect(0);
-    aws.plan("ami-0000000000000002", "0s", &[]);
-    let env = crate::moto::aws_env(&aws.moto.endpoint);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let cmd = format!("{} apply shop.toml", env!("CARGO_BIN_EXE_cutover"));
-    let (ok, shown) = crate::harness::at_a_terminal(aws.moto.dir.path(), &cmd, &env, "yes", || {
+    let (ok, shown) = aws.release_at_a_terminal(|| {
         assert_eq!(
             aws.parameter("/cutover/shop/active-lock"),
             None,
@@ -1718,16 +1724,8 @@ fn aws_the_confirmation_prompt_holds_no_lock() {
 #[test]
 fn aws_a_change_while_the_prompt_waits_stops_the_apply_before_a_write() {
     let aws = Aws::new();
-    aws.plan("ami-0000000000000001", "0s", &[]);
-    aws.run(&["apply", "--auto-approve"]).expect(0);
-    aws.plan("ami-0000000000000002", "0s", &[]);
-    let env = crate::moto::aws_env(&aws.moto.endpoint);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let cmd = format!("{} apply shop.toml", env!("CARGO_BIN_EXE_cutover"));
     // Someone moves production while the plan waits for a yes.
-    let (ok, shown) = crate::harness::at_a_terminal(aws.moto.dir.path(), &cmd, &env, "yes", || {
-        aws.set_weights_by_hand(80, 50, 50);
-    });
+    let (ok, shown) = aws.release_at_a_terminal(|| aws.set_weights_by_hand(80, 50, 50));
     assert!(!ok, "{shown}");
     assert!(
         shown.contains("live state changed since the plan was shown"),

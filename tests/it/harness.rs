@@ -216,6 +216,13 @@ impl SandboxEnv {
         }
     }
 
+    /// Whether shop's lock parameter exists.
+    pub fn locked(&self) -> bool {
+        self.world()
+            .parameters
+            .contains_key("/cutover/shop/active-lock")
+    }
+
     pub fn calls(&self, op: &str) -> u64 {
         self.world().calls.get(op).copied().unwrap_or(0)
     }

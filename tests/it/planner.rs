@@ -162,6 +162,7 @@ fn names(obs: &Observed, s: &Spec) -> Vec<String> {
             Action::DeleteFleet { color } => format!("delete {color}"),
             Action::Flip { to, .. } => format!("flip {to}"),
             Action::RememberRolledBack { color, .. } => format!("remember {color}"),
+            Action::DeleteRule { port } => format!("delete rule :{port}"),
             Action::SetScaling { color, scaling } => {
                 format!("scaling {color} {}", scaling.is_some())
             }

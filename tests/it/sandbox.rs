@@ -309,10 +309,7 @@ fn a_held_lock_stops_apply_and_rollback_until_unlock_breaks_it() {
     );
     // A rollback with nothing to do leaves the lock alone.
     env.run(&["rollback"]).expect(1);
-    assert!(env
-        .world()
-        .parameters
-        .contains_key("/cutover/shop/active-lock"));
+    assert!(env.locked());
     assert_eq!(env.fleet("green"), None, "nothing was built");
     let status = env.run(&["status"]);
     assert!(
@@ -336,12 +333,7 @@ fn a_held_lock_stops_apply_and_rollback_until_unlock_breaks_it() {
         unlock.stdout
     );
     env.run(&["apply", "--auto-approve"]).expect(0);
-    assert!(
-        !env.world()
-            .parameters
-            .contains_key("/cutover/shop/active-lock"),
-        "released after apply"
-    );
+    assert!(!env.locked(), "released after apply");
 }
 
 #[test]
@@ -979,12 +971,7 @@ fn a_crash_after_any_step_of_a_release_converges_on_the_next_apply() {
             2,
             "step {k}: a launch template version created twice"
         );
-        assert!(
-            !env.world()
-                .parameters
-                .contains_key("/cutover/shop/active-lock"),
-            "step {k}"
-        );
+        assert!(!env.locked(), "step {k}");
         env.run(&["plan", "--detailed-exitcode"]).expect(0);
     }
 }
@@ -1226,13 +1213,7 @@ fn rollback_preempts_a_held_lock_and_frees_it() {
         .says("a rollback preempts it")
         .traffic(100, 0)
         .active("blue");
-    assert!(
-        !s.cloud
-            .world()
-            .parameters
-            .contains_key("/cutover/shop/active-lock"),
-        "the lock is free afterwards"
-    );
+    assert!(!s.cloud.locked(), "the lock is free afterwards");
 }
 
 #[test]
@@ -1243,12 +1224,7 @@ fn the_confirmation_prompt_holds_no_lock() {
         "{} apply shop.toml --sandbox sandbox.json",
         env!("CARGO_BIN_EXE_cutover")
     );
-    let locked = || {
-        s.cloud
-            .world()
-            .parameters
-            .contains_key("/cutover/shop/active-lock")
-    };
+    let locked = || s.cloud.locked();
     let run = crate::harness::at_a_terminal(s.cloud.dir.path(), &cmd, &[], "yes", || {
         assert!(!locked(), "a prompt waiting for a person holds no lock");
     });
@@ -1564,13 +1540,7 @@ fn a_rollback_from_another_process_preempts_a_running_apply() {
         "{stdout}"
     );
     let s = s.traffic(100, 0).active("blue");
-    assert!(
-        !s.cloud
-            .world()
-            .parameters
-            .contains_key("/cutover/shop/active-lock"),
-        "the lock is free afterwards"
-    );
+    assert!(!s.cloud.locked(), "the lock is free afterwards");
 }
 
 #[test]

@@ -16,9 +16,13 @@ pub(super) fn settings_match(b: &Builder, l: &ListenerSpec) -> bool {
             .obs
             .rule(l.port)
             .is_some_and(|live| live.rule.priority == want.priority && live.rule.same_match(want)),
-        None => b.obs.listener(l.port).is_some_and(|live| {
-            live.protocol == l.protocol && live.certificate_arn == l.certificate_arn
-        }),
+        // A rule of the app the plan no longer has is a difference too.
+        None => {
+            b.obs.rule(l.port).is_none()
+                && b.obs.listener(l.port).is_some_and(|live| {
+                    live.protocol == l.protocol && live.certificate_arn == l.certificate_arn
+                })
+        }
     }
 }
 
@@ -93,7 +97,17 @@ pub(super) fn ensure(b: &mut Builder, l: &ListenerSpec, weights: Weights, reason
         },
         weights,
     };
-    b.decide(Some(change), [step(action, reason)]);
+    let mut steps = vec![step(action, reason)];
+    // The plan dropped the app's rule here: the listener's default action
+    // forwards now (the step before), then the rule goes, so the requests
+    // it matched never stop reaching a colour.
+    if let (None, Some(_)) = (&l.rule, obs.rule(l.port)) {
+        steps.push(step(
+            Action::DeleteRule { port: l.port },
+            "the plan file no longer has this rule",
+        ));
+    }
+    b.decide(Some(change), steps);
 }
 
 /// What differs between the plan's listener (or rule) and the live one,
@@ -115,11 +129,18 @@ fn setting_changes(b: &Builder, l: &ListenerSpec) -> Vec<FieldChange> {
             }
             fields
         }
-        (None, _, Some(live)) => {
+        (None, dropped, Some(live)) => {
             let mut fields: Vec<FieldChange> =
                 FieldChange::differs("protocol", live.protocol, l.protocol)
                     .into_iter()
                     .collect();
+            if let Some(r) = dropped {
+                fields.push(FieldChange::new(
+                    "rule",
+                    Some(format!("{} ({})", r.rule.priority, r.rule.matches_text())),
+                    None,
+                ));
+            }
             if live.certificate_arn != l.certificate_arn {
                 fields.push(FieldChange::new(
                     "certificate_arn",

@@ -1201,6 +1201,22 @@ impl Provider for Aws {
         self.modify_rule_to(arn, rule, forward).await
     }
 
+    async fn delete_rule(&self, arn: &crate::model::RuleArn) -> Result<()> {
+        self.count("DeleteRule");
+        match self
+            .elb
+            .delete_rule()
+            .rule_arn(arn.as_str())
+            .send()
+            .await
+            .map_err(|e| err("DeleteRule", e))
+        {
+            // Gone already (a call whose answer was lost): done.
+            Err(e) if code_of(&e) == Some("RuleNotFound") => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
     async fn forward_of(&self, at: &crate::model::ForwardAt) -> Result<Forward> {
         self.forward_at(at).await
     }

@@ -76,15 +76,33 @@ impl Aws {
         let now = self.now_secs();
         let found = self.round_one(apps, full).await?;
         let details = self.round_two(&found, full).await?;
-        let rules = self
-            .rules_on(rule_listeners(apps, &found, &details))
-            .await?;
+        let snapshots: Vec<Observed> = apps
+            .iter()
+            .map(|app| assemble(app, now, &found, &details))
+            .collect();
+        let ports: Vec<Vec<u16>> = apps
+            .iter()
+            .zip(&snapshots)
+            .map(|(app, obs)| app.rule_ports_to_read(&obs.listeners, &own_target_groups(obs)))
+            .collect();
+        let listeners = snapshots
+            .iter()
+            .zip(&ports)
+            .flat_map(|(obs, ports)| {
+                obs.listeners
+                    .iter()
+                    .filter(|l| ports.contains(&l.port))
+                    .map(|l| l.arn.to_string())
+            })
+            .collect::<BTreeSet<_>>();
+        let rules = self.rules_on(listeners.into_iter().collect()).await?;
         Ok(apps
             .iter()
-            .map(|app| {
-                let mut obs = assemble(app, now, &found, &details);
+            .zip(snapshots)
+            .zip(ports)
+            .map(|((app, mut obs), ports)| {
                 (obs.rules, obs.other_rules) =
-                    super::rules::rules_for(&app.app, &obs.listeners, &app.rule_ports, &rules);
+                    super::rules::rules_for(&app.app, &obs.listeners, &ports, &rules);
                 obs
             })
             .collect())
@@ -643,20 +661,12 @@ where
     Ok(found.into_iter().flatten().collect())
 }
 
-/// The listeners (ARNs) where an app has a rule: their rules are read.
-fn rule_listeners(apps: &[AppRef], found: &Found, details: &Details) -> Vec<String> {
-    let mut out = BTreeSet::new();
-    for app in apps.iter().filter(|a| !a.rule_ports.is_empty()) {
-        let Some(lb) = found.load_balancers.get(&app.load_balancer) else {
-            continue;
-        };
-        for l in details.listeners.get(lb.arn.as_str()).into_iter().flatten() {
-            if app.rule_ports.contains(&l.port) {
-                out.insert(l.arn.to_string());
-            }
-        }
-    }
-    out.into_iter().collect()
+/// The app's own target groups in a snapshot.
+fn own_target_groups(obs: &Observed) -> Vec<TargetGroupArn> {
+    Color::ALL
+        .into_iter()
+        .filter_map(|c| obs.tg_arn(c).cloned())
+        .collect()
 }
 
 /// One app's snapshot, from what both rounds found.

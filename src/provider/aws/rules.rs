@@ -225,6 +225,19 @@ fn conditions(rule: &ListenerRule) -> Vec<elb::types::RuleCondition> {
                 .build(),
         );
     }
+    for (name, values) in &rule.headers {
+        out.push(
+            elb::types::RuleCondition::builder()
+                .field("http-header")
+                .http_header_config(
+                    elb::types::HttpHeaderConditionConfig::builder()
+                        .http_header_name(name)
+                        .set_values(Some(values.clone()))
+                        .build(),
+                )
+                .build(),
+        );
+    }
     if !rule.methods.is_empty() {
         out.push(
             elb::types::RuleCondition::builder()
@@ -247,6 +260,7 @@ fn rule_from(r: &elb::types::Rule) -> ListenerRule {
         hosts: vec![],
         paths: vec![],
         methods: vec![],
+        headers: Default::default(),
     };
     for c in r.conditions() {
         let values = |config: Option<&[String]>| -> Vec<String> {
@@ -260,6 +274,12 @@ fn rule_from(r: &elb::types::Rule) -> ListenerRule {
             "path-pattern" => rule.paths = values(c.path_pattern_config().map(|p| p.values())),
             "http-request-method" => {
                 rule.methods = values(c.http_request_method_config().map(|m| m.values()))
+            }
+            "http-header" => {
+                if let Some(h) = c.http_header_config() {
+                    let name = h.http_header_name().unwrap_or_default().to_string();
+                    rule.headers.insert(name, h.values().to_vec());
+                }
             }
             _ => {}
         }

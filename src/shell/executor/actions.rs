@@ -74,6 +74,13 @@ impl Executor<'_> {
                 weights,
                 affinity_secs,
             } => self.set_weights(r, *weights, *affinity_secs).await,
+            Action::DeleteRule { port } => {
+                if let Some(arn) = r.rules.remove(port) {
+                    self.fence().await?;
+                    self.provider.delete_rule(&arn).await?;
+                }
+                Ok(None)
+            }
             Action::SetScaling { color, scaling } => {
                 let (fleet, tg) = (r.fleet(*color), r.tg(*color)?);
                 self.provider

@@ -419,3 +419,77 @@ fn aws_drift_reports_what_no_plan_mentions_on_its_load_balancers_and_orphans_els
         .cutover(&["drift", "shop.toml", "cart.toml", "blog.toml", "--orphans"])
         .expect(0);
 }
+
+#[test]
+fn aws_a_rule_with_headers_reads_back_and_a_dropped_rule_is_deleted() {
+    let aws = Aws::new();
+    let listener = shared_listeners(&aws);
+    let with_headers = rule_plan(&aws, "shop", 100, "ami-0000000000000001", "0s").replace(
+        "hosts = [\"shop.example.com\"] }",
+        "hosts = [\"shop.example.com\"], headers = { X-Canary = [\"1\", \"yes\"] } }",
+    );
+    std::fs::write(aws.moto.dir.path().join("shop.toml"), &with_headers).unwrap();
+    aws.moto
+        .cutover(&["apply", "--auto-approve", "shop.toml"])
+        .expect(0);
+    let conditions = aws.moto.rt.block_on(async {
+        let rules = aws
+            .moto
+            .elb
+            .describe_rules()
+            .listener_arn(&listener)
+            .send()
+            .await
+            .unwrap();
+        let r = rules
+            .rules()
+            .iter()
+            .find(|r| r.priority() == Some("100"))
+            .expect("shop's rule")
+            .clone();
+        r.conditions().to_vec()
+    });
+    let header = conditions
+        .iter()
+        .find_map(|c| c.http_header_config())
+        .expect("a header condition");
+    assert_eq!(header.http_header_name(), Some("X-Canary"));
+    assert_eq!(header.values(), ["1", "yes"]);
+    aws.moto
+        .cutover(&["plan", "--detailed-exitcode", "shop.toml"])
+        .expect(0);
+
+    // The plan drops the production rule: the listener is shop's now. Its
+    // default action forwards first, then the rule goes.
+    let own = with_headers.replace(
+        "rule = { priority = 100, hosts = [\"shop.example.com\"], headers = { X-Canary = [\"1\", \"yes\"] } }\n",
+        "",
+    );
+    std::fs::write(aws.moto.dir.path().join("shop.toml"), own).unwrap();
+    let plan = aws.moto.cutover(&["plan", "shop.toml"]);
+    plan.expect(0);
+    assert!(
+        plan.stdout
+            .contains("rule: 100 (host shop.example.com, header X-Canary: 1 | yes) → (none)")
+            && plan.stdout.contains("delete the app's rule on :80"),
+        "{}",
+        plan.stdout
+    );
+    aws.moto
+        .cutover(&["apply", "--auto-approve", "shop.toml"])
+        .expect(0);
+    let (rules, defaults) = listener_state(&aws, &listener);
+    assert_eq!(defaults, ["forward"], "the default action forwards");
+    assert!(
+        rules.iter().all(|(priority, _)| priority != "100"),
+        "shop's rule is gone: {rules:?}"
+    );
+    assert!(
+        rules.iter().any(|(priority, _)| priority == "50"),
+        "the other team's rule stays: {rules:?}"
+    );
+    assert_eq!(aws.weights(80), (100, 0));
+    aws.moto
+        .cutover(&["plan", "--detailed-exitcode", "shop.toml"])
+        .expect(0);
+}
