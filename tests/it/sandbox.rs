@@ -1631,3 +1631,23 @@ fn imdsv1_allowed_on_request_with_a_warning() {
         .exits(0)
         .says("fleet.imdsv2 = false: the instances also answer IMDSv1 requests");
 }
+
+#[test]
+fn an_automatic_rollback_ends_session_affinity_in_the_same_update_and_says_so() {
+    let s = Scenario::sandbox()
+        .edit_plan(
+            "health_timeout = \"10m\"",
+            "health_timeout = \"10m\"\nsession_affinity = \"10m\"",
+        )
+        .apply()
+        .exits(0)
+        .release(V2)
+        .gate_fails_at(25)
+        .apply()
+        .exits(3)
+        .says("Session affinity (10m) was turned off in the same update: every user is on blue now")
+        .traffic(100, 0);
+    let world = s.cloud.world();
+    let production = world.listeners.values().find(|l| l.port == 80).unwrap();
+    assert_eq!(production.affinity_secs, 0, "affinity is off");
+}
