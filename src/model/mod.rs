@@ -302,6 +302,15 @@ pub enum Scaling {
     RequestsPerTarget { target: u32 },
 }
 
+impl Scaling {
+    /// The value the policy holds the metric at.
+    pub fn target(&self) -> u32 {
+        match self {
+            Scaling::Cpu { target } | Scaling::RequestsPerTarget { target } => *target,
+        }
+    }
+}
+
 impl fmt::Display for Scaling {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

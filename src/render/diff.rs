@@ -41,14 +41,7 @@ pub fn summary(d: &SpecDiff) -> String {
 fn fields(out: &mut String, indent: &str, changes: &[FieldChange]) {
     for c in changes {
         for line in super::field(&c.key, &c.old, &c.new, false) {
-            match line {
-                super::FieldLine::Plain(l) => {
-                    let _ = writeln!(out, "{indent}{l}");
-                }
-                super::FieldLine::Diff(sign, l) => {
-                    let _ = writeln!(out, "{indent}  {sign} {l}");
-                }
-            }
+            let _ = writeln!(out, "{}", line.indented(indent));
         }
     }
 }

@@ -60,6 +60,17 @@ pub enum FieldLine {
     Diff(char, String),
 }
 
+impl FieldLine {
+    /// The line under `indent`, a diff line's sign two columns further in
+    /// (plan text and `cutover diff`).
+    pub fn indented(&self, indent: &str) -> String {
+        match self {
+            FieldLine::Plain(l) => format!("{indent}{l}"),
+            FieldLine::Diff(sign, l) => format!("{indent}  {sign} {l}"),
+        }
+    }
+}
+
 /// A change's fields: one line each, and a line diff for a value of
 /// several lines.
 pub fn field_lines(c: &Change) -> Vec<FieldLine> {

@@ -53,14 +53,7 @@ pub fn render(plan: &Plan, style: &Style) -> String {
             c.reason
         );
         for line in super::field_lines(c) {
-            match line {
-                super::FieldLine::Plain(l) => {
-                    let _ = writeln!(out, "        {l}");
-                }
-                super::FieldLine::Diff(sign, l) => {
-                    let _ = writeln!(out, "          {sign} {l}");
-                }
-            }
+            let _ = writeln!(out, "{}", line.indented("        "));
         }
     }
     out.push('\n');

@@ -445,7 +445,7 @@ pub(super) fn scaling_on(b: &mut Builder, c: Color) {
 }
 
 /// Colour `c` loses cutover's scaling policy, if it has one.
-pub(super) fn scaling_off(b: &mut Builder, c: Color, why: &str) {
+fn scaling_off(b: &mut Builder, c: Color, why: &str) {
     if b.obs
         .fleets
         .get(c)
@@ -505,9 +505,9 @@ pub(super) fn fleet_config(
     }
 }
 
-/// How a fleet's instance mix (spot, instance types, on-demand base,
-/// capacity rebalancing) differs from what `want` says: group settings,
-/// which new instances use and running ones take at the next release.
+/// How a fleet's group settings (instance mix, health check grace,
+/// warmup) differ from what `want` says: new instances use them, running
+/// ones take them at the next release.
 pub(super) fn mix_changes(
     f: &crate::model::observed::Fleet,
     want: &FleetConfig,

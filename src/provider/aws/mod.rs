@@ -141,6 +141,18 @@ impl Aws {
         Ok(ours.then(|| TargetGroupArn::from(arn)))
     }
 
+    /// `release`'s launch template data, its root volume on the image's
+    /// root device.
+    async fn launch_data_of(
+        &self,
+        release: &Release,
+    ) -> Result<ec2::types::RequestLaunchTemplateData> {
+        Ok(launch_data(
+            release,
+            self.root_device(release).await?.as_deref(),
+        ))
+    }
+
     /// The root device name of `release`'s image, when the release sets a
     /// root volume (a mapping on another device would add a second volume
     /// instead of resizing the root). An image EC2 does not describe keeps
@@ -187,10 +199,7 @@ impl Aws {
             .launch_template_id(id)
             .client_token(client_token(id, release))
             .version_description(release_description(release))
-            .launch_template_data(launch_data(
-                release,
-                self.root_device(release).await?.as_deref(),
-            ))
+            .launch_template_data(self.launch_data_of(release).await?)
             .send()
             .await
             .map_err(|e| err("CreateLaunchTemplateVersion", e))?;
@@ -218,10 +227,7 @@ impl Aws {
             .create_launch_template()
             .launch_template_name(name)
             .version_description(release_description(release))
-            .launch_template_data(launch_data(
-                release,
-                self.root_device(release).await?.as_deref(),
-            ))
+            .launch_template_data(self.launch_data_of(release).await?)
             .tag_specifications(
                 ec2::types::TagSpecification::builder()
                     .resource_type(ec2::types::ResourceType::LaunchTemplate)
@@ -877,10 +883,6 @@ impl Provider for Aws {
                     .resource_label(resource_label(load_balancer, target_group))
             }
         };
-        let target = match scaling {
-            crate::model::Scaling::Cpu { target }
-            | crate::model::Scaling::RequestsPerTarget { target } => *target,
-        };
         self.count("PutScalingPolicy");
         self.asg
             .put_scaling_policy()
@@ -890,7 +892,7 @@ impl Provider for Aws {
             .target_tracking_configuration(
                 asg::types::TargetTrackingConfiguration::builder()
                     .predefined_metric_specification(metric.build())
-                    .target_value(target as f64)
+                    .target_value(scaling.target() as f64)
                     .build(),
             )
             .send()

@@ -896,8 +896,26 @@ pub(super) fn is_forward(a: &elb::types::Action) -> bool {
     a.r#type() == Some(&elb::types::ActionTypeEnum::Forward)
 }
 
+/// What a listener's default actions or a rule's actions hold for
+/// cutover: the kinds of the actions before the forward, in order; the
+/// forward; its session affinity (seconds, 0: off).
+pub(super) struct ForwardSeen {
+    pub kept: Vec<String>,
+    pub forward: Forward,
+    pub affinity_secs: u32,
+}
+
+pub(super) fn forward_seen(actions: &[elb::types::Action]) -> ForwardSeen {
+    let (kept, forward) = kept_and_forward(actions);
+    ForwardSeen {
+        kept,
+        forward,
+        affinity_secs: affinity_from(actions),
+    }
+}
+
 /// The kinds of the actions before the forward, in order, and the forward.
-pub(super) fn kept_and_forward(actions: &[elb::types::Action]) -> (Vec<String>, Forward) {
+fn kept_and_forward(actions: &[elb::types::Action]) -> (Vec<String>, Forward) {
     let mut actions = actions.to_vec();
     actions.sort_by_key(|a| a.order().unwrap_or(i32::MAX));
     let kept = actions
@@ -939,7 +957,7 @@ pub(super) fn forward_from(actions: &[elb::types::Action]) -> Forward {
 }
 
 pub(super) fn listener_from(l: &elb::types::Listener) -> observed::Listener {
-    let (kept_actions, forward) = kept_and_forward(l.default_actions());
+    let seen = forward_seen(l.default_actions());
     observed::Listener {
         arn: l.listener_arn().unwrap_or_default().into(),
         port: l.port().unwrap_or(0) as u16,
@@ -949,14 +967,14 @@ pub(super) fn listener_from(l: &elb::types::Listener) -> observed::Listener {
             .first()
             .and_then(|c| c.certificate_arn())
             .map(str::to_string),
-        forward,
-        affinity_secs: affinity_from(l.default_actions()),
-        kept_actions,
+        forward: seen.forward,
+        affinity_secs: seen.affinity_secs,
+        kept_actions: seen.kept,
     }
 }
 
 /// The forward's group stickiness in seconds; 0 when it is off.
-pub(super) fn affinity_from(actions: &[elb::types::Action]) -> u32 {
+fn affinity_from(actions: &[elb::types::Action]) -> u32 {
     actions
         .iter()
         .find(|a| is_forward(a))

@@ -303,14 +303,14 @@ pub(super) fn rules_for(
             let arn = RuleArn::from(r.rule_arn().unwrap_or_default());
             let owner = t.get(tags::APP).cloned();
             if owner.as_deref() == Some(app) {
-                let actions = observe::kept_and_forward(r.actions());
+                let seen = observe::forward_seen(r.actions());
                 ours.push(Rule {
                     arn,
                     port: l.port,
                     rule: rule_from(r),
-                    forward: actions.1,
-                    affinity_secs: observe::affinity_from(r.actions()),
-                    kept_actions: actions.0,
+                    forward: seen.forward,
+                    affinity_secs: seen.affinity_secs,
+                    kept_actions: seen.kept,
                 });
             } else {
                 others.push(OtherRule {

@@ -74,19 +74,9 @@ impl Executor<'_> {
                 weights,
                 affinity_secs,
             } => self.set_weights(r, *weights, *affinity_secs).await,
-            Action::DeleteRule { port } => {
-                if let Some(arn) = r.rules.remove(port) {
-                    self.fence().await?;
-                    self.provider.delete_rule(&arn).await?;
-                }
-                Ok(None)
-            }
+            Action::DeleteRule { port } => self.delete_rule(r, *port).await,
             Action::SetScaling { color, scaling } => {
-                let (fleet, tg) = (r.fleet(*color), r.tg(*color)?);
-                self.provider
-                    .set_scaling(&fleet, scaling.as_ref(), &r.load_balancer, &tg)
-                    .await?;
-                Ok(None)
+                self.set_scaling(r, *color, scaling.as_ref()).await
             }
             Action::Bake {
                 color,
@@ -100,16 +90,7 @@ impl Executor<'_> {
                 r.active = Some(*color);
                 Ok(None)
             }
-            Action::RecordPrevious { record } => {
-                // The promotion's first write: the same looks as before
-                // recording the active colour.
-                self.fence().await?;
-                if let Some(active) = names::state_parameter_of_previous(&record.parameter) {
-                    self.check_active_unchanged(r, active).await?;
-                }
-                self.put_previous(record).await?;
-                Ok(None)
-            }
+            Action::RecordPrevious { record } => self.record_previous(r, record).await,
             Action::Hook {
                 phase,
                 color,
@@ -178,6 +159,44 @@ impl Executor<'_> {
             .create_target_group(&self.app, color, config)
             .await?;
         *r.target_groups.get_mut(color) = Some(arn);
+        Ok(None)
+    }
+
+    /// The app's rule on `port` goes (the listener forwards already).
+    async fn delete_rule(&self, r: &mut Resolved, port: u16) -> Result<Detail, StepError> {
+        if let Some(arn) = r.rules.get(&port).cloned() {
+            self.fence().await?;
+            self.provider.delete_rule(&arn).await?;
+            r.rules.remove(&port);
+        }
+        Ok(None)
+    }
+
+    async fn set_scaling(
+        &self,
+        r: &Resolved,
+        color: Color,
+        scaling: Option<&crate::model::Scaling>,
+    ) -> Result<Detail, StepError> {
+        let (fleet, tg) = (r.fleet(color), r.tg(color)?);
+        self.provider
+            .set_scaling(&fleet, scaling, &r.load_balancer, &tg)
+            .await?;
+        Ok(None)
+    }
+
+    /// The promotion's first write, with the same looks as before recording
+    /// the active colour.
+    async fn record_previous(
+        &self,
+        r: &Resolved,
+        record: &PreviousRecord,
+    ) -> Result<Detail, StepError> {
+        self.fence().await?;
+        if let Some(active) = names::state_parameter_of_previous(&record.parameter) {
+            self.check_active_unchanged(r, active).await?;
+        }
+        self.put_previous(record).await?;
         Ok(None)
     }
 
