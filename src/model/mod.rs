@@ -84,6 +84,12 @@ impl<T> PerColor<T> {
             Color::Green => &mut self.green,
         }
     }
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        [&self.blue, &self.green].into_iter()
+    }
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
+        [&mut self.blue, &mut self.green].into_iter()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -34,6 +34,85 @@ pub struct Observed {
     pub other_rules: Vec<OtherRule>,
 }
 
+/// What an observation reads beyond what every command needs (the load
+/// balancer and its listeners, the target groups, the fleets, the state
+/// parameters). Each command reads what its decision uses and no more: on
+/// AWS the number of calls is the time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reads {
+    /// The launch template and the versions the fleets run (image, type,
+    /// user data): what a release is.
+    pub launch: bool,
+    /// Each target group's target health.
+    pub health: bool,
+    /// Target-group attributes and tags, scaling policies.
+    pub settings: bool,
+}
+
+impl Reads {
+    /// `plan`, `apply`, `promote`: everything.
+    pub const ALL: Reads = Reads {
+        launch: true,
+        health: true,
+        settings: true,
+    };
+    /// `drift`: everything it reports on; it does not report target health.
+    pub const DRIFT: Reads = Reads {
+        health: false,
+        ..Reads::ALL
+    };
+    /// `status`: releases and health, not the settings.
+    pub const STATUS: Reads = Reads {
+        settings: false,
+        ..Reads::ALL
+    };
+    /// `rollback`: where traffic is and whether the other colour can take it.
+    pub const TRAFFIC: Reads = Reads {
+        launch: false,
+        health: true,
+        settings: false,
+    };
+}
+
+impl Observed {
+    /// The snapshot as an observation with `reads` sees it: what was not
+    /// read is left at its default, and of the launch template only the
+    /// latest version and the versions the fleets run (all a decision
+    /// uses; AWS reads them for many apps in one call). The sandbox reads
+    /// everything, then this; AWS reads exactly this.
+    pub fn as_read(mut self, reads: Reads) -> Observed {
+        for tg in self.target_groups.iter_mut().flatten() {
+            if !reads.health {
+                tg.targets.clear();
+            }
+            if !reads.settings {
+                tg.attributes = crate::model::TgAttributes::default();
+                tg.contract_pending = None;
+            }
+        }
+        if !reads.settings {
+            for f in self.fleets.iter_mut().flatten() {
+                f.scaling = None;
+            }
+        }
+        if !reads.launch {
+            self.launch_template = None;
+        }
+        let running: Vec<i64> = self
+            .fleets
+            .iter()
+            .flatten()
+            .filter_map(|f| f.launch_template_version)
+            .collect();
+        if let Some(lt) = self.launch_template.as_mut() {
+            let latest = lt.versions.iter().map(|v| v.number).max();
+            lt.versions
+                .retain(|v| Some(v.number) == latest || running.contains(&v.number));
+        }
+        self
+    }
+}
+
 /// One of the app's rules on a shared listener.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rule {

@@ -9,7 +9,7 @@
 pub mod aws;
 pub mod sandbox;
 
-use crate::model::observed::{Observed, TargetHealth};
+use crate::model::observed::{Observed, Reads, TargetHealth};
 use crate::model::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
 use crate::model::{
     Capacity, Color, FleetName, Forward, ForwardAt, ListenerArn, ListenerRule, LoadBalancerArn,
@@ -209,24 +209,23 @@ pub trait Provider: Send + Sync {
     /// A human name for messages ("aws us-east-1", "sandbox .cutover/sandbox.json").
     fn describe(&self) -> String;
 
-    /// Everything cutover owns for the app, in as few round trips as possible.
-    async fn observe(&self, app: &AppRef) -> Result<Observed>;
+    /// Several apps at once, reading what `reads` says, with describes
+    /// batched across them where the cloud allows; one result per app, in
+    /// order. One app is the case of one.
+    async fn observe_apps(&self, apps: &[AppRef], reads: Reads) -> Vec<Result<Observed>>;
 
-    /// Several apps at once, with describes batched across them where the
-    /// cloud allows; one result per app, in order. One app is the case of one.
-    async fn observe_apps(&self, apps: &[AppRef]) -> Vec<Result<Observed>> {
-        let mut out = Vec::new();
-        for app in apps {
-            out.push(self.observe(app).await);
-        }
-        out
+    /// Everything cutover owns for the app, in as few round trips as possible.
+    async fn observe(&self, app: &AppRef) -> Result<Observed> {
+        self.observe_as(app, Reads::ALL).await
     }
 
-    /// Enough for a rollback decision, with fewer calls: listeners, target
-    /// groups and their health, fleets, the active colour and the lock.
-    /// Launch templates and target-group attributes may be left out.
-    async fn observe_traffic(&self, app: &AppRef) -> Result<Observed> {
-        self.observe(app).await
+    /// One app, reading what `reads` says (`Reads::TRAFFIC` before a
+    /// rollback: fewer calls before the flip).
+    async fn observe_as(&self, app: &AppRef, reads: Reads) -> Result<Observed> {
+        self.observe_apps(std::slice::from_ref(app), reads)
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(ProviderError::api("Observe", "no snapshot was made")))
     }
 
     async fn target_health(&self, target_group: &TargetGroupArn) -> Result<Vec<TargetHealth>>;

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::model::named::{Certificate, Found, Named, Seen};
 use crate::model::observed::{
-    self, AlarmState, Managed, ManagedKind, Observed, TargetHealth, TargetState,
+    self, AlarmState, Managed, ManagedKind, Observed, Reads, TargetHealth, TargetState,
 };
 use crate::model::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
 use crate::model::{tags, Capacity, Color, HealthCheck, LaunchData, Protocol, Release, Timestamp};
@@ -1242,8 +1242,10 @@ impl Provider for Sandbox {
         format!("sandbox {}", self.path.display())
     }
 
-    async fn observe(&self, app: &AppRef) -> Result<Observed> {
-        self.call("Observe", false, |w| Ok(w.observe(app)))
+    async fn observe_apps(&self, apps: &[AppRef], reads: Reads) -> Vec<Result<Observed>> {
+        apps.iter()
+            .map(|app| self.call("Observe", false, |w| Ok(w.observe(app).as_read(reads))))
+            .collect()
     }
 
     async fn target_health(&self, arn: &TargetGroupArn) -> Result<Vec<TargetHealth>> {

@@ -120,8 +120,13 @@ pub enum Command {
     /// colour it started from, 1 any other error (nothing waits, say).
     Promote { plan: PathBuf },
     /// Colours, releases, health, traffic and what a rollback would do (read-only).
+    ///
+    /// Several plans or folders of plans are read together, with the calls
+    /// batched across apps. Exit 0, or 1 when a plan or an app's state could
+    /// not be read (the others are still shown).
     Status {
-        plan: PathBuf,
+        #[arg(required = true, value_name = "PLAN|DIR")]
+        plans: Vec<PathBuf>,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },

@@ -1418,16 +1418,7 @@ fn aws_drift_observes_the_apps_of_a_region_together() {
         );
     }
     // Three apps on one load balancer: one call each for what is batched.
-    let calls = |op: &str| -> u64 {
-        drift
-            .stderr
-            .lines()
-            .find_map(|l| {
-                let (n, name) = l.trim().split_once(' ')?;
-                (name == op).then(|| n.parse().ok())?
-            })
-            .unwrap_or(0)
-    };
+    let calls = |op: &str| calls_of(&drift.stderr, op);
     for op in [
         "DescribeLoadBalancers",
         "GetParameters",
@@ -1439,6 +1430,127 @@ fn aws_drift_observes_the_apps_of_a_region_together() {
     // Groups and target groups: once for the apps, once to list what is tagged ours.
     assert_eq!(calls("DescribeAutoScalingGroups"), 2, "{}", drift.stderr);
     assert_eq!(calls("DescribeTargetGroups"), 2, "{}", drift.stderr);
+}
+
+/// The calls `cutover -v` reported for operation `op` (0 when none).
+fn calls_of(stderr: &str, op: &str) -> u64 {
+    stderr
+        .lines()
+        .find_map(|l| {
+            let (n, name) = l.trim().split_once(' ')?;
+            (name == op).then(|| n.parse().ok())?
+        })
+        .unwrap_or(0)
+}
+
+/// All the calls `cutover -v` reported.
+fn total_calls(stderr: &str) -> u64 {
+    stderr
+        .lines()
+        .filter_map(|l| l.split_once(" API calls to ")?.0.trim().parse::<u64>().ok())
+        .sum()
+}
+
+#[test]
+fn aws_drift_and_status_of_many_apps_read_in_few_calls() {
+    let aws = Aws::new();
+    let dir = aws.moto.dir.path();
+    std::fs::create_dir(dir.join("plans")).unwrap();
+    // Twelve apps: more target group names than one call takes, so the
+    // region's target groups are listed instead.
+    let apps: Vec<String> = (0..12).map(|i| format!("app{i}")).collect();
+    for (i, app) in apps.iter().enumerate() {
+        let plan = aws
+            .adapt(crate::harness::plan_toml("ami-0000000000000001", "0s"))
+            .replace("name = \"shop\"", &format!("name = \"{app}\""))
+            .replace("port = 80\n", &format!("port = {}\n", 80 + i))
+            .replace(
+                "port = 8080\nprotocol = \"HTTP\"\nrole",
+                &format!("port = {}\nprotocol = \"HTTP\"\nrole", 9080 + i),
+            );
+        std::fs::write(dir.join(format!("plans/{app}.toml")), plan).unwrap();
+    }
+    std::thread::scope(|s| {
+        for chunk in apps.chunks(3) {
+            let moto = &aws.moto;
+            s.spawn(move || {
+                for app in chunk {
+                    let path = format!("plans/{app}.toml");
+                    moto.cutover(&["apply", "--auto-approve", &path]).expect(0);
+                }
+            });
+        }
+    });
+    // A version someone made by hand, newer than the one app0's fleet runs:
+    // not a release, not drift; the fleet's own version is read besides.
+    aws.moto.rt.block_on(async {
+        aws.moto
+            .ec2
+            .create_launch_template_version()
+            .launch_template_name("app0")
+            .launch_template_data(
+                aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                    .image_id("ami-0000000000000009")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let drift = aws.moto.cutover(&["-v", "drift", "plans"]);
+    drift.expect(0);
+    for app in &apps {
+        assert!(
+            drift.stdout.contains(&format!("{app}: in sync")),
+            "{}",
+            drift.stdout
+        );
+    }
+    let e = &drift.stderr;
+    assert!(total_calls(e) <= 4 * apps.len() as u64, "{e}");
+    assert_eq!(
+        calls_of(e, "DescribeTargetHealth"),
+        0,
+        "drift does not report health\n{e}"
+    );
+    assert_eq!(
+        calls_of(e, "DescribeTargetGroups"),
+        1,
+        "one listing, used twice\n{e}"
+    );
+    assert_eq!(
+        calls_of(e, "DescribeTags"),
+        2,
+        "24 target groups, 20 a call\n{e}"
+    );
+    assert_eq!(
+        calls_of(e, "DescribeLaunchTemplateVersions"),
+        2,
+        "the region's $Latest, and app0's fleet's version\n{e}"
+    );
+    assert_eq!(calls_of(e, "DescribeTargetGroupAttributes"), 24, "{e}");
+
+    let status = aws.moto.cutover(&["-v", "status", "plans"]);
+    status.expect(0);
+    assert_eq!(
+        status.stdout.matches("active colour: blue").count(),
+        12,
+        "{}",
+        status.stdout
+    );
+    // Plans in name order: app0's block is the first, up to app1's.
+    let app0 = status.stdout.split("\napp1\n").next().unwrap();
+    assert!(app0.contains("ami-0000000000000001"), "{}", status.stdout);
+    assert!(
+        !status.stdout.contains("ami-0000000000000009"),
+        "{}",
+        status.stdout
+    );
+    let e = &status.stderr;
+    assert_eq!(calls_of(e, "DescribeTargetHealth"), 24, "{e}");
+    assert_eq!(calls_of(e, "DescribeTargetGroupAttributes"), 0, "{e}");
+    assert_eq!(calls_of(e, "DescribeTags"), 0, "{e}");
+    assert!(total_calls(e) <= 4 * apps.len() as u64, "{e}");
 }
 
 #[test]

@@ -229,6 +229,37 @@ def _create_version(self, data, description):
 
 LaunchTemplate.create_version = _create_version
 
+# ------------------------------------- launch templates answer in pages
+# AWS pages DescribeLaunchTemplates and DescribeLaunchTemplateVersions with
+# NextToken (MaxResults up to 200; an unset MaxResults answers everything the
+# filters match, in pages). moto cuts the answer at MaxResults (15 when
+# unset) and says nothing of the rest, so a caller that reads many templates
+# would silently see only the first 15.
+from moto.ec2.responses.launch_templates import LaunchTemplates as _LtResponses
+
+
+def _paged(name, key):
+    original = getattr(_LtResponses, name)
+
+    def paged(self):
+        size = self._get_int_param("MaxResults") or 200
+        start = int(self._get_param("NextToken") or 0)
+        if self.automated_parameter_parsing:
+            self.params["MaxResults"] = 1000000
+        else:
+            self.querystring["MaxResults"] = ["1000000"]
+        answer = original(self)
+        items = answer.result[key]
+        answer.result[key] = items[start:start + size]
+        if start + size < len(items):
+            answer.result["NextToken"] = str(start + size)
+        return answer
+
+    setattr(_LtResponses, name, paged)
+
+
+_paged("describe_launch_templates", "LaunchTemplates")
+_paged("describe_launch_template_versions", "LaunchTemplateVersions")
 # ------------------------------------- creates with the same settings
 # AWS documents CreateTargetGroup and CreateListener as idempotent: the same
 # settings again answer with the existing resource; only different ones are

@@ -15,7 +15,7 @@ mod rules;
 use super::{
     hint_for, release_description, AppRef, FailedLaunch, Members, Provider, ProviderError, Result,
 };
-use crate::model::observed::{AlarmState, Managed, Observed, TargetHealth};
+use crate::model::observed::{AlarmState, Managed, Observed, Reads, TargetHealth};
 use crate::model::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
 use crate::model::{
     tags, Capacity, Color, HealthCheck, Protocol, Release, Timestamp, ALB_MAX_FORWARD_TARGETS,
@@ -61,6 +61,9 @@ pub struct Aws {
     /// sends them back unchanged, in one call.
     kept_actions: Mutex<BTreeMap<String, Vec<elb::types::Action>>>,
     total_calls: AtomicU64,
+    /// The region's target groups, as the last observation of many apps
+    /// listed them, for `list_managed` right after.
+    listed: Mutex<Option<observe::Listed>>,
 }
 
 /// An SDK error as one line: the operation, AWS's code and message, the
@@ -374,6 +377,7 @@ impl Aws {
             calls: Mutex::new(BTreeMap::new()),
             kept_actions: Mutex::new(BTreeMap::new()),
             total_calls: AtomicU64::new(0),
+            listed: Mutex::new(None),
         })
     }
 
@@ -483,13 +487,6 @@ impl Aws {
             .forward_config(fc.build())
             .build())
     }
-}
-
-/// The one snapshot of a batch of one.
-fn one(mut batch: Vec<Result<Observed>>) -> Result<Observed> {
-    batch
-        .pop()
-        .unwrap_or_else(|| Err(ProviderError::api("Observe", "no snapshot was made")))
 }
 
 /// The tags of a rule cutover made for `app` on a shared listener.
@@ -741,16 +738,8 @@ impl Provider for Aws {
         format!("aws {}", self.region)
     }
 
-    async fn observe(&self, app: &AppRef) -> Result<Observed> {
-        one(self.observe_batch(std::slice::from_ref(app), true).await)
-    }
-
-    async fn observe_traffic(&self, app: &AppRef) -> Result<Observed> {
-        one(self.observe_batch(std::slice::from_ref(app), false).await)
-    }
-
-    async fn observe_apps(&self, apps: &[AppRef]) -> Vec<Result<Observed>> {
-        self.observe_batch(apps, true).await
+    async fn observe_apps(&self, apps: &[AppRef], reads: Reads) -> Vec<Result<Observed>> {
+        self.observe_batch(apps, reads).await
     }
 
     async fn target_health(&self, arn: &TargetGroupArn) -> Result<Vec<TargetHealth>> {

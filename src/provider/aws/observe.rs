@@ -1,13 +1,35 @@
-//! Observing apps: what cutover owns, read with as few round trips as AWS
-//! allows. Round one is batched across every app observed together (load
-//! balancers and target groups 20 names a call, Auto Scaling groups 100,
-//! parameters 10, launch templates by a name filter); round two reads what
-//! needs an ARN or id from round one (listeners once per load balancer,
-//! target health per target group, tags 20 target groups a call). One app
-//! is the case of one.
+//! Observing apps: what cutover owns, read with as few round trips and
+//! calls as AWS allows. Round one is batched across every app observed
+//! together; round two reads what needs an ARN or id from round one. One
+//! app is the case of one. What each command reads is its `Reads`.
+//!
+//! The fewest calls the APIs allow for N apps (each with a load balancer of
+//! its own, two colours, in sync), and what cutover makes:
+//!
+//! | what                      | call                              | calls                         |
+//! |---------------------------|-----------------------------------|-------------------------------|
+//! | load balancers            | DescribeLoadBalancers             | N / 20                        |
+//! | target groups             | DescribeTargetGroups              | 2N / 20, or the region / 400  |
+//! | Auto Scaling groups       | DescribeAutoScalingGroups         | 2N / 100                      |
+//! | state, lock, previous     | GetParameters                     | 3N / 10                       |
+//! | launch templates          | DescribeLaunchTemplates           | N / 200                       |
+//! | listeners                 | DescribeListeners                 | one per load balancer         |
+//! | release data              | DescribeLaunchTemplateVersions    | the region's `$Latest` / 200  |
+//! | target-group attributes   | DescribeTargetGroupAttributes     | one per target group (2N)     |
+//! | target-group tags         | DescribeTags                      | 2N / 20                       |
+//! | scaling policies          | DescribePolicies                  | 2N / 50                       |
+//! | target health (not drift) | DescribeTargetHealth              | one per target group          |
+//!
+//! Listeners and attributes cannot be batched: about 3.5 calls an app for
+//! drift is the floor, and `cutover -v drift` prints the count. A version
+//! a fleet runs that is not its template's latest (a rolled-back colour)
+//! costs one more call for that template; a rule on a shared listener one
+//! DescribeRules for that listener.
 
 use super::{err, protocol_from, Aws};
-use crate::model::observed::{self, Managed, ManagedKind, Observed, TargetHealth, TargetState};
+use crate::model::observed::{
+    self, Managed, ManagedKind, Observed, Reads, TargetHealth, TargetState,
+};
 use crate::model::{
     names, tags, Capacity, Color, Forward, HealthCheck, LoadBalancerArn, TargetGroupArn,
     TgAttributes,
@@ -20,6 +42,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The most names DescribeLoadBalancers and DescribeTargetGroups take.
 const ELB_NAMES: usize = 20;
+/// The most target groups one DescribeTargetGroups page holds.
+const TG_PAGE: i32 = 400;
 /// The most Auto Scaling group names one call takes (its MaxRecords).
 const ASG_NAMES: usize = 100;
 /// Most policy names DescribePolicies takes in one call.
@@ -28,13 +52,29 @@ const POLICY_NAMES: usize = 50;
 const SSM_NAMES: usize = 10;
 /// The most resources DescribeTags takes.
 const TAG_ARNS: usize = 20;
+/// The most values of one EC2 filter, and the most results of an EC2 page.
+const EC2_PAGE: usize = 200;
+/// Templates read one by one at most; more are read with one `$Latest`
+/// across the region (a page holds 200).
+const TEMPLATES_ONE_BY_ONE: usize = 2;
+/// Calls of one kind in flight at once (listeners, attributes, …): enough
+/// to hide the round trip, few enough not to be throttled. The SDK's
+/// adaptive retry slows every call down when AWS throttles anyway.
+const FAN_OUT: usize = 8;
+
+/// A launch template of an app: its id and latest version.
+#[derive(Debug, Clone)]
+struct Template {
+    id: String,
+    latest: i64,
+}
 
 /// What round one found, for every app in the batch.
 struct Found {
     load_balancers: BTreeMap<String, observed::LoadBalancer>,
     target_groups: Vec<elb::types::TargetGroup>,
     groups: Vec<asg::types::AutoScalingGroup>,
-    templates: BTreeMap<String, String>,
+    templates: BTreeMap<String, Template>,
     parameters: BTreeMap<String, (String, i64)>,
     /// cutover's scaling policies, by group name.
     policies: BTreeMap<String, crate::model::Scaling>,
@@ -48,20 +88,46 @@ struct Details {
     tags: BTreeMap<String, BTreeMap<String, String>>,
 }
 
+/// The region's target groups as one observation listed them, with the
+/// tags it read: `list_managed` right after (drift) needs no second listing.
+#[derive(Default)]
+pub(super) struct Listed {
+    target_groups: Vec<elb::types::TargetGroup>,
+    tags: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// Runs `calls` with at most [`FAN_OUT`] in flight; results in order, the
+/// first error ends it.
+async fn fan_out<T, F>(calls: impl IntoIterator<Item = F>) -> Result<Vec<T>>
+where
+    F: std::future::Future<Output = Result<T>>,
+{
+    use futures::{StreamExt, TryStreamExt};
+    // Collected first: a stream over a closure's futures is not `Send` for
+    // every lifetime the async trait asks of it.
+    let calls: Vec<F> = calls.into_iter().collect();
+    futures::stream::iter(calls)
+        .buffered(FAN_OUT)
+        .try_collect()
+        .await
+}
+
 impl Aws {
-    /// Observes `apps` together. `full = false` leaves out what a rollback
-    /// does not need (launch templates, target group attributes and tags):
-    /// fewer calls before the flip. When a batched read fails, each app is
-    /// read on its own, so one app's failure (a load balancer the role may
-    /// not read) is that app's alone.
-    pub(super) async fn observe_batch(&self, apps: &[AppRef], full: bool) -> Vec<Result<Observed>> {
-        match self.observe_together(apps, full).await {
+    /// Observes `apps` together, reading what `reads` says. When a batched
+    /// read fails, each app is read on its own, so one app's failure (a
+    /// load balancer the role may not read) is that app's alone.
+    pub(super) async fn observe_batch(
+        &self,
+        apps: &[AppRef],
+        reads: Reads,
+    ) -> Vec<Result<Observed>> {
+        match self.observe_together(apps, reads).await {
             Ok(all) => all.into_iter().map(Ok).collect(),
             Err(e) if apps.len() <= 1 => apps.iter().map(|_| Err(e.clone())).collect(),
             Err(_) => {
                 let alone = apps
                     .iter()
-                    .map(|app| self.observe_together(std::slice::from_ref(app), full));
+                    .map(|app| self.observe_together(std::slice::from_ref(app), reads));
                 futures::future::join_all(alone)
                     .await
                     .into_iter()
@@ -72,10 +138,10 @@ impl Aws {
     }
 
     /// Both rounds for `apps`; a snapshot is whole or it is not made.
-    async fn observe_together(&self, apps: &[AppRef], full: bool) -> Result<Vec<Observed>> {
+    async fn observe_together(&self, apps: &[AppRef], reads: Reads) -> Result<Vec<Observed>> {
         let now = self.now_secs();
-        let found = self.round_one(apps, full).await?;
-        let details = self.round_two(&found, full).await?;
+        let found = self.round_one(apps, reads).await?;
+        let details = self.round_two(&found, reads).await?;
         let snapshots: Vec<Observed> = apps
             .iter()
             .map(|app| assemble(app, now, &found, &details))
@@ -108,13 +174,13 @@ impl Aws {
             .collect())
     }
 
-    async fn round_one(&self, apps: &[AppRef], full: bool) -> Result<Found> {
+    async fn round_one(&self, apps: &[AppRef], reads: Reads) -> Result<Found> {
         let unique = |it: &mut dyn Iterator<Item = String>| -> Vec<String> {
             it.collect::<BTreeSet<_>>().into_iter().collect()
         };
         let lbs = unique(&mut apps.iter().map(|a| a.load_balancer.clone()));
         let colour_names = unique(&mut apps.iter().flat_map(|a| Color::ALL.map(|c| a.fleet(c).0)));
-        let templates = if full {
+        let templates = if reads.launch {
             unique(&mut apps.iter().map(|a| names::launch_template(&a.app)))
         } else {
             vec![]
@@ -126,10 +192,14 @@ impl Aws {
                 names::previous_parameter(&a.state_parameter),
             ]
         }));
-        let policy_groups = if full { colour_names.clone() } else { vec![] };
+        let policy_groups = if reads.settings {
+            colour_names.clone()
+        } else {
+            vec![]
+        };
         let (load_balancers, target_groups, groups, templates, parameters, policies) = futures::try_join!(
             self.load_balancers(&lbs),
-            self.target_groups(&colour_names),
+            self.target_groups_named(&colour_names),
             self.groups(&colour_names),
             self.launch_templates(&templates),
             self.parameters(&params),
@@ -145,32 +215,33 @@ impl Aws {
         })
     }
 
-    async fn round_two(&self, found: &Found, full: bool) -> Result<Details> {
-        let listeners =
-            futures::future::try_join_all(found.load_balancers.values().map(|lb| async move {
-                Ok::<_, ProviderError>((lb.arn.0.clone(), self.listeners(&lb.arn).await?))
-            }));
-        let versions =
-            futures::future::try_join_all(found.templates.values().map(|id| async move {
-                Ok::<_, ProviderError>((id.clone(), self.launch_template_versions(id).await?))
-            }));
-        let details = self.target_group_details(&found.target_groups, full);
+    async fn round_two(&self, found: &Found, reads: Reads) -> Result<Details> {
+        let listeners = fan_out(
+            found
+                .load_balancers
+                .values()
+                .map(|lb| async move { Ok((lb.arn.0.clone(), self.listeners(&lb.arn).await?)) }),
+        );
+        let details = self.target_group_details(&found.target_groups, reads);
         let tags = async {
-            if full {
+            if reads.settings {
                 self.target_group_tags(&found.target_groups).await
             } else {
                 Ok(BTreeMap::new())
             }
         };
         let (listeners, versions, details, tags) =
-            futures::try_join!(listeners, versions, details, tags)?;
+            futures::try_join!(listeners, self.versions(found), details, tags)?;
+        if let Some(listed) = self.listed.lock().expect("lock").as_mut() {
+            listed.tags.extend(tags.clone());
+        }
         let arns = found
             .target_groups
             .iter()
             .map(|t| t.target_group_arn().unwrap_or_default().to_string());
         Ok(Details {
             listeners: listeners.into_iter().collect(),
-            versions: versions.into_iter().collect(),
+            versions,
             target_groups: arns.zip(details).collect(),
             tags,
         })
@@ -227,6 +298,50 @@ impl Aws {
         by_name(names, |chunk| self.describe_target_groups(chunk)).await
     }
 
+    /// Target groups by name for an observation: up to 20 names asked by
+    /// name; more from the region's listing, 400 a page (asked by name,
+    /// every call with a colour not built yet fails whole and each of its
+    /// names is asked again alone). The listing is kept for `list_managed`.
+    async fn target_groups_named(&self, names: &[String]) -> Result<Vec<elb::types::TargetGroup>> {
+        if names.len() <= ELB_NAMES {
+            return self.target_groups(names).await;
+        }
+        let all = self.region_target_groups().await?;
+        let wanted: BTreeSet<&str> = names.iter().map(String::as_str).collect();
+        let ours = all
+            .iter()
+            .filter(|t| wanted.contains(t.target_group_name().unwrap_or_default()))
+            .cloned()
+            .collect();
+        *self.listed.lock().expect("lock") = Some(Listed {
+            target_groups: all,
+            tags: BTreeMap::new(),
+        });
+        Ok(ours)
+    }
+
+    /// Every target group of the region.
+    async fn region_target_groups(&self) -> Result<Vec<elb::types::TargetGroup>> {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            self.count("DescribeTargetGroups");
+            let page = self
+                .elb
+                .describe_target_groups()
+                .page_size(TG_PAGE)
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| err("DescribeTargetGroups", e))?;
+            out.extend_from_slice(page.target_groups());
+            marker = page.next_marker().map(str::to_string);
+            if marker.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
     /// `None` when one of `names` does not exist.
     async fn describe_target_groups(
         &self,
@@ -269,7 +384,7 @@ impl Aws {
             }
             Ok::<_, ProviderError>(out)
         });
-        Ok(futures::future::try_join_all(chunks).await?.concat())
+        Ok(fan_out(chunks).await?.concat())
     }
 
     /// cutover's target-tracking policies on groups `groups`, by group: one
@@ -295,40 +410,39 @@ impl Aws {
             }
             Ok::<_, ProviderError>(out)
         });
-        Ok(futures::future::try_join_all(chunks)
-            .await?
-            .into_iter()
-            .flatten()
-            .collect())
+        Ok(fan_out(chunks).await?.into_iter().flatten().collect())
     }
 
-    /// Launch template ids by name.
-    async fn launch_templates(&self, names: &[String]) -> Result<BTreeMap<String, String>> {
-        if names.is_empty() {
-            return Ok(BTreeMap::new());
-        }
-        let mut pages = self
-            .ec2
-            .describe_launch_templates()
-            .filters(
-                ec2::types::Filter::builder()
-                    .name("launch-template-name")
-                    .set_values(Some(names.to_vec()))
-                    .build(),
-            )
-            .into_paginator()
-            .send();
-        let mut out = BTreeMap::new();
-        while let Some(page) = pages.next().await {
-            self.count("DescribeLaunchTemplates");
-            let page = page.map_err(|e| err("DescribeLaunchTemplates", e))?;
-            for t in page.launch_templates() {
-                if let (Some(name), Some(id)) = (t.launch_template_name(), t.launch_template_id()) {
-                    out.insert(name.to_string(), id.to_string());
-                }
+    /// Launch templates by name: id and latest version, 200 names a call.
+    async fn launch_templates(&self, names: &[String]) -> Result<BTreeMap<String, Template>> {
+        let chunks = names.chunks(EC2_PAGE).map(|chunk| async move {
+            let mut pages = self
+                .ec2
+                .describe_launch_templates()
+                .filters(
+                    ec2::types::Filter::builder()
+                        .name("launch-template-name")
+                        .set_values(Some(chunk.to_vec()))
+                        .build(),
+                )
+                .max_results(EC2_PAGE as i32)
+                .into_paginator()
+                .send();
+            let mut out = Vec::new();
+            while let Some(page) = pages.next().await {
+                self.count("DescribeLaunchTemplates");
+                let page = page.map_err(|e| err("DescribeLaunchTemplates", e))?;
+                out.extend(page.launch_templates().iter().filter_map(|t| {
+                    let template = Template {
+                        id: t.launch_template_id()?.to_string(),
+                        latest: t.latest_version_number()?,
+                    };
+                    Some((t.launch_template_name()?.to_string(), template))
+                }));
             }
-        }
-        Ok(out)
+            Ok::<_, ProviderError>(out)
+        });
+        Ok(fan_out(chunks).await?.into_iter().flatten().collect())
     }
 
     /// SSM String parameters by name: (value, last modified, seconds).
@@ -352,11 +466,7 @@ impl Aws {
                     .collect::<Vec<_>>(),
             )
         });
-        Ok(futures::future::try_join_all(chunks)
-            .await?
-            .into_iter()
-            .flatten()
-            .collect())
+        Ok(fan_out(chunks).await?.into_iter().flatten().collect())
     }
 
     /// Every listener of a load balancer.
@@ -405,62 +515,118 @@ impl Aws {
             .and_then(|t| t.launch_template_id().map(str::to_string)))
     }
 
+    /// Every version of template `id`.
     pub(super) async fn launch_template_versions(
         &self,
         id: &str,
     ) -> Result<Vec<observed::LaunchTemplateVersion>> {
+        let all = self.describe_versions(Some(id), vec![]).await?;
+        Ok(all.into_iter().map(|(_, v)| v).collect())
+    }
+
+    /// Versions `versions` of template `id` (all when empty), or with no
+    /// `id` the `versions` (`$Latest`) of every template in the region; each
+    /// with its template's id.
+    async fn describe_versions(
+        &self,
+        id: Option<&str>,
+        versions: Vec<String>,
+    ) -> Result<Vec<(String, observed::LaunchTemplateVersion)>> {
         let mut pages = self
             .ec2
             .describe_launch_template_versions()
-            .launch_template_id(id)
+            .set_launch_template_id(id.map(str::to_string))
+            .set_versions((!versions.is_empty()).then_some(versions))
+            .max_results(EC2_PAGE as i32)
             .into_paginator()
             .send();
-        let mut versions = Vec::new();
-        loop {
-            let Some(page) = pages.next().await else {
-                break;
-            };
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
             self.count("DescribeLaunchTemplateVersions");
             let page = page.map_err(|e| err("DescribeLaunchTemplateVersions", e))?;
-            for v in page.launch_template_versions() {
-                let data = v.launch_template_data();
-                versions.push(observed::LaunchTemplateVersion {
-                    number: v.version_number().unwrap_or(0),
-                    fingerprint: v
-                        .version_description()
-                        .and_then(fingerprint_from_description),
-                    image_id: data.and_then(|d| d.image_id()).map(str::to_string),
-                    instance_type: data
-                        .and_then(|d| d.instance_type())
-                        .map(|t| t.as_str().to_string()),
-                    user_data: data.and_then(|d| d.user_data()).and_then(decode_user_data),
-                    imdsv2: data
-                        .and_then(|d| d.metadata_options()?.http_tokens().cloned())
-                        .map(|t| t == ec2::types::LaunchTemplateHttpTokensState::Required),
-                    root_volume: data.and_then(root_volume_from),
-                });
-            }
+            out.extend(page.launch_template_versions().iter().map(version_from));
         }
-        Ok(versions)
+        Ok(out)
     }
 
-    /// Each target group's target health and (with `full`) attributes.
+    /// The versions a decision uses, by template id: each template's latest
+    /// and the versions its fleets run. Many templates: the region's
+    /// `$Latest` in one paged call, then one call for each template with a
+    /// fleet on an older version. Few: one call each.
+    async fn versions(
+        &self,
+        found: &Found,
+    ) -> Result<BTreeMap<String, Vec<observed::LaunchTemplateVersion>>> {
+        let mut wanted: BTreeMap<&str, BTreeSet<i64>> = found
+            .templates
+            .values()
+            .map(|t| (t.id.as_str(), BTreeSet::from([t.latest])))
+            .collect();
+        for g in &found.groups {
+            if let (Some(id), Some(v)) = (group_template(g, &found.templates), group_version(g)) {
+                if let Some(numbers) = wanted.get_mut(id.as_str()) {
+                    numbers.insert(v);
+                }
+            }
+        }
+        let mut out: BTreeMap<String, Vec<observed::LaunchTemplateVersion>> = BTreeMap::new();
+        if wanted.len() > TEMPLATES_ONE_BY_ONE {
+            for (id, v) in self.describe_versions(None, vec!["$Latest".into()]).await? {
+                if wanted.contains_key(id.as_str()) {
+                    out.entry(id).or_default().push(v);
+                }
+            }
+        }
+        let rest = wanted.into_iter().filter_map(|(id, numbers)| {
+            let have = out.get(id).map(Vec::as_slice).unwrap_or_default();
+            let missing: Vec<String> = numbers
+                .into_iter()
+                .filter(|n| !have.iter().any(|v| v.number == *n))
+                .map(|n| n.to_string())
+                .collect();
+            (!missing.is_empty()).then_some((id.to_string(), missing))
+        });
+        let read = fan_out(rest.map(|(id, missing)| async move {
+            // A version deleted by hand fails the call: read them all then.
+            let found = match self.describe_versions(Some(&id), missing).await {
+                Err(e) if super::code_of(&e).is_some_and(|c| c.contains("VersionNotFound")) => {
+                    self.describe_versions(Some(&id), vec![]).await?
+                }
+                other => other?,
+            };
+            Ok((id, found.into_iter().map(|(_, v)| v).collect::<Vec<_>>()))
+        }))
+        .await?;
+        for (id, versions) in read {
+            out.entry(id).or_default().extend(versions);
+        }
+        Ok(out)
+    }
+
+    /// Each target group's target health and attributes, as `reads` says.
     async fn target_group_details(
         &self,
         tgs: &[elb::types::TargetGroup],
-        full: bool,
+        reads: Reads,
     ) -> Result<Vec<(Vec<TargetHealth>, TgAttributes)>> {
-        futures::future::try_join_all(tgs.iter().map(|tg| async move {
+        fan_out(tgs.iter().map(|tg| async move {
             let arn = tg.target_group_arn().unwrap_or_default();
             let typed = TargetGroupArn::from(arn);
-            let delay = async {
-                if full {
+            let health = async {
+                if reads.health {
+                    self.target_health(&typed).await
+                } else {
+                    Ok(Vec::new())
+                }
+            };
+            let attributes = async {
+                if reads.settings {
                     self.attributes(arn).await
                 } else {
                     Ok(TgAttributes::default())
                 }
             };
-            futures::try_join!(self.target_health(&typed), delay)
+            futures::try_join!(health, attributes)
         }))
         .await
     }
@@ -507,11 +673,7 @@ impl Aws {
                     .collect::<Vec<_>>(),
             )
         });
-        Ok(futures::future::try_join_all(chunks)
-            .await?
-            .into_iter()
-            .flatten()
-            .collect())
+        Ok(fan_out(chunks).await?.into_iter().flatten().collect())
     }
 
     async fn attributes(&self, arn: &str) -> Result<TgAttributes> {
@@ -565,66 +727,45 @@ impl Aws {
         Ok(out)
     }
 
-    /// Target groups tagged as cutover's: listed, then their tags read 20 at a time.
+    /// Target groups tagged as cutover's: listed, then their tags read 20
+    /// at a time. The listing and the tags an observation just made (drift
+    /// over many apps) are used again, not read a second time.
     pub(super) async fn managed_target_groups(&self) -> Result<Vec<Managed>> {
-        let mut out = Vec::new();
-        let mut arns = Vec::new();
-        let mut marker: Option<String> = None;
-        loop {
-            self.count("DescribeTargetGroups");
-            let page = self
-                .elb
-                .describe_target_groups()
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .map_err(|e| err("DescribeTargetGroups", e))?;
-            arns.extend(page.target_groups().iter().filter_map(|t| {
-                Some((
-                    t.target_group_arn()?.to_string(),
-                    t.target_group_name()?.to_string(),
-                    t.load_balancer_arns()
-                        .first()
-                        .and_then(|a| load_balancer_name(a)),
-                ))
-            }));
-            marker = page.next_marker().map(str::to_string);
-            if marker.is_none() {
-                break;
-            }
-        }
-        for chunk in arns.chunks(20) {
-            self.count("DescribeTags");
-            let tagged = self
-                .elb
-                .describe_tags()
-                .set_resource_arns(Some(chunk.iter().map(|(a, _, _)| a.clone()).collect()))
-                .send()
-                .await
-                .map_err(|e| err("DescribeTags", e))?;
-            for d in tagged.tag_descriptions() {
-                let tag = |k: &str| {
-                    d.tags()
-                        .iter()
-                        .find(|t| t.key() == Some(k))
-                        .and_then(|t| t.value())
-                };
-                if tag(tags::MANAGED).is_some() {
-                    let (name, used_by) = chunk
-                        .iter()
-                        .find(|(a, _, _)| Some(a.as_str()) == d.resource_arn())
-                        .map(|(_, n, lb)| (n.clone(), lb.clone()))
-                        .unwrap_or_default();
-                    out.push(Managed {
-                        kind: ManagedKind::TargetGroup,
-                        name,
-                        app: tag(tags::APP).unwrap_or_default().to_string(),
-                        load_balancer: tag(tags::LOAD_BALANCER).map(str::to_string).or(used_by),
-                    });
-                }
-            }
-        }
-        Ok(out)
+        let listed = self.listed.lock().expect("lock").take();
+        let Listed {
+            target_groups,
+            mut tags,
+        } = match listed {
+            Some(listed) => listed,
+            None => Listed {
+                target_groups: self.region_target_groups().await?,
+                tags: BTreeMap::new(),
+            },
+        };
+        let unread = target_groups
+            .iter()
+            .filter_map(|t| t.target_group_arn())
+            .filter(|a| !tags.contains_key(*a))
+            .map(str::to_string)
+            .collect();
+        tags.extend(self.tags_of(unread).await?);
+        Ok(target_groups
+            .iter()
+            .filter_map(|t| {
+                let tag = tags.get(t.target_group_arn()?)?;
+                tag.get(tags::MANAGED)?;
+                let used_by = t
+                    .load_balancer_arns()
+                    .first()
+                    .and_then(|a| load_balancer_name(a));
+                Some(Managed {
+                    kind: ManagedKind::TargetGroup,
+                    name: t.target_group_name()?.to_string(),
+                    app: tag.get(tags::APP).cloned().unwrap_or_default(),
+                    load_balancer: tag.get(tags::LOAD_BALANCER).cloned().or(used_by),
+                })
+            })
+            .collect())
     }
 }
 
@@ -654,10 +795,10 @@ where
         let alone = chunk.iter().map(|n| async move {
             Ok::<_, ProviderError>(describe(vec![n.clone()]).await?.unwrap_or_default())
         });
-        let found = futures::future::try_join_all(alone).await?;
+        let found = fan_out(alone).await?;
         Ok::<_, ProviderError>(found.into_iter().flatten().collect())
     });
-    let found = futures::future::try_join_all(chunks).await?;
+    let found = fan_out(chunks).await?;
     Ok(found.into_iter().flatten().collect())
 }
 
@@ -708,9 +849,9 @@ fn assemble(app: &AppRef, now: i64, found: &Found, details: &Details) -> Observe
     obs.launch_template = found
         .templates
         .get(&names::launch_template(&app.app))
-        .map(|id| observed::LaunchTemplate {
-            id: id.clone(),
-            versions: details.versions.get(id).cloned().unwrap_or_default(),
+        .map(|t| observed::LaunchTemplate {
+            id: t.id.clone(),
+            versions: details.versions.get(&t.id).cloned().unwrap_or_default(),
         });
     obs.active = found
         .parameters
@@ -781,16 +922,58 @@ pub(super) fn leaving(i: &asg::types::Instance) -> bool {
         .is_some_and(|l| l.as_str().starts_with("Terminat"))
 }
 
-/// The group's launch template version (plain or in a mixed instances policy).
+/// The group's launch template (plain or in a mixed instances policy).
+fn group_launch_template(
+    g: &asg::types::AutoScalingGroup,
+) -> Option<&asg::types::LaunchTemplateSpecification> {
+    g.launch_template().or_else(|| {
+        g.mixed_instances_policy()?
+            .launch_template()?
+            .launch_template_specification()
+    })
+}
+
+/// The group's launch template version.
 fn group_version(g: &asg::types::AutoScalingGroup) -> Option<i64> {
-    g.launch_template()
-        .or_else(|| {
-            g.mixed_instances_policy()?
-                .launch_template()?
-                .launch_template_specification()
-        })
-        .and_then(|l| l.version())
-        .and_then(|v| v.parse().ok())
+    group_launch_template(g)?.version()?.parse().ok()
+}
+
+/// The id of the group's launch template, of those in `templates` when
+/// the group names it by name.
+fn group_template(
+    g: &asg::types::AutoScalingGroup,
+    templates: &BTreeMap<String, Template>,
+) -> Option<String> {
+    let spec = group_launch_template(g)?;
+    spec.launch_template_id()
+        .map(str::to_string)
+        .or_else(|| Some(templates.get(spec.launch_template_name()?)?.id.clone()))
+}
+
+/// A version as an observation holds it, with its template's id.
+fn version_from(
+    v: &ec2::types::LaunchTemplateVersion,
+) -> (String, observed::LaunchTemplateVersion) {
+    let data = v.launch_template_data();
+    let version = observed::LaunchTemplateVersion {
+        number: v.version_number().unwrap_or(0),
+        fingerprint: v
+            .version_description()
+            .and_then(fingerprint_from_description),
+        image_id: data.and_then(|d| d.image_id()).map(str::to_string),
+        instance_type: data
+            .and_then(|d| d.instance_type())
+            .map(|t| t.as_str().to_string()),
+        user_data: data.and_then(|d| d.user_data()).and_then(decode_user_data),
+        imdsv2: data
+            .and_then(|d| d.metadata_options()?.http_tokens().cloned())
+            .map(|t| t == ec2::types::LaunchTemplateHttpTokensState::Required),
+        root_volume: data.and_then(root_volume_from),
+    };
+    (
+        v.launch_template_id().unwrap_or_default().to_string(),
+        version,
+    )
 }
 
 /// Instances launched from another launch template version than the

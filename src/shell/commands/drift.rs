@@ -15,7 +15,7 @@ pub async fn run(
     orphans: bool,
 ) -> Result<ExitStatus> {
     let files = plan_files(args)?;
-    let seen = observe_plans(g, &files, false).await;
+    let seen = observe_plans(g, &files, false, crate::model::observed::Reads::DRIFT).await;
     let mut apps = Vec::new();
     let mut specs = Vec::new();
     let mut failed = false;

@@ -73,7 +73,7 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
                 auto_approve,
                 retry,
             } => apply::run(&g, &plan, auto_approve, retry).await,
-            Command::Status { plan, format } => status::run(&g, &plan, format).await,
+            Command::Status { plans, format } => status::run(&g, &plans, format).await,
             Command::Rollback { plan, force } => rollback::run(&g, &plan, force).await,
             Command::Promote { plan } => promote::run(&g, &plan).await,
             Command::Drift {
@@ -221,6 +221,7 @@ pub(crate) async fn observe_plans(
     g: &GlobalArgs,
     files: &[PathBuf],
     preflight: bool,
+    reads: crate::model::observed::Reads,
 ) -> Observation {
     let loaded: Vec<Result<Spec>> = files.iter().map(|f| load_spec(f)).collect();
     let region_of = |s: &Spec| g.region.clone().or_else(|| s.region.clone());
@@ -251,7 +252,7 @@ pub(crate) async fn observe_plans(
         let named: Vec<_> = specs.iter().map(|s| s.named()).collect();
         let lookups =
             futures::future::join_all(named.iter().filter(|_| preflight).map(|n| p.look_up(n)));
-        let (observed, found) = futures::join!(p.observe_apps(&refs), lookups);
+        let (observed, found) = futures::join!(p.observe_apps(&refs, reads), lookups);
         let mut found = found.into_iter();
         for ((&i, obs), spec) in members.iter().zip(observed).zip(&specs) {
             let what = format!(

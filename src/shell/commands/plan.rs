@@ -25,7 +25,7 @@ pub async fn run(
             files.len()
         );
     }
-    let seen = super::observe_plans(g, &files, true).await;
+    let seen = super::observe_plans(g, &files, true, crate::model::observed::Reads::ALL).await;
     let mut plans = Vec::new();
     let mut rollbacks = Vec::new();
     for (path, r) in seen.apps {

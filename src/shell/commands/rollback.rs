@@ -128,7 +128,10 @@ async fn read_and_decide(
     >,
 > {
     let obs = p
-        .observe_traffic(&crate::provider::AppRef::from_spec(spec))
+        .observe_as(
+            &crate::provider::AppRef::from_spec(spec),
+            crate::model::observed::Reads::TRAFFIC,
+        )
         .await
         .with_context(|| {
             format!(

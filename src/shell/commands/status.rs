@@ -1,25 +1,54 @@
-//! `cutover status PLAN`: what runs where, how healthy, and what a rollback would do.
+//! `cutover status PLAN|DIR…`: what runs where, how healthy, and what a
+//! rollback would do. Every app of a region is read together (batched
+//! describes), as drift reads them.
 
-use super::{load_spec, observe, provider, report_calls};
+use super::{observe_plans, plan_files, report_calls};
+use crate::model::observed::Reads;
 use crate::shell::cli::{Format, GlobalArgs};
 use crate::shell::exit::ExitStatus;
 use anyhow::Result;
-use std::path::Path;
+use std::path::PathBuf;
 
-pub async fn run(g: &GlobalArgs, path: &Path, format: Format) -> Result<ExitStatus> {
-    let spec = load_spec(path)?;
-    let p = provider(g, &spec).await?;
-    let obs = observe(p.as_ref(), &spec).await?;
-    let status = crate::decide::status::status(&spec, &obs);
-    match format {
-        Format::Text => print!("{}", crate::render::status::render(&status)),
-        Format::Markdown => print!(
-            "**{}**\n\n```\n{}```\n",
-            status.app,
-            crate::render::status::render(&status)
-        ),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&status)?),
+pub async fn run(g: &GlobalArgs, args: &[PathBuf], format: Format) -> Result<ExitStatus> {
+    let files = plan_files(args)?;
+    // One plan named as a file: its status alone (a JSON object); otherwise
+    // one entry per app (a JSON array).
+    let single = args.len() == 1 && !args[0].is_dir();
+    let seen = observe_plans(g, &files, false, Reads::STATUS).await;
+    let mut shown = Vec::new();
+    let mut failed = false;
+    for (path, r) in seen.apps {
+        match r.and_then(|(spec, obs)| Ok(crate::decide::status::status(&spec, &obs?))) {
+            Ok(status) => shown.push(status),
+            Err(e) => {
+                failed = true;
+                if let Some(pe) = e.downcast_ref::<crate::spec::PlanFileError>() {
+                    eprintln!("{pe}");
+                } else {
+                    eprintln!("error: {}: {e:#}", path.display());
+                }
+            }
+        }
     }
-    report_calls(g, p.as_ref());
-    Ok(ExitStatus::Success)
+    let texts = || shown.iter().map(crate::render::status::render);
+    match format {
+        Format::Text => print!("{}", texts().collect::<Vec<_>>().join("\n")),
+        Format::Markdown => {
+            for (status, text) in shown.iter().zip(texts()) {
+                print!("**{}**\n\n```\n{text}```\n", status.app);
+            }
+        }
+        Format::Json if single && shown.len() == 1 => {
+            println!("{}", serde_json::to_string_pretty(&shown[0])?)
+        }
+        Format::Json => println!("{}", serde_json::to_string_pretty(&shown)?),
+    }
+    for (_, p) in &seen.regions {
+        report_calls(g, p.as_ref());
+    }
+    Ok(if failed {
+        ExitStatus::Error
+    } else {
+        ExitStatus::Success
+    })
 }
