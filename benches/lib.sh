@@ -48,3 +48,28 @@ PY
 ms() { "$PY" -c 'import time; print(time.time_ns() // 1_000_000)'; }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { "$PY" -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a / b:.2f}x' if b else '-')" "$1" "$2"; }
+
+# The floor program (benches/floor.rs), built in the same profile as BIN.
+floor_bin() {
+  local profile=release
+  case "$BIN" in *debug*) profile=debug ;; esac
+  local flag=""
+  [ "$profile" = release ] && flag="--release"
+  cargo build $flag --locked --bench floor --quiet 2>/dev/null || cargo build $flag --locked --bench floor
+  ls -t target/$profile/deps/floor-* | grep -v '\.d$' | head -1
+}
+
+# time_ms CMD…: runs CMD (output discarded), prints its wall time in ms.
+time_ms() {
+  local t0 t1
+  t0=$(ms); "$@" >/dev/null 2>&1; t1=$(ms)
+  echo $((t1 - t0))
+}
+
+# row FIGURE MEASURED FLOOR TARGET: one line of a result table.
+row() {
+  printf '  %-44s %10s %10s %8s   %s\n' "$1" "$2" "$3" "$(ratio "${2%% *}" "${3%% *}")" "$4"
+}
+header() {
+  printf '  %-44s %10s %10s %8s   %s\n' "figure" "measured" "floor" "ratio" "target"
+}

@@ -7,6 +7,7 @@ use cutover::shell::exit::ExitStatus;
 use cutover::spec::PlanFileError;
 
 fn main() {
+    cutover::shell::timing::start();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -17,6 +18,8 @@ fn main() {
         }
     };
     cutover::shell::cli::init_tracing(&cli.global);
+    let verbose = cli.global.verbose > 0;
+    cutover::shell::timing::mark("arguments");
     let status = match cutover::shell::commands::run(cli) {
         Ok(status) => status,
         Err(err) => {
@@ -28,5 +31,11 @@ fn main() {
             ExitStatus::Error
         }
     };
+    cutover::shell::timing::mark("output");
+    if verbose {
+        if let Some(line) = cutover::shell::timing::line() {
+            eprintln!("{line}");
+        }
+    }
     std::process::exit(status.code());
 }

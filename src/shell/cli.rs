@@ -157,6 +157,14 @@ pub enum Command {
         #[arg(long)]
         plan_output: bool,
     },
+    /// Print a shell completion script, e.g. `cutover completions bash >
+    /// ~/.local/share/bash-completion/completions/cutover`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `cutover man > ~/.local/share/man/man1/cutover.1`.
+    Man,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -116,7 +116,26 @@ impl<'a> Lock<'a> {
 
     /// Deletes the lock, unless it is no longer this run's own.
     pub async fn release(self) {
-        let preempted = match self.provider.read_lock(&self.name).await {
+        let seen = self.provider.read_lock(&self.name).await;
+        self.release_seen(seen).await
+    }
+
+    /// The lock's name, for a look at it alongside another call.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether `value` (the lock parameter as a read saw it) is this run's.
+    pub fn is_own(&self, value: &str) -> bool {
+        Holder::parse(value).is_ok_and(|h| h.token == self.holder.token)
+    }
+
+    /// Deletes the lock as [`Lock::release`] does, with the lock as read
+    /// moments before (alongside this run's last write, one round trip
+    /// fewer). Between that look and the delete, only another rollback or
+    /// `cutover unlock` could take the lock; the window is one call longer.
+    pub async fn release_seen(self, seen: Result<Option<String>, crate::provider::ProviderError>) {
+        let preempted = match seen {
             Ok(None) => true,
             Ok(Some(v)) => match Holder::parse(&v) {
                 Ok(h) if h.token == self.holder.token => {
@@ -215,7 +234,7 @@ impl Guard for LockGuard<'_> {
 
 /// A lock someone else holds (`current`), and this run as a holder (`me`,
 /// serialised as `value`) for a takeover.
-struct Contested {
+pub struct Contested {
     name: String,
     me: Holder,
     value: String,
@@ -378,15 +397,33 @@ pub async fn preempt<'a>(
     state_parameter: &str,
     command: &str,
 ) -> Result<Lock<'a>, LockError> {
+    match first_try(provider, state_parameter, command).await? {
+        Ok(lock) => Ok(lock),
+        Err(contested) => take_over(provider, contested).await,
+    }
+}
+
+/// The first half of [`preempt`]: the lock when it was free, else who has
+/// it, for [`take_over`] once the rollback knows it will flip.
+pub async fn try_take<'a>(
+    provider: &'a dyn Provider,
+    state_parameter: &str,
+    command: &str,
+) -> Result<Result<Lock<'a>, Contested>, LockError> {
+    first_try(provider, state_parameter, command).await
+}
+
+/// The second half of [`preempt`]: takes the lock over from its holder.
+pub async fn take_over<'a>(
+    provider: &'a dyn Provider,
+    contested: Contested,
+) -> Result<Lock<'a>, LockError> {
     let Contested {
         name,
         me,
         value,
         current,
-    } = match first_try(provider, state_parameter, command).await? {
-        Ok(lock) => return Ok(lock),
-        Err(contested) => contested,
-    };
+    } = contested;
     let victim = Holder::parse(&current).ok();
     let was = victim.as_ref().map(|h| h.to_string()).unwrap_or(current);
     eprintln!("note: taking over the lock of {was}: a rollback preempts it");

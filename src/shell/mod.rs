@@ -10,3 +10,4 @@ pub mod exit;
 pub mod lock;
 pub mod notify;
 pub mod progress;
+pub mod timing;

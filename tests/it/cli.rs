@@ -275,3 +275,29 @@ fn a_wrong_retry_setting_is_refused_saying_where_it_is_and_what_is_right() {
         run.stderr
     );
 }
+
+#[test]
+fn completions_and_the_manual_page_come_from_the_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef cutover"),
+        ("fish", "complete -c cutover"),
+    ] {
+        let run = cutover(&["completions", shell], &[], dir.path());
+        run.expect(0);
+        assert!(run.stdout.contains(marker), "{shell}: {}", run.stdout);
+        for command in ["apply", "rollback", "drift", "status"] {
+            assert!(run.stdout.contains(command), "{shell} lacks {command}");
+        }
+    }
+    cutover(&["completions", "tcsh"], &[], dir.path()).expect(1);
+    let man = cutover(&["man"], &[], dir.path());
+    man.expect(0);
+    assert!(
+        man.stdout.starts_with(".ie") && man.stdout.contains(".TH cutover 1"),
+        "{}",
+        man.stdout
+    );
+    assert!(man.stdout.contains("rollback"), "{}", man.stdout);
+}

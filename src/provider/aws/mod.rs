@@ -333,6 +333,14 @@ fn protocol_from(p: Option<&elb::types::ProtocolEnum>) -> Protocol {
 impl Aws {
     /// `Err` says which retry setting of the user's is wrong.
     pub async fn connect(opts: &AwsOptions) -> std::result::Result<Aws, String> {
+        Ok(Aws::from_config(&Aws::load_config(opts).await?))
+    }
+
+    /// The shared configuration: region, credentials chain, retries and
+    /// timeouts (a start-up phase of its own, timed by the shell).
+    pub async fn load_config(
+        opts: &AwsOptions,
+    ) -> std::result::Result<aws_types::SdkConfig, String> {
         let user = retry::UserRetry::load(opts.profile.as_deref()).await?;
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .retry_config(retry::retry_config(&user, retry::test_backoff_ms()))
@@ -346,14 +354,18 @@ impl Aws {
         if let Some(u) = &opts.endpoint_url {
             loader = loader.endpoint_url(u);
         }
-        let conf = loader.load().await;
+        Ok(loader.load().await)
+    }
+
+    /// Each service's client on `conf`.
+    pub fn from_config(conf: &aws_types::SdkConfig) -> Aws {
         let nothing_answers = retry::NothingAnswers::default();
         // Each service's client: the shared config, its own retry
         // partition, and the shared "nothing answers" classifier.
         macro_rules! client {
             ($service:ident) => {
                 $service::Client::from_conf(
-                    $service::config::Builder::from(&conf)
+                    $service::config::Builder::from(conf)
                         .retry_partition(retry::partition(concat!(
                             "cutover-",
                             stringify!($service)
@@ -363,7 +375,7 @@ impl Aws {
                 )
             };
         }
-        Ok(Aws {
+        Aws {
             elb: client!(elb),
             asg: client!(asg),
             ec2: client!(ec2),
@@ -378,7 +390,7 @@ impl Aws {
             kept_actions: Mutex::new(BTreeMap::new()),
             total_calls: AtomicU64::new(0),
             listed: Mutex::new(None),
-        })
+        }
     }
 
     fn now_secs(&self) -> Timestamp {

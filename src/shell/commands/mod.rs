@@ -49,6 +49,18 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
             }
             return Ok(ExitStatus::Success);
         }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "cutover", &mut std::io::stdout());
+            return Ok(ExitStatus::Success);
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            clap_mangen::Man::new(cmd)
+                .render(&mut std::io::stdout())
+                .context("writing the manual page")?;
+            return Ok(ExitStatus::Success);
+        }
         _ => {}
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -56,11 +68,14 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    crate::shell::timing::mark("runtime");
     rt.block_on(async move {
         match cli.command {
-            Command::Validate { .. } | Command::Schema { .. } | Command::Diff { .. } => {
-                unreachable!("handled above")
-            }
+            Command::Validate { .. }
+            | Command::Schema { .. }
+            | Command::Diff { .. }
+            | Command::Completions { .. }
+            | Command::Man => unreachable!("handled above"),
             Command::Plan {
                 plans,
                 format,
@@ -162,9 +177,11 @@ async fn provider_for(
         profile: g.profile.clone(),
         endpoint_url: g.endpoint_url.clone(),
     };
-    Ok(Box::new(
-        Aws::connect(&opts).await.map_err(anyhow::Error::msg)?,
-    ))
+    let conf = Aws::load_config(&opts).await.map_err(anyhow::Error::msg)?;
+    crate::shell::timing::mark("aws config");
+    let aws = Aws::from_config(&conf);
+    crate::shell::timing::mark("clients");
+    Ok(Box::new(aws))
 }
 
 /// Plan files and their apps as observed together.

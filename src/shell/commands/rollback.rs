@@ -12,6 +12,7 @@ use std::path::Path;
 
 pub async fn run(g: &GlobalArgs, path: &Path, force: bool) -> Result<ExitStatus> {
     let spec = load_spec(path)?;
+    crate::shell::timing::mark("plan file");
     let p = provider(g, &spec).await?;
     let result = decide_and_flip(g, path, &spec, p.as_ref(), force).await;
     report_calls(g, p.as_ref());
@@ -19,7 +20,10 @@ pub async fn run(g: &GlobalArgs, path: &Path, force: bool) -> Result<ExitStatus>
 }
 
 /// Reads what the decision needs, decides, and only when there is
-/// something to do takes the lock over and flips.
+/// something to do takes the lock over and flips. Four round trips when
+/// nobody holds the lock: the reads' first round with the lock's create,
+/// their second round, the flip (with the active colour, the promotion
+/// record, the rolled-back tag and a look at the lock), the lock's delete.
 async fn decide_and_flip(
     g: &GlobalArgs,
     path: &Path,
@@ -27,35 +31,49 @@ async fn decide_and_flip(
     p: &dyn crate::provider::Provider,
     force: bool,
 ) -> Result<ExitStatus> {
-    // No describe-everything before the flip: only what the decision needs.
-    let (obs, decision, plan) = match read_and_decide(spec, p, force).await? {
-        Ok(all) => all,
-        Err(refusal) => {
-            eprintln!("error: {refusal}");
-            return Ok(ExitStatus::Error);
+    use crate::shell::lock;
+    let command = format!("cutover rollback {}", path.display());
+    // The lock's create (overwrite off) goes out with the reads: if it is
+    // created, nobody held the lock when it landed.
+    let (read, created) = futures::join!(
+        read_and_decide(spec, p, force),
+        lock::try_take(p, &spec.state_parameter, &command)
+    );
+    crate::shell::timing::mark("reads and lock");
+    let created = created?;
+    let (obs, decision, plan) = match read {
+        Ok(Ok(all)) => all,
+        refused_or_failed => {
+            // Nothing to flip: a lock this run made goes again; one someone
+            // else holds was never touched.
+            if let Ok(lock) = created {
+                lock.release().await;
+            }
+            if let Ok(Err(refusal)) = &refused_or_failed {
+                eprintln!("error: {refusal}");
+            }
+            return refused_or_failed.map(|_| ExitStatus::Error);
         }
     };
     // The emergency button waits for nobody: it takes the lock over, and a
     // running apply or promote stops at its next look.
-    let lock = crate::shell::lock::preempt(
-        p,
-        &spec.state_parameter,
-        &format!("cutover rollback {}", path.display()),
-    )
-    .await?;
+    let (lock, stale) = match created {
+        // A holder the read saw released the lock before the create landed:
+        // what it did last may postdate the read.
+        Ok(lock) => {
+            let stale = obs.lock.as_deref().is_some_and(|v| !lock.is_own(v));
+            (lock, stale)
+        }
+        Err(contested) => (lock::take_over(p, contested).await?, true),
+    };
     // A run it preempted may have moved on (promoted, shifted) since the
     // read: decide again on live state.
-    let (obs, decision, plan) = if lock.took_over() {
-        match read_and_decide(spec, p, force).await {
-            Ok(Ok(all)) => all,
-            Ok(Err(refusal)) => {
-                eprintln!("error: {refusal}");
+    let (obs, decision, plan) = if stale {
+        match decide_again(spec, p, force).await {
+            Ok(Some(all)) => all,
+            other => {
                 lock.release().await;
-                return Ok(ExitStatus::Error);
-            }
-            Err(e) => {
-                lock.release().await;
-                return Err(e);
+                return other.map(|_| ExitStatus::Error);
             }
         }
     } else {
@@ -64,12 +82,39 @@ async fn decide_and_flip(
     if let Some(w) = crate::render::outcome::rollback_warning(&decision) {
         eprintln!("{w}");
     }
-    let result = flip(g, spec, p, &decision, &plan, &obs).await;
-    if lock.took_over() && decision.flip && matches!(result, Ok(ExitStatus::Success)) {
-        settle(spec, p, &decision, &obs).await;
+    if lock.took_over() {
+        let result = flip(g, spec, p, &decision, &plan, &obs).await;
+        if decision.flip && matches!(result, Ok(ExitStatus::Success)) {
+            settle(spec, p, &decision, &obs).await;
+        }
+        lock.release().await;
+        return result;
     }
-    lock.release().await;
+    // The look at the lock its release needs goes out with the flip.
+    let (result, seen) = futures::join!(
+        flip(g, spec, p, &decision, &plan, &obs),
+        p.read_lock(lock.name())
+    );
+    crate::shell::timing::mark("flip");
+    lock.release_seen(seen).await;
+    crate::shell::timing::mark("release");
     result
+}
+
+/// The decision read again once the lock is this run's; `None` (said on
+/// stderr) when it is now a refusal.
+async fn decide_again(
+    spec: &crate::spec::Spec,
+    p: &dyn crate::provider::Provider,
+    force: bool,
+) -> Result<Option<Decided>> {
+    Ok(match read_and_decide(spec, p, force).await? {
+        Ok(all) => Some(all),
+        Err(refusal) => {
+            eprintln!("error: {refusal}");
+            None
+        }
+    })
 }
 
 /// After preempting a run: a listener write of that run already in flight
@@ -112,21 +157,19 @@ async fn settle(
     }
 }
 
+/// A snapshot, the rollback decided on it, and its plan.
+type Decided = (
+    crate::model::observed::Observed,
+    crate::decide::rollback::Rollback,
+    crate::model::plan::Plan,
+);
+
 /// What the rollback decision needs, read, and the decision on it.
 async fn read_and_decide(
     spec: &crate::spec::Spec,
     p: &dyn crate::provider::Provider,
     force: bool,
-) -> Result<
-    std::result::Result<
-        (
-            crate::model::observed::Observed,
-            crate::decide::rollback::Rollback,
-            crate::model::plan::Plan,
-        ),
-        crate::decide::rollback::RollbackRefusal,
-    >,
-> {
+) -> Result<std::result::Result<Decided, crate::decide::rollback::RollbackRefusal>> {
     let obs = p
         .observe_as(
             &crate::provider::AppRef::from_spec(spec),

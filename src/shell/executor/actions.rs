@@ -133,6 +133,10 @@ impl Executor<'_> {
                     .await
             }
             Action::RememberRolledBack { color, release } => {
+                if let Some(sent) = r.remembered.take() {
+                    sent?;
+                    return Ok(None);
+                }
                 let at = self.provider.now();
                 self.provider
                     .mark_rolled_back(&r.fleet(*color), release, at)
@@ -473,7 +477,21 @@ impl Executor<'_> {
                 None => Ok(()),
             }
         };
-        let (flipped, recorded, previous) = futures::join!(flip, record, previous);
+        // The tag of the release rolled back, when it is the next step, goes
+        // out too: if the flip fails, the release is tagged all the same,
+        // which errs on the safe side (a later apply asks for --retry; the
+        // rollback run again tags it again).
+        let remember = r.remember_with_flip.take();
+        let tag = async {
+            match &remember {
+                Some((color, release)) => {
+                    Some(p.mark_rolled_back(&r.fleet(*color), release, p.now()).await)
+                }
+                None => None,
+            }
+        };
+        let (flipped, recorded, previous, tagged) = futures::join!(flip, record, previous, tag);
+        r.remembered = tagged;
         if let Err(e) = previous {
             self.reporter.event(Event::Warning(format!(
                 "could not write the promotion record ({e}); a second rollback may not know where the first one came from"

@@ -80,6 +80,13 @@ impl Executor<'_> {
                 total,
                 what: what.clone(),
             });
+            if let (
+                Action::Flip { traffic: true, .. },
+                Some(Action::RememberRolledBack { color, release }),
+            ) = (&step.action, plan.steps.get(i + 1).map(|s| &s.action))
+            {
+                r.remember_with_flip = Some((*color, release.clone()));
+            }
             let result = match self.guard().await {
                 Ok(()) => self.run_until_visible(plan, &step.action, &mut r).await,
                 Err(e) => Err(e),

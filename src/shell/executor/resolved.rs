@@ -35,6 +35,11 @@ pub(super) struct Resolved {
     /// When this run last set each colour's fleet (its clock): scaling
     /// activities from then on are this run's launches.
     pub fleet_set_at: PerColor<Option<Timestamp>>,
+    /// A rollback's tag (colour, release) to send with its flip, when the
+    /// plan's next step is that tag: one round trip fewer.
+    pub remember_with_flip: Option<(Color, String)>,
+    /// The answer to the tag sent with the flip, for that next step.
+    pub remembered: Option<Result<(), crate::provider::ProviderError>>,
 }
 
 impl Resolved {
@@ -74,6 +79,8 @@ impl Resolved {
             home: None,
             active: obs.active.as_ref().map(|a| a.color),
             fleet_set_at: PerColor::default(),
+            remember_with_flip: None,
+            remembered: None,
         }
     }
 
