@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark: apply's own time beyond the waits the plan configures, for a
-# 4-step release (10/25/50/100, bake 0s, teardown after 0s) against a local
+# 4-step release (10/25/50/100, bake 0s, teardown after 0s, no connection
+# draining) against a local
 # moto whose Auto Scaling acts at once: everything measured is cutover's
 # reads, writes, read-backs and polls.
 #
@@ -11,6 +12,9 @@ source benches/lib.sh
 RUNS="${RUNS:-3}"
 bench_setup
 apps 1 app
+# No configured wait at all: no bake (apps), no rollback window (DELAY 0s),
+# no deregistration delay.
+sed -i 's/deregistration_delay = "1s"/deregistration_delay = "0s"/' "$WORK/app0.toml"
 "$BIN" apply "$WORK/app0.toml" --auto-approve >/dev/null 2>&1
 for i in $(seq "$RUNS"); do
   sed "s/ami-0demo0000000001/ami-0demo00000001$(printf %02d "$i")/" "$WORK/app0.toml" > "$WORK/next.toml"

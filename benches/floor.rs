@@ -88,10 +88,12 @@ async fn rollback(elb: &elb::Client, lb: &str, port: i32, blue: &str, green: &st
         .iter()
         .find(|l| l.port() == Some(port))
         .ok_or("no listener")?;
-    let serving = listener.default_actions()[0]
+    let action = &listener.default_actions()[0];
+    let serving = action
         .forward_config()
         .and_then(|f| f.target_groups().iter().find(|t| t.weight() == Some(100)))
         .and_then(|t| t.target_group_arn())
+        .or(action.target_group_arn())
         .unwrap_or_default();
     let other = tgs
         .target_groups()

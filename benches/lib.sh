@@ -45,9 +45,12 @@ for i in range(n):
 PY
 }
 
-ms() { "$PY" -c 'import time; print(time.time_ns() // 1_000_000)'; }
+# Milliseconds now, from bash itself (no process started to read the clock).
+ms() { local t=${EPOCHREALTIME/[.,]/}; echo $((t / 1000)); }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ratio() { "$PY" -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a / b:.2f}x' if b else '-')" "$1" "$2"; }
+ratio() { "$PY" -c "import sys
+try: a, b = float(sys.argv[1]), float(sys.argv[2]); print(f'{a / b:.2f}x' if b else '-')
+except ValueError: print('-')" "$1" "$2"; }
 
 # The floor program (benches/floor.rs), built in the same profile as BIN.
 floor_bin() {

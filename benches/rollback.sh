@@ -37,7 +37,9 @@ elb = boto3.client("elbv2")
 lb = elb.describe_load_balancers(Names=["app0-alb"])["LoadBalancers"][0]["LoadBalancerArn"]
 tgs = {t["TargetGroupName"]: t["TargetGroupArn"] for t in elb.describe_target_groups(Names=["app0-blue", "app0-green"])["TargetGroups"]}
 listener = [l for l in elb.describe_listeners(LoadBalancerArn=lb)["Listeners"] if l["Port"] == 80][0]
-serving = [t["TargetGroupArn"] for t in listener["DefaultActions"][0]["ForwardConfig"]["TargetGroups"] if t["Weight"] == 100][0]
+action = listener["DefaultActions"][0]
+weighted = action.get("ForwardConfig", {}).get("TargetGroups", [])
+serving = next((t["TargetGroupArn"] for t in weighted if t.get("Weight") == 100), action.get("TargetGroupArn"))
 other = tgs["app0-green"] if serving == tgs["app0-blue"] else tgs["app0-blue"]
 elb.modify_listener(ListenerArn=listener["ListenerArn"], DefaultActions=[{"Type": "forward", "ForwardConfig": {"TargetGroups": [{"TargetGroupArn": other, "Weight": 100}, {"TargetGroupArn": serving, "Weight": 0}]}}])
 PY

@@ -1388,20 +1388,24 @@ fn aws_drift_of_each_kind_and_apply_repairs_it() {
     aws.moto.cutover(&["drift", "shop.toml"]).expect(0);
 }
 
+/// App `app`'s plan on the shared load balancer, on ports 80+i and 9080+i.
+fn app_on_shared_balancer(aws: &Aws, app: &str, i: usize) -> String {
+    aws.adapt(crate::harness::plan_toml("ami-0000000000000001", "0s"))
+        .replace("name = \"shop\"", &format!("name = \"{app}\""))
+        .replace("port = 80\n", &format!("port = {}\n", 80 + i))
+        .replace(
+            "port = 8080\nprotocol = \"HTTP\"\nrole",
+            &format!("port = {}\nprotocol = \"HTTP\"\nrole", 9080 + i),
+        )
+}
+
 #[test]
 fn aws_drift_observes_the_apps_of_a_region_together() {
     let aws = Aws::new();
     let dir = aws.moto.dir.path();
     std::fs::create_dir(dir.join("plans")).unwrap();
     for (i, app) in ["shop", "cart", "pay"].iter().enumerate() {
-        let plan = aws
-            .adapt(crate::harness::plan_toml("ami-0000000000000001", "0s"))
-            .replace("name = \"shop\"", &format!("name = \"{app}\""))
-            .replace("port = 80\n", &format!("port = {}\n", 80 + i))
-            .replace(
-                "port = 8080\nprotocol = \"HTTP\"\nrole",
-                &format!("port = {}\nprotocol = \"HTTP\"\nrole", 9080 + i),
-            );
+        let plan = app_on_shared_balancer(&aws, app, i);
         let path = format!("plans/{app}.toml");
         std::fs::write(dir.join(&path), plan).unwrap();
         aws.moto
@@ -1460,14 +1464,7 @@ fn aws_drift_and_status_of_many_apps_read_in_few_calls() {
     // region's target groups are listed instead.
     let apps: Vec<String> = (0..12).map(|i| format!("app{i}")).collect();
     for (i, app) in apps.iter().enumerate() {
-        let plan = aws
-            .adapt(crate::harness::plan_toml("ami-0000000000000001", "0s"))
-            .replace("name = \"shop\"", &format!("name = \"{app}\""))
-            .replace("port = 80\n", &format!("port = {}\n", 80 + i))
-            .replace(
-                "port = 8080\nprotocol = \"HTTP\"\nrole",
-                &format!("port = {}\nprotocol = \"HTTP\"\nrole", 9080 + i),
-            );
+        let plan = app_on_shared_balancer(&aws, app, i);
         std::fs::write(dir.join(format!("plans/{app}.toml")), plan).unwrap();
     }
     std::thread::scope(|s| {
@@ -1551,6 +1548,21 @@ fn aws_drift_and_status_of_many_apps_read_in_few_calls() {
     assert_eq!(calls_of(e, "DescribeTargetGroupAttributes"), 0, "{e}");
     assert_eq!(calls_of(e, "DescribeTags"), 0, "{e}");
     assert!(total_calls(e) <= 4 * apps.len() as u64, "{e}");
+
+    // A busy account: AWS throttles a third of the calls; the fan-out backs
+    // off (adaptive retry) and drift still gets there, in sync.
+    aws.moto
+        .faults(serde_json::json!([{"kind": "throttle", "rate": 0.3}]));
+    let throttled = aws.moto.cutover(&["drift", "plans"]);
+    aws.moto.faults(serde_json::json!([]));
+    throttled.expect(0);
+    assert_eq!(
+        throttled.stdout.matches(": in sync").count(),
+        12,
+        "{}",
+        throttled.stdout
+    );
+    assert!(aws.moto.fault_stats()["faults"]["throttle"].as_u64() > Some(0));
 }
 
 #[test]

@@ -30,11 +30,7 @@ pub async fn run(
             Ok(d) => apps.push(d),
             Err(e) => {
                 failed = true;
-                if let Some(pe) = e.downcast_ref::<crate::spec::PlanFileError>() {
-                    eprintln!("{pe}");
-                } else {
-                    eprintln!("error: {}: {e:#}", path.display());
-                }
+                super::report_plan_error(&path, &e);
             }
         }
     }

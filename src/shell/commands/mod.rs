@@ -324,6 +324,16 @@ pub(crate) async fn observe_checked(
     obs
 }
 
+/// Says on stderr why a plan of several could not be shown: a plan-file
+/// error as itself (file:line:col), anything else as one line naming the file.
+pub(crate) fn report_plan_error(path: &Path, e: &anyhow::Error) {
+    if let Some(pe) = e.downcast_ref::<crate::spec::PlanFileError>() {
+        eprintln!("{pe}");
+    } else {
+        eprintln!("error: {}: {e:#}", path.display());
+    }
+}
+
 /// With -v, the API calls made, per operation, on stderr.
 pub(crate) fn report_calls(g: &GlobalArgs, p: &dyn Provider) {
     if g.verbose == 0 {

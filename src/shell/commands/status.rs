@@ -22,11 +22,7 @@ pub async fn run(g: &GlobalArgs, args: &[PathBuf], format: Format) -> Result<Exi
             Ok(status) => shown.push(status),
             Err(e) => {
                 failed = true;
-                if let Some(pe) = e.downcast_ref::<crate::spec::PlanFileError>() {
-                    eprintln!("{pe}");
-                } else {
-                    eprintln!("error: {}: {e:#}", path.display());
-                }
+                super::report_plan_error(&path, &e);
             }
         }
     }
