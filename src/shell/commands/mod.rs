@@ -23,45 +23,8 @@ use std::path::{Path, PathBuf};
 
 pub fn run(cli: Cli) -> Result<ExitStatus> {
     let g = cli.global;
-    match &cli.command {
-        Command::Validate { plans } => return validate::run(&g, plans),
-        Command::Diff { old, new, format } => {
-            let old = crate::spec::load(old)?;
-            let new = crate::spec::load(new)?;
-            let d = crate::decide::diff::diff(&old, &new);
-            let out = match format {
-                crate::shell::cli::Format::Text => crate::render::diff::text(&d),
-                crate::shell::cli::Format::Markdown => crate::render::diff::markdown(&d),
-                crate::shell::cli::Format::Json => crate::render::diff::json(&d),
-            };
-            print!("{out}");
-            return Ok(if d.is_empty() {
-                ExitStatus::Success
-            } else {
-                ExitStatus::Changes
-            });
-        }
-        Command::Schema { plan_output } => {
-            if *plan_output {
-                print!("{}", crate::render::json::schema());
-            } else {
-                print!("{}", crate::spec::raw::json_schema());
-            }
-            return Ok(ExitStatus::Success);
-        }
-        Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(*shell, &mut cmd, "cutover", &mut std::io::stdout());
-            return Ok(ExitStatus::Success);
-        }
-        Command::Man => {
-            let cmd = <Cli as clap::CommandFactory>::command();
-            clap_mangen::Man::new(cmd)
-                .render(&mut std::io::stdout())
-                .context("writing the manual page")?;
-            return Ok(ExitStatus::Success);
-        }
-        _ => {}
+    if let Some(done) = offline(&g, &cli.command) {
+        return done;
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -99,6 +62,67 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
             Command::Unlock { plan, yes } => unlock::run(&g, &plan, yes).await,
         }
     })
+}
+
+/// The commands that need no cloud and no runtime; `None` for the others.
+fn offline(g: &GlobalArgs, command: &Command) -> Option<Result<ExitStatus>> {
+    Some(match command {
+        Command::Validate { plans } => validate::run(g, plans),
+        Command::Diff { old, new, format } => diff(old, new, *format),
+        Command::Schema { plan_output } => {
+            if *plan_output {
+                print!("{}", crate::render::json::schema());
+            } else {
+                print!("{}", crate::spec::raw::json_schema());
+            }
+            Ok(ExitStatus::Success)
+        }
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, "cutover", &mut out);
+            print_whole(&out)
+        }
+        Command::Man => {
+            let cmd = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(cmd).render(&mut out) {
+                Ok(()) => print_whole(&out),
+                Err(e) => Err(e).context("rendering the manual page"),
+            }
+        }
+        _ => return None,
+    })
+}
+
+/// `cutover diff OLD NEW`: what changing a plan file does, from the files alone.
+fn diff(old: &Path, new: &Path, format: crate::shell::cli::Format) -> Result<ExitStatus> {
+    let old = crate::spec::load(old)?;
+    let new = crate::spec::load(new)?;
+    let d = crate::decide::diff::diff(&old, &new);
+    let out = match format {
+        crate::shell::cli::Format::Text => crate::render::diff::text(&d),
+        crate::shell::cli::Format::Markdown => crate::render::diff::markdown(&d),
+        crate::shell::cli::Format::Json => crate::render::diff::json(&d),
+    };
+    print!("{out}");
+    Ok(if d.is_empty() {
+        ExitStatus::Success
+    } else {
+        ExitStatus::Changes
+    })
+}
+
+/// Writes `bytes` to stdout; a reader that stopped early (`| head`) is no
+/// error.
+fn print_whole(bytes: &[u8]) -> Result<ExitStatus> {
+    use std::io::Write;
+    match std::io::stdout().write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("writing to standard output")
+        }
+        _ => Ok(ExitStatus::Success),
+    }
 }
 
 /// Plan files from arguments: files as given, folders as their `*.toml`
