@@ -105,12 +105,20 @@ impl Observed {
             .filter_map(|f| f.launch_template_version)
             .collect();
         if let Some(lt) = self.launch_template.as_mut() {
-            let latest = lt.versions.iter().map(|v| v.number).max();
-            lt.versions
-                .retain(|v| Some(v.number) == latest || running.contains(&v.number));
+            let kept = versions_read(lt.versions.iter().map(|v| v.number).max(), running);
+            lt.versions.retain(|v| kept.contains(&v.number));
         }
         self
     }
+}
+
+/// The launch template versions a snapshot holds: the template's latest
+/// and the versions its fleets run, all a decision uses.
+pub fn versions_read(
+    latest: Option<i64>,
+    running: impl IntoIterator<Item = i64>,
+) -> std::collections::BTreeSet<i64> {
+    latest.into_iter().chain(running).collect()
 }
 
 /// One of the app's rules on a shared listener.

@@ -256,8 +256,9 @@ async fn create(
         .filter(|current| current != value))
 }
 
-/// Creates the lock for `command` with overwrite off: `Ok` when it was free.
-async fn first_try<'a>(
+/// Creates the lock for `command` with overwrite off: `Ok` when it was
+/// free, else who has it.
+pub async fn first_try<'a>(
     provider: &'a dyn Provider,
     state_parameter: &str,
     command: &str,
@@ -389,31 +390,10 @@ async fn claim_after(
     )))
 }
 
-/// Takes the lock for a rollback, which preempts whoever holds it: the
-/// lock then says whose it took over, a note beside it tells that run who
-/// and when, and that run stops at its next look.
-pub async fn preempt<'a>(
-    provider: &'a dyn Provider,
-    state_parameter: &str,
-    command: &str,
-) -> Result<Lock<'a>, LockError> {
-    match first_try(provider, state_parameter, command).await? {
-        Ok(lock) => Ok(lock),
-        Err(contested) => take_over(provider, contested).await,
-    }
-}
-
-/// The first half of [`preempt`]: the lock when it was free, else who has
-/// it, for [`take_over`] once the rollback knows it will flip.
-pub async fn try_take<'a>(
-    provider: &'a dyn Provider,
-    state_parameter: &str,
-    command: &str,
-) -> Result<Result<Lock<'a>, Contested>, LockError> {
-    first_try(provider, state_parameter, command).await
-}
-
-/// The second half of [`preempt`]: takes the lock over from its holder.
+/// Takes the lock over for a rollback, which preempts whoever holds it
+/// (the `Contested` its [`first_try`] found, once the rollback knows it
+/// will flip): the lock then says whose it took over, a note beside it
+/// tells that run who and when, and that run stops at its next look.
 pub async fn take_over<'a>(
     provider: &'a dyn Provider,
     contested: Contested,

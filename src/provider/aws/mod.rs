@@ -331,13 +331,9 @@ fn protocol_from(p: Option<&elb::types::ProtocolEnum>) -> Protocol {
 }
 
 impl Aws {
-    /// `Err` says which retry setting of the user's is wrong.
-    pub async fn connect(opts: &AwsOptions) -> std::result::Result<Aws, String> {
-        Ok(Aws::from_config(&Aws::load_config(opts).await?))
-    }
-
     /// The shared configuration: region, credentials chain, retries and
-    /// timeouts (a start-up phase of its own, timed by the shell).
+    /// timeouts (a start-up phase of its own, timed by the shell). `Err`
+    /// says which retry setting of the user's is wrong.
     pub async fn load_config(
         opts: &AwsOptions,
     ) -> std::result::Result<aws_types::SdkConfig, String> {

@@ -557,18 +557,25 @@ impl Aws {
         &self,
         found: &Found,
     ) -> Result<BTreeMap<String, Vec<observed::LaunchTemplateVersion>>> {
-        let mut wanted: BTreeMap<&str, BTreeSet<i64>> = found
+        let running: Vec<(String, i64)> = found
+            .groups
+            .iter()
+            .filter_map(|g| Some((group_template(g, &found.templates)?, group_version(g)?)))
+            .collect();
+        let wanted: BTreeMap<&str, BTreeSet<i64>> = found
             .templates
             .values()
-            .map(|t| (t.id.as_str(), BTreeSet::from([t.latest])))
+            .map(|t| {
+                let fleets = running
+                    .iter()
+                    .filter(|(id, _)| *id == t.id)
+                    .map(|(_, v)| *v);
+                (
+                    t.id.as_str(),
+                    observed::versions_read(Some(t.latest), fleets),
+                )
+            })
             .collect();
-        for g in &found.groups {
-            if let (Some(id), Some(v)) = (group_template(g, &found.templates), group_version(g)) {
-                if let Some(numbers) = wanted.get_mut(id.as_str()) {
-                    numbers.insert(v);
-                }
-            }
-        }
         let mut out: BTreeMap<String, Vec<observed::LaunchTemplateVersion>> = BTreeMap::new();
         if wanted.len() > TEMPLATES_ONE_BY_ONE {
             for (id, v) in self.describe_versions(None, vec!["$Latest".into()]).await? {

@@ -37,7 +37,7 @@ async fn decide_and_flip(
     // created, nobody held the lock when it landed.
     let (read, created) = futures::join!(
         read_and_decide(spec, p, force),
-        lock::try_take(p, &spec.state_parameter, &command)
+        lock::first_try(p, &spec.state_parameter, &command)
     );
     crate::shell::timing::mark("reads and lock");
     let created = created?;
