@@ -26,8 +26,11 @@ pub enum DriftKind {
     /// Weights no deployment would leave (set by hand), or a forward to a
     /// target group that is neither colour.
     Weights,
-    /// A deployment stopped part-way and no run holds the lock.
+    /// A deployment stopped part-way: production split, or a release on
+    /// the idle colour not recorded as active.
     StalledDeployment,
+    /// The plan's release is not live: it was rolled back.
+    RolledBack,
     Capacity,
     /// A fleet's subnets, spot setting or target group attachment.
     Fleet,
@@ -61,11 +64,30 @@ pub enum Detail {
         weight: u32,
         on: Color,
         active: Color,
+        /// Who holds the app's lock, when a run does (`None`: nobody).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lock: Option<LockSeen>,
+    },
+    /// The plan's release was rolled back at `at` (why, when recorded).
+    RolledBack {
+        release: String,
+        at: crate::model::Timestamp,
+        why: Option<String>,
     },
     /// What the planner will not plan around, and why.
     Refused { reason: String },
     /// Tagged with `cutover:app` = `app`.
     Unowned { app: String },
+}
+
+/// The app's lock as drift and status see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LockSeen {
+    /// The holder, in words.
+    pub holder: String,
+    /// The holder's process is gone (it ran on this host and has exited):
+    /// nobody is deploying, whatever the lock says.
+    pub gone: bool,
 }
 
 /// Drift of one app.
@@ -134,8 +156,18 @@ fn not_owned(
     }
 }
 
-/// How live state of `spec`'s app differs from the plan file.
+/// How live state of `spec`'s app differs from the plan file, with holders
+/// of the lock taken to be alive.
 pub fn drift(spec: &Spec, obs: &Observed) -> AppDrift {
+    drift_with(spec, obs, &|_| false)
+}
+
+/// [`drift`], with `gone` saying whether a lock's holder is gone.
+pub fn drift_with(
+    spec: &Spec,
+    obs: &Observed,
+    gone: &dyn Fn(&crate::model::Holder) -> bool,
+) -> AppDrift {
     let findings = match planner::plan(spec, obs) {
         Err(e) => vec![refusal(spec, e)],
         // Nothing deployed yet: a first deploy, not drift.
@@ -154,20 +186,36 @@ pub fn drift(spec: &Spec, obs: &Observed) -> AppDrift {
                 ..
             } = plan.kind
             {
-                // A run holding the lock is deploying it now: not drift.
-                if obs.lock.is_none() {
-                    out.push(Finding {
-                        kind: DriftKind::StalledDeployment,
-                        resource: production(spec),
-                        detail: Detail::Stalled {
-                            weight,
-                            on: to,
-                            active: from,
-                        },
-                        apply_repairs: true,
-                    });
-                }
+                // Drift whether or not a lock remains: a run killed mid-shift
+                // (kill -9, a cancelled CI job) leaves its lock behind, and
+                // production split is what a scheduled job must flag.
+                out.push(Finding {
+                    kind: DriftKind::StalledDeployment,
+                    resource: production(spec),
+                    detail: Detail::Stalled {
+                        weight,
+                        on: to,
+                        active: from,
+                        lock: lock_seen(obs, gone),
+                    },
+                    apply_repairs: true,
+                });
             }
+            out.extend(plan.notes.iter().filter_map(|n| match n {
+                crate::model::plan::Note::RolledBackHeld {
+                    release, at, why, ..
+                } => Some(Finding {
+                    kind: DriftKind::RolledBack,
+                    resource: production(spec),
+                    detail: Detail::RolledBack {
+                        release: release.clone(),
+                        at: *at,
+                        why: why.clone(),
+                    },
+                    apply_repairs: false,
+                }),
+                _ => None,
+            }));
             out
         }
     };
@@ -176,6 +224,21 @@ pub fn drift(spec: &Spec, obs: &Observed) -> AppDrift {
         source: spec.source.display().to_string(),
         findings,
     }
+}
+
+/// The app's lock, when a run holds it.
+pub fn lock_seen(obs: &Observed, gone: &dyn Fn(&crate::model::Holder) -> bool) -> Option<LockSeen> {
+    let value = obs.lock.as_deref()?;
+    Some(match crate::model::Holder::parse(value) {
+        Ok(h) => LockSeen {
+            holder: h.to_string(),
+            gone: gone(&h),
+        },
+        Err(raw) => LockSeen {
+            holder: raw,
+            gone: false,
+        },
+    })
 }
 
 fn production(spec: &Spec) -> Resource {

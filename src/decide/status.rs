@@ -18,6 +18,9 @@ pub struct Status {
     pub rollback: Result<Rollback, String>,
     /// The lock parameter's value, when a run holds it.
     pub lock: Option<String>,
+    /// The lock's holder is gone (its process, on this host, has exited).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub lock_holder_gone: bool,
     /// A colour that is ready with the plan's release and waits for
     /// `cutover promote` (auto_promote = false): (colour, release).
     pub paused: Option<(Color, String)>,
@@ -101,5 +104,6 @@ pub fn status(spec: &Spec, obs: &Observed) -> Status {
         rollback: rollback(spec, obs).map_err(|e| e.to_string()),
         paused: paused(spec, obs, weights),
         lock: obs.lock.clone(),
+        lock_holder_gone: false,
     }
 }

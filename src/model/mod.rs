@@ -666,6 +666,19 @@ pub mod tags {
     pub const CONTRACT_PENDING: &str = "cutover:contract-pending";
     /// "<fingerprint>@<unix seconds>": the release this fleet carried when it was rolled back.
     pub const ROLLED_BACK: &str = "cutover:rolled-back";
+    /// Why that release was rolled back, in a sentence (a gate and its
+    /// numbers, a person, a health timeout).
+    pub const ROLLED_BACK_WHY: &str = "cutover:rolled-back-why";
+
+    /// A reason as a tag value: one line, within AWS's 256 characters.
+    pub fn why_value(why: &str) -> String {
+        let line = why.lines().next().unwrap_or_default().trim();
+        if line.chars().count() <= 250 {
+            return line.to_string();
+        }
+        let cut: String = line.chars().take(249).collect();
+        format!("{cut}…")
+    }
 
     /// The value of a rolled-back tag.
     pub fn rolled_back_value(fingerprint: &str, at: super::Timestamp) -> String {

@@ -419,6 +419,9 @@ pub struct Fleet {
     /// The release this fleet carried when it was rolled back, and when.
     #[serde(default)]
     pub rolled_back: Option<(String, Timestamp)>,
+    /// Why it was rolled back, when that was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rolled_back_why: Option<String>,
 }
 
 impl Fleet {

@@ -23,8 +23,22 @@ pub struct Abort {
     /// The failure, in words.
     pub error: String,
     pub cause: Cause,
-    /// Where production traffic is now, when known.
+    /// Where production traffic is now, read back from the cloud after the
+    /// run's last write (never what the run meant to do); `None` when it
+    /// could not be read, or there is no production listener yet.
     pub weights_now: Option<Weights>,
+    /// The active-colour parameter, read back the same way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_now: Option<Color>,
+    /// Why the final read failed, when it did: nothing can be said of
+    /// where production is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unread: Option<String>,
+    /// The old colour had no healthy target left and production went, in
+    /// one write, to the new colour, which had all of its: not recorded as
+    /// active, since its bakes are not done.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved_to: Option<Color>,
     /// The rollback that ran, if one was needed.
     pub rolled_back_to: Option<Color>,
     /// It went home to a colour short of healthy targets: (healthy, wanted).
@@ -56,6 +70,14 @@ pub enum Cause {
     /// Someone changed production weights or the active colour behind this
     /// run's back (a console edit, another tool): it stopped without writing.
     Foreign,
+    /// The colour production came from lost health during a bake: no
+    /// evidence against the release. Nothing moves forward, nothing moves
+    /// onto the failing colour, no verdict is recorded.
+    OldColor,
+    /// The plan cannot be carried out as written (a smoke test or gate
+    /// that cannot start, an alarm that does not exist): a mistake to fix,
+    /// not a verdict on the release.
+    Config,
     /// A safety rule refused a mutation (weights toward an unhealthy colour,
     /// shrinking a colour that serves traffic).
     Refused,

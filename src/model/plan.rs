@@ -62,6 +62,9 @@ pub enum Note {
         release: String,
         at: crate::model::Timestamp,
         color: Color,
+        /// Why, as recorded at the time.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        why: Option<String>,
     },
     /// `color` runs `release` and waits for `cutover promote`; production stays on `active`.
     AwaitsPromotion {
@@ -539,6 +542,11 @@ pub enum Action {
     },
     /// Tag `color`'s fleet: `release` was rolled back and is not deployed
     /// again without `--retry`.
+    /// The colour's release is live after all (`--retry`): its rolled-back
+    /// mark goes.
+    ClearRolledBack {
+        color: Color,
+    },
     RememberRolledBack {
         color: Color,
         release: String,

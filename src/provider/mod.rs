@@ -112,6 +112,33 @@ impl ProviderError {
         )
     }
 
+    /// AWS answered and refused the call, so it did nothing: a denied
+    /// call, throttling past the retries, a value refused, something not
+    /// found. Any other failure of a write (no answer at all: a reset, a
+    /// timeout; a 500) may have been carried out: what AWS holds is read
+    /// back before anything is decided.
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            ProviderError::NotFound(_) => true,
+            ProviderError::Aws { code: Some(c), .. } => {
+                self.is_denied()
+                    || !hint_for(c).is_empty()
+                        && !matches!(
+                            c.as_str(),
+                            "InternalFailure"
+                                | "InternalError"
+                                | "ServiceUnavailable"
+                                | "InternalServerError"
+                        )
+                    || c.ends_with("NotFound")
+                    || c.ends_with("NotFoundException")
+                    || c.starts_with("Duplicate")
+                    || c.ends_with("AlreadyExists")
+            }
+            _ => false,
+        }
+    }
+
     /// AWS does not show yet what a call just made: EC2 is eventually
     /// consistent, and for a moment after a create the new resource is
     /// "not found" by the next call that names it ("InvalidLaunchTemplateId.NotFound",
@@ -376,13 +403,18 @@ pub trait Provider: Send + Sync {
     /// A CloudWatch alarm's state.
     async fn alarm_state(&self, name: &str) -> Result<crate::model::observed::AlarmState>;
 
-    /// Remembers on a fleet that release `fingerprint` was rolled back at `at`.
+    /// Remembers on a fleet that release `fingerprint` was rolled back at
+    /// `at`, and why (one line).
     async fn mark_rolled_back(
         &self,
         fleet: &FleetName,
         fingerprint: &str,
         at: Timestamp,
+        why: &str,
     ) -> Result<()>;
+
+    /// Forgets that a fleet's release was rolled back: it went live.
+    async fn clear_rolled_back(&self, fleet: &FleetName) -> Result<()>;
 
     /// Creates the lock parameter holding `holder`, unless it exists.
     /// `Ok(None)`: taken; `Ok(Some(h))`: someone else holds it (h).

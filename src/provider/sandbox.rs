@@ -34,7 +34,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 const ACCOUNT: &str = "000000000000";
-const REGION: &str = "us-east-1";
+/// The region a sandbox file simulates unless it says otherwise (files
+/// made before sandboxes kept regions apart are this region's).
+pub const DEFAULT_REGION: &str = "us-east-1";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -131,6 +133,11 @@ pub struct Faults {
     /// caller gets an error (a dropped connection).
     #[serde(default)]
     pub lost_rate: f64,
+    /// Writes whose answer is always lost, named as `denied` names calls
+    /// ("PutParameter /cutover/shop/active"): the change is made, the caller
+    /// gets an error.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lost: Vec<String>,
     /// Simulated seconds a listener's weights read back as they were before
     /// the last change (a describe right after a write, eventually
     /// consistent).
@@ -387,10 +394,17 @@ pub struct SbParameter {
 }
 
 /// Everything in the simulated account.
+/// A sandbox file: every key is one of these, and `settings` is always
+/// there, so that a file that is not a sandbox (a package.json handed to
+/// `--sandbox` by mistake) is refused and left untouched, never replaced.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct World {
-    #[serde(default)]
     pub settings: Settings,
+    /// The region it simulates: one file per region, as AWS keeps regions
+    /// apart (`None`: [`DEFAULT_REGION`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     #[serde(default)]
     pub faults: Faults,
     #[serde(default)]
@@ -429,6 +443,11 @@ pub struct World {
 }
 
 impl World {
+    /// The region this world simulates.
+    pub fn region(&self) -> &str {
+        self.region.as_deref().unwrap_or(DEFAULT_REGION)
+    }
+
     fn id(&mut self) -> u64 {
         self.next_id += 1;
         self.next_id
@@ -843,6 +862,7 @@ impl World {
                 .tags
                 .get(tags::ROLLED_BACK)
                 .and_then(|v| tags::parse_rolled_back(v)),
+            rolled_back_why: f.tags.get(tags::ROLLED_BACK_WHY).cloned(),
             subnets: f.subnets.clone(),
             instances: f.in_service().map(|i| i.id.clone()).collect(),
             older: f
@@ -901,12 +921,13 @@ impl World {
             return false;
         }
         let id = self.id();
+        let region = self.region().to_string();
         let lb = self
             .load_balancers
             .entry(name.to_string())
             .or_insert_with(|| SbLoadBalancer {
-                arn: format!("arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:loadbalancer/app/{name}/{id:016x}"),
-                dns_name: format!("{name}-{id}.{REGION}.elb.sandbox.local"),
+                arn: format!("arn:aws:elasticloadbalancing:{region}:{ACCOUNT}:loadbalancer/app/{name}/{id:016x}"),
+                dns_name: format!("{name}-{id}.{region}.elb.sandbox.local"),
                 vpc_id: String::new(),
             });
         lb.vpc_id = named.vpc.clone();
@@ -994,7 +1015,7 @@ impl World {
             })
         };
         Found {
-            region: REGION.into(),
+            region: self.region().into(),
             load_balancer: seen(
                 &denied,
                 "DescribeLoadBalancers",
@@ -1056,14 +1077,40 @@ impl Drop for FileLock {
 impl Sandbox {
     /// Opens the sandbox in `path`, creating it when missing.
     pub fn open(path: &Path) -> Result<Sandbox> {
+        Sandbox::open_in(path, None)
+    }
+
+    /// The sandbox of `region` (`None`: whichever the file simulates):
+    /// `path` when it simulates that region or does not exist yet, else the
+    /// file beside it named for the region (`sandbox.eu-west-1.json`), so
+    /// that regions are kept apart as AWS keeps them.
+    pub fn open_in(path: &Path, region: Option<&str>) -> Result<Sandbox> {
+        let Some(region) = region else {
+            return Sandbox::open_file(path, None);
+        };
+        let here = Sandbox::open_file(path, Some(region))?;
+        let holds = here
+            .world
+            .lock()
+            .expect("sandbox lock")
+            .region()
+            .to_string();
+        if holds == region {
+            return Ok(here);
+        }
+        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+        let beside = path.with_file_name(format!("{stem}.{region}.json"));
+        Sandbox::open_file(&beside, Some(region))
+    }
+
+    /// The file at `path`; a new world simulates `region`.
+    fn open_file(path: &Path, region: Option<&str>) -> Result<Sandbox> {
         let world = match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                ProviderError::Sandbox(format!(
-                    "{} is not a sandbox file ({e}); delete it to start a fresh sandbox",
-                    path.display()
-                ))
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => World::default(),
+            Ok(bytes) => parse_world(path, &bytes)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => World {
+                region: region.filter(|r| *r != DEFAULT_REGION).map(str::to_string),
+                ..World::default()
+            },
             Err(e) => {
                 return Err(ProviderError::Sandbox(format!(
                     "cannot read {}: {e}",
@@ -1101,12 +1148,7 @@ impl Sandbox {
         let mut seen = self.seen.lock().expect("sandbox lock");
         if stamp.is_some() && *seen != stamp {
             let bytes = std::fs::read(&self.path).map_err(|e| fail("read", e))?;
-            let fresh: World = serde_json::from_slice(&bytes).map_err(|e| {
-                ProviderError::Sandbox(format!(
-                    "{} is not a sandbox file ({e}); delete it to start a fresh sandbox",
-                    self.path.display()
-                ))
-            })?;
+            let fresh = parse_world(&self.path, &bytes)?;
             let calls = std::mem::take(&mut w.calls);
             *w = fresh;
             w.calls = calls;
@@ -1192,7 +1234,15 @@ impl Sandbox {
             });
         }
         let draws = w.faults.draws;
-        let fault = w.faults.for_call(mutates);
+        let always_lost = mutates
+            && w.faults
+                .lost
+                .iter()
+                .any(|d| d == op || *d == format!("{op} {resource}"));
+        let fault = match w.faults.for_call(mutates) {
+            None if always_lost => Some(Fault::Lost),
+            drawn => drawn,
+        };
         if let Some(f @ (Fault::Throttled | Fault::ServerError)) = fault {
             self.save(&w)?;
             return Err(fault_error(op, f, w.faults.draws));
@@ -1217,6 +1267,16 @@ impl Sandbox {
         }
         Ok(out)
     }
+}
+
+/// A sandbox file's world; anything else is refused, and left as it is.
+fn parse_world(path: &Path, bytes: &[u8]) -> Result<World> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        ProviderError::Sandbox(format!(
+            "{} is not a cutover sandbox file ({e}); it was left untouched. Give --sandbox a new file name (cutover creates it) or a sandbox file made by cutover",
+            path.display()
+        ))
+    })
 }
 
 /// A forward action as the sandbox file keeps it (plain strings).
@@ -1279,10 +1339,11 @@ impl Provider for Sandbox {
             if let Some((arn, _)) = w.target_groups.iter().find(|(_, t)| t.name == c.name) {
                 return Ok(arn.as_str().into());
             }
+            let id = w.id();
             let arn = format!(
-                "arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/{}/{:016x}",
+                "arn:aws:elasticloadbalancing:{}:{ACCOUNT}:targetgroup/{}/{id:016x}",
+                w.region(),
                 c.name,
-                w.id()
             );
             w.target_groups.insert(
                 arn.clone(),
@@ -1836,6 +1897,7 @@ impl Provider for Sandbox {
         fleet: &FleetName,
         fingerprint: &str,
         at: Timestamp,
+        why: &str,
     ) -> Result<()> {
         self.call("CreateOrUpdateTags", true, |w| {
             let f = w
@@ -1846,6 +1908,20 @@ impl Provider for Sandbox {
                 tags::ROLLED_BACK.into(),
                 tags::rolled_back_value(fingerprint, at),
             );
+            f.tags
+                .insert(tags::ROLLED_BACK_WHY.into(), tags::why_value(why));
+            Ok(())
+        })
+    }
+
+    async fn clear_rolled_back(&self, fleet: &FleetName) -> Result<()> {
+        self.call("DeleteTags", true, |w| {
+            let f = w
+                .fleets
+                .get_mut(fleet.as_str())
+                .ok_or_else(|| not_found("auto scaling group"))?;
+            f.tags.remove(tags::ROLLED_BACK);
+            f.tags.remove(tags::ROLLED_BACK_WHY);
             Ok(())
         })
     }

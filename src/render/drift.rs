@@ -37,8 +37,31 @@ pub fn detail(f: &Finding) -> String {
             "not found (cutover never creates it)".into()
         }
         Detail::Missing => "does not exist".into(),
-        Detail::Stalled { weight, on, active } => format!(
-            "a release stopped at {weight}% on {on} and no run holds the lock: `cutover apply` resumes it, `cutover rollback` returns to {active}"
+        Detail::Stalled {
+            weight,
+            on,
+            active,
+            lock,
+        } => {
+            let held = match lock {
+                None => "no run holds the lock".to_string(),
+                Some(l) if l.gone => format!(
+                    "its lock was left by {}, which is gone (`cutover apply` takes it over)",
+                    l.holder
+                ),
+                Some(l) => format!(
+                    "{} holds the lock (a deployment in progress, or a run that died on another host: `cutover unlock` if so)",
+                    l.holder
+                ),
+            };
+            format!(
+                "a release stopped at {weight}% on {on}, {active} still active; {held}: `cutover apply` resumes it, `cutover rollback` returns to {active}"
+            )
+        }
+        Detail::RolledBack { release, at, why } => format!(
+            "the plan's release {release} is not live: it was rolled back at {}{}; `cutover apply --retry` deploys it again",
+            crate::model::format_timestamp(*at),
+            why.as_deref().map(|w| format!(" ({w})")).unwrap_or_default()
         ),
         Detail::Refused { reason } => reason.clone(),
         Detail::Unowned { app } => {

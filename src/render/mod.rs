@@ -132,7 +132,9 @@ pub fn note(n: &Note) -> String {
         Note::FleetRebuilt { color } => {
             format!("the fleet of the active colour {color} is missing: it is rebuilt")
         }
-        Note::RolledBackHeld { release, at, color } => format!(
+        Note::RolledBackHeld {
+            release, at, color, ..
+        } => format!(
             "release {release} was rolled back at {} and is not deployed again without `--retry`; {color} keeps it for inspection, and a changed release deploys normally",
             format_timestamp(*at)
         ),
@@ -327,7 +329,26 @@ pub fn describe_action(app: &str, action: &Action) -> String {
             "remember on {} that release {release} was rolled back",
             name(*color)
         ),
+        Action::ClearRolledBack { color } => format!(
+            "forget that the release on {} was rolled back: it is live",
+            name(*color)
+        ),
     }
+}
+
+/// When the plan's release was rolled back and waits for `--retry`: the
+/// sentence that says so, in place of "matches the plan file".
+pub fn held_release(plan: &crate::model::plan::Plan) -> Option<String> {
+    plan.notes.iter().find_map(|n| match n {
+        Note::RolledBackHeld {
+            release, at, why, ..
+        } => Some(format!(
+            "The plan's release {release} is not live: it was rolled back at {}{}. `cutover apply --retry` deploys it again.",
+            format_timestamp(*at),
+            why.as_deref().map(|w| format!(" ({w})")).unwrap_or_default()
+        )),
+        _ => None,
+    })
 }
 
 /// One line that says what a plan does, e.g. "shop: new release 3f2a… (ami-1 →
@@ -341,7 +362,15 @@ pub fn summary(plan: &crate::model::plan::Plan) -> String {
     };
     let steps = plan.timeline.as_ref().map(|t| t.steps.len()).unwrap_or(0);
     let what = match &plan.kind {
-        PlanKind::NoChanges => return format!("{}: no changes", plan.app),
+        PlanKind::NoChanges => {
+            return match held_release(plan) {
+                Some(_) => format!(
+                    "{}: no changes; the plan's release is not live (rolled back): `--retry` deploys it",
+                    plan.app
+                ),
+                None => format!("{}: no changes", plan.app),
+            }
+        }
         PlanKind::Rollback { from, to } => format!("roll back from {from} to {to}"),
         PlanKind::FirstDeploy { color, release } => format!(
             "first deploy of release {} ({}) → {color}",

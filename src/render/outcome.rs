@@ -37,7 +37,8 @@ fn converged(plan: &Plan, path: &str) -> String {
             "{color} is live with release {} ({}).",
             release.fingerprint, release.data.image_id
         ),
-        _ => "Live state matches the plan file.".to_string(),
+        _ => super::held_release(plan)
+            .unwrap_or_else(|| "Live state matches the plan file.".to_string()),
     };
     let mut out = format!("\nApply complete: {headline}\n");
     for n in &plan.notes {
@@ -58,9 +59,27 @@ fn aborted(plan: &Plan, a: &Abort, path: &str) -> String {
         out.push_str(&done);
         return out;
     }
-    out.push_str(&traffic_line(plan, a, path));
+    if let Some(e) = &a.unread {
+        let _ = writeln!(
+            out,
+            "Production traffic: UNKNOWN: it could not be read back after the run ({e}). `cutover status {path}` shows where it is."
+        );
+    } else if a.cause == Cause::OldColor {
+        out.push_str(&old_color_failed(plan, a, path));
+        return out;
+    } else {
+        out.push_str(&traffic_line(plan, a, path));
+    }
     let inspect = format!("(`cutover status {path}`)");
     let _ = match &plan.kind {
+        PlanKind::Release { from, to, .. } if a.unread.is_none() && a.active_now != Some(*from) => {
+            writeln!(
+                out,
+                "WARNING: the active-colour parameter names {}, not {from}, where production {}; {to} is left as it is for inspection {inspect}.",
+                a.active_now.map_or("no colour".to_string(), |c| c.to_string()),
+                if a.weights_now == Some(crate::model::Weights::all_on(*from)) { "is" } else { "started from" },
+            )
+        }
         PlanKind::Release { from, to, .. } => writeln!(
             out,
             "{from} stays the active colour; {to} is left as it is for inspection {inspect}."
@@ -78,7 +97,7 @@ fn aborted(plan: &Plan, a: &Abort, path: &str) -> String {
         );
     } else if let (
         PlanKind::Release { release, .. },
-        Cause::Cloud | Cause::Refused | Cause::Cancelled,
+        Cause::Cloud | Cause::Refused | Cause::Cancelled | Cause::Config,
     ) = (&plan.kind, a.cause)
     {
         let _ = writeln!(
@@ -87,6 +106,37 @@ fn aborted(plan: &Plan, a: &Abort, path: &str) -> String {
             release.fingerprint
         );
     }
+    out
+}
+
+/// The colour production came from lost health: where production is now,
+/// and why the release is not blamed.
+fn old_color_failed(plan: &Plan, a: &Abort, path: &str) -> String {
+    let mut out = String::new();
+    let traffic = a.weights_now.map(format_weights).unwrap_or_default();
+    let (Some(old), PlanKind::Release { release, .. }) = (plan.rollback_to, &plan.kind) else {
+        return out;
+    };
+    let new = old.other();
+    let fp = &release.fingerprint;
+    let _ = match (a.moved_to, &a.rollback_error) {
+        (Some(to), _) => writeln!(
+            out,
+            "Production traffic: {old} has no healthy target left, so production went to {to}, which has all of its targets healthy, in one write; now {traffic}.\n{to} is not recorded as active: its bakes are not done. `cutover apply {path}` resumes them from where production is."
+        ),
+        (None, Some(e)) => writeln!(
+            out,
+            "Production traffic: {old} has no healthy target left, and sending production to {new} failed ({e}); now {traffic}. Run `cutover apply {path}` again."
+        ),
+        (None, None) => writeln!(
+            out,
+            "Production traffic: held at {traffic}: nothing moved forward, and nothing moved onto {old}.\nOnce {old} is healthy again (`cutover status {path}`), `cutover apply {path}` resumes the bakes from where production is; `cutover rollback {path} --force` sends production to {old} anyway."
+        ),
+    };
+    let _ = writeln!(
+        out,
+        "This is not a verdict on release {fp}: nothing is remembered as rolled back, and no --retry is needed."
+    );
     out
 }
 
@@ -102,7 +152,8 @@ fn stopped_early(a: &Abort, path: &str) -> Option<String> {
         ),
         // The release is live; only housekeeping failed: not a rollback.
         _ if a.after_promotion => format!(
-            "The new colour is live and recorded as active; run `cutover apply {path}` again to finish."
+            "The new colour is live and recorded as active (production now {}); run `cutover apply {path}` again to finish.",
+            a.weights_now.map_or("unread".to_string(), format_weights)
         ),
         _ => return None,
     };

@@ -43,7 +43,14 @@ pub fn render(s: &Status) -> String {
         let holder = crate::model::Holder::parse(l)
             .map(|h| h.to_string())
             .unwrap_or_else(|raw| raw);
-        let _ = writeln!(out, "  lock:          held by {holder}");
+        if s.lock_holder_gone {
+            let _ = writeln!(
+                out,
+                "  lock:          left by {holder}, which is gone: the next `cutover apply` or `cutover rollback` takes it over"
+            );
+        } else {
+            let _ = writeln!(out, "  lock:          held by {holder}");
+        }
     }
     out.push('\n');
     match &s.rollback {

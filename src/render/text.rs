@@ -32,7 +32,14 @@ pub fn render(plan: &Plan, style: &Style) -> String {
     );
     out.push('\n');
     if !plan.has_changes() {
-        let _ = writeln!(out, "No changes. {} matches the plan file.", plan.app);
+        match super::held_release(plan) {
+            Some(held) => {
+                let _ = writeln!(out, "No changes to apply. {held}");
+            }
+            None => {
+                let _ = writeln!(out, "No changes. {} matches the plan file.", plan.app);
+            }
+        }
         notes(&mut out, plan);
         return out;
     }

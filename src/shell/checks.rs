@@ -42,6 +42,21 @@ impl CheckEnv {
 pub struct CheckFailure {
     pub what: String,
     pub output: String,
+    /// The check could not be carried out as the plan writes it (its
+    /// program does not start, its alarm does not exist): a mistake in the
+    /// plan, not evidence against the release.
+    pub misconfigured: bool,
+}
+
+impl CheckFailure {
+    /// The check ran and the release failed it.
+    pub fn failed(what: String, output: String) -> CheckFailure {
+        CheckFailure {
+            what,
+            output,
+            misconfigured: false,
+        }
+    }
 }
 
 /// The last lines of some output, for a message.
@@ -57,10 +72,10 @@ pub async fn run(check: &Check, env: &CheckEnv) -> Result<(), CheckFailure> {
     match &check.kind {
         CheckKind::Command(argv) => command(argv, env.vars(), &env.hidden_env, timeout).await,
         CheckKind::Http { url, expect_status } => http(url, *expect_status, timeout).await,
-        CheckKind::Alarm(name) => Err(CheckFailure {
-            what: format!("alarm {name}: alarms are checked by the provider"),
-            output: String::new(),
-        }),
+        CheckKind::Alarm(name) => Err(CheckFailure::failed(
+            format!("alarm {name}: alarms are checked by the provider"),
+            String::new(),
+        )),
     }
 }
 
@@ -73,31 +88,58 @@ pub async fn command(
 ) -> Result<(), CheckFailure> {
     let what = argv.join(" ");
     let Some((program, args)) = argv.split_first() else {
-        return Err(CheckFailure {
-            what: "an empty command".into(),
-            output: String::new(),
-        });
+        return Err(CheckFailure::failed(
+            "an empty command".into(),
+            String::new(),
+        ));
     };
     let mut cmd = tokio::process::Command::new(program);
     for name in hidden {
         cmd.env_remove(name);
     }
+    // Its own process group, so that a timeout ends everything it started
+    // (a script's children too), not only the program itself.
     cmd.args(args)
         .envs(vars)
         .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true);
-    let out = match tokio::time::timeout(timeout, cmd.output()).await {
-        Err(_) => {
+    let child = match cmd.spawn() {
+        Ok(child) => child,
+        // A program that does not start is the plan's mistake (a wrong path,
+        // not executable), not evidence against the release.
+        Err(e) => {
             return Err(CheckFailure {
-                what: format!("`{what}` did not finish within {}s", timeout.as_secs()),
+                what: format!(
+                    "`{what}` could not start: {e} (relative paths are taken from the directory cutover runs in)"
+                ),
                 output: String::new(),
+                misconfigured: true,
             })
         }
+    };
+    let group = child.id();
+    let out = match tokio::time::timeout(timeout, child.wait_with_output()).await {
+        Err(_) => {
+            if let Some(pid) = group {
+                // SAFETY: killpg only sends a signal; the group is the one
+                // this check's child leads.
+                unsafe {
+                    libc::killpg(pid as libc::pid_t, libc::SIGKILL);
+                }
+            }
+            return Err(CheckFailure::failed(
+                format!("`{what}` did not finish within {}s", timeout.as_secs()),
+                String::new(),
+            ));
+        }
         Ok(Err(e)) => {
-            return Err(CheckFailure {
-                what: format!("`{what}` could not start: {e}"),
-                output: String::new(),
-            })
+            return Err(CheckFailure::failed(
+                format!("`{what}`: its output could not be read: {e}"),
+                String::new(),
+            ))
         }
         Ok(Ok(out)) => out,
     };
@@ -106,39 +148,36 @@ pub async fn command(
     }
     let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
     output.push_str(&String::from_utf8_lossy(&out.stderr));
-    Err(CheckFailure {
-        what: format!(
+    Err(CheckFailure::failed(
+        format!(
             "`{what}` failed ({})",
             match out.status.code() {
                 Some(c) => format!("exit code {c}"),
                 None => "killed by a signal".into(),
             }
         ),
-        output: tail(&output, 20),
-    })
+        tail(&output, 20),
+    ))
 }
 
 async fn http(url: &str, expect: u16, timeout: Duration) -> Result<(), CheckFailure> {
     let client = reqwest::Client::builder()
         .timeout(timeout)
         .build()
-        .map_err(|e| CheckFailure {
-            what: format!("GET {url}: {e}"),
-            output: String::new(),
-        })?;
+        .map_err(|e| CheckFailure::failed(format!("GET {url}: {e}"), String::new()))?;
     match client.get(url).send().await {
-        Err(e) => Err(CheckFailure {
-            what: format!("GET {url} failed: {e}"),
-            output: String::new(),
-        }),
+        Err(e) => Err(CheckFailure::failed(
+            format!("GET {url} failed: {e}"),
+            String::new(),
+        )),
         Ok(resp) if resp.status().as_u16() == expect => Ok(()),
         Ok(resp) => {
             let status = resp.status().as_u16();
             let body = resp.text().await.unwrap_or_default();
-            Err(CheckFailure {
-                what: format!("GET {url} answered {status}, expected {expect}"),
-                output: tail(&body, 10),
-            })
+            Err(CheckFailure::failed(
+                format!("GET {url} answered {status}, expected {expect}"),
+                tail(&body, 10),
+            ))
         }
     }
 }

@@ -5,7 +5,7 @@
 //! | 0 | done: valid, converged, nothing to do, rolled back, paused for promotion |
 //! | 1 | an error: bad input, a held lock, a refusal, or anything that left production somewhere cutover could not bring home |
 //! | 2 | changes pending: `plan --detailed-exitcode`, `drift`, `diff` |
-//! | 3 | `apply` or `promote` aborted the deployment and production is back on the colour it started from |
+//! | 3 | `apply` or `promote` aborted the deployment: production is back on the colour it started from, and the active colour names it (as read back) |
 //! | 130 | a second Ctrl-C or SIGTERM exited `apply` or `promote` at once |
 
 use crate::model::outcome::Outcome;
@@ -50,18 +50,25 @@ impl ExitStatus {
             return ExitStatus::Error;
         }
         // Someone else moved production: it is not where cutover left it.
-        if a.cause == crate::model::outcome::Cause::Foreign {
+        // The old colour failing leaves production where it was (or on the
+        // new colour): not home.
+        if matches!(
+            a.cause,
+            crate::model::outcome::Cause::Foreign | crate::model::outcome::Cause::OldColor
+        ) {
             return ExitStatus::Error;
         }
         let deployment = matches!(
             plan.kind,
             PlanKind::Release { .. } | PlanKind::FirstDeploy { .. }
         );
+        // Home, as read back after the run: production all on the colour
+        // it started from, and the active colour naming it.
         let traffic_home = match (plan.rollback_to, a.weights_now) {
-            (Some(to), Some(w)) => w == Weights::all_on(to),
+            (Some(to), Some(w)) => w == Weights::all_on(to) && a.active_now == Some(to),
             (Some(_), None) => false,
             // A first deploy started from no traffic at all.
-            (None, w) => w.is_none_or(|w| w.blue + w.green == 0),
+            (None, w) => a.unread.is_none() && w.is_none_or(|w| w.blue + w.green == 0),
         };
         if deployment && traffic_home {
             ExitStatus::Aborted

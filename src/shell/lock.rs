@@ -244,16 +244,27 @@ pub struct Contested {
 /// Creates parameter `name` holding `value`, overwrite off: `None` when it
 /// is ours, else what someone else put there. Our own value, token and all,
 /// means the create went through and its answer was lost, so the SDK sent
-/// it again and was refused.
+/// it again and was refused. When no answer comes back at all (past the
+/// SDK's retries), it is sent again, then the lock read back: what it holds
+/// decides.
 async fn create(
     provider: &dyn Provider,
     name: &str,
     value: &str,
 ) -> Result<Option<String>, LockError> {
-    Ok(provider
-        .try_lock(name, value)
-        .await?
-        .filter(|current| current != value))
+    let mut tries = 0;
+    let error = loop {
+        match provider.try_lock(name, value).await {
+            Ok(current) => return Ok(current.filter(|current| current != value)),
+            Err(e) if e.is_refusal() => return Err(e.into()),
+            Err(e) if tries >= 2 => break e,
+            Err(_) => tries += 1,
+        }
+    };
+    match provider.read_lock(name).await {
+        Ok(Some(current)) if current == value => Ok(None),
+        _ => Err(error.into()),
+    }
 }
 
 /// Creates the lock for `command` with overwrite off: `Ok` when it was
@@ -450,9 +461,16 @@ fn hostname() -> String {
 
 /// Whether a process with this pid exists (Linux: /proc; elsewhere assume yes).
 fn pid_running(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        std::path::Path::new(&format!("/proc/{pid}")).exists()
-    } else {
-        true
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    // A zombie (state Z: exited, not yet reaped by its parent) or a dead
+    // task (X) runs nothing: its lock is not held by anyone alive.
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_none_or(|state| !matches!(state, "Z" | "X" | "x")),
+        Err(_) => std::path::Path::new(&format!("/proc/{pid}")).exists(),
     }
 }

@@ -31,6 +31,10 @@ const MAX_TARGET_GROUP_NAME: usize = 32;
 /// AWS's longest stickiness (lb_cookie and a forward's group stickiness), 7 days.
 const MAX_STICKY_SECS: u64 = 7 * 24 * 3600;
 
+/// The longest duration a plan may give anything (a year): sums of the
+/// plan's durations then never overflow.
+const MAX_DURATION_SECS: u64 = 365 * 24 * 3600;
+
 /// A validated plan for one app.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spec {
@@ -371,6 +375,23 @@ impl Validator<'_> {
     fn duration(&mut self, key: &str, v: Option<&S<String>>, default: u64) -> u64 {
         let Some(v) = v else { return default };
         match parse_duration(v.get_ref()) {
+            // A year bounds every wait: the plan's durations are added up
+            // (its timeline, the teardown's due time), and no sum of them
+            // may wrap.
+            Some(secs) if secs > MAX_DURATION_SECS => {
+                self.error(
+                    v.span(),
+                    format!(
+                        "`{key}` is {:?}, longer than cutover waits for anything (a year)",
+                        v.get_ref()
+                    ),
+                    format!(
+                        "use a duration of at most \"{}h\"",
+                        MAX_DURATION_SECS / 3600
+                    ),
+                );
+                default
+            }
             Some(secs) => secs,
             None => {
                 self.error(
@@ -477,6 +498,9 @@ impl Validator<'_> {
         let fleet = sec.fleet.as_ref().map(|f| self.fleet(f));
         let empty = RawRollout::default();
         let rollout = self.rollout(sec.rollout.as_ref().map(|r| r.get_ref()).unwrap_or(&empty));
+        if let (Some(tg), Some(raw)) = (&target_group, sec.rollout.as_ref()) {
+            self.health_timeout_fits(&rollout, &tg.health_check, raw.get_ref());
+        }
         let teardown = self.teardown(sec.teardown.as_ref());
         let state_parameter = self.state(
             sec.state.as_ref(),
@@ -1247,6 +1271,30 @@ impl Validator<'_> {
             auto_promote: r.auto_promote.unwrap_or(true),
             smoke,
             gates,
+        }
+    }
+
+    /// A health timeout shorter than the time a target needs to turn
+    /// healthy (healthy_threshold checks, interval apart) fails every
+    /// release at once: a mistake in the plan, not a verdict on a release.
+    fn health_timeout_fits(&mut self, rollout: &RolloutSpec, hc: &HealthCheck, raw: &RawRollout) {
+        let Some(v) = raw.health_timeout.as_ref() else {
+            return;
+        };
+        let least = u64::from(hc.interval_secs) * u64::from(hc.healthy_threshold);
+        if parse_duration(v.get_ref()).is_some() && rollout.health_timeout_secs < least {
+            self.error(
+                v.span(),
+                format!(
+                    "`rollout.health_timeout` is {:?}, shorter than a target needs to turn healthy: {} checks {}s apart take {least}s",
+                    v.get_ref(),
+                    hc.healthy_threshold,
+                    hc.interval_secs
+                ),
+                format!(
+                    "allow for booting too: at least \"{least}s\", and usually several minutes (the default is \"10m\")"
+                ),
+            );
         }
     }
 

@@ -459,12 +459,17 @@ fn aws_unhealthy_green_rolls_back_and_never_gets_traffic_again() {
     aws.plan(
         "ami-0000000000000002",
         "0s",
-        &[("health_timeout = \"20s\"", "health_timeout = \"3s\"")],
+        // The shortest health timeout a plan may give: 2 checks 5 s apart.
+        &[
+            ("health_timeout = \"20s\"", "health_timeout = \"10s\""),
+            ("interval = \"10s\"", "interval = \"5s\""),
+            ("timeout = \"5s\"", "timeout = \"2s\""),
+        ],
     );
     let run = aws.run(&["apply", "--auto-approve", "--retry"]);
     run.expect(3);
     assert!(
-        run.stdout.contains("green was not healthy within 3s"),
+        run.stdout.contains("green was not healthy within 10s"),
         "{}",
         run.stdout
     );
@@ -1697,28 +1702,6 @@ fn aws_a_second_signal_lets_the_way_home_finish() {
     let aws = Aws::new();
     aws.plan("ami-0000000000000001", "0s", &[]);
     aws.run(&["apply", "--auto-approve"]).expect(0);
-    // blue loses a target: the way home waits for it (health_timeout 20s).
-    let arn = aws.tg_arn("blue");
-    let id = aws.targets("blue")[0]
-        .target()
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string();
-    aws.moto.rt.block_on(async {
-        aws.moto
-            .elb
-            .deregister_targets()
-            .target_group_arn(&arn)
-            .targets(
-                aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
-                    .id(id)
-                    .build(),
-            )
-            .send()
-            .await
-            .unwrap();
-    });
     aws.plan(
         "ami-0000000000000002",
         "0s",
@@ -1730,8 +1713,8 @@ fn aws_a_second_signal_lets_the_way_home_finish() {
         {"kind": "latency", "action": "ModifyListener", "seconds": 2.0}
     ]));
     // A CI runner cancels: SIGINT, then SIGTERM. The first stops the bake
-    // and sends production home (blue is short, but serving); the second
-    // arrives while the flip is on its way: the server holds it.
+    // and sends production home; the second arrives while the flip is on
+    // its way: the server holds it.
     signal(&child, "-INT");
     let deadline = Instant::now() + Duration::from_secs(30);
     while aws.moto.fault_stats()["faults"]["latency"]
@@ -1752,7 +1735,7 @@ fn aws_a_second_signal_lets_the_way_home_finish() {
     );
     assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
     assert!(
-        stdout.contains("WARNING: blue serves with only 1 of its 2 targets healthy"),
+        stdout.contains("Production traffic: rolled back to blue in one call"),
         "{stdout}"
     );
     assert_eq!(aws.weights(80), (100, 0));

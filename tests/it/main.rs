@@ -11,6 +11,7 @@ mod cloudwatch;
 mod exit_codes;
 mod harness;
 mod moto;
+mod off_happy_path;
 mod output;
 mod plan_files;
 mod planner;

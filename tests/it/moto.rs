@@ -184,6 +184,12 @@ impl Moto {
         self.control("/_fault/rules", &rules.to_string());
     }
 
+    /// For `secs` after a ModifyListener, DescribeListeners still shows the
+    /// listener as it was (ELBv2's reads are eventually consistent).
+    pub fn stale_listener_reads(&self, secs: f64) {
+        self.control("/_fault/stale_listener_secs", &secs.to_string());
+    }
+
     /// Launches of these images fail, as a scaling activity with AWS's
     /// message (with deferred scaling, the default).
     pub fn failing_images(&self, images: &[&str]) {

@@ -311,9 +311,9 @@ fn a_stalled_deployment_is_drift_until_resumed() {
     let drift = env.run(&["drift"]);
     drift.expect(2);
     assert!(
-        drift
-            .stdout
-            .contains("a release stopped at 25% on green and no run holds the lock"),
+        drift.stdout.contains(
+            "a release stopped at 25% on green, blue still active; no run holds the lock"
+        ),
         "{}",
         drift.stdout
     );

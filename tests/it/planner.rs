@@ -64,6 +64,7 @@ fn fleet(c: Color, release: &str, version: i64, desired: u32) -> Fleet {
             vec![format!("arn:tg/{c}").into()]
         },
         rolled_back: None,
+        rolled_back_why: None,
         spot: false,
         instance_types: vec![],
         on_demand_base: 0,
@@ -162,6 +163,7 @@ fn names(obs: &Observed, s: &Spec) -> Vec<String> {
             Action::DeleteFleet { color } => format!("delete {color}"),
             Action::Flip { to, .. } => format!("flip {to}"),
             Action::RememberRolledBack { color, .. } => format!("remember {color}"),
+            Action::ClearRolledBack { color } => format!("clear {color}"),
             Action::DeleteRule { port } => format!("delete rule :{port}"),
             Action::SetScaling { color, scaling } => {
                 format!("scaling {color} {}", scaling.is_some())

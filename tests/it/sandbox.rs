@@ -1249,12 +1249,15 @@ fn blue_loses_targets(s: &Scenario<SandboxEnv>, n: usize) {
 
 #[test]
 fn the_way_home_to_a_colour_short_of_targets_waits_then_goes_home_loudly() {
+    // A gate fails on green (a verdict) while blue is short: going home to
+    // a short blue is still better than staying on a release that failed.
     let s = Scenario::sandbox().apply().exits(0);
     blue_loses_targets(&s, 1);
     s.release(V2)
+        .gate_fails_at(10)
         .apply()
         .exits(3)
-        .says("blue lost health during the bake at 10%: 1 of 2 targets healthy")
+        .says("gate failed on green at 10%")
         .says("rolled back to blue in one call")
         .says("WARNING: blue serves with only 1 of its 2 targets healthy")
         .traffic(100, 0)
@@ -1266,6 +1269,7 @@ fn with_no_healthy_target_to_go_home_to_the_split_holds_and_exit_is_1() {
     let s = Scenario::sandbox().apply().exits(0);
     blue_loses_targets(&s, 2);
     s.release(V2)
+        .gate_fails_at(10)
         .apply()
         .exits(1)
         .says("ROLLBACK FAILED (blue has 0 of its 2 targets healthy after waiting 10m")

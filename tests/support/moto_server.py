@@ -35,13 +35,20 @@ A rule: {
   "times": how many calls it hits at most (default unlimited),
   "first_of_each": true hits only the first sending of each distinct
                    request (its retries by the SDK go through),
+  "body_contains": a string the request body must contain (one parameter's
+                   PutParameter, say),
   "seconds": latency in seconds
 }
+  POST /_fault/stale_listener_secs  a JSON number: for that long after a
+                   ModifyListener, DescribeListeners still shows the
+                   listener's actions before it (ELBv2's reads are
+                   eventually consistent; 0 turns it off)
 "deny" with action "*" or "writes" hits writes only; a named action is
 denied whether it reads or writes (a read-only role). Random rates come from ``--seed``, so a
 failing run can be repeated.
 """
 import argparse
+import copy
 import datetime
 import io
 import json
@@ -50,6 +57,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 import uuid
 from urllib.parse import parse_qs
 
@@ -267,6 +275,7 @@ _paged("describe_launch_template_versions", "LaunchTemplateVersions")
 # makes a second listener on the same port.
 from moto.elbv2.exceptions import DuplicateListenerError
 from moto.elbv2.models import ELBv2Backend, FakeAction
+from moto.elbv2.responses import ELBV2Response
 
 _orig_create_target_group = ELBv2Backend.create_target_group
 
@@ -303,6 +312,55 @@ def _create_listener(self, load_balancer_arn, protocol, port, ssl_policy, certif
 
 
 ELBv2Backend.create_listener = _create_listener
+
+# ------------------------------------------ listener reads that lag writes
+# ELBv2's describes are eventually consistent: for a moment after
+# ModifyListener, DescribeListeners may still show the actions before it.
+STALE_LISTENER_SECS = 0.0
+STALE: dict = {}
+VIEW = threading.local()
+_orig_modify_listener = ELBv2Backend.modify_listener
+_orig_describe_listeners = ELBv2Backend.describe_listeners
+
+
+def _modify_listener(self, arn, *args, **kwargs):
+    before = None
+    for lb in self.load_balancers.values():
+        if arn in lb.listeners:
+            before = list(lb.listeners[arn].default_actions)
+    out = _orig_modify_listener(self, arn, *args, **kwargs)
+    if before is not None:
+        STALE[arn] = (before, time.monotonic())
+    return out
+
+
+def _describe_listeners(self, load_balancer_arn, listener_arns):
+    found = _orig_describe_listeners(self, load_balancer_arn, listener_arns)
+    if not getattr(VIEW, "api", False) or STALE_LISTENER_SECS <= 0:
+        return found
+    shown = []
+    for listener in found:
+        lag = STALE.get(listener.arn)
+        if lag and time.monotonic() - lag[1] < STALE_LISTENER_SECS:
+            listener = copy.copy(listener)
+            listener.default_actions = lag[0]
+        shown.append(listener)
+    return shown
+
+
+def _api_view(original):
+    def call(self):
+        VIEW.api = True
+        try:
+            return original(self)
+        finally:
+            VIEW.api = False
+    return call
+
+
+ELBv2Backend.modify_listener = _modify_listener
+ELBv2Backend.describe_listeners = _describe_listeners
+ELBV2Response.describe_listeners = _api_view(ELBV2Response.describe_listeners)
 
 # ------------------------------------------------------------ the faults
 WRITES = ("Create", "Update", "Put", "Delete", "Set", "Modify", "Register", "Deregister",
@@ -389,6 +447,8 @@ def matching_rule(service, action, body):
                 continue
             if rule.get("times") is not None and rule["times"] <= 0:
                 continue
+            if rule.get("body_contains") and rule["body_contains"] not in body.decode("utf-8", "replace"):
+                continue
             if rule.get("first_of_each"):
                 key = (service, action, body)
                 if key in SEEN:
@@ -460,6 +520,9 @@ class Faults:
                 SEEN.clear()
                 FAILING_IMAGES.clear()
                 FAILED_ACTIVITIES.clear()
+            elif path == "/_fault/stale_listener_secs":
+                global STALE_LISTENER_SECS
+                STALE_LISTENER_SECS = float(json.loads(body or b"0"))
             elif path == "/_fault/stats":
                 out = json.dumps(STATS).encode()
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(out)))])

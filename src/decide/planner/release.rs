@@ -97,12 +97,13 @@ pub(super) fn next(b: &mut Builder, a: Color, release: &Release) -> (PlanKind, O
     match rolled_back_at(obs, a.other(), release) {
         // A release that was rolled back is not redeployed by a scheduled
         // apply: only `--retry` or a changed release moves on.
-        Some(at) if !b.opts.retry => {
+        Some((at, why)) if !b.opts.retry => {
             let to = a.other();
             b.notes.push(Note::RolledBackHeld {
                 release: release.fingerprint.clone(),
                 at,
                 color: to,
+                why,
             });
             // The test listener stays on the rejected release, for inspection.
             steady::listeners_on(b, a, false);
@@ -112,11 +113,16 @@ pub(super) fn next(b: &mut Builder, a: Color, release: &Release) -> (PlanKind, O
     }
 }
 
-/// When colour `c` carries `release` and it was rolled back: the time.
-fn rolled_back_at(obs: &Observed, c: Color, release: &Release) -> Option<Timestamp> {
+/// When colour `c` carries `release` and it was rolled back: the time and
+/// why.
+fn rolled_back_at(
+    obs: &Observed,
+    c: Color,
+    release: &Release,
+) -> Option<(Timestamp, Option<String>)> {
     let fleet = obs.fleets.get(c).as_ref()?;
     let (fp, at) = fleet.rolled_back.as_ref()?;
-    (fp == &release.fingerprint).then_some(*at)
+    (fp == &release.fingerprint).then(|| (*at, fleet.rolled_back_why.clone()))
 }
 
 /// What differs between the live release on `a` and `release`, as far as
@@ -231,6 +237,18 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
     shift(b, to, reached);
     b.timeline = Some(timeline(b, a, to, false));
     listeners::record_active(b, to, Some(a));
+    // Live after all (`--retry`): the mark of its rollback goes.
+    if b.obs
+        .fleets
+        .get(to)
+        .as_ref()
+        .is_some_and(|f| f.rolled_back.is_some())
+    {
+        b.then(
+            Action::ClearRolledBack { color: to },
+            "its release is live: it is no longer rolled back",
+        );
+    }
     scaling_off(
         b,
         a,

@@ -1354,6 +1354,7 @@ impl Provider for Aws {
         fleet: &FleetName,
         fingerprint: &str,
         at: Timestamp,
+        why: &str,
     ) -> Result<()> {
         self.count("CreateOrUpdateTags");
         self.asg
@@ -1363,9 +1364,31 @@ impl Provider for Aws {
                 tags::ROLLED_BACK,
                 &tags::rolled_back_value(fingerprint, at),
             ))
+            .tags(asg_tag(fleet, tags::ROLLED_BACK_WHY, &tags::why_value(why)))
             .send()
             .await
             .map_err(|e| err("CreateOrUpdateTags", e))?;
+        Ok(())
+    }
+
+    async fn clear_rolled_back(&self, fleet: &FleetName) -> Result<()> {
+        self.count("DeleteTags");
+        // DeleteTags names the keys; a key the group does not have is no
+        // error (Auto Scaling API reference, DeleteTags).
+        let key = |k: &str| {
+            asg::types::Tag::builder()
+                .resource_id(fleet.as_str())
+                .resource_type("auto-scaling-group")
+                .key(k)
+                .build()
+        };
+        self.asg
+            .delete_tags()
+            .tags(key(tags::ROLLED_BACK))
+            .tags(key(tags::ROLLED_BACK_WHY))
+            .send()
+            .await
+            .map_err(|e| err("DeleteTags", e))?;
         Ok(())
     }
 

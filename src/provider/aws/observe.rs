@@ -1049,6 +1049,7 @@ fn fleet_from(g: &asg::types::AutoScalingGroup) -> observed::Fleet {
         capacity_rebalance: g.capacity_rebalance().unwrap_or(false),
         release: tag(tags::RELEASE),
         rolled_back: tag(tags::ROLLED_BACK).and_then(|v| tags::parse_rolled_back(&v)),
+        rolled_back_why: tag(tags::ROLLED_BACK_WHY),
         subnets: g
             .vpc_zone_identifier()
             .map(|s| {

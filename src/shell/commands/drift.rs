@@ -22,7 +22,8 @@ pub async fn run(
     for (path, r) in seen.apps {
         let observed = r.and_then(|(spec, obs)| {
             // A plan that loaded owns its resources, even when reading them failed.
-            let obs = obs.map(|o| crate::decide::drift::drift(&spec, &o));
+            let gone = |h: &crate::model::Holder| crate::shell::lock::is_dead_here(h);
+            let obs = obs.map(|o| crate::decide::drift::drift_with(&spec, &o, &gone));
             specs.push(spec);
             obs
         });

@@ -182,13 +182,14 @@ async fn provider_for(
     specs: &[&Spec],
 ) -> Result<Box<dyn Provider>> {
     if let Some(path) = &g.sandbox {
-        let sandbox = Sandbox::open(path)?;
+        let region = g.region.as_deref().or(region);
+        let sandbox = Sandbox::open_in(path, region)?;
         for spec in specs {
             let seeded = sandbox.with_world(|w| w.seed(&spec.named()))?;
             if seeded && !g.quiet {
                 eprintln!(
                     "sandbox: {} now has load balancer {:?} in {} with the plan's subnets and security groups (they stand in for what exists before cutover)",
-                    path.display(),
+                    sandbox.path().display(),
                     spec.load_balancer,
                     spec.target_group.vpc_id
                 );

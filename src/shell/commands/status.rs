@@ -18,7 +18,15 @@ pub async fn run(g: &GlobalArgs, args: &[PathBuf], format: Format) -> Result<Exi
     let mut shown = Vec::new();
     let mut failed = false;
     for (path, r) in seen.apps {
-        match r.and_then(|(spec, obs)| Ok(crate::decide::status::status(&spec, &obs?))) {
+        let read = r.and_then(|(spec, obs)| {
+            let obs = obs?;
+            let mut status = crate::decide::status::status(&spec, &obs);
+            let gone = |h: &crate::model::Holder| crate::shell::lock::is_dead_here(h);
+            status.lock_holder_gone =
+                crate::decide::drift::lock_seen(&obs, &gone).is_some_and(|l| l.gone);
+            Ok(status)
+        });
+        match read {
             Ok(status) => shown.push(status),
             Err(e) => {
                 failed = true;

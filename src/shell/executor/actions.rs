@@ -1,6 +1,7 @@
 //! One function per [`Action`]: what carrying it out means, with the safety
 //! check that guards its mutation.
 
+use super::confirm::Unlanded;
 use super::resolved::Resolved;
 use super::wait::Look;
 use super::{Executor, StepError};
@@ -25,6 +26,32 @@ const LAUNCH_CLOCK_SLACK_SECS: i64 = 5;
 /// How often command, HTTP and alarm gates run during a bake (target health
 /// is checked at every poll).
 const GATE_INTERVAL_SECS: u64 = 10;
+
+/// What a rollback's flip writes at once.
+struct FlipWrites<'a> {
+    at: &'a crate::model::ForwardAt,
+    to: Color,
+    traffic: bool,
+    record_active: Option<&'a str>,
+    previous_record: Option<&'a PreviousRecord>,
+    /// The rolled-back tag (colour, release) to send with it.
+    remember: Option<&'a (Color, String)>,
+    /// What the writes replace, which a lagging read may still show.
+    weights_before: Option<(Weights, u32)>,
+    active_before: Option<Color>,
+}
+
+/// The answers to [`FlipWrites`]: the flip, the active colour, the
+/// promotion record, the tag (when sent).
+type FlipAnswers = (
+    Result<(), Unlanded<(Weights, u32)>>,
+    Result<(), Unlanded<Option<Color>>>,
+    Result<(), StepError>,
+    Option<Result<(), crate::provider::ProviderError>>,
+);
+
+/// Why a release that `cutover rollback` left is remembered as rolled back.
+const BY_A_PERSON: &str = "a person rolled it back (`cutover rollback`)";
 
 /// What a finished step has to say ("version 3", "2 of 2 healthy"), if anything.
 pub(super) type Detail = Option<String>;
@@ -84,11 +111,7 @@ impl Executor<'_> {
                 secs,
             } => self.bake(r, &plan.gates, *color, *weight, *secs).await,
             Action::RecordActive { parameter, color } => {
-                self.fence().await?;
-                self.check_active_unchanged(r, parameter).await?;
-                self.provider.put_active(parameter, *color).await?;
-                r.active = Some(*color);
-                Ok(None)
+                self.record_active(r, parameter, *color).await
             }
             Action::RecordPrevious { record } => self.record_previous(r, record).await,
             Action::Hook {
@@ -139,8 +162,12 @@ impl Executor<'_> {
                 }
                 let at = self.provider.now();
                 self.provider
-                    .mark_rolled_back(&r.fleet(*color), release, at)
+                    .mark_rolled_back(&r.fleet(*color), release, at, BY_A_PERSON)
                     .await?;
+                Ok(None)
+            }
+            Action::ClearRolledBack { color } => {
+                self.provider.clear_rolled_back(&r.fleet(*color)).await?;
                 Ok(None)
             }
             Action::DeleteFleet { color } => {
@@ -187,6 +214,47 @@ impl Executor<'_> {
             .set_scaling(&fleet, scaling, &r.load_balancer, &tg)
             .await?;
         Ok(None)
+    }
+
+    /// The active colour recorded, with a last look at the lock and at the
+    /// parameter. A write whose answer was lost is settled by what the
+    /// parameter then says: a promotion that landed is a promotion.
+    async fn record_active(
+        &self,
+        r: &mut Resolved,
+        parameter: &str,
+        color: Color,
+    ) -> Result<Detail, StepError> {
+        self.fence().await?;
+        self.check_active_unchanged(r, parameter).await?;
+        r.active_written(self.provider.now());
+        let before = r.active;
+        let written = self
+            .write_surely(
+                "recording the active colour",
+                &Some(color),
+                Some(&before),
+                async || self.provider.put_active(parameter, color).await,
+                async || self.read_active(parameter).await,
+            )
+            .await;
+        match written {
+            Ok(answered) => {
+                r.active = Some(color);
+                r.active_uncertain = false;
+                Ok(answered
+                    .is_none()
+                    .then(|| "the answer was lost; read back".into()))
+            }
+            Err(Unlanded::Failed { error, seen }) => {
+                match seen {
+                    Some(seen) => r.active = seen,
+                    None => r.active_uncertain = true,
+                }
+                Err(StepError::Provider(error))
+            }
+            Err(Unlanded::Stopped(e)) => Err(e),
+        }
     }
 
     /// The promotion's first write, with the same looks as before recording
@@ -391,9 +459,24 @@ impl Executor<'_> {
                 )))
             }
             (Some(arn), None) => {
-                self.provider
-                    .modify_listener(&arn, config, &forward)
-                    .await?
+                // Read back when the answer is lost: the forward it holds.
+                let at = crate::model::ForwardAt::Listener(arn.clone());
+                let sorted = |mut f: crate::model::Forward| {
+                    f.sort();
+                    f
+                };
+                if is_prod {
+                    r.weights_written(self.provider.now());
+                }
+                self.write_surely(
+                    &format!("updating listener :{}", config.port),
+                    &sorted(forward.clone()),
+                    None,
+                    async || self.provider.modify_listener(&arn, config, &forward).await,
+                    async || Ok(sorted(self.provider.forward_of(&at).await?)),
+                )
+                .await
+                .map_err(Unlanded::into_step_error)?;
             }
             (None, None) => {
                 let arn = self
@@ -424,27 +507,56 @@ impl Executor<'_> {
         // someone may have moved the weights.
         self.fence().await?;
         self.check_weights_unchanged(r).await?;
-        let mut got = self
-            .provider
-            .set_weights(&at, &forward, affinity_secs)
-            .await?;
-        let mut wanted = forward;
-        got.sort();
-        wanted.sort();
-        if got != wanted {
-            return Err(StepError::WeightsMismatch { wanted, got });
+        r.weights_written(self.provider.now());
+        let before = r.split();
+        let written = self
+            .write_surely(
+                "shifting production",
+                &(weights, 0),
+                before.as_ref(),
+                async || {
+                    self.provider
+                        .set_weights(&at, &forward, affinity_secs)
+                        .await
+                },
+                async || self.read_split(r).await,
+            )
+            .await;
+        let got = match written {
+            Ok(got) => got,
+            Err(Unlanded::Failed { error, seen }) => {
+                // Production is where AWS shows it, or, unread, anywhere
+                // this write or the one before put it.
+                match seen {
+                    Some((w, foreign)) => (r.weights, r.foreign) = (Some(w), foreign),
+                    None => r.weights_uncertain = true,
+                }
+                return Err(StepError::Provider(error));
+            }
+            Err(Unlanded::Stopped(e)) => return Err(e),
+        };
+        if let Some(mut got) = got {
+            let mut wanted = forward;
+            got.sort();
+            wanted.sort();
+            if got != wanted {
+                r.weights_uncertain = true;
+                return Err(StepError::WeightsMismatch { wanted, got });
+            }
         }
         r.weights = Some(weights);
         r.foreign = 0;
+        r.weights_uncertain = false;
         Ok(Some("read back".into()))
     }
 
     /// Rollback: production all on `to` and, when it changes, `to` recorded
     /// as active, sent together so nothing slow stands before the flip. The
     /// decision was made on a read of target health moments before (a
-    /// rollback must not wait for another). If the flip fails but the record
-    /// went through, the record is put back: it keeps naming the colour that
-    /// still has the traffic.
+    /// rollback must not wait for another). Each write whose answer is lost
+    /// is sent again and read back (see `confirm.rs`). If the flip did not
+    /// land but the record did, the record is put back: it keeps naming the
+    /// colour that still has the traffic.
     async fn flip(
         &self,
         r: &mut Resolved,
@@ -454,44 +566,28 @@ impl Executor<'_> {
         previous_record: Option<&PreviousRecord>,
     ) -> Result<Detail, StepError> {
         let at = r.production_forward()?;
-        let weights = Weights::all_on(to);
-        let forward = forward_for(&r.target_groups, weights);
-        let p = self.provider;
-        let flip = async {
-            if traffic {
-                // Session affinity off in the same write: nobody stays behind.
-                p.set_weights(&at, &forward, 0).await.map(|_| ())
-            } else {
-                Ok(())
-            }
-        };
-        let record = async {
-            match record_active {
-                Some(param) => p.put_active(param, to).await,
-                None => Ok(()),
-            }
-        };
-        let previous = async {
-            match previous_record {
-                Some(rec) => self.put_previous(rec).await,
-                None => Ok(()),
-            }
-        };
-        // The tag of the release rolled back, when it is the next step, goes
-        // out too: if the flip fails, the release is tagged all the same,
-        // which errs on the safe side (a later apply asks for --retry; the
-        // rollback run again tags it again).
+        let now = self.provider.now();
+        let before = (r.split(), r.active);
+        if traffic {
+            r.weights_written(now);
+        }
+        if record_active.is_some() {
+            r.active_written(now);
+        }
         let remember = r.remember_with_flip.take();
-        let tag = async {
-            match &remember {
-                Some((color, release)) => {
-                    Some(p.mark_rolled_back(&r.fleet(*color), release, p.now()).await)
-                }
-                None => None,
-            }
+        let writes = FlipWrites {
+            at: &at,
+            to,
+            traffic,
+            record_active,
+            previous_record,
+            remember: remember.as_ref(),
+            weights_before: before.0,
+            active_before: before.1,
         };
-        let (flipped, recorded, previous, tagged) = futures::join!(flip, record, previous, tag);
+        let (flipped, recorded, previous, tagged) = self.flip_writes(r, writes).await;
         r.remembered = tagged;
+        let p = self.provider;
         if let Err(e) = previous {
             self.reporter.event(Event::Warning(format!(
                 "could not write the promotion record ({e}); a second rollback may not know where the first one came from"
@@ -505,16 +601,88 @@ impl Executor<'_> {
                 )));
             }
         }
-        flipped?;
-        r.weights = Some(weights);
-        recorded.map_err(|e| StepError::Unrecorded {
-            color: to,
-            source: e,
-        })?;
-        Ok(None)
+        if let Err(e) = flipped {
+            if let Unlanded::Failed { seen: None, .. } = &e {
+                r.weights_uncertain = true;
+            }
+            return Err(e.into_step_error());
+        }
+        r.weights = Some(Weights::all_on(to));
+        r.weights_uncertain = false;
+        match recorded {
+            Ok(()) => {
+                if record_active.is_some() {
+                    r.active = Some(to);
+                }
+                Ok(None)
+            }
+            Err(Unlanded::Stopped(e)) => Err(e),
+            Err(Unlanded::Failed { error, .. }) => Err(StepError::Unrecorded {
+                color: to,
+                source: error,
+            }),
+        }
     }
 
-    /// Writes a promotion record, stamped now.
+    /// The rollback's writes, all at once: the flip, the active colour,
+    /// the promotion record and the rolled-back tag.
+    async fn flip_writes(&self, r: &Resolved, w: FlipWrites<'_>) -> FlipAnswers {
+        let p = self.provider;
+        let weights = Weights::all_on(w.to);
+        let forward = forward_for(&r.target_groups, weights);
+        let flip = async {
+            if !w.traffic {
+                return Ok(());
+            }
+            // Session affinity off in the same write: nobody stays behind.
+            self.write_surely(
+                "flipping production",
+                &(weights, 0),
+                w.weights_before.as_ref(),
+                async || p.set_weights(w.at, &forward, 0).await.map(|_| ()),
+                async || self.read_split(r).await,
+            )
+            .await
+            .map(|_| ())
+        };
+        let record = async {
+            let Some(param) = w.record_active else {
+                return Ok(());
+            };
+            self.write_surely(
+                "recording the active colour",
+                &Some(w.to),
+                Some(&w.active_before),
+                async || p.put_active(param, w.to).await,
+                async || self.read_active(param).await,
+            )
+            .await
+            .map(|_| ())
+        };
+        let previous = async {
+            match w.previous_record {
+                Some(rec) => self.put_previous(rec).await,
+                None => Ok(()),
+            }
+        };
+        // The tag of the release rolled back, when it is the next step, goes
+        // out too: if the flip fails, the release is tagged all the same,
+        // which errs on the safe side (a later apply asks for --retry; the
+        // rollback run again tags it again).
+        let tag = async {
+            match w.remember {
+                Some((color, release)) => Some(
+                    p.mark_rolled_back(&r.fleet(*color), release, p.now(), BY_A_PERSON)
+                        .await,
+                ),
+                None => None,
+            }
+        };
+        futures::join!(flip, record, previous, tag)
+    }
+
+    /// Writes a promotion record, stamped now, sent until it lands (it is
+    /// settled by what the record then holds, whatever its time).
     async fn put_previous(&self, rec: &PreviousRecord) -> Result<(), StepError> {
         let record = Previous {
             promoted: rec.promoted,
@@ -524,9 +692,21 @@ impl Executor<'_> {
             at: self.provider.now(),
             rolled_back: rec.rolled_back,
         };
-        self.provider
-            .put_record(&rec.parameter, &record.to_value())
-            .await?;
+        let value = record.to_value();
+        let untimed = |p: Option<Previous>| p.map(|p| Previous { at: 0, ..p });
+        let read = async || {
+            let v = self.provider.read_lock(&rec.parameter).await?;
+            Ok(untimed(v.as_deref().and_then(Previous::parse)))
+        };
+        self.write_surely(
+            "writing the promotion record",
+            &untimed(Some(record.clone())),
+            None,
+            async || self.provider.put_record(&rec.parameter, &value).await,
+            read,
+        )
+        .await
+        .map_err(Unlanded::into_step_error)?;
         Ok(())
     }
 
@@ -544,18 +724,19 @@ impl Executor<'_> {
         let mut gates_run_at: Option<u64> = None;
         self.poll(Some(secs), async |elapsed| {
             self.check_weights_unchanged(r).await?;
-            for c in [color, color.other()] {
-                let serving = c == color || r.weights.is_some_and(|w| w.get(c) > 0);
-                if serving {
-                    self.check_health_gate(r, c, weight).await?;
-                }
-            }
+            // Evidence against the release first: when the new colour fails
+            // too, that is the verdict, whatever the old colour's state.
+            self.check_health_gate(r, color, true, weight).await?;
             let due = gates_run_at.is_none_or(|t| elapsed.saturating_sub(t) >= GATE_INTERVAL_SECS)
                 || elapsed >= secs;
             if due && !gates.is_empty() {
                 self.run_checks(r, color, Some(weight), gates, "gate")
                     .await?;
                 gates_run_at = Some(elapsed);
+            }
+            let old = color.other();
+            if r.weights.is_some_and(|w| w.get(old) > 0) {
+                self.check_health_gate(r, old, false, weight).await?;
             }
             let baked = elapsed.min(secs);
             let look = Look::waiting(
@@ -572,25 +753,38 @@ impl Executor<'_> {
         .await
     }
 
-    /// The always-on gate: colour `c` keeps its full healthy capacity.
+    /// The always-on gate: colour `c` keeps its full healthy capacity. The
+    /// new colour (`is_new`) losing it is a verdict on the release; the
+    /// colour production came from losing it is not.
     async fn check_health_gate(
         &self,
         r: &Resolved,
         c: Color,
+        is_new: bool,
         weight: u32,
     ) -> Result<(), StepError> {
         let (healthy, targets) = self.healthy(r, c).await?;
         let wanted = self.wanted(r, c);
-        if healthy < wanted {
-            return Err(StepError::HealthLost {
+        if healthy >= wanted {
+            return Ok(());
+        }
+        Err(if is_new {
+            StepError::HealthLost {
                 color: c,
                 weight,
                 healthy,
                 wanted,
                 targets,
-            });
-        }
-        Ok(())
+            }
+        } else {
+            StepError::OldColorLost {
+                color: c,
+                weight,
+                healthy,
+                wanted,
+                targets,
+            }
+        })
     }
 
     async fn hook(
@@ -612,13 +806,7 @@ impl Executor<'_> {
         ];
         checks::command(command, vars, &self.hidden_env, HOOK_TIMEOUT)
             .await
-            .map_err(|f| StepError::CheckFailed {
-                phase: phase.as_str(),
-                color,
-                weight: None,
-                what: f.what,
-                output: f.output,
-            })?;
+            .map_err(|f| StepError::of_check(f, phase.as_str(), color, None))?;
         if clears_contract {
             self.provider
                 .set_contract_pending(&r.tg(color)?, None)
@@ -703,32 +891,37 @@ impl Executor<'_> {
         };
         for check in list {
             let result = match &check.kind {
-                CheckKind::Alarm(name) => self.alarm_check(name).await,
+                CheckKind::Alarm(name) => self.alarm_check(name, phase, color).await?,
                 _ => checks::run(check, &env).await,
             };
             if let Err(f) = result {
-                return Err(StepError::CheckFailed {
-                    phase,
-                    color,
-                    weight,
-                    what: f.what,
-                    output: f.output,
-                });
+                return Err(StepError::of_check(f, phase, color, weight));
             }
         }
         Ok(())
     }
 
-    /// An alarm gate: ALARM fails it, and so does an alarm that cannot be read.
-    async fn alarm_check(&self, name: &str) -> Result<(), CheckFailure> {
-        let failure = |what: String| CheckFailure {
-            what,
-            output: String::new(),
-        };
+    /// An alarm gate: ALARM fails it. An alarm that cannot be read is
+    /// AWS's failure, and one that does not exist the plan's mistake:
+    /// neither is evidence against the release.
+    async fn alarm_check(
+        &self,
+        name: &str,
+        phase: &'static str,
+        color: Color,
+    ) -> Result<Result<(), CheckFailure>, StepError> {
         match self.provider.alarm_state(name).await {
-            Ok(AlarmState::Alarm) => Err(failure(format!("alarm {name} is in ALARM"))),
-            Ok(_) => Ok(()),
-            Err(e) => Err(failure(format!("alarm {name} could not be read: {e}"))),
+            Ok(AlarmState::Alarm) => Ok(Err(CheckFailure::failed(
+                format!("alarm {name} is in ALARM"),
+                String::new(),
+            ))),
+            Ok(_) => Ok(Ok(())),
+            Err(crate::provider::ProviderError::NotFound(e)) => Err(StepError::Misconfigured {
+                phase,
+                color,
+                what: format!("{e}: create it, or fix the gate's `alarm`"),
+            }),
+            Err(e) => Err(StepError::Provider(e)),
         }
     }
 }

@@ -30,6 +30,20 @@ pub enum StepError {
         wanted: u32,
         targets: Vec<TargetHealth>,
     },
+    #[error("{color}, the colour production came from, lost health during the bake at {weight}%: {healthy} of {wanted} targets healthy{}", unhealthy_list(.targets))]
+    OldColorLost {
+        color: Color,
+        weight: u32,
+        healthy: u32,
+        wanted: u32,
+        targets: Vec<TargetHealth>,
+    },
+    #[error("{phase} on {color} could not be carried out as the plan file writes it: {what}")]
+    Misconfigured {
+        phase: &'static str,
+        color: Color,
+        what: String,
+    },
     #[error("{phase} failed on {color}{}: {what}{}", weight.map(|w| format!(" at {w}%")).unwrap_or_default(), if output.is_empty() { String::new() } else { format!("\n  output:\n    {}", output.replace('\n', "\n    ")) })]
     CheckFailed {
         phase: &'static str,
@@ -74,6 +88,30 @@ pub enum StepError {
 }
 
 impl StepError {
+    /// A smoke test, gate or hook that did not pass: a verdict when it ran
+    /// and failed, the plan's mistake when it could not run as written.
+    pub fn of_check(
+        f: crate::shell::checks::CheckFailure,
+        phase: &'static str,
+        color: Color,
+        weight: Option<u32>,
+    ) -> StepError {
+        if f.misconfigured {
+            return StepError::Misconfigured {
+                phase,
+                color,
+                what: f.what,
+            };
+        }
+        StepError::CheckFailed {
+            phase,
+            color,
+            weight,
+            what: f.what,
+            output: f.output,
+        }
+    }
+
     /// What kind of failure this is: a verdict on the release, a person,
     /// a safety refusal, or the cloud.
     pub fn cause(&self) -> Cause {
@@ -83,6 +121,8 @@ impl StepError {
             | StepError::CheckFailed { .. } => Cause::Verdict,
             StepError::Interrupted { by_person: true } => Cause::Interrupted,
             StepError::Interrupted { by_person: false } => Cause::Cancelled,
+            StepError::OldColorLost { .. } => Cause::OldColor,
+            StepError::Misconfigured { .. } => Cause::Config,
             StepError::Preempted { .. } => Cause::Preempted,
             StepError::Foreign { .. } => Cause::Foreign,
             StepError::UnsafeWeights { .. } | StepError::UnsafeTeardown { .. } => Cause::Refused,

@@ -11,9 +11,11 @@
 //! - `mod.rs`: the step loop and the way home;
 //! - `actions.rs`: one function per [`Action`];
 //! - `wait.rs`: the one poll loop and the guards that can stop a run;
+//! - `confirm.rs`: writes whose answer may be lost, reads that may lag;
 //! - `resolved.rs`: the ids a run knows; `error.rs`: how a step fails.
 
 mod actions;
+mod confirm;
 mod error;
 mod resolved;
 mod wait;
@@ -21,7 +23,7 @@ mod wait;
 pub use error::{RestoreError, StepError};
 pub use wait::{Guard, Interrupt};
 
-use crate::model::observed::{healthy_count, split_forward, Observed, TargetHealth};
+use crate::model::observed::{healthy_count, Observed, TargetHealth};
 use crate::model::outcome::{Abort, Cause, Outcome};
 use crate::model::plan::{Action, Plan, PlanKind};
 use crate::model::{Color, Weights, WeightsAt};
@@ -55,13 +57,9 @@ pub struct Executor<'a> {
     pub health_timeout_secs: u64,
 }
 
-/// Reads that must all confirm a difference before it counts as someone
-/// else's change (see `Executor::changed`).
-const CONFIRM_READS: usize = 3;
-
 /// How long a step waits for AWS to show what an earlier step made, as
 /// Terraform's AWS provider waits for propagation: two minutes.
-const PROPAGATION_SECS: i64 = 120;
+pub(super) const PROPAGATION_SECS: i64 = 120;
 
 /// The most the automatic rollback's listener update may take: well inside
 /// the 7.5 s a CI runner waits between SIGINT and SIGTERM.
@@ -153,7 +151,9 @@ impl Executor<'_> {
     }
 
     /// After a failed step: before promotion, production goes home and the
-    /// release is remembered as rolled back; after it, nothing moves.
+    /// release is remembered as rolled back; after it, nothing moves. The
+    /// old colour failing moves nothing forward and records no verdict.
+    /// Whatever happened, the report says what a fresh read shows.
     async fn abort(&self, plan: &Plan, r: &mut Resolved, failed: Failed) -> Abort {
         let mut abort = Abort {
             step: failed.step,
@@ -162,6 +162,9 @@ impl Executor<'_> {
             cause: failed.error.cause(),
             error: failed.error.to_string(),
             weights_now: r.weights,
+            active_now: r.active,
+            unread: None,
+            moved_to: None,
             rolled_back_to: None,
             home_short: None,
             rollback_error: None,
@@ -171,51 +174,125 @@ impl Executor<'_> {
         // After promotion nothing moves; after a preemption the run that
         // took the lock over owns the listener and the release's fate; after
         // a foreign change a person is at work: hands off.
-        if failed.promoted || matches!(abort.cause, Cause::Preempted | Cause::Foreign) {
-            abort.weights_now = None;
-            return abort;
-        }
-        if let Some(to) = plan.rollback_to {
-            if r.weights.is_some_and(|w| w != Weights::all_on(to)) {
-                if let Some(i) = &self.interrupt {
-                    i.set_going_home(true);
-                }
-                match self.restore(r, to).await {
-                    Ok(short) => {
-                        abort.rolled_back_to = Some(to);
-                        abort.home_short = short;
-                    }
-                    // A rollback took over while this run was going home.
-                    Err(RestoreError::Preempted(by)) => {
-                        abort.cause = Cause::Preempted;
-                        abort.error =
-                            format!("{}\n{by} took the lock over on the way home", abort.error);
-                        abort.weights_now = None;
-                        return abort;
-                    }
-                    Err(e) => abort.rollback_error = Some(e.to_string()),
-                }
-                if let Some(i) = &self.interrupt {
-                    i.set_going_home(false);
-                }
-                abort.weights_now = r.weights;
-            }
+        let hands_off = failed.promoted || matches!(abort.cause, Cause::Preempted | Cause::Foreign);
+        if abort.cause == Cause::OldColor {
+            self.off_a_failed_old_colour(plan, r, &mut abort).await;
+        } else if !hands_off {
+            self.go_home(plan, r, &mut abort).await;
         }
         // Only a verdict on the release (or a person stopping it) is
-        // remembered: an AWS error or a refused mutation says nothing about
-        // the release, and the next apply tries it again.
+        // remembered: an AWS error, a refused mutation, a mistake in the
+        // plan or the old colour failing say nothing about the release,
+        // and the next apply tries it again.
         let verdict = matches!(abort.cause, Cause::Verdict | Cause::Interrupted);
-        if let (PlanKind::Release { to, release, .. }, true) = (&plan.kind, verdict) {
+        if let (PlanKind::Release { to, release, .. }, true, false) =
+            (&plan.kind, verdict, hands_off)
+        {
             let at = self.provider.now();
             let marked = self
                 .provider
-                .mark_rolled_back(&r.fleet(*to), &release.fingerprint, at)
+                .mark_rolled_back(&r.fleet(*to), &release.fingerprint, at, &abort.error)
                 .await;
             if marked.is_ok() {
                 abort.remembered = Some(release.fingerprint.clone());
             }
         }
+        let settle = !matches!(abort.cause, Cause::Preempted | Cause::Foreign);
+        match self.truth(r, settle).await {
+            Ok((weights, active)) => {
+                abort.weights_now = weights;
+                abort.active_now = active;
+            }
+            Err(e) => {
+                abort.weights_now = None;
+                abort.active_now = None;
+                abort.unread = Some(e.to_string());
+            }
+        }
         abort
+    }
+
+    /// Production all on the plan's `rollback_to`, and the active colour
+    /// recorded there if a write of it may have landed elsewhere.
+    async fn go_home(&self, plan: &Plan, r: &mut Resolved, abort: &mut Abort) {
+        let Some(to) = plan.rollback_to else {
+            return;
+        };
+        // A weight write that got no answer may have moved production
+        // whatever this run believes: home is written again then.
+        if r.weights.is_some_and(|w| w != Weights::all_on(to)) || r.weights_uncertain {
+            if let Some(i) = &self.interrupt {
+                i.set_going_home(true);
+            }
+            match self.restore(r, to).await {
+                Ok(short) => {
+                    abort.rolled_back_to = Some(to);
+                    abort.home_short = short;
+                }
+                // A rollback took over while this run was going home.
+                Err(RestoreError::Preempted(by)) => {
+                    abort.cause = Cause::Preempted;
+                    abort.error =
+                        format!("{}\n{by} took the lock over on the way home", abort.error);
+                }
+                Err(e) => abort.rollback_error = Some(e.to_string()),
+            }
+            if let Some(i) = &self.interrupt {
+                i.set_going_home(false);
+            }
+        }
+        if r.active_uncertain && abort.cause != Cause::Preempted {
+            if let Err(e) = self.record_home(r, to).await {
+                abort.rollback_error.get_or_insert(format!(
+                    "the active-colour parameter may not name {to}: {e}"
+                ));
+            }
+        }
+    }
+
+    /// The active colour put back to `to` after a write of another colour
+    /// whose answer was lost and whose read-back could not tell.
+    async fn record_home(&self, r: &mut Resolved, to: Color) -> Result<(), StepError> {
+        self.fence().await?;
+        let parameter = self.app.state_parameter.clone();
+        r.active_written(self.provider.now());
+        let before = r.active;
+        let written = self
+            .write_surely(
+                "recording the active colour",
+                &Some(to),
+                Some(&before),
+                async || self.provider.put_active(&parameter, to).await,
+                async || self.read_active(&parameter).await,
+            )
+            .await;
+        written.map_err(confirm::Unlanded::into_step_error)?;
+        r.active = Some(to);
+        r.active_uncertain = false;
+        Ok(())
+    }
+
+    /// The colour production came from lost health during a bake. Nothing
+    /// moves forward and nothing moves onto it; when it has no healthy
+    /// target left and the new colour has all of its, production goes to
+    /// the new colour in one write, not recorded as active (its bakes are
+    /// not done: `cutover apply` resumes them from there).
+    async fn off_a_failed_old_colour(&self, plan: &Plan, r: &mut Resolved, abort: &mut Abort) {
+        let Some(old) = plan.rollback_to else {
+            return;
+        };
+        let new = old.other();
+        let counts = futures::try_join!(self.healthy(r, old), self.healthy(r, new));
+        let Ok(((old_healthy, _), (new_healthy, _))) = counts else {
+            return;
+        };
+        if old_healthy > 0 || new_healthy < self.desired {
+            return;
+        }
+        match self.send_all(r, new).await {
+            Ok(()) => abort.moved_to = Some(new),
+            Err(e) => abort.rollback_error = Some(e.to_string()),
+        }
     }
 
     /// All production traffic back on `to`, one listener update, provided
@@ -259,32 +336,64 @@ impl Executor<'_> {
                 waited_secs: self.health_timeout_secs,
             });
         }
-        let at = r.production_forward().map_err(missing)?;
-        // Last look before the write: a rollback may have taken over. The
-        // weights are not compared with the last write, as other writes
-        // are: the failed step may have been a weight write whose answer
-        // was lost, so a difference is no proof of someone else's hand, and
-        // production must not stay split on a guess.
-        self.fence().await.map_err(|e| match e {
-            StepError::Preempted { by } => RestoreError::Preempted(by),
-            e => RestoreError::Missing(e.to_string()),
-        })?;
-        let w = Weights::all_on(to);
-        let forward = forward_for(&r.target_groups, w);
-        // Session affinity off in the same write: every user goes home at once.
-        let write = self.provider.set_weights(&at, &forward, 0);
         // After a signal a kill may follow: the write gets a deadline then;
-        // otherwise the SDK's retries take the time they need.
-        if interrupted() {
+        // otherwise the SDK's retries and the read-back take what they need.
+        let write = self.send_all(r, to);
+        let sent = if interrupted() {
             tokio::time::timeout(FLIP_DEADLINE, write)
                 .await
-                .map_err(|_| RestoreError::Deadline(FLIP_DEADLINE.as_secs()))??;
+                .map_err(|_| RestoreError::Deadline(FLIP_DEADLINE.as_secs()))?
         } else {
-            write.await?;
-        }
-        r.weights = Some(w);
-        r.foreign = 0;
+            write.await
+        };
+        sent.map_err(|e| match e {
+            StepError::Preempted { by } => RestoreError::Preempted(by),
+            StepError::Provider(e) => RestoreError::Provider(e),
+            e => RestoreError::Missing(e.to_string()),
+        })?;
         Ok((healthy < wanted).then_some((healthy, wanted)))
+    }
+
+    /// All production on `to` in one listener update, with session affinity
+    /// off in the same write (every user moves at once), sent until it
+    /// lands: a write whose answer was lost is sent again, then read back.
+    /// The weights are not compared with the last write first, as a shift
+    /// step's are: the failed step may have been a weight write whose
+    /// answer was lost, so a difference is no proof of someone else's hand,
+    /// and production must not stay split on a guess. The lock is: a
+    /// rollback may have taken over.
+    async fn send_all(&self, r: &mut Resolved, to: Color) -> Result<(), StepError> {
+        let at = r.production_forward()?;
+        self.fence().await?;
+        let w = Weights::all_on(to);
+        let forward = forward_for(&r.target_groups, w);
+        r.weights_written(self.provider.now());
+        let before = r.split();
+        let sent = self
+            .write_surely(
+                "sending production home",
+                &(w, 0),
+                before.as_ref(),
+                async || self.provider.set_weights(&at, &forward, 0).await,
+                async || self.read_split(r).await,
+            )
+            .await;
+        match sent {
+            Ok(_) => {
+                r.weights = Some(w);
+                r.foreign = 0;
+                r.weights_uncertain = false;
+                Ok(())
+            }
+            Err(confirm::Unlanded::Failed { error, seen }) => {
+                if let Some((w, foreign)) = seen {
+                    (r.weights, r.foreign) = (Some(w), foreign);
+                }
+                r.weights_uncertain = true;
+                Err(StepError::Provider(error))
+            }
+            Err(confirm::Unlanded::Stopped(e)) => Err(e),
+        }
     }
 
     /// Healthy targets of colour `c` that run its release: a target counts
@@ -331,19 +440,18 @@ impl Executor<'_> {
     /// else changing them (a console edit, another tool) stops the run
     /// without a write.
     async fn check_weights_unchanged(&self, r: &Resolved) -> Result<(), StepError> {
-        let (Some(expected), Ok(at)) = (r.weights, r.production_forward()) else {
+        let (Some(expected), Ok(_)) = (r.weights, r.production_forward()) else {
             return Ok(());
         };
-        let read = async || {
-            let forward = self.provider.forward_of(&at).await?;
-            let color_of = |tg: &crate::model::TargetGroupArn| {
-                Color::ALL
-                    .into_iter()
-                    .find(|c| r.target_groups.get(*c).as_ref() == Some(tg))
-            };
-            Ok(split_forward(&forward, color_of))
-        };
-        let Some((w, foreign)) = self.changed(&(expected, r.foreign), read).await? else {
+        let read = async || self.read_split(r).await;
+        let found = self
+            .changed(
+                &(expected, r.foreign),
+                r.weights_lag.as_ref().map(|(w, at)| (w, *at)),
+                read,
+            )
+            .await?;
+        let Some((w, foreign)) = found else {
             return Ok(());
         };
         let found = crate::model::format_weights(w);
@@ -361,11 +469,9 @@ impl Executor<'_> {
     /// The active-colour parameter still says what this run saw: someone
     /// else recording another colour stops the run before it writes.
     async fn check_active_unchanged(&self, r: &Resolved, parameter: &str) -> Result<(), StepError> {
-        let read = async || {
-            let v = self.provider.read_lock(parameter).await?;
-            Ok(v.as_deref().and_then(Color::parse))
-        };
-        let Some(found) = self.changed(&r.active, read).await? else {
+        let read = async || self.read_active(parameter).await;
+        let lag = r.active_lag.as_ref().map(|(c, at)| (c, *at));
+        let Some(found) = self.changed(&r.active, lag, read).await? else {
             return Ok(());
         };
         let name = |c: Option<Color>| c.map(|c| c.to_string()).unwrap_or("(none)".into());
@@ -376,34 +482,28 @@ impl Executor<'_> {
         })
     }
 
-    /// What `read` finds when it is not `expected`, `None` when it is. A
-    /// describe right after a write can show the value before it for a
-    /// few seconds (AWS's reads are eventually consistent), so a
-    /// difference counts only when [`CONFIRM_READS`] more reads, two
-    /// seconds apart at most, all find it; and one that a rollback taking
-    /// the lock over made is that preemption, not someone else's. (A few
-    /// reads inside one step, not a wait: no progress, no deadline.)
+    /// What `read` finds when it is not `expected`, `None` when it is: a
+    /// difference confirmed as [`Executor::settled`] confirms it (a read
+    /// may lag this run's own last write, which replaced `lag`), and one
+    /// that a rollback taking the lock over made is that preemption, not
+    /// someone else's.
     async fn changed<T: PartialEq>(
         &self,
         expected: &T,
+        lag: Option<(&T, crate::model::Timestamp)>,
         read: impl AsyncFn() -> Result<T, StepError>,
     ) -> Result<Option<T>, StepError> {
-        let mut found = read().await?;
-        if found == *expected {
+        if read().await? == *expected {
             return Ok(None);
         }
         // A rollback takes the lock over before it flips: the lock explains
         // a difference at once, without waiting to confirm it.
         self.fence().await?;
-        for _ in 0..CONFIRM_READS {
-            self.sleep(self.poll.min(Duration::from_secs(2))).await;
-            found = read().await?;
-            if found == *expected {
-                return Ok(None);
-            }
+        let found = self.settled(expected, lag, read).await?;
+        if found.is_some() {
+            self.fence().await?;
         }
-        self.fence().await?;
-        Ok(Some(found))
+        Ok(found)
     }
 
     /// How many healthy targets colour `c` needs to serve production: the

@@ -27,6 +27,18 @@ pub(super) struct Resolved {
     pub weights: Option<Weights>,
     /// and the weight production sent to other target groups then.
     pub foreign: u32,
+    /// The production weights this run's last weight write replaced, and
+    /// when it went out (its clock): a read until
+    /// [`super::PROPAGATION_SECS`] later may still show them.
+    pub weights_lag: Option<((Weights, u32), Timestamp)>,
+    /// A weight write of this run got no answer and the read-back did not
+    /// show it: production may be anywhere it or the one before put it.
+    pub weights_uncertain: bool,
+    /// The active colour this run's last write of it replaced, and when.
+    pub active_lag: Option<(Option<Color>, Timestamp)>,
+    /// A write of the active colour got no answer and the read-back did not
+    /// show it: the parameter may say either colour.
+    pub active_uncertain: bool,
     /// The colour traffic goes home to on a failure, and the healthy targets
     /// it needs: its own capacity, not the plan's.
     pub home: Option<(Color, u32)>,
@@ -76,12 +88,35 @@ impl Resolved {
             production,
             weights: obs.weights_at(production),
             foreign: obs.foreign_weight_at(production),
+            weights_lag: None,
+            weights_uncertain: false,
+            active_lag: None,
+            active_uncertain: false,
             home: None,
             active: obs.active.as_ref().map(|a| a.color),
             fleet_set_at: PerColor::default(),
             remember_with_flip: None,
             remembered: None,
         }
+    }
+
+    /// Production weights as this run last set or read them, with the
+    /// weight to other target groups.
+    pub fn split(&self) -> Option<(Weights, u32)> {
+        self.weights.map(|w| (w, self.foreign))
+    }
+
+    /// A weight write goes out now (`at`): what it replaces may show in
+    /// reads for a while.
+    pub fn weights_written(&mut self, at: Timestamp) {
+        if let Some(before) = self.split() {
+            self.weights_lag = Some((before, at));
+        }
+    }
+
+    /// A write of the active colour goes out now (`at`).
+    pub fn active_written(&mut self, at: Timestamp) {
+        self.active_lag = Some((self.active, at));
     }
 
     pub fn fleet(&self, c: Color) -> FleetName {

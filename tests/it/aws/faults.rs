@@ -135,7 +135,16 @@ fn aws_a_lifecycle_converges_through_throttling_500s_resets_and_lost_answers() {
         assert_eq!((aws.weights(80), aws.active()), ((0, 100), "green".into()));
         aws.run_through(bad_day(), &["rollback"]).expect(0);
         assert_eq!((aws.weights(80), aws.active()), ((100, 0), "blue".into()));
-        aws.run_through(bad_day(), &["drift"]).expect(0);
+        // The rolled-back release is not live: drift says so (exit 2),
+        // with no other finding.
+        let drift = aws.run_through(bad_day(), &["drift"]);
+        drift.expect(2);
+        assert!(
+            drift.stdout.contains("1 drift finding")
+                && drift.stdout.contains("is not live: it was rolled back at"),
+            "seed {seed}: {}",
+            drift.stdout
+        );
         let stats = aws.moto.fault_stats();
         for kind in ["throttle", "500", "reset", "drop"] {
             assert!(
@@ -285,4 +294,80 @@ fn aws_a_launch_template_auto_scaling_does_not_see_yet_is_waited_for() {
         .filter(|r| *r != "group shop-green")
         .collect();
     assert_eq!(aws.inventory(), made, "a first deploy, each made once");
+}
+
+#[test]
+fn aws_a_promotion_whose_answers_are_all_lost_is_read_back_and_the_release_is_live() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    aws.plan("ami-0000000000000002", "0s", &[]);
+    // Every sending of the promotion (PutParameter of the active colour,
+    // green) is carried out, and its answer dropped: the SDK's retries and
+    // cutover's own all go unanswered.
+    let run = aws.run_through(
+        json!([{"kind": "drop", "action": "PutParameter", "body_contains": "\"Value\":\"green\""}]),
+        &["apply", "--auto-approve"],
+    );
+    run.expect(0);
+    assert!(
+        run.stderr.contains("the answer was lost; read back"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains("green is live with release"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!((aws.weights(80), aws.active()), ((0, 100), "green".into()));
+    aws.run(&["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn aws_a_way_home_whose_answers_are_all_lost_exits_3_only_when_home() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    aws.plan(
+        "ami-0000000000000002",
+        "0s",
+        &[(
+            "[teardown]",
+            "[[rollout.gates]]\ncommand = [\"sh\", \"-c\", \"test $CUTOVER_WEIGHT -lt 25\"]\n\n[teardown]",
+        )],
+    );
+    // Every listener write is carried out and its answer dropped, the way
+    // home's too: the read-back says where production is.
+    let run = aws.run_through(
+        json!([{"kind": "drop", "action": "ModifyListener"}]),
+        &["apply", "--auto-approve"],
+    );
+    run.expect(3);
+    assert!(
+        run.stdout
+            .contains("rolled back to blue in one call; now 100% blue."),
+        "{}",
+        run.stdout
+    );
+    assert_eq!((aws.weights(80), aws.active()), ((100, 0), "blue".into()));
+}
+
+#[test]
+fn aws_listener_reads_that_lag_writes_do_not_stop_a_release() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    // Longer than three quick reads two seconds apart: what stopped
+    // releases at 10% blaming "someone else".
+    aws.moto.stale_listener_reads(8.0);
+    aws.plan(
+        "ami-0000000000000002",
+        "0s",
+        &[("steps = [10, 25, 50, 100]", "steps = [50, 100]")],
+    );
+    let run = aws.run(&["apply", "--auto-approve"]);
+    run.expect(0);
+    aws.moto.stale_listener_reads(0.0);
+    assert_eq!((aws.weights(80), aws.active()), ((0, 100), "green".into()));
 }

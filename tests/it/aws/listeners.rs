@@ -313,8 +313,16 @@ fn aws_two_apps_share_a_listener_through_rules_and_nothing_else_moves() {
     aws.moto
         .cutover(&["plan", "--detailed-exitcode", "cart.toml"])
         .expect(0);
+    // Every setting but one: shop's plan names the release it rolled back.
     let run = aws.moto.cutover(&["drift", "shop.toml", "cart.toml"]);
-    run.expect(0);
+    run.expect(2);
+    assert!(
+        run.stdout.contains("shop: 1 drift finding")
+            && run.stdout.contains("is not live: it was rolled back at")
+            && run.stdout.contains("cart: in sync"),
+        "{}",
+        run.stdout
+    );
 
     // A third app asking for the other team's priority is refused before
     // anything is made.

@@ -1,0 +1,380 @@
+//! Safe off the happy path: what cutover says is where production is, a
+//! failing old colour is not blamed on the new release, and no mistake in
+//! the plan becomes a verdict. Each test is a behaviour a person met in
+//! production, on the sandbox (virtual clock).
+
+use crate::harness::SandboxEnv;
+use crate::scenario::{Scenario, V2};
+
+/// V1 live on blue.
+fn deployed() -> Scenario<SandboxEnv> {
+    Scenario::sandbox().apply().exits(0).traffic(100, 0)
+}
+
+/// Writes named as the sandbox's `faults.lost` names them are carried out
+/// and their answer lost, every time.
+fn lose_answers(s: Scenario<SandboxEnv>, calls: &[&str]) -> Scenario<SandboxEnv> {
+    s.cloud
+        .edit(|w| w.faults.lost.extend(calls.iter().map(|c| c.to_string())));
+    s
+}
+
+/// The targets blue loses, to give back with [`heal`].
+type Lost = Vec<(String, serde_json::Value)>;
+
+/// blue, live with V1, loses `n` of its 2 targets from its target group.
+fn blue_loses_targets(s: &Scenario<SandboxEnv>, n: usize) -> Lost {
+    let mut lost = Lost::new();
+    s.cloud.edit(|w| {
+        let tg = w
+            .target_groups
+            .values_mut()
+            .find(|t| t.name == "shop-blue")
+            .unwrap();
+        let gone: Vec<String> = tg.targets.keys().take(n).cloned().collect();
+        for id in gone {
+            let t = tg.targets.remove(&id).unwrap();
+            lost.push((id, serde_json::to_value(t).unwrap()));
+        }
+    });
+    lost
+}
+
+/// Auto Scaling gave blue its targets back.
+fn heal(s: &Scenario<SandboxEnv>, lost: Lost) {
+    s.cloud.edit(|w| {
+        let tg = w
+            .target_groups
+            .values_mut()
+            .find(|t| t.name == "shop-blue")
+            .unwrap();
+        for (id, t) in lost {
+            tg.targets.insert(id, serde_json::from_value(t).unwrap());
+        }
+    });
+}
+
+// 1. A lost answer at the end of a release.
+
+#[test]
+fn a_promotion_whose_answer_is_lost_is_read_back_and_the_release_is_live() {
+    let s = lose_answers(deployed(), &["PutParameter /cutover/shop/active"])
+        .release(V2)
+        .apply()
+        .exits(0)
+        .says("the answer was lost; read back")
+        .says("green is live with release")
+        .traffic(0, 100)
+        .active("green");
+    s.cloud.edit(|w| w.faults.lost.clear());
+    s.run(&["plan", "--detailed-exitcode"]).exits(0);
+}
+
+#[test]
+fn a_way_home_whose_answers_are_lost_is_read_back_and_exit_3_is_the_truth() {
+    // Every listener write is carried out and its answer lost; weights also
+    // read back stale for 10 s after a change: the shift goes on, the gate
+    // fails at 25%, production goes home, and exit 3 says so truthfully.
+    let s = lose_answers(deployed(), &["ModifyListener"]);
+    s.cloud.edit(|w| w.faults.stale_read_secs = 10);
+    s.release(V2)
+        .gate_fails_at(25)
+        .apply()
+        .exits(3)
+        .says("rolled back to blue in one call; now 100% blue.")
+        .says("blue stays the active colour")
+        .traffic(100, 0)
+        .active("blue");
+}
+
+#[test]
+fn a_shift_step_whose_answer_is_lost_and_never_shows_goes_home_from_where_production_is() {
+    // The step to 10% lands with its answer lost; then every listener
+    // write is refused: the way home must not believe production never
+    // left blue (it is at 90/10), and exit 3 may only say home when it is.
+    let s = lose_answers(deployed(), &["ModifyListener"])
+        .release(V2)
+        .gate_fails_at(10);
+    let s = s.apply().exits(3).traffic(100, 0).active("blue");
+    assert!(
+        !s.last().stdout.contains("unchanged"),
+        "{}",
+        s.last().stdout
+    );
+}
+
+// 2. The old colour failing mid-shift.
+
+#[test]
+fn the_old_colour_losing_a_target_holds_the_split_and_blames_nobody() {
+    let s = deployed();
+    let lost = blue_loses_targets(&s, 1);
+    let s = s
+        .release(V2)
+        .apply()
+        .exits(1)
+        .says("blue, the colour production came from, lost health during the bake at 10%: 1 of 2 targets healthy")
+        .says("held at 90% blue / 10% green: nothing moved forward, and nothing moved onto blue")
+        .says("This is not a verdict on release")
+        .traffic(90, 10)
+        .active("blue");
+    // Nothing remembered: once blue is whole again a plain apply resumes.
+    heal(&s, lost);
+    s.apply()
+        .exits(0)
+        .says("resume the shift from blue to green at 10%")
+        .traffic(0, 100)
+        .active("green");
+}
+
+#[test]
+fn the_old_colour_with_no_healthy_target_sends_production_to_the_healthy_new_one() {
+    let s = deployed();
+    blue_loses_targets(&s, 2);
+    s.release(V2)
+        .apply()
+        .exits(1)
+        .says("blue has no healthy target left, so production went to green")
+        .says("green is not recorded as active: its bakes are not done")
+        .traffic(0, 100)
+        .active("blue")
+        // A plain apply (no --retry) bakes at 100% and promotes.
+        .apply()
+        .exits(0)
+        .says("resume the shift from blue to green at 100%")
+        .traffic(0, 100)
+        .active("green");
+}
+
+// 8. A mistake in the plan is not a verdict.
+
+#[test]
+fn a_smoke_test_that_cannot_start_is_the_plans_mistake_not_a_verdict() {
+    deployed()
+        .release(V2)
+        .with("[[rollout.smoke]]\ncommand = [\"./no-such-smoke-test.sh\"]\n")
+        .apply()
+        .exits(3)
+        .says("could not be carried out as the plan file writes it")
+        .says("This is not a verdict on release")
+        .traffic(100, 0)
+        .active("blue")
+        // Not remembered as rolled back: the next plan deploys it again.
+        .run(&["plan"])
+        .exits(0)
+        .says("blue-green: build green");
+}
+
+/// "now 90% blue / 10% green", as the summary words production.
+fn worded(blue: u32, green: u32) -> String {
+    match (blue, green) {
+        (100, 0) => "100% blue".into(),
+        (0, 100) => "100% green".into(),
+        (b, g) => format!("{b}% blue / {g}% green"),
+    }
+}
+
+/// What a run said of production and the active colour is what the sandbox
+/// holds: exit 0 is the release live, 3 is home with the active colour
+/// naming it, 1 names where production is.
+#[track_caller]
+fn told_the_truth(s: &Scenario<SandboxEnv>, context: &str) {
+    let run = s.last();
+    let (blue, green) = crate::scenario::Cloud::traffic(&s.cloud);
+    let active = s.cloud.active();
+    let said = format!(
+        "{context}: exit {}\n{}\n{}",
+        run.code, run.stdout, run.stderr
+    );
+    match run.code {
+        0 => assert_eq!(
+            ((blue, green), active.as_deref()),
+            ((0, 100), Some("green")),
+            "{said}"
+        ),
+        3 => assert_eq!(
+            ((blue, green), active.as_deref()),
+            ((100, 0), Some("blue")),
+            "{said}"
+        ),
+        1 => assert!(
+            run.stdout.contains(&format!("now {}", worded(blue, green)))
+                || run
+                    .stdout
+                    .contains(&format!("held at {}", worded(blue, green)))
+                || run.stdout.contains("UNKNOWN"),
+            "production is {blue}/{green}: {said}"
+        ),
+        c => panic!("exit {c}: {said}"),
+    }
+}
+
+// 1, swept: lost answers over many seeds.
+
+#[test]
+fn lost_answers_over_many_seeds_never_make_a_false_report_or_brand_the_old_release() {
+    let mut exits = std::collections::BTreeMap::new();
+    for rate in [0.1, 0.3] {
+        for seed in 1..=25 {
+            let context = format!("lost_rate {rate}, seed {seed}");
+            let s = deployed().edit_plan("bake = \"5m\"", "bake = \"10s\"");
+            s.cloud.edit(|w| {
+                w.faults.lost_rate = rate;
+                w.faults.stale_read_secs = 5;
+                w.faults.seed = seed;
+            });
+            let s = s.release(V2).apply();
+            told_the_truth(&s, &context);
+            *exits.entry((rate.to_string(), s.last().code)).or_insert(0) += 1;
+            s.cloud.edit(|w| w.faults.lost_rate = 0.0);
+            let s = s.later(60).apply();
+            assert_eq!(
+                s.last().code,
+                0,
+                "{context}: the clean apply\n{}",
+                s.last().stdout
+            );
+            let s = s.traffic(0, 100).active("green");
+            let world = s.cloud.world();
+            for (name, fleet) in &world.fleets {
+                assert!(
+                    !fleet.tags.contains_key("cutover:rolled-back"),
+                    "{context}: {name} is branded rolled back"
+                );
+            }
+        }
+    }
+    // The exits seen, (lost_rate, exit code) → runs: every kind is a
+    // truthful report, checked above.
+    eprintln!("{exits:?}");
+}
+
+// 5. Stale reads.
+
+#[test]
+fn reads_that_lag_writes_by_the_documented_stale_read_secs_do_not_stop_a_release() {
+    for secs in [10, 30, 100] {
+        let s = deployed();
+        s.cloud.edit(|w| w.faults.stale_read_secs = secs);
+        s.release(V2)
+            .apply()
+            .exits(0)
+            .traffic(0, 100)
+            .active("green");
+    }
+}
+
+// 7. The sandbox refuses what is not a sandbox, and keeps regions apart.
+
+#[test]
+fn a_file_that_is_not_a_sandbox_is_refused_and_left_untouched() {
+    let env = SandboxEnv::new(&crate::harness::plan_toml(V2, "0s"));
+    let package = env.dir.path().join("package.json");
+    let text = "{\n  \"name\": \"shop-frontend\",\n  \"version\": \"1.0.0\"\n}\n";
+    for file in [text, "", "[1, 2]"] {
+        std::fs::write(&package, file).unwrap();
+        let run = crate::harness::cutover(
+            &["status", "shop.toml", "--sandbox", "package.json"],
+            &[],
+            env.dir.path(),
+        );
+        run.expect(1);
+        assert!(
+            run.stderr
+                .contains("package.json is not a cutover sandbox file")
+                && run.stderr.contains("left untouched"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(std::fs::read_to_string(&package).unwrap(), file);
+    }
+}
+
+#[test]
+fn each_region_has_its_own_sandbox_beside_the_file() {
+    let s = deployed();
+    let eu = crate::harness::plan_toml(V2, "0s").replace(
+        "name = \"shop\"\n",
+        "name = \"shop\"\nregion = \"eu-west-1\"\n",
+    );
+    std::fs::write(s.cloud.dir.path().join("eu.toml"), eu).unwrap();
+    let run = crate::harness::cutover(
+        &["plan", "eu.toml", "--sandbox", "sandbox.json"],
+        &[],
+        s.cloud.dir.path(),
+    );
+    run.expect(0);
+    // The app in eu-west-1 is not deployed there: a first deploy, in a file
+    // of its own; us-east-1's shop is as it was.
+    assert!(run.stdout.contains("First deploy"), "{}", run.stdout);
+    assert!(s.cloud.dir.path().join("sandbox.eu-west-1.json").exists());
+    s.traffic(100, 0)
+        .run(&["plan", "--detailed-exitcode"])
+        .exits(0);
+}
+
+// 9. drift sees what a killed run left.
+
+#[test]
+fn drift_flags_a_split_left_by_a_killed_run_whose_lock_remains() {
+    let s = deployed()
+        .release(V2)
+        .apply_crashing_after(7)
+        .run(&["drift"])
+        .exits(2)
+        .says("a release stopped at 25% on green, blue still active")
+        .says("which is gone")
+        .run(&["status"])
+        .exits(0)
+        .says("which is gone");
+    // The next apply takes the dead run's lock over and finishes.
+    s.apply().exits(0).traffic(0, 100).run(&["drift"]).exits(0);
+}
+
+// 10. Marks that tell the truth.
+
+#[test]
+fn a_verdict_is_drift_and_plan_says_the_release_is_not_live_until_a_retry_clears_it() {
+    // The gate fails at 25% while the file gate-fails exists.
+    let s = deployed().release(V2).with(
+        "[[rollout.gates]]\ncommand = [\"sh\", \"-c\", \"test ! -e gate-fails || test $CUTOVER_WEIGHT -lt 25\"]\n",
+    );
+    let flag = s.cloud.dir.path().join("gate-fails");
+    std::fs::write(&flag, "").unwrap();
+    let s = s
+        .apply()
+        .exits(3)
+        .run(&["plan", "--detailed-exitcode"])
+        .exits(0)
+        .says("No changes to apply. The plan's release")
+        .says("is not live: it was rolled back at")
+        .says("(gate failed on green at 25%")
+        .says("`cutover apply --retry` deploys it again")
+        .apply()
+        .exits(0)
+        .says("is not live: it was rolled back at")
+        .run(&["drift"])
+        .exits(2)
+        .says("is not live: it was rolled back at");
+    // The gate passes now: --retry promotes it, and the mark goes.
+    std::fs::remove_file(&flag).unwrap();
+    let s = s
+        .run(&["apply", "--auto-approve", "--retry"])
+        .exits(0)
+        .says("forget that the release on shop-green was rolled back")
+        .traffic(0, 100)
+        .active("green");
+    assert!(
+        !s.cloud.world().fleets["shop-green"]
+            .tags
+            .contains_key("cutover:rolled-back"),
+        "the live release is still marked rolled back"
+    );
+    s.run(&["status"])
+        .exits(0)
+        .run(&["drift"])
+        .exits(0)
+        .run(&["plan", "--detailed-exitcode"])
+        .exits(0)
+        .says("matches the plan file");
+}
