@@ -59,6 +59,8 @@ pub enum Detail {
     Differs { field: FieldChange },
     /// It does not exist.
     Missing,
+    /// It exists and the plan file does not name it (`apply` removes it).
+    NotInPlan { why: String },
     /// A release stopped at `weight`% on `on`; `active` is still live.
     Stalled {
         weight: u32,
@@ -260,6 +262,12 @@ fn findings_of(c: &Change) -> Vec<Finding> {
     if c.action == ChangeAction::Create {
         return vec![finding(DriftKind::Missing, Detail::Missing)];
     }
+    if c.action == ChangeAction::Destroy {
+        let detail = Detail::NotInPlan {
+            why: c.reason.clone(),
+        };
+        return vec![finding(DriftKind::Listener, detail)];
+    }
     c.fields
         .iter()
         .map(|f| {
@@ -279,6 +287,7 @@ fn kind_of(resource: &Resource, key: &str) -> DriftKind {
         Resource::Fleet { .. } if key == "capacity" => DriftKind::Capacity,
         Resource::Fleet { .. } => DriftKind::Fleet,
         Resource::ActiveColour { .. } => DriftKind::ActiveColour,
+        Resource::OldListener { .. } => DriftKind::Listener,
         _ => DriftKind::Missing,
     }
 }
@@ -295,7 +304,8 @@ fn refusal(spec: &Spec, e: PlanError) -> Finding {
             Resource::TargetGroup { name: name.clone() },
         ),
         PlanError::SharedListenerMissing { port, .. }
-        | PlanError::RulePriorityTaken { port, .. } => {
+        | PlanError::RulePriorityTaken { port, .. }
+        | PlanError::ListenerTaken { port, .. } => {
             let role = spec
                 .listeners()
                 .find(|l| l.port == *port)

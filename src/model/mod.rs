@@ -666,6 +666,24 @@ pub mod tags {
     pub const CONTRACT_PENDING: &str = "cutover:contract-pending";
     /// "<fingerprint>@<unix seconds>": the release this fleet carried when it was rolled back.
     pub const ROLLED_BACK: &str = "cutover:rolled-back";
+    /// A listener's or rule's role in its app ("production", "test").
+    pub const ROLE: &str = "cutover:role";
+
+    /// The tags of a listener or rule cutover writes for `app`, serving as
+    /// `role`: whose it is and what for (both providers write these).
+    pub fn owned_listener(
+        app: &str,
+        role: super::ListenerRole,
+        load_balancer: &str,
+    ) -> Vec<(&'static str, String)> {
+        vec![
+            (APP, app.to_string()),
+            (ROLE, role.to_string()),
+            (MANAGED, "true".to_string()),
+            (LOAD_BALANCER, load_balancer.to_string()),
+        ]
+    }
+
     /// Why that release was rolled back, in a sentence (a gate and its
     /// numbers, a person, a health timeout).
     pub const ROLLED_BACK_WHY: &str = "cutover:rolled-back-why";

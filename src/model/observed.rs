@@ -14,6 +14,11 @@ pub struct Observed {
     pub load_balancer: Option<LoadBalancer>,
     /// Listeners of the load balancer on the ports the plan names.
     pub listeners: Vec<Listener>,
+    /// The app's listeners on the load balancer on ports the plan no longer
+    /// names (its tags say so, or, untagged, it forwards only to the app's
+    /// target groups): read with the settings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub strays: Vec<Listener>,
     pub target_groups: PerColor<Option<TargetGroup>>,
     pub launch_template: Option<LaunchTemplate>,
     pub fleets: PerColor<Option<Fleet>>,
@@ -94,6 +99,10 @@ impl Observed {
             for f in self.fleets.iter_mut().flatten() {
                 f.scaling = None;
             }
+            for l in &mut self.listeners {
+                l.tags = None;
+            }
+            self.strays.clear();
         }
         if !reads.launch {
             self.launch_template = None;
@@ -203,6 +212,94 @@ pub struct Listener {
     /// (say "authenticate-oidc"), in order: a weight change keeps them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kept_actions: Vec<String>,
+    /// Its `cutover:app` and `cutover:role` tags; `None`: not read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<ListenerTags>,
+}
+
+/// A listener's ownership tags, as read (`None`: the tag is not there).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListenerTags {
+    pub app: Option<String>,
+    pub role: Option<String>,
+}
+
+impl ListenerTags {
+    /// From a resource's tags.
+    pub fn from_tags(tags: &std::collections::BTreeMap<String, String>) -> ListenerTags {
+        ListenerTags {
+            app: tags.get(crate::model::tags::APP).cloned(),
+            role: tags.get(crate::model::tags::ROLE).cloned(),
+        }
+    }
+}
+
+/// Whose a listener is, for an app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Owner {
+    /// The app's: tagged with its name (and `role`, when tagged with one),
+    /// or, untagged (made before cutover tagged listeners), forwarding only
+    /// to the app's target groups.
+    App { tagged: bool, role: Option<String> },
+    /// Someone else's, in words: another app's tags, a forward to target
+    /// groups not the app's, an action that is not a forward.
+    Other(String),
+    /// Its tags were not read.
+    Unread,
+}
+
+impl Listener {
+    /// Whose this listener is, for `app` with target groups `own`. A
+    /// convention both providers and the planner share.
+    pub fn owner(&self, app: &str, own: &[TargetGroupArn]) -> Owner {
+        let Some(tags) = &self.tags else {
+            return Owner::Unread;
+        };
+        match &tags.app {
+            Some(a) if a == app => Owner::App {
+                tagged: true,
+                role: tags.role.clone(),
+            },
+            Some(a) => Owner::Other(format!("app {a:?} (its cutover:app tag)")),
+            None if self.forward.is_empty() => Owner::Other(
+                "someone else: it answers with an action that is not a forward (a fixed response or a redirect) and has no cutover:app tag".into(),
+            ),
+            None if self.forward.iter().all(|(arn, _)| own.contains(arn)) => Owner::App {
+                tagged: false,
+                role: None,
+            },
+            None => {
+                let theirs: Vec<&str> = self
+                    .forward
+                    .iter()
+                    .filter(|(arn, _)| !own.contains(arn))
+                    .map(|(arn, _)| arn.as_str())
+                    .collect();
+                Owner::Other(format!(
+                    "someone else: it forwards to target groups that are not {app}'s ({}) and has no cutover:app tag",
+                    theirs.join(", ")
+                ))
+            }
+        }
+    }
+}
+
+/// A load balancer's listeners (`all`, tags read when `tags_read`) split
+/// into those on the plan's `ports` and the app's strays: listeners of the
+/// app on ports the plan no longer names. One rule for both providers.
+pub fn split_listeners(
+    app: &str,
+    ports: &[u16],
+    own: &[TargetGroupArn],
+    all: Vec<Listener>,
+) -> (Vec<Listener>, Vec<Listener>) {
+    let (named, others): (Vec<Listener>, Vec<Listener>) =
+        all.into_iter().partition(|l| ports.contains(&l.port));
+    let strays = others
+        .into_iter()
+        .filter(|l| matches!(l.owner(app, own), Owner::App { .. }))
+        .collect();
+    (named, strays)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

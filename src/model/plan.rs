@@ -238,6 +238,10 @@ pub enum Resource {
         color: Color,
         fingerprint: Option<String>,
     },
+    /// A listener of the app on a port the plan no longer names.
+    OldListener {
+        port: u16,
+    },
     /// The active-colour parameter.
     ActiveColour {
         parameter: String,
@@ -450,6 +454,17 @@ pub enum Action {
     /// has it; the listener's default action forwards instead).
     DeleteRule {
         port: u16,
+    },
+    /// Tag the listener on `port` as the app's, serving as `role`: one made
+    /// before cutover tagged listeners, or one whose role the plan changed.
+    TagListener {
+        port: u16,
+        role: ListenerRole,
+    },
+    /// Delete the app's listener on `port`, which the plan no longer names.
+    DeleteListener {
+        port: u16,
+        arn: crate::model::ListenerArn,
     },
     /// Put cutover's target-tracking policy on `color`'s fleet, or (None)
     /// take it off.

@@ -185,6 +185,16 @@ impl ProviderError {
     }
 }
 
+/// A forward somewhere on a load balancer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forwarding {
+    /// Where, in words: "listener :81", "rule 10 on :80".
+    pub place: String,
+    /// The listener's or rule's ARN.
+    pub arn: String,
+    pub forward: Forward,
+}
+
 /// An Auto Scaling group's instances, as a wait counts them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Members {
@@ -327,12 +337,28 @@ pub trait Provider: Send + Sync {
     async fn delete_fleet(&self, fleet: &FleetName) -> Result<()>;
 
     /// Returns the listener's ARN.
+    /// Creates a listener for `app`, tagged as its own in its role.
     async fn create_listener(
         &self,
+        app: &AppRef,
         load_balancer: &LoadBalancerArn,
         config: &ListenerConfig,
         forward: &Forward,
     ) -> Result<ListenerArn>;
+    /// Tags a listener as `app`'s, serving as `role` (a listener made
+    /// before cutover tagged listeners, or one whose role changed).
+    async fn tag_listener(
+        &self,
+        app: &AppRef,
+        listener: &ListenerArn,
+        role: crate::model::ListenerRole,
+    ) -> Result<()>;
+    /// Deletes a listener of the app the plan no longer names (gone
+    /// already is fine).
+    async fn delete_listener(&self, listener: &ListenerArn) -> Result<()>;
+    /// Every forward on the load balancer (each listener's default action
+    /// and each rule): what a teardown must not leave without a colour.
+    async fn forwards_on(&self, load_balancer: &LoadBalancerArn) -> Result<Vec<Forwarding>>;
     async fn modify_listener(
         &self,
         listener: &ListenerArn,
@@ -344,6 +370,7 @@ pub trait Provider: Send + Sync {
     async fn create_rule(
         &self,
         app: &AppRef,
+        role: crate::model::ListenerRole,
         listener: &ListenerArn,
         rule: &ListenerRule,
         forward: &Forward,

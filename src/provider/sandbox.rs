@@ -297,6 +297,9 @@ pub struct SbListener {
     /// a read shows for `faults.stale_read_secs` after a change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<(Vec<(String, u32)>, i64)>,
+    /// Its tags (`cutover:app`, `cutover:role` …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
     /// Default actions before the forward that someone else put there
     /// ("authenticate-oidc"): cutover's changes keep them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -714,18 +717,27 @@ impl World {
             now: self.now_ms() / 1000,
             ..Observed::default()
         };
+        for c in Color::ALL {
+            let fleet = app.fleet(c);
+            *obs.target_groups.get_mut(c) = self.observe_target_group(fleet.as_str());
+            *obs.fleets.get_mut(c) = self.observe_fleet(&fleet);
+        }
         if let Some(lb) = self.load_balancers.get(&app.load_balancer) {
             obs.load_balancer = Some(observed::LoadBalancer {
                 arn: lb.arn.as_str().into(),
                 dns_name: lb.dns_name.clone(),
             });
-            obs.listeners = self.observe_listeners(&lb.arn, &app.listener_ports);
+            let own: Vec<TargetGroupArn> = Color::ALL
+                .into_iter()
+                .filter_map(|c| obs.tg_arn(c).cloned())
+                .collect();
+            (obs.listeners, obs.strays) = observed::split_listeners(
+                &app.app,
+                &app.listener_ports,
+                &own,
+                self.observe_listeners(&lb.arn),
+            );
             (obs.rules, obs.other_rules) = self.observe_rules(app, &obs.listeners);
-        }
-        for c in Color::ALL {
-            let fleet = app.fleet(c);
-            *obs.target_groups.get_mut(c) = self.observe_target_group(fleet.as_str());
-            *obs.fleets.get_mut(c) = self.observe_fleet(&fleet);
         }
         obs.launch_template = self.observe_launch_template(&app.app);
         obs.lock = self
@@ -812,10 +824,11 @@ impl World {
         Ok(())
     }
 
-    fn observe_listeners(&self, lb_arn: &str, ports: &[u16]) -> Vec<observed::Listener> {
+    /// Every listener of the load balancer, with its tags.
+    fn observe_listeners(&self, lb_arn: &str) -> Vec<observed::Listener> {
         self.listeners
             .iter()
-            .filter(|(_, l)| l.load_balancer_arn == lb_arn && ports.contains(&l.port))
+            .filter(|(_, l)| l.load_balancer_arn == lb_arn)
             .map(|(arn, l)| observed::Listener {
                 arn: arn.as_str().into(),
                 port: l.port,
@@ -824,6 +837,7 @@ impl World {
                 forward: typed(self.forward_as_read(l)),
                 affinity_secs: l.affinity_secs,
                 kept_actions: logins(&l.kept_actions),
+                tags: Some(observed::ListenerTags::from_tags(&l.tags)),
             })
             .collect()
     }
@@ -963,6 +977,7 @@ impl World {
                     forward: Vec::new(),
                     before: None,
                     kept_actions: vec!["fixed-response".into()],
+                    tags: BTreeMap::new(),
                 });
             }
         }
@@ -1598,6 +1613,7 @@ impl Provider for Sandbox {
 
     async fn create_listener(
         &self,
+        app: &AppRef,
         lb_arn: &LoadBalancerArn,
         c: &ListenerConfig,
         forward: &Forward,
@@ -1619,8 +1635,58 @@ impl Provider for Sandbox {
                 forward: raw(forward),
                 before: None,
                 kept_actions: Vec::new(),
+                tags: listener_tags(app, c.role),
             });
             Ok(arn.into())
+        })
+    }
+
+    async fn tag_listener(
+        &self,
+        app: &AppRef,
+        listener: &ListenerArn,
+        role: crate::model::ListenerRole,
+    ) -> Result<()> {
+        self.call_on("AddTags", listener.as_str(), true, |w| {
+            let l = w
+                .listeners
+                .get_mut(listener.as_str())
+                .ok_or_else(|| not_found("listener"))?;
+            l.tags.extend(listener_tags(app, role));
+            Ok(())
+        })
+    }
+
+    async fn delete_listener(&self, listener: &ListenerArn) -> Result<()> {
+        self.call_on("DeleteListener", listener.as_str(), true, |w| {
+            w.listeners.remove(listener.as_str());
+            w.rules.retain(|_, r| r.listener_arn != listener.as_str());
+            Ok(())
+        })
+    }
+
+    async fn forwards_on(&self, lb: &LoadBalancerArn) -> Result<Vec<super::Forwarding>> {
+        self.call_on("DescribeListeners", lb.as_str(), false, |w| {
+            let mut out = Vec::new();
+            for (arn, l) in w
+                .listeners
+                .iter()
+                .filter(|(_, l)| l.load_balancer_arn == lb.as_str())
+            {
+                out.push(super::Forwarding {
+                    place: format!("listener :{}", l.port),
+                    arn: arn.clone(),
+                    forward: typed(&l.forward),
+                });
+                for (rule_arn, r) in w.rules.iter().filter(|(_, r)| &r.listener_arn == arn) {
+                    out.push(super::Forwarding {
+                        place: format!("rule {} on :{}", r.rule.priority, l.port),
+                        arn: rule_arn.clone(),
+                        forward: typed(&r.forward),
+                    });
+                }
+            }
+            Ok(out)
         })
     }
 
@@ -1649,6 +1715,7 @@ impl Provider for Sandbox {
     async fn create_rule(
         &self,
         app: &AppRef,
+        role: crate::model::ListenerRole,
         listener: &ListenerArn,
         rule: &ListenerRule,
         forward: &Forward,
@@ -1670,7 +1737,7 @@ impl Provider for Sandbox {
                     listener_arn: listener.to_string(),
                     rule: rule.clone(),
                     forward: raw(forward),
-                    tags: owned_tags(app, None),
+                    tags: listener_tags(app, role),
                     kept_actions: Vec::new(),
                 },
             );
@@ -1981,6 +2048,14 @@ impl Provider for Sandbox {
             }
         }
     }
+}
+
+/// The tags of a listener or rule cutover makes for `app` as `role`.
+fn listener_tags(app: &AppRef, role: crate::model::ListenerRole) -> BTreeMap<String, String> {
+    tags::owned_listener(&app.app, role, &app.load_balancer)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
 }
 
 fn owned_tags(app: &AppRef, color: Option<Color>) -> BTreeMap<String, String> {

@@ -37,6 +37,7 @@ pub fn detail(f: &Finding) -> String {
             "not found (cutover never creates it)".into()
         }
         Detail::Missing => "does not exist".into(),
+        Detail::NotInPlan { why } => format!("exists, and {why}"),
         Detail::Stalled {
             weight,
             on,

@@ -38,6 +38,7 @@ pub fn resource(r: &Resource) -> String {
             color,
             fingerprint: None,
         } => format!("release on {color}"),
+        Resource::OldListener { port } => format!("listener :{port} (not in the plan file)"),
         Resource::ActiveColour { parameter } => format!("active colour {parameter}"),
         Resource::Hook { phase, color } => format!("hook {} ({color})", phase.as_str()),
         Resource::Tagged { kind, name } => {
@@ -329,6 +330,12 @@ pub fn describe_action(app: &str, action: &Action) -> String {
             "remember on {} that release {release} was rolled back",
             name(*color)
         ),
+        Action::TagListener { port, role } => {
+            format!("tag listener :{port} as {app}'s {role} listener")
+        }
+        Action::DeleteListener { port, .. } => {
+            format!("delete listener :{port}, which the plan file no longer names")
+        }
         Action::ClearRolledBack { color } => format!(
             "forget that the release on {} was rolled back: it is live",
             name(*color)

@@ -332,8 +332,14 @@ pub fn rollback_failed(app: &str, r: &Rollback, plan: &Plan, a: &Abort) -> (Stri
         }
         _ => (
             format!(
-                "error: updating the production listener failed, production is unchanged: {}",
-                a.error
+                "error: updating the production listener failed, production is unchanged: {}{}",
+                a.error,
+                a.remembered
+                    .as_ref()
+                    .map(|fp| format!(
+                        "\nRelease {fp} is remembered as rolled back all the same (the tag went out with the flip): `cutover apply` deploys it again only with --retry; `cutover rollback` again finishes the rollback."
+                    ))
+                    .unwrap_or_default()
             ),
             true,
         ),

@@ -219,13 +219,7 @@ impl Guard for LockGuard<'_> {
                 Some(Ok(h)) => h.to_string(),
                 Some(Err(raw)) => format!("a lock value cutover did not write ({raw:?})"),
                 // Broken (`cutover unlock`), not preempted: nobody rolled back.
-                None => {
-                    return Err(StepError::Foreign {
-                        what: "the lock",
-                        found: "gone (broken with `cutover unlock`)".into(),
-                        had: "held it".into(),
-                    })
-                }
+                None => return Err(StepError::LockBroken),
             },
         };
         Err(StepError::Preempted { by })
@@ -450,7 +444,7 @@ pub async fn take_over<'a>(
     })
 }
 
-fn hostname() -> String {
+pub fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .ok()

@@ -1522,8 +1522,8 @@ fn aws_drift_and_status_of_many_apps_read_in_few_calls() {
     );
     assert_eq!(
         calls_of(e, "DescribeTags"),
-        2,
-        "24 target groups, 20 a call\n{e}"
+        4,
+        "24 target groups and 24 listeners, 20 a call\n{e}"
     );
     assert_eq!(
         calls_of(e, "DescribeLaunchTemplateVersions"),

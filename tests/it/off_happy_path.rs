@@ -4,7 +4,7 @@
 //! production, on the sandbox (virtual clock).
 
 use crate::harness::SandboxEnv;
-use crate::scenario::{Scenario, V2};
+use crate::scenario::{Scenario, V1, V2};
 
 /// V1 live on blue.
 fn deployed() -> Scenario<SandboxEnv> {
@@ -377,4 +377,309 @@ fn a_verdict_is_drift_and_plan_says_the_release_is_not_live_until_a_retry_clears
         .run(&["plan", "--detailed-exitcode"])
         .exits(0)
         .says("matches the plan file");
+}
+
+// 6. Saved plans are checked, not trusted.
+
+#[test]
+fn a_saved_plan_edited_after_it_was_made_is_refused_naming_the_difference() {
+    let s = deployed()
+        .release(V2)
+        .run(&["plan", "--out", "saved.json"])
+        .exits(0);
+    let path = s.cloud.dir.path().join("saved.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Another image in the steps, under the release's fingerprint.
+    let edited = text.replace(
+        "\"image_id\": \"ami-0000000000000002\"",
+        "\"image_id\": \"ami-0000000000000666\"",
+    );
+    assert_ne!(edited, text, "the saved plan names the image");
+    std::fs::write(&path, &edited).unwrap();
+    let run = crate::harness::cutover(
+        &[
+            "apply",
+            "saved.json",
+            "--auto-approve",
+            "--sandbox",
+            "sandbox.json",
+        ],
+        &[],
+        s.cloud.dir.path(),
+    );
+    run.expect(1);
+    assert!(
+        run.stderr.contains("saved.json is refused")
+            && run.stderr.contains("it was edited after it was made")
+            && run.stderr.contains("ami-0000000000000666"),
+        "{}",
+        run.stderr
+    );
+    // Nothing was made: production and the fleets are as they were.
+    let s = s.traffic(100, 0).fleet("green", None);
+    // Another app's saved plan text with this one's steps.
+    std::fs::write(
+        &path,
+        text.replace("name = \\\"shop\\\"", "name = \\\"cart\\\""),
+    )
+    .unwrap();
+    let run = crate::harness::cutover(
+        &[
+            "apply",
+            "saved.json",
+            "--auto-approve",
+            "--sandbox",
+            "sandbox.json",
+        ],
+        &[],
+        s.cloud.dir.path(),
+    );
+    run.expect(1);
+    assert!(
+        run.stderr.contains("the saved plan is for app \"shop\", but the plan file saved with it is for app \"cart\""),
+        "{}",
+        run.stderr
+    );
+    // The file as saved applies.
+    std::fs::write(&path, &text).unwrap();
+    let run = crate::harness::cutover(
+        &[
+            "apply",
+            "saved.json",
+            "--auto-approve",
+            "--sandbox",
+            "sandbox.json",
+        ],
+        &[],
+        s.cloud.dir.path(),
+    );
+    run.expect(0);
+    s.traffic(0, 100).active("green");
+}
+
+// 3. No app takes another app's listener.
+
+/// `port`'s forward on the sandbox, as (blue, green) of shop's colours.
+fn weights_on(s: &Scenario<SandboxEnv>, port: u16) -> (u32, u32) {
+    let w = s.cloud.world();
+    let l = w
+        .listeners
+        .values()
+        .find(|l| l.port == port)
+        .expect("listener");
+    let mut out = (0, 0);
+    for (arn, weight) in &l.forward {
+        match w.target_groups[arn].name.as_str() {
+            "shop-blue" => out.0 += weight,
+            "shop-green" => out.1 += weight,
+            other => panic!("listener :{port} forwards to {other}"),
+        }
+    }
+    out
+}
+
+/// `cutover ARGS… FILE --sandbox sandbox.json` for another plan file beside shop.toml.
+fn other_plan(
+    s: &Scenario<SandboxEnv>,
+    file: &str,
+    text: &str,
+    args: &[&str],
+) -> crate::harness::Run {
+    std::fs::write(s.cloud.dir.path().join(file), text).unwrap();
+    let mut all = args.to_vec();
+    all.extend([file, "--sandbox", "sandbox.json"]);
+    crate::harness::cutover(&all, &[], s.cloud.dir.path())
+}
+
+#[test]
+fn another_app_naming_the_same_listener_is_refused_before_anything_is_made() {
+    let s = deployed();
+    // A second app (or shop renamed) on the same load balancer and ports.
+    let cart = s
+        .plan_text()
+        .replace("name = \"shop\"\n", "name = \"cart\"\n");
+    for (args, code) in [
+        (&["plan"][..], 1),
+        (&["apply", "--auto-approve"], 1),
+        (&["drift"], 2),
+    ] {
+        let run = other_plan(&s, "cart.toml", &cart, args);
+        run.expect(code);
+        assert!(
+            run.stderr.contains("the listener on port 80 of load balancer \"shop-alb\" belongs to app \"shop\" (its cutover:app tag)")
+                || run.stdout.contains("belongs to app \"shop\""),
+            "{args:?}: {}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+    // Nothing of cart's was made; shop's production is as it was.
+    let world = s.cloud.world();
+    assert!(world
+        .target_groups
+        .values()
+        .all(|t| !t.name.starts_with("cart")));
+    assert!(world.fleets.keys().all(|n| !n.starts_with("cart")));
+    s.traffic(100, 0).run(&["drift"]).exits(0);
+}
+
+#[test]
+fn dropping_a_rule_never_takes_the_listener_its_owner_made() {
+    let rule = "role = \"production\"\nrule = { priority = 100, hosts = [\"shop.example.com\"] }\n";
+    let s = Scenario::sandbox()
+        .edit_plan("role = \"production\"\n", rule)
+        .apply()
+        .exits(0);
+    // The plan drops the rule: every host on the listener would go to shop.
+    let dropped = s.plan_text().replace(rule, "role = \"production\"\n");
+    let run = other_plan(&s, "shop.toml", &dropped, &["apply", "--auto-approve"]);
+    run.expect(1);
+    assert!(
+        run.stderr
+            .contains("belongs to someone else: it answers with an action that is not a forward"),
+        "{}",
+        run.stderr
+    );
+    let world = s.cloud.world();
+    let listener = world.listeners.values().find(|l| l.port == 80).unwrap();
+    assert!(
+        listener.forward.is_empty(),
+        "the owner's listener still answers as it did"
+    );
+}
+
+#[test]
+fn a_listener_made_before_tags_is_tagged_in_place_and_nothing_else_moves() {
+    let s = deployed();
+    // As cutover made listeners before it tagged them.
+    s.cloud.edit(|w| {
+        for l in w.listeners.values_mut() {
+            l.tags.clear();
+        }
+    });
+    let s = s
+        .run(&["plan", "--detailed-exitcode"])
+        .exits(2)
+        .says("~ listener :80 (production)  (tag listener :80: it forwards only to shop's target groups and has no tags yet)")
+        .says("tag cutover:app: (none) → shop");
+    let s = s.apply().exits(0).traffic(100, 0);
+    let world = s.cloud.world();
+    for l in world.listeners.values() {
+        assert_eq!(l.tags.get("cutover:app").map(String::as_str), Some("shop"));
+    }
+    s.run(&["plan", "--detailed-exitcode"]).exits(0);
+}
+
+// 4. A listener the plan stops naming is shown and removed.
+
+#[test]
+fn a_production_port_change_removes_the_old_listener_and_nothing_is_stranded() {
+    let s = deployed().edit_plan("port = 80\n", "port = 81\n");
+    let s = s
+        .run(&["drift"])
+        .exits(2)
+        .says("listener :80 (not in the plan file): exists, and the plan file no longer names it; it forwards 100% blue")
+        .run(&["plan"])
+        .exits(0)
+        .says("- listener :80 (not in the plan file)")
+        .apply()
+        .exits(0);
+    assert_eq!(weights_on(&s, 81), (100, 0));
+    let world = s.cloud.world();
+    assert!(
+        world.listeners.values().all(|l| l.port != 80),
+        "the old listener is gone"
+    );
+    // A release on the new port goes the whole way, and its teardown
+    // leaves no listener forwarding to an empty colour.
+    let s = s.release(V2).apply().exits(0);
+    assert_eq!(weights_on(&s, 81), (0, 100));
+    s.run(&["drift"]).exits(0);
+}
+
+#[test]
+fn a_teardown_never_empties_a_colour_that_another_listener_still_weights() {
+    let s = deployed().teardown("0s");
+    // Someone's listener on :9000 sends everything to shop-blue.
+    s.cloud.edit(|w| {
+        let (lb, tg) = {
+            let l = w.listeners.values().find(|l| l.port == 80).unwrap();
+            (l.load_balancer_arn.clone(), l.forward[0].0.clone())
+        };
+        let mut l = w.listeners.values().find(|l| l.port == 80).unwrap().clone();
+        l.port = 9000;
+        l.load_balancer_arn = lb;
+        l.forward = vec![(tg, 1)];
+        l.tags = [("cutover:app".to_string(), "reports".to_string())].into();
+        w.listeners.insert("arn:listener/9000".into(), l);
+    });
+    s.release(V2)
+        .apply()
+        .exits(1)
+        .says("refusing to shrink blue: listener :9000 still sends it 100%")
+        .traffic(0, 100)
+        .active("green")
+        .fleet("blue", Some((2, 2)));
+}
+
+// 11. Listener roles are recorded; a swap is a change.
+
+#[test]
+fn swapping_the_production_and_test_ports_is_a_change_and_production_never_meets_an_unverified_colour(
+) {
+    let swap = |t: &str| {
+        t.replace(
+            "port = 80\nprotocol = \"HTTP\"\nrole = \"production\"",
+            "port = 80\nprotocol = \"HTTP\"\nrole = \"@test\"",
+        )
+        .replace(
+            "port = 8080\nprotocol = \"HTTP\"\nrole = \"test\"",
+            "port = 8080\nprotocol = \"HTTP\"\nrole = \"production\"",
+        )
+        .replace("@test", "test")
+    };
+    let s = deployed();
+    let swapped = swap(&s.plan_text());
+    assert_ne!(swapped, s.plan_text());
+    let run = other_plan(&s, "shop.toml", &swapped, &["plan", "--detailed-exitcode"]);
+    run.expect(2);
+    assert!(
+        run.stdout.contains("role: production → test")
+            && run.stdout.contains("role: test → production"),
+        "{}",
+        run.stdout
+    );
+    other_plan(&s, "shop.toml", &swapped, &["apply", "--auto-approve"]).expect(0);
+    // :8080 serves production now, with production's weights.
+    assert_eq!(weights_on(&s, 8080), (100, 0));
+    let run = other_plan(&s, "shop.toml", &swapped, &["plan", "--detailed-exitcode"]);
+    run.expect(0);
+    // The next release tests on :80 and shifts :8080 step by step.
+    let v2 = swapped.replace(V1, V2);
+    let run = other_plan(&s, "shop.toml", &v2, &["plan"]);
+    assert!(
+        run.stdout
+            .contains("4. listener :80 (test) forwards 100% green"),
+        "{}",
+        run.stdout
+    );
+    // Stopped right after the test listener moved: production has not.
+    let run = crate::harness::cutover(
+        &[
+            "apply",
+            "--auto-approve",
+            "shop.toml",
+            "--sandbox",
+            "sandbox.json",
+        ],
+        &[("CUTOVER_CRASH_AFTER_STEP", "4")],
+        s.cloud.dir.path(),
+    );
+    assert_ne!(run.code, 0);
+    assert_eq!(
+        (weights_on(&s, 80), weights_on(&s, 8080)),
+        ((0, 100), (100, 0))
+    );
+    other_plan(&s, "shop.toml", &v2, &["apply", "--auto-approve"]).expect(0);
+    assert_eq!(weights_on(&s, 8080), (0, 100));
 }

@@ -84,6 +84,7 @@ fn listener(port: u16, blue: u32, green: u32) -> Listener {
         forward: vec![("arn:tg/blue".into(), blue), ("arn:tg/green".into(), green)],
         affinity_secs: 0,
         kept_actions: vec![],
+        tags: None,
     }
 }
 
@@ -165,6 +166,8 @@ fn names(obs: &Observed, s: &Spec) -> Vec<String> {
             Action::RememberRolledBack { color, .. } => format!("remember {color}"),
             Action::ClearRolledBack { color } => format!("clear {color}"),
             Action::DeleteRule { port } => format!("delete rule :{port}"),
+            Action::TagListener { port, role } => format!("tag :{port} {role}"),
+            Action::DeleteListener { port, .. } => format!("delete listener :{port}"),
             Action::SetScaling { color, scaling } => {
                 format!("scaling {color} {}", scaling.is_some())
             }

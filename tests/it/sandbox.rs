@@ -1023,6 +1023,8 @@ fn a_rollback_whose_flip_is_refused_changes_nothing_and_says_so() {
         .exits(1)
         .says("updating the production listener failed, production is unchanged")
         .says("AccessDenied")
+        // The person's verdict stands, and the output says it was recorded.
+        .says("is remembered as rolled back all the same")
         .traffic(0, 100)
         // The parameter went out with the flip and was put back.
         .active("green");

@@ -2,11 +2,185 @@
 //! weights) and the active-colour record.
 
 use super::{step, Builder, PlanError};
-use crate::model::observed::Observed;
-use crate::model::plan::{Action, ChangeAction, FieldChange, ListenerConfig, Resource};
-use crate::model::{Color, Weights};
+use crate::model::observed::{Observed, Owner};
+use crate::model::plan::{Action, ChangeAction, FieldChange, ListenerConfig, Resource, Scope};
+use crate::model::{Color, TargetGroupArn, Weights};
 use crate::spec::ListenerSpec;
 use crate::spec::Spec;
+
+/// The app's target groups, as live state has them.
+fn own(obs: &Observed) -> Vec<TargetGroupArn> {
+    Color::ALL
+        .into_iter()
+        .filter_map(|c| obs.tg_arn(c).cloned())
+        .collect()
+}
+
+/// Every listener the plan names without a `rule` is the app's, or does
+/// not exist yet: another app's listener, or one forwarding to target
+/// groups not the app's, or answering with something else, stops the plan
+/// before anything is made (where the plan has a `rule`, the listener is
+/// someone else's by design, and only the app's rule is written).
+pub(super) fn owned(spec: &Spec, obs: &Observed) -> Result<(), PlanError> {
+    let own = own(obs);
+    for l in spec.listeners().filter(|l| l.rule.is_none()) {
+        let Some(live) = obs.listener(l.port) else {
+            continue;
+        };
+        if let Owner::Other(holder) = live.owner(&spec.app, &own) {
+            return Err(PlanError::ListenerTaken {
+                load_balancer: spec.load_balancer.clone(),
+                port: l.port,
+                holder,
+                app: spec.app.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The plan's listeners (no `rule`) with their config.
+fn whole_listeners(spec: &Spec) -> impl Iterator<Item = &ListenerSpec> {
+    spec.listeners().filter(|l| l.rule.is_none())
+}
+
+fn resource_of(l: &ListenerSpec) -> Resource {
+    Resource::Listener {
+        port: l.port,
+        role: l.role,
+        rule: l.rule.as_ref().map(|r| r.priority),
+    }
+}
+
+/// Listeners of the app made before cutover tagged its listeners (they
+/// forward only to the app's target groups), or given to it by their
+/// owner's cutover:app tag alone, get its tags: written in place, nothing
+/// else moves.
+pub(super) fn tag_untagged(b: &mut Builder) {
+    let (spec, obs) = (b.spec, b.obs);
+    let own = own(obs);
+    for l in whole_listeners(spec) {
+        let Some(Owner::App { tagged, role: None }) =
+            obs.listener(l.port).map(|live| live.owner(&spec.app, &own))
+        else {
+            continue;
+        };
+        let mut fields = Vec::new();
+        let why = if tagged {
+            format!(
+                "tag listener :{}'s role: it has {}'s tag alone",
+                l.port, spec.app
+            )
+        } else {
+            fields.push(FieldChange::new(
+                "tag cutover:app",
+                None,
+                Some(spec.app.clone()),
+            ));
+            format!(
+                "tag listener :{}: it forwards only to {}'s target groups and has no tags yet",
+                l.port, spec.app
+            )
+        };
+        fields.push(FieldChange::new(
+            "tag cutover:role",
+            None,
+            Some(l.role.to_string()),
+        ));
+        b.in_scope(Scope::InPlace, |b| {
+            let change = b.change(ChangeAction::Update, resource_of(l), fields, why);
+            let action = Action::TagListener {
+                port: l.port,
+                role: l.role,
+            };
+            b.decide(Some(change), [step(action, "whose it is, in its tags")]);
+        });
+    }
+}
+
+/// The plan gives listeners of the app other roles than their tags say
+/// (production and test swapped): the listener becoming production first
+/// takes the weights of the one tagged production, then both are tagged
+/// anew. Returns whether it did: the roles change in a plan of their own,
+/// since until then production is where the tags say.
+pub(super) fn swap_roles(b: &mut Builder) -> bool {
+    let (spec, obs) = (b.spec, b.obs);
+    let own = own(obs);
+    let tagged_role = |port: u16| match obs.listener(port).map(|l| l.owner(&spec.app, &own)) {
+        Some(Owner::App {
+            tagged: true,
+            role: Some(r),
+        }) => Some(r),
+        _ => None,
+    };
+    let moved: Vec<&ListenerSpec> = whole_listeners(spec)
+        .filter(|l| tagged_role(l.port).is_some_and(|r| r != l.role.to_string()))
+        .collect();
+    if moved.is_empty() {
+        return false;
+    }
+    let production_now = obs
+        .listeners
+        .iter()
+        .find(|l| tagged_role(l.port).as_deref() == Some("production"));
+    let weights = production_now.and_then(|l| obs.weights(&l.forward));
+    b.in_scope(Scope::InPlace, |b| {
+        for l in moved {
+            let was = tagged_role(l.port);
+            if l.port == spec.production.port {
+                if let Some(w) = weights {
+                    ensure(
+                        b,
+                        l,
+                        w,
+                        "it becomes the production listener: production's weights first",
+                    );
+                }
+            }
+            let change = b.change(
+                ChangeAction::Update,
+                resource_of(l),
+                vec![FieldChange::new("role", was, Some(l.role.to_string()))],
+                format!("the plan file makes :{} the {} listener", l.port, l.role),
+            );
+            let action = Action::TagListener {
+                port: l.port,
+                role: l.role,
+            };
+            b.decide(Some(change), [step(action, "its new role, in its tags")]);
+        }
+    });
+    true
+}
+
+/// The app's listeners on ports the plan no longer names go, once the
+/// listeners it names are in place (call after them): shown in the plan,
+/// never left forwarding to a colour a teardown will empty.
+pub(super) fn remove_strays(b: &mut Builder) {
+    let obs = b.obs;
+    for stray in &obs.strays {
+        let forwards = obs
+            .weights(&stray.forward)
+            .map(|w| format!("; it forwards {}", crate::model::format_weights(w)))
+            .unwrap_or_default();
+        b.in_scope(Scope::InPlace, |b| {
+            let change = b.change(
+                ChangeAction::Destroy,
+                Resource::OldListener { port: stray.port },
+                vec![],
+                format!("the plan file no longer names it{forwards}"),
+            );
+            let action = Action::DeleteListener {
+                port: stray.port,
+                arn: stray.arn.clone(),
+            };
+            b.decide(
+                Some(change),
+                [step(action, "the app's listener the plan no longer names")],
+            );
+        });
+    }
+}
 
 /// The listener's protocol and certificate are the plan's; with a rule,
 /// the app's rule matches and is placed as the plan says.

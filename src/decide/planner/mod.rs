@@ -50,6 +50,13 @@ pub enum PlanError {
     AmbiguousActive { blue: u32, green: u32 },
     #[error("the active-colour parameter says {parameter} but production is all on {listener}, which does not run the plan's release: a rollback that did not finish, or a shift that stopped at 100%; `cutover rollback` finishes the one or returns production to {parameter} from the other (or put the parameter right by hand), then plan again")]
     ActiveDisagrees { parameter: Color, listener: Color },
+    #[error("the listener on port {port} of load balancer {load_balancer:?} belongs to {holder}; cutover writes only listeners it owns, so nothing was made: give {app} another port, or share the listener through a `rule`, or, if it is {app}'s after all, tag it cutover:app={app}")]
+    ListenerTaken {
+        load_balancer: String,
+        port: u16,
+        holder: String,
+        app: String,
+    },
     #[error("target group {name} has {field} {live}, the plan says {wanted}; AWS cannot change that in place: delete the target group (after moving traffic off it) or keep the old value")]
     ImmutableTargetGroup {
         name: String,
@@ -185,6 +192,7 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
         return Err(PlanError::LoadBalancerMissing(spec.load_balancer.clone()));
     }
     listeners::shared_listeners_ready(spec, obs)?;
+    listeners::owned(spec, obs)?;
     let mut b = Builder {
         spec,
         opts,
@@ -200,40 +208,55 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
         b.notes.push(Note::ImdsV1Allowed);
     }
     target_groups::target_groups(&mut b)?;
+    listeners::tag_untagged(&mut b);
+    // Roles change first, alone: until then, production is where the
+    // listener tagged production says, not where the plan file now says.
+    if listeners::swap_roles(&mut b) {
+        return Ok(b.finish(PlanKind::InPlace, None));
+    }
     let active = active::active_colour(&mut b, &release)?;
     let (kind, rollback_to) = match active {
         None => (release::first_deploy(&mut b, &release), None),
         Some(a) => release::next(&mut b, a, &release),
     };
-    let kind = if b.steps.is_empty() {
-        PlanKind::NoChanges
-    } else {
-        kind
-    };
-    let in_place = b
-        .changes
-        .iter()
-        .filter(|c| matches!(c.scope, Scope::InPlace | Scope::Repair))
-        .count();
-    Ok(Plan {
-        app: spec.app.clone(),
-        source: spec.source.display().to_string(),
-        kind,
-        changes: b.changes,
-        steps: b.steps,
-        rollback_to,
-        home_capacity: rollback_to.map(|c| {
-            obs.fleets
-                .get(c)
-                .as_ref()
-                .map(|f| f.capacity.desired.max(1))
-                .unwrap_or(spec.fleet.capacity.desired)
-        }),
-        gates: spec.rollout.gates.clone(),
-        timeline: b.timeline,
-        in_place,
-        observed_fingerprint: obs.fingerprint(),
-        notes: b.notes,
-        user_data_sensitive: spec.fleet.user_data_sensitive,
-    })
+    Ok(b.finish(kind, rollback_to))
+}
+
+impl Builder<'_> {
+    /// The plan decided: of `kind` (no changes when it has no steps), going
+    /// home to `rollback_to` on a failure.
+    fn finish(self, kind: PlanKind, rollback_to: Option<Color>) -> Plan {
+        let (spec, obs) = (self.spec, self.obs);
+        let kind = if self.steps.is_empty() {
+            PlanKind::NoChanges
+        } else {
+            kind
+        };
+        let in_place = self
+            .changes
+            .iter()
+            .filter(|c| matches!(c.scope, Scope::InPlace | Scope::Repair))
+            .count();
+        Plan {
+            app: spec.app.clone(),
+            source: spec.source.display().to_string(),
+            kind,
+            changes: self.changes,
+            steps: self.steps,
+            rollback_to,
+            home_capacity: rollback_to.map(|c| {
+                obs.fleets
+                    .get(c)
+                    .as_ref()
+                    .map(|f| f.capacity.desired.max(1))
+                    .unwrap_or(spec.fleet.capacity.desired)
+            }),
+            gates: spec.rollout.gates.clone(),
+            timeline: self.timeline,
+            in_place,
+            observed_fingerprint: obs.fingerprint(),
+            notes: self.notes,
+            user_data_sensitive: spec.fleet.user_data_sensitive,
+        }
+    }
 }

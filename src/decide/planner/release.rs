@@ -74,6 +74,7 @@ pub(super) fn first_deploy(b: &mut Builder, release: &Release) -> PlanKind {
         Weights::all_on(c),
         "route all production traffic to blue",
     );
+    listeners::remove_strays(b);
     scaling_on(b, c);
     listeners::record_active(b, c, None);
     PlanKind::FirstDeploy {
@@ -107,6 +108,7 @@ pub(super) fn next(b: &mut Builder, a: Color, release: &Release) -> (PlanKind, O
             });
             // The test listener stays on the rejected release, for inspection.
             steady::listeners_on(b, a, false);
+            listeners::remove_strays(b);
             (PlanKind::InPlace, None)
         }
         _ => (new_release(b, a, release), Some(a)),
@@ -194,6 +196,7 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
     let spec = b.spec;
     let to = a.other();
     production_settings(b, a);
+    listeners::remove_strays(b);
     b.scope = Scope::Release;
     let reached = take_back_abandoned(b, a, release);
     let resume_at = (reached > 0).then_some(reached);

@@ -15,6 +15,7 @@ pub(super) fn steady(b: &mut Builder, a: Color, release: &Release) {
         Some(f) => fleet_in_place(b, a, f, release),
     }
     listeners_on(b, a, true);
+    listeners::remove_strays(b);
     teardown::teardown_idle(b, a, false);
 }
 

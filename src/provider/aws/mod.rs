@@ -497,7 +497,18 @@ impl Aws {
     }
 }
 
-/// The tags of a rule cutover made for `app` on a shared listener.
+/// The tags of a listener or rule cutover makes for `app` as `role`.
+pub(super) fn listener_tags(
+    app: &AppRef,
+    role: crate::model::ListenerRole,
+) -> Vec<elb::types::Tag> {
+    tags::owned_listener(&app.app, role, &app.load_balancer)
+        .into_iter()
+        .map(|(k, v)| elb::types::Tag::builder().key(k).value(v).build())
+        .collect()
+}
+
+/// The tags of what cutover makes for `app` (target groups).
 fn elb_tags_for_app(app: &AppRef) -> Vec<elb::types::Tag> {
     [
         (tags::APP, app.app.as_str()),
@@ -1125,6 +1136,7 @@ impl Provider for Aws {
 
     async fn create_listener(
         &self,
+        app: &AppRef,
         lb_arn: &LoadBalancerArn,
         c: &ListenerConfig,
         forward: &Forward,
@@ -1134,6 +1146,8 @@ impl Provider for Aws {
             .elb
             .create_listener()
             .load_balancer_arn(lb_arn.as_str())
+            // Whose it is, from the start (CreateListener takes Tags).
+            .set_tags(Some(listener_tags(app, c.role)))
             .port(c.port as i32)
             .protocol(protocol(c.protocol))
             .set_certificates(c.certificate_arn.as_ref().map(|a| {
@@ -1184,11 +1198,51 @@ impl Provider for Aws {
     async fn create_rule(
         &self,
         app: &AppRef,
+        role: crate::model::ListenerRole,
         listener: &ListenerArn,
         rule: &crate::model::ListenerRule,
         forward: &Forward,
     ) -> Result<crate::model::RuleArn> {
-        self.create_rule_on(app, listener, rule, forward).await
+        self.create_rule_on(app, role, listener, rule, forward)
+            .await
+    }
+
+    async fn tag_listener(
+        &self,
+        app: &AppRef,
+        listener: &ListenerArn,
+        role: crate::model::ListenerRole,
+    ) -> Result<()> {
+        self.count("AddTags");
+        // AddTags overwrites a key the resource has (ELBv2 API reference).
+        self.elb
+            .add_tags()
+            .resource_arns(listener.as_str())
+            .set_tags(Some(listener_tags(app, role)))
+            .send()
+            .await
+            .map_err(|e| err("AddTags", e))?;
+        Ok(())
+    }
+
+    async fn delete_listener(&self, listener: &ListenerArn) -> Result<()> {
+        self.count("DeleteListener");
+        match self
+            .elb
+            .delete_listener()
+            .listener_arn(listener.as_str())
+            .send()
+            .await
+            .map_err(|e| err("DeleteListener", e))
+        {
+            // Gone already (a call whose answer was lost): done.
+            Err(e) if code_of(&e) == Some("ListenerNotFound") => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
+    async fn forwards_on(&self, lb: &LoadBalancerArn) -> Result<Vec<crate::provider::Forwarding>> {
+        self.forwards_on_load_balancer(lb).await
     }
 
     async fn modify_rule(
@@ -1373,8 +1427,11 @@ impl Provider for Aws {
 
     async fn clear_rolled_back(&self, fleet: &FleetName) -> Result<()> {
         self.count("DeleteTags");
-        // DeleteTags names the keys; a key the group does not have is no
-        // error (Auto Scaling API reference, DeleteTags).
+        // DeleteTags needs the keys only, no values (a value that differs
+        // would keep the tag); its documented errors are ResourceContention
+        // and ResourceInUse, none for a key the group lacks (Auto Scaling
+        // API reference, DeleteTags). The plan asks only when the mark is
+        // there.
         let key = |k: &str| {
             asg::types::Tag::builder()
                 .resource_id(fleet.as_str())

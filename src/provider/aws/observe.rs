@@ -161,12 +161,51 @@ impl Aws {
                     .map(|l| l.arn.to_string())
             })
             .collect::<BTreeSet<_>>();
-        let rules = self.rules_on(listeners.into_iter().collect()).await?;
+        // Whose each listener is: its tags, 20 listeners a DescribeTags,
+        // beside the rules (with the settings: plan, apply, drift).
+        let tagged: Vec<String> = if reads.settings {
+            details
+                .listeners
+                .values()
+                .flatten()
+                .map(|l| l.arn.to_string())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let (rules, listener_tags) = futures::try_join!(
+            self.rules_on(listeners.into_iter().collect()),
+            self.tags_of(tagged)
+        )?;
         Ok(apps
             .iter()
             .zip(snapshots)
             .zip(ports)
             .map(|((app, mut obs), ports)| {
+                if reads.settings {
+                    let all = obs
+                        .load_balancer
+                        .as_ref()
+                        .and_then(|lb| details.listeners.get(lb.arn.as_str()))
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|mut l| {
+                            let tags = listener_tags
+                                .get(l.arn.as_str())
+                                .cloned()
+                                .unwrap_or_default();
+                            l.tags = Some(observed::ListenerTags::from_tags(&tags));
+                            l
+                        })
+                        .collect();
+                    (obs.listeners, obs.strays) = observed::split_listeners(
+                        &app.app,
+                        &app.listener_ports,
+                        &own_target_groups(&obs),
+                        all,
+                    );
+                }
                 (obs.rules, obs.other_rules) =
                     super::rules::rules_for(&app.app, &obs.listeners, &ports, &rules);
                 obs
@@ -1161,6 +1200,7 @@ pub(super) fn listener_from(l: &elb::types::Listener) -> observed::Listener {
         forward: seen.forward,
         affinity_secs: seen.affinity_secs,
         kept_actions: seen.kept,
+        tags: None,
     }
 }
 

@@ -2,7 +2,7 @@
 //! app, its forward moved by ModifyRule, found again by its tags. Other
 //! rules on the listener, and the listener itself, are only read.
 
-use super::{elb_tags_for_app, err, observe, Aws};
+use super::{err, observe, Aws};
 use crate::model::observed::{OtherRule, Rule};
 use crate::model::{tags, Forward, ForwardAt, ListenerArn, ListenerRule, RuleArn};
 use crate::provider::{AppRef, ProviderError, Result};
@@ -15,6 +15,57 @@ pub(super) type RulesOf = BTreeMap<String, Vec<(elb::types::Rule, BTreeMap<Strin
 
 impl Aws {
     /// Every rule of each listener in `listeners` (ARN), with its tags.
+    /// Every forward on load balancer `lb`: each listener's default action
+    /// and each of its rules.
+    pub(super) async fn forwards_on_load_balancer(
+        &self,
+        lb: &crate::model::LoadBalancerArn,
+    ) -> Result<Vec<crate::provider::Forwarding>> {
+        let mut marker: Option<String> = None;
+        let mut listeners = Vec::new();
+        loop {
+            self.count("DescribeListeners");
+            let page = self
+                .elb
+                .describe_listeners()
+                .load_balancer_arn(lb.as_str())
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| err("DescribeListeners", e))?;
+            listeners.extend(page.listeners().iter().cloned());
+            marker = page.next_marker().map(str::to_string);
+            if marker.is_none() {
+                break;
+            }
+        }
+        let each = listeners.iter().map(|l| async move {
+            let port = l.port().unwrap_or(0);
+            let arn = l.listener_arn().unwrap_or_default();
+            let mut out = vec![crate::provider::Forwarding {
+                place: format!("listener :{port}"),
+                arn: arn.to_string(),
+                forward: super::observe::forward_from(l.default_actions()),
+            }];
+            for r in self.describe_rules(Some(arn), None).await? {
+                if r.is_default() == Some(true) {
+                    continue;
+                }
+                out.push(crate::provider::Forwarding {
+                    place: format!("rule {} on :{port}", r.priority().unwrap_or("?")),
+                    arn: r.rule_arn().unwrap_or_default().to_string(),
+                    forward: super::observe::forward_from(r.actions()),
+                });
+            }
+            Ok::<_, crate::provider::ProviderError>(out)
+        });
+        Ok(futures::future::try_join_all(each)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
     pub(super) async fn rules_on(&self, listeners: Vec<String>) -> Result<RulesOf> {
         let each = listeners.into_iter().map(|arn| async move {
             let rules = self.describe_rules(Some(&arn), None).await?;
@@ -72,6 +123,7 @@ impl Aws {
     pub(super) async fn create_rule_on(
         &self,
         app: &AppRef,
+        role: crate::model::ListenerRole,
         listener: &ListenerArn,
         rule: &ListenerRule,
         forward: &Forward,
@@ -84,7 +136,7 @@ impl Aws {
             .priority(rule.priority as i32)
             .set_conditions(Some(conditions(rule)))
             .actions(Self::forward_action(forward, 0)?)
-            .set_tags(Some(elb_tags_for_app(app)))
+            .set_tags(Some(super::listener_tags(app, role)))
             .send()
             .await;
         match sent {

@@ -20,26 +20,17 @@ pub async fn run(
     let bytes =
         std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     let saved = if crate::decide::saved::is_saved_plan(&bytes) {
-        let saved: crate::decide::saved::SavedPlan =
-            serde_json::from_slice(&bytes).map_err(|e| {
-                anyhow::anyhow!(
-                    "{} is not a saved plan cutover can read: {e}",
-                    path.display()
-                )
-            })?;
-        if saved.saved_plan_version != crate::decide::saved::SAVED_PLAN_VERSION {
-            anyhow::bail!(
-                "{} was saved by another version of cutover (saved plan version {}); run `cutover plan --out` again",
-                path.display(),
-                saved.saved_plan_version
-            );
-        }
-        Some(saved)
+        Some(read_saved(path, &bytes)?)
     } else {
         None
     };
     let spec = match &saved {
-        Some(s) => crate::spec::parse(Path::new(&s.plan_file), &s.plan_file_text)?,
+        Some(s) => {
+            let spec = crate::spec::parse(Path::new(&s.plan_file), &s.plan_file_text)?;
+            crate::decide::saved::verify(s, &spec)
+                .map_err(|e| anyhow::anyhow!("{} is refused: {e}", path.display()))?;
+            spec
+        }
         None => load_spec(path)?,
     };
     let p = provider(g, &spec).await?;
@@ -53,6 +44,26 @@ pub async fn run(
     };
     report_calls(g, p.as_ref());
     result
+}
+
+/// A saved plan, of this version of the file.
+fn read_saved(path: &Path, bytes: &[u8]) -> Result<crate::decide::saved::SavedPlan> {
+    let unreadable = |e: serde_json::Error| {
+        anyhow::anyhow!(
+            "{} is not a saved plan cutover can read: {e}",
+            path.display()
+        )
+    };
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(unreadable)?;
+    let version = value.get("saved_plan_version").and_then(|v| v.as_u64());
+    if version != Some(crate::decide::saved::SAVED_PLAN_VERSION.into()) {
+        anyhow::bail!(
+            "{} was saved by another version of cutover (saved plan version {}); run `cutover plan --out` again",
+            path.display(),
+            version.map_or("unknown".to_string(), |v| v.to_string())
+        );
+    }
+    serde_json::from_value(value).map_err(unreadable)
 }
 
 /// Plans from live state, shows the plan, asks, then carries it out under

@@ -41,6 +41,7 @@ pub async fn run(
                 retry,
                 plan: plan.clone(),
                 observed: obs.shape(),
+                observed_state: obs.clone(),
             };
             write_private(out, &(serde_json::to_string_pretty(&saved)? + "\n"))
                 .with_context(|| format!("writing {}", out.display()))?;

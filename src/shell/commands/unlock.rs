@@ -15,9 +15,11 @@ pub async fn run(g: &GlobalArgs, path: &Path, yes: bool) -> Result<ExitStatus> {
         println!("{} is not locked.", spec.app);
         return Ok(ExitStatus::Success);
     };
-    let holder = Holder::parse(&value)
+    let parsed = Holder::parse(&value);
+    let holder = parsed
+        .as_ref()
         .map(|h| h.to_string())
-        .unwrap_or(value);
+        .unwrap_or_else(|raw| raw.clone());
     if !yes {
         eprintln!(
             "error: {} is locked by {holder}; if that run is gone, `cutover unlock {} --yes` breaks the lock",
@@ -25,6 +27,20 @@ pub async fn run(g: &GlobalArgs, path: &Path, yes: bool) -> Result<ExitStatus> {
             path.display()
         );
         return Ok(ExitStatus::Error);
+    }
+    // A holder that may still run is told about at the moment it loses its
+    // lock: it stops at its next look, with no further write.
+    if let Ok(h) = &parsed {
+        let here = h.host == crate::shell::lock::hostname();
+        if here && !crate::shell::lock::is_dead_here(h) {
+            eprintln!(
+                "warning: {holder} is still running on this host: breaking its lock stops it at its next look, with no further write, and it says the lock was broken"
+            );
+        } else if !here {
+            eprintln!(
+                "warning: {holder} ran on another host, which cutover cannot look at: if it still runs, it stops at its next look, with no further write"
+            );
+        }
     }
     p.delete_lock(&name).await?;
     println!("Broke the lock of {}: it was held by {holder}.", spec.app);

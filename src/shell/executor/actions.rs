@@ -102,6 +102,20 @@ impl Executor<'_> {
                 affinity_secs,
             } => self.set_weights(r, *weights, *affinity_secs).await,
             Action::DeleteRule { port } => self.delete_rule(r, *port).await,
+            Action::TagListener { port, role } => {
+                let arn = r.listeners.get(port).cloned().ok_or_else(|| {
+                    StepError::Missing(format!("there is no listener on port {port}"))
+                })?;
+                self.fence().await?;
+                self.provider.tag_listener(&self.app, &arn, *role).await?;
+                Ok(None)
+            }
+            Action::DeleteListener { port, arn } => {
+                self.fence().await?;
+                self.provider.delete_listener(arn).await?;
+                r.listeners.remove(port);
+                Ok(None)
+            }
             Action::SetScaling { color, scaling } => {
                 self.set_scaling(r, *color, scaling.as_ref()).await
             }
@@ -140,7 +154,7 @@ impl Executor<'_> {
             Action::DetachFleet { color } => self.detach_fleet(r, *color).await,
             Action::WaitDrain { secs, .. } => self.wait_drain(*secs).await,
             Action::ScaleToZero { color } => {
-                self.check_shrink_safe(r, *color)?;
+                self.check_shrink_safe(r, *color).await?;
                 self.provider
                     .set_capacity(&r.fleet(*color), Capacity::ZERO)
                     .await?;
@@ -171,7 +185,7 @@ impl Executor<'_> {
                 Ok(None)
             }
             Action::DeleteFleet { color } => {
-                self.check_shrink_safe(r, *color)?;
+                self.check_shrink_safe(r, *color).await?;
                 self.provider.delete_fleet(&r.fleet(*color)).await?;
                 *r.fleets.get_mut(*color) = None;
                 Ok(None)
@@ -311,7 +325,7 @@ impl Executor<'_> {
     /// old instances, and a new launch template version never replaces
     /// running ones.
     async fn recycle_fleet(&self, r: &mut Resolved, color: Color) -> Result<Detail, StepError> {
-        self.check_shrink_safe(r, color)?;
+        self.check_shrink_safe(r, color).await?;
         let fleet = r.fleet(color);
         if r.attached(color) {
             self.provider
@@ -447,7 +461,7 @@ impl Executor<'_> {
                 None => {
                     let arn = self
                         .provider
-                        .create_rule(&self.app, &listener, rule, &forward)
+                        .create_rule(&self.app, config.role, &listener, rule, &forward)
                         .await?;
                     r.rules.insert(config.port, arn);
                 }
@@ -481,7 +495,7 @@ impl Executor<'_> {
             (None, None) => {
                 let arn = self
                     .provider
-                    .create_listener(&r.load_balancer, config, &forward)
+                    .create_listener(&self.app, &r.load_balancer, config, &forward)
                     .await?;
                 r.listeners.insert(config.port, arn);
             }
@@ -586,6 +600,9 @@ impl Executor<'_> {
             active_before: before.1,
         };
         let (flipped, recorded, previous, tagged) = self.flip_writes(r, writes).await;
+        if let (Some(Ok(())), Some((_, release))) = (&tagged, &remember) {
+            r.tagged_with_flip = Some(release.clone());
+        }
         r.remembered = tagged;
         let p = self.provider;
         if let Err(e) = previous {
@@ -796,7 +813,7 @@ impl Executor<'_> {
         clears_contract: bool,
     ) -> Result<Detail, StepError> {
         if phase == HookPhase::AfterTeardown {
-            self.check_shrink_safe(r, color)?;
+            self.check_shrink_safe(r, color).await?;
             self.wait_empty(r, color).await?;
         }
         let vars = vec![
@@ -843,7 +860,7 @@ impl Executor<'_> {
 
     /// Teardown, first part: the colour leaves its target group and drains.
     async fn detach_fleet(&self, r: &mut Resolved, color: Color) -> Result<Detail, StepError> {
-        self.check_shrink_safe(r, color)?;
+        self.check_shrink_safe(r, color).await?;
         let tg = r.tg(color)?;
         self.provider
             .detach_target_group(&r.fleet(color), &tg)

@@ -56,6 +56,8 @@ pub enum StepError {
     Interrupted { by_person: bool },
     #[error("stopped: {by} took the lock over; this run made no further change")]
     Preempted { by: String },
+    #[error("stopped: this run's lock was broken (`cutover unlock`), so it made no further change; `cutover status` shows where production is, and `cutover apply` goes on from there")]
+    LockBroken,
     #[error("stopped: someone else changed {what}: it is {found}, this run last {had}; this run made no further change")]
     Foreign {
         what: &'static str,
@@ -124,7 +126,7 @@ impl StepError {
             StepError::OldColorLost { .. } => Cause::OldColor,
             StepError::Misconfigured { .. } => Cause::Config,
             StepError::Preempted { .. } => Cause::Preempted,
-            StepError::Foreign { .. } => Cause::Foreign,
+            StepError::Foreign { .. } | StepError::LockBroken => Cause::Foreign,
             StepError::UnsafeWeights { .. } | StepError::UnsafeTeardown { .. } => Cause::Refused,
             StepError::WeightsMismatch { .. }
             | StepError::LaunchFailed { .. }

@@ -197,6 +197,10 @@ impl Executor<'_> {
                 abort.remembered = Some(release.fingerprint.clone());
             }
         }
+        // A rollback whose flip failed: its tag may have gone out with it.
+        if abort.remembered.is_none() {
+            abort.remembered = r.tagged_with_flip.clone();
+        }
         let settle = !matches!(abort.cause, Cause::Preempted | Cause::Foreign);
         match self.truth(r, settle).await {
             Ok((weights, active)) => {
@@ -517,14 +521,46 @@ impl Executor<'_> {
 
     /// A colour that has production weight is never detached, scaled down
     /// or deleted.
-    fn check_shrink_safe(&self, r: &Resolved, c: Color) -> Result<(), StepError> {
-        match r.weights {
-            Some(w) if w.get(c) > 0 => Err(StepError::UnsafeTeardown {
+    /// Nor is one that any other listener or rule on the load balancer
+    /// still weights (a listener the plan stopped naming, someone's rule),
+    /// as a fresh read shows. The app's own listeners and rules are not
+    /// asked: production's weights are the run's, and the test listener
+    /// follows the colour being deployed.
+    async fn check_shrink_safe(&self, r: &Resolved, c: Color) -> Result<(), StepError> {
+        if let Some(w) = r.weights.filter(|w| w.get(c) > 0) {
+            return Err(StepError::UnsafeTeardown {
                 color: c,
                 reason: format!("it has {}% of production traffic", w.share(c)),
-            }),
-            _ => Ok(()),
+            });
         }
+        let Some(tg) = r.target_groups.get(c).clone() else {
+            return Ok(());
+        };
+        let own = |arn: &str| {
+            r.listeners.values().any(|l| l.as_str() == arn)
+                || r.rules.values().any(|l| l.as_str() == arn)
+        };
+        let forwards = self.provider.forwards_on(&r.load_balancer).await?;
+        for f in forwards.iter().filter(|f| !own(&f.arn)) {
+            let total: u32 = f.forward.iter().map(|(_, w)| w).sum();
+            let mine: u32 = f
+                .forward
+                .iter()
+                .filter(|(a, _)| *a == tg)
+                .map(|(_, w)| w)
+                .sum();
+            if mine > 0 {
+                return Err(StepError::UnsafeTeardown {
+                    color: c,
+                    reason: format!(
+                        "{} still sends it {}%",
+                        f.place,
+                        (mine * 100).checked_div(total).unwrap_or(100)
+                    ),
+                });
+            }
+        }
+        Ok(())
     }
 }
 

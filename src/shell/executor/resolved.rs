@@ -52,6 +52,9 @@ pub(super) struct Resolved {
     pub remember_with_flip: Option<(Color, String)>,
     /// The answer to the tag sent with the flip, for that next step.
     pub remembered: Option<Result<(), crate::provider::ProviderError>>,
+    /// The release the rolled-back tag sent with the flip marked, when it
+    /// landed: a failed flip says so.
+    pub tagged_with_flip: Option<String>,
 }
 
 impl Resolved {
@@ -97,6 +100,7 @@ impl Resolved {
             fleet_set_at: PerColor::default(),
             remember_with_flip: None,
             remembered: None,
+            tagged_with_flip: None,
         }
     }
 

@@ -347,13 +347,60 @@ fn aws_two_apps_share_a_listener_through_rules_and_nothing_else_moves() {
     );
 }
 
+/// The owner of listener `arn` hands it to `app`: its cutover:app tag.
+fn give_listener(aws: &Aws, arn: &str, app: &str) {
+    aws.moto.rt.block_on(async {
+        aws.moto
+            .elb
+            .add_tags()
+            .resource_arns(arn)
+            .tags(
+                elb::types::Tag::builder()
+                    .key("cutover:app")
+                    .value(app)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+}
+
 #[test]
-fn aws_a_listener_cutover_owns_that_answered_with_a_fixed_response_now_forwards() {
+fn aws_a_listener_someone_else_made_is_refused_until_its_owner_gives_it_to_the_app() {
     // Someone made the production listener with a fixed 404 before the
-    // first deploy; the plan (no `rule`) gives cutover the whole listener.
+    // first deploy: a plan (no `rule`) naming its port takes nothing.
     let aws = Aws::new();
     shared_listeners(&aws);
     aws.plan("ami-0000000000000001", "0s", &[]);
+    let run = aws.run(&["apply", "--auto-approve"]);
+    run.expect(1);
+    assert!(
+        run.stderr.contains("the listener on port 80 of load balancer \"shop-alb\" belongs to someone else: it answers with an action that is not a forward")
+            && run.stderr.contains("tag it cutover:app=shop"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !aws.inventory().iter().any(|r| r.contains("shop-")),
+        "nothing was made: {:?}",
+        aws.inventory()
+    );
+    // Its owner gives both to shop: the plan takes them over, and tags the
+    // role of each.
+    let lb = aws.lb_arn();
+    let listeners = aws.moto.rt.block_on(async {
+        aws.moto
+            .elb
+            .describe_listeners()
+            .load_balancer_arn(lb)
+            .send()
+            .await
+            .unwrap()
+    });
+    for l in listeners.listeners() {
+        give_listener(&aws, l.listener_arn().unwrap(), "shop");
+    }
     aws.run(&["apply", "--auto-approve"]).expect(0);
     assert_eq!(
         kinds(&aws.default_actions(80)),
@@ -467,13 +514,23 @@ fn aws_a_rule_with_headers_reads_back_and_a_dropped_rule_is_deleted() {
         .cutover(&["plan", "--detailed-exitcode", "shop.toml"])
         .expect(0);
 
-    // The plan drops the production rule: the listener is shop's now. Its
-    // default action forwards first, then the rule goes.
+    // The plan drops the production rule: every host on the listener
+    // would go to shop. The listener is its owner's: refused.
     let own = with_headers.replace(
         "rule = { priority = 100, hosts = [\"shop.example.com\"], headers = { X-Canary = [\"1\", \"yes\"] } }\n",
         "",
     );
     std::fs::write(aws.moto.dir.path().join("shop.toml"), own).unwrap();
+    let refused = aws.moto.cutover(&["apply", "--auto-approve", "shop.toml"]);
+    refused.expect(1);
+    assert!(
+        refused.stderr.contains("belongs to someone else"),
+        "{}",
+        refused.stderr
+    );
+    // Its owner gives it to shop: its default action forwards first, then
+    // the rule goes.
+    give_listener(&aws, &listener, "shop");
     let plan = aws.moto.cutover(&["plan", "shop.toml"]);
     plan.expect(0);
     assert!(
@@ -500,4 +557,86 @@ fn aws_a_rule_with_headers_reads_back_and_a_dropped_rule_is_deleted() {
     aws.moto
         .cutover(&["plan", "--detailed-exitcode", "shop.toml"])
         .expect(0);
+}
+
+#[test]
+fn aws_listeners_carry_their_app_and_role_and_no_plan_takes_or_strands_one() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    // Whose each listener is, and what for, in its tags (CreateListener
+    // takes Tags).
+    for (port, role) in [(80, "production"), (8080, "test")] {
+        let arn = aws.listener(port).listener_arn().unwrap().to_string();
+        let tags = aws.moto.rt.block_on(async {
+            aws.moto
+                .elb
+                .describe_tags()
+                .resource_arns(arn)
+                .send()
+                .await
+                .unwrap()
+        });
+        let tags: Vec<(String, String)> = tags.tag_descriptions()[0]
+            .tags()
+            .iter()
+            .map(|t| (t.key().unwrap().to_string(), t.value().unwrap().to_string()))
+            .collect();
+        assert!(
+            tags.contains(&("cutover:app".into(), "shop".into())),
+            "{tags:?}"
+        );
+        assert!(
+            tags.contains(&("cutover:role".into(), role.into())),
+            "{tags:?}"
+        );
+    }
+    // A second app naming the same load balancer and ports takes nothing.
+    let shop = std::fs::read_to_string(aws.moto.dir.path().join("shop.toml")).unwrap();
+    let cart = shop.replace("[app]\nname = \"shop\"", "[app]\nname = \"cart\"");
+    std::fs::write(aws.moto.dir.path().join("cart.toml"), cart).unwrap();
+    let run = aws.moto.cutover(&["apply", "--auto-approve", "cart.toml"]);
+    run.expect(1);
+    assert!(
+        run.stderr
+            .contains("belongs to app \"shop\" (its cutover:app tag)"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !aws.inventory().iter().any(|r| r.contains("cart")),
+        "{:?}",
+        aws.inventory()
+    );
+    assert_eq!(aws.weights(80), (100, 0));
+    // shop moves production to :81: the plan shows :80 going, and apply
+    // leaves no listener forwarding to a colour a teardown empties.
+    aws.plan(
+        "ami-0000000000000001",
+        "0s",
+        &[("port = 80\n", "port = 81\n")],
+    );
+    let plan = aws.run(&["plan"]);
+    plan.expect(0);
+    assert!(
+        plan.stdout
+            .contains("- listener :80 (not in the plan file)"),
+        "{}",
+        plan.stdout
+    );
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    assert_eq!(aws.weights(81), (100, 0));
+    assert!(
+        !aws.inventory().contains(&"listener :80".to_string()),
+        "{:?}",
+        aws.inventory()
+    );
+    aws.plan(
+        "ami-0000000000000002",
+        "0s",
+        &[("port = 80\n", "port = 81\n")],
+    );
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    assert_eq!(aws.weights(81), (0, 100));
+    aws.run(&["drift"]).expect(0);
 }
