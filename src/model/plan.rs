@@ -78,6 +78,9 @@ pub enum Note {
     LaterDefaults { release: String, what: Vec<String> },
     /// `fleet.imdsv2 = false`: the instances answer IMDSv1.
     ImdsV1Allowed,
+    /// A health-check change travels with a release: it reaches `color`,
+    /// which serves production, before the release is tested.
+    HealthCheckBeforeRelease { color: Color },
     /// The old colour's teardown is not due yet.
     TeardownNotDue {
         color: Color,

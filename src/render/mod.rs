@@ -150,6 +150,9 @@ pub fn note(n: &Note) -> String {
             "release {release} predates {}: it takes effect with the next release, which this change alone does not make",
             what.join(", ")
         ),
+        Note::HealthCheckBeforeRelease { color } => format!(
+            "the health-check change applies to {color}, which serves production, before the new release is tested: {color}'s instances that fail the new check leave service. To try a check on a release first, change it in a release of its own"
+        ),
         Note::ImdsV1Allowed => "fleet.imdsv2 = false: the instances also answer IMDSv1 requests, which a server-side request forgery can use to read the instance role's credentials; remove it to require IMDSv2".to_string(),
         Note::TeardownNotDue { color, policy, due } => {
             let when = match due {

@@ -19,26 +19,7 @@ fn lose_answers(s: Scenario<SandboxEnv>, calls: &[&str]) -> Scenario<SandboxEnv>
     s
 }
 
-/// The targets blue loses, to give back with [`heal`].
-type Lost = Vec<(String, serde_json::Value)>;
-
-/// blue, live with V1, loses `n` of its 2 targets from its target group.
-fn blue_loses_targets(s: &Scenario<SandboxEnv>, n: usize) -> Lost {
-    let mut lost = Lost::new();
-    s.cloud.edit(|w| {
-        let tg = w
-            .target_groups
-            .values_mut()
-            .find(|t| t.name == "shop-blue")
-            .unwrap();
-        let gone: Vec<String> = tg.targets.keys().take(n).cloned().collect();
-        for id in gone {
-            let t = tg.targets.remove(&id).unwrap();
-            lost.push((id, serde_json::to_value(t).unwrap()));
-        }
-    });
-    lost
-}
+use crate::sandbox::{blue_loses_targets, Lost};
 
 /// Auto Scaling gave blue its targets back.
 fn heal(s: &Scenario<SandboxEnv>, lost: Lost) {
@@ -381,6 +362,18 @@ fn a_verdict_is_drift_and_plan_says_the_release_is_not_live_until_a_retry_clears
 
 // 6. Saved plans are checked, not trusted.
 
+/// `cutover apply saved.json` beside the scenario's plan.
+fn apply_saved(s: &Scenario<SandboxEnv>) -> crate::harness::Run {
+    let args = [
+        "apply",
+        "saved.json",
+        "--auto-approve",
+        "--sandbox",
+        "sandbox.json",
+    ];
+    crate::harness::cutover(&args, &[], s.cloud.dir.path())
+}
+
 #[test]
 fn a_saved_plan_edited_after_it_was_made_is_refused_naming_the_difference() {
     let s = deployed()
@@ -396,17 +389,7 @@ fn a_saved_plan_edited_after_it_was_made_is_refused_naming_the_difference() {
     );
     assert_ne!(edited, text, "the saved plan names the image");
     std::fs::write(&path, &edited).unwrap();
-    let run = crate::harness::cutover(
-        &[
-            "apply",
-            "saved.json",
-            "--auto-approve",
-            "--sandbox",
-            "sandbox.json",
-        ],
-        &[],
-        s.cloud.dir.path(),
-    );
+    let run = apply_saved(&s);
     run.expect(1);
     assert!(
         run.stderr.contains("saved.json is refused")
@@ -423,17 +406,7 @@ fn a_saved_plan_edited_after_it_was_made_is_refused_naming_the_difference() {
         text.replace("name = \\\"shop\\\"", "name = \\\"cart\\\""),
     )
     .unwrap();
-    let run = crate::harness::cutover(
-        &[
-            "apply",
-            "saved.json",
-            "--auto-approve",
-            "--sandbox",
-            "sandbox.json",
-        ],
-        &[],
-        s.cloud.dir.path(),
-    );
+    let run = apply_saved(&s);
     run.expect(1);
     assert!(
         run.stderr.contains("the saved plan is for app \"shop\", but the plan file saved with it is for app \"cart\""),
@@ -442,17 +415,7 @@ fn a_saved_plan_edited_after_it_was_made_is_refused_naming_the_difference() {
     );
     // The file as saved applies.
     std::fs::write(&path, &text).unwrap();
-    let run = crate::harness::cutover(
-        &[
-            "apply",
-            "saved.json",
-            "--auto-approve",
-            "--sandbox",
-            "sandbox.json",
-        ],
-        &[],
-        s.cloud.dir.path(),
-    );
+    let run = apply_saved(&s);
     run.expect(0);
     s.traffic(0, 100).active("green");
 }
@@ -682,4 +645,38 @@ fn swapping_the_production_and_test_ports_is_a_change_and_production_never_meets
     );
     other_plan(&s, "shop.toml", &v2, &["apply", "--auto-approve"]).expect(0);
     assert_eq!(weights_on(&s, 8080), (0, 100));
+}
+
+// Rough edges.
+
+#[test]
+fn a_health_check_change_travelling_with_a_release_says_it_reaches_the_serving_colour_first() {
+    deployed()
+        .release(V2)
+        .edit_plan("path = \"/health\"", "path = \"/ready\"")
+        .run(&["plan"])
+        .exits(0)
+        .says("the health-check change applies to blue, which serves production, before the new release is tested");
+}
+
+#[test]
+fn a_smoke_test_that_times_out_ends_with_everything_it_started() {
+    // A script that leaves a child behind, and never finishes in time.
+    let marker = format!("sleep 30{}", std::process::id() % 1000 + 100);
+    let s = deployed().release(V2).with(&format!(
+        "[[rollout.smoke]]\ncommand = [\"sh\", \"-c\", \"{marker} & {marker}\"]\ntimeout = \"1s\"\n"
+    ));
+    s.apply()
+        .exits(3)
+        .says("did not finish within 1s")
+        .traffic(100, 0);
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", &marker])
+        .output()
+        .unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "{marker} still runs: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
 }

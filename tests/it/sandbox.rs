@@ -1234,8 +1234,12 @@ fn the_confirmation_prompt_holds_no_lock() {
     s.traffic(0, 100).active("green");
 }
 
+/// The targets blue lost, to give back (`off_happy_path::heal`).
+pub(crate) type Lost = Vec<(String, serde_json::Value)>;
+
 /// blue, live with V1, loses `n` of its 2 targets from its target group.
-fn blue_loses_targets(s: &Scenario<SandboxEnv>, n: usize) {
+pub(crate) fn blue_loses_targets(s: &Scenario<SandboxEnv>, n: usize) -> Lost {
+    let mut lost = Lost::new();
     s.cloud.edit(|w| {
         let tg = w
             .target_groups
@@ -1244,9 +1248,11 @@ fn blue_loses_targets(s: &Scenario<SandboxEnv>, n: usize) {
             .unwrap();
         let gone: Vec<String> = tg.targets.keys().take(n).cloned().collect();
         for id in gone {
-            tg.targets.remove(&id);
+            let t = tg.targets.remove(&id).unwrap();
+            lost.push((id, serde_json::to_value(t).unwrap()));
         }
     });
+    lost
 }
 
 #[test]

@@ -219,6 +219,18 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
         None => (release::first_deploy(&mut b, &release), None),
         Some(a) => release::next(&mut b, a, &release),
     };
+    if let (Some(a), PlanKind::Release { .. }) = (rollback_to, &kind) {
+        // Both target groups take the plan's health check in place, the
+        // serving colour's too: said, so a reviewer sees it comes first.
+        let serving = spec.resource_name(a);
+        let moves_check = b.changes.iter().any(|c| {
+            matches!(&c.resource, Resource::TargetGroup { name } if *name == serving)
+                && c.fields.iter().any(|f| f.key.starts_with("health_check."))
+        });
+        if moves_check {
+            b.notes.push(Note::HealthCheckBeforeRelease { color: a });
+        }
+    }
     Ok(b.finish(kind, rollback_to))
 }
 
