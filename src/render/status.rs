@@ -24,7 +24,14 @@ pub fn render(s: &Status) -> String {
             .unwrap_or("no production listener".into())
     );
     if let (Some(active), Some(w)) = (s.active, s.weights) {
-        if w != Weights::all_on(active) {
+        if w == Weights::all_on(active.other()) {
+            let _ = writeln!(
+                out,
+                "  in progress:   production is all on {}, not yet promoted; {} is still the active colour (`cutover apply` finishes the release)",
+                active.other(),
+                active
+            );
+        } else if w != Weights::all_on(active) {
             let _ = writeln!(
                 out,
                 "  in progress:   traffic is split; {} is still the active colour",

@@ -119,6 +119,9 @@ fn the_old_colour_with_no_healthy_target_sends_production_to_the_healthy_new_one
         .says("green is not recorded as active: its bakes are not done")
         .traffic(0, 100)
         .active("blue")
+        .run(&["status"])
+        .exits(0)
+        .says("production is all on green, not yet promoted; blue is still the active colour")
         // A plain apply (no --retry) bakes at 100% and promotes.
         .apply()
         .exits(0)
