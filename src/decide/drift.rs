@@ -31,6 +31,8 @@ pub enum DriftKind {
     StalledDeployment,
     /// The plan's release is not live: it was rolled back.
     RolledBack,
+    /// A run left the app's lock behind and is gone.
+    LockLeft,
     Capacity,
     /// A fleet's subnets, spot setting or target group attachment.
     Fleet,
@@ -70,6 +72,8 @@ pub enum Detail {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         lock: Option<LockSeen>,
     },
+    /// The app's lock was left by `holder`, whose process is gone.
+    LockLeft { holder: String },
     /// The plan's release was rolled back at `at` (why, when recorded).
     RolledBack {
         release: String,
@@ -181,28 +185,7 @@ pub fn drift_with(
                 .filter(|c| matches!(c.scope, Scope::InPlace | Scope::Repair))
                 .flat_map(findings_of)
                 .collect();
-            if let PlanKind::Release {
-                from,
-                to,
-                resume_at: Some(weight),
-                ..
-            } = plan.kind
-            {
-                // Drift whether or not a lock remains: a run killed mid-shift
-                // (kill -9, a cancelled CI job) leaves its lock behind, and
-                // production split is what a scheduled job must flag.
-                out.push(Finding {
-                    kind: DriftKind::StalledDeployment,
-                    resource: production(spec),
-                    detail: Detail::Stalled {
-                        weight,
-                        on: to,
-                        active: from,
-                        lock: lock_seen(obs, gone),
-                    },
-                    apply_repairs: true,
-                });
-            }
+            out.extend(stalled(spec, obs, &plan.kind, gone));
             out.extend(plan.notes.iter().filter_map(|n| match n {
                 crate::model::plan::Note::RolledBackHeld {
                     release, at, why, ..
@@ -225,6 +208,53 @@ pub fn drift_with(
         app: spec.app.clone(),
         source: spec.source.display().to_string(),
         findings,
+    }
+}
+
+/// A deployment left part-way: production split, or a release built on the
+/// idle colour with no production yet (a run stopped before its first
+/// step), whether or not a lock remains; and a lock left by a run that is
+/// gone, when nothing else says so.
+fn stalled(
+    spec: &Spec,
+    obs: &Observed,
+    kind: &PlanKind,
+    gone: &dyn Fn(&crate::model::Holder) -> bool,
+) -> Option<Finding> {
+    let lock = lock_seen(obs, gone);
+    let reached = match kind {
+        PlanKind::Release {
+            to,
+            release,
+            resume_at,
+            ..
+        } => resume_at
+            .or_else(|| (obs.release_of(*to) == Some(release.fingerprint.as_str())).then_some(0)),
+        _ => None,
+    };
+    match (kind, reached) {
+        // Drift whether or not a lock remains: a run killed mid-shift (kill
+        // -9, a cancelled CI job) leaves its lock behind, and production
+        // split is what a scheduled job must flag.
+        (PlanKind::Release { from, to, .. }, Some(weight)) => Some(Finding {
+            kind: DriftKind::StalledDeployment,
+            resource: production(spec),
+            detail: Detail::Stalled {
+                weight,
+                on: *to,
+                active: *from,
+                lock,
+            },
+            apply_repairs: true,
+        }),
+        _ => lock.filter(|l| l.gone).map(|l| Finding {
+            kind: DriftKind::LockLeft,
+            resource: Resource::ActiveColour {
+                parameter: crate::model::names::lock_parameter(&spec.state_parameter),
+            },
+            detail: Detail::LockLeft { holder: l.holder },
+            apply_repairs: true,
+        }),
     }
 }
 
@@ -305,7 +335,8 @@ fn refusal(spec: &Spec, e: PlanError) -> Finding {
         ),
         PlanError::SharedListenerMissing { port, .. }
         | PlanError::RulePriorityTaken { port, .. }
-        | PlanError::ListenerTaken { port, .. } => {
+        | PlanError::ListenerTaken { port, .. }
+        | PlanError::StrayShared { port, .. } => {
             let role = spec
                 .listeners()
                 .find(|l| l.port == *port)

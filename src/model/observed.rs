@@ -15,8 +15,7 @@ pub struct Observed {
     /// Listeners of the load balancer on the ports the plan names.
     pub listeners: Vec<Listener>,
     /// The app's listeners on the load balancer on ports the plan no longer
-    /// names (its tags say so, or, untagged, it forwards only to the app's
-    /// target groups): read with the settings.
+    /// names (their tags say so): read with the settings.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub strays: Vec<Listener>,
     pub target_groups: PerColor<Option<TargetGroup>>,
@@ -284,9 +283,11 @@ impl Listener {
     }
 }
 
-/// A load balancer's listeners (`all`, tags read when `tags_read`) split
-/// into those on the plan's `ports` and the app's strays: listeners of the
-/// app on ports the plan no longer names. One rule for both providers.
+/// A load balancer's listeners (`all`) split into those on the plan's
+/// `ports` and the app's strays: listeners tagged as the app's on ports the
+/// plan no longer names. An untagged one is not taken for the app's there,
+/// whatever it forwards to: someone may have made it by hand (a teardown
+/// still never empties a colour it weights). One rule for both providers.
 pub fn split_listeners(
     app: &str,
     ports: &[u16],
@@ -297,7 +298,7 @@ pub fn split_listeners(
         all.into_iter().partition(|l| ports.contains(&l.port));
     let strays = others
         .into_iter()
-        .filter(|l| matches!(l.owner(app, own), Owner::App { .. }))
+        .filter(|l| matches!(l.owner(app, own), Owner::App { tagged: true, .. }))
         .collect();
     (named, strays)
 }

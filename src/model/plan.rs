@@ -78,6 +78,9 @@ pub enum Note {
     LaterDefaults { release: String, what: Vec<String> },
     /// `fleet.imdsv2 = false`: the instances answer IMDSv1.
     ImdsV1Allowed,
+    /// The plan swaps listener roles: that change goes alone, and the rest
+    /// of the plan file follows with the next apply.
+    RolesFirst,
     /// A health-check change travels with a release: it reaches `color`,
     /// which serves production, before the release is tested.
     HealthCheckBeforeRelease { color: Color },

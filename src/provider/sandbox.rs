@@ -737,7 +737,12 @@ impl World {
                 &own,
                 self.observe_listeners(&lb.arn),
             );
-            (obs.rules, obs.other_rules) = self.observe_rules(app, &obs.listeners);
+            (obs.rules, obs.other_rules) = self.observe_rules(app, &obs.listeners, None);
+            // Whatever else a listener the plan no longer names serves.
+            let strays: Vec<u16> = obs.strays.iter().map(|l| l.port).collect();
+            let (ours, others) = self.observe_rules(app, &obs.strays, Some(&strays));
+            obs.rules.extend(ours);
+            obs.other_rules.extend(others);
         }
         obs.launch_template = self.observe_launch_template(&app.app);
         obs.lock = self
@@ -764,6 +769,7 @@ impl World {
         &self,
         app: &AppRef,
         listeners: &[observed::Listener],
+        ports: Option<&[u16]>,
     ) -> (Vec<observed::Rule>, Vec<observed::OtherRule>) {
         let (mut ours, mut others) = (Vec::new(), Vec::new());
         let own: Vec<TargetGroupArn> = Color::ALL
@@ -776,7 +782,10 @@ impl World {
                     .map(|(arn, _)| TargetGroupArn::from(arn.as_str()))
             })
             .collect();
-        let ports = app.rule_ports_to_read(listeners, &own);
+        let ports = match ports {
+            Some(p) => p.to_vec(),
+            None => app.rule_ports_to_read(listeners, &own),
+        };
         for l in listeners.iter().filter(|l| ports.contains(&l.port)) {
             for (arn, r) in self
                 .rules

@@ -55,10 +55,17 @@ pub fn detail(f: &Finding) -> String {
                     l.holder
                 ),
             };
+            let at = match weight {
+                0 => format!("built on {on} with no production traffic yet"),
+                w => format!("stopped at {w}% on {on}"),
+            };
             format!(
-                "a release stopped at {weight}% on {on}, {active} still active; {held}: `cutover apply` resumes it, `cutover rollback` returns to {active}"
+                "a release {at}, {active} still active; {held}: `cutover apply` resumes it, `cutover rollback` returns to {active}"
             )
         }
+        Detail::LockLeft { holder } => format!(
+            "the lock was left by {holder}, which is gone: the next `cutover apply` or `cutover rollback` takes it over"
+        ),
         Detail::RolledBack { release, at, why } => format!(
             "the plan's release {release} is not live: it was rolled back at {}{}; `cutover apply --retry` deploys it again",
             crate::model::format_timestamp(*at),

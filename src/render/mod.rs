@@ -150,6 +150,7 @@ pub fn note(n: &Note) -> String {
             "release {release} predates {}: it takes effect with the next release, which this change alone does not make",
             what.join(", ")
         ),
+        Note::RolesFirst => "the listener roles change first, alone (until then production is where the listener tagged production says): `cutover apply` again carries out the rest of the plan file".to_string(),
         Note::HealthCheckBeforeRelease { color } => format!(
             "the health-check change applies to {color}, which serves production, before the new release is tested: {color}'s instances that fail the new check leave service. To try a check on a release first, change it in a release of its own"
         ),

@@ -37,6 +37,13 @@ fn converged(plan: &Plan, path: &str) -> String {
             "{color} is live with release {} ({}).",
             release.fingerprint, release.data.image_id
         ),
+        _ if plan
+            .notes
+            .iter()
+            .any(|n| matches!(n, crate::model::plan::Note::RolesFirst)) =>
+        {
+            format!("the listener roles are swapped; run `cutover apply {path}` again for the rest of the plan file.")
+        }
         _ => super::held_release(plan)
             .unwrap_or_else(|| "Live state matches the plan file.".to_string()),
     };
@@ -140,12 +147,23 @@ fn old_color_failed(plan: &Plan, a: &Abort, path: &str) -> String {
     out
 }
 
+/// Production as read back after the run, in words.
+fn now(a: &Abort) -> String {
+    match (&a.unread, a.weights_now) {
+        (Some(_), _) => "unread".to_string(),
+        (None, Some(w)) => format_weights(w),
+        (None, None) => "no traffic".to_string(),
+    }
+}
+
 /// What a run that stopped without going home says: preempted by a
 /// rollback, stopped by someone else's change, or failed after promotion.
 fn stopped_early(a: &Abort, path: &str) -> Option<String> {
     let line = match a.cause {
         Cause::Preempted => format!(
-            "Production traffic is where that rollback put it; `cutover status {path}` shows it."
+            "Production traffic is where the run that took the lock over put it: now {}{}; `cutover status {path}` shows it.",
+            now(a),
+            a.active_now.map(|c| format!(", {c} recorded as active")).unwrap_or_default()
         ),
         Cause::Foreign => format!(
             "Production traffic is where that change put it: find out who made it, then `cutover plan {path}` says what apply would do, and `cutover rollback {path}` brings production home."
@@ -330,6 +348,14 @@ pub fn rollback_failed(app: &str, r: &Rollback, plan: &Plan, a: &Abort) -> (Stri
         _ if a.weights_now == Some(crate::model::Weights::all_on(r.to)) => {
             (format!("error: {}", a.error), true)
         }
+        _ if a.unread.is_some() => (
+            format!(
+                "error: {}\nWhere production is could not be read back ({}): `cutover status` shows it; `cutover rollback` again finishes the rollback.",
+                a.error,
+                a.unread.as_deref().unwrap_or_default()
+            ),
+            true,
+        ),
         _ => (
             format!(
                 "error: updating the production listener failed, production is unchanged: {}{}",

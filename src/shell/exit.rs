@@ -41,10 +41,19 @@ impl ExitStatus {
         let Outcome::Aborted(a) = outcome else {
             return ExitStatus::Success;
         };
-        // A rollback took over and put production home, before or after
-        // the promotion: the deployment was aborted all the same.
+        let home = |w: Option<Weights>| match (plan.rollback_to, w) {
+            (Some(to), Some(w)) => w == Weights::all_on(to) && a.active_now == Some(to),
+            _ => false,
+        };
+        // Another run took the lock over: a rollback that put production
+        // home, before or after the promotion, aborted the deployment (3);
+        // anywhere else (another apply went on) is not home (1). As read.
         if a.cause == crate::model::outcome::Cause::Preempted {
-            return ExitStatus::Aborted;
+            return if home(a.weights_now) {
+                ExitStatus::Aborted
+            } else {
+                ExitStatus::Error
+            };
         }
         if a.after_promotion {
             return ExitStatus::Error;
@@ -65,8 +74,7 @@ impl ExitStatus {
         // Home, as read back after the run: production all on the colour
         // it started from, and the active colour naming it.
         let traffic_home = match (plan.rollback_to, a.weights_now) {
-            (Some(to), Some(w)) => w == Weights::all_on(to) && a.active_now == Some(to),
-            (Some(_), None) => false,
+            (Some(_), w) => home(w),
             // A first deploy started from no traffic at all.
             (None, w) => a.unread.is_none() && w.is_none_or(|w| w.blue + w.green == 0),
         };

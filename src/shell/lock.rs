@@ -139,7 +139,17 @@ impl<'a> Lock<'a> {
             Ok(None) => true,
             Ok(Some(v)) => match Holder::parse(&v) {
                 Ok(h) if h.token == self.holder.token => {
-                    if let Err(e) = self.provider.delete_lock(&self.name).await {
+                    let deleted = match self.provider.delete_lock(&self.name).await {
+                        // The answer may be lost after the delete: gone is done.
+                        Err(e) if !e.is_refusal() => {
+                            match self.provider.read_lock(&self.name).await {
+                                Ok(None) => Ok(()),
+                                _ => Err(e),
+                            }
+                        }
+                        other => other,
+                    };
+                    if let Err(e) = deleted {
                         tracing::warn!("could not release the lock {}: {e}", self.name);
                         eprintln!(
                             "warning: could not release the lock {} ({e}); `cutover unlock --yes` removes it",

@@ -683,3 +683,147 @@ fn a_smoke_test_that_times_out_ends_with_everything_it_started() {
         String::from_utf8_lossy(&left.stdout)
     );
 }
+
+// Found by an adversary after the first round.
+
+#[test]
+fn a_port_change_never_deletes_a_listener_that_serves_another_apps_rule() {
+    let s = deployed();
+    // cart's rule on shop's production listener.
+    s.cloud.edit(|w| {
+        let (arn, tg) = {
+            let (arn, l) = w.listeners.iter().find(|(_, l)| l.port == 80).unwrap();
+            (arn.clone(), l.forward[0].0.clone())
+        };
+        w.rules.insert(
+            format!("{arn}/rule/cart"),
+            cutover::provider::sandbox::SbRule {
+                listener_arn: arn,
+                rule: serde_json::from_value(
+                    serde_json::json!({"priority": 100, "hosts": ["cart.example.com"]}),
+                )
+                .unwrap(),
+                forward: vec![(tg, 1)],
+                affinity_secs: 0,
+                tags: [("cutover:app".to_string(), "cart".to_string())].into(),
+                kept_actions: vec![],
+            },
+        );
+    });
+    let s = s
+        .edit_plan("port = 80\n", "port = 81\n")
+        .apply()
+        .exits(1)
+        .says("the listener on port 80, which the plan file no longer names, also holds app \"cart\"'s rule 100");
+    let world = s.cloud.world();
+    assert!(world.listeners.values().any(|l| l.port == 80));
+    assert_eq!(world.rules.len(), 1, "cart's rule is still there");
+    assert!(
+        world.listeners.values().all(|l| l.port != 81),
+        "nothing was made"
+    );
+}
+
+#[test]
+fn a_role_swap_that_travels_with_a_release_says_the_release_comes_next() {
+    let s = deployed();
+    let swapped = s
+        .plan_text()
+        .replace(
+            "port = 80\nprotocol = \"HTTP\"\nrole = \"production\"",
+            "port = 80\nprotocol = \"HTTP\"\nrole = \"@test\"",
+        )
+        .replace(
+            "port = 8080\nprotocol = \"HTTP\"\nrole = \"test\"",
+            "port = 8080\nprotocol = \"HTTP\"\nrole = \"production\"",
+        )
+        .replace("@test", "test")
+        .replace(V1, V2);
+    let run = other_plan(&s, "shop.toml", &swapped, &["apply", "--auto-approve"]);
+    run.expect(0);
+    assert!(
+        run.stdout.contains("the listener roles are swapped; run `cutover apply shop.toml` again for the rest of the plan file")
+            && !run.stdout.contains("matches the plan file"),
+        "{}",
+        run.stdout
+    );
+    other_plan(&s, "shop.toml", &swapped, &["plan", "--detailed-exitcode"]).expect(2);
+    other_plan(&s, "shop.toml", &swapped, &["apply", "--auto-approve"]).expect(0);
+    assert_eq!(weights_on(&s, 8080), (0, 100));
+}
+
+#[test]
+fn drift_flags_a_release_built_by_a_run_killed_before_production_moved() {
+    deployed()
+        .release(V2)
+        .apply_crashing_after(4)
+        .run(&["drift"])
+        .exits(2)
+        .says("a release built on green with no production traffic yet, blue still active")
+        .says("which is gone");
+}
+
+#[test]
+fn drift_flags_a_lock_left_by_a_run_killed_after_promotion() {
+    deployed()
+        .teardown("1h")
+        .release(V2)
+        .apply_crashing_after(14)
+        .traffic(0, 100)
+        .active("green")
+        .run(&["drift"])
+        .exits(2)
+        .says("the lock was left by")
+        .says("which is gone");
+}
+
+#[test]
+fn rollbacks_on_a_bad_day_say_where_production_is() {
+    let mut exits = std::collections::BTreeMap::new();
+    for seed in 1..=40 {
+        let s = Scenario::sandbox()
+            .teardown("30m")
+            .apply()
+            .exits(0)
+            .release(V2)
+            .apply()
+            .exits(0);
+        s.cloud.edit(|w| {
+            w.faults.lost_rate = 0.2;
+            w.faults.throttle_rate = 0.1;
+            w.faults.error_rate = 0.1;
+            w.faults.seed = seed;
+        });
+        let s = s.run(&["rollback"]);
+        let run = s.last();
+        let (traffic, active) = (crate::scenario::Cloud::traffic(&s.cloud), s.cloud.active());
+        let said = format!(
+            "seed {seed}: exit {}\n{}\n{}",
+            run.code, run.stdout, run.stderr
+        );
+        *exits.entry(run.code).or_insert(0) += 1;
+        match run.code {
+            0 => assert_eq!(
+                (traffic, active.as_deref()),
+                ((100, 0), Some("blue")),
+                "{said}"
+            ),
+            1 if run.stderr.contains("production is unchanged") => {
+                assert_eq!(traffic, (0, 100), "{said}")
+            }
+            1 if run
+                .stderr
+                .contains("traffic is on blue but recording it as active failed") =>
+            {
+                assert_eq!(
+                    (traffic, active.as_deref()),
+                    ((100, 0), Some("green")),
+                    "{said}"
+                )
+            }
+            1 => assert!(!run.stderr.contains("production is unchanged"), "{said}"),
+            c => panic!("exit {c}: {said}"),
+        }
+    }
+    eprintln!("exit code → rollbacks: {exits:?}");
+}

@@ -36,6 +36,25 @@ pub(super) fn owned(spec: &Spec, obs: &Observed) -> Result<(), PlanError> {
             });
         }
     }
+    // A listener the plan no longer names goes only when it serves nobody
+    // else: deleting a listener deletes its rules.
+    for stray in &obs.strays {
+        let holders: Vec<String> = obs
+            .other_rules
+            .iter()
+            .filter(|o| o.port == stray.port)
+            .map(|o| match &o.app {
+                Some(app) => format!("app {app:?}'s rule {}", o.priority),
+                None => format!("rule {}", o.priority),
+            })
+            .collect();
+        if !holders.is_empty() {
+            return Err(PlanError::StrayShared {
+                port: stray.port,
+                holders: holders.join(", "),
+            });
+        }
+    }
     Ok(())
 }
 
@@ -119,6 +138,7 @@ pub(super) fn swap_roles(b: &mut Builder) -> bool {
     if moved.is_empty() {
         return false;
     }
+    b.notes.push(crate::model::plan::Note::RolesFirst);
     let production_now = obs
         .listeners
         .iter()

@@ -57,6 +57,8 @@ pub enum PlanError {
         holder: String,
         app: String,
     },
+    #[error("the listener on port {port}, which the plan file no longer names, also holds {holders}: deleting it would take their traffic with it, so nothing was made; keep port {port} in the plan file, or move those rules to another listener first")]
+    StrayShared { port: u16, holders: String },
     #[error("target group {name} has {field} {live}, the plan says {wanted}; AWS cannot change that in place: delete the target group (after moving traffic off it) or keep the old value")]
     ImmutableTargetGroup {
         name: String,

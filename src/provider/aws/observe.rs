@@ -177,40 +177,41 @@ impl Aws {
             self.rules_on(listeners.into_iter().collect()),
             self.tags_of(tagged)
         )?;
-        Ok(apps
+        let mut snapshots: Vec<Observed> = apps
             .iter()
             .zip(snapshots)
             .zip(ports)
             .map(|((app, mut obs), ports)| {
                 if reads.settings {
-                    let all = obs
-                        .load_balancer
-                        .as_ref()
-                        .and_then(|lb| details.listeners.get(lb.arn.as_str()))
-                        .cloned()
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|mut l| {
-                            let tags = listener_tags
-                                .get(l.arn.as_str())
-                                .cloned()
-                                .unwrap_or_default();
-                            l.tags = Some(observed::ListenerTags::from_tags(&tags));
-                            l
-                        })
-                        .collect();
-                    (obs.listeners, obs.strays) = observed::split_listeners(
-                        &app.app,
-                        &app.listener_ports,
-                        &own_target_groups(&obs),
-                        all,
-                    );
+                    with_owners(app, &mut obs, &details, &listener_tags);
                 }
                 (obs.rules, obs.other_rules) =
                     super::rules::rules_for(&app.app, &obs.listeners, &ports, &rules);
                 obs
             })
-            .collect())
+            .collect();
+        self.stray_rules(apps, &mut snapshots).await?;
+        Ok(snapshots)
+    }
+
+    /// Whatever else a listener the plan no longer names serves (other
+    /// apps' rules): read only when an app has such a listener.
+    async fn stray_rules(&self, apps: &[AppRef], snapshots: &mut [Observed]) -> Result<()> {
+        let strays: Vec<String> = snapshots
+            .iter()
+            .flat_map(|o| o.strays.iter().map(|l| l.arn.to_string()))
+            .collect();
+        if strays.is_empty() {
+            return Ok(());
+        }
+        let rules = self.rules_on(strays).await?;
+        for (app, obs) in apps.iter().zip(snapshots.iter_mut()) {
+            let ports: Vec<u16> = obs.strays.iter().map(|l| l.port).collect();
+            let (ours, others) = super::rules::rules_for(&app.app, &obs.strays, &ports, &rules);
+            obs.rules.extend(ours);
+            obs.other_rules.extend(others);
+        }
+        Ok(())
     }
 
     async fn round_one(&self, apps: &[AppRef], reads: Reads) -> Result<Found> {
@@ -854,6 +855,31 @@ fn own_target_groups(obs: &Observed) -> Vec<TargetGroupArn> {
         .into_iter()
         .filter_map(|c| obs.tg_arn(c).cloned())
         .collect()
+}
+
+/// The app's listeners with their owners' tags, split into those the plan
+/// names and its strays (`observed::split_listeners`).
+fn with_owners(
+    app: &AppRef,
+    obs: &mut Observed,
+    details: &Details,
+    tags: &BTreeMap<String, BTreeMap<String, String>>,
+) {
+    let all = obs
+        .load_balancer
+        .as_ref()
+        .and_then(|lb| details.listeners.get(lb.arn.as_str()))
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|mut l| {
+            let t = tags.get(l.arn.as_str()).cloned().unwrap_or_default();
+            l.tags = Some(observed::ListenerTags::from_tags(&t));
+            l
+        })
+        .collect();
+    (obs.listeners, obs.strays) =
+        observed::split_listeners(&app.app, &app.listener_ports, &own_target_groups(obs), all);
 }
 
 /// One app's snapshot, from what both rounds found.

@@ -94,18 +94,20 @@ impl Executor<'_> {
             self.fence().await?;
             match write().await {
                 Ok(w) => return Ok(Some(w)),
+                // Refused now (throttled, say): an earlier sending may
+                // still have landed, so the read-back decides all the same.
                 Err(e) if e.is_refusal() => {
-                    return Err(Unlanded::Failed {
-                        error: e,
-                        seen: None,
-                    })
+                    error = e;
+                    break;
                 }
                 Err(e) => error = e,
             }
         }
-        // No answer at all: what AWS holds says whether it landed.
+        // No answer at all: what AWS holds says whether it landed. A read
+        // that fails is tried again (AWS on a bad day fails reads too).
+        let read_again = async || self.retried(&read).await;
         match self
-            .settled(want, before.map(|b| (b, written_at)), &read)
+            .settled(want, before.map(|b| (b, written_at)), read_again)
             .await
         {
             Ok(None) => Ok(None),
@@ -150,6 +152,24 @@ impl Executor<'_> {
         Ok(Some(found))
     }
 
+    /// `read`, tried again when AWS fails it (up to [`WRITE_TRIES`] in
+    /// all): a read-back must not turn AWS's bad day into "unknown".
+    async fn retried<T>(
+        &self,
+        read: impl AsyncFn() -> Result<T, StepError>,
+    ) -> Result<T, StepError> {
+        let mut tries = 1;
+        loop {
+            match read().await {
+                Err(StepError::Provider(_)) if tries < WRITE_TRIES => {
+                    tries += 1;
+                    self.sleep(self.poll.min(Duration::from_secs(2))).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Production's forward as AWS shows it, by colour.
     pub(super) async fn read_split(&self, r: &Resolved) -> Result<Split, StepError> {
         let at = r.production_forward()?;
@@ -179,26 +199,31 @@ impl Executor<'_> {
         settle: bool,
     ) -> Result<(Option<Weights>, Option<Color>), StepError> {
         let parameter = self.app.state_parameter.clone();
+        let split = async || self.retried(async || self.read_split(r).await).await;
         let weights = match r.production_forward() {
             Err(_) => None,
-            Ok(_) if !settle => Some(self.read_split(r).await?),
+            Ok(_) if !settle => Some(split().await?),
             Ok(_) => {
                 let expected = r.weights.map(|w| (w, r.foreign));
                 let before = r.weights_lag.map(|(w, at)| (Some(w), at));
                 let lag = before.as_ref().map(|(w, at)| (w, *at));
-                let read = async || self.read_split(r).await.map(Some);
+                let read = async || split().await.map(Some);
                 let found = self.settled(&expected, lag, read).await?;
                 found.unwrap_or(expected)
             }
         };
+        let active_of = async || {
+            self.retried(async || self.read_active(&parameter).await)
+                .await
+        };
         let active = if settle {
-            let read = async || self.read_active(&parameter).await;
+            let read = async || active_of().await;
             let lag = r.active_lag.as_ref().map(|(c, at)| (c, *at));
             self.settled(&r.active, lag, read)
                 .await?
                 .unwrap_or(r.active)
         } else {
-            self.read_active(&parameter).await?
+            active_of().await?
         };
         let weights = weights.map(|(w, _)| w).filter(|w| w.blue + w.green > 0);
         Ok((weights, active))
