@@ -329,7 +329,8 @@ fn refusal(spec: &Spec, e: PlanError) -> Finding {
             DriftKind::Missing,
             Resource::LoadBalancer { name: name.clone() },
         ),
-        PlanError::ImmutableTargetGroup { name, .. } => (
+        PlanError::ImmutableTargetGroup { name, .. }
+        | PlanError::TargetGroupElsewhere { name, .. } => (
             DriftKind::TargetGroupAttributes,
             Resource::TargetGroup { name: name.clone() },
         ),

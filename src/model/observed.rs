@@ -318,6 +318,10 @@ pub struct TargetGroup {
     /// `cutover:contract-pending` tag), set when its teardown began.
     #[serde(default)]
     pub contract_pending: Option<String>,
+    /// The load balancers whose listeners or rules forward to it (AWS's
+    /// LoadBalancerArns): AWS lets a target group serve one load balancer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub load_balancers: Vec<LoadBalancerArn>,
 }
 
 impl TargetGroup {

@@ -871,7 +871,54 @@ impl World {
                 .iter()
                 .map(|(id, at)| self.health_of(tg, id, *at))
                 .collect(),
+            load_balancers: self
+                .load_balancers_of(arn)
+                .into_iter()
+                .map(|a| a.as_str().into())
+                .collect(),
         })
+    }
+
+    /// The load balancers whose listeners or rules forward to target group
+    /// `tg` (AWS's LoadBalancerArns).
+    fn load_balancers_of(&self, tg: &str) -> BTreeSet<String> {
+        let on = |f: &[(String, u32)]| f.iter().any(|(a, _)| a == tg);
+        let mut out: BTreeSet<String> = self
+            .listeners
+            .values()
+            .filter(|l| on(&l.forward))
+            .map(|l| l.load_balancer_arn.clone())
+            .collect();
+        for r in self.rules.values().filter(|r| on(&r.forward)) {
+            if let Some(l) = self.listeners.get(&r.listener_arn) {
+                out.insert(l.load_balancer_arn.clone());
+            }
+        }
+        out
+    }
+
+    /// A forward from load balancer `lb` to a target group another load
+    /// balancer uses is refused, as AWS refuses it: a target group serves
+    /// one load balancer (TargetGroupAssociationLimit).
+    fn one_load_balancer(&self, op: &str, lb: &str, forward: &Forward) -> Result<()> {
+        for (tg, _) in forward {
+            if self
+                .load_balancers_of(tg.as_str())
+                .iter()
+                .any(|other| other != lb)
+            {
+                return Err(ProviderError::Aws {
+                    operation: op.to_string(),
+                    code: Some("TargetGroupAssociationLimit".into()),
+                    message: format!(
+                        "The following target groups cannot be associated with more than one load balancer: {tg}"
+                    ),
+                    request_id: None,
+                    hint: super::hint_for("TargetGroupAssociationLimit"),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn observe_fleet(&self, name: &FleetName) -> Option<observed::Fleet> {
@@ -1629,6 +1676,7 @@ impl Provider for Sandbox {
     ) -> Result<ListenerArn> {
         let lb_arn = lb_arn.as_str();
         self.call("CreateListener", true, |w| {
+            w.one_load_balancer("CreateListener", lb_arn, forward)?;
             if let Some(arn) = w.listener_on(lb_arn, c.port) {
                 return Err(ProviderError::api(
                     "CreateListener",
@@ -1707,6 +1755,12 @@ impl Provider for Sandbox {
     ) -> Result<()> {
         self.call("ModifyListener", true, |w| {
             let now = w.now_ms();
+            let lb = w
+                .listeners
+                .get(arn.as_str())
+                .map(|l| l.load_balancer_arn.clone())
+                .unwrap_or_default();
+            w.one_load_balancer("ModifyListener", &lb, forward)?;
             let l = w
                 .listeners
                 .get_mut(arn.as_str())

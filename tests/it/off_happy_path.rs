@@ -827,3 +827,31 @@ fn rollbacks_on_a_bad_day_say_where_production_is() {
     }
     eprintln!("exit code → rollbacks: {exits:?}");
 }
+
+#[test]
+fn renaming_the_load_balancer_is_refused_while_the_old_one_routes_to_the_apps_colours() {
+    let s = deployed();
+    // A second load balancer the renamed plan names.
+    s.cloud.edit(|w| {
+        let mut lb = w.load_balancers["shop-alb"].clone();
+        lb.arn = lb.arn.replace("shop-alb", "shop-alb2");
+        w.load_balancers.insert("shop-alb2".into(), lb);
+    });
+    let s = s
+        .edit_plan("name = \"shop-alb\"", "name = \"shop-alb2\"")
+        .apply()
+        .exits(1)
+        .says("target group shop-blue is used by load balancer")
+        .says("AWS lets a target group serve one load balancer");
+    let world = s.cloud.world();
+    let lb2 = &world.load_balancers["shop-alb2"].arn;
+    assert!(
+        world
+            .listeners
+            .values()
+            .all(|l| &l.load_balancer_arn != lb2),
+        "nothing was made on the new load balancer"
+    );
+    // drift says so too, and tears nothing down.
+    s.run(&["drift"]).exits(2).says("is used by load balancer");
+}

@@ -42,6 +42,7 @@ fn tg(c: Color, healthy: usize) -> TargetGroup {
                 description: None,
             })
             .collect(),
+        load_balancers: vec![],
     }
 }
 

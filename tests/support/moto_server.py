@@ -358,6 +358,44 @@ def _api_view(original):
     return call
 
 
+def _routing(backend):
+    """Target group ARN -> the load balancers whose listeners or rules
+    forward to it now."""
+    used = {}
+    for lb in backend.load_balancers.values():
+        for listener in lb.listeners.values():
+            actions = list(listener.default_actions)
+            for rule in listener.rules.values():
+                actions.extend(rule.actions)
+            for action in actions:
+                if action.type == "forward":
+                    for arn in backend._get_target_group_arns_from(action_data=action.data):
+                        used.setdefault(arn, set()).add(lb.arn)
+    return used
+
+
+def _describe_target_groups_answer(original):
+    """LoadBalancerArns as AWS reports them: the load balancers whose
+    listeners or rules forward to the group now (moto adds one at each
+    create, never takes it away, and misses a modify). Shown in the answer
+    only: moto's state is as it was after the call."""
+    def call(self):
+        backend = self.elbv2_backend
+        used = _routing(backend)
+        kept = {arn: tg.load_balancer_arns for arn, tg in backend.target_groups.items()}
+        try:
+            for arn, tg in backend.target_groups.items():
+                tg.load_balancer_arns = sorted(used.get(arn, ()))
+            return original(self)
+        finally:
+            for arn, tg in backend.target_groups.items():
+                tg.load_balancer_arns = kept.get(arn, tg.load_balancer_arns)
+    return call
+
+
+ELBV2Response.describe_target_groups = _describe_target_groups_answer(
+    ELBV2Response.describe_target_groups
+)
 ELBv2Backend.modify_listener = _modify_listener
 ELBv2Backend.describe_listeners = _describe_listeners
 ELBV2Response.describe_listeners = _api_view(ELBV2Response.describe_listeners)

@@ -36,6 +36,19 @@ pub(super) fn owned(spec: &Spec, obs: &Observed) -> Result<(), PlanError> {
             });
         }
     }
+    // A target group serves one load balancer (AWS): the app's colours
+    // still used by another (a renamed `load_balancer.name`) would leave
+    // that one's listeners forwarding to a colour a teardown empties.
+    let here = obs.load_balancer.as_ref().map(|lb| &lb.arn);
+    for tg in obs.target_groups.iter().flatten() {
+        if let Some(other) = tg.load_balancers.iter().find(|lb| Some(*lb) != here) {
+            return Err(PlanError::TargetGroupElsewhere {
+                name: tg.name.clone(),
+                load_balancer: other.to_string(),
+                plan_lb: spec.load_balancer.clone(),
+            });
+        }
+    }
     // A listener the plan no longer names goes only when it serves nobody
     // else: deleting a listener deletes its rules.
     for stray in &obs.strays {

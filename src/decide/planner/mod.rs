@@ -57,6 +57,12 @@ pub enum PlanError {
         holder: String,
         app: String,
     },
+    #[error("target group {name} is used by load balancer {load_balancer}, and AWS lets a target group serve one load balancer, so {plan_lb:?} cannot forward to it and nothing was made; delete the listeners and rules on that load balancer that forward to the app's target groups (or keep `load_balancer.name`), then plan again")]
+    TargetGroupElsewhere {
+        name: String,
+        load_balancer: String,
+        plan_lb: String,
+    },
     #[error("the listener on port {port}, which the plan file no longer names, also holds {holders}: deleting it would take their traffic with it, so nothing was made; keep port {port} in the plan file, or move those rules to another listener first")]
     StrayShared { port: u16, holders: String },
     #[error("target group {name} has {field} {live}, the plan says {wanted}; AWS cannot change that in place: delete the target group (after moving traffic off it) or keep the old value")]

@@ -984,6 +984,11 @@ fn target_group_from(
         },
         attributes,
         targets,
+        load_balancers: tg
+            .load_balancer_arns()
+            .iter()
+            .map(|a| a.as_str().into())
+            .collect(),
     }
 }
 

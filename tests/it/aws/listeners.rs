@@ -639,4 +639,35 @@ fn aws_listeners_carry_their_app_and_role_and_no_plan_takes_or_strands_one() {
     aws.run(&["apply", "--auto-approve"]).expect(0);
     assert_eq!(aws.weights(81), (0, 100));
     aws.run(&["drift"]).expect(0);
+    // Renaming the load balancer: AWS lets a target group serve one load
+    // balancer (TargetGroup.LoadBalancerArns), so the plan stops, naming
+    // the one that still routes to the app's colours; nothing is made.
+    aws.moto.rt.block_on(async {
+        aws.moto
+            .elb
+            .create_load_balancer()
+            .name("shop-alb2")
+            .set_subnets(Some(aws.subnets.clone()))
+            .security_groups(&aws.sg)
+            .send()
+            .await
+            .unwrap();
+    });
+    aws.plan(
+        "ami-0000000000000002",
+        "0s",
+        &[
+            ("port = 80\n", "port = 81\n"),
+            ("name = \"shop-alb\"", "name = \"shop-alb2\""),
+        ],
+    );
+    let run = aws.run(&["apply", "--auto-approve"]);
+    run.expect(1);
+    assert!(
+        run.stderr.contains("is used by load balancer")
+            && run.stderr.contains("loadbalancer/app/shop-alb/"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(aws.weights(81), (0, 100));
 }
