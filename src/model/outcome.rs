@@ -11,6 +11,18 @@ pub enum Outcome {
     Converged,
     /// A step failed; production traffic was put back where it belongs.
     Aborted(Abort),
+    /// Every step ran, but a fresh read afterwards does not show production
+    /// where the run left it: someone changed it since.
+    Moved(Moved),
+}
+
+/// Where a run left production, and where a fresh read found it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Moved {
+    pub left: Weights,
+    pub left_active: Color,
+    pub weights_now: Option<Weights>,
+    pub active_now: Option<Color>,
 }
 
 /// A run that stopped at a failed step.
@@ -89,7 +101,7 @@ impl Outcome {
     /// The step that failed, if one did.
     pub fn abort(&self) -> Option<&Abort> {
         match self {
-            Outcome::Converged => None,
+            Outcome::Converged | Outcome::Moved(_) => None,
             Outcome::Aborted(a) => Some(a),
         }
     }

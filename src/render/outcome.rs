@@ -20,6 +20,7 @@ pub fn apply(plan: &Plan, outcome: &Outcome, path: &str) -> String {
     match outcome {
         Outcome::Converged => converged(plan, path),
         Outcome::Aborted(a) => aborted(plan, a, path),
+        Outcome::Moved(m) => moved(m, path),
     }
 }
 
@@ -52,6 +53,17 @@ fn converged(plan: &Plan, path: &str) -> String {
         let _ = writeln!(out, "Note: {}", super::note(n));
     }
     out
+}
+
+/// Every step ran, and production is no longer where the run left it.
+pub fn moved(m: &crate::model::outcome::Moved, path: &str) -> String {
+    format!(
+        "\nEvery step ran, but production is not where this run left it ({}, {} active): a fresh read shows {}, {}. Someone changed it since; `cutover status {path}` shows it, and `cutover plan {path}` says what apply would do.\n",
+        format_weights(m.left),
+        m.left_active,
+        m.weights_now.map_or("no production forward".to_string(), format_weights),
+        m.active_now.map_or("no active colour".to_string(), |c| format!("{c} active"))
+    )
 }
 
 fn aborted(plan: &Plan, a: &Abort, path: &str) -> String {

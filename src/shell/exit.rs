@@ -38,8 +38,11 @@ impl ExitStatus {
     /// when production is anywhere else, or the failure was not part of a
     /// deployment (an in-place change, the teardown after promotion).
     pub fn of_run(plan: &Plan, outcome: &Outcome) -> ExitStatus {
-        let Outcome::Aborted(a) = outcome else {
-            return ExitStatus::Success;
+        let a = match outcome {
+            Outcome::Converged => return ExitStatus::Success,
+            // Not where the run left it: someone else's change, exit 1.
+            Outcome::Moved(_) => return ExitStatus::Error,
+            Outcome::Aborted(a) => a,
         };
         let home = |w: Option<Weights>| match (plan.rollback_to, w) {
             (Some(to), Some(w)) => w == Weights::all_on(to) && a.active_now == Some(to),
@@ -83,5 +86,104 @@ impl ExitStatus {
         } else {
             ExitStatus::Error
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::outcome::{Abort, Cause, Moved};
+    use crate::model::Color;
+
+    fn plan() -> Plan {
+        Plan {
+            app: "shop".into(),
+            source: "shop.toml".into(),
+            kind: PlanKind::InPlace,
+            changes: vec![],
+            steps: vec![],
+            rollback_to: Some(Color::Blue),
+            home_capacity: Some(2),
+            gates: vec![],
+            timeline: None,
+            in_place: 0,
+            observed_fingerprint: String::new(),
+            notes: vec![],
+            user_data_sensitive: false,
+        }
+    }
+
+    fn aborted(cause: Cause, weights: Weights, active: Color) -> Outcome {
+        Outcome::Aborted(Abort {
+            step: 1,
+            total: 2,
+            what: "shift".into(),
+            error: "gate failed".into(),
+            cause,
+            weights_now: Some(weights),
+            active_now: Some(active),
+            unread: None,
+            moved_to: None,
+            rolled_back_to: Some(Color::Blue),
+            home_short: None,
+            rollback_error: None,
+            after_promotion: false,
+            remembered: None,
+        })
+    }
+
+    #[test]
+    fn three_only_when_production_and_the_active_colour_are_home_as_read() {
+        let mut release = plan();
+        release.kind = PlanKind::FirstDeploy {
+            color: Color::Blue,
+            release: crate::model::Release::new(crate::model::LaunchData {
+                image_id: "ami-1".into(),
+                instance_type: None,
+                security_groups: vec![],
+                user_data: None,
+                key_name: None,
+                instance_profile: None,
+                monitoring: false,
+                tags: Default::default(),
+                imdsv2: None,
+                root_volume: None,
+            }),
+        };
+        let home = Weights::all_on(Color::Blue);
+        let of = |o: &Outcome| ExitStatus::of_run(&release, o);
+        // FirstDeploy with rollback_to: treat as a deployment.
+        assert_eq!(
+            of(&aborted(Cause::Verdict, home, Color::Blue)),
+            ExitStatus::Aborted
+        );
+        // Production home, the parameter naming the other colour: not home.
+        assert_eq!(
+            of(&aborted(Cause::Verdict, home, Color::Green)),
+            ExitStatus::Error
+        );
+        // A run another run preempted: 3 only when that left production home.
+        assert_eq!(
+            of(&aborted(Cause::Preempted, home, Color::Blue)),
+            ExitStatus::Aborted
+        );
+        let green = Weights::all_on(Color::Green);
+        assert_eq!(
+            of(&aborted(Cause::Preempted, green, Color::Green)),
+            ExitStatus::Error
+        );
+        // The old colour failing is never "home".
+        assert_eq!(
+            of(&aborted(Cause::OldColor, home, Color::Blue)),
+            ExitStatus::Error
+        );
+        // Every step ran, then someone moved production: 1.
+        let moved = Outcome::Moved(Moved {
+            left: green,
+            left_active: Color::Green,
+            weights_now: Some(home),
+            active_now: Some(Color::Green),
+        });
+        assert_eq!(of(&moved), ExitStatus::Error);
     }
 }

@@ -135,6 +135,14 @@ impl Message {
                 );
                 Message::about(plan, Event::Promoted, text, at)
             }
+            Outcome::Moved(m) => {
+                let text = format!(
+                    "{app}: release {} went live, then production was changed by someone else: now {}",
+                    r.fingerprint,
+                    m.weights_now.map(format_weights).unwrap_or_default()
+                );
+                Message::about(plan, Event::Failed, text, at)
+            }
             Outcome::Aborted(a) => {
                 let reason = a.error.lines().next().unwrap_or_default().to_string();
                 let traffic = a.weights_now.map(format_weights).unwrap_or_default();

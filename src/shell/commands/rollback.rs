@@ -202,6 +202,13 @@ async fn flip(
     let outcome = executor(spec, p, reporter.as_ref(), obs)
         .execute(plan, obs)
         .await;
+    if let crate::model::outcome::Outcome::Moved(m) = &outcome {
+        eprint!(
+            "{}",
+            crate::render::outcome::moved(m, &spec.source.display().to_string())
+        );
+        return Ok(ExitStatus::Error);
+    }
     let remembered = match outcome.abort() {
         None => true,
         Some(a) => match failed(spec, decision, plan, a) {

@@ -111,7 +111,36 @@ impl Executor<'_> {
             }
             crash_point(i + 1);
         }
-        Outcome::Converged
+        self.read_back_the_end(plan, &r).await
+    }
+
+    /// The report of a run that converged comes from a fresh read too: when
+    /// the plan leaves production all on one colour, recorded as active,
+    /// and AWS shows otherwise (someone changed it since), it says so.
+    async fn read_back_the_end(&self, plan: &Plan, r: &Resolved) -> Outcome {
+        let to = match &plan.kind {
+            PlanKind::Release { to, .. } if crate::render::outcome::paused_at(plan).is_none() => {
+                *to
+            }
+            PlanKind::FirstDeploy { color, .. } => *color,
+            PlanKind::Rollback { to, .. } => *to,
+            _ => return Outcome::Converged,
+        };
+        let left = Weights::all_on(to);
+        if r.weights != Some(left) || r.active != Some(to) {
+            return Outcome::Converged;
+        }
+        match self.truth(r, true).await {
+            Ok((Some(w), Some(a))) if w == left && a == to => Outcome::Converged,
+            Ok((weights_now, active_now)) => Outcome::Moved(crate::model::outcome::Moved {
+                left,
+                left_active: to,
+                weights_now,
+                active_now,
+            }),
+            // Unread: what the run's own confirmed writes left stands.
+            Err(_) => Outcome::Converged,
+        }
     }
 
     /// Runs a step; while AWS does not show yet what an earlier step made
