@@ -590,22 +590,24 @@ fn a_teardown_never_empties_a_colour_that_another_listener_still_weights() {
 
 // 11. Listener roles are recorded; a swap is a change.
 
+/// The plan with :80 as the test listener and :8080 as production.
+fn swap_roles(plan: &str) -> String {
+    plan.replace(
+        "port = 80\nprotocol = \"HTTP\"\nrole = \"production\"",
+        "port = 80\nprotocol = \"HTTP\"\nrole = \"@test\"",
+    )
+    .replace(
+        "port = 8080\nprotocol = \"HTTP\"\nrole = \"test\"",
+        "port = 8080\nprotocol = \"HTTP\"\nrole = \"production\"",
+    )
+    .replace("@test", "test")
+}
+
 #[test]
 fn swapping_the_production_and_test_ports_is_a_change_and_production_never_meets_an_unverified_colour(
 ) {
-    let swap = |t: &str| {
-        t.replace(
-            "port = 80\nprotocol = \"HTTP\"\nrole = \"production\"",
-            "port = 80\nprotocol = \"HTTP\"\nrole = \"@test\"",
-        )
-        .replace(
-            "port = 8080\nprotocol = \"HTTP\"\nrole = \"test\"",
-            "port = 8080\nprotocol = \"HTTP\"\nrole = \"production\"",
-        )
-        .replace("@test", "test")
-    };
     let s = deployed();
-    let swapped = swap(&s.plan_text());
+    let swapped = swap_roles(&s.plan_text());
     assert_ne!(swapped, s.plan_text());
     let run = other_plan(&s, "shop.toml", &swapped, &["plan", "--detailed-exitcode"]);
     run.expect(2);
@@ -727,18 +729,7 @@ fn a_port_change_never_deletes_a_listener_that_serves_another_apps_rule() {
 #[test]
 fn a_role_swap_that_travels_with_a_release_says_the_release_comes_next() {
     let s = deployed();
-    let swapped = s
-        .plan_text()
-        .replace(
-            "port = 80\nprotocol = \"HTTP\"\nrole = \"production\"",
-            "port = 80\nprotocol = \"HTTP\"\nrole = \"@test\"",
-        )
-        .replace(
-            "port = 8080\nprotocol = \"HTTP\"\nrole = \"test\"",
-            "port = 8080\nprotocol = \"HTTP\"\nrole = \"production\"",
-        )
-        .replace("@test", "test")
-        .replace(V1, V2);
+    let swapped = swap_roles(&s.plan_text()).replace(V1, V2);
     let run = other_plan(&s, "shop.toml", &swapped, &["apply", "--auto-approve"]);
     run.expect(0);
     assert!(
