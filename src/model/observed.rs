@@ -603,6 +603,14 @@ impl Observed {
         self.target_groups.get(c).as_ref().map(|t| &t.arn)
     }
 
+    /// The app's target groups, as live state has them.
+    pub fn own_target_groups(&self) -> Vec<TargetGroupArn> {
+        Color::ALL
+            .into_iter()
+            .filter_map(|c| self.tg_arn(c).cloned())
+            .collect()
+    }
+
     /// Whether colour `c`'s fleet is attached to its target group.
     pub fn attached(&self, c: Color) -> bool {
         match (self.tg_arn(c), self.fleets.get(c)) {

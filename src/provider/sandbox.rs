@@ -727,14 +727,10 @@ impl World {
                 arn: lb.arn.as_str().into(),
                 dns_name: lb.dns_name.clone(),
             });
-            let own: Vec<TargetGroupArn> = Color::ALL
-                .into_iter()
-                .filter_map(|c| obs.tg_arn(c).cloned())
-                .collect();
             (obs.listeners, obs.strays) = observed::split_listeners(
                 &app.app,
                 &app.listener_ports,
-                &own,
+                &obs.own_target_groups(),
                 self.observe_listeners(&lb.arn),
             );
             (obs.rules, obs.other_rules) = self.observe_rules(app, &obs.listeners, None);

@@ -4,17 +4,9 @@
 use super::{step, Builder, PlanError};
 use crate::model::observed::{Observed, Owner};
 use crate::model::plan::{Action, ChangeAction, FieldChange, ListenerConfig, Resource, Scope};
-use crate::model::{Color, TargetGroupArn, Weights};
+use crate::model::{Color, Weights};
 use crate::spec::ListenerSpec;
 use crate::spec::Spec;
-
-/// The app's target groups, as live state has them.
-fn own(obs: &Observed) -> Vec<TargetGroupArn> {
-    Color::ALL
-        .into_iter()
-        .filter_map(|c| obs.tg_arn(c).cloned())
-        .collect()
-}
 
 /// Every listener the plan names without a `rule` is the app's, or does
 /// not exist yet: another app's listener, or one forwarding to target
@@ -22,7 +14,7 @@ fn own(obs: &Observed) -> Vec<TargetGroupArn> {
 /// before anything is made (where the plan has a `rule`, the listener is
 /// someone else's by design, and only the app's rule is written).
 pub(super) fn owned(spec: &Spec, obs: &Observed) -> Result<(), PlanError> {
-    let own = own(obs);
+    let own = obs.own_target_groups();
     for l in spec.listeners().filter(|l| l.rule.is_none()) {
         let Some(live) = obs.listener(l.port) else {
             continue;
@@ -90,7 +82,7 @@ fn resource_of(l: &ListenerSpec) -> Resource {
 /// else moves.
 pub(super) fn tag_untagged(b: &mut Builder) {
     let (spec, obs) = (b.spec, b.obs);
-    let own = own(obs);
+    let own = obs.own_target_groups();
     for l in whole_listeners(spec) {
         let Some(Owner::App { tagged, role: None }) =
             obs.listener(l.port).map(|live| live.owner(&spec.app, &own))
@@ -137,7 +129,7 @@ pub(super) fn tag_untagged(b: &mut Builder) {
 /// since until then production is where the tags say.
 pub(super) fn swap_roles(b: &mut Builder) -> bool {
     let (spec, obs) = (b.spec, b.obs);
-    let own = own(obs);
+    let own = obs.own_target_groups();
     let tagged_role = |port: u16| match obs.listener(port).map(|l| l.owner(&spec.app, &own)) {
         Some(Owner::App {
             tagged: true,

@@ -149,7 +149,7 @@ impl Aws {
         let ports: Vec<Vec<u16>> = apps
             .iter()
             .zip(&snapshots)
-            .map(|(app, obs)| app.rule_ports_to_read(&obs.listeners, &own_target_groups(obs)))
+            .map(|(app, obs)| app.rule_ports_to_read(&obs.listeners, &obs.own_target_groups()))
             .collect();
         let listeners = snapshots
             .iter()
@@ -850,13 +850,6 @@ where
 }
 
 /// The app's own target groups in a snapshot.
-fn own_target_groups(obs: &Observed) -> Vec<TargetGroupArn> {
-    Color::ALL
-        .into_iter()
-        .filter_map(|c| obs.tg_arn(c).cloned())
-        .collect()
-}
-
 /// The app's listeners with their owners' tags, split into those the plan
 /// names and its strays (`observed::split_listeners`).
 fn with_owners(
@@ -879,7 +872,7 @@ fn with_owners(
         })
         .collect();
     (obs.listeners, obs.strays) =
-        observed::split_listeners(&app.app, &app.listener_ports, &own_target_groups(obs), all);
+        observed::split_listeners(&app.app, &app.listener_ports, &obs.own_target_groups(), all);
 }
 
 /// One app's snapshot, from what both rounds found.

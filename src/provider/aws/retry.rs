@@ -208,9 +208,14 @@ pub fn partition(service: &'static str) -> aws_sdk_ssm::config::retry::RetryPart
         .build()
 }
 
-/// The test-only backoff cap, when set to a number.
+/// The test-only backoff cap, when set to a number; read only in a build
+/// with the `test-switches` feature (`scripts/test`), never in a release.
 pub fn test_backoff_ms() -> Option<u64> {
-    std::env::var(TEST_BACKOFF_ENV).ok()?.parse().ok()
+    if cfg!(feature = "test-switches") {
+        std::env::var(TEST_BACKOFF_ENV).ok()?.parse().ok()
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

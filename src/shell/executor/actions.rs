@@ -243,15 +243,7 @@ impl Executor<'_> {
         self.check_active_unchanged(r, parameter).await?;
         r.active_written(self.provider.now());
         let before = r.active;
-        let written = self
-            .write_surely(
-                "recording the active colour",
-                &Some(color),
-                Some(&before),
-                async || self.provider.put_active(parameter, color).await,
-                async || self.read_active(parameter).await,
-            )
-            .await;
+        let written = self.write_active(parameter, color, before).await;
         match written {
             Ok(answered) => {
                 r.active = Some(color);
@@ -666,15 +658,9 @@ impl Executor<'_> {
             let Some(param) = w.record_active else {
                 return Ok(());
             };
-            self.write_surely(
-                "recording the active colour",
-                &Some(w.to),
-                Some(&w.active_before),
-                async || p.put_active(param, w.to).await,
-                async || self.read_active(param).await,
-            )
-            .await
-            .map(|_| ())
+            self.write_active(param, w.to, w.active_before)
+                .await
+                .map(|_| ())
         };
         let previous = async {
             match w.previous_record {

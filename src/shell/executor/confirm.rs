@@ -59,12 +59,11 @@ impl<T> Unlanded<T> {
 pub(super) type Split = (Weights, u32);
 
 impl Executor<'_> {
-    /// Sends `write` until it lands: `Ok(true)` when AWS answered, `Ok(false)`
-    /// when no answer came back but the read-back shows `want`. A refusal
-    /// (AWS answered no) is not sent again and not read back: nothing was
-    /// done.
-    /// `before` is the value the write replaces, which a read lagging the
-    /// write may still show.
+    /// Sends `write` until it lands: `Ok(Some(answer))` when AWS answered,
+    /// `Ok(None)` when no answer came back but the read-back shows `want`.
+    /// A first sending AWS refuses (it answered no) is not sent again and
+    /// not read back: nothing was done. `before` is the value the write
+    /// replaces, which a read lagging the write may still show.
     pub(super) async fn write_surely<W, T: PartialEq>(
         &self,
         what: &str,
@@ -180,6 +179,24 @@ impl Executor<'_> {
                 .find(|c| r.target_groups.get(*c).as_ref() == Some(tg))
         };
         Ok(split_forward(&forward, color_of))
+    }
+
+    /// The active-colour parameter set to `color`, replacing `before`, sent
+    /// until it lands (see [`Executor::write_surely`]).
+    pub(super) async fn write_active(
+        &self,
+        parameter: &str,
+        color: Color,
+        before: Option<Color>,
+    ) -> Result<Option<()>, Unlanded<Option<Color>>> {
+        self.write_surely(
+            "recording the active colour",
+            &Some(color),
+            Some(&before),
+            async || self.provider.put_active(parameter, color).await,
+            async || self.read_active(parameter).await,
+        )
+        .await
     }
 
     /// The active-colour parameter as AWS shows it.

@@ -290,15 +290,7 @@ impl Executor<'_> {
         let parameter = self.app.state_parameter.clone();
         r.active_written(self.provider.now());
         let before = r.active;
-        let written = self
-            .write_surely(
-                "recording the active colour",
-                &Some(to),
-                Some(&before),
-                async || self.provider.put_active(&parameter, to).await,
-                async || self.read_active(&parameter).await,
-            )
-            .await;
+        let written = self.write_active(&parameter, to, before).await;
         written.map_err(confirm::Unlanded::into_step_error)?;
         r.active = Some(to);
         r.active_uncertain = false;
@@ -604,6 +596,8 @@ struct Failed {
 
 /// Test hook for crash recovery: `CUTOVER_CRASH_AFTER_STEP=N` aborts the
 /// process right after step N, as `kill -9` would, leaving live state as it is.
+/// Built only with the `test-switches` feature (`scripts/test`).
+#[cfg(feature = "test-switches")]
 fn crash_point(step: usize) {
     if let Ok(n) = std::env::var("CUTOVER_CRASH_AFTER_STEP") {
         if n.trim().parse() == Ok(step) {
@@ -612,3 +606,7 @@ fn crash_point(step: usize) {
         }
     }
 }
+
+/// Without the `test-switches` feature nothing aborts a run on purpose.
+#[cfg(not(feature = "test-switches"))]
+fn crash_point(_step: usize) {}
