@@ -9,7 +9,7 @@ bench_setup() {
   [ -x "$BIN" ] || cargo build --release --locked
   [ -x .venv/bin/moto_server ] || { python3 -m venv .venv && .venv/bin/pip install -q "moto[server]==5.2.5"; }
   WORK="$(mktemp -d)"
-  "$PY" tests/support/moto_server.py -p 0 > "$WORK/moto.out" 2>/dev/null &
+  "$PY" tests/support/moto_server.py -p 0 --time-scale 0.03 > "$WORK/moto.out" 2>/dev/null &
   MOTO=$!
   trap 'kill $MOTO 2>/dev/null; rm -rf "$WORK"' EXIT
   for _ in $(seq 100); do grep -q '^PORT=' "$WORK/moto.out" 2>/dev/null && break; sleep 0.1; done

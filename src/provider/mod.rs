@@ -18,6 +18,22 @@ use crate::model::{
 use async_trait::async_trait;
 use std::time::Duration;
 
+tokio::task_local! {
+    static HOMEWARD: ();
+}
+
+/// Runs `f` as the way home: every call it makes gets its full attempts,
+/// whatever the run's retry budget says (invariant 9: production is never
+/// stranded by a budget). The calls must be made within `f`'s task.
+pub async fn home<F: std::future::Future>(f: F) -> F::Output {
+    HOMEWARD.scope((), f).await
+}
+
+/// Whether the current call is part of the way home ([`home`]).
+pub fn homeward() -> bool {
+    HOMEWARD.try_with(|_| ()).is_ok()
+}
+
 /// What a provider needs to know to observe one app: names, not a Spec, so
 /// the provider does not depend on the plan file's shape.
 #[derive(Debug, Clone)]
@@ -87,10 +103,14 @@ pub enum ProviderError {
         code: Option<String>,
         message: String,
         request_id: Option<String>,
-        hint: &'static str,
+        hint: std::borrow::Cow<'static, str>,
     },
     #[error("{0}")]
     NotFound(String),
+    /// AWS says something exists that its reads do not show yet (eventual
+    /// consistency): `operation` said so.
+    #[error("{operation}: {message}")]
+    NotVisibleYet { operation: String, message: String },
     #[error("{0}")]
     Sandbox(String),
 }
@@ -152,21 +172,28 @@ impl ProviderError {
             ..
         } = self
         else {
-            return false;
+            return matches!(self, ProviderError::NotVisibleYet { .. });
         };
         // EC2's own code, or Auto Scaling's wording for the same.
-        code.starts_with("InvalidLaunchTemplate") && code.ends_with("NotFound")
+        code.starts_with("InvalidLaunchTemplate")
+            && (code.ends_with("NotFound") || code.ends_with("NotFoundException"))
             || code == "ValidationError"
                 && message.contains("launch template")
                 && (message.contains("does not exist") || message.contains("not found"))
     }
 
+    /// AWS throttled the call (past the SDK's retries): refused, and worth
+    /// another try later.
+    pub fn is_throttled(&self) -> bool {
+        matches!(self, ProviderError::Aws { code: Some(c), .. } if throttling(c))
+    }
+
     /// The call this error is about.
     pub fn operation(&self) -> &str {
         match self {
-            ProviderError::Aws { operation, .. } | ProviderError::Api { operation, .. } => {
-                operation
-            }
+            ProviderError::Aws { operation, .. }
+            | ProviderError::Api { operation, .. }
+            | ProviderError::NotVisibleYet { operation, .. } => operation,
             _ => "the call",
         }
     }
@@ -179,7 +206,9 @@ impl ProviderError {
                 message,
                 ..
             } => format!("{code}: {message}"),
-            ProviderError::Aws { message, .. } => message.clone(),
+            ProviderError::Aws { message, .. } | ProviderError::NotVisibleYet { message, .. } => {
+                message.clone()
+            }
             other => other.to_string(),
         }
     }
@@ -215,11 +244,22 @@ pub struct FailedLaunch {
     pub description: String,
 }
 
+/// Whether AWS's error code says it throttled the call.
+fn throttling(code: &str) -> bool {
+    matches!(
+        code,
+        "Throttling"
+            | "ThrottlingException"
+            | "RequestLimitExceeded"
+            | "TooManyRequestsException"
+            | "RequestThrottled"
+    )
+}
+
 /// What to do about an AWS error code.
 pub(crate) fn hint_for(code: &str) -> &'static str {
     match code {
-        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException"
-        | "RequestThrottled" => {
+        c if throttling(c) => {
             "AWS is throttling this account's calls: run it again later, or with fewer runs at once"
         }
         "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" | "AuthFailure" => {
@@ -484,6 +524,18 @@ pub fn fingerprint_from_description(d: &str) -> Option<String> {
 mod tests {
     use super::ProviderError;
 
+    #[tokio::test]
+    async fn the_way_home_is_known_inside_its_scope_only() {
+        assert!(!super::homeward());
+        assert!(super::home(async { super::homeward() }).await);
+        let joined = super::home(async {
+            futures::join!(async { super::homeward() }, async { super::homeward() })
+        })
+        .await;
+        assert_eq!(joined, (true, true));
+        assert!(!super::homeward());
+    }
+
     #[test]
     fn an_aws_error_reads_as_one_sentence() {
         let e = ProviderError::Aws {
@@ -492,7 +544,7 @@ mod tests {
             message: "User is not authorized to perform: elasticloadbalancing:ModifyListener"
                 .into(),
             request_id: Some("5f3c…".into()),
-            hint: "the credentials in use may not make this call: check the role's permissions (docs/iam.md)",
+            hint: "the credentials in use may not make this call: check the role's permissions (docs/iam.md)".into(),
         };
         assert_eq!(
             e.to_string(),

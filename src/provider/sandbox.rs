@@ -207,7 +207,8 @@ fn fault_error(op: &str, fault: Fault, request: u64) -> ProviderError {
                 "the call may have taken effect: run the command again, it picks up from live state"
             }
             _ => super::hint_for(code.unwrap_or("")),
-        },
+        }
+        .into(),
     }
 }
 
@@ -495,7 +496,7 @@ impl World {
                     code: Some("ValidationError".into()),
                     message: format!("You must use a valid fully-formed launch template. The specified launch template, with template ID {template_id}, does not exist."),
                     request_id: None,
-                    hint: super::hint_for("ValidationError"),
+                    hint: super::hint_for("ValidationError").into(),
                 })
             }
             _ => Ok(()),
@@ -823,7 +824,7 @@ impl World {
                 code: Some("PriorityInUse".into()),
                 message: format!("Priority '{priority}' is currently in use"),
                 request_id: None,
-                hint: super::hint_for("PriorityInUse"),
+                hint: super::hint_for("PriorityInUse").into(),
             });
         }
         Ok(())
@@ -910,7 +911,7 @@ impl World {
                         "The following target groups cannot be associated with more than one load balancer: {tg}"
                     ),
                     request_id: None,
-                    hint: super::hint_for("TargetGroupAssociationLimit"),
+                    hint: super::hint_for("TargetGroupAssociationLimit").into(),
                 });
             }
         }
@@ -1297,7 +1298,7 @@ impl Sandbox {
                     "User: arn:aws:iam::{ACCOUNT}:user/sandbox is not authorized to perform: {op}{on}"
                 ),
                 request_id: None,
-                hint: super::hint_for("AccessDenied"),
+                hint: super::hint_for("AccessDenied").into(),
             });
         }
         let draws = w.faults.draws;
@@ -1403,7 +1404,26 @@ impl Provider for Sandbox {
         c: &TargetGroupConfig,
     ) -> Result<TargetGroupArn> {
         self.call("CreateTargetGroup", true, |w| {
-            if let Some((arn, _)) = w.target_groups.iter().find(|(_, t)| t.name == c.name) {
+            // A group of that name: AWS answers with it only when every
+            // setting matches (DuplicateTargetGroupName otherwise), and
+            // cutover takes it only when its tags say it is this app's
+            // colour (made by a call whose answer was lost), bringing its
+            // health check to the plan's, as the AWS provider does.
+            if let Some((arn, tg)) = w.target_groups.iter_mut().find(|(_, t)| t.name == c.name) {
+                let tag = |k: &str| tg.tags.get(k).map(String::as_str);
+                if tag(tags::APP) != Some(app.app.as_str()) || tag(tags::COLOR) != Some(color.as_str()) {
+                    return Err(ProviderError::Aws {
+                        operation: "CreateTargetGroup".into(),
+                        code: Some("DuplicateTargetGroupName".into()),
+                        message: format!(
+                            "A target group with the same name '{}' exists, but with different settings",
+                            c.name
+                        ),
+                        request_id: None,
+                        hint: super::hint_for("DuplicateTargetGroupName").into(),
+                    });
+                }
+                tg.health_check = c.health_check.clone();
                 return Ok(arn.as_str().into());
             }
             let id = w.id();

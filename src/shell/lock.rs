@@ -135,50 +135,7 @@ impl<'a> Lock<'a> {
     /// fewer). Between that look and the delete, only another rollback or
     /// `cutover unlock` could take the lock; the window is one call longer.
     pub async fn release_seen(self, seen: Result<Option<String>, crate::provider::ProviderError>) {
-        let preempted = match seen {
-            Ok(None) => true,
-            Ok(Some(v)) => match Holder::parse(&v) {
-                Ok(h) if h.token == self.holder.token => {
-                    let deleted = match self.provider.delete_lock(&self.name).await {
-                        // The answer may be lost after the delete: gone is done.
-                        Err(e) if !e.is_refusal() => {
-                            match self.provider.read_lock(&self.name).await {
-                                Ok(None) => Ok(()),
-                                _ => Err(e),
-                            }
-                        }
-                        other => other,
-                    };
-                    if let Err(e) = deleted {
-                        tracing::warn!("could not release the lock {}: {e}", self.name);
-                        eprintln!(
-                            "warning: could not release the lock {} ({e}); `cutover unlock --yes` removes it",
-                            self.name
-                        );
-                    }
-                    false
-                }
-                Ok(h) => {
-                    eprintln!(
-                        "note: the lock of this run was taken over by {h}; it is left to that run"
-                    );
-                    true
-                }
-                Err(raw) => {
-                    eprintln!(
-                        "note: the lock now holds a value cutover did not write ({raw:?}); it is left as it is"
-                    );
-                    true
-                }
-            },
-            Err(e) => {
-                eprintln!(
-                    "warning: could not read the lock {} to release it ({e}); `cutover unlock --yes` removes it",
-                    self.name
-                );
-                false
-            }
-        };
+        let preempted = self.delete_own(seen).await;
         if let Some(claim) = &self.claim {
             let _ = self.provider.delete_lock(claim).await;
         }
@@ -192,7 +149,77 @@ impl<'a> Lock<'a> {
                 .await;
         }
     }
+
+    /// Deletes the lock while it is this run's own; `true` when another
+    /// run took it over (or it is gone). A lock left behind blocks the next
+    /// run, so a read or delete that got no usable answer (a 500, a lost
+    /// answer, after the SDK's retries) is tried again, [`RELEASE_TRIES`]
+    /// times in all, each time after a fresh look that it is still ours;
+    /// so is one AWS throttled.
+    async fn delete_own(
+        &self,
+        seen: Result<Option<String>, crate::provider::ProviderError>,
+    ) -> bool {
+        let mut first = Some(seen);
+        let mut last = None;
+        for _ in 0..RELEASE_TRIES {
+            let seen = match first.take() {
+                Some(seen) => seen,
+                None => {
+                    self.provider.sleep(RELEASE_PAUSE).await;
+                    self.provider.read_lock(&self.name).await
+                }
+            };
+            match seen {
+                // Gone: this run's earlier delete landed, or someone unlocked.
+                Ok(None) => return last.is_none(),
+                Ok(Some(v)) => match Holder::parse(&v) {
+                    Ok(h) if h.token == self.holder.token => {
+                        match self.provider.delete_lock(&self.name).await {
+                            Ok(()) => return false,
+                            Err(e) if e.is_refusal() && !e.is_throttled() => {
+                                last = Some(e);
+                                break;
+                            }
+                            // The answer may be lost after the delete: the
+                            // next look says.
+                            Err(e) => last = Some(e),
+                        }
+                    }
+                    Ok(h) => {
+                        eprintln!(
+                            "note: the lock of this run was taken over by {h}; it is left to that run"
+                        );
+                        return true;
+                    }
+                    Err(raw) => {
+                        eprintln!(
+                            "note: the lock now holds a value cutover did not write ({raw:?}); it is left as it is"
+                        );
+                        return true;
+                    }
+                },
+                Err(e) if e.is_refusal() && !e.is_throttled() => {
+                    last = Some(e);
+                    break;
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        if let Some(e) = last {
+            tracing::warn!("could not release the lock {}: {e}", self.name);
+            eprintln!(
+                "warning: could not release the lock {} ({e}); `cutover unlock --yes` removes it",
+                self.name
+            );
+        }
+        false
+    }
 }
+
+/// How many times a lock release is tried, and the pause between.
+const RELEASE_TRIES: u32 = 3;
+const RELEASE_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The executor's look at the lock: the run stops, as a failed step would,
 /// once another run took the lock over or it was broken.

@@ -8,6 +8,10 @@ use crate::scenario::Scenario;
 use std::time::{Duration, Instant};
 
 mod faults;
+
+/// How long nothing but failures makes cutover stop retrying (its
+/// retry budget's outage window).
+const OUTAGE_WINDOW: Duration = Duration::from_secs(30);
 mod launch;
 mod listeners;
 mod preflight;
@@ -19,6 +23,11 @@ struct Aws {
     vpc: String,
     subnets: Vec<String>,
     sg: String,
+    /// More environment for every cutover run (never the test's own).
+    env: std::cell::RefCell<Vec<(&'static str, &'static str)>>,
+    /// Fault rules in force during cutover's runs only: the test's own
+    /// reads in between see AWS on a good day.
+    faults_in_runs: std::cell::RefCell<Option<serde_json::Value>>,
 }
 
 impl Aws {
@@ -35,7 +44,19 @@ impl Aws {
             vpc,
             subnets,
             sg,
+            env: Default::default(),
+            faults_in_runs: Default::default(),
         }
+    }
+
+    /// `key=value` in the environment of every later cutover run.
+    fn set_env(&self, key: &'static str, value: &'static str) {
+        self.env.borrow_mut().push((key, value));
+    }
+
+    /// `rules` in force during every later cutover run (an empty list: none).
+    fn set_faults_in_runs(&self, rules: serde_json::Value) {
+        *self.faults_in_runs.borrow_mut() = Some(rules);
     }
 
     /// The ARN of the load balancer shop-alb.
@@ -116,16 +137,20 @@ impl Aws {
             .replace("sg-0123", &self.sg)
             .replace("bake = \"5m\"", "bake = \"1s\"")
             .replace("health_timeout = \"10m\"", "health_timeout = \"20s\"")
-            .replace(
-                "deregistration_delay = \"30s\"",
-                "deregistration_delay = \"0s\"",
-            )
     }
 
     fn run(&self, args: &[&str]) -> Run {
         let mut all = args.to_vec();
         all.push("shop.toml");
-        self.moto.cutover(&all)
+        let faults = self.faults_in_runs.borrow().clone();
+        if let Some(rules) = &faults {
+            self.moto.faults(rules.clone());
+        }
+        let run = self.moto.cutover_env(&all, &self.env.borrow());
+        if faults.is_some() {
+            self.moto.faults(serde_json::json!([]));
+        }
+        run
     }
 
     /// Listener `port` of shop-alb as DescribeListeners returns it.
@@ -257,6 +282,13 @@ impl crate::scenario::Cloud for Aws {
 
     fn active_colour(&self) -> Option<String> {
         self.parameter("/cutover/shop/active")
+    }
+
+    fn lock_parameters(&self) -> Vec<String> {
+        self.parameters()
+            .into_iter()
+            .filter(|k| k.starts_with("/cutover/shop/active-lock"))
+            .collect()
     }
 }
 
@@ -533,6 +565,26 @@ impl Aws {
             .block_on(self.moto.ssm.get_parameter().name(name).send());
         out.ok()
             .and_then(|o| o.parameter().and_then(|p| p.value()).map(str::to_string))
+    }
+
+    /// The names of every SSM parameter under /cutover/shop.
+    fn parameters(&self) -> Vec<String> {
+        let out = self.moto.rt.block_on(
+            self.moto
+                .ssm
+                .get_parameters_by_path()
+                .path("/cutover/shop")
+                .recursive(true)
+                .send(),
+        );
+        let mut names: Vec<String> = out
+            .unwrap()
+            .parameters()
+            .iter()
+            .filter_map(|p| p.name().map(str::to_string))
+            .collect();
+        names.sort();
+        names
     }
 
     fn launch_template_versions(&self) -> usize {

@@ -1351,12 +1351,27 @@ fn a_lifecycle_converges_through_seeded_aws_faults_over_several_seeds() {
             w.faults.stale_read_secs = 3;
             w.faults.seed = seed;
         });
-        let (s, _) = s.until_done(&["apply", "--auto-approve"], 40);
+        let (s, a) = s.until_done(&["apply", "--auto-approve"], 40);
         let s = s.traffic(100, 0).active("blue");
-        let (s, _) = s.release(V2).until_done(&["apply", "--auto-approve"], 40);
+        let (s, b) = s.release(V2).until_done(&["apply", "--auto-approve"], 40);
         let s = s.traffic(0, 100).active("green");
-        let (s, _) = s.release(V3).until_done(&["apply", "--auto-approve"], 40);
+        let (s, c) = s.release(V3).until_done(&["apply", "--auto-approve"], 40);
         let s = s.traffic(100, 0).active("blue");
+        // Every run that failed, failed for a fault the sandbox injected
+        // (stale reads never stop a run); none left its lock or took
+        // another's over.
+        for tries in [&a, &b, &c] {
+            let failed = tries.all_caused_by(
+                &[
+                    "Throttling",
+                    "InternalFailure",
+                    "the answer could not be read",
+                ],
+                20,
+            );
+            eprintln!("seed {seed}: {failed} runs failed before one succeeded:\n{tries}");
+        }
+        let s = s.settled(&[&a, &b, &c]);
         let world = s.cloud.world();
         let faults = &world.faults;
         assert!(faults.draws > 100, "seed {seed}: {} draws", faults.draws);

@@ -24,6 +24,9 @@ pub trait Cloud {
     fn traffic(&self) -> (u32, u32);
     /// The active-colour parameter.
     fn active_colour(&self) -> Option<String>;
+    /// The lock parameter and every note beside it (claims, preemption
+    /// notes) that exist now.
+    fn lock_parameters(&self) -> Vec<String>;
 }
 
 impl Cloud for SandboxEnv {
@@ -46,6 +49,15 @@ impl Cloud for SandboxEnv {
 
     fn active_colour(&self) -> Option<String> {
         self.active()
+    }
+
+    fn lock_parameters(&self) -> Vec<String> {
+        self.world()
+            .parameters
+            .keys()
+            .filter(|k| k.starts_with("/cutover/shop/active-lock"))
+            .cloned()
+            .collect()
     }
 }
 
@@ -205,14 +217,20 @@ impl<C: Cloud> Scenario<C> {
 
     /// `cutover ARGS…` again until it exits 0, as a scheduled job would
     /// after AWS errors: every run before exits 1 or 3 (never a panic), and
-    /// it succeeds within `tries`. Returns how many runs it took.
+    /// it succeeds within `tries`. Returns every run's exit code and why it
+    /// stopped, for [`Tries::all_caused_by`].
     #[track_caller]
-    pub fn until_done(mut self, args: &[&str], tries: usize) -> (Self, usize) {
+    pub fn until_done(mut self, args: &[&str], tries: usize) -> (Self, Tries) {
+        let mut seen = Tries(Vec::new());
         for n in 1..=tries {
             self = self.run(args);
             let run = self.last();
+            seen.0.push(Try {
+                code: run.code,
+                said: format!("{}\n{}", run.stdout, run.stderr),
+            });
             match run.code {
-                0 => return (self, n),
+                0 => return (self, seen),
                 1 | 3 => {}
                 c => panic!(
                     "run {n} of {args:?} exited {c}\n--- stdout\n{}\n--- stderr\n{}",
@@ -220,11 +238,7 @@ impl<C: Cloud> Scenario<C> {
                 ),
             }
         }
-        let run = self.last();
-        panic!(
-            "{args:?} did not succeed in {tries} runs; the last said\n--- stdout\n{}\n--- stderr\n{}",
-            run.stdout, run.stderr
-        );
+        panic!("{args:?} did not succeed in {tries} runs:\n{seen}");
     }
 
     /// The last run's result.
@@ -260,6 +274,25 @@ impl<C: Cloud> Scenario<C> {
         self
     }
 
+    /// How a fault test ends: no lock and no note beside it is left, and
+    /// no run took another's lock over (each run ended and released it).
+    #[track_caller]
+    pub fn settled(self, tries: &[&Tries]) -> Self {
+        assert_eq!(
+            self.cloud.lock_parameters(),
+            Vec::<String>::new(),
+            "left behind"
+        );
+        for t in tries.iter().flat_map(|t| &t.0) {
+            assert!(
+                !t.said.contains("taking over the lock"),
+                "a run took another's lock over:\n{}",
+                t.said
+            );
+        }
+        self
+    }
+
     /// The active-colour parameter.
     #[track_caller]
     pub fn active(self, color: &str) -> Self {
@@ -269,5 +302,55 @@ impl<C: Cloud> Scenario<C> {
             "the active colour"
         );
         self
+    }
+}
+
+/// One run of [`Scenario::until_done`]: its exit code and its output.
+pub struct Try {
+    pub code: i32,
+    pub said: String,
+}
+
+/// Every run of [`Scenario::until_done`], the last one the success.
+pub struct Tries(pub Vec<Try>);
+
+impl Tries {
+    /// Every run before the last stopped because of an injected fault (its
+    /// output names one of `injected`: AWS's code or message as the fault
+    /// gives it), and there were at most `max` of them: a bug that passes
+    /// on a second run is not hidden by the retries.
+    #[track_caller]
+    pub fn all_caused_by(&self, injected: &[&str], max: usize) -> usize {
+        let failed = &self.0[..self.0.len() - 1];
+        for (n, t) in failed.iter().enumerate() {
+            assert!(
+                injected.iter().any(|i| t.said.contains(i)),
+                "run {} exited {} for a reason no injected fault explains ({injected:?}):\n{}",
+                n + 1,
+                t.code,
+                t.said
+            );
+        }
+        assert!(
+            failed.len() <= max,
+            "{} runs failed before one succeeded (at most {max} expected):\n{self}",
+            failed.len()
+        );
+        failed.len()
+    }
+}
+
+impl std::fmt::Display for Tries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (n, t) in self.0.iter().enumerate() {
+            let why: Vec<&str> = t
+                .said
+                .lines()
+                .filter(|l| l.contains("failed") || l.contains("error") || l.contains("aborted"))
+                .take(4)
+                .collect();
+            writeln!(f, "run {}: exit {}: {}", n + 1, t.code, why.join(" | "))?;
+        }
+        Ok(())
     }
 }

@@ -15,7 +15,7 @@ mod rules;
 use super::{
     hint_for, release_description, AppRef, FailedLaunch, Members, Provider, ProviderError, Result,
 };
-use crate::model::observed::{AlarmState, Managed, Observed, Reads, TargetHealth};
+use crate::model::observed::{AlarmState, Managed, Observed, Reads, TargetHealth, TargetState};
 use crate::model::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
 use crate::model::{
     tags, Capacity, Color, HealthCheck, Protocol, Release, Timestamp, ALB_MAX_FORWARD_TARGETS,
@@ -115,6 +115,11 @@ where
             "the request could not be made".to_string(),
             "run with -v to see why",
         ),
+    };
+    // The run's budget made this failure final: that is the news.
+    let hint = match retry::Budget::of_run().stopped() {
+        Some(stopped) if !crate::provider::homeward() => stopped.hint().into(),
+        _ => hint.into(),
     };
     ProviderError::Aws {
         operation: op.to_string(),
@@ -225,10 +230,14 @@ impl Aws {
             .into_iter()
             .map(|(k, v)| ec2::types::Tag::builder().key(k).value(v).build())
             .collect();
+        // A token, as for a version: a create whose answer was lost and is
+        // sent again (by the SDK, or by the next run) is answered with the
+        // template the first one made.
         let out = self
             .ec2
             .create_launch_template()
             .launch_template_name(name)
+            .client_token(client_token(name, release))
             .version_description(release_description(release))
             .launch_template_data(self.launch_data_of(release).await?)
             .tag_specifications(
@@ -296,6 +305,15 @@ impl Aws {
     }
 }
 
+/// Auto Scaling's answer for a group or policy that does not exist: its
+/// generic ValidationError, told apart by the message AWS documents for it
+/// ("AutoScalingGroup name not found - …", "… policy … not found"). A
+/// ValidationError for anything else is not "gone".
+fn asg_not_found(e: &ProviderError) -> bool {
+    matches!(e, ProviderError::Aws { code: Some(c), message, .. }
+        if c == "ValidationError" && message.to_ascii_lowercase().contains("not found"))
+}
+
 /// AWS's error code, when AWS answered with one.
 fn code_of(e: &ProviderError) -> Option<&str> {
     match e {
@@ -304,11 +322,13 @@ fn code_of(e: &ProviderError) -> Option<&str> {
     }
 }
 
-/// The client token that makes a release's version of template `id` once:
-/// EC2 answers a repeat (a call whose answer was lost, sent again by the
-/// SDK or by the next run) with the version it made the first time. Tied
-/// to the template, so a template made again gets its own. At most 64
-/// characters.
+/// The client token that makes a release's version of template `id` (or
+/// template `name` with the release as its first version) once: EC2
+/// answers a repeat with the same parameters (a call whose answer was
+/// lost, sent again by the SDK or by the next run) with what it made the
+/// first time, and other parameters with IdempotentParameterMismatch (EC2
+/// API reference, "Ensuring idempotency"). Tied to the template, so a
+/// template made again gets its own. At most 64 characters.
 fn client_token(id: &str, release: &Release) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(format!("{id}\n{}", release.fingerprint));
@@ -355,9 +375,9 @@ impl Aws {
 
     /// Each service's client on `conf`.
     pub fn from_config(conf: &aws_types::SdkConfig) -> Aws {
-        let nothing_answers = retry::NothingAnswers::default();
+        let budget = retry::Budget::of_run();
         // Each service's client: the shared config, its own retry
-        // partition, and the shared "nothing answers" classifier.
+        // partition, and the run's retry budget.
         macro_rules! client {
             ($service:ident) => {
                 $service::Client::from_conf(
@@ -366,7 +386,7 @@ impl Aws {
                             "cutover-",
                             stringify!($service)
                         )))
-                        .retry_classifier(nothing_answers.clone())
+                        .retry_classifier(budget.clone())
                         .build(),
                 )
             };
@@ -873,11 +893,7 @@ impl Provider for Aws {
                 .map_err(|e| err("DeletePolicy", e));
             return match out {
                 // Gone already (a call whose answer was lost): done.
-                Err(ProviderError::Aws { message, .. })
-                    if message.to_ascii_lowercase().contains("not found") =>
-                {
-                    Ok(())
-                }
+                Err(e) if asg_not_found(&e) => Ok(()),
                 other => other.map(|_| ()),
             };
         };
@@ -953,10 +969,23 @@ impl Provider for Aws {
             None => match self.create_launch_template(app, name, release).await {
                 // Made by a call whose answer was lost: its first version
                 // holds this release, or a version for it is added now.
+                // Made by a call whose answer was lost, or by another run:
+                // its first version holds this release, or a version for
+                // it is added now. EC2 is eventually consistent: a template
+                // it says exists may not be listed yet, and the step is
+                // tried again shortly (bounded), not failed.
                 Err(e)
                     if code_of(&e) == Some("InvalidLaunchTemplateName.AlreadyExistsException") =>
                 {
-                    let id = self.launch_template_id(name).await?.ok_or(e)?;
+                    let Some(id) = self.launch_template_id(name).await? else {
+                        return Err(ProviderError::NotVisibleYet {
+                            operation: "DescribeLaunchTemplates".into(),
+                            message: format!(
+                                "launch template {name} exists (CreateLaunchTemplate said {}) but is not listed yet",
+                                e.aws_said()
+                            ),
+                        });
+                    };
                     Ok((id.clone(), self.release_version(&id, release).await?))
                 }
                 made => made,
@@ -1101,36 +1130,41 @@ impl Provider for Aws {
                 .into_iter()
                 .map(|id| elb::types::TargetDescription::builder().id(id).build())
                 .collect::<Vec<_>>();
-            self.elb
+            let sent = self
+                .elb
                 .deregister_targets()
                 .target_group_arn(tg_arn.as_str())
                 .set_targets(Some(descs))
                 .send()
                 .await
-                .map_err(|e| err("DeregisterTargets", e))?;
+                .map_err(|e| err("DeregisterTargets", e));
+            // A lost answer (or a refusal of a resend) after the targets
+            // left: what counts is that none is registered but draining.
+            if let Err(e) = sent {
+                let left = self.target_health(tg_arn).await?;
+                if left.iter().any(|t| t.state != TargetState::Draining) {
+                    return Err(e);
+                }
+            }
         }
         Ok(())
     }
 
     async fn delete_fleet(&self, fleet: &FleetName) -> Result<()> {
         self.count("DeleteAutoScalingGroup");
-        match self
+        let out = self
             .asg
             .delete_auto_scaling_group()
             .auto_scaling_group_name(fleet.as_str())
             .force_delete(true)
             .send()
             .await
-        {
+            .map_err(|e| err("DeleteAutoScalingGroup", e));
+        match out {
             Ok(_) => Ok(()),
-            Err(e)
-                if elb::error::DisplayErrorContext(&e)
-                    .to_string()
-                    .contains("not found") =>
-            {
-                Ok(())
-            }
-            Err(e) => Err(err("DeleteAutoScalingGroup", e)),
+            // Gone already (a call whose answer was lost): done.
+            Err(e) if asg_not_found(&e) => Ok(()),
+            Err(e) => Err(e),
         }
     }
 

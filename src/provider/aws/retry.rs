@@ -124,52 +124,197 @@ pub fn timeout_config() -> TimeoutConfig {
 
 /// How many refused connections in a row the SDK retries before giving up.
 const REFUSED_IN_A_ROW: u32 = 3;
+/// The run's retry quota, as the SDK's standard quota works: a retry
+/// costs [`RETRY_COST`] tokens ([`TIMEOUT_COST`] after no answer in time),
+/// and an attempt AWS answered gives one back, up to the full quota.
+const QUOTA: u32 = 500;
+const RETRY_COST: u32 = 5;
+const TIMEOUT_COST: u32 = 10;
+/// Nothing but failures for this long, across every call of the run, is an
+/// outage: retries stop (except on the way home).
+pub const OUTAGE_WINDOW: Duration = Duration::from_secs(30);
 
-/// Stops retrying when nothing has ever answered. A reset, a lost answer or
-/// a throttled call gets the whole attempt budget; a connection refused, a
-/// name that does not resolve or a connect timeout before AWS answered
-/// anything in this run means a wrong endpoint or no network, and 25
-/// attempts with backoff would only keep a person waiting minutes for that
-/// news. Shared by every client of a run: after [`REFUSED_IN_A_ROW`] such
-/// errors, they are final; once AWS has answered, a network blip later in
-/// the run (the way home included) gets the whole budget.
-#[derive(Debug, Default, Clone)]
-pub struct NothingAnswers {
-    refused: std::sync::Arc<std::sync::atomic::AtomicU32>,
-    answered: std::sync::Arc<std::sync::atomic::AtomicBool>,
+/// The run's retry budget, shared by every call of every client. AWS in a
+/// regional outage answers every call with a 500 or not at all; 25
+/// attempts per call would make a retry storm of cutover (the SDK's
+/// standard quota exists to prevent it) and keep a person waiting many
+/// minutes for the news. So:
+///
+/// - nothing has ever answered (a connection refused, a name that does
+///   not resolve, a connect timeout, [`REFUSED_IN_A_ROW`] times before any
+///   answer): a wrong endpoint or no network, final at once;
+/// - every retry draws on one quota for the run ([`QUOTA`] tokens, as the
+///   SDK's standard quota: 5 a retry, 10 after a timeout, 1 back for each
+///   answer);
+/// - when nothing but failures came back for [`OUTAGE_WINDOW`], the next
+///   failure is final, and the error says AWS is failing.
+///
+/// The way home is exempt ([`crate::provider::homeward`]): the writes and
+/// reads that bring production home always get their full attempts
+/// (invariant 9: never stranded by a budget). A throttled call is a
+/// failure too, but throttling with answers in between (a busy account)
+/// never stops a run: every answer ends the outage clock and refills.
+#[derive(Debug, Clone)]
+pub struct Budget {
+    state: std::sync::Arc<std::sync::Mutex<BudgetState>>,
 }
 
-impl ClassifyRetry for NothingAnswers {
+#[derive(Debug)]
+struct BudgetState {
+    refused: u32,
+    answered: bool,
+    tokens: u32,
+    /// When the failures in a row began, and how many there were.
+    failing_since: Option<std::time::Instant>,
+    failed: u32,
+    stopped: Option<Stopped>,
+}
+
+/// Why the budget made a call's last failure final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Nothing but failures for `secs` seconds, `failed` attempts.
+    Outage { secs: u64, failed: u32 },
+    /// The run's retry quota ran dry after `failed` failures in a row.
+    Quota { failed: u32 },
+}
+
+/// What one attempt came to, as the budget counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Attempt {
+    /// No connection before anything ever answered.
+    Unreachable,
+    /// AWS answered: a success, or an error not worth retrying.
+    Answered,
+    /// A failure the SDK would retry; `timeout` when no answer came in time.
+    Failed { timeout: bool },
+}
+
+impl Default for Budget {
+    fn default() -> Budget {
+        Budget {
+            state: std::sync::Arc::new(std::sync::Mutex::new(BudgetState {
+                refused: 0,
+                answered: false,
+                tokens: QUOTA,
+                failing_since: None,
+                failed: 0,
+                stopped: None,
+            })),
+        }
+    }
+}
+
+impl Budget {
+    /// The budget of this process's run (one process is one run).
+    pub fn of_run() -> &'static Budget {
+        static RUN: std::sync::OnceLock<Budget> = std::sync::OnceLock::new();
+        RUN.get_or_init(Budget::default)
+    }
+
+    /// Why retries stopped, when the budget stopped them since AWS last
+    /// answered.
+    pub fn stopped(&self) -> Option<Stopped> {
+        self.state.lock().map(|s| s.stopped).unwrap_or(None)
+    }
+
+    /// Whether a failed attempt may be retried, and the bookkeeping.
+    fn allow(&self, attempt: Attempt, homeward: bool, now: std::time::Instant) -> bool {
+        let Ok(mut s) = self.state.lock() else {
+            return true;
+        };
+        match attempt {
+            Attempt::Answered => {
+                s.answered = true;
+                s.tokens = (s.tokens + 1).min(QUOTA);
+                s.failing_since = None;
+                s.failed = 0;
+                s.stopped = None;
+                true
+            }
+            Attempt::Unreachable if !s.answered => {
+                s.refused += 1;
+                s.refused < REFUSED_IN_A_ROW
+            }
+            Attempt::Unreachable | Attempt::Failed { .. } => {
+                let timeout = matches!(attempt, Attempt::Failed { timeout: true });
+                let since = *s.failing_since.get_or_insert(now);
+                s.failed += 1;
+                if homeward {
+                    return true;
+                }
+                let failing = now.saturating_duration_since(since);
+                if failing >= OUTAGE_WINDOW {
+                    s.stopped = Some(Stopped::Outage {
+                        secs: failing.as_secs(),
+                        failed: s.failed,
+                    });
+                    return false;
+                }
+                let cost = if timeout { TIMEOUT_COST } else { RETRY_COST };
+                if s.tokens < cost {
+                    s.stopped = Some(Stopped::Quota { failed: s.failed });
+                    return false;
+                }
+                s.tokens -= cost;
+                true
+            }
+        }
+    }
+}
+
+impl Stopped {
+    /// What the user reads after AWS's own error.
+    pub fn hint(&self) -> String {
+        let what = match self {
+            Stopped::Outage { secs, failed } => format!(
+                "AWS answered nothing but failures for {secs} s ({failed} failed attempts in a row)"
+            ),
+            Stopped::Quota { failed } => format!(
+                "AWS kept failing ({failed} failed attempts in a row) until the run's retry quota ran out"
+            ),
+        };
+        format!(
+            "{what}: cutover stopped retrying rather than add to an outage. Run the command again when AWS answers again (the AWS Health Dashboard says whether the region is affected)"
+        )
+    }
+}
+
+impl ClassifyRetry for Budget {
     fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
         self.classify_retry_v2(ctx, &RetryAction::NoActionIndicated)
     }
 
     fn classify_retry_v2(&self, ctx: &InterceptorContext, previous: &RetryAction) -> RetryAction {
-        use std::sync::atomic::Ordering;
-        let refused = match ctx.output_or_error() {
-            Some(Err(e)) => e
-                .as_connector_error()
-                .is_some_and(|c| c.is_timeout() || unreachable(c)),
-            _ => false,
-        };
-        if !refused {
-            if ctx.response().is_some() {
-                self.answered.store(true, Ordering::SeqCst);
+        let attempt = match ctx.output_or_error() {
+            Some(Err(e))
+                if e.as_connector_error()
+                    .is_some_and(|c| c.is_timeout() || unreachable(c))
+                    && ctx.response().is_none() =>
+            {
+                Attempt::Unreachable
             }
-            return previous.clone();
-        }
-        if self.answered.load(Ordering::SeqCst) {
-            return previous.clone();
-        }
-        if self.refused.fetch_add(1, Ordering::SeqCst) + 1 >= REFUSED_IN_A_ROW {
-            RetryAction::RetryForbidden
-        } else {
+            Some(Err(e)) if previous.should_retry() => Attempt::Failed {
+                timeout: e.is_timeout_error()
+                    || e.as_connector_error().is_some_and(|c| c.is_timeout()),
+            },
+            _ if ctx.response().is_some() => Attempt::Answered,
+            // No answer and nothing to retry: not news for the budget.
+            _ => return previous.clone(),
+        };
+        if self.allow(
+            attempt,
+            crate::provider::homeward(),
+            std::time::Instant::now(),
+        ) {
             previous.clone()
+        } else {
+            RetryAction::RetryForbidden
         }
     }
 
     fn name(&self) -> &'static str {
-        "cutover: nothing answers"
+        "cutover: the run's retry budget"
     }
 
     fn priority(&self) -> RetryClassifierPriority {
@@ -198,9 +343,8 @@ fn unreachable(e: &(dyn std::error::Error + 'static)) -> bool {
 
 /// Where a client's retries draw from: its own partition per service (the
 /// adaptive rate limiter learns each service's throttling apart) with no
-/// retry quota. The SDK's default quota (500 tokens, 5 per retry, 1 back
-/// per first-try success) runs dry under sustained throttling, and then a
-/// single throttled call fails at once: the 25 attempts would not be real.
+/// quota of the SDK's: the quota is the run's [`Budget`], one for every
+/// service, which knows the way home from the rest.
 pub fn partition(service: &'static str) -> aws_sdk_ssm::config::retry::RetryPartition {
     use aws_sdk_ssm::config::retry::{RetryPartition, TokenBucket};
     RetryPartition::custom(service)
@@ -258,6 +402,68 @@ mod tests {
         assert!(
             e.starts_with("retry_mode in profile ci is \"fast\": expected standard or adaptive")
         );
+    }
+
+    fn failed() -> Attempt {
+        Attempt::Failed { timeout: false }
+    }
+
+    #[test]
+    fn nothing_but_failures_for_the_window_stops_retries_but_not_the_way_home() {
+        let b = Budget::default();
+        let t0 = std::time::Instant::now();
+        assert!(b.allow(Attempt::Answered, false, t0));
+        assert!(b.allow(failed(), false, t0));
+        assert!(b.allow(failed(), false, t0 + Duration::from_secs(29)));
+        assert_eq!(b.stopped(), None);
+        // The way home keeps its attempts through the outage.
+        assert!(b.allow(failed(), true, t0 + Duration::from_secs(31)));
+        assert!(!b.allow(failed(), false, t0 + Duration::from_secs(31)));
+        assert_eq!(
+            b.stopped(),
+            Some(Stopped::Outage {
+                secs: 31,
+                failed: 4
+            })
+        );
+        // One answer and the clock starts again.
+        assert!(b.allow(Attempt::Answered, false, t0 + Duration::from_secs(32)));
+        assert_eq!(b.stopped(), None);
+        assert!(b.allow(failed(), false, t0 + Duration::from_secs(50)));
+    }
+
+    #[test]
+    fn the_quota_is_shared_and_answers_refill_it() {
+        let b = Budget::default();
+        let t0 = std::time::Instant::now();
+        // 500 tokens: 100 retries, or 50 after timeouts.
+        for _ in 0..50 {
+            assert!(b.allow(Attempt::Failed { timeout: true }, false, t0));
+        }
+        assert!(!b.allow(failed(), false, t0));
+        assert_eq!(b.stopped(), Some(Stopped::Quota { failed: 51 }));
+        assert!(b.allow(failed(), true, t0), "the way home has no quota");
+        // Five answers buy one retry.
+        for _ in 0..5 {
+            assert!(b.allow(Attempt::Answered, false, t0));
+        }
+        assert!(b.allow(failed(), false, t0));
+        assert!(!b.allow(failed(), false, t0));
+    }
+
+    #[test]
+    fn an_endpoint_that_never_answered_is_final_after_three_refusals() {
+        let b = Budget::default();
+        let t0 = std::time::Instant::now();
+        assert!(b.allow(Attempt::Unreachable, false, t0));
+        assert!(b.allow(Attempt::Unreachable, false, t0));
+        assert!(!b.allow(Attempt::Unreachable, false, t0));
+        // Once AWS has answered, a refused connection is a failure like any.
+        let b = Budget::default();
+        assert!(b.allow(Attempt::Answered, false, t0));
+        for _ in 0..5 {
+            assert!(b.allow(Attempt::Unreachable, false, t0));
+        }
     }
 
     #[test]

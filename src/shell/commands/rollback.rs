@@ -14,7 +14,9 @@ pub async fn run(g: &GlobalArgs, path: &Path, force: bool) -> Result<ExitStatus>
     let spec = load_spec(path)?;
     crate::shell::timing::mark("plan file");
     let p = provider(g, &spec).await?;
-    let result = decide_and_flip(g, path, &spec, p.as_ref(), force).await;
+    // A rollback is the way home: every call gets its full attempts,
+    // whatever the run's retry budget says (invariant 9).
+    let result = crate::provider::home(decide_and_flip(g, path, &spec, p.as_ref(), force)).await;
     report_calls(g, p.as_ref());
     result
 }

@@ -152,7 +152,7 @@ impl Executor<'_> {
                 "{color} is ready; `cutover promote` shifts traffic to it"
             ))),
             Action::DetachFleet { color } => self.detach_fleet(r, *color).await,
-            Action::WaitDrain { secs, .. } => self.wait_drain(*secs).await,
+            Action::WaitDrain { color, secs } => self.wait_drain(r, *color, *secs).await,
             Action::ScaleToZero { color } => {
                 self.check_shrink_safe(r, *color).await?;
                 self.provider
@@ -857,12 +857,34 @@ impl Executor<'_> {
         Ok(None)
     }
 
-    async fn wait_drain(&self, secs: u64) -> Result<Detail, StepError> {
+    /// Waits while `color`'s targets drain: until none is registered
+    /// (ELB lists a deregistered target as `draining` for up to the
+    /// deregistration delay, and ends it early once its requests are done),
+    /// and never longer than the delay. A target that still looks
+    /// registered (a read that lags the deregistration) keeps the wait
+    /// going; only the delay ends it then.
+    async fn wait_drain(&self, r: &Resolved, color: Color, secs: u64) -> Result<Detail, StepError> {
+        let tg = r.tg(color)?;
         self.poll(Some(secs), async |elapsed| {
             let drained = elapsed.min(secs);
-            let look = Look::waiting(drained, secs, format!("draining: {drained}s of {secs}s"));
+            let left = if elapsed >= secs {
+                0
+            } else {
+                let targets = self.provider.target_health(&tg).await?;
+                targets
+                    .iter()
+                    .filter(|t| t.state != TargetState::Unused)
+                    .count()
+            };
+            let look = Look::waiting(
+                drained,
+                secs,
+                format!("draining: {drained}s of {secs}s, {left} targets still registered"),
+            );
             Ok(if elapsed >= secs {
                 look.then(None)
+            } else if left == 0 {
+                look.then(Some(format!("drained after {drained}s")))
             } else {
                 look
             })

@@ -204,10 +204,11 @@ impl Executor<'_> {
         // took the lock over owns the listener and the release's fate; after
         // a foreign change a person is at work: hands off.
         let hands_off = failed.promoted || matches!(abort.cause, Cause::Preempted | Cause::Foreign);
+        // The way home gets every call's full attempts, budget or not.
         if abort.cause == Cause::OldColor {
-            self.off_a_failed_old_colour(plan, r, &mut abort).await;
+            crate::provider::home(self.off_a_failed_old_colour(plan, r, &mut abort)).await;
         } else if !hands_off {
-            self.go_home(plan, r, &mut abort).await;
+            crate::provider::home(self.go_home(plan, r, &mut abort)).await;
         }
         // Only a verdict on the release (or a person stopping it) is
         // remembered: an AWS error, a refused mutation, a mistake in the

@@ -55,6 +55,54 @@ impl Aws {
             names
         })
     }
+
+    /// What a test can count of what cutover made: [`Aws::inventory`],
+    /// each launch template version, and the SSM parameters under
+    /// /cutover/shop (the active colour, the promotion record; never a
+    /// lock left behind).
+    pub(super) fn inventory_all(&self) -> Vec<String> {
+        let mut all = self.inventory();
+        all.push(format!(
+            "launch template shop: {} versions",
+            self.launch_template_versions()
+        ));
+        all.extend(
+            self.parameters()
+                .into_iter()
+                .map(|p| format!("parameter {p}")),
+        );
+        all
+    }
+
+    /// The rolled-back marks on shop's groups.
+    pub(super) fn rolled_back_marks(&self) -> Vec<String> {
+        ["blue", "green"]
+            .into_iter()
+            .filter_map(|c| self.group(c))
+            .flat_map(|g| {
+                let name = g.auto_scaling_group_name().unwrap_or_default().to_string();
+                g.tags()
+                    .iter()
+                    .filter(|t| {
+                        t.key()
+                            .is_some_and(|k| k.starts_with("cutover:rolled-back"))
+                    })
+                    .map(move |t| format!("{name}: {}", t.key().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+}
+
+/// What one clean lifecycle of `releases` releases leaves: each resource
+/// once, one template version per release, the active colour and the
+/// promotion record, no lock.
+fn made_by_clean_runs(releases: usize) -> Vec<String> {
+    let mut all: Vec<String> = CREATED.iter().map(|s| s.to_string()).collect();
+    all.push(format!("launch template shop: {releases} versions"));
+    all.push("parameter /cutover/shop/active".into());
+    all.push("parameter /cutover/shop/active-previous".into());
+    all
 }
 
 const CREATED: [&str; 7] = [
@@ -91,7 +139,14 @@ fn aws_a_lifecycle_converges_when_the_first_answer_to_every_write_is_lost() {
     let stats = aws.moto.fault_stats();
     assert!(stats["faults"]["drop"].as_u64().unwrap() >= 10, "{stats}");
     aws.moto.faults(json!([]));
-    assert_eq!(aws.inventory(), CREATED);
+    // Nothing made twice: one version per release, though every create
+    // was sent twice (the same client token both times).
+    assert_eq!(aws.inventory_all(), made_by_clean_runs(3));
+    let calls = aws.moto.calls();
+    assert!(
+        calls["ec2:CreateLaunchTemplateVersion"].as_u64() >= Some(4),
+        "{calls}"
+    );
     aws.run(&["plan", "--detailed-exitcode"]).expect(0);
 }
 
@@ -152,7 +207,7 @@ fn aws_a_lifecycle_converges_through_throttling_500s_resets_and_lost_answers() {
                 "seed {seed}: {stats}"
             );
         }
-        assert_eq!(aws.inventory(), CREATED, "seed {seed}");
+        assert_eq!(aws.inventory_all(), made_by_clean_runs(2), "seed {seed}");
         aws.run(&["plan", "--detailed-exitcode"]).expect(0);
     }
 }
@@ -370,4 +425,107 @@ fn aws_listener_reads_that_lag_writes_do_not_stop_a_release() {
     run.expect(0);
     aws.moto.stale_listener_reads(0.0);
     assert_eq!((aws.weights(80), aws.active()), ((0, 100), "green".into()));
+}
+
+#[test]
+fn aws_status_in_an_outage_stops_retrying_within_a_minute_and_says_aws_is_failing() {
+    let aws = Aws::new();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    // A regional outage: every call answered with a 500. The real backoff
+    // (no test cap): 25 attempts a call would take many minutes.
+    aws.moto.faults(json!([{"kind": "500"}]));
+    let start = std::time::Instant::now();
+    let run = aws.moto.cutover_env(
+        &["status", "shop.toml"],
+        &[("CUTOVER_TEST_RETRY_BACKOFF_MS", "")],
+    );
+    let took = start.elapsed();
+    aws.moto.faults(json!([]));
+    run.expect(1);
+    assert!(
+        took < std::time::Duration::from_secs(60),
+        "status took {took:?}"
+    );
+    assert!(
+        took >= crate::aws::OUTAGE_WINDOW,
+        "it gave up before the outage window: {took:?}"
+    );
+    // AWS's own code (each service words its 500 its own way), then why
+    // cutover stopped.
+    assert!(
+        ["InternalFailure", "InternalError", "InternalServerError"]
+            .iter()
+            .any(|c| run.stderr.contains(c)),
+        "{}",
+        run.stderr
+    );
+    for said in [
+        "AWS answered nothing but failures for",
+        "cutover stopped retrying rather than add to an outage",
+    ] {
+        assert!(run.stderr.contains(said), "{said:?} in {}", run.stderr);
+    }
+    let lines = run.stderr.lines().filter(|l| !l.trim().is_empty()).count();
+    assert!(
+        lines <= 2,
+        "a sentence or two, not {lines} lines:\n{}",
+        run.stderr
+    );
+    let calls = aws.moto.fault_stats()["faults"]["500"].as_u64().unwrap();
+    assert!(calls < 100, "a retry storm: {calls} calls answered 500");
+}
+
+#[test]
+fn aws_faults_that_outlast_the_sdk_retries_reach_cutover_and_end_at_known_places() {
+    // Two attempts a call: a fault the SDK's one retry does not cure
+    // reaches cutover's own handling (a step failing, a run ending, the
+    // next run resuming), as it does on AWS when an outage outlasts 25.
+    let aws = Aws::like(crate::moto::Like {
+        seed: 7,
+        ..Default::default()
+    });
+    aws.set_env("AWS_MAX_ATTEMPTS", "2");
+    aws.set_faults_in_runs(json!([
+        {"kind": "throttle", "rate": 0.03},
+        {"kind": "500", "rate": 0.02},
+        {"kind": "reset", "rate": 0.01},
+        {"kind": "drop", "rate": 0.02}
+    ]));
+    let injected = [
+        "Throttling",
+        "RequestLimitExceeded",
+        "ThrottlingException",
+        "InternalFailure",
+        "InternalError",
+        "InternalServerError",
+        "the answer could not be read",
+        "could not reach AWS",
+    ];
+    let s = crate::scenario::Scenario::on(aws);
+    let (s, first) = s.until_done(&["apply", "--auto-approve"], 15);
+    let s = s.traffic(100, 0).active("blue");
+    let (s, second) = s
+        .release("ami-0000000000000002")
+        .until_done(&["apply", "--auto-approve"], 15);
+    let s = s.traffic(0, 100).active("green");
+    let failed = first.all_caused_by(&injected, 12) + second.all_caused_by(&injected, 12);
+    let s = s.settled(&[&first, &second]);
+    eprintln!("{failed} runs failed before the next succeeded:\n{first}{second}");
+    // The faults reached cutover: some run ended on one.
+    assert!(
+        failed > 0,
+        "no fault outlasted the SDK's retries:\n{first}{second}"
+    );
+    for t in first.0.iter().chain(&second.0) {
+        assert!(
+            !t.said.contains("remembered as rolled back"),
+            "an AWS error marked the release bad:\n{}",
+            t.said
+        );
+    }
+    let aws = s.cloud;
+    aws.set_faults_in_runs(json!([]));
+    assert_eq!(aws.rolled_back_marks(), Vec::<String>::new());
+    assert_eq!(aws.inventory_all(), made_by_clean_runs(2));
+    aws.run(&["plan", "--detailed-exitcode"]).expect(0);
 }

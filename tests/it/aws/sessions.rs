@@ -54,8 +54,8 @@ impl Aws {
             "1h",
             &[
                 (
-                    "deregistration_delay = \"0s\"\n",
-                    &format!("deregistration_delay = \"0s\"\n{target_group}"),
+                    "deregistration_delay = \"30s\"\n",
+                    &format!("deregistration_delay = \"30s\"\n{target_group}"),
                 ),
                 (
                     "steps = [10, 25, 50, 100]\n",
