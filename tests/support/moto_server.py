@@ -71,6 +71,7 @@ Control endpoints (never faulted, never counted):
 A rule: {
   "kind": "throttle" | "500" | "reset" | "drop" | "deny" | "latency"
           | "unseen" (a launch template just made is not found yet),
+          | "hidden" (DescribeLaunchTemplates lists none yet),
   "service": "ec2" | "autoscaling" | "elbv2" | "ssm" | "*",  (default "*")
   "action": an operation name, "writes" or "*",              (default "*")
   "rate": probability per call (default 1),
@@ -102,6 +103,7 @@ import io
 import itertools
 import json
 import random
+import re
 import socket
 import struct
 import sys
@@ -1174,6 +1176,15 @@ class Faults:
 
         with LOCK:
             out = b"".join(self.app(environ, keep))
+        if kind == "hidden" and action == "DescribeLaunchTemplates":
+            # EC2 is eventually consistent: a template that exists (a create
+            # answered InvalidLaunchTemplateName.AlreadyExistsException) may
+            # not be listed yet (EC2 API reference, "Eventual consistency in
+            # the Amazon EC2 API").
+            out = re.sub(rb"<launchTemplates>.*</launchTemplates>",
+                         b"<launchTemplates/>", out, flags=re.S)
+            answer["headers"] = [(k, str(len(out)) if k.lower() == "content-length" else v)
+                                 for k, v in answer["headers"]]
         if kind == "drop":
             # moto carried the call out; the caller never hears of it.
             environ["fault.reset"] = True

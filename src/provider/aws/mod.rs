@@ -967,8 +967,6 @@ impl Provider for Aws {
         match existing {
             Some(id) => Ok((id.clone(), self.release_version(&id, release).await?)),
             None => match self.create_launch_template(app, name, release).await {
-                // Made by a call whose answer was lost: its first version
-                // holds this release, or a version for it is added now.
                 // Made by a call whose answer was lost, or by another run:
                 // its first version holds this release, or a version for
                 // it is added now. EC2 is eventually consistent: a template

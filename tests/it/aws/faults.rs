@@ -529,3 +529,46 @@ fn aws_faults_that_outlast_the_sdk_retries_reach_cutover_and_end_at_known_places
     assert_eq!(aws.inventory_all(), made_by_clean_runs(2));
     aws.run(&["plan", "--detailed-exitcode"]).expect(0);
 }
+
+#[test]
+fn aws_a_launch_template_ec2_says_exists_but_does_not_list_yet_is_waited_for() {
+    // Template shop exists (another run made it, for another release),
+    // and for a moment EC2 does not list it: the run's two reads (before
+    // and after taking the lock) and its look before creating see nothing,
+    // the create answers AlreadyExists, and the describe after it shows
+    // nothing either.
+    let aws = Aws::new();
+    aws.moto.rt.block_on(async {
+        aws.moto
+            .ec2
+            .create_launch_template()
+            .launch_template_name("shop")
+            .launch_template_data(
+                aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                    .image_id("ami-0000000000000009")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.moto.faults(json!([
+        {"kind": "hidden", "action": "DescribeLaunchTemplates", "times": 4}
+    ]));
+    let run = aws.run(&["apply", "--auto-approve"]);
+    run.expect(0);
+    assert!(
+        run.stderr
+            .contains("not visible to AWS yet (it is eventually consistent), trying again")
+            && run.stderr.contains("launch template shop exists"),
+        "{}\n{}\n{}",
+        run.stderr,
+        aws.moto.calls(),
+        aws.moto.fault_stats()
+    );
+    assert_eq!(aws.moto.fault_stats()["faults"]["hidden"], 4);
+    // One template: the one that was there, with this release's version added.
+    assert_eq!(aws.launch_template_versions(), 2);
+    assert_eq!(aws.weights(80), (100, 0));
+}
