@@ -654,62 +654,6 @@ impl fmt::Display for Holder {
 }
 
 /// Tag keys cutover puts on what it owns.
-pub mod tags {
-    pub const APP: &str = "cutover:app";
-    pub const COLOR: &str = "cutover:color";
-    pub const MANAGED: &str = "cutover:managed";
-    pub const RELEASE: &str = "cutover:release";
-    /// The name of the load balancer the resource serves: a resource
-    /// detached from it is still placed (drift of that load balancer's plans).
-    pub const LOAD_BALANCER: &str = "cutover:load-balancer";
-    /// On a target group: the release whose after_teardown hook is still to run.
-    pub const CONTRACT_PENDING: &str = "cutover:contract-pending";
-    /// "<fingerprint>@<unix seconds>": the release this fleet carried when it was rolled back.
-    pub const ROLLED_BACK: &str = "cutover:rolled-back";
-    /// A listener's or rule's role in its app ("production", "test").
-    pub const ROLE: &str = "cutover:role";
-
-    /// The tags of a listener or rule cutover writes for `app`, serving as
-    /// `role`: whose it is and what for (both providers write these).
-    pub fn owned_listener(
-        app: &str,
-        role: super::ListenerRole,
-        load_balancer: &str,
-    ) -> Vec<(&'static str, String)> {
-        vec![
-            (APP, app.to_string()),
-            (ROLE, role.to_string()),
-            (MANAGED, "true".to_string()),
-            (LOAD_BALANCER, load_balancer.to_string()),
-        ]
-    }
-
-    /// Why that release was rolled back, in a sentence (a gate and its
-    /// numbers, a person, a health timeout).
-    pub const ROLLED_BACK_WHY: &str = "cutover:rolled-back-why";
-
-    /// A reason as a tag value: one line, within AWS's 256 characters.
-    pub fn why_value(why: &str) -> String {
-        let line = why.lines().next().unwrap_or_default().trim();
-        if line.chars().count() <= 250 {
-            return line.to_string();
-        }
-        let cut: String = line.chars().take(249).collect();
-        format!("{cut}…")
-    }
-
-    /// The value of a rolled-back tag.
-    pub fn rolled_back_value(fingerprint: &str, at: super::Timestamp) -> String {
-        format!("{fingerprint}@{at}")
-    }
-
-    /// (fingerprint, when) from a rolled-back tag value.
-    pub fn parse_rolled_back(v: &str) -> Option<(String, super::Timestamp)> {
-        let (fp, at) = v.split_once('@')?;
-        Some((fp.to_string(), at.parse().ok()?))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

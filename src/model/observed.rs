@@ -223,16 +223,6 @@ pub struct ListenerTags {
     pub role: Option<String>,
 }
 
-impl ListenerTags {
-    /// From a resource's tags.
-    pub fn from_tags(tags: &std::collections::BTreeMap<String, String>) -> ListenerTags {
-        ListenerTags {
-            app: tags.get(crate::model::tags::APP).cloned(),
-            role: tags.get(crate::model::tags::ROLE).cloned(),
-        }
-    }
-}
-
 /// Whose a listener is, for an app.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Owner {

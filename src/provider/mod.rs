@@ -7,7 +7,10 @@
 //! provider owns its clock so the sandbox can run in virtual time.
 
 pub mod aws;
+pub mod convention;
 pub mod sandbox;
+
+pub use convention::{AppRef, Members};
 
 use crate::model::observed::{Observed, Reads, TargetHealth};
 use crate::model::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
@@ -32,62 +35,6 @@ pub async fn home<F: std::future::Future>(f: F) -> F::Output {
 /// Whether the current call is part of the way home ([`home`]).
 pub fn homeward() -> bool {
     HOMEWARD.try_with(|_| ()).is_ok()
-}
-
-/// What a provider needs to know to observe one app: names, not a Spec, so
-/// the provider does not depend on the plan file's shape.
-#[derive(Debug, Clone)]
-pub struct AppRef {
-    pub app: String,
-    pub load_balancer: String,
-    pub listener_ports: Vec<u16>,
-    /// The ports where the app has a rule on a listener someone else owns.
-    pub rule_ports: Vec<u16>,
-    pub state_parameter: String,
-}
-
-impl AppRef {
-    pub fn from_spec(spec: &crate::spec::Spec) -> AppRef {
-        AppRef {
-            app: spec.app.clone(),
-            load_balancer: spec.load_balancer.clone(),
-            listener_ports: spec.listeners().map(|l| l.port).collect(),
-            rule_ports: spec
-                .listeners()
-                .filter(|l| l.rule.is_some())
-                .map(|l| l.port)
-                .collect(),
-            state_parameter: spec.state_parameter.clone(),
-        }
-    }
-
-    /// The ports whose listener rules are read: where the plan has a rule,
-    /// and where the app's listener does not forward to the app's target
-    /// groups (someone else's listener, where a rule of the app the plan
-    /// dropped may still be). A listener the app owns is not read: no
-    /// DescribeRules for it.
-    pub fn rule_ports_to_read(
-        &self,
-        listeners: &[crate::model::observed::Listener],
-        own: &[TargetGroupArn],
-    ) -> Vec<u16> {
-        let mut ports = self.rule_ports.clone();
-        for l in listeners
-            .iter()
-            .filter(|l| self.listener_ports.contains(&l.port))
-        {
-            let ours = l.forward.iter().any(|(arn, _)| own.contains(arn));
-            if !ours && !ports.contains(&l.port) {
-                ports.push(l.port);
-            }
-        }
-        ports
-    }
-
-    /// Colour `c`'s fleet (Auto Scaling group).
-    pub fn fleet(&self, c: Color) -> FleetName {
-        crate::model::names::fleet(&self.app, c)
-    }
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -222,16 +169,6 @@ pub struct Forwarding {
     /// The listener's or rule's ARN.
     pub arn: String,
     pub forward: Forward,
-}
-
-/// An Auto Scaling group's instances, as a wait counts them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Members {
-    /// Instances not yet terminated.
-    pub running: usize,
-    /// Instances launched from the group's current launch template version:
-    /// the ones that run the release the group is set to.
-    pub current: Vec<String>,
 }
 
 /// A scaling activity that could not launch an instance, as Auto Scaling
@@ -507,17 +444,6 @@ pub fn forward_for(arns: &crate::model::PerColor<Option<TargetGroupArn>>, w: Wei
         .into_iter()
         .filter_map(|c| arns.get(c).clone().map(|arn| (arn, w.get(c))))
         .collect()
-}
-
-/// The launch template version description that records a release.
-pub fn release_description(release: &Release) -> String {
-    format!("cutover release {}", release.fingerprint)
-}
-
-/// The release fingerprint in a version description written by cutover.
-pub fn fingerprint_from_description(d: &str) -> Option<String> {
-    d.strip_prefix("cutover release ")
-        .map(|s| s.trim().to_string())
 }
 
 #[cfg(test)]

@@ -12,16 +12,19 @@
 //! Fault injection: instances of an image listed in `faults.unhealthy_images`
 //! boot but never pass their health check.
 
-use super::{
-    fingerprint_from_description, release_description, AppRef, FailedLaunch, Members, Provider,
-    ProviderError, Result,
+use super::convention;
+use super::convention::listing::{
+    ListedFleet, ListedInstance, ListedParameter, ListedRule, ListedTargetGroup, ListedTemplate,
+    ListedVersion, Listing,
 };
+use super::convention::tags::{self, Made};
+use super::{AppRef, FailedLaunch, Members, Provider, ProviderError, Result};
 use crate::model::named::{Certificate, Found, Named, Seen};
 use crate::model::observed::{
     self, AlarmState, Managed, ManagedKind, Observed, Reads, TargetHealth, TargetState,
 };
 use crate::model::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
-use crate::model::{tags, Capacity, Color, HealthCheck, LaunchData, Protocol, Release, Timestamp};
+use crate::model::{Capacity, Color, HealthCheck, LaunchData, Protocol, Release, Timestamp};
 use crate::model::{
     FleetName, Forward, ForwardAt, ListenerArn, ListenerRule, LoadBalancerArn, RuleArn,
     TargetGroupArn,
@@ -710,106 +713,82 @@ impl World {
         self.fleets.insert(name.to_string(), fleet);
     }
 
-    /// Makes sure a load balancer of that name exists: the sandbox stands in
-    /// for an account where the plan's load balancer was created beforehand.
-    /// What cutover owns for `app`, as a provider reads it.
-    fn observe(&self, app: &AppRef) -> Observed {
-        let mut obs = Observed {
+    /// What a provider lists for `app`: its load balancer's listeners and
+    /// their rules, the target groups, fleets, template and parameters of
+    /// its names, each with its tags (an observation assembles it).
+    fn listing(&self, app: &AppRef) -> Listing {
+        let mut listing = Listing {
             now: self.now_ms() / 1000,
-            ..Observed::default()
+            ..Listing::default()
         };
         for c in Color::ALL {
-            let fleet = app.fleet(c);
-            *obs.target_groups.get_mut(c) = self.observe_target_group(fleet.as_str());
-            *obs.fleets.get_mut(c) = self.observe_fleet(&fleet);
-        }
-        if let Some(lb) = self.load_balancers.get(&app.load_balancer) {
-            obs.load_balancer = Some(observed::LoadBalancer {
-                arn: lb.arn.as_str().into(),
-                dns_name: lb.dns_name.clone(),
-            });
-            (obs.listeners, obs.strays) = observed::split_listeners(
-                &app.app,
-                &app.listener_ports,
-                &obs.own_target_groups(),
-                self.observe_listeners(&lb.arn),
-            );
-            (obs.rules, obs.other_rules) = self.observe_rules(app, &obs.listeners, None);
-            // Whatever else a listener the plan no longer names serves.
-            let strays: Vec<u16> = obs.strays.iter().map(|l| l.port).collect();
-            let (ours, others) = self.observe_rules(app, &obs.strays, Some(&strays));
-            obs.rules.extend(ours);
-            obs.other_rules.extend(others);
-        }
-        obs.launch_template = self.observe_launch_template(&app.app);
-        obs.lock = self
-            .parameters
-            .get(&crate::model::names::lock_parameter(&app.state_parameter))
-            .map(|p| p.value.clone());
-        obs.previous = self
-            .parameters
-            .get(&crate::model::names::previous_parameter(
-                &app.state_parameter,
-            ))
-            .and_then(|p| observed::Previous::parse(&p.value));
-        obs.active = self.parameters.get(&app.state_parameter).and_then(|p| {
-            Color::parse(&p.value).map(|color| observed::Active {
-                color,
-                since: p.modified_ms / 1000,
-            })
-        });
-        obs
-    }
-
-    /// The app's rules, and everyone else's, on its rule ports' listeners.
-    fn observe_rules(
-        &self,
-        app: &AppRef,
-        listeners: &[observed::Listener],
-        ports: Option<&[u16]>,
-    ) -> (Vec<observed::Rule>, Vec<observed::OtherRule>) {
-        let (mut ours, mut others) = (Vec::new(), Vec::new());
-        let own: Vec<TargetGroupArn> = Color::ALL
-            .into_iter()
-            .filter_map(|c| {
-                let name = crate::model::names::color_resource(&app.app, c);
-                self.target_groups
-                    .iter()
-                    .find(|(_, t)| t.name == name)
-                    .map(|(arn, _)| TargetGroupArn::from(arn.as_str()))
-            })
-            .collect();
-        let ports = match ports {
-            Some(p) => p.to_vec(),
-            None => app.rule_ports_to_read(listeners, &own),
-        };
-        for l in listeners.iter().filter(|l| ports.contains(&l.port)) {
-            for (arn, r) in self
-                .rules
-                .iter()
-                .filter(|(_, r)| r.listener_arn == l.arn.as_str())
-            {
-                let owner = r.tags.get(tags::APP).cloned();
-                if owner.as_deref() == Some(app.app.as_str()) {
-                    ours.push(observed::Rule {
-                        arn: arn.as_str().into(),
-                        port: l.port,
-                        rule: r.rule.clone(),
-                        forward: typed(&r.forward),
-                        affinity_secs: r.affinity_secs,
-                        kept_actions: logins(&r.kept_actions),
-                    });
-                } else {
-                    others.push(observed::OtherRule {
-                        arn: arn.as_str().into(),
-                        port: l.port,
-                        priority: r.rule.priority,
-                        app: owner,
-                    });
-                }
+            let name = app.fleet(c);
+            listing
+                .target_groups
+                .extend(self.listed_target_group(name.as_str()));
+            listing.fleets.extend(self.listed_fleet(&name));
+            if let Some(scaling) = self.fleets.get(name.as_str()).and_then(|f| f.scaling) {
+                listing.policies.insert(name.to_string(), scaling);
             }
         }
-        (ours, others)
+        if let Some(lb) = self.load_balancers.get(&app.load_balancer) {
+            listing.load_balancers.insert(
+                app.load_balancer.clone(),
+                observed::LoadBalancer {
+                    arn: lb.arn.as_str().into(),
+                    dns_name: lb.dns_name.clone(),
+                },
+            );
+            for (arn, l) in self
+                .listeners
+                .iter()
+                .filter(|(_, l)| l.load_balancer_arn == lb.arn)
+            {
+                listing.listener_tags.insert(arn.clone(), l.tags.clone());
+                listing.rules.insert(arn.clone(), self.listed_rules(arn));
+            }
+            listing
+                .listeners
+                .insert(lb.arn.clone(), self.listed_listeners(&lb.arn));
+        }
+        let template = crate::model::names::launch_template(&app.app);
+        if let Some((id, lt)) = self
+            .launch_templates
+            .iter()
+            .find(|(_, lt)| lt.name == template)
+        {
+            listing.templates.insert(template, listed_template(id, lt));
+        }
+        for name in [
+            app.state_parameter.clone(),
+            crate::model::names::lock_parameter(&app.state_parameter),
+            crate::model::names::previous_parameter(&app.state_parameter),
+        ] {
+            if let Some(p) = self.parameters.get(&name) {
+                let listed = ListedParameter {
+                    value: p.value.clone(),
+                    modified: p.modified_ms / 1000,
+                };
+                listing.parameters.insert(name, listed);
+            }
+        }
+        listing
+    }
+
+    /// The rules of listener `listener`, with their tags.
+    fn listed_rules(&self, listener: &str) -> Vec<ListedRule> {
+        self.rules
+            .iter()
+            .filter(|(_, r)| r.listener_arn == listener)
+            .map(|(arn, r)| ListedRule {
+                arn: arn.as_str().into(),
+                rule: r.rule.clone(),
+                forward: typed(&r.forward),
+                affinity_secs: r.affinity_secs,
+                kept_actions: logins(&r.kept_actions),
+                tags: r.tags.clone(),
+            })
+            .collect()
     }
 
     /// AWS's refusal when `priority` on `listener` is taken by a rule other
@@ -830,8 +809,8 @@ impl World {
         Ok(())
     }
 
-    /// Every listener of the load balancer, with its tags.
-    fn observe_listeners(&self, lb_arn: &str) -> Vec<observed::Listener> {
+    /// Every listener of the load balancer (its tags are listed apart).
+    fn listed_listeners(&self, lb_arn: &str) -> Vec<observed::Listener> {
         self.listeners
             .iter()
             .filter(|(_, l)| l.load_balancer_arn == lb_arn)
@@ -843,14 +822,14 @@ impl World {
                 forward: typed(self.forward_as_read(l)),
                 affinity_secs: l.affinity_secs,
                 kept_actions: logins(&l.kept_actions),
-                tags: Some(observed::ListenerTags::from_tags(&l.tags)),
+                tags: None,
             })
             .collect()
     }
 
-    fn observe_target_group(&self, name: &str) -> Option<observed::TargetGroup> {
+    fn listed_target_group(&self, name: &str) -> Option<ListedTargetGroup> {
         let (arn, tg) = self.target_groups.iter().find(|(_, t)| t.name == name)?;
-        Some(observed::TargetGroup {
+        let group = observed::TargetGroup {
             arn: arn.as_str().into(),
             name: tg.name.clone(),
             port: tg.port,
@@ -858,11 +837,7 @@ impl World {
             vpc_id: tg.vpc_id.clone(),
             health_check: tg.health_check.clone(),
             attributes: tg.attributes,
-            contract_pending: tg
-                .tags
-                .get(tags::CONTRACT_PENDING)
-                .filter(|v| !v.is_empty())
-                .cloned(),
+            contract_pending: None,
             targets: tg
                 .targets
                 .iter()
@@ -873,6 +848,10 @@ impl World {
                 .into_iter()
                 .map(|a| a.as_str().into())
                 .collect(),
+        };
+        Some(ListedTargetGroup {
+            group,
+            tags: Some(tg.tags.clone()),
         })
     }
 
@@ -918,25 +897,18 @@ impl World {
         Ok(())
     }
 
-    fn observe_fleet(&self, name: &FleetName) -> Option<observed::Fleet> {
+    fn listed_fleet(&self, name: &FleetName) -> Option<ListedFleet> {
         let f = self.fleets.get(name.as_str())?;
-        Some(observed::Fleet {
+        let fleet = observed::Fleet {
             name: name.clone(),
             capacity: f.capacity,
             launch_template_version: Some(f.template_version),
-            release: f.tags.get(tags::RELEASE).cloned(),
-            rolled_back: f
-                .tags
-                .get(tags::ROLLED_BACK)
-                .and_then(|v| tags::parse_rolled_back(v)),
-            rolled_back_why: f.tags.get(tags::ROLLED_BACK_WHY).cloned(),
+            release: None,
+            rolled_back: None,
+            rolled_back_why: None,
             subnets: f.subnets.clone(),
-            instances: f.in_service().map(|i| i.id.clone()).collect(),
-            older: f
-                .in_service()
-                .filter(|i| i.template_version != f.template_version)
-                .map(|i| i.id.clone())
-                .collect(),
+            instances: Vec::new(),
+            older: Vec::new(),
             target_groups: f.target_groups.iter().map(|a| a.as_str().into()).collect(),
             spot: f.spot,
             instance_types: f.instance_types.clone(),
@@ -944,28 +916,19 @@ impl World {
             capacity_rebalance: f.capacity_rebalance,
             health_check_grace_secs: f.health_check_grace_secs,
             warmup_secs: f.warmup_secs,
-            scaling: f.scaling,
-        })
-    }
-
-    fn observe_launch_template(&self, name: &str) -> Option<observed::LaunchTemplate> {
-        let (id, lt) = self
-            .launch_templates
-            .iter()
-            .find(|(_, lt)| lt.name == name)?;
-        Some(observed::LaunchTemplate {
-            id: id.clone(),
-            versions: lt
-                .versions
+            scaling: None,
+        };
+        Some(ListedFleet {
+            fleet,
+            deleting: false,
+            tags: f.tags.clone(),
+            instances: f
+                .instances
                 .iter()
-                .map(|v| observed::LaunchTemplateVersion {
-                    number: v.number,
-                    fingerprint: fingerprint_from_description(&v.description),
-                    image_id: Some(v.data.image_id.clone()),
-                    instance_type: v.data.instance_type.clone(),
-                    user_data: v.data.user_data.clone(),
-                    imdsv2: v.data.imdsv2,
-                    root_volume: v.data.root_volume.clone(),
+                .map(|i| ListedInstance {
+                    id: i.id.clone(),
+                    version: Some(i.template_version),
+                    leaving: i.terminating_ms.is_some(),
                 })
                 .collect(),
         })
@@ -1372,7 +1335,11 @@ impl Provider for Sandbox {
 
     async fn observe_apps(&self, apps: &[AppRef], reads: Reads) -> Vec<Result<Observed>> {
         apps.iter()
-            .map(|app| self.call("Observe", false, |w| Ok(w.observe(app).as_read(reads))))
+            .map(|app| {
+                self.call("Observe", false, |w| {
+                    Ok(convention::assemble(app, &w.listing(app)).as_read(reads))
+                })
+            })
             .collect()
     }
 
@@ -1410,8 +1377,7 @@ impl Provider for Sandbox {
             // colour (made by a call whose answer was lost), bringing its
             // health check to the plan's, as the AWS provider does.
             if let Some((arn, tg)) = w.target_groups.iter_mut().find(|(_, t)| t.name == c.name) {
-                let tag = |k: &str| tg.tags.get(k).map(String::as_str);
-                if tag(tags::APP) != Some(app.app.as_str()) || tag(tags::COLOR) != Some(color.as_str()) {
+                if !tags::is_colour_of(&tg.tags, &app.app, color) {
                     return Err(ProviderError::Aws {
                         operation: "CreateTargetGroup".into(),
                         code: Some("DuplicateTargetGroupName".into()),
@@ -1441,7 +1407,7 @@ impl Provider for Sandbox {
                     vpc_id: c.vpc_id.clone(),
                     health_check: c.health_check.clone(),
                     attributes: c.attributes,
-                    tags: owned_tags(app, Some(color)),
+                    tags: tagged(app.tags(Made::TargetGroup(color))),
                     targets: BTreeMap::new(),
                     draining: BTreeMap::new(),
                 },
@@ -1538,7 +1504,7 @@ impl Provider for Sandbox {
                 .ok_or_else(|| not_found("launch template"))?;
             lt.versions.push(SbTemplateVersion {
                 number,
-                description: release_description(release),
+                description: tags::release_description(&release.fingerprint),
                 data: release.data.clone(),
                 created_ms,
             });
@@ -1563,8 +1529,10 @@ impl Provider for Sandbox {
                     format!("AlreadyExists: {}", c.name),
                 ));
             }
-            let mut tags = owned_tags(app, Some(color));
-            tags.insert(tags::RELEASE.into(), c.release.clone());
+            let tags = tagged(app.tags(Made::Fleet {
+                color,
+                release: &c.release,
+            }));
             w.fleets.insert(
                 c.name.to_string(),
                 SbFleet {
@@ -1944,14 +1912,7 @@ impl Provider for Sandbox {
 
     async fn fleet_members(&self, fleet: &FleetName) -> Result<Option<Members>> {
         self.call("DescribeAutoScalingGroups", false, |w| {
-            Ok(w.fleets.get(fleet.as_str()).map(|f| Members {
-                running: f.instances.len(),
-                current: f
-                    .in_service()
-                    .filter(|i| i.template_version == f.template_version)
-                    .map(|i| i.id.clone())
-                    .collect(),
-            }))
+            Ok(w.listed_fleet(fleet).as_ref().map(Members::of))
         })
     }
 
@@ -2005,25 +1966,26 @@ impl Provider for Sandbox {
     async fn list_managed(&self) -> Result<Vec<Managed>> {
         self.call("ListManaged", false, |w| {
             let mut out = Vec::new();
-            for tg in w.target_groups.values() {
-                if let (Some(_), Some(app)) = (tg.tags.get(tags::MANAGED), tg.tags.get(tags::APP)) {
-                    out.push(Managed {
-                        kind: ManagedKind::TargetGroup,
-                        name: tg.name.clone(),
-                        app: app.clone(),
-                        load_balancer: tg.tags.get(tags::LOAD_BALANCER).cloned(),
-                    });
-                }
+            for (arn, tg) in &w.target_groups {
+                // A group made before the load balancer tag: the one that uses it.
+                let used_by = w.load_balancers_of(arn).into_iter().next().and_then(|lb| {
+                    let named = w.load_balancers.iter().find(|(_, l)| l.arn == lb);
+                    named.map(|(name, _)| name.clone())
+                });
+                out.extend(tags::managed(
+                    ManagedKind::TargetGroup,
+                    &tg.name,
+                    &tg.tags,
+                    used_by,
+                ));
             }
             for (name, f) in &w.fleets {
-                if let (Some(_), Some(app)) = (f.tags.get(tags::MANAGED), f.tags.get(tags::APP)) {
-                    out.push(Managed {
-                        kind: ManagedKind::AutoScalingGroup,
-                        name: name.clone(),
-                        app: app.clone(),
-                        load_balancer: f.tags.get(tags::LOAD_BALANCER).cloned(),
-                    });
-                }
+                out.extend(tags::managed(
+                    ManagedKind::AutoScalingGroup,
+                    name,
+                    &f.tags,
+                    None,
+                ));
             }
             Ok(out)
         })
@@ -2129,21 +2091,35 @@ impl Provider for Sandbox {
     }
 }
 
-/// The tags of a listener or rule cutover makes for `app` as `role`.
-fn listener_tags(app: &AppRef, role: crate::model::ListenerRole) -> BTreeMap<String, String> {
-    tags::owned_listener(&app.app, role, &app.load_balancer)
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
-        .collect()
+/// A launch template as a describe lists it.
+fn listed_template(id: &str, lt: &SbLaunchTemplate) -> ListedTemplate {
+    ListedTemplate {
+        id: id.to_string(),
+        versions: lt
+            .versions
+            .iter()
+            .map(|v| ListedVersion {
+                description: Some(v.description.clone()),
+                version: observed::LaunchTemplateVersion {
+                    number: v.number,
+                    fingerprint: None,
+                    image_id: Some(v.data.image_id.clone()),
+                    instance_type: v.data.instance_type.clone(),
+                    user_data: v.data.user_data.clone(),
+                    imdsv2: v.data.imdsv2,
+                    root_volume: v.data.root_volume.clone(),
+                },
+            })
+            .collect(),
+    }
 }
 
-fn owned_tags(app: &AppRef, color: Option<Color>) -> BTreeMap<String, String> {
-    let mut t = BTreeMap::new();
-    t.insert(tags::APP.to_string(), app.app.clone());
-    t.insert(tags::MANAGED.to_string(), "true".to_string());
-    t.insert(tags::LOAD_BALANCER.to_string(), app.load_balancer.clone());
-    if let Some(c) = color {
-        t.insert(tags::COLOR.to_string(), c.to_string());
-    }
-    t
+/// The tags of a listener or rule cutover makes for `app` as `role`.
+fn listener_tags(app: &AppRef, role: crate::model::ListenerRole) -> BTreeMap<String, String> {
+    tagged(app.tags(Made::Listener(role)))
+}
+
+/// Tags as the sandbox keeps them.
+fn tagged(tags: Vec<(&'static str, String)>) -> BTreeMap<String, String> {
+    tags.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }

@@ -91,6 +91,18 @@ fn rules() -> Vec<Rule> {
             folder: "render",
             forbidden: with(IMPURE, no_output),
         },
+        // cutover's conventions in the cloud, once for both providers: pure,
+        // so the sandbox and AWS read and write them the same way.
+        Rule {
+            folder: "provider/convention",
+            forbidden: with(
+                core,
+                &[(
+                    "crate::decide",
+                    "decisions (the cloud's conventions know nothing of them)",
+                )],
+            ),
+        },
         Rule {
             folder: "provider",
             forbidden: &[

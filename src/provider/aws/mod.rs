@@ -12,13 +12,12 @@ mod preflight;
 mod retry;
 mod rules;
 
-use super::{
-    hint_for, release_description, AppRef, FailedLaunch, Members, Provider, ProviderError, Result,
-};
+use super::convention::tags::{self, Made};
+use super::{hint_for, AppRef, FailedLaunch, Members, Provider, ProviderError, Result};
 use crate::model::observed::{AlarmState, Managed, Observed, Reads, TargetHealth, TargetState};
 use crate::model::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
 use crate::model::{
-    tags, Capacity, Color, HealthCheck, Protocol, Release, Timestamp, ALB_MAX_FORWARD_TARGETS,
+    Capacity, Color, HealthCheck, Protocol, Release, Timestamp, ALB_MAX_FORWARD_TARGETS,
     ALB_MAX_WEIGHT,
 };
 use crate::model::{FleetName, Forward, ListenerArn, LoadBalancerArn, TargetGroupArn};
@@ -143,9 +142,9 @@ impl Aws {
             return Ok(None);
         };
         let tags = self.target_group_tags(&found).await?;
-        let tag = |k: &str| tags.get(arn).and_then(|t| t.get(k)).map(String::as_str);
-        let ours =
-            tag(tags::APP) == Some(app.app.as_str()) && tag(tags::COLOR) == Some(color.as_str());
+        let ours = tags
+            .get(arn)
+            .is_some_and(|t| tags::is_colour_of(t, &app.app, color));
         Ok(ours.then(|| TargetGroupArn::from(arn)))
     }
 
@@ -206,7 +205,7 @@ impl Aws {
             .create_launch_template_version()
             .launch_template_id(id)
             .client_token(client_token(id, release))
-            .version_description(release_description(release))
+            .version_description(tags::release_description(&release.fingerprint))
             .launch_template_data(self.launch_data_of(release).await?)
             .send()
             .await
@@ -226,7 +225,8 @@ impl Aws {
         release: &Release,
     ) -> Result<(String, i64)> {
         self.count("CreateLaunchTemplate");
-        let tags = [(tags::APP, app.app.as_str()), (tags::MANAGED, "true")]
+        let tags = app
+            .tags(Made::LaunchTemplate)
             .into_iter()
             .map(|(k, v)| ec2::types::Tag::builder().key(k).value(v).build())
             .collect();
@@ -238,7 +238,7 @@ impl Aws {
             .create_launch_template()
             .launch_template_name(name)
             .client_token(client_token(name, release))
-            .version_description(release_description(release))
+            .version_description(tags::release_description(&release.fingerprint))
             .launch_template_data(self.launch_data_of(release).await?)
             .tag_specifications(
                 ec2::types::TagSpecification::builder()
@@ -291,17 +291,10 @@ impl Aws {
 
     /// Whether the Auto Scaling group `name` is tagged as `app`'s `color`.
     async fn own_fleet(&self, app: &AppRef, color: Color, name: &FleetName) -> Result<bool> {
-        Ok(self.describe_group(name).await?.is_some_and(|g| {
-            let tag = |k: &str| {
-                g.tags()
-                    .iter()
-                    .find(|t| t.key() == Some(k))
-                    .and_then(|t| t.value())
-                    .map(str::to_string)
-            };
-            tag(tags::APP).as_deref() == Some(app.app.as_str())
-                && tag(tags::COLOR).as_deref() == Some(color.as_str())
-        }))
+        Ok(self
+            .describe_group(name)
+            .await?
+            .is_some_and(|g| tags::is_colour_of(&observe::listed_fleet(&g).tags, &app.app, color)))
     }
 }
 
@@ -522,33 +515,14 @@ pub(super) fn listener_tags(
     app: &AppRef,
     role: crate::model::ListenerRole,
 ) -> Vec<elb::types::Tag> {
-    tags::owned_listener(&app.app, role, &app.load_balancer)
-        .into_iter()
+    elb_tags(app.tags(Made::Listener(role)))
+}
+
+/// Tags as Elastic Load Balancing takes them.
+fn elb_tags(tags: Vec<(&'static str, String)>) -> Vec<elb::types::Tag> {
+    tags.into_iter()
         .map(|(k, v)| elb::types::Tag::builder().key(k).value(v).build())
         .collect()
-}
-
-/// The tags of what cutover makes for `app` (target groups).
-fn elb_tags_for_app(app: &AppRef) -> Vec<elb::types::Tag> {
-    [
-        (tags::APP, app.app.as_str()),
-        (tags::MANAGED, "true"),
-        (tags::LOAD_BALANCER, app.load_balancer.as_str()),
-    ]
-    .into_iter()
-    .map(|(k, v)| elb::types::Tag::builder().key(k).value(v).build())
-    .collect()
-}
-
-fn elb_tags(app: &AppRef, color: Color) -> Vec<elb::types::Tag> {
-    let mut t = elb_tags_for_app(app);
-    t.push(
-        elb::types::Tag::builder()
-            .key(tags::COLOR)
-            .value(color.as_str())
-            .build(),
-    );
-    t
 }
 
 fn asg_tag(fleet: &FleetName, k: &str, v: &str) -> asg::types::Tag {
@@ -825,7 +799,7 @@ impl Provider for Aws {
                     .http_code(&hc.matcher)
                     .build(),
             )
-            .set_tags(Some(elb_tags(app, color)))
+            .set_tags(Some(elb_tags(app.tags(Made::TargetGroup(color)))))
             .send()
             .await
             .map_err(|e| err("CreateTargetGroup", e));
@@ -1001,13 +975,15 @@ impl Provider for Aws {
         tg_arn: &TargetGroupArn,
     ) -> Result<()> {
         self.count("CreateAutoScalingGroup");
-        let tags = vec![
-            asg_tag(&c.name, tags::APP, &app.app),
-            asg_tag(&c.name, tags::COLOR, color.as_str()),
-            asg_tag(&c.name, tags::MANAGED, "true"),
-            asg_tag(&c.name, tags::RELEASE, &c.release),
-            asg_tag(&c.name, tags::LOAD_BALANCER, &app.load_balancer),
-        ];
+        let made = Made::Fleet {
+            color,
+            release: &c.release,
+        };
+        let tags = app
+            .tags(made)
+            .into_iter()
+            .map(|(k, v)| asg_tag(&c.name, k, &v))
+            .collect();
         let (plain, mixed) = fleet_template(c, template_id, version);
         let out = self
             .asg
@@ -1361,27 +1337,8 @@ impl Provider for Aws {
     }
 
     async fn fleet_members(&self, fleet: &FleetName) -> Result<Option<Members>> {
-        Ok(self.describe_group(fleet).await?.map(|g| {
-            let alive: Vec<_> = g
-                .instances()
-                .iter()
-                .filter(|i| {
-                    i.lifecycle_state()
-                        .is_none_or(|l| l.as_str() != "Terminated")
-                })
-                .collect();
-            let older = observe::older_instances(&g);
-            Members {
-                running: alive.len(),
-                current: alive
-                    .iter()
-                    .filter(|i| !observe::leaving(i))
-                    .filter_map(|i| i.instance_id())
-                    .filter(|id| !older.iter().any(|o| o == id))
-                    .map(str::to_string)
-                    .collect(),
-            }
-        }))
+        let g = self.describe_group(fleet).await?;
+        Ok(g.as_ref().map(|g| Members::of(&observe::listed_fleet(g))))
     }
 
     async fn look_up(

@@ -31,10 +31,14 @@ use crate::model::observed::{
     self, Managed, ManagedKind, Observed, Reads, TargetHealth, TargetState,
 };
 use crate::model::{
-    names, tags, Capacity, Color, Forward, HealthCheck, LoadBalancerArn, TargetGroupArn,
-    TgAttributes,
+    names, Capacity, Color, Forward, HealthCheck, LoadBalancerArn, TargetGroupArn, TgAttributes,
 };
-use crate::provider::{fingerprint_from_description, AppRef, Provider, ProviderError, Result};
+use crate::provider::convention::listing::{
+    ListedFleet, ListedInstance, ListedParameter, ListedTargetGroup, ListedTemplate, ListedVersion,
+    Listing,
+};
+use crate::provider::convention::{self, tags};
+use crate::provider::{AppRef, Provider, ProviderError, Result};
 use aws_sdk_autoscaling as asg;
 use aws_sdk_ec2 as ec2;
 use aws_sdk_elasticloadbalancingv2 as elb;
@@ -83,7 +87,7 @@ struct Found {
 /// What round two found.
 struct Details {
     listeners: BTreeMap<String, Vec<observed::Listener>>,
-    versions: BTreeMap<String, Vec<observed::LaunchTemplateVersion>>,
+    versions: BTreeMap<String, Vec<ListedVersion>>,
     target_groups: BTreeMap<String, (Vec<TargetHealth>, TgAttributes)>,
     tags: BTreeMap<String, BTreeMap<String, String>>,
 }
@@ -137,34 +141,17 @@ impl Aws {
         }
     }
 
-    /// Both rounds for `apps`; a snapshot is whole or it is not made.
+    /// Both rounds for `apps`, then the listeners' tags and the rules the
+    /// snapshots hold; a snapshot is whole or it is not made.
     async fn observe_together(&self, apps: &[AppRef], reads: Reads) -> Result<Vec<Observed>> {
         let now = self.now_secs();
         let found = self.round_one(apps, reads).await?;
         let details = self.round_two(&found, reads).await?;
-        let snapshots: Vec<Observed> = apps
-            .iter()
-            .map(|app| assemble(app, now, &found, &details))
-            .collect();
-        let ports: Vec<Vec<u16>> = apps
-            .iter()
-            .zip(&snapshots)
-            .map(|(app, obs)| app.rule_ports_to_read(&obs.listeners, &obs.own_target_groups()))
-            .collect();
-        let listeners = snapshots
-            .iter()
-            .zip(&ports)
-            .flat_map(|(obs, ports)| {
-                obs.listeners
-                    .iter()
-                    .filter(|l| ports.contains(&l.port))
-                    .map(|l| l.arn.to_string())
-            })
-            .collect::<BTreeSet<_>>();
+        let mut listing = listing(now, found, details);
         // Whose each listener is: its tags, 20 listeners a DescribeTags,
         // beside the rules (with the settings: plan, apply, drift).
         let tagged: Vec<String> = if reads.settings {
-            details
+            listing
                 .listeners
                 .values()
                 .flatten()
@@ -173,45 +160,27 @@ impl Aws {
         } else {
             Vec::new()
         };
-        let (rules, listener_tags) = futures::try_join!(
-            self.rules_on(listeners.into_iter().collect()),
-            self.tags_of(tagged)
+        let (rules, tags) = futures::try_join!(
+            self.rules_on(rules_to_read(apps, &listing)),
+            self.tags_of(tagged.clone())
         )?;
-        let mut snapshots: Vec<Observed> = apps
-            .iter()
-            .zip(snapshots)
-            .zip(ports)
-            .map(|((app, mut obs), ports)| {
-                if reads.settings {
-                    with_owners(app, &mut obs, &details, &listener_tags);
-                }
-                (obs.rules, obs.other_rules) =
-                    super::rules::rules_for(&app.app, &obs.listeners, &ports, &rules);
-                obs
-            })
-            .collect();
-        self.stray_rules(apps, &mut snapshots).await?;
-        Ok(snapshots)
-    }
-
-    /// Whatever else a listener the plan no longer names serves (other
-    /// apps' rules): read only when an app has such a listener.
-    async fn stray_rules(&self, apps: &[AppRef], snapshots: &mut [Observed]) -> Result<()> {
-        let strays: Vec<String> = snapshots
-            .iter()
-            .flat_map(|o| o.strays.iter().map(|l| l.arn.to_string()))
-            .collect();
-        if strays.is_empty() {
-            return Ok(());
+        listing.rules.extend(super::rules::listed(rules));
+        for arn in tagged {
+            let t = tags.get(&arn).cloned().unwrap_or_default();
+            listing.listener_tags.insert(arn, t);
         }
-        let rules = self.rules_on(strays).await?;
-        for (app, obs) in apps.iter().zip(snapshots.iter_mut()) {
-            let ports: Vec<u16> = obs.strays.iter().map(|l| l.port).collect();
-            let (ours, others) = super::rules::rules_for(&app.app, &obs.strays, &ports, &rules);
-            obs.rules.extend(ours);
-            obs.other_rules.extend(others);
+        // The app's stray listeners, known by their tags now: whatever
+        // else they serve (other apps' rules), read only when there are.
+        let strays = rules_to_read(apps, &listing);
+        if !strays.is_empty() {
+            listing
+                .rules
+                .extend(super::rules::listed(self.rules_on(strays).await?));
         }
-        Ok(())
+        Ok(apps
+            .iter()
+            .map(|app| convention::assemble(app, &listing))
+            .collect())
     }
 
     async fn round_one(&self, apps: &[AppRef], reads: Reads) -> Result<Found> {
@@ -561,7 +530,7 @@ impl Aws {
         id: &str,
     ) -> Result<Vec<observed::LaunchTemplateVersion>> {
         let all = self.describe_versions(Some(id), vec![]).await?;
-        Ok(all.into_iter().map(|(_, v)| v).collect())
+        Ok(all.iter().map(|(_, v)| convention::version(v)).collect())
     }
 
     /// Versions `versions` of template `id` (all when empty), or with no
@@ -571,7 +540,7 @@ impl Aws {
         &self,
         id: Option<&str>,
         versions: Vec<String>,
-    ) -> Result<Vec<(String, observed::LaunchTemplateVersion)>> {
+    ) -> Result<Vec<(String, ListedVersion)>> {
         let mut pages = self
             .ec2
             .describe_launch_template_versions()
@@ -593,10 +562,7 @@ impl Aws {
     /// and the versions its fleets run. Many templates: the region's
     /// `$Latest` in one paged call, then one call for each template with a
     /// fleet on an older version. Few: one call each.
-    async fn versions(
-        &self,
-        found: &Found,
-    ) -> Result<BTreeMap<String, Vec<observed::LaunchTemplateVersion>>> {
+    async fn versions(&self, found: &Found) -> Result<BTreeMap<String, Vec<ListedVersion>>> {
         let running: Vec<(String, i64)> = found
             .groups
             .iter()
@@ -616,7 +582,7 @@ impl Aws {
                 )
             })
             .collect();
-        let mut out: BTreeMap<String, Vec<observed::LaunchTemplateVersion>> = BTreeMap::new();
+        let mut out: BTreeMap<String, Vec<ListedVersion>> = BTreeMap::new();
         if wanted.len() > TEMPLATES_ONE_BY_ONE {
             for (id, v) in self.describe_versions(None, vec!["$Latest".into()]).await? {
                 if wanted.contains_key(id.as_str()) {
@@ -628,7 +594,7 @@ impl Aws {
             let have = out.get(id).map(Vec::as_slice).unwrap_or_default();
             let missing: Vec<String> = numbers
                 .into_iter()
-                .filter(|n| !have.iter().any(|v| v.number == *n))
+                .filter(|n| !have.iter().any(|v| v.version.number == *n))
                 .map(|n| n.to_string())
                 .collect();
             (!missing.is_empty()).then_some((id.to_string(), missing))
@@ -757,18 +723,13 @@ impl Aws {
             self.count("DescribeAutoScalingGroups");
             let page = page.map_err(|e| err("DescribeAutoScalingGroups", e))?;
             for g in page.auto_scaling_groups() {
-                let tag = |k: &str| {
-                    g.tags()
-                        .iter()
-                        .find(|t| t.key() == Some(k))
-                        .and_then(|t| t.value())
-                };
-                out.push(Managed {
-                    kind: ManagedKind::AutoScalingGroup,
-                    name: g.auto_scaling_group_name().unwrap_or_default().to_string(),
-                    app: tag(tags::APP).unwrap_or_default().to_string(),
-                    load_balancer: tag(tags::LOAD_BALANCER).map(str::to_string),
-                });
+                let name = g.auto_scaling_group_name().unwrap_or_default();
+                out.extend(tags::managed(
+                    ManagedKind::AutoScalingGroup,
+                    name,
+                    &group_tags(g),
+                    None,
+                ));
             }
         }
         Ok(out)
@@ -799,18 +760,17 @@ impl Aws {
         Ok(target_groups
             .iter()
             .filter_map(|t| {
-                let tag = tags.get(t.target_group_arn()?)?;
-                tag.get(tags::MANAGED)?;
                 let used_by = t
                     .load_balancer_arns()
                     .first()
                     .and_then(|a| load_balancer_name(a));
-                Some(Managed {
-                    kind: ManagedKind::TargetGroup,
-                    name: t.target_group_name()?.to_string(),
-                    app: tag.get(tags::APP).cloned().unwrap_or_default(),
-                    load_balancer: tag.get(tags::LOAD_BALANCER).cloned().or(used_by),
-                })
+                let name = t.target_group_name()?;
+                tags::managed(
+                    ManagedKind::TargetGroup,
+                    name,
+                    tags.get(t.target_group_arn()?)?,
+                    used_by,
+                )
             })
             .collect())
     }
@@ -849,115 +809,65 @@ where
     Ok(found.into_iter().flatten().collect())
 }
 
-/// The app's own target groups in a snapshot.
-/// The app's listeners with their owners' tags, split into those the plan
-/// names and its strays (`observed::split_listeners`).
-fn with_owners(
-    app: &AppRef,
-    obs: &mut Observed,
-    details: &Details,
-    tags: &BTreeMap<String, BTreeMap<String, String>>,
-) {
-    let all = obs
-        .load_balancer
-        .as_ref()
-        .and_then(|lb| details.listeners.get(lb.arn.as_str()))
-        .cloned()
-        .unwrap_or_default()
+/// The listeners whose rules the snapshots of `apps` hold and `listing`
+/// does not yet.
+fn rules_to_read(apps: &[AppRef], listing: &Listing) -> Vec<String> {
+    apps.iter()
+        .flat_map(|app| convention::rules_to_read(app, listing))
+        .map(|arn| arn.to_string())
+        .collect::<BTreeSet<_>>()
         .into_iter()
-        .map(|mut l| {
-            let t = tags.get(l.arn.as_str()).cloned().unwrap_or_default();
-            l.tags = Some(observed::ListenerTags::from_tags(&t));
-            l
+        .collect()
+}
+
+/// What both rounds found, in the cloud's own terms.
+fn listing(now: i64, found: Found, details: Details) -> Listing {
+    let target_groups = found
+        .target_groups
+        .iter()
+        .map(|tg| {
+            let arn = tg.target_group_arn().unwrap_or_default();
+            let (targets, attributes) = details.target_groups.get(arn).cloned().unwrap_or_default();
+            ListedTargetGroup {
+                group: target_group_from(tg, targets, attributes),
+                tags: details.tags.get(arn).cloned(),
+            }
         })
         .collect();
-    (obs.listeners, obs.strays) =
-        observed::split_listeners(&app.app, &app.listener_ports, &obs.own_target_groups(), all);
-}
-
-/// One app's snapshot, from what both rounds found.
-fn assemble(app: &AppRef, now: i64, found: &Found, details: &Details) -> Observed {
-    let load_balancer = found.load_balancers.get(&app.load_balancer).cloned();
-    let listeners = load_balancer
-        .as_ref()
-        .and_then(|lb| details.listeners.get(lb.arn.as_str()))
-        .map(|ls| {
-            ls.iter()
-                .filter(|l| app.listener_ports.contains(&l.port))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut obs = Observed {
-        now,
-        load_balancer,
-        listeners,
-        ..Observed::default()
-    };
-    for tg in &found.target_groups {
-        let Some(c) = color_named(app, tg.target_group_name().unwrap_or_default()) else {
-            continue;
-        };
-        let arn = tg.target_group_arn().unwrap_or_default();
-        let (targets, attributes) = details.target_groups.get(arn).cloned().unwrap_or_default();
-        *obs.target_groups.get_mut(c) =
-            Some(target_group_from(tg, targets, attributes, &details.tags));
-    }
-    // A group being deleted ("Delete in progress") is as good as gone.
-    for g in found.groups.iter().filter(|g| g.status().is_none()) {
-        if let Some(c) = color_named(app, g.auto_scaling_group_name().unwrap_or_default()) {
-            let mut fleet = fleet_from(g);
-            fleet.scaling = found.policies.get(fleet.name.as_str()).copied();
-            *obs.fleets.get_mut(c) = Some(fleet);
-        }
-    }
-    obs.launch_template = found
+    let templates = found
         .templates
-        .get(&names::launch_template(&app.app))
-        .map(|t| observed::LaunchTemplate {
-            id: t.id.clone(),
-            versions: details.versions.get(&t.id).cloned().unwrap_or_default(),
-        });
-    obs.active = found
-        .parameters
-        .get(&app.state_parameter)
-        .and_then(|(v, since)| {
-            Some(observed::Active {
-                color: Color::parse(v)?,
-                since: *since,
-            })
-        });
-    obs.lock = found
-        .parameters
-        .get(&names::lock_parameter(&app.state_parameter))
-        .map(|(v, _)| v.clone());
-    obs.previous = found
-        .parameters
-        .get(&names::previous_parameter(&app.state_parameter))
-        .and_then(|(v, _)| observed::Previous::parse(v));
-    obs
-}
-
-/// Which colour's resource `name` is ("<app>-blue", "<app>-green").
-fn color_named(app: &AppRef, name: &str) -> Option<Color> {
-    Color::ALL
         .into_iter()
-        .find(|c| app.fleet(*c).as_str() == name)
+        .map(|(name, t)| {
+            let versions = details.versions.get(&t.id).cloned().unwrap_or_default();
+            (name, ListedTemplate { id: t.id, versions })
+        })
+        .collect();
+    Listing {
+        now,
+        load_balancers: found.load_balancers,
+        listeners: details.listeners,
+        listener_tags: BTreeMap::new(),
+        target_groups,
+        fleets: found.groups.iter().map(listed_fleet).collect(),
+        templates,
+        parameters: found
+            .parameters
+            .into_iter()
+            .map(|(name, (value, modified))| (name, ListedParameter { value, modified }))
+            .collect(),
+        policies: found.policies,
+        rules: BTreeMap::new(),
+    }
 }
 
 fn target_group_from(
     tg: &elb::types::TargetGroup,
     targets: Vec<TargetHealth>,
     attributes: TgAttributes,
-    tg_tags: &BTreeMap<String, BTreeMap<String, String>>,
 ) -> observed::TargetGroup {
     let arn = tg.target_group_arn().unwrap_or_default();
     observed::TargetGroup {
-        contract_pending: tg_tags
-            .get(arn)
-            .and_then(|t| t.get(tags::CONTRACT_PENDING))
-            .filter(|v| !v.is_empty())
-            .cloned(),
+        contract_pending: None,
         arn: arn.into(),
         name: tg.target_group_name().unwrap_or_default().to_string(),
         port: tg.port().unwrap_or(0) as u16,
@@ -1020,16 +930,12 @@ fn group_template(
         .or_else(|| Some(templates.get(spec.launch_template_name()?)?.id.clone()))
 }
 
-/// A version as an observation holds it, with its template's id.
-fn version_from(
-    v: &ec2::types::LaunchTemplateVersion,
-) -> (String, observed::LaunchTemplateVersion) {
+/// A version as listed (its description as written), with its template's id.
+fn version_from(v: &ec2::types::LaunchTemplateVersion) -> (String, ListedVersion) {
     let data = v.launch_template_data();
     let version = observed::LaunchTemplateVersion {
         number: v.version_number().unwrap_or(0),
-        fingerprint: v
-            .version_description()
-            .and_then(fingerprint_from_description),
+        fingerprint: None,
         image_id: data.and_then(|d| d.image_id()).map(str::to_string),
         instance_type: data
             .and_then(|d| d.instance_type())
@@ -1040,42 +946,57 @@ fn version_from(
             .map(|t| t == ec2::types::LaunchTemplateHttpTokensState::Required),
         root_volume: data.and_then(root_volume_from),
     };
+    let listed = ListedVersion {
+        description: v.version_description().map(str::to_string),
+        version,
+    };
     (
         v.launch_template_id().unwrap_or_default().to_string(),
-        version,
+        listed,
     )
 }
 
-/// Instances launched from another launch template version than the
-/// group's, as each instance reports it (AWS reports the version an
-/// instance was launched from; the test server in front of moto does too,
-/// where moto alone reports the template's current default for all).
-/// Terminating instances are leaving and not counted either way.
-pub(super) fn older_instances(g: &asg::types::AutoScalingGroup) -> Vec<String> {
-    let Some(version) = group_version(g) else {
-        return Vec::new();
-    };
-    g.instances()
+/// An Auto Scaling group's tags.
+fn group_tags(g: &asg::types::AutoScalingGroup) -> tags::Tags {
+    g.tags()
         .iter()
-        .filter(|i| !leaving(i))
-        .filter(|i| {
-            i.launch_template()
-                .and_then(|l| l.version())
-                .and_then(|v| v.parse::<i64>().ok())
-                .is_some_and(|v| v != version)
-        })
-        .filter_map(|i| i.instance_id().map(str::to_string))
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
         .collect()
 }
 
+/// An Auto Scaling group as listed: what it is set to, its tags and its
+/// instances (a terminated one is gone), each with the launch template
+/// version it reports it was launched from (AWS does; the test server in
+/// front of moto does too, where moto alone reports the template's
+/// current default for all).
+pub(super) fn listed_fleet(g: &asg::types::AutoScalingGroup) -> ListedFleet {
+    let instances = g
+        .instances()
+        .iter()
+        .filter(|i| {
+            i.lifecycle_state()
+                .is_none_or(|l| l.as_str() != "Terminated")
+        })
+        .map(|i| ListedInstance {
+            id: i.instance_id().unwrap_or_default().to_string(),
+            version: i
+                .launch_template()
+                .and_then(|l| l.version())
+                .and_then(|v| v.parse::<i64>().ok()),
+            leaving: leaving(i),
+        })
+        .collect();
+    ListedFleet {
+        fleet: fleet_from(g),
+        deleting: g.status().is_some(),
+        tags: group_tags(g),
+        instances,
+    }
+}
+
+/// What the group is set to; what cutover's tags record, its instances and
+/// its policy are the convention's to read (`convention::assemble`).
 fn fleet_from(g: &asg::types::AutoScalingGroup) -> observed::Fleet {
-    let tag = |k: &str| {
-        g.tags()
-            .iter()
-            .find(|t| t.key() == Some(k))
-            .and_then(|t| t.value())
-            .map(str::to_string)
-    };
     observed::Fleet {
         name: g.auto_scaling_group_name().unwrap_or_default().into(),
         capacity: Capacity {
@@ -1084,7 +1005,7 @@ fn fleet_from(g: &asg::types::AutoScalingGroup) -> observed::Fleet {
             desired: g.desired_capacity().unwrap_or(0) as u32,
         },
         launch_template_version: group_version(g),
-        older: older_instances(g),
+        older: Vec::new(),
         scaling: None,
         health_check_grace_secs: g.health_check_grace_period().unwrap_or(0).max(0) as u32,
         warmup_secs: g.default_instance_warmup().map(|s| s.max(0) as u32),
@@ -1110,9 +1031,9 @@ fn fleet_from(g: &asg::types::AutoScalingGroup) -> observed::Fleet {
             .unwrap_or(0)
             .max(0) as u32,
         capacity_rebalance: g.capacity_rebalance().unwrap_or(false),
-        release: tag(tags::RELEASE),
-        rolled_back: tag(tags::ROLLED_BACK).and_then(|v| tags::parse_rolled_back(&v)),
-        rolled_back_why: tag(tags::ROLLED_BACK_WHY),
+        release: None,
+        rolled_back: None,
+        rolled_back_why: None,
         subnets: g
             .vpc_zone_identifier()
             .map(|s| {
@@ -1122,12 +1043,7 @@ fn fleet_from(g: &asg::types::AutoScalingGroup) -> observed::Fleet {
                     .collect()
             })
             .unwrap_or_default(),
-        instances: g
-            .instances()
-            .iter()
-            .filter(|i| !leaving(i))
-            .filter_map(|i| i.instance_id().map(str::to_string))
-            .collect(),
+        instances: Vec::new(),
         target_groups: g
             .target_group_arns()
             .iter()

@@ -3,8 +3,9 @@
 //! rules on the listener, and the listener itself, are only read.
 
 use super::{err, observe, Aws};
-use crate::model::observed::{OtherRule, Rule};
-use crate::model::{tags, Forward, ForwardAt, ListenerArn, ListenerRule, RuleArn};
+use crate::model::{Forward, ForwardAt, ListenerArn, ListenerRule, RuleArn};
+use crate::provider::convention::listing::ListedRule;
+use crate::provider::convention::tags;
 use crate::provider::{AppRef, ProviderError, Result};
 use aws_sdk_elasticloadbalancingv2 as elb;
 use std::collections::BTreeMap;
@@ -156,7 +157,7 @@ impl Aws {
                 let rules = self.rules_on(vec![listener.to_string()]).await?;
                 let ours = rules.into_values().flatten().find(|(r, t)| {
                     r.priority() == Some(rule.priority.to_string().as_str())
-                        && t.get(tags::APP) == Some(&app.app)
+                        && tags::is_apps(t, &app.app)
                 });
                 match ours.and_then(|(r, _)| r.rule_arn().map(RuleArn::from)) {
                     Some(arn) => Ok(arn),
@@ -339,40 +340,28 @@ fn rule_from(r: &elb::types::Rule) -> ListenerRule {
     rule
 }
 
-/// The app's rules and everyone else's, on the listeners at `ports`.
-pub(super) fn rules_for(
-    app: &str,
-    listeners: &[crate::model::observed::Listener],
-    ports: &[u16],
-    rules: &RulesOf,
-) -> (Vec<Rule>, Vec<OtherRule>) {
-    let (mut ours, mut others) = (Vec::new(), Vec::new());
-    for l in listeners.iter().filter(|l| ports.contains(&l.port)) {
-        for (r, t) in rules.get(l.arn.as_str()).into_iter().flatten() {
-            if r.is_default() == Some(true) {
-                continue;
-            }
-            let arn = RuleArn::from(r.rule_arn().unwrap_or_default());
-            let owner = t.get(tags::APP).cloned();
-            if owner.as_deref() == Some(app) {
-                let seen = observe::forward_seen(r.actions());
-                ours.push(Rule {
-                    arn,
-                    port: l.port,
-                    rule: rule_from(r),
-                    forward: seen.forward,
-                    affinity_secs: seen.affinity_secs,
-                    kept_actions: seen.kept,
-                });
-            } else {
-                others.push(OtherRule {
-                    arn,
-                    port: l.port,
-                    priority: rule_from(r).priority,
-                    app: owner,
-                });
-            }
-        }
-    }
-    (ours, others)
+/// Each listener's rules as listed: the default rule left out (it is the
+/// listener's default action).
+pub(super) fn listed(rules: RulesOf) -> BTreeMap<String, Vec<ListedRule>> {
+    rules
+        .into_iter()
+        .map(|(listener, rules)| {
+            let listed = rules
+                .into_iter()
+                .filter(|(r, _)| r.is_default() != Some(true))
+                .map(|(r, tags)| {
+                    let seen = observe::forward_seen(r.actions());
+                    ListedRule {
+                        arn: RuleArn::from(r.rule_arn().unwrap_or_default()),
+                        rule: rule_from(&r),
+                        forward: seen.forward,
+                        affinity_secs: seen.affinity_secs,
+                        kept_actions: seen.kept,
+                        tags,
+                    }
+                })
+                .collect();
+            (listener, listed)
+        })
+        .collect()
 }
