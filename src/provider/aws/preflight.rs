@@ -3,14 +3,15 @@
 //! answer (a describe by id fails on the first missing one and names only
 //! it). A lookup the role may not make comes back `Unchecked`.
 
-use super::{err, Aws};
+use super::errors::err;
+use super::Aws;
 use crate::model::named::{Certificate, Found, Named, Seen};
 use crate::provider::Result;
 use aws_sdk_ec2::types::Filter;
 use std::collections::BTreeMap;
 
 impl Aws {
-    pub(super) async fn look_up_named(&self, named: &Named) -> Result<Found> {
+    pub(super) async fn look_up(&self, named: &Named) -> Result<Found> {
         let (load_balancer, vpc, subnets, security_groups, key_pair, certificates) = futures::join!(
             self.load_balancer_vpc(&named.load_balancer),
             self.vpc_seen(&named.vpc),

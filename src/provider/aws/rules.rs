@@ -2,17 +2,13 @@
 //! app, its forward moved by ModifyRule, found again by its tags. Other
 //! rules on the listener, and the listener itself, are only read.
 
-use super::{err, observe, Aws};
-use crate::model::{Forward, ForwardAt, ListenerArn, ListenerRule, RuleArn};
-use crate::provider::convention::listing::ListedRule;
-use crate::provider::convention::tags;
+use super::convert::{conditions, forward_action, forward_from, listener_tags, RulesOf};
+use super::errors::{code_of, err};
+use super::Aws;
+use crate::model::{Forward, ForwardAt, ListenerArn, ListenerRule, LoadBalancerArn, RuleArn};
+use crate::provider::convention::tags::{self};
 use crate::provider::{AppRef, ProviderError, Result};
 use aws_sdk_elasticloadbalancingv2 as elb;
-use std::collections::BTreeMap;
-
-/// A listener's rules with their tags, as DescribeRules and DescribeTags
-/// give them.
-pub(super) type RulesOf = BTreeMap<String, Vec<(elb::types::Rule, BTreeMap<String, String>)>>;
 
 impl Aws {
     /// Every rule of each listener in `listeners` (ARN), with its tags.
@@ -46,7 +42,7 @@ impl Aws {
             let mut out = vec![crate::provider::Forwarding {
                 place: format!("listener :{port}"),
                 arn: arn.to_string(),
-                forward: super::observe::forward_from(l.default_actions()),
+                forward: forward_from(l.default_actions()),
             }];
             for r in self.describe_rules(Some(arn), None).await? {
                 if r.is_default() == Some(true) {
@@ -55,7 +51,7 @@ impl Aws {
                 out.push(crate::provider::Forwarding {
                     place: format!("rule {} on :{port}", r.priority().unwrap_or("?")),
                     arn: r.rule_arn().unwrap_or_default().to_string(),
-                    forward: super::observe::forward_from(r.actions()),
+                    forward: forward_from(r.actions()),
                 });
             }
             Ok::<_, crate::provider::ProviderError>(out)
@@ -94,7 +90,7 @@ impl Aws {
     }
 
     /// DescribeRules for a listener (every page) or for rule ARNs.
-    async fn describe_rules(
+    pub(super) async fn describe_rules(
         &self,
         listener: Option<&str>,
         rules: Option<Vec<String>>,
@@ -136,8 +132,8 @@ impl Aws {
             .listener_arn(listener.as_str())
             .priority(rule.priority as i32)
             .set_conditions(Some(conditions(rule)))
-            .actions(Self::forward_action(forward, 0)?)
-            .set_tags(Some(super::listener_tags(app, role)))
+            .actions(forward_action(forward, 0)?)
+            .set_tags(Some(listener_tags(app, role)))
             .send()
             .await;
         match sent {
@@ -217,7 +213,7 @@ impl Aws {
                 let r = rules
                     .first()
                     .ok_or_else(|| ProviderError::NotFound(format!("rule {arn}")))?;
-                Ok(observe::forward_from(r.actions()))
+                Ok(forward_from(r.actions()))
             }
         }
     }
@@ -247,121 +243,50 @@ impl Aws {
             .first()
             .ok_or_else(|| ProviderError::api("ModifyRule", "no rule in the response"))?;
         self.remember_rule(r);
-        Ok(observe::forward_from(r.actions()))
+        Ok(forward_from(r.actions()))
     }
-}
 
-/// The conditions that match what `rule` says.
-fn conditions(rule: &ListenerRule) -> Vec<elb::types::RuleCondition> {
-    let mut out = Vec::new();
-    if !rule.hosts.is_empty() {
-        out.push(
-            elb::types::RuleCondition::builder()
-                .field("host-header")
-                .host_header_config(
-                    elb::types::HostHeaderConditionConfig::builder()
-                        .set_values(Some(rule.hosts.clone()))
-                        .build(),
-                )
-                .build(),
-        );
+    pub(super) async fn create_rule(
+        &self,
+        app: &AppRef,
+        role: crate::model::ListenerRole,
+        listener: &ListenerArn,
+        rule: &crate::model::ListenerRule,
+        forward: &Forward,
+    ) -> Result<crate::model::RuleArn> {
+        self.create_rule_on(app, role, listener, rule, forward)
+            .await
     }
-    if !rule.paths.is_empty() {
-        out.push(
-            elb::types::RuleCondition::builder()
-                .field("path-pattern")
-                .path_pattern_config(
-                    elb::types::PathPatternConditionConfig::builder()
-                        .set_values(Some(rule.paths.clone()))
-                        .build(),
-                )
-                .build(),
-        );
-    }
-    for (name, values) in &rule.headers {
-        out.push(
-            elb::types::RuleCondition::builder()
-                .field("http-header")
-                .http_header_config(
-                    elb::types::HttpHeaderConditionConfig::builder()
-                        .http_header_name(name)
-                        .set_values(Some(values.clone()))
-                        .build(),
-                )
-                .build(),
-        );
-    }
-    if !rule.methods.is_empty() {
-        out.push(
-            elb::types::RuleCondition::builder()
-                .field("http-request-method")
-                .http_request_method_config(
-                    elb::types::HttpRequestMethodConditionConfig::builder()
-                        .set_values(Some(rule.methods.clone()))
-                        .build(),
-                )
-                .build(),
-        );
-    }
-    out
-}
 
-/// A live rule's priority and conditions as a [`ListenerRule`].
-fn rule_from(r: &elb::types::Rule) -> ListenerRule {
-    let mut rule = ListenerRule {
-        priority: r.priority().and_then(|p| p.parse().ok()).unwrap_or(0),
-        hosts: vec![],
-        paths: vec![],
-        methods: vec![],
-        headers: Default::default(),
-    };
-    for c in r.conditions() {
-        let values = |config: Option<&[String]>| -> Vec<String> {
-            match config {
-                Some(v) if !v.is_empty() => v.to_vec(),
-                _ => c.values().to_vec(),
-            }
-        };
-        match c.field().unwrap_or_default() {
-            "host-header" => rule.hosts = values(c.host_header_config().map(|h| h.values())),
-            "path-pattern" => rule.paths = values(c.path_pattern_config().map(|p| p.values())),
-            "http-request-method" => {
-                rule.methods = values(c.http_request_method_config().map(|m| m.values()))
-            }
-            "http-header" => {
-                if let Some(h) = c.http_header_config() {
-                    let name = h.http_header_name().unwrap_or_default().to_string();
-                    rule.headers.insert(name, h.values().to_vec());
-                }
-            }
-            _ => {}
+    pub(super) async fn modify_rule(
+        &self,
+        arn: &crate::model::RuleArn,
+        rule: &crate::model::ListenerRule,
+        forward: &Forward,
+    ) -> Result<()> {
+        self.modify_rule_to(arn, rule, forward).await
+    }
+
+    pub(super) async fn delete_rule(&self, arn: &crate::model::RuleArn) -> Result<()> {
+        self.count("DeleteRule");
+        match self
+            .elb
+            .delete_rule()
+            .rule_arn(arn.as_str())
+            .send()
+            .await
+            .map_err(|e| err("DeleteRule", e))
+        {
+            // Gone already (a call whose answer was lost): done.
+            Err(e) if code_of(&e) == Some("RuleNotFound") => Ok(()),
+            other => other.map(|_| ()),
         }
     }
-    rule
-}
 
-/// Each listener's rules as listed: the default rule left out (it is the
-/// listener's default action).
-pub(super) fn listed(rules: RulesOf) -> BTreeMap<String, Vec<ListedRule>> {
-    rules
-        .into_iter()
-        .map(|(listener, rules)| {
-            let listed = rules
-                .into_iter()
-                .filter(|(r, _)| r.is_default() != Some(true))
-                .map(|(r, tags)| {
-                    let seen = observe::forward_seen(r.actions());
-                    ListedRule {
-                        arn: RuleArn::from(r.rule_arn().unwrap_or_default()),
-                        rule: rule_from(&r),
-                        forward: seen.forward,
-                        affinity_secs: seen.affinity_secs,
-                        kept_actions: seen.kept,
-                        tags,
-                    }
-                })
-                .collect();
-            (listener, listed)
-        })
-        .collect()
+    pub(super) async fn forwards_on(
+        &self,
+        lb: &LoadBalancerArn,
+    ) -> Result<Vec<crate::provider::Forwarding>> {
+        self.forwards_on_load_balancer(lb).await
+    }
 }
