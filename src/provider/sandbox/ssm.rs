@@ -1,0 +1,52 @@
+//! Systems Manager parameters: the active colour, the deploy record and the
+//! lock.
+
+use super::world::{SbParameter, World};
+use crate::provider::Result;
+
+impl World {
+    /// Puts `value` in parameter `parameter`, made when missing.
+    pub(super) fn put_parameter(&mut self, parameter: &str, value: &str) -> Result<()> {
+        let now = self.now_ms();
+        let p = self
+            .parameters
+            .entry(parameter.to_string())
+            .or_insert(SbParameter {
+                value: String::new(),
+                modified_ms: now,
+                version: 0,
+            });
+        p.value = value.to_string();
+        p.modified_ms = now;
+        p.version += 1;
+        Ok(())
+    }
+
+    /// Takes lock `name` for `holder` unless someone holds it: then, who.
+    pub(super) fn try_lock(&mut self, name: &str, holder: &str) -> Result<Option<String>> {
+        if let Some(p) = self.parameters.get(name) {
+            return Ok(Some(p.value.clone()));
+        }
+        let now = self.now_ms();
+        self.parameters.insert(
+            name.to_string(),
+            SbParameter {
+                value: holder.to_string(),
+                modified_ms: now,
+                version: 1,
+            },
+        );
+        Ok(None)
+    }
+
+    /// Who holds lock `name`, if anyone.
+    pub(super) fn read_lock(&self, name: &str) -> Result<Option<String>> {
+        Ok(self.parameters.get(name).map(|p| p.value.clone()))
+    }
+
+    /// Lets go of lock `name`.
+    pub(super) fn delete_lock(&mut self, name: &str) -> Result<()> {
+        self.parameters.remove(name);
+        Ok(())
+    }
+}
