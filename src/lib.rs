@@ -5,6 +5,8 @@
 //! - [`model`]: the data everything else speaks: values ([`model::Color`],
 //!   [`model::Weights`] …), the [`model::observed::Observed`] snapshot of live
 //!   state, and the [`model::plan::Plan`];
+//! - [`gate`]: each kind of smoke test and gate: its keys, how it is
+//!   shown, what it reads and its verdict;
 //! - [`decide`]: pure decisions over that data: the planner, rollback, drift,
 //!   diff, status, saved-plan staleness;
 //! - [`render`]: text, markdown and JSON views of what `decide` produced;
@@ -16,6 +18,7 @@
 //! no processes; `tests/it/architecture.rs` keeps it that way.
 
 pub mod decide;
+pub mod gate;
 pub mod model;
 pub mod provider;
 pub mod render;

@@ -199,7 +199,7 @@ fn settings(old: &Spec, new: &Spec) -> Vec<FieldChange> {
     );
     settings.cmp("rollout.auto_promote", or.auto_promote, nr.auto_promote);
     let checks =
-        |c: &[crate::spec::Check]| list(&c.iter().map(|c| c.describe()).collect::<Vec<_>>());
+        |c: &[crate::gate::Check]| list(&c.iter().map(|c| c.describe()).collect::<Vec<_>>());
     settings.cmp("rollout.smoke", checks(&or.smoke), checks(&nr.smoke));
     settings.cmp("rollout.gates", checks(&or.gates), checks(&nr.gates));
     settings.cmp(

@@ -4,8 +4,8 @@
 //! a resource-level summary ([`Change`]s) for people. The executor carries out
 //! the steps and re-decides nothing; renderers read the plan and compute nothing.
 
+use crate::gate::Check;
 use crate::model::{Capacity, Color, HealthCheck, ListenerRole, Protocol, Release, Weights};
-use crate::spec::Check;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

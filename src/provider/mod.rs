@@ -404,8 +404,9 @@ pub trait Provider: Send + Sync {
     /// Everything tagged `cutover:managed=true` in the account and region.
     async fn list_managed(&self) -> Result<Vec<crate::model::observed::Managed>>;
 
-    /// A CloudWatch alarm's state.
-    async fn alarm_state(&self, name: &str) -> Result<crate::model::observed::AlarmState>;
+    /// What a gate reads from the cloud (a CloudWatch alarm's state); what
+    /// it names not existing is `NotFound`.
+    async fn read_gate(&self, read: &crate::gate::Read) -> Result<crate::gate::Reading>;
 
     /// Remembers on a fleet that release `fingerprint` was rolled back at
     /// `at`, and why (one line).

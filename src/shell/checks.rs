@@ -1,63 +1,10 @@
-//! Smoke tests and gates: run a program (no shell) or make an HTTP request,
-//! each within its timeout, and say what failed with the output to show.
-//!
-//! Alarm gates are answered by the provider (CloudWatch on AWS, simulated
-//! alarms in the sandbox): the executor asks it directly.
+//! What the shell runs for a check (`gate::Run`): a program (no shell) or
+//! an HTTP request, each within its timeout, saying what failed with the
+//! output to show. What a check is and how it is judged is in `crate::gate`;
+//! gates that read the cloud are read by the provider.
 
-use crate::spec::{Check, CheckKind};
+use crate::gate::{CheckEnv, CheckFailure, Run};
 use std::time::Duration;
-
-/// What a check gets to know, also as `CUTOVER_*` environment variables.
-#[derive(Debug, Clone)]
-pub struct CheckEnv {
-    pub app: String,
-    /// The colour being deployed.
-    pub color: String,
-    pub target_group_arn: String,
-    /// The load balancer's DNS name and test listener port, e.g. `http://lb:8080`.
-    pub test_url: String,
-    /// The new colour's production share, during bakes.
-    pub weight: Option<u32>,
-    /// Variables the check must not inherit (secrets such as the webhook URL).
-    pub hidden_env: Vec<String>,
-}
-
-impl CheckEnv {
-    pub fn vars(&self) -> Vec<(&'static str, String)> {
-        let mut v = vec![
-            ("CUTOVER_APP", self.app.clone()),
-            ("CUTOVER_COLOR", self.color.clone()),
-            ("CUTOVER_TARGET_GROUP_ARN", self.target_group_arn.clone()),
-            ("CUTOVER_TEST_URL", self.test_url.clone()),
-        ];
-        if let Some(w) = self.weight {
-            v.push(("CUTOVER_WEIGHT", w.to_string()));
-        }
-        v
-    }
-}
-
-/// A failed check: one line of what, and the output to show.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckFailure {
-    pub what: String,
-    pub output: String,
-    /// The check could not be carried out as the plan writes it (its
-    /// program does not start, its alarm does not exist): a mistake in the
-    /// plan, not evidence against the release.
-    pub misconfigured: bool,
-}
-
-impl CheckFailure {
-    /// The check ran and the release failed it.
-    pub fn failed(what: String, output: String) -> CheckFailure {
-        CheckFailure {
-            what,
-            output,
-            misconfigured: false,
-        }
-    }
-}
 
 /// The last lines of some output, for a message.
 fn tail(text: &str, lines: usize) -> String {
@@ -66,16 +13,12 @@ fn tail(text: &str, lines: usize) -> String {
     all[start..].join("\n")
 }
 
-/// Runs a command or HTTP check. Alarm checks are not handled here.
-pub async fn run(check: &Check, env: &CheckEnv) -> Result<(), CheckFailure> {
-    let timeout = Duration::from_secs(check.timeout_secs.max(1));
-    match &check.kind {
-        CheckKind::Command(argv) => command(argv, env.vars(), &env.hidden_env, timeout).await,
-        CheckKind::Http { url, expect_status } => http(url, *expect_status, timeout).await,
-        CheckKind::Alarm(name) => Err(CheckFailure::failed(
-            format!("alarm {name}: alarms are checked by the provider"),
-            String::new(),
-        )),
+/// Runs what a command or HTTP check needs, within `timeout_secs`.
+pub async fn run(what: &Run<'_>, timeout_secs: u64, env: &CheckEnv) -> Result<(), CheckFailure> {
+    let timeout = Duration::from_secs(timeout_secs.max(1));
+    match what {
+        Run::Command(argv) => command(argv, env.vars(), &env.hidden_env, timeout).await,
+        Run::Http { url, expect_status } => http(url, *expect_status, timeout).await,
     }
 }
 

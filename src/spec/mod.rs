@@ -7,8 +7,10 @@
 pub mod diagnostic;
 pub mod duration;
 pub mod raw;
+pub mod spanned;
 pub mod structure;
 
+use crate::gate::{Check, RawCheck};
 use crate::model::{Capacity, Color, HealthCheck, LaunchData, ListenerRole, Protocol, Release};
 pub use diagnostic::{Diagnostic, Place, PlanFileError};
 use duration::parse_duration;
@@ -194,35 +196,6 @@ pub struct RolloutSpec {
     pub auto_promote: bool,
     pub smoke: Vec<Check>,
     pub gates: Vec<Check>,
-}
-
-#[derive(
-    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
-pub struct Check {
-    pub kind: CheckKind,
-    pub timeout_secs: u64,
-}
-
-impl Check {
-    /// "command ./smoke.sh", "GET http://… (expect 200)", "alarm shop-5xx".
-    pub fn describe(&self) -> String {
-        match &self.kind {
-            CheckKind::Command(argv) => format!("command {}", argv.join(" ")),
-            CheckKind::Http { url, expect_status } => format!("GET {url} (expect {expect_status})"),
-            CheckKind::Alarm(name) => format!("alarm {name}"),
-        }
-    }
-}
-
-#[derive(
-    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckKind {
-    Command(Vec<String>),
-    Http { url: String, expect_status: u16 },
-    Alarm(String),
 }
 
 #[derive(
@@ -1254,13 +1227,13 @@ impl Validator<'_> {
             .smoke
             .iter()
             .flatten()
-            .map(|c| self.check("rollout.smoke", c, false))
+            .map(|c| RawCheck::check(c, "rollout.smoke", false, self))
             .collect();
         let gates = r
             .gates
             .iter()
             .flatten()
-            .map(|c| self.check("rollout.gates", c, true))
+            .map(|c| RawCheck::check(c, "rollout.gates", true, self))
             .collect();
 
         RolloutSpec {
@@ -1420,54 +1393,24 @@ impl Validator<'_> {
         }
         out
     }
+}
 
-    fn check(&mut self, key: &str, c: &S<RawCheck>, gate: bool) -> Check {
-        let raw = c.get_ref();
-        let timeout_secs = self.duration(&format!("{key}.timeout"), raw.timeout.as_ref(), 60);
-        let count =
-            raw.command.is_some() as u8 + raw.http.is_some() as u8 + raw.alarm.is_some() as u8;
-        let allowed = if gate {
-            "`command`, `http` or `alarm`"
-        } else {
-            "`command` or `http`"
-        };
-        if count != 1 {
-            self.error(
-                c.span(),
-                format!("each [[{key}]] needs exactly one of {allowed}, this one has {count}"),
-                "split it into one table per check",
-            );
-        }
-        let kind = if let Some(cmd) = &raw.command {
-            CheckKind::Command(self.command(&format!("{key}.command"), cmd))
-        } else if let Some(http) = &raw.http {
-            let h = http.get_ref();
-            let url = h.url.get_ref().clone();
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                self.error(
-                    h.url.span(),
-                    format!("{url:?} is not an http:// or https:// URL"),
-                    "e.g. url = \"http://shop-alb.example.com:8080/health\"",
-                );
-            }
-            let expect_status = match &h.expect_status {
-                Some(s) => self.range(&format!("{key}.http.expect_status"), s, 100, 599, "") as u16,
-                None => 200,
-            };
-            CheckKind::Http { url, expect_status }
-        } else if let Some(alarm) = &raw.alarm {
-            if !gate {
-                self.error(
-                    alarm.span(),
-                    "an alarm is a gate, not a smoke test",
-                    "move it to a [[rollout.gates]] table",
-                );
-            }
-            CheckKind::Alarm(alarm.get_ref().clone())
-        } else {
-            CheckKind::Command(Vec::new())
-        };
-        Check { kind, timeout_secs }
+/// The spec's rules, lent to the kinds of check (`crate::gate`).
+impl crate::gate::Rules for Validator<'_> {
+    fn error(&mut self, span: Range<usize>, message: String, help: String) {
+        Validator::error(self, span, message, help)
+    }
+
+    fn duration(&mut self, key: &str, v: Option<&S<String>>, default: u64) -> u64 {
+        Validator::duration(self, key, v, default)
+    }
+
+    fn range(&mut self, key: &str, v: &S<i64>, lo: i64, hi: i64, unit: &str) -> u32 {
+        Validator::range(self, key, v, lo, hi, unit)
+    }
+
+    fn command(&mut self, key: &str, v: &S<Vec<String>>) -> Vec<String> {
+        Validator::command(self, key, v)
     }
 }
 

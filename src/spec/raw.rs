@@ -7,43 +7,10 @@
 //! The same types generate the plan's JSON Schema (`cutover schema`): the
 //! doc comments are its descriptions.
 
+pub use super::spanned::S;
+use crate::gate::RawCheck;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use std::borrow::Cow;
-use std::ops::Range;
-
-/// A value with its byte span in the plan file. Its schema is the value's.
-#[derive(Debug, Deserialize)]
-#[serde(transparent)]
-pub struct S<T>(pub toml::Spanned<T>);
-
-impl<T> S<T> {
-    pub fn get_ref(&self) -> &T {
-        self.0.get_ref()
-    }
-
-    pub fn span(&self) -> Range<usize> {
-        self.0.span()
-    }
-}
-
-impl<T: JsonSchema> JsonSchema for S<T> {
-    fn schema_name() -> Cow<'static, str> {
-        T::schema_name()
-    }
-
-    fn schema_id() -> Cow<'static, str> {
-        T::schema_id()
-    }
-
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        T::json_schema(generator)
-    }
-
-    fn inline_schema() -> bool {
-        T::inline_schema()
-    }
-}
 
 /// A cutover plan (version 1): one application's blue-green deployment.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -323,34 +290,6 @@ pub struct RawRollout {
     /// Checks during every bake; a failure rolls back.
     #[schemars(extend("default" = []))]
     pub gates: Option<Vec<S<RawCheck>>>,
-}
-
-/// A smoke test or gate: exactly one of command, http or alarm (alarm only for gates).
-#[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
-pub struct RawCheck {
-    /// Optional: a program and its arguments, run without a shell.
-    #[schemars(length(min = 1))]
-    pub command: Option<S<Vec<String>>>,
-    /// Optional: an HTTP request cutover makes itself.
-    pub http: Option<S<RawHttp>>,
-    /// Optional, gates only: a CloudWatch alarm; in ALARM it fails the gate.
-    pub alarm: Option<S<String>>,
-    /// How long the check may take.
-    #[schemars(extend("default" = "60s"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
-    pub timeout: Option<S<String>>,
-}
-
-/// An HTTP request the check makes itself.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[schemars(deny_unknown_fields)]
-pub struct RawHttp {
-    /// http:// or https:// URL.
-    #[schemars(regex(pattern = r"^https?://"))]
-    pub url: S<String>,
-    /// The HTTP status a healthy answer has, 100–599.
-    #[schemars(range(min = 100, max = 599), extend("default" = 200))]
-    pub expect_status: Option<S<i64>>,
 }
 
 /// What happens to the old colour after a promotion.

@@ -91,6 +91,15 @@ fn rules() -> Vec<Rule> {
             folder: "render",
             forbidden: with(IMPURE, no_output),
         },
+        // Each kind of check, from its keys to its verdict: pure; the shell
+        // runs and the provider reads what a check needs.
+        Rule {
+            folder: "gate",
+            forbidden: with(
+                core,
+                &[("crate::decide", "decisions (a check knows nothing of them)")],
+            ),
+        },
         // cutover's conventions in the cloud, once for both providers: pure,
         // so the sandbox and AWS read and write them the same way.
         Rule {
@@ -336,7 +345,7 @@ fn every_source_file_lives_in_a_folder_of_the_map() {
     top.sort();
     assert_eq!(
         top,
-        ["decide", "model", "provider", "render", "shell", "spec"],
+        ["decide", "gate", "model", "provider", "render", "shell", "spec"],
         "a new top-level module belongs in one of the folders (CONTRIBUTING.md)"
     );
 }

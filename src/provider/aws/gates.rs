@@ -2,6 +2,7 @@
 
 use super::errors::err;
 use super::Aws;
+use crate::gate::{Read, Reading};
 use crate::model::observed::AlarmState;
 use crate::provider::{ProviderError, Result};
 use aws_sdk_cloudwatch as cloudwatch;
@@ -35,8 +36,13 @@ pub async fn alarm_state(client: &cloudwatch::Client, name: &str) -> Result<Alar
 }
 
 impl Aws {
-    pub(super) async fn alarm_state(&self, name: &str) -> Result<AlarmState> {
-        self.count("DescribeAlarms");
-        alarm_state(&self.cloudwatch, name).await
+    /// What a gate reads: each kind of read, one call or a few.
+    pub(super) async fn read_gate(&self, read: &Read) -> Result<Reading> {
+        match read {
+            Read::Alarm(name) => {
+                self.count("DescribeAlarms");
+                Ok(Reading::Alarm(alarm_state(&self.cloudwatch, name).await?))
+            }
+        }
     }
 }

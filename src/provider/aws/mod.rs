@@ -22,7 +22,7 @@ mod scaling;
 mod target_groups;
 mod templates;
 
-use crate::model::observed::{AlarmState, Managed, Observed, Reads, TargetHealth};
+use crate::model::observed::{Managed, Observed, Reads, TargetHealth};
 use crate::model::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
 use crate::model::{
     Capacity, Color, FleetName, Forward, HealthCheck, ListenerArn, LoadBalancerArn, Release,
@@ -341,8 +341,8 @@ impl Provider for Aws {
         Aws::list_managed(self).await
     }
 
-    async fn alarm_state(&self, name: &str) -> Result<AlarmState> {
-        Aws::alarm_state(self, name).await
+    async fn read_gate(&self, read: &crate::gate::Read) -> Result<crate::gate::Reading> {
+        Aws::read_gate(self, read).await
     }
 
     async fn mark_rolled_back(

@@ -22,6 +22,7 @@ mod autoscaling;
 mod clock;
 mod elb;
 mod faults;
+mod gates;
 mod listing;
 mod seed;
 mod simulation;
@@ -36,8 +37,9 @@ pub use world::{
     SbRule, SbTargetGroup, SbTemplateVersion, SbVpc, World, DEFAULT_REGION,
 };
 
+use crate::gate::{Read, Reading};
 use crate::model::named::{Found, Named};
-use crate::model::observed::{AlarmState, Managed, Observed, Reads, TargetHealth};
+use crate::model::observed::{Managed, Observed, Reads, TargetHealth};
 use crate::model::plan::{FleetConfig, ListenerConfig, TargetGroupConfig};
 use crate::model::{
     AttributeChanges, Capacity, Color, FleetName, Forward, ForwardAt, HealthCheck, ListenerArn,
@@ -474,8 +476,8 @@ impl Provider for Sandbox {
         self.call("ListManaged", false, |w| w.managed())
     }
 
-    async fn alarm_state(&self, name: &str) -> Result<AlarmState> {
-        self.call("DescribeAlarms", false, |w| w.alarm_state(name))
+    async fn read_gate(&self, read: &Read) -> Result<Reading> {
+        self.call(gates::operation(read), false, |w| w.read_gate(read))
     }
 
     async fn mark_rolled_back(

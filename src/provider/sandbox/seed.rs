@@ -3,10 +3,8 @@
 //! (seeded from the plan, as a user would make them), what preflight finds
 //! of them, and the CloudWatch alarms gates read (edited into the file).
 
-use super::world::{not_found, SbListener, SbLoadBalancer, SbVpc, World, ACCOUNT};
+use super::world::{SbListener, SbLoadBalancer, SbVpc, World, ACCOUNT};
 use crate::model::named::{Certificate, Found, Named, Seen};
-use crate::model::observed::AlarmState;
-use crate::provider::Result;
 use std::collections::{BTreeMap, BTreeSet};
 
 impl World {
@@ -137,13 +135,5 @@ impl World {
                 .map(|(_, arn)| seen(&denied, "DescribeCertificate", certificate(arn)))
                 .collect(),
         }
-    }
-
-    /// The state of CloudWatch alarm `name`.
-    pub(super) fn alarm_state(&self, name: &str) -> Result<AlarmState> {
-        self.alarms
-            .get(name)
-            .cloned()
-            .ok_or_else(|| not_found(&format!("alarm {name}")))
     }
 }

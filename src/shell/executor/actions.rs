@@ -5,15 +5,15 @@ use super::confirm::Unlanded;
 use super::resolved::Resolved;
 use super::wait::Look;
 use super::{Executor, StepError};
-use crate::model::observed::{AlarmState, Previous, TargetState};
+use crate::gate::{Check, CheckEnv, How};
+use crate::model::observed::{Previous, TargetState};
 use crate::model::plan::{
     Action, FleetConfig, HookPhase, ListenerConfig, Plan, PreviousRecord, TargetGroupConfig,
 };
 use crate::model::{names, AttributeChanges, Capacity, Color, HealthCheck, Release, Weights};
 use crate::provider::forward_for;
-use crate::shell::checks::{self, CheckEnv, CheckFailure};
+use crate::shell::checks;
 use crate::shell::progress::Event;
-use crate::spec::{Check, CheckKind};
 use std::time::Duration;
 
 /// How long a `[hooks]` command may run.
@@ -915,38 +915,21 @@ impl Executor<'_> {
             hidden_env: self.hidden_env.clone(),
         };
         for check in list {
-            let result = match &check.kind {
-                CheckKind::Alarm(name) => self.alarm_check(name, phase, color).await?,
-                _ => checks::run(check, &env).await,
+            let result = match check.kind.how() {
+                How::Run(run) => checks::run(&run, check.timeout_secs, &env).await,
+                // A gate that reads the cloud: what it reads not existing
+                // is the plan's mistake, and a read that fails is AWS's
+                // failure; neither is evidence against the release.
+                How::Read(read) => match self.provider.read_gate(&read).await {
+                    Ok(reading) => check.kind.judge(&reading),
+                    Err(crate::provider::ProviderError::NotFound(e)) => Err(check.kind.missing(&e)),
+                    Err(e) => return Err(StepError::Provider(e)),
+                },
             };
             if let Err(f) = result {
                 return Err(StepError::of_check(f, phase, color, weight));
             }
         }
         Ok(())
-    }
-
-    /// An alarm gate: ALARM fails it. An alarm that cannot be read is
-    /// AWS's failure, and one that does not exist the plan's mistake:
-    /// neither is evidence against the release.
-    async fn alarm_check(
-        &self,
-        name: &str,
-        phase: &'static str,
-        color: Color,
-    ) -> Result<Result<(), CheckFailure>, StepError> {
-        match self.provider.alarm_state(name).await {
-            Ok(AlarmState::Alarm) => Ok(Err(CheckFailure::failed(
-                format!("alarm {name} is in ALARM"),
-                String::new(),
-            ))),
-            Ok(_) => Ok(Ok(())),
-            Err(crate::provider::ProviderError::NotFound(e)) => Err(StepError::Misconfigured {
-                phase,
-                color,
-                what: format!("{e}: create it, or fix the gate's `alarm`"),
-            }),
-            Err(e) => Err(StepError::Provider(e)),
-        }
     }
 }

@@ -93,7 +93,7 @@ impl StepError {
     /// A smoke test, gate or hook that did not pass: a verdict when it ran
     /// and failed, the plan's mistake when it could not run as written.
     pub fn of_check(
-        f: crate::shell::checks::CheckFailure,
+        f: crate::gate::CheckFailure,
         phase: &'static str,
         color: Color,
         weight: Option<u32>,

@@ -1,0 +1,293 @@
+//! Smoke tests and gates: everything a kind of check is, found here. Each
+//! kind has a file: its plan keys (the raw table, with the rules they are
+//! held to), how it is shown, what it needs (a program or request the
+//! shell runs, or something it reads from the cloud) and the verdict on
+//! what it read. This file names the kinds and dispatches to them.
+//!
+//! A new kind of gate: a file here, its variant in [`CheckKind`] (with
+//! [`Read`] and [`Reading`] when it reads the cloud) and in [`RawCheck`],
+//! and its read in each provider (`provider/aws/gates.rs`, the sandbox's
+//! gates). The executor needs no change: it runs what [`How::Run`] says,
+//! reads what [`How::Read`] says and asks the kind for the verdict.
+
+pub mod alarm;
+pub mod command;
+pub mod http;
+
+use crate::model::observed::AlarmState;
+use crate::spec::spanned::S;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::ops::Range;
+
+/// A smoke test or a gate, as the plan sets it.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+pub struct Check {
+    pub kind: CheckKind,
+    pub timeout_secs: u64,
+}
+
+impl Check {
+    /// "command ./smoke.sh", "GET http://… (expect 200)", "alarm shop-5xx".
+    pub fn describe(&self) -> String {
+        self.kind.describe()
+    }
+}
+
+/// What the check is: a command, an HTTP request or a CloudWatch alarm.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    /// A program and its arguments, run without a shell.
+    Command(Vec<String>),
+    /// An HTTP request cutover makes itself: a GET whose answer must have this status.
+    Http { url: String, expect_status: u16 },
+    /// A CloudWatch alarm (gates only): in ALARM it fails the gate.
+    Alarm(String),
+}
+
+/// What a check needs done to judge: something the shell runs, or
+/// something read from the cloud.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum How<'a> {
+    Run(Run<'a>),
+    Read(Read),
+}
+
+/// What the shell runs for a check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Run<'a> {
+    /// A program and its arguments, with the deployment in its environment.
+    Command(&'a [String]),
+    /// A GET whose answer must have this status.
+    Http { url: &'a str, expect_status: u16 },
+}
+
+/// What a gate reads from the cloud (a provider answers it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Read {
+    /// A CloudWatch alarm's state.
+    Alarm(String),
+}
+
+/// A provider's answer to a [`Read`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reading {
+    Alarm(AlarmState),
+}
+
+impl CheckKind {
+    pub fn describe(&self) -> String {
+        match self {
+            CheckKind::Command(argv) => command::describe(argv),
+            CheckKind::Http { url, expect_status } => http::describe(url, *expect_status),
+            CheckKind::Alarm(name) => alarm::describe(name),
+        }
+    }
+
+    /// What judging this check takes.
+    pub fn how(&self) -> How<'_> {
+        match self {
+            CheckKind::Command(argv) => How::Run(Run::Command(argv)),
+            CheckKind::Http { url, expect_status } => How::Run(Run::Http {
+                url,
+                expect_status: *expect_status,
+            }),
+            CheckKind::Alarm(name) => How::Read(alarm::read(name)),
+        }
+    }
+
+    /// The verdict on what was read for this check.
+    pub fn judge(&self, reading: &Reading) -> Result<(), CheckFailure> {
+        match (self, reading) {
+            (CheckKind::Alarm(name), Reading::Alarm(state)) => alarm::judge(name, *state),
+            (kind, reading) => Err(CheckFailure::failed(
+                format!(
+                    "{}: cutover read {reading:?}, which does not judge it",
+                    kind.describe()
+                ),
+                String::new(),
+            )),
+        }
+    }
+
+    /// What the read found missing (`what`, in the cloud's words): the
+    /// plan's mistake, not evidence against the release.
+    pub fn missing(&self, what: &str) -> CheckFailure {
+        let fix = match self {
+            CheckKind::Alarm(_) => alarm::WHEN_MISSING,
+            CheckKind::Command(_) | CheckKind::Http { .. } => "fix the check in the plan",
+        };
+        CheckFailure {
+            what: format!("{what}: {fix}"),
+            output: String::new(),
+            misconfigured: true,
+        }
+    }
+}
+
+/// A failed check: one line of what, and the output to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckFailure {
+    pub what: String,
+    pub output: String,
+    /// The check could not be carried out as the plan writes it (its
+    /// program does not start, its alarm does not exist): a mistake in the
+    /// plan, not evidence against the release.
+    pub misconfigured: bool,
+}
+
+impl CheckFailure {
+    /// The check ran and the release failed it.
+    pub fn failed(what: String, output: String) -> CheckFailure {
+        CheckFailure {
+            what,
+            output,
+            misconfigured: false,
+        }
+    }
+}
+
+/// What a check gets to know, also as `CUTOVER_*` environment variables.
+#[derive(Debug, Clone)]
+pub struct CheckEnv {
+    pub app: String,
+    /// The colour being deployed.
+    pub color: String,
+    pub target_group_arn: String,
+    /// The load balancer's DNS name and test listener port, e.g. `http://lb:8080`.
+    pub test_url: String,
+    /// The new colour's production share, during bakes.
+    pub weight: Option<u32>,
+    /// Variables the check must not inherit (secrets such as the webhook URL).
+    pub hidden_env: Vec<String>,
+}
+
+impl CheckEnv {
+    pub fn vars(&self) -> Vec<(&'static str, String)> {
+        let mut v = vec![
+            ("CUTOVER_APP", self.app.clone()),
+            ("CUTOVER_COLOR", self.color.clone()),
+            ("CUTOVER_TARGET_GROUP_ARN", self.target_group_arn.clone()),
+            ("CUTOVER_TEST_URL", self.test_url.clone()),
+        ];
+        if let Some(w) = self.weight {
+            v.push(("CUTOVER_WEIGHT", w.to_string()));
+        }
+        v
+    }
+}
+
+/// A smoke test or gate: exactly one of command, http or alarm (alarm only for gates).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RawCheck {
+    /// Optional: a program and its arguments, run without a shell.
+    #[schemars(length(min = 1))]
+    pub command: Option<S<Vec<String>>>,
+    /// Optional: an HTTP request cutover makes itself.
+    pub http: Option<S<http::RawHttp>>,
+    /// Optional, gates only: a CloudWatch alarm; in ALARM it fails the gate.
+    pub alarm: Option<S<String>>,
+    /// How long the check may take.
+    #[schemars(extend("default" = "60s"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
+    pub timeout: Option<S<String>>,
+}
+
+/// The rules the plan file's values are held to, with their places: the
+/// spec's validator lends them to the kinds here.
+pub trait Rules {
+    fn error(&mut self, span: Range<usize>, message: String, help: String);
+    /// A duration key ("60s"), or `default` when absent.
+    fn duration(&mut self, key: &str, v: Option<&S<String>>, default: u64) -> u64;
+    /// A number within `lo`–`hi`.
+    fn range(&mut self, key: &str, v: &S<i64>, lo: i64, hi: i64, unit: &str) -> u32;
+    /// A program and its arguments.
+    fn command(&mut self, key: &str, v: &S<Vec<String>>) -> Vec<String>;
+}
+
+impl RawCheck {
+    /// The check this table sets; `key` names its list ("rollout.gates"),
+    /// `gate` whether it is a gate (a smoke test may not read the cloud).
+    pub fn check(c: &S<RawCheck>, key: &str, gate: bool, rules: &mut dyn Rules) -> Check {
+        let raw = c.get_ref();
+        let timeout_secs = rules.duration(&format!("{key}.timeout"), raw.timeout.as_ref(), 60);
+        let count =
+            raw.command.is_some() as u8 + raw.http.is_some() as u8 + raw.alarm.is_some() as u8;
+        let allowed = if gate {
+            "`command`, `http` or `alarm`"
+        } else {
+            "`command` or `http`"
+        };
+        if count != 1 {
+            rules.error(
+                c.span(),
+                format!("each [[{key}]] needs exactly one of {allowed}, this one has {count}"),
+                "split it into one table per check".into(),
+            );
+        }
+        let kind = if let Some(cmd) = &raw.command {
+            CheckKind::Command(rules.command(&format!("{key}.command"), cmd))
+        } else if let Some(h) = &raw.http {
+            http::kind(h, key, rules)
+        } else if let Some(name) = &raw.alarm {
+            alarm::kind(name, gate, rules)
+        } else {
+            CheckKind::Command(Vec::new())
+        };
+        Check { kind, timeout_secs }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_alarm_gate_reads_its_alarm_and_only_alarm_fails_it() {
+        let gate = CheckKind::Alarm("shop-5xx".into());
+        assert_eq!(gate.how(), How::Read(Read::Alarm("shop-5xx".into())));
+        let judged = |s| gate.judge(&Reading::Alarm(s));
+        assert_eq!(judged(AlarmState::Ok), Ok(()));
+        assert_eq!(judged(AlarmState::InsufficientData), Ok(()));
+        let failed = judged(AlarmState::Alarm).unwrap_err();
+        assert_eq!(
+            (failed.what.as_str(), failed.misconfigured),
+            ("alarm shop-5xx is in ALARM", false)
+        );
+        let missing = gate.missing("CloudWatch alarm shop-5xx does not exist");
+        assert!(
+            missing.misconfigured,
+            "a missing alarm is the plan's mistake"
+        );
+        assert_eq!(
+            missing.what,
+            "CloudWatch alarm shop-5xx does not exist: create it, or fix the gate's `alarm`"
+        );
+    }
+
+    #[test]
+    fn commands_and_requests_are_run_by_the_shell() {
+        let argv = vec!["./smoke.sh".to_string()];
+        assert_eq!(
+            CheckKind::Command(argv.clone()).how(),
+            How::Run(Run::Command(&argv))
+        );
+        let http = CheckKind::Http {
+            url: "http://lb/health".into(),
+            expect_status: 204,
+        };
+        assert_eq!(
+            http.how(),
+            How::Run(Run::Http {
+                url: "http://lb/health",
+                expect_status: 204
+            })
+        );
+        assert_eq!(http.describe(), "GET http://lb/health (expect 204)");
+    }
+}
