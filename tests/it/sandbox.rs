@@ -608,6 +608,39 @@ fn an_alarm_in_alarm_fails_the_gate() {
 }
 
 #[test]
+fn a_gate_naming_an_alarm_that_does_not_exist_is_the_plans_mistake_not_a_verdict() {
+    let gate = "[[rollout.gates]]\nalarm = \"shop-5xx-typo\"\n";
+    let env = deployed("0s");
+    env.set_plan(&with(V2, gate));
+    // Production goes home (exit 3, as for any failure before promotion),
+    // and the output says the gate could not be carried out, and why.
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(3);
+    let said = format!("{}{}", run.stdout, run.stderr);
+    assert!(
+        said.contains("gate on green could not be carried out as the plan file writes it: sandbox: alarm shop-5xx-typo not found: create it, or fix the gate's `alarm`"),
+        "{said}"
+    );
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 100,
+            green: 0
+        }
+    );
+    // No verdict on the release: with the alarm made, the next apply
+    // deploys it without --retry.
+    env.edit(|w| {
+        w.alarms.insert(
+            "shop-5xx-typo".into(),
+            cutover::model::observed::AlarmState::Ok,
+        );
+    });
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    assert_eq!(env.active().as_deref(), Some("green"));
+}
+
+#[test]
 fn http_smoke_tests_expect_their_status() {
     let server = crate::harness::HttpServer::start(&[503, 200]);
     let smoke = format!(
