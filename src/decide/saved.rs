@@ -79,7 +79,7 @@ pub fn verify(saved: &SavedPlan, spec: &Spec) -> Result<(), SavedPlanError> {
 
 fn to_value(plan: &Plan) -> Value {
     let mut v = serde_json::to_value(plan).expect("a plan serialises");
-    crate::spec::raw::sort_keys(&mut v);
+    crate::model::sort_keys(&mut v);
     v
 }
 

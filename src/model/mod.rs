@@ -533,6 +533,46 @@ impl LaunchData {
     }
 }
 
+/// What happens to the old colour after a promotion.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum TeardownPolicy {
+    ScaleToZero,
+    Delete,
+    Keep,
+}
+
+impl TeardownPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TeardownPolicy::ScaleToZero => "scale-to-zero",
+            TeardownPolicy::Delete => "delete",
+            TeardownPolicy::Keep => "keep",
+        }
+    }
+}
+
+/// Keys in sorted order, whatever map type serde_json was built with (its
+/// `preserve_order` feature may be switched on by another crate), so the
+/// committed schema is the same byte for byte in every build.
+pub fn sort_keys(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut entries: Vec<(String, serde_json::Value)> =
+                std::mem::take(map).into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            for (k, mut val) in entries {
+                sort_keys(&mut val);
+                map.insert(k, val);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
+}
+
 /// The first 6 bytes of `bytes`' SHA-256, in hex: release fingerprints,
 /// snapshot fingerprints, sensitive values.
 pub fn short_hash(bytes: &[u8]) -> String {

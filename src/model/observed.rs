@@ -576,7 +576,7 @@ impl Observed {
         }
         let mut shape = serde_json::to_value(o).expect("observed state serialises");
         // The same bytes in every build, whatever serde_json's map type.
-        crate::spec::raw::sort_keys(&mut shape);
+        crate::model::sort_keys(&mut shape);
         shape
     }
 

@@ -87,7 +87,7 @@ pub enum Note {
     /// The old colour's teardown is not due yet.
     TeardownNotDue {
         color: Color,
-        policy: crate::spec::TeardownPolicy,
+        policy: crate::model::TeardownPolicy,
         due: TeardownDue,
     },
 }
@@ -153,7 +153,7 @@ pub struct Timeline {
     pub extra_instances: u32,
     /// After promotion, how long `cutover rollback` stays instant (teardown.delay).
     pub rollback_window_secs: u64,
-    pub teardown_policy: crate::spec::TeardownPolicy,
+    pub teardown_policy: crate::model::TeardownPolicy,
     /// auto_promote = false: the shift waits for `cutover promote`.
     pub awaits_promotion: bool,
     /// A session stays on the colour it reached for this long during the

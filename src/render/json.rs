@@ -159,6 +159,6 @@ pub fn schema() -> String {
         Many(PlansDocument),
     }
     let mut schema = schemars::schema_for!(Output).to_value();
-    crate::spec::raw::sort_keys(&mut schema);
+    crate::model::sort_keys(&mut schema);
     serde_json::to_string_pretty(&schema).expect("schema serialises") + "\n"
 }

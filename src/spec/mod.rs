@@ -11,7 +11,9 @@ pub mod spanned;
 pub mod structure;
 
 use crate::gate::{Check, RawCheck};
-use crate::model::{Capacity, Color, HealthCheck, LaunchData, ListenerRole, Protocol, Release};
+use crate::model::{
+    Capacity, Color, HealthCheck, LaunchData, ListenerRole, Protocol, Release, TeardownPolicy,
+};
 pub use diagnostic::{Diagnostic, Place, PlanFileError};
 use duration::parse_duration;
 use raw::*;
@@ -196,26 +198,6 @@ pub struct RolloutSpec {
     pub auto_promote: bool,
     pub smoke: Vec<Check>,
     pub gates: Vec<Check>,
-}
-
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum TeardownPolicy {
-    ScaleToZero,
-    Delete,
-    Keep,
-}
-
-impl TeardownPolicy {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TeardownPolicy::ScaleToZero => "scale-to-zero",
-            TeardownPolicy::Delete => "delete",
-            TeardownPolicy::Keep => "keep",
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -396,28 +396,9 @@ pub fn schema_value() -> &'static serde_json::Value {
     SCHEMA.get_or_init(|| {
         let mut schema = schemars::schema_for!(RawPlan).to_value();
         drop_null(&mut schema);
-        sort_keys(&mut schema);
+        crate::model::sort_keys(&mut schema);
         schema
     })
-}
-
-/// Keys in sorted order, whatever map type serde_json was built with (its
-/// `preserve_order` feature may be switched on by another crate), so the
-/// committed schema is the same byte for byte in every build.
-pub fn sort_keys(v: &mut serde_json::Value) {
-    match v {
-        serde_json::Value::Object(map) => {
-            let mut entries: Vec<(String, serde_json::Value)> =
-                std::mem::take(map).into_iter().collect();
-            entries.sort_by(|a, b| a.0.cmp(&b.0));
-            for (k, mut val) in entries {
-                sort_keys(&mut val);
-                map.insert(k, val);
-            }
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(sort_keys),
-        _ => {}
-    }
 }
 
 /// TOML has no null: an optional key is one that may be left out, so the

@@ -442,3 +442,171 @@ fn the_length_check_counts_bodies_and_skips_declarations() {
     let explained = format!("// Long: a table.\nfn long() {{\n{body}}}\n");
     assert!(long_functions("x.rs", &explained).is_empty());
 }
+
+/// A source file's module path: "provider/aws/observe.rs" is
+/// provider::aws::observe, "provider/aws/mod.rs" provider::aws.
+fn module_of(relative: &Path) -> Vec<String> {
+    let mut parts: Vec<String> = relative
+        .with_extension("")
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    if parts
+        .last()
+        .is_some_and(|p| p == "mod" || p == "lib" || p == "main")
+    {
+        parts.pop();
+    }
+    parts
+}
+
+/// The files `text` (the file of module `module`) imports from: every
+/// `use` and every `crate::…` or `super::…` path, each taken to the file
+/// of the longest module it names.
+fn imports(module: &[String], text: &str, files: &[Vec<String>]) -> Vec<Vec<String>> {
+    let is_dir = |m: &[String]| files.iter().any(|f| f.len() > m.len() && f.starts_with(m));
+    let mut out = Vec::new();
+    let mut add = |path: Vec<String>| {
+        let found = (1..=path.len())
+            .rev()
+            .map(|k| path[..k].to_vec())
+            .find(|m| files.contains(m));
+        if let Some(m) = found.filter(|m| m.as_slice() != module) {
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+    };
+    for (_, code) in code_lines(text) {
+        let words = code.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'));
+        for word in words.filter(|w| w.contains("::")) {
+            let mut segments: Vec<String> = word
+                .split("::")
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            let base: Vec<String> = match segments.first().map(String::as_str) {
+                Some("crate") => {
+                    segments.remove(0);
+                    Vec::new()
+                }
+                Some("super") => {
+                    let mut base = module.to_vec();
+                    while segments.first().is_some_and(|s| s == "super") {
+                        segments.remove(0);
+                        base.pop();
+                    }
+                    base
+                }
+                Some("self") => {
+                    segments.remove(0);
+                    module.to_vec()
+                }
+                // A child module of a folder's mod.rs, named bare.
+                Some(first)
+                    if is_dir(module) && {
+                        let mut child = module.to_vec();
+                        child.push(first.to_string());
+                        files.contains(&child)
+                    } =>
+                {
+                    module.to_vec()
+                }
+                _ => continue,
+            };
+            add(base.into_iter().chain(segments).collect());
+        }
+    }
+    out
+}
+
+#[test]
+fn no_two_files_import_each_other_even_through_others() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut paths = Vec::new();
+    rust_files(&src, &mut paths);
+    let files: Vec<Vec<String>> = paths
+        .iter()
+        .map(|p| module_of(p.strip_prefix(&src).unwrap()))
+        .collect();
+    // A folder's mod.rs and the files in it may use each other (a type
+    // and the impl blocks of its concerns); any other import is an edge.
+    let related = |a: &[String], b: &[String]| a.starts_with(b) || b.starts_with(a);
+    let edges: Vec<Vec<usize>> = paths
+        .iter()
+        .zip(&files)
+        .map(|(p, m)| {
+            let text = std::fs::read_to_string(p).expect("source file");
+            imports(m, &text, &files)
+                .into_iter()
+                .filter(|d| !related(m, d))
+                .filter_map(|d| files.iter().position(|f| *f == d))
+                .collect()
+        })
+        .collect();
+    // A file that reaches itself again is on a cycle.
+    let name = |i: usize| format!("{}", paths[i].strip_prefix(&src).unwrap().display());
+    let mut cycles = Vec::new();
+    for start in 0..files.len() {
+        let mut seen = vec![false; files.len()];
+        let mut stack: Vec<(usize, Vec<usize>)> = vec![(start, vec![start])];
+        while let Some((at, trail)) = stack.pop() {
+            for &next in &edges[at] {
+                if next == start {
+                    let shown: Vec<String> = trail.iter().map(|&i| name(i)).collect();
+                    cycles.push(format!("{} -> {}", shown.join(" -> "), name(start)));
+                } else if !seen[next] {
+                    seen[next] = true;
+                    let mut longer = trail.clone();
+                    longer.push(next);
+                    stack.push((next, longer));
+                }
+            }
+        }
+    }
+    assert!(
+        cycles.is_empty(),
+        "files import each other (move what both need into a third file):\n{}",
+        cycles.join("\n")
+    );
+}
+
+#[test]
+fn the_cycle_check_sees_an_import_through_super_and_crate() {
+    let files: Vec<Vec<String>> = [
+        "decide/planner",
+        "decide/planner/release",
+        "decide/planner/steady",
+        "model",
+    ]
+    .iter()
+    .map(|m| m.split('/').map(str::to_string).collect())
+    .collect();
+    let module: Vec<String> = vec!["decide".into(), "planner".into(), "steady".into()];
+    let text = "use super::{release, Builder};\nfn f() { crate::model::Color::Blue; }\n// super::nothing\n";
+    let found: Vec<String> = imports(&module, text, &files)
+        .into_iter()
+        .map(|m| m.join("/"))
+        .collect();
+    assert_eq!(found, ["decide/planner/release", "decide/planner", "model"]);
+}
+
+#[test]
+fn every_path_contributing_names_exists() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("CONTRIBUTING.md")).expect("CONTRIBUTING.md");
+    // Each `a/b` in backticks: a path from the repository or from src/
+    // (`target/` is made by cargo).
+    let missing: Vec<&str> = text
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|p| p.contains('/') && !p.contains(' ') && *p != "target/")
+        .filter(|p| p.chars().all(|c| c.is_alphanumeric() || "_./-".contains(c)))
+        .filter(|p| !root.join(p).exists() && !root.join("src").join(p).exists())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "CONTRIBUTING.md names paths that do not exist: {missing:?}"
+    );
+}

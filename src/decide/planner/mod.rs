@@ -19,6 +19,7 @@
 //! - `teardown.rs`: the old colour's teardown and the expand/contract hooks.
 
 mod active;
+mod colour;
 mod listeners;
 mod release;
 mod steady;

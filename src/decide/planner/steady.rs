@@ -1,7 +1,8 @@
 //! The plan's release is live on the active colour: in-place changes to its
 //! fleet, listeners back on the active colour, and the old colour's teardown.
 
-use super::{listeners, release, step, teardown, Builder};
+use super::colour::{build_color, fleet_config, mix_changes};
+use super::{listeners, step, teardown, Builder};
 use crate::model::observed::Fleet;
 use crate::model::plan::{Action, ChangeAction, FieldChange, Note, Resource, Scope};
 use crate::model::{Color, Release, Weights};
@@ -10,7 +11,7 @@ pub(super) fn steady(b: &mut Builder, a: Color, release: &Release) {
     match b.obs.fleets.get(a).as_ref() {
         None => {
             b.notes.push(Note::FleetRebuilt { color: a });
-            b.in_scope(Scope::Repair, |b| release::build_color(b, a, release));
+            b.in_scope(Scope::Repair, |b| build_color(b, a, release));
         }
         Some(f) => fleet_in_place(b, a, f, release),
     }
@@ -21,7 +22,7 @@ pub(super) fn steady(b: &mut Builder, a: Color, release: &Release) {
 
 /// The active fleet's capacity and settings, updated in place.
 fn fleet_in_place(b: &mut Builder, a: Color, f: &Fleet, release: &Release) {
-    let want = release::fleet_config(b.spec, b.obs, a, release);
+    let want = fleet_config(b.spec, b.obs, a, release);
     scaling_in_place(b, a, f);
     if f.capacity != want.capacity {
         let change = b.change(
@@ -47,7 +48,7 @@ fn fleet_in_place(b: &mut Builder, a: Color, f: &Fleet, release: &Release) {
     if f.subnets == want.subnets && f.mix() == want.mix() && attached {
         return;
     }
-    let mut fields = super::release::mix_changes(f, &want);
+    let mut fields = mix_changes(f, &want);
     let reason = if fields.is_empty() {
         "in place"
     } else {

@@ -6,8 +6,8 @@ use crate::model::observed::TargetState;
 use crate::model::plan::{
     Action, ChangeAction, HookPhase, Note, Resource, Scope, Step, TeardownDue,
 };
+use crate::model::TeardownPolicy;
 use crate::model::{format_duration, Capacity, Color};
-use crate::spec::TeardownPolicy;
 
 /// Tear down the colour that is not `active`, by policy, when its rollback
 /// window has passed. `promoting`: the plan promotes `active` in this run, so
