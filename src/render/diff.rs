@@ -77,6 +77,15 @@ fn body(out: &mut String, d: &SpecDiff, h: &Headings) {
     }
 }
 
+/// The diff in `format`.
+pub fn render(d: &SpecDiff, format: super::Format) -> String {
+    match format {
+        super::Format::Text => text(d),
+        super::Format::Markdown => markdown(d),
+        super::Format::Json => json(d),
+    }
+}
+
 pub fn text(d: &SpecDiff) -> String {
     let mut out = format!("{}\n", summary(d));
     body(

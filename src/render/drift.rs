@@ -78,6 +78,15 @@ pub fn detail(f: &Finding) -> String {
     }
 }
 
+/// The apps' drift in `format`.
+pub fn render(apps: &[AppDrift], format: super::Format) -> String {
+    match format {
+        super::Format::Text => text(apps),
+        super::Format::Markdown => markdown(apps),
+        super::Format::Json => json(apps),
+    }
+}
+
 pub fn text(apps: &[AppDrift]) -> String {
     let mut out = String::new();
     for d in apps {

@@ -10,8 +10,58 @@ pub mod status;
 pub mod text;
 
 use crate::model::observed::ManagedKind;
+use crate::model::plan::Plan;
 use crate::model::plan::{Action, Change, ChangeAction, Note, Resource, TeardownDue};
 use crate::model::{format_duration, format_timestamp, format_weights};
+
+/// The formats every view comes in: `--format` on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
+impl Format {
+    pub const ALL: &'static [Format] = &[Format::Text, Format::Markdown, Format::Json];
+
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Text => "text",
+            Format::Markdown => "markdown",
+            Format::Json => "json",
+        }
+    }
+}
+
+/// Plans in `format`; in text, each with what a rollback would do now
+/// (`rollbacks`, one per plan).
+pub fn plans(
+    plans: &[Plan],
+    rollbacks: &[Option<crate::decide::rollback::Rollback>],
+    format: Format,
+    style: &text::Style,
+) -> String {
+    match format {
+        Format::Text => {
+            let texts: Vec<String> = plans
+                .iter()
+                .zip(rollbacks)
+                .map(|(p, r)| {
+                    let mut t = text::render(p, style);
+                    if let Some(r) = r {
+                        t.push_str(&outcome::rollback_now(r));
+                    }
+                    t
+                })
+                .collect();
+            texts.join("\n")
+        }
+        Format::Markdown => markdown::render(plans, markdown::GITHUB_COMMENT_LIMIT),
+        Format::Json => json::render(plans),
+    }
+}
 
 /// "target group shop-blue", "listener :80 (production)", "fleet shop-green".
 pub fn resource(r: &Resource) -> String {

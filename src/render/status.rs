@@ -5,6 +5,29 @@ use crate::model::format_weights;
 use crate::model::{format_timestamp, Weights};
 use std::fmt::Write;
 
+/// The apps' statuses in `format`; `single`: one plan was named as a
+/// file, and its JSON is the status itself rather than a list.
+pub fn document(shown: &[Status], single: bool, format: super::Format) -> String {
+    let texts = || shown.iter().map(render);
+    match format {
+        super::Format::Text => texts().collect::<Vec<_>>().join("\n"),
+        super::Format::Markdown => shown
+            .iter()
+            .zip(texts())
+            .map(|(status, text)| format!("**{}**\n\n```\n{text}```\n", status.app))
+            .collect(),
+        super::Format::Json if single && shown.len() == 1 => json(&shown[0]),
+        super::Format::Json => json(&shown),
+    }
+}
+
+/// Pretty JSON and a newline.
+fn json<T: serde::Serialize + ?Sized>(value: &T) -> String {
+    let mut out = serde_json::to_string_pretty(value).expect("a status serialises");
+    out.push('\n');
+    out
+}
+
 pub fn render(s: &Status) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", s.app);

@@ -10,4 +10,5 @@ pub mod exit;
 pub mod lock;
 pub mod notify;
 pub mod progress;
+pub mod run;
 pub mod timing;

@@ -1,12 +1,10 @@
 //! `cutover apply PLAN`: plan, confirm, execute, summarise.
 
 use super::{load_spec, observe, observe_checked, provider, report_calls, use_color};
-use crate::provider::AppRef;
 use crate::render::text::{self, Style};
 use crate::shell::cli::GlobalArgs;
-use crate::shell::executor::{Executor, Interrupt};
 use crate::shell::exit::ExitStatus;
-use crate::shell::progress::{Bars, Lines, Reporter};
+use crate::shell::run::carry_out;
 use anyhow::{bail, Result};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
@@ -180,131 +178,6 @@ async fn review(
     .await;
     lock.release().await;
     result
-}
-
-/// Executes an approved plan and prints the summary (apply and promote).
-pub(crate) async fn carry_out(
-    g: &GlobalArgs,
-    path: &Path,
-    spec: &crate::spec::Spec,
-    p: &dyn crate::provider::Provider,
-    obs: &crate::model::observed::Observed,
-    plan: &crate::model::plan::Plan,
-    lock: &crate::shell::lock::Lock<'_>,
-) -> Result<ExitStatus> {
-    println!();
-    let reporter = reporter(g);
-    let interrupt = interrupt_on_signals();
-    let lock_guard = lock.guard();
-    let executor = Executor {
-        guards: vec![&interrupt, &lock_guard],
-        interrupt: Some(interrupt.clone()),
-        ..executor(spec, p, reporter.as_ref(), obs)
-    };
-    let notifier = crate::shell::notify::Notifier::from_env(spec.notify_webhook_env.as_deref());
-    let notify = async |m: Option<crate::shell::notify::Message>| {
-        if let (Some(n), Some(m)) = (&notifier, m) {
-            n.send(&m).await;
-        }
-    };
-    notify(crate::shell::notify::Message::started(plan, p.now())).await;
-    let outcome = executor.execute(plan, obs).await;
-    notify(crate::shell::notify::Message::finished(
-        plan,
-        &outcome,
-        p.now(),
-    ))
-    .await;
-    print!(
-        "{}",
-        crate::render::outcome::apply(plan, &outcome, &path.display().to_string())
-    );
-    Ok(ExitStatus::of_run(plan, &outcome))
-}
-
-/// Progress bars on a terminal, plain lines otherwise (stderr either way).
-pub(crate) fn reporter(g: &GlobalArgs) -> Box<dyn Reporter> {
-    if std::io::stderr().is_terminal() && !g.quiet {
-        Box::new(Bars::new())
-    } else {
-        Box::new(Lines::new(g.quiet))
-    }
-}
-
-/// An executor for `spec`'s app on `p`, with no guards yet.
-pub(crate) fn executor<'a>(
-    spec: &crate::spec::Spec,
-    p: &'a dyn crate::provider::Provider,
-    reporter: &'a dyn Reporter,
-    obs: &crate::model::observed::Observed,
-) -> Executor<'a> {
-    Executor {
-        provider: p,
-        app: AppRef::from_spec(spec),
-        reporter,
-        poll: p.poll_interval(),
-        production: spec.production.weights_at(),
-        desired: spec.fleet.capacity.desired,
-        test_url: test_url(spec, obs),
-        guards: vec![],
-        interrupt: None,
-        health_timeout_secs: spec.rollout.health_timeout_secs,
-        hidden_env: spec.notify_webhook_env.iter().cloned().collect(),
-    }
-}
-
-/// A flag set by the first Ctrl-C or SIGTERM: the executor stops at its next
-/// wait and rolls back as for a failed step. A second signal exits at once.
-fn interrupt_on_signals() -> Interrupt {
-    let flag = Interrupt::new();
-    let set = flag.clone();
-    tokio::spawn(async move {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let ctrl_c = interrupted(&mut term).await;
-        eprintln!("\ninterrupted: stopping at the next wait and putting production traffic back (Ctrl-C again to exit at once)");
-        // Ctrl-C typed at a terminal is a person's verdict on the release;
-        // SIGINT or SIGTERM from outside one (CI cancelling a job) is not.
-        set.set(ctrl_c && std::io::stdin().is_terminal());
-        interrupted(&mut term).await;
-        if set.going_home() {
-            // CI runners send SIGINT, then SIGTERM: the flip is worth finishing.
-            eprintln!("\nproduction traffic is on its way home: finishing that first (Ctrl-C again to exit at once)");
-            interrupted(&mut term).await;
-        }
-        eprintln!("\nsecond signal: exiting now, where the deployment stands (`cutover status` shows it; the next apply or rollback goes on from there)");
-        std::process::exit(crate::shell::exit::ExitStatus::Interrupted.code());
-    });
-    flag
-}
-
-/// Waits for Ctrl-C (true) or SIGTERM (false).
-async fn interrupted(term: &mut Option<tokio::signal::unix::Signal>) -> bool {
-    let terminated = async {
-        match term.as_mut() {
-            Some(t) => {
-                t.recv().await;
-            }
-            None => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => true,
-        _ = terminated => false,
-    }
-}
-
-/// `http://<load balancer DNS>:<test port>`, what smoke tests call.
-fn test_url(spec: &crate::spec::Spec, obs: &crate::model::observed::Observed) -> String {
-    match (&obs.load_balancer, &spec.test) {
-        (Some(lb), Some(t)) => format!(
-            "{}://{}:{}",
-            t.protocol.as_str().to_ascii_lowercase(),
-            lb.dns_name,
-            t.port
-        ),
-        _ => String::new(),
-    }
 }
 
 /// Asks on the terminal; refuses when there is none.

@@ -54,11 +54,7 @@ pub async fn run(
         }
         report_calls(g, p.as_ref());
     }
-    let out = match format {
-        Format::Text => crate::render::drift::text(&apps),
-        Format::Markdown => crate::render::drift::markdown(&apps),
-        Format::Json => crate::render::drift::json(&apps),
-    };
+    let out = crate::render::drift::render(&apps, format);
     print!("{out}");
     Ok(if failed {
         ExitStatus::Error

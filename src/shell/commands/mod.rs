@@ -100,11 +100,7 @@ fn diff(old: &Path, new: &Path, format: crate::shell::cli::Format) -> Result<Exi
     let old = crate::spec::load(old)?;
     let new = crate::spec::load(new)?;
     let d = crate::decide::diff::diff(&old, &new);
-    let out = match format {
-        crate::shell::cli::Format::Text => crate::render::diff::text(&d),
-        crate::shell::cli::Format::Markdown => crate::render::diff::markdown(&d),
-        crate::shell::cli::Format::Json => crate::render::diff::json(&d),
-    };
+    let out = crate::render::diff::render(&d, format);
     print!("{out}");
     Ok(if d.is_empty() {
         ExitStatus::Success

@@ -4,7 +4,7 @@
 
 use super::{plan_files, report_calls, use_color};
 use crate::model::plan::Plan;
-use crate::render::text::{self, Style};
+use crate::render::text::Style;
 use crate::shell::cli::{Format, GlobalArgs};
 use crate::shell::exit::ExitStatus;
 use anyhow::{Context, Result};
@@ -56,30 +56,13 @@ pub async fn run(
     for (_, p) in &seen.regions {
         report_calls(g, p.as_ref());
     }
-    match format {
-        Format::Text => {
-            let style = Style {
-                color: use_color(g),
-            };
-            let texts: Vec<String> = plans
-                .iter()
-                .zip(&rollbacks)
-                .map(|(p, r)| {
-                    let mut t = text::render(p, &style);
-                    if let Some(r) = r {
-                        t.push_str(&crate::render::outcome::rollback_now(r));
-                    }
-                    t
-                })
-                .collect();
-            print!("{}", texts.join("\n"));
-        }
-        Format::Markdown => print!(
-            "{}",
-            crate::render::markdown::render(&plans, crate::render::markdown::GITHUB_COMMENT_LIMIT)
-        ),
-        Format::Json => print!("{}", crate::render::json::render(&plans)),
-    }
+    let style = Style {
+        color: use_color(g),
+    };
+    print!(
+        "{}",
+        crate::render::plans(&plans, &rollbacks, format, &style)
+    );
     Ok(if detailed && plans.iter().any(Plan::has_changes) {
         ExitStatus::Changes
     } else {

@@ -1,11 +1,11 @@
 //! `cutover promote PLAN`: continue a release that waits for a person
 //! (auto_promote = false). No prompt: running it is the decision.
 
-use super::apply::carry_out;
 use super::{load_spec, observe, provider, report_calls, use_color};
 use crate::render::text::{self, Style};
 use crate::shell::cli::GlobalArgs;
 use crate::shell::exit::ExitStatus;
+use crate::shell::run::carry_out;
 use anyhow::Result;
 use std::path::Path;
 

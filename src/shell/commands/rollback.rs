@@ -3,10 +3,10 @@
 //! with the active-colour update sent alongside) goes through the executor
 //! like any other plan.
 
-use super::apply::{executor, reporter};
 use super::{load_spec, provider, report_calls};
 use crate::shell::cli::GlobalArgs;
 use crate::shell::exit::ExitStatus;
+use crate::shell::run::{executor, reporter};
 use anyhow::{Context, Result};
 use std::path::Path;
 

@@ -34,19 +34,10 @@ pub async fn run(g: &GlobalArgs, args: &[PathBuf], format: Format) -> Result<Exi
             }
         }
     }
-    let texts = || shown.iter().map(crate::render::status::render);
-    match format {
-        Format::Text => print!("{}", texts().collect::<Vec<_>>().join("\n")),
-        Format::Markdown => {
-            for (status, text) in shown.iter().zip(texts()) {
-                print!("**{}**\n\n```\n{text}```\n", status.app);
-            }
-        }
-        Format::Json if single && shown.len() == 1 => {
-            println!("{}", serde_json::to_string_pretty(&shown[0])?)
-        }
-        Format::Json => println!("{}", serde_json::to_string_pretty(&shown)?),
-    }
+    print!(
+        "{}",
+        crate::render::status::document(&shown, single, format)
+    );
     for (_, p) in &seen.regions {
         report_calls(g, p.as_ref());
     }
