@@ -7,7 +7,16 @@ use crate::spec::Spec;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use crate::model::plan::FieldChange;
+/// A setting that differs between the two plan files, by its key there
+/// ("target_group.health_check.path").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SettingChange {
+    pub key: String,
+    /// The old plan file's value; `None` when it has none.
+    pub old: Option<String>,
+    /// The new plan file's value; `None` when it has none.
+    pub new: Option<String>,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SpecDiff {
@@ -15,11 +24,11 @@ pub struct SpecDiff {
     /// The launch data changed: a new release, deployed to the idle colour.
     pub release: Option<ReleaseChange>,
     /// Applied in place by the next apply (health check, capacity, listeners…).
-    pub in_place: Vec<FieldChange>,
+    pub in_place: Vec<SettingChange>,
     /// How later deployments behave (steps, bakes, gates, teardown, hooks…).
-    pub settings: Vec<FieldChange>,
+    pub settings: Vec<SettingChange>,
     /// The app itself is another one: nothing carries over.
-    pub app_renamed: Option<FieldChange>,
+    pub app_renamed: Option<SettingChange>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -27,7 +36,7 @@ pub struct ReleaseChange {
     pub old_release: String,
     pub new_release: String,
     /// What changed in the launch data.
-    pub fields: Vec<FieldChange>,
+    pub fields: Vec<SettingChange>,
     /// The shift, as the new plan file has it (% on the new colour).
     pub steps: Vec<u32>,
     pub bake_secs: u64,
@@ -42,17 +51,29 @@ impl SpecDiff {
     }
 }
 
-struct Fields(Vec<FieldChange>);
+struct Fields(Vec<SettingChange>);
 
 impl Fields {
     fn cmp(&mut self, key: &str, old: impl ToString, new: impl ToString) {
-        self.0.extend(FieldChange::differs(key, old, new));
+        self.cmp_opt(key, Some(old.to_string()), Some(new.to_string()));
     }
 
     /// A value the plan file may leave out.
     fn cmp_opt(&mut self, key: &str, old: Option<String>, new: Option<String>) {
         if old != new {
-            self.0.push(FieldChange::new(key, old, new));
+            self.0.push(SettingChange {
+                key: key.to_string(),
+                old,
+                new,
+            });
+        }
+    }
+
+    /// Changes the planner names by their own keys, under `prefix` (the
+    /// plan file's table).
+    fn under(&mut self, prefix: &str, changes: Vec<crate::model::plan::FieldChange>) {
+        for c in changes {
+            self.cmp_opt(&format!("{prefix}{}", c.key), c.old, c.new);
         }
     }
 }
@@ -77,51 +98,13 @@ pub fn diff(old: &Spec, new: &Spec) -> SpecDiff {
 /// The launch data: a change is a new release.
 fn release(old: &Spec, new: &Spec) -> Option<ReleaseChange> {
     let mut launch = Fields(Vec::new());
-    let (ol, nl) = (&old.fleet.launch, &new.fleet.launch);
-    launch.cmp("fleet.image_id", &ol.image_id, &nl.image_id);
-    launch.cmp_opt(
-        "fleet.instance_type",
-        ol.instance_type.clone(),
-        nl.instance_type.clone(),
-    );
-    launch.cmp(
-        "fleet.security_groups",
-        list(&ol.security_groups),
-        list(&nl.security_groups),
-    );
     // A line diff, unless either side says its user data is sensitive:
     // then only hashes.
-    if ol.user_data != nl.user_data {
-        let sensitive = old.fleet.user_data_sensitive || new.fleet.user_data_sensitive;
-        let shown = |v: Option<&String>| crate::model::shown_user_data(v, sensitive);
-        launch.cmp_opt(
-            "fleet.user_data",
-            shown(ol.user_data.as_ref()),
-            shown(nl.user_data.as_ref()),
-        );
+    let sensitive = old.fleet.user_data_sensitive || new.fleet.user_data_sensitive;
+    let (ol, nl) = (&old.fleet.launch, &new.fleet.launch);
+    for (field, o, n) in crate::model::LaunchField::differences(ol, nl, sensitive) {
+        launch.cmp_opt(&field.plan_key(), o, n);
     }
-    launch.cmp_opt("fleet.key_name", ol.key_name.clone(), nl.key_name.clone());
-    launch.cmp_opt(
-        "fleet.instance_profile",
-        ol.instance_profile.clone(),
-        nl.instance_profile.clone(),
-    );
-    launch.cmp("fleet.monitoring", ol.monitoring, nl.monitoring);
-    let tags = |t: &std::collections::BTreeMap<String, String>| {
-        let pairs: Vec<String> = t.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        list(&pairs)
-    };
-    launch.cmp("fleet.tags", tags(&ol.tags), tags(&nl.tags));
-    launch.cmp_opt(
-        "fleet.imdsv2",
-        ol.imdsv2.map(|v| v.to_string()),
-        nl.imdsv2.map(|v| v.to_string()),
-    );
-    launch.cmp_opt(
-        "fleet.root_volume",
-        ol.root_volume.as_ref().map(|v| v.to_string()),
-        nl.root_volume.as_ref().map(|v| v.to_string()),
-    );
     (!launch.0.is_empty()).then(|| ReleaseChange {
         old_release: old.release().fingerprint,
         new_release: new.release().fingerprint,
@@ -132,16 +115,11 @@ fn release(old: &Spec, new: &Spec) -> Option<ReleaseChange> {
 }
 
 /// What the next apply changes in place.
-fn in_place(old: &Spec, new: &Spec) -> Vec<FieldChange> {
+fn in_place(old: &Spec, new: &Spec) -> Vec<SettingChange> {
     let mut in_place = Fields(Vec::new());
     let (ot, nt) = (&old.target_group, &new.target_group);
-    in_place.0.extend(
-        ot.health_check
-            .diff(&nt.health_check, "target_group.health_check."),
-    );
-    in_place
-        .0
-        .extend(ot.attributes.diff(&nt.attributes, "target_group."));
+    in_place.under("target_group.", ot.health_check.diff(&nt.health_check));
+    in_place.under("target_group.", ot.attributes.diff(&nt.attributes));
     in_place.cmp("target_group.port", ot.port, nt.port);
     in_place.cmp("target_group.protocol", ot.protocol, nt.protocol);
     in_place.cmp("target_group.vpc_id", &ot.vpc_id, &nt.vpc_id);
@@ -182,7 +160,7 @@ fn in_place(old: &Spec, new: &Spec) -> Vec<FieldChange> {
 }
 
 /// What shapes later deployments.
-fn settings(old: &Spec, new: &Spec) -> Vec<FieldChange> {
+fn settings(old: &Spec, new: &Spec) -> Vec<SettingChange> {
     let mut settings = Fields(Vec::new());
     let (or, nr) = (&old.rollout, &new.rollout);
     let steps = |s: &[u32]| list(&s.iter().map(u32::to_string).collect::<Vec<_>>());

@@ -9,9 +9,10 @@
 //! the lock is a stalled deployment that `apply` resumes.
 
 use crate::decide::planner::{self, PlanError};
+use crate::model::key::{FleetKey, ListenerKey};
 use crate::model::observed::{Managed, Observed};
 use crate::model::plan::{Change, ChangeAction, FieldChange, PlanKind, Resource, Scope};
-use crate::model::Color;
+use crate::model::{Color, Key};
 use crate::spec::Spec;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -62,7 +63,10 @@ pub enum Detail {
     /// It does not exist.
     Missing,
     /// It exists and the plan file does not name it (`apply` removes it).
-    NotInPlan { why: String },
+    NotInPlan {
+        /// In JSON, in words (render/drift.rs).
+        why: crate::model::reason::Reason,
+    },
     /// A release stopped at `weight`% on `on`; `active` is still live.
     Stalled {
         weight: u32,
@@ -302,23 +306,22 @@ fn findings_of(c: &Change) -> Vec<Finding> {
         .iter()
         .map(|f| {
             let detail = Detail::Differs { field: f.clone() };
-            finding(kind_of(&c.resource, &f.key), detail)
+            finding(kind_of(f.key), detail)
         })
         .collect()
 }
 
-/// The kind of drift a changed value is.
-fn kind_of(resource: &Resource, key: &str) -> DriftKind {
-    match resource {
-        Resource::TargetGroup { .. } if key.starts_with("health_check.") => DriftKind::HealthCheck,
-        Resource::TargetGroup { .. } => DriftKind::TargetGroupAttributes,
-        Resource::Listener { .. } if key == "weights" => DriftKind::Weights,
-        Resource::Listener { .. } => DriftKind::Listener,
-        Resource::Fleet { .. } if key == "capacity" => DriftKind::Capacity,
-        Resource::Fleet { .. } => DriftKind::Fleet,
-        Resource::ActiveColour { .. } => DriftKind::ActiveColour,
-        Resource::OldListener { .. } => DriftKind::Listener,
-        _ => DriftKind::Missing,
+/// The kind of drift a changed value is, from its key's type: a new kind
+/// of key must say which kind of drift it is.
+fn kind_of(key: Key) -> DriftKind {
+    match key {
+        Key::HealthCheck(_) => DriftKind::HealthCheck,
+        Key::Attribute(_) => DriftKind::TargetGroupAttributes,
+        Key::Listener(ListenerKey::Weights) => DriftKind::Weights,
+        Key::Listener(_) => DriftKind::Listener,
+        Key::Fleet(FleetKey::Capacity) => DriftKind::Capacity,
+        Key::Fleet(_) | Key::Launch(_) => DriftKind::Fleet,
+        Key::ParameterValue => DriftKind::ActiveColour,
     }
 }
 

@@ -134,7 +134,7 @@ pub fn plan(spec: &Spec, obs: &Observed, force: bool) -> Result<(Rollback, Plan)
                 record_active: r.record_active.clone(),
                 record,
             },
-            reason: format!("all production traffic back on {}", r.to),
+            reason: crate::model::reason::Reason::BackOn { color: r.to },
         });
     }
     if let Some(release) = &r.rejected_release {
@@ -143,7 +143,7 @@ pub fn plan(spec: &Spec, obs: &Observed, force: bool) -> Result<(Rollback, Plan)
                 color: r.from,
                 release: release.clone(),
             },
-            reason: "a scheduled apply does not deploy it again without --retry".into(),
+            reason: crate::model::reason::Reason::NotRedeployedWithoutRetry,
         });
     }
     let plan = Plan {

@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// Bumped when the file's meaning changes (2: the whole observed state is
-/// saved, so the plan can be made again from it).
-pub const SAVED_PLAN_VERSION: u32 = 2;
+/// saved, so the plan can be made again from it; 3: launch template
+/// versions hold their launch data, reasons and change keys are typed).
+pub const SAVED_PLAN_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SavedPlan {

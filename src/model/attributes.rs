@@ -80,27 +80,26 @@ fn off_or(secs: u32) -> String {
 }
 
 impl TgAttributes {
-    /// The settings that differ, keyed as the plan file names them
-    /// (`prefix` is "" in a plan, "target_group." in `cutover diff`).
-    pub fn diff(&self, new: &TgAttributes, prefix: &str) -> Vec<FieldChange> {
-        let key = |name: &str| format!("{prefix}{name}");
+    /// The settings that differ.
+    pub fn diff(&self, new: &TgAttributes) -> Vec<FieldChange> {
+        use super::key::AttributeKey as K;
         [
             FieldChange::differs(
-                &key("deregistration_delay"),
+                K::DeregistrationDelay,
                 format!("{}s", self.deregistration_delay_secs),
                 format!("{}s", new.deregistration_delay_secs),
             ),
             FieldChange::differs(
-                &key("stickiness"),
+                K::Stickiness,
                 off_or(self.stickiness_secs),
                 off_or(new.stickiness_secs),
             ),
             FieldChange::differs(
-                &key("slow_start"),
+                K::SlowStart,
                 off_or(self.slow_start_secs),
                 off_or(new.slow_start_secs),
             ),
-            FieldChange::differs(&key("algorithm"), self.algorithm, new.algorithm),
+            FieldChange::differs(K::Algorithm, self.algorithm, new.algorithm),
         ]
         .into_iter()
         .flatten()
@@ -275,9 +274,9 @@ mod tests {
             stickiness_secs: 3600,
             ..live
         };
-        let fields = live.diff(&want, "");
+        let fields = live.diff(&want);
         assert_eq!(fields.len(), 1);
-        assert_eq!(fields[0].key, "stickiness");
+        assert_eq!(fields[0].key.to_string(), "stickiness");
         assert_eq!(fields[0].old.as_deref(), Some("off"));
         assert_eq!(fields[0].new.as_deref(), Some("1h"));
         let c = live.changes_to(&want);

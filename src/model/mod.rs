@@ -6,16 +6,21 @@
 
 pub mod attributes;
 pub mod ids;
+pub mod key;
+pub mod launch;
 pub mod named;
 pub mod names;
 pub mod observed;
 pub mod outcome;
 pub mod plan;
+pub mod reason;
 
 pub use attributes::{Algorithm, AttributeChanges, TgAttributes};
 pub use ids::{
     FleetName, Forward, ForwardAt, ListenerArn, LoadBalancerArn, RuleArn, TargetGroupArn,
 };
+pub use key::Key;
+pub use launch::{LaunchData, LaunchField, RootVolume};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -150,33 +155,29 @@ pub struct HealthCheck {
 }
 
 impl HealthCheck {
-    /// Field-by-field differences, each key under `prefix`
-    /// ("health_check." gives "health_check.path").
-    pub fn diff(&self, new: &HealthCheck, prefix: &str) -> Vec<plan::FieldChange> {
-        let key = |name: &str| format!("{prefix}{name}");
+    /// Field-by-field differences.
+    pub fn diff(&self, new: &HealthCheck) -> Vec<plan::FieldChange> {
+        use key::HealthCheckKey as K;
+        let secs = |s: u32| format!("{s}s");
         [
-            plan::FieldChange::differs(&key("path"), &self.path, &new.path),
+            plan::FieldChange::differs(K::Path, &self.path, &new.path),
             plan::FieldChange::differs(
-                &key("interval"),
-                format!("{}s", self.interval_secs),
-                format!("{}s", new.interval_secs),
+                K::Interval,
+                secs(self.interval_secs),
+                secs(new.interval_secs),
             ),
+            plan::FieldChange::differs(K::Timeout, secs(self.timeout_secs), secs(new.timeout_secs)),
             plan::FieldChange::differs(
-                &key("timeout"),
-                format!("{}s", self.timeout_secs),
-                format!("{}s", new.timeout_secs),
-            ),
-            plan::FieldChange::differs(
-                &key("healthy_threshold"),
+                K::HealthyThreshold,
                 self.healthy_threshold,
                 new.healthy_threshold,
             ),
             plan::FieldChange::differs(
-                &key("unhealthy_threshold"),
+                K::UnhealthyThreshold,
                 self.unhealthy_threshold,
                 new.unhealthy_threshold,
             ),
-            plan::FieldChange::differs(&key("matcher"), &self.matcher, &new.matcher),
+            plan::FieldChange::differs(K::Matcher, &self.matcher, &new.matcher),
         ]
         .into_iter()
         .flatten()
@@ -264,26 +265,27 @@ pub struct Mix {
 impl Mix {
     /// Each setting that differs from `live` (old: live, new: this).
     pub fn differences(&self, live: &Mix) -> Vec<plan::FieldChange> {
+        use key::FleetKey as K;
         let types = |m: &Mix| match m.instance_types.is_empty() {
             true => "(the launch template's)".to_string(),
             false => m.instance_types.join(", "),
         };
         [
-            plan::FieldChange::differs("spot", live.spot, self.spot),
-            plan::FieldChange::differs("instance_types", types(live), types(self)),
-            plan::FieldChange::differs("on_demand_base", live.on_demand_base, self.on_demand_base),
+            plan::FieldChange::differs(K::Spot, live.spot, self.spot),
+            plan::FieldChange::differs(K::InstanceTypes, types(live), types(self)),
+            plan::FieldChange::differs(K::OnDemandBase, live.on_demand_base, self.on_demand_base),
             plan::FieldChange::differs(
-                "capacity_rebalance",
+                K::CapacityRebalance,
                 live.capacity_rebalance,
                 self.capacity_rebalance,
             ),
             plan::FieldChange::differs(
-                "health_check_grace",
+                K::HealthCheckGrace,
                 format_duration(live.health_check_grace_secs as u64),
                 format_duration(self.health_check_grace_secs as u64),
             ),
             plan::FieldChange::differs(
-                "warmup",
+                K::Warmup,
                 live.warmup_secs
                     .map_or("not set".into(), |s| format_duration(s as u64)),
                 self.warmup_secs
@@ -445,91 +447,6 @@ impl fmt::Display for Weights {
             self.share(Color::Blue),
             self.share(Color::Green)
         )
-    }
-}
-
-/// What the instances of a release run: the launch template data. Any change
-/// here is a new release, deployed blue-green.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct LaunchData {
-    pub image_id: String,
-    /// `None` when the group's instance_types say which types it launches.
-    /// (Serialised as before when set, so existing releases keep their
-    /// fingerprints.)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instance_type: Option<String>,
-    pub security_groups: Vec<String>,
-    pub user_data: Option<String>,
-    pub key_name: Option<String>,
-    // Added later: serialised only when set, so a release without them
-    // keeps the fingerprint it had.
-    /// IAM instance profile, by name or ARN.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub instance_profile: Option<String>,
-    /// Detailed (1-minute) CloudWatch monitoring.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub monitoring: bool,
-    /// Tags on the instances and their volumes.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
-    pub tags: std::collections::BTreeMap<String, String>,
-    /// Instance metadata: `Some(true)` requires IMDSv2 session tokens,
-    /// `Some(false)` also answers IMDSv1; `None` in a release made before
-    /// cutover set it (AWS's default then: IMDSv1 answered).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub imdsv2: Option<bool>,
-    /// The root volume; `None`: the image's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub root_volume: Option<RootVolume>,
-}
-
-/// A root volume (EBS) the instances boot from instead of the image's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct RootVolume {
-    pub size_gib: u32,
-    /// gp3, gp2, io1, io2 or standard.
-    pub volume_type: String,
-    pub encrypted: bool,
-    /// Provisioned IOPS (gp3, io1, io2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub iops: Option<u32>,
-}
-
-impl fmt::Display for RootVolume {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} GiB {}", self.size_gib, self.volume_type)?;
-        if let Some(iops) = self.iops {
-            write!(f, " {iops} IOPS")?;
-        }
-        f.write_str(if self.encrypted {
-            ", encrypted"
-        } else {
-            ", not encrypted"
-        })
-    }
-}
-
-impl LaunchData {
-    /// The instance type as a person reads it in a plan.
-    pub fn type_text(&self) -> &str {
-        self.instance_type
-            .as_deref()
-            .unwrap_or("(the group's instance types)")
-    }
-
-    /// This launch data as a release made before the defaults cutover
-    /// added later (IMDSv2 required) would have it: with the same
-    /// fingerprint as such a release when nothing else differs.
-    pub fn without_later_defaults(&self) -> LaunchData {
-        LaunchData {
-            imdsv2: self.imdsv2.filter(|required| !required),
-            ..self.clone()
-        }
-    }
-
-    /// A short, stable hash of the launch data: the release identity.
-    pub fn fingerprint(&self) -> String {
-        // Canonical JSON of the struct: field order is fixed by the type.
-        short_hash(&serde_json::to_vec(self).expect("launch data serialises"))
     }
 }
 

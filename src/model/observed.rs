@@ -456,18 +456,9 @@ pub struct LaunchTemplateVersion {
     pub number: i64,
     /// Release fingerprint recorded in the version description.
     pub fingerprint: Option<String>,
-    pub image_id: Option<String>,
-    pub instance_type: Option<String>,
-    /// Its user data, decoded (what the plan's `fleet.user_data` was).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_data: Option<String>,
-    /// IMDSv2 required (`Some(true)`), IMDSv1 answered too (`Some(false)`),
-    /// or not said (AWS's default).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub imdsv2: Option<bool>,
-    /// The root volume it sets; `None`: the image's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub root_volume: Option<crate::model::RootVolume>,
+    /// What it launches, as the cloud holds it (read back, user data
+    /// decoded; an image the cloud does not say is "").
+    pub data: crate::model::LaunchData,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -679,7 +670,7 @@ impl Observed {
 
     /// The image a colour's fleet runs, from its launch template version.
     pub fn image_of(&self, c: Color) -> Option<&str> {
-        self.version_of(c)?.image_id.as_deref()
+        Some(self.version_of(c)?.data.image_id.as_str()).filter(|i| !i.is_empty())
     }
 
     /// The launch template version a colour's fleet is set to.

@@ -182,8 +182,8 @@ pub struct Change {
     pub resource: Resource,
     /// Value-level differences, live (`old`) against the plan (`new`).
     pub fields: Vec<FieldChange>,
-    /// Why, for display only.
-    pub reason: String,
+    /// Why (render/reason.rs says it in words).
+    pub reason: crate::model::reason::Reason,
     pub scope: Scope,
 }
 
@@ -191,7 +191,7 @@ pub struct Change {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FieldChange {
     /// The setting, as the plan file or AWS names it ("health_check.path").
-    pub key: String,
+    pub key: crate::model::Key,
     /// The live value; `None` when there is none.
     pub old: Option<String>,
     /// The value the plan wants; `None` when it wants none.
@@ -199,16 +199,24 @@ pub struct FieldChange {
 }
 
 impl FieldChange {
-    pub fn new(key: &str, old: Option<String>, new: Option<String>) -> FieldChange {
+    pub fn new(
+        key: impl Into<crate::model::Key>,
+        old: Option<String>,
+        new: Option<String>,
+    ) -> FieldChange {
         FieldChange {
-            key: key.to_string(),
+            key: key.into(),
             old,
             new,
         }
     }
 
     /// A field that differs, from two present values; `None` when equal.
-    pub fn differs(key: &str, old: impl ToString, new: impl ToString) -> Option<FieldChange> {
+    pub fn differs(
+        key: impl Into<crate::model::Key>,
+        old: impl ToString,
+        new: impl ToString,
+    ) -> Option<FieldChange> {
         let (old, new) = (old.to_string(), new.to_string());
         (old != new).then(|| FieldChange::new(key, Some(old), Some(new)))
     }
@@ -307,8 +315,8 @@ impl ChangeAction {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Step {
     pub action: Action,
-    /// Why this step is in the plan, for display only.
-    pub reason: String,
+    /// Why this step is in the plan (render/reason.rs says it in words).
+    pub reason: crate::model::reason::Reason,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

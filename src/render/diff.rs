@@ -1,6 +1,6 @@
 //! `cutover diff` as text, markdown or JSON.
 
-use crate::decide::diff::{FieldChange, SpecDiff};
+use crate::decide::diff::{SettingChange, SpecDiff};
 use std::fmt::Write;
 
 /// "shop: new release 3f2a… → 9c1d… (image ami-1 → ami-2), 1 in-place change".
@@ -38,7 +38,7 @@ pub fn summary(d: &SpecDiff) -> String {
     format!("{}: {}", d.app, parts.join(", "))
 }
 
-fn fields(out: &mut String, indent: &str, changes: &[FieldChange]) {
+fn fields(out: &mut String, indent: &str, changes: &[SettingChange]) {
     for c in changes {
         for line in super::field(&c.key, &c.old, &c.new, false) {
             let _ = writeln!(out, "{}", line.indented(indent));

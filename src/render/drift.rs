@@ -163,7 +163,16 @@ struct FindingDocument {
     detail: String,
     apply_repairs: bool,
     target: Resource,
-    found: Detail,
+    found: serde_json::Value,
+}
+
+/// What a finding found, as its data, with the planner's reason in words.
+fn found(detail: &Detail) -> serde_json::Value {
+    let mut value = serde_json::to_value(detail).expect("a finding serialises");
+    if let Detail::NotInPlan { why } = detail {
+        value["why"] = why.to_string().into();
+    }
+    value
 }
 
 pub fn json(apps: &[AppDrift]) -> String {
@@ -184,7 +193,7 @@ pub fn json(apps: &[AppDrift]) -> String {
                         detail: detail(f),
                         apply_repairs: f.apply_repairs,
                         target: f.resource.clone(),
-                        found: f.detail.clone(),
+                        found: found(&f.detail),
                     })
                     .collect(),
             })

@@ -89,7 +89,7 @@ pub fn document(plan: &Plan) -> PlanDocument {
             .map(|(i, s)| StepDocument {
                 index: i + 1,
                 description: describe_action(&plan.app, &s.action),
-                reason: s.reason.clone(),
+                reason: s.reason.to_string(),
                 action: s.action.clone(),
             })
             .collect(),
@@ -106,7 +106,7 @@ fn change_document(c: &Change) -> ChangeDocument {
         resource: super::resource(&c.resource),
         target: c.resource.clone(),
         fields: c.fields.clone(),
-        reason: c.reason.clone(),
+        reason: c.reason.to_string(),
         scope: c.scope,
     }
 }

@@ -6,6 +6,7 @@ pub mod drift;
 pub mod json;
 pub mod markdown;
 pub mod outcome;
+mod reason;
 pub mod status;
 pub mod text;
 
@@ -129,7 +130,7 @@ pub fn field_lines(c: &Change) -> Vec<FieldLine> {
         .iter()
         .flat_map(|f| {
             let created = f.old.is_none() && c.action == ChangeAction::Create;
-            field(&f.key, &f.old, &f.new, created)
+            field(&f.key.name(), &f.old, &f.new, created)
         })
         .collect()
 }

@@ -91,7 +91,7 @@ fn listener(port: u16, blue: u32, green: u32) -> Listener {
 
 /// blue live with `ami-1`, green absent.
 fn live_on_blue() -> Observed {
-    let r1 = spec("ami-1", "0s").release().fingerprint;
+    let r1 = spec("ami-1", "0s").release();
     Observed {
         now: 1_000_000,
         load_balancer: Some(LoadBalancer {
@@ -107,16 +107,12 @@ fn live_on_blue() -> Observed {
             id: "lt-1".into(),
             versions: vec![LaunchTemplateVersion {
                 number: 1,
-                fingerprint: Some(r1.clone()),
-                image_id: Some("ami-1".into()),
-                instance_type: None,
-                user_data: None,
-                imdsv2: Some(true),
-                root_volume: None,
+                fingerprint: Some(r1.fingerprint.clone()),
+                data: r1.data.clone(),
             }],
         }),
         fleets: cutover::model::PerColor {
-            blue: Some(fleet(Color::Blue, &r1, 1, 2)),
+            blue: Some(fleet(Color::Blue, &r1.fingerprint, 1, 2)),
             green: None,
         },
         active: Some(Active {
@@ -179,7 +175,8 @@ fn names(obs: &Observed, s: &Spec) -> Vec<String> {
 /// blue live with ami-1, green at 25% with ami-2.
 fn midshift_on_green() -> Observed {
     let mut obs = live_on_blue();
-    let r2 = spec("ami-2", "0s").release().fingerprint;
+    let release2 = spec("ami-2", "0s").release();
+    let r2 = release2.fingerprint.clone();
     obs.launch_template
         .as_mut()
         .unwrap()
@@ -187,11 +184,7 @@ fn midshift_on_green() -> Observed {
         .push(LaunchTemplateVersion {
             number: 2,
             fingerprint: Some(r2.clone()),
-            image_id: Some("ami-2".into()),
-            instance_type: None,
-            user_data: None,
-            imdsv2: Some(true),
-            root_volume: None,
+            data: release2.data.clone(),
         });
     obs.fleets.green = Some(fleet(Color::Green, &r2, 2, 2));
     obs.target_groups.green = Some(tg(Color::Green, 2));
@@ -210,7 +203,8 @@ fn lifecycle_tables() {
         ..Observed::default()
     };
     let mut midshift = live_on_blue();
-    let r2 = spec("ami-2", "0s").release().fingerprint;
+    let release2 = spec("ami-2", "0s").release();
+    let r2 = release2.fingerprint.clone();
     midshift
         .launch_template
         .as_mut()
@@ -219,11 +213,7 @@ fn lifecycle_tables() {
         .push(LaunchTemplateVersion {
             number: 2,
             fingerprint: Some(r2.clone()),
-            image_id: Some("ami-2".into()),
-            instance_type: None,
-            user_data: None,
-            imdsv2: Some(true),
-            root_volume: None,
+            data: release2.data.clone(),
         });
     midshift.fleets.green = Some(fleet(Color::Green, &r2, 2, 2));
     midshift.target_groups.green = Some(tg(Color::Green, 2));

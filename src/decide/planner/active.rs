@@ -5,6 +5,7 @@
 
 use super::{step, Builder, PlanError};
 use crate::model::plan::{Action, ChangeAction, FieldChange, Note, Resource, Scope};
+use crate::model::reason::Reason;
 use crate::model::{Color, Release, Weights};
 
 /// The live colour, recording a correction of the parameter when it is
@@ -98,11 +99,11 @@ fn record_corrected(b: &mut Builder, c: Color, note: Note, was: Option<Color>) {
                 parameter: parameter.clone(),
             },
             vec![FieldChange::new(
-                "value",
+                crate::model::key::Key::ParameterValue,
                 was.map(|w| w.to_string()),
                 Some(c.to_string()),
             )],
-            "record the colour that serves production",
+            Reason::RecordServing,
         );
         b.decide(
             Some(change),
@@ -111,7 +112,7 @@ fn record_corrected(b: &mut Builder, c: Color, note: Note, was: Option<Color>) {
                     parameter,
                     color: c,
                 },
-                "the parameter disagrees with the listener",
+                Reason::ParameterDisagrees,
             )],
         );
     });

@@ -5,6 +5,7 @@
 use super::{step, Builder};
 use crate::model::observed::{Fleet, Observed};
 use crate::model::plan::{Action, ChangeAction, FieldChange, FleetConfig, Resource};
+use crate::model::reason::Reason;
 use crate::model::{names, Color, Release};
 use crate::spec::Spec;
 
@@ -22,12 +23,12 @@ pub(super) fn scaling_on(b: &mut Builder, c: Color) {
             color: c,
             scaling: Some(scaling),
         },
-        "the policy goes with production traffic",
+        Reason::PolicyWithProduction,
     );
 }
 
 /// Colour `c` loses cutover's scaling policy, if it has one.
-pub(super) fn scaling_off(b: &mut Builder, c: Color, why: &str) {
+pub(super) fn scaling_off(b: &mut Builder, c: Color, why: Reason) {
     if b.obs
         .fleets
         .get(c)
@@ -112,21 +113,17 @@ pub(super) fn build_color(b: &mut Builder, c: Color, release: &Release) {
                 name: spec.launch_template_name(),
             },
             vec![],
-            format!(
-                "release {}: {} {}",
-                release.fingerprint,
-                release.data.image_id,
-                release.data.type_text()
-            ),
+            Reason::NewVersion {
+                release: release.fingerprint.clone(),
+                image: release.data.image_id.clone(),
+                instance_type: release.data.type_text().to_string(),
+            },
         );
         let action = Action::CreateLaunchTemplateVersion {
             name: spec.launch_template_name(),
             release: release.clone(),
         };
-        b.decide(
-            Some(change),
-            [step(action, "no version holds this release yet")],
-        );
+        b.decide(Some(change), [step(action, Reason::NoVersionYet)]);
     }
     ensure_fleet(b, c, release);
     b.then(
@@ -135,32 +132,29 @@ pub(super) fn build_color(b: &mut Builder, c: Color, release: &Release) {
             count: capacity_for(spec, b.obs, c).desired,
             timeout_secs: spec.rollout.health_timeout_secs,
         },
-        format!(
-            "every target healthy within {}",
-            crate::model::format_duration(spec.rollout.health_timeout_secs)
-        ),
+        Reason::HealthyWithin {
+            secs: spec.rollout.health_timeout_secs,
+        },
     );
 }
 
 /// Why fleet `f` must be emptied before `release` starts on it, if it must.
-fn recycle_reason(f: &Fleet, release: &Release) -> Option<String> {
+fn recycle_reason(f: &Fleet, release: &Release) -> Option<Reason> {
     let same_release = f.release.as_deref() == Some(release.fingerprint.as_str());
     if !same_release && (f.capacity.desired > 0 || !f.instances.is_empty()) {
-        Some(format!(
-            "{} runs release {}: start the new one on fresh instances",
-            f.name,
-            f.release.as_deref().unwrap_or("?")
-        ))
+        Some(Reason::RunsOtherRelease {
+            fleet: f.name.to_string(),
+            release: f.release.clone(),
+        })
     } else if !f.older.is_empty() {
         // Tagged with this release, yet running instances of an older
         // launch template version (a capacity of 0 then N that Auto
         // Scaling never acted on in between): they are not the release.
-        Some(format!(
-            "{} has {} instance(s) launched from an older launch template version: start release {} on fresh instances",
-            f.name,
-            f.older.len(),
-            release.fingerprint
-        ))
+        Some(Reason::OlderInstances {
+            fleet: f.name.to_string(),
+            count: f.older.len(),
+            release: release.fingerprint.clone(),
+        })
     } else {
         None
     }
@@ -177,13 +171,15 @@ fn ensure_fleet(b: &mut Builder, c: Color, release: &Release) {
                 name: want.name.clone(),
             },
             vec![],
-            want.capacity.to_string(),
+            Reason::NewFleet {
+                capacity: want.capacity,
+            },
         );
         let action = Action::EnsureFleet {
             color: c,
             config: want,
         };
-        b.decide(Some(change), [step(action, "does not exist")]);
+        b.decide(Some(change), [step(action, Reason::DoesNotExist)]);
         return;
     };
     let same_release = f.release.as_deref() == Some(release.fingerprint.as_str());
@@ -204,15 +200,19 @@ fn ensure_fleet(b: &mut Builder, c: Color, release: &Release) {
     let mut fields: Vec<FieldChange> = [
         (f.release != Some(release.fingerprint.clone())).then(|| {
             FieldChange::new(
-                "release",
+                crate::model::key::FleetKey::Release,
                 f.release.clone(),
                 Some(release.fingerprint.clone()),
             )
         }),
-        FieldChange::differs("capacity", f.capacity, want.capacity),
+        FieldChange::differs(
+            crate::model::key::FleetKey::Capacity,
+            f.capacity,
+            want.capacity,
+        ),
         (!f.older.is_empty()).then(|| {
             FieldChange::new(
-                "instances of an older version",
+                crate::model::key::FleetKey::OlderInstances,
                 Some(f.older.len().to_string()),
                 Some("0".to_string()),
             )
@@ -228,17 +228,11 @@ fn ensure_fleet(b: &mut Builder, c: Color, release: &Release) {
             name: want.name.clone(),
         },
         fields,
-        "scale up with the new release",
+        Reason::ScaleUpWithRelease,
     );
     let action = Action::EnsureFleet {
         color: c,
         config: want,
     };
-    b.decide(
-        Some(change),
-        [step(
-            action,
-            "bring the fleet to the release and capacity of the plan",
-        )],
-    );
+    b.decide(Some(change), [step(action, Reason::BringFleetToPlan)]);
 }

@@ -4,6 +4,7 @@
 use super::{step, Builder, PlanError};
 use crate::model::observed::{Observed, Owner};
 use crate::model::plan::{Action, ChangeAction, FieldChange, ListenerConfig, Resource, Scope};
+use crate::model::reason::Reason;
 use crate::model::{Color, Weights};
 use crate::spec::ListenerSpec;
 use crate::spec::Spec;
@@ -91,23 +92,23 @@ pub(super) fn tag_untagged(b: &mut Builder) {
         };
         let mut fields = Vec::new();
         let why = if tagged {
-            format!(
-                "tag listener :{}'s role: it has {}'s tag alone",
-                l.port, spec.app
-            )
+            Reason::TagRole {
+                port: l.port,
+                app: spec.app.clone(),
+            }
         } else {
             fields.push(FieldChange::new(
-                "tag cutover:app",
+                crate::model::key::ListenerKey::AppTag,
                 None,
                 Some(spec.app.clone()),
             ));
-            format!(
-                "tag listener :{}: it forwards only to {}'s target groups and has no tags yet",
-                l.port, spec.app
-            )
+            Reason::TagUntagged {
+                port: l.port,
+                app: spec.app.clone(),
+            }
         };
         fields.push(FieldChange::new(
-            "tag cutover:role",
+            crate::model::key::ListenerKey::RoleTag,
             None,
             Some(l.role.to_string()),
         ));
@@ -117,7 +118,7 @@ pub(super) fn tag_untagged(b: &mut Builder) {
                 port: l.port,
                 role: l.role,
             };
-            b.decide(Some(change), [step(action, "whose it is, in its tags")]);
+            b.decide(Some(change), [step(action, Reason::OwnerInTags)]);
         });
     }
 }
@@ -154,25 +155,27 @@ pub(super) fn swap_roles(b: &mut Builder) -> bool {
             let was = tagged_role(l.port);
             if l.port == spec.production.port {
                 if let Some(w) = weights {
-                    ensure(
-                        b,
-                        l,
-                        w,
-                        "it becomes the production listener: production's weights first",
-                    );
+                    ensure(b, l, w, Reason::BecomesProduction);
                 }
             }
             let change = b.change(
                 ChangeAction::Update,
                 resource_of(l),
-                vec![FieldChange::new("role", was, Some(l.role.to_string()))],
-                format!("the plan file makes :{} the {} listener", l.port, l.role),
+                vec![FieldChange::new(
+                    crate::model::key::ListenerKey::Role,
+                    was,
+                    Some(l.role.to_string()),
+                )],
+                Reason::RoleChanged {
+                    port: l.port,
+                    role: l.role,
+                },
             );
             let action = Action::TagListener {
                 port: l.port,
                 role: l.role,
             };
-            b.decide(Some(change), [step(action, "its new role, in its tags")]);
+            b.decide(Some(change), [step(action, Reason::NewRoleInTags)]);
         }
     });
     true
@@ -184,25 +187,19 @@ pub(super) fn swap_roles(b: &mut Builder) -> bool {
 pub(super) fn remove_strays(b: &mut Builder) {
     let obs = b.obs;
     for stray in &obs.strays {
-        let forwards = obs
-            .weights(&stray.forward)
-            .map(|w| format!("; it forwards {}", crate::model::format_weights(w)))
-            .unwrap_or_default();
+        let forwards = obs.weights(&stray.forward);
         b.in_scope(Scope::InPlace, |b| {
             let change = b.change(
                 ChangeAction::Destroy,
                 Resource::OldListener { port: stray.port },
                 vec![],
-                format!("the plan file no longer names it{forwards}"),
+                Reason::NoLongerNamed { forwards },
             );
             let action = Action::DeleteListener {
                 port: stray.port,
                 arn: stray.arn.clone(),
             };
-            b.decide(
-                Some(change),
-                [step(action, "the app's listener the plan no longer names")],
-            );
+            b.decide(Some(change), [step(action, Reason::StrayListener)]);
         });
     }
 }
@@ -256,7 +253,7 @@ pub(super) fn shared_listeners_ready(spec: &Spec, obs: &Observed) -> Result<(), 
 
 /// The listener (or the app's rule on it) forwards `weights` with the
 /// plan's settings.
-pub(super) fn ensure(b: &mut Builder, l: &ListenerSpec, weights: Weights, reason: &str) {
+pub(super) fn ensure(b: &mut Builder, l: &ListenerSpec, weights: Weights, reason: Reason) {
     let obs = b.obs;
     let resource = Resource::Listener {
         port: l.port,
@@ -272,19 +269,27 @@ pub(super) fn ensure(b: &mut Builder, l: &ListenerSpec, weights: Weights, reason
         let current = obs.weights_at(l.weights_at());
         if current != Some(weights) {
             fields.push(FieldChange::new(
-                "weights",
+                crate::model::key::ListenerKey::Weights,
                 current.map(|w| w.to_string()),
                 Some(weights.to_string()),
             ));
         }
-        b.change(ChangeAction::Update, resource, fields, reason)
+        b.change(ChangeAction::Update, resource, fields, reason.clone())
     } else {
         let mut fields = Vec::new();
         if let Some(rule) = &l.rule {
-            fields.push(FieldChange::new("matches", None, Some(rule.matches_text())));
+            fields.push(FieldChange::new(
+                crate::model::key::ListenerKey::Matches,
+                None,
+                Some(rule.matches_text()),
+            ));
         }
-        fields.push(FieldChange::new("weights", None, Some(weights.to_string())));
-        b.change(ChangeAction::Create, resource, fields, reason)
+        fields.push(FieldChange::new(
+            crate::model::key::ListenerKey::Weights,
+            None,
+            Some(weights.to_string()),
+        ));
+        b.change(ChangeAction::Create, resource, fields, reason.clone())
     };
     let action = Action::EnsureListener {
         config: ListenerConfig {
@@ -303,7 +308,7 @@ pub(super) fn ensure(b: &mut Builder, l: &ListenerSpec, weights: Weights, reason
     if let (None, Some(_)) = (&l.rule, obs.rule(l.port)) {
         steps.push(step(
             Action::DeleteRule { port: l.port },
-            "the plan file no longer has this rule",
+            Reason::RuleDropped,
         ));
     }
     b.decide(Some(change), steps);
@@ -315,13 +320,16 @@ fn setting_changes(b: &Builder, l: &ListenerSpec) -> Vec<FieldChange> {
     let obs = b.obs;
     match (&l.rule, obs.rule(l.port), obs.listener(l.port)) {
         (Some(want), Some(live), _) => {
-            let mut fields: Vec<FieldChange> =
-                FieldChange::differs("priority", live.rule.priority, want.priority)
-                    .into_iter()
-                    .collect();
+            let mut fields: Vec<FieldChange> = FieldChange::differs(
+                crate::model::key::ListenerKey::Priority,
+                live.rule.priority,
+                want.priority,
+            )
+            .into_iter()
+            .collect();
             if !live.rule.same_match(want) {
                 fields.push(FieldChange::new(
-                    "matches",
+                    crate::model::key::ListenerKey::Matches,
                     Some(live.rule.matches_text()),
                     Some(want.matches_text()),
                 ));
@@ -329,20 +337,23 @@ fn setting_changes(b: &Builder, l: &ListenerSpec) -> Vec<FieldChange> {
             fields
         }
         (None, dropped, Some(live)) => {
-            let mut fields: Vec<FieldChange> =
-                FieldChange::differs("protocol", live.protocol, l.protocol)
-                    .into_iter()
-                    .collect();
+            let mut fields: Vec<FieldChange> = FieldChange::differs(
+                crate::model::key::ListenerKey::Protocol,
+                live.protocol,
+                l.protocol,
+            )
+            .into_iter()
+            .collect();
             if let Some(r) = dropped {
                 fields.push(FieldChange::new(
-                    "rule",
+                    crate::model::key::ListenerKey::Rule,
                     Some(format!("{} ({})", r.rule.priority, r.rule.matches_text())),
                     None,
                 ));
             }
             if live.certificate_arn != l.certificate_arn {
                 fields.push(FieldChange::new(
-                    "certificate_arn",
+                    crate::model::key::ListenerKey::CertificateArn,
                     live.certificate_arn.clone(),
                     l.certificate_arn.clone(),
                 ));
@@ -363,7 +374,7 @@ pub(super) fn route_test(b: &mut Builder, c: Color) {
                 b,
                 test,
                 Weights::all_on(c),
-                &format!("test traffic to {c} before production moves"),
+                Reason::TestTrafficFirst { color: c },
             );
         }
     }
@@ -383,11 +394,11 @@ pub(super) fn record_active(b: &mut Builder, c: Color, from: Option<Color>) {
             parameter: spec.state_parameter.clone(),
         },
         vec![FieldChange::new(
-            "value",
+            crate::model::key::Key::ParameterValue,
             current.map(|c| c.to_string()),
             Some(c.to_string()),
         )],
-        "promote",
+        Reason::Promote,
     );
     let action = Action::RecordActive {
         parameter: spec.state_parameter.clone(),
@@ -414,9 +425,9 @@ pub(super) fn record_active(b: &mut Builder, c: Color, from: Option<Color>) {
                     rolled_back: false,
                 },
             },
-            format!("a rollback goes back to {before}"),
+            Reason::RollbackGoesTo { color: before },
         ));
     }
-    steps.push(step(action, format!("{c} is the live colour")));
+    steps.push(step(action, Reason::LiveColour { color: c }));
     b.decide(Some(change), steps);
 }

@@ -31,6 +31,7 @@ use crate::model::plan::{
     Action, Change, ChangeAction, FieldChange, Note, Plan, PlanKind, Resource, Scope, Step,
     Timeline,
 };
+use crate::model::reason::Reason;
 use crate::model::Color;
 use crate::spec::Spec;
 
@@ -122,12 +123,12 @@ impl Builder<'_> {
     /// A step with no change of its own that must run before decisions
     /// recorded since `mark` (the before_deploy hook: before anything of the
     /// new colour is built, which is known only once the build is decided).
-    fn then_before(&mut self, mark: Mark, action: Action, reason: impl Into<String>) {
+    fn then_before(&mut self, mark: Mark, action: Action, reason: Reason) {
         self.steps.insert(mark.steps, step(action, reason));
     }
 
     /// A step with no change of its own (a wait, a bake, a smoke test).
-    fn then(&mut self, action: Action, reason: impl Into<String>) {
+    fn then(&mut self, action: Action, reason: Reason) {
         self.decide(None, [step(action, reason)]);
     }
 
@@ -137,13 +138,13 @@ impl Builder<'_> {
         action: ChangeAction,
         resource: Resource,
         fields: Vec<FieldChange>,
-        reason: impl Into<String>,
+        reason: Reason,
     ) -> Change {
         Change {
             action,
             resource,
             fields,
-            reason: reason.into(),
+            reason,
             scope: self.scope,
         }
     }
@@ -176,11 +177,8 @@ impl Mark {
     }
 }
 
-fn step(action: Action, reason: impl Into<String>) -> Step {
-    Step {
-        action,
-        reason: reason.into(),
-    }
+fn step(action: Action, reason: Reason) -> Step {
+    Step { action, reason }
 }
 
 /// The release the plan stands for against live state (see
@@ -234,7 +232,9 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
         let serving = spec.resource_name(a);
         let moves_check = b.changes.iter().any(|c| {
             matches!(&c.resource, Resource::TargetGroup { name } if *name == serving)
-                && c.fields.iter().any(|f| f.key.starts_with("health_check."))
+                && c.fields
+                    .iter()
+                    .any(|f| matches!(f.key, crate::model::Key::HealthCheck(_)))
         });
         if moves_check {
             b.notes.push(Note::HealthCheckBeforeRelease { color: a });

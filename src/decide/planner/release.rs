@@ -7,7 +7,8 @@ use crate::model::observed::Observed;
 use crate::model::plan::{
     Action, ChangeAction, FieldChange, Note, PlanKind, Resource, Scope, Timeline, TimelineStep,
 };
-use crate::model::{Color, Release, Timestamp, Weights};
+use crate::model::reason::Reason;
+use crate::model::{Color, LaunchField, Release, Timestamp, Weights};
 use crate::spec::Spec;
 
 /// The release the plan stands for. A default a later cutover added to the
@@ -47,12 +48,11 @@ pub(super) fn first_deploy(b: &mut Builder, release: &Release) -> PlanKind {
             fingerprint: Some(release.fingerprint.clone()),
         },
         vec![],
-        format!(
-            "first deploy: {} ({}) at {}",
-            release.data.image_id,
-            release.data.type_text(),
-            b.spec.fleet.capacity
-        ),
+        Reason::FirstDeploy {
+            image: release.data.image_id.clone(),
+            instance_type: release.data.type_text().to_string(),
+            capacity: b.spec.fleet.capacity,
+        },
     );
     b.decide(Some(change), []);
     build_color(b, c, release);
@@ -72,7 +72,7 @@ pub(super) fn first_deploy(b: &mut Builder, release: &Release) -> PlanKind {
         b,
         &spec.production,
         Weights::all_on(c),
-        "route all production traffic to blue",
+        Reason::AllProductionOn { color: c },
     );
     listeners::remove_strays(b);
     scaling_on(b, c);
@@ -127,67 +127,28 @@ fn rolled_back_at(
     (fp == &release.fingerprint).then(|| (*at, fleet.rolled_back_why.clone()))
 }
 
-/// What differs between the live release on `a` and `release`, as far as
-/// the launch template shows it: the image (always, when nothing else
-/// shows), the instance type, the user data (a line diff; only a hash when
-/// the plan says it is sensitive).
+/// What differs between the live release on `a` and `release`, setting by
+/// setting ([`LaunchField`]): the image when nothing else shows; user data
+/// only as a hash when the plan says it is sensitive.
 fn release_fields(b: &Builder, a: Color, release: &Release) -> Vec<FieldChange> {
-    let live = b.obs.version_of(a);
-    let data = &release.data;
     let image = FieldChange::new(
-        "image",
+        LaunchField::Image,
         b.obs.image_of(a).map(str::to_string),
-        Some(data.image_id.clone()),
+        Some(release.data.image_id.clone()),
     );
-    let mut fields = Vec::new();
-    if image.old.as_deref() != Some(data.image_id.as_str()) {
-        fields.push(image.clone());
-    }
-    if let Some(live) = live {
-        if let Some(f) = live
-            .instance_type
-            .as_ref()
-            .zip(data.instance_type.as_ref())
-            .and_then(|(t, want)| FieldChange::differs("instance_type", t, want))
-        {
-            fields.push(f);
-        }
-        if live.imdsv2 != data.imdsv2 {
-            let imds = |v: Option<bool>| match v {
-                Some(true) => "required".to_string(),
-                Some(false) => "optional (IMDSv1 answered)".to_string(),
-                None => "not set (IMDSv1 answered)".to_string(),
-            };
-            fields.push(FieldChange::new(
-                "imdsv2",
-                Some(imds(live.imdsv2)),
-                Some(imds(data.imdsv2)),
-            ));
-        }
-        if live.root_volume != data.root_volume {
-            let volume = |v: &Option<crate::model::RootVolume>| match v {
-                Some(v) => v.to_string(),
-                None => "the image's".to_string(),
-            };
-            fields.push(FieldChange::new(
-                "root_volume",
-                Some(volume(&live.root_volume)),
-                Some(volume(&data.root_volume)),
-            ));
-        }
-        if live.user_data != data.user_data {
-            let shown = |v: Option<&String>| b.spec.fleet.shown_user_data(v);
-            fields.push(FieldChange::new(
-                "user_data",
-                shown(live.user_data.as_ref()),
-                shown(data.user_data.as_ref()),
-            ));
-        }
-    }
+    let Some(live) = b.obs.version_of(a) else {
+        return vec![image];
+    };
+    let sensitive = b.spec.fleet.user_data_sensitive;
+    let fields: Vec<FieldChange> = LaunchField::differences(&live.data, &release.data, sensitive)
+        .into_iter()
+        .map(|(field, old, new)| FieldChange::new(field, old, new))
+        .collect();
     if fields.is_empty() {
-        fields.push(image);
+        vec![image]
+    } else {
+        fields
     }
-    fields
 }
 
 /// Deploy `release` to the idle colour, shift to it, promote it, and tear the
@@ -200,7 +161,6 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
     b.scope = Scope::Release;
     let reached = take_back_abandoned(b, a, release);
     let resume_at = (reached > 0).then_some(reached);
-    let steps: Vec<String> = spec.rollout.steps.iter().map(|w| format!("{w}%")).collect();
     let mark = b.mark();
     let change = b.change(
         ChangeAction::Replace,
@@ -210,15 +170,12 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
         },
         release_fields(b, a, release),
         match resume_at {
-            Some(w) => format!("resume the shift from {a} to {to} at {w}%"),
-            None => format!(
-                "blue-green: build {to}, shift {}{}, then promote",
-                match &b.spec.production.rule {
-                    Some(r) => format!("rule {} on :{} ", r.priority, b.spec.production.port),
-                    None => String::new(),
-                },
-                steps.join(" → ")
-            ),
+            Some(at) => Reason::ResumeShift { from: a, to, at },
+            None => Reason::BlueGreen {
+                to,
+                rule: (spec.production.rule.as_ref()).map(|r| (r.priority, spec.production.port)),
+                steps: spec.rollout.steps.clone(),
+            },
         },
     );
     b.decide(Some(change), []);
@@ -249,14 +206,10 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
     {
         b.then(
             Action::ClearRolledBack { color: to },
-            "its release is live: it is no longer rolled back",
+            Reason::NoLongerRolledBack,
         );
     }
-    scaling_off(
-        b,
-        a,
-        "it no longer serves: its own policy would scale it in",
-    );
+    scaling_off(b, a, Reason::NoLongerServes);
     b.scope = Scope::Teardown;
     teardown::teardown_idle(b, to, true);
     release_kind(b, a, release, resume_at)
@@ -279,7 +232,7 @@ fn production_settings(b: &mut Builder, a: Color) {
             b,
             &spec.production,
             weights,
-            "the production listener's settings differ from the plan file",
+            Reason::ProductionSettingsDiffer,
         )
     });
 }
@@ -303,11 +256,11 @@ fn take_back_abandoned(b: &mut Builder, a: Color, release: &Release) -> u32 {
             rule: spec.production.rule.as_ref().map(|r| r.priority),
         },
         vec![FieldChange::new(
-            "weights",
+            crate::model::key::ListenerKey::Weights,
             prod.map(|w| w.to_string()),
             Some(Weights::all_on(a).to_string()),
         )],
-        format!("{to} carries traffic for a release that is no longer in the plan"),
+        Reason::AbandonedRelease { color: to },
     );
     // Everyone home at once: no session keeps a user on the abandoned colour.
     let action = Action::SetWeights {
@@ -316,10 +269,7 @@ fn take_back_abandoned(b: &mut Builder, a: Color, release: &Release) -> u32 {
     };
     b.decide(
         Some(change),
-        [step(
-            action,
-            format!("abandon the in-flight release on {to}"),
-        )],
+        [step(action, Reason::AbandonInFlight { color: to })],
     );
     0
 }
@@ -343,10 +293,7 @@ fn hold_for_promotion(b: &mut Builder, a: Color, release: &Release, mark: Mark) 
         return PlanKind::InPlace;
     }
     smoke(b, to);
-    b.then(
-        Action::AwaitPromotion { color: to },
-        "auto_promote = false: a person promotes",
-    );
+    b.then(Action::AwaitPromotion { color: to }, Reason::PersonPromotes);
     b.timeline = Some(timeline(b, a, to, true));
     release_kind(b, a, release, None)
 }
@@ -362,7 +309,7 @@ fn shift(b: &mut Builder, to: Color, reached: u32) {
                 weight: reached,
                 secs: rollout.bake_secs,
             },
-            "resume: observe the step the previous run reached",
+            Reason::ResumeBake,
         );
     }
     for &w in rollout.steps.iter().filter(|&&w| w > reached) {
@@ -371,7 +318,7 @@ fn shift(b: &mut Builder, to: Color, reached: u32) {
                 weights: Weights::split(to, w),
                 affinity_secs: rollout.session_affinity_secs,
             },
-            format!("step {w}%"),
+            Reason::Step { weight: w },
         );
         b.then(
             Action::Bake {
@@ -379,7 +326,7 @@ fn shift(b: &mut Builder, to: Color, reached: u32) {
                 weight: w,
                 secs: rollout.bake_secs,
             },
-            format!("bake at {w}%"),
+            Reason::BakeAt { weight: w },
         );
     }
 }
@@ -440,9 +387,6 @@ fn release_kind(b: &Builder, a: Color, release: &Release, resume_at: Option<u32>
 fn smoke(b: &mut Builder, c: Color) {
     let checks = b.spec.rollout.smoke.clone();
     if !checks.is_empty() {
-        b.then(
-            Action::Smoke { color: c, checks },
-            "before any production traffic",
-        );
+        b.then(Action::Smoke { color: c, checks }, Reason::BeforeProduction);
     }
 }

@@ -5,6 +5,7 @@ use super::colour::{build_color, fleet_config, mix_changes};
 use super::{listeners, step, teardown, Builder};
 use crate::model::observed::Fleet;
 use crate::model::plan::{Action, ChangeAction, FieldChange, Note, Resource, Scope};
+use crate::model::reason::Reason;
 use crate::model::{Color, Release, Weights};
 
 pub(super) fn steady(b: &mut Builder, a: Color, release: &Release) {
@@ -30,19 +31,20 @@ fn fleet_in_place(b: &mut Builder, a: Color, f: &Fleet, release: &Release) {
             Resource::Fleet {
                 name: f.name.clone(),
             },
-            FieldChange::differs("capacity", f.capacity, want.capacity)
-                .into_iter()
-                .collect(),
-            "in place",
+            FieldChange::differs(
+                crate::model::key::FleetKey::Capacity,
+                f.capacity,
+                want.capacity,
+            )
+            .into_iter()
+            .collect(),
+            Reason::InPlace,
         );
         let action = Action::SetCapacity {
             color: a,
             capacity: want.capacity,
         };
-        b.decide(
-            Some(change),
-            [step(action, "capacity differs from the plan file")],
-        );
+        b.decide(Some(change), [step(action, Reason::CapacityDiffers)]);
     }
     let attached = b.obs.attached(a);
     if f.subnets == want.subnets && f.mix() == want.mix() && attached {
@@ -50,18 +52,18 @@ fn fleet_in_place(b: &mut Builder, a: Color, f: &Fleet, release: &Release) {
     }
     let mut fields = mix_changes(f, &want);
     let reason = if fields.is_empty() {
-        "in place"
+        Reason::InPlace
     } else {
-        "in place: new instances use it, running ones change with the next release"
+        Reason::InPlaceForNewInstances
     };
     fields.extend(FieldChange::differs(
-        "subnets",
+        crate::model::key::FleetKey::Subnets,
         f.subnets.join(","),
         want.subnets.join(","),
     ));
     if !attached {
         fields.push(FieldChange::new(
-            "target_group",
+            crate::model::key::FleetKey::TargetGroup,
             None,
             Some(b.spec.resource_name(a)),
         ));
@@ -78,10 +80,7 @@ fn fleet_in_place(b: &mut Builder, a: Color, f: &Fleet, release: &Release) {
         color: a,
         config: want,
     };
-    b.decide(
-        Some(change),
-        [step(action, "fleet settings differ from the plan file")],
-    );
+    b.decide(Some(change), [step(action, Reason::FleetSettingsDiffer)]);
 }
 
 /// The serving colour has the plan's scaling policy (or none when the plan
@@ -93,14 +92,9 @@ fn scaling_in_place(b: &mut Builder, a: Color, f: &Fleet) {
             a,
             Some(f),
             b.spec.fleet.scaling,
-            "the serving colour's policy differs from the plan file",
+            Reason::ServingPolicyDiffers,
         ),
-        (
-            a.other(),
-            idle,
-            None,
-            "an idle colour's policy would scale it in",
-        ),
+        (a.other(), idle, None, Reason::IdlePolicyScalesIn),
     ];
     for (c, fleet, want, why) in wants {
         let Some(fleet) = fleet.filter(|fl| fl.scaling != want) else {
@@ -112,10 +106,14 @@ fn scaling_in_place(b: &mut Builder, a: Color, f: &Fleet) {
             Resource::Fleet {
                 name: fleet.name.clone(),
             },
-            FieldChange::differs("scaling", shown(fleet.scaling), shown(want))
-                .into_iter()
-                .collect(),
-            "in place",
+            FieldChange::differs(
+                crate::model::key::FleetKey::Scaling,
+                shown(fleet.scaling),
+                shown(want),
+            )
+            .into_iter()
+            .collect(),
+            Reason::InPlace,
         );
         let action = Action::SetScaling {
             color: c,
@@ -149,12 +147,7 @@ pub(super) fn listeners_on(b: &mut Builder, a: Color, test_too: bool) {
     if let Some(test) = spec.test.as_ref().filter(|_| test_too) {
         if off(b, test) {
             b.in_scope(scope(test), |b| {
-                listeners::ensure(
-                    b,
-                    test,
-                    Weights::all_on(a),
-                    "the test listener follows the active colour",
-                )
+                listeners::ensure(b, test, Weights::all_on(a), Reason::TestFollowsActive)
             });
         }
     }
@@ -164,7 +157,7 @@ pub(super) fn listeners_on(b: &mut Builder, a: Color, test_too: bool) {
                 b,
                 &spec.production,
                 Weights::all_on(a),
-                "production traffic belongs entirely to the active colour",
+                Reason::ProductionOnActive,
             )
         });
     }

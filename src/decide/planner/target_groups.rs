@@ -5,6 +5,7 @@
 use super::{step, Builder, PlanError};
 use crate::model::observed::TargetGroup;
 use crate::model::plan::{Action, ChangeAction, Resource, TargetGroupConfig};
+use crate::model::reason::Reason;
 use crate::model::Color;
 
 pub(super) fn target_groups(b: &mut Builder) -> Result<(), PlanError> {
@@ -24,7 +25,11 @@ fn create(b: &mut Builder, c: Color) {
         ChangeAction::Create,
         Resource::TargetGroup { name: name.clone() },
         vec![],
-        format!("{} :{} in {}", tg.protocol, tg.port, tg.vpc_id),
+        Reason::NewTargetGroup {
+            protocol: tg.protocol,
+            port: tg.port,
+            vpc_id: tg.vpc_id.clone(),
+        },
     );
     let action = Action::CreateTargetGroup {
         color: c,
@@ -37,7 +42,7 @@ fn create(b: &mut Builder, c: Color) {
             attributes: tg.attributes,
         },
     };
-    b.decide(Some(change), [step(action, "does not exist")]);
+    b.decide(Some(change), [step(action, Reason::DoesNotExist)]);
 }
 
 fn update(b: &mut Builder, c: Color, live: &TargetGroup) -> Result<(), PlanError> {
@@ -60,8 +65,8 @@ fn update(b: &mut Builder, c: Color, live: &TargetGroup) -> Result<(), PlanError
             wanted,
         });
     }
-    let mut fields = live.health_check.diff(&tg.health_check, "health_check.");
-    fields.extend(live.attributes.diff(&tg.attributes, ""));
+    let mut fields = live.health_check.diff(&tg.health_check);
+    fields.extend(live.attributes.diff(&tg.attributes));
     if fields.is_empty() {
         return Ok(());
     }
@@ -70,13 +75,13 @@ fn update(b: &mut Builder, c: Color, live: &TargetGroup) -> Result<(), PlanError
         ChangeAction::Update,
         Resource::TargetGroup { name },
         fields,
-        "in place",
+        Reason::InPlace,
     );
     let action = Action::UpdateTargetGroup {
         color: c,
         health_check,
         attributes: live.attributes.changes_to(&tg.attributes),
     };
-    b.decide(Some(change), [step(action, "differs from the plan file")]);
+    b.decide(Some(change), [step(action, Reason::DiffersFromPlan)]);
     Ok(())
 }

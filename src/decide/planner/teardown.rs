@@ -6,8 +6,9 @@ use crate::model::observed::TargetState;
 use crate::model::plan::{
     Action, ChangeAction, HookPhase, Note, Resource, Scope, Step, TeardownDue,
 };
+use crate::model::reason::Reason;
 use crate::model::TeardownPolicy;
-use crate::model::{format_duration, Capacity, Color};
+use crate::model::{Capacity, Color};
 
 /// Tear down the colour that is not `active`, by policy, when its rollback
 /// window has passed. `promoting`: the plan promotes `active` in this run, so
@@ -60,11 +61,10 @@ fn teardown(b: &mut Builder, active: Color, promoting: bool) {
             name: fleet.name.clone(),
         },
         vec![],
-        format!(
-            "teardown ({}) after the {} rollback window",
-            policy.as_str(),
-            format_duration(b.spec.teardown.delay_secs)
-        ),
+        Reason::Teardown {
+            policy,
+            delay_secs: b.spec.teardown.delay_secs,
+        },
     );
     let contracting = b
         .spec
@@ -123,7 +123,7 @@ fn teardown_steps(
                 color: idle,
                 release: release.to_string(),
             },
-            "so the after_teardown hook survives a crash",
+            Reason::HookSurvivesCrash,
         ));
     }
     // A run that died while targets drained left them draining: wait again.
@@ -136,7 +136,7 @@ fn teardown_steps(
     if attached {
         steps.push(step(
             Action::DetachFleet { color: idle },
-            "deregister the old colour's targets",
+            Reason::DeregisterOld,
         ));
     }
     if attached || draining {
@@ -145,17 +145,21 @@ fn teardown_steps(
                 color: idle,
                 secs: b.spec.target_group.attributes.deregistration_delay_secs as u64,
             },
-            "let connections drain (deregistration delay)",
+            Reason::Drain,
         ));
     }
     match b.spec.teardown.policy {
         TeardownPolicy::ScaleToZero => steps.push(step(
             Action::ScaleToZero { color: idle },
-            "teardown policy scale-to-zero",
+            Reason::TeardownPolicy {
+                policy: TeardownPolicy::ScaleToZero,
+            },
         )),
         TeardownPolicy::Delete => steps.push(step(
             Action::DeleteFleet { color: idle },
-            "teardown policy delete",
+            Reason::TeardownPolicy {
+                policy: TeardownPolicy::Delete,
+            },
         )),
         TeardownPolicy::Keep => {}
     }
@@ -174,7 +178,9 @@ fn contract(b: &mut Builder, c: Color, pending: Option<String>) {
             color: c,
         },
         vec![],
-        format!("contract: release {release} has no instances and no traffic"),
+        Reason::Contract {
+            release: release.clone(),
+        },
     );
     let action = Action::Hook {
         phase: HookPhase::AfterTeardown,
@@ -182,10 +188,7 @@ fn contract(b: &mut Builder, c: Color, pending: Option<String>) {
         command,
         release: Some(release),
     };
-    b.decide(
-        Some(change),
-        [step(action, "expand/contract: the old release is gone")],
-    );
+    b.decide(Some(change), [step(action, Reason::OldReleaseGone)]);
 }
 
 /// The before_deploy hook, placed at `at` (before anything of the new colour
@@ -200,9 +203,5 @@ pub(super) fn before_deploy(b: &mut Builder, at: Mark, c: Color) {
         command,
         release: None,
     };
-    b.then_before(
-        at,
-        action,
-        "expand/contract: before the new colour is built",
-    );
+    b.then_before(at, action, Reason::BeforeBuild);
 }

@@ -5,8 +5,8 @@
 use crate::model::observed::{self, TargetHealth, TargetState};
 use crate::model::plan::FleetConfig;
 use crate::model::{
-    Capacity, FleetName, Forward, HealthCheck, ListenerRule, LoadBalancerArn, Protocol, Release,
-    RuleArn, TargetGroupArn, TgAttributes, ALB_MAX_FORWARD_TARGETS, ALB_MAX_WEIGHT,
+    Capacity, FleetName, Forward, HealthCheck, LaunchData, ListenerRule, LoadBalancerArn, Protocol,
+    Release, RuleArn, TargetGroupArn, TgAttributes, ALB_MAX_FORWARD_TARGETS, ALB_MAX_WEIGHT,
 };
 use crate::provider::convention::listing::{
     ListedFleet, ListedInstance, ListedRule, ListedVersion,
@@ -205,6 +205,39 @@ pub(super) fn launch_data(
         .build()
 }
 
+/// What a launch template version holds, read back: every setting
+/// [`launch_data`] writes.
+pub(super) fn launch_data_from(d: &ec2::types::ResponseLaunchTemplateData) -> LaunchData {
+    let profile = d.iam_instance_profile();
+    LaunchData {
+        image_id: d.image_id().unwrap_or_default().to_string(),
+        instance_type: d.instance_type().map(|t| t.as_str().to_string()),
+        security_groups: d.security_group_ids().to_vec(),
+        user_data: d.user_data().and_then(decode_user_data),
+        key_name: d.key_name().map(str::to_string),
+        instance_profile: profile
+            .and_then(|p| p.name().or(p.arn()))
+            .map(str::to_string),
+        monitoring: d.monitoring().and_then(|m| m.enabled()).unwrap_or(false),
+        tags: d
+            .tag_specifications()
+            .iter()
+            .find(|t| t.resource_type() == Some(&ec2::types::ResourceType::Instance))
+            .map(|t| {
+                t.tags()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        imdsv2: d
+            .metadata_options()
+            .and_then(|m| m.http_tokens())
+            .map(|t| *t == ec2::types::LaunchTemplateHttpTokensState::Required),
+        root_volume: root_volume_from(d),
+    }
+}
+
 /// A weighted forward. ALB takes weights 0–999 and at most five target
 /// groups; anything else is refused here, before AWS sees it. With
 /// `affinity_secs` above 0 a client stays on the target group it first
@@ -315,19 +348,15 @@ pub(super) fn group_template(
 
 /// A version as listed (its description as written), with its template's id.
 pub(super) fn version_from(v: &ec2::types::LaunchTemplateVersion) -> (String, ListedVersion) {
-    let data = v.launch_template_data();
     let version = observed::LaunchTemplateVersion {
         number: v.version_number().unwrap_or(0),
         fingerprint: None,
-        image_id: data.and_then(|d| d.image_id()).map(str::to_string),
-        instance_type: data
-            .and_then(|d| d.instance_type())
-            .map(|t| t.as_str().to_string()),
-        user_data: data.and_then(|d| d.user_data()).and_then(decode_user_data),
-        imdsv2: data
-            .and_then(|d| d.metadata_options()?.http_tokens().cloned())
-            .map(|t| t == ec2::types::LaunchTemplateHttpTokensState::Required),
-        root_volume: data.and_then(root_volume_from),
+        data: v
+            .launch_template_data()
+            .map(launch_data_from)
+            .unwrap_or_else(|| {
+                launch_data_from(&ec2::types::ResponseLaunchTemplateData::builder().build())
+            }),
     };
     let listed = ListedVersion {
         description: v.version_description().map(str::to_string),

@@ -224,11 +224,7 @@ fn listed_template(id: &str, lt: &SbLaunchTemplate) -> ListedTemplate {
                 version: observed::LaunchTemplateVersion {
                     number: v.number,
                     fingerprint: None,
-                    image_id: Some(v.data.image_id.clone()),
-                    instance_type: v.data.instance_type.clone(),
-                    user_data: v.data.user_data.clone(),
-                    imdsv2: v.data.imdsv2,
-                    root_volume: v.data.root_volume.clone(),
+                    data: v.data.clone(),
                 },
             })
             .collect(),

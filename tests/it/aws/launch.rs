@@ -190,3 +190,50 @@ fn aws_launch_data_a_real_fleet_needs_is_in_the_launch_template() {
         run.stdout
     );
 }
+
+/// Every launch setting cutover writes reads back as written (EC2's
+/// DescribeLaunchTemplateVersions returns the version's
+/// ResponseLaunchTemplateData), so the next release shows exactly the
+/// settings that change, and nothing that only looks changed.
+#[test]
+fn aws_every_launch_setting_reads_back_so_a_release_shows_only_what_changed() {
+    let aws = Aws::new();
+    let sg = format!("security_groups = [\"{}\"]", aws.sg);
+    let launch = |key_name: &str| {
+        format!(
+            "{sg}\nkey_name = \"{key_name}\"\ninstance_profile = \"shop-role\"\nmonitoring = true\nimdsv2 = true\ntags = {{ team = \"checkout\", cost = \"shop\" }}\n"
+        )
+    };
+    let fields = |aws: &Aws| -> Vec<String> {
+        let run = aws.run(&["plan", "--format", "json"]);
+        run.expect(0);
+        let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let release = doc["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["target"]["type"] == "release")
+            .unwrap_or_else(|| panic!("a release change in {}", run.stdout));
+        release["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["key"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for name in ["ops", "oncall"] {
+        let made = aws
+            .moto
+            .rt
+            .block_on(aws.moto.ec2.create_key_pair().key_name(name).send());
+        made.expect("moto makes a key pair");
+    }
+    aws.plan("ami-0000000000000001", "0s", &[(&sg, &launch("ops"))]);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    aws.run(&["plan", "--detailed-exitcode"]).expect(0);
+
+    aws.plan("ami-0000000000000002", "0s", &[(&sg, &launch("ops"))]);
+    assert_eq!(fields(&aws), ["image"]);
+    aws.plan("ami-0000000000000001", "0s", &[(&sg, &launch("oncall"))]);
+    assert_eq!(fields(&aws), ["key_name"]);
+}
