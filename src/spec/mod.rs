@@ -6,8 +6,8 @@
 
 pub mod diagnostic;
 pub mod duration;
+pub mod located;
 pub mod raw;
-pub mod spanned;
 pub mod structure;
 
 use crate::gate::{Check, RawCheck};
@@ -327,7 +327,7 @@ impl Validator<'_> {
         ));
     }
 
-    fn duration(&mut self, key: &str, v: Option<&S<String>>, default: u64) -> u64 {
+    fn duration(&mut self, key: &str, v: Option<&Located<String>>, default: u64) -> u64 {
         let Some(v) = v else { return default };
         match parse_duration(v.get_ref()) {
             // A year bounds every wait: the plan's durations are added up
@@ -359,7 +359,7 @@ impl Validator<'_> {
         }
     }
 
-    fn range(&mut self, key: &str, v: &S<i64>, lo: i64, hi: i64, unit: &str) -> u32 {
+    fn range(&mut self, key: &str, v: &Located<i64>, lo: i64, hi: i64, unit: &str) -> u32 {
         let n = *v.get_ref();
         if n < lo || n > hi {
             self.error(
@@ -375,7 +375,7 @@ impl Validator<'_> {
     fn duration_in(
         &mut self,
         key: &str,
-        v: Option<&S<String>>,
+        v: Option<&Located<String>>,
         default: u64,
         lo: u64,
         hi: u64,
@@ -399,11 +399,11 @@ impl Validator<'_> {
         secs as u32
     }
 
-    fn port(&mut self, key: &str, v: &S<i64>) -> u16 {
+    fn port(&mut self, key: &str, v: &Located<i64>) -> u16 {
         self.range(key, v, 1, 65535, "") as u16
     }
 
-    fn protocol(&mut self, key: &str, v: Option<&S<String>>) -> Protocol {
+    fn protocol(&mut self, key: &str, v: Option<&Located<String>>) -> Protocol {
         let Some(v) = v else { return Protocol::Http };
         match Protocol::parse(v.get_ref()) {
             Some(p) => p,
@@ -424,14 +424,14 @@ impl Validator<'_> {
         }
     }
 
-    fn non_empty(&mut self, key: &str, v: &S<String>) -> String {
+    fn non_empty(&mut self, key: &str, v: &Located<String>) -> String {
         if v.get_ref().trim().is_empty() {
             self.error(v.span(), format!("`{key}` is empty"), "");
         }
         v.get_ref().clone()
     }
 
-    fn command(&mut self, key: &str, v: &S<Vec<String>>) -> Vec<String> {
+    fn command(&mut self, key: &str, v: &Located<Vec<String>>) -> Vec<String> {
         if v.get_ref().is_empty() || v.get_ref()[0].trim().is_empty() {
             self.error(
                 v.span(),
@@ -503,7 +503,7 @@ impl Validator<'_> {
         }
     }
 
-    fn app(&mut self, a: &S<RawApp>) -> (String, Option<String>) {
+    fn app(&mut self, a: &Located<RawApp>) -> (String, Option<String>) {
         let app_name = &a.get_ref().name;
         let app = app_name.get_ref().clone();
         if app.is_empty()
@@ -543,7 +543,7 @@ impl Validator<'_> {
 
     fn listeners(
         &mut self,
-        l: &S<Vec<S<RawListener>>>,
+        l: &Located<Vec<Located<RawListener>>>,
     ) -> Option<(ListenerSpec, Option<ListenerSpec>)> {
         let mut production = None;
         let mut test = None;
@@ -610,7 +610,7 @@ impl Validator<'_> {
     /// and refused with a rule (the listener is someone else's).
     fn certificate(
         &mut self,
-        item: &S<RawListener>,
+        item: &Located<RawListener>,
         port: u16,
         protocol: Protocol,
         rule: bool,
@@ -644,10 +644,10 @@ impl Validator<'_> {
     }
 
     /// The app's rule on the listener on `port`.
-    fn rule(&mut self, port: u16, r: &S<RawRule>) -> crate::model::ListenerRule {
+    fn rule(&mut self, port: u16, r: &Located<RawRule>) -> crate::model::ListenerRule {
         let raw = r.get_ref();
         let priority = self.range("listeners.rule.priority", &raw.priority, 1, 50000, "");
-        let list = |v: &Option<S<Vec<S<String>>>>| -> Vec<String> {
+        let list = |v: &Option<Located<Vec<Located<String>>>>| -> Vec<String> {
             v.iter()
                 .flat_map(|l| l.get_ref().iter().map(|s| s.get_ref().clone()))
                 .collect()
@@ -733,7 +733,7 @@ impl Validator<'_> {
         out
     }
 
-    fn target_group(&mut self, t: &S<RawTargetGroup>) -> TargetGroupSpec {
+    fn target_group(&mut self, t: &Located<RawTargetGroup>) -> TargetGroupSpec {
         let tg = t.get_ref();
         let tg_port = self.port("target_group.port", &tg.port);
         let tg_protocol = self.protocol("target_group.protocol", tg.protocol.as_ref());
@@ -804,7 +804,7 @@ impl Validator<'_> {
         }
     }
 
-    fn health_check(&mut self, t: &S<RawTargetGroup>) -> HealthCheck {
+    fn health_check(&mut self, t: &Located<RawTargetGroup>) -> HealthCheck {
         let tg = t.get_ref();
         let default_hc = RawHealthCheck::default();
         let hc = tg.health_check.as_ref().unwrap_or(&default_hc);
@@ -873,10 +873,10 @@ impl Validator<'_> {
         }
     }
 
-    fn fleet(&mut self, fl: &S<RawFleet>) -> FleetSpec {
+    fn fleet(&mut self, fl: &Located<RawFleet>) -> FleetSpec {
         let f = fl.get_ref();
         let image_id = self.non_empty("fleet.image_id", &f.image_id);
-        let list = |v: &S<Vec<S<String>>>| -> Vec<String> {
+        let list = |v: &Located<Vec<Located<String>>>| -> Vec<String> {
             v.get_ref().iter().map(|s| s.get_ref().clone()).collect()
         };
         let (instance_type, instance_types) = self.instance_types(fl);
@@ -963,7 +963,7 @@ impl Validator<'_> {
 
     /// `instance_type` (launch data) or `instance_types` (the group's),
     /// exactly one.
-    fn instance_types(&mut self, fl: &S<RawFleet>) -> (Option<String>, Vec<String>) {
+    fn instance_types(&mut self, fl: &Located<RawFleet>) -> (Option<String>, Vec<String>) {
         let f = fl.get_ref();
         match (&f.instance_type, &f.instance_types) {
             (Some(t), None) => (Some(self.non_empty("fleet.instance_type", t)), vec![]),
@@ -1016,7 +1016,7 @@ impl Validator<'_> {
     }
 
     /// User data inline, or read from `user_data_file` beside the plan file.
-    fn user_data(&mut self, fl: &S<RawFleet>) -> Option<String> {
+    fn user_data(&mut self, fl: &Located<RawFleet>) -> Option<String> {
         let f = fl.get_ref();
         let Some(file) = &f.user_data_file else {
             return f.user_data.clone();
@@ -1056,7 +1056,7 @@ impl Validator<'_> {
 
     /// A root volume AWS takes: a type it boots from, a size that type
     /// allows, IOPS where the type has them.
-    fn root_volume(&mut self, v: &S<RawRootVolume>) -> crate::model::RootVolume {
+    fn root_volume(&mut self, v: &Located<RawRootVolume>) -> crate::model::RootVolume {
         let r = v.get_ref();
         let volume_type = match &r.volume_type {
             None => "gp3".to_string(),
@@ -1115,7 +1115,7 @@ impl Validator<'_> {
     }
 
     /// Exactly one target of a target-tracking policy.
-    fn scaling(&mut self, s: &S<RawScaling>) -> Option<crate::model::Scaling> {
+    fn scaling(&mut self, s: &Located<RawScaling>) -> Option<crate::model::Scaling> {
         use crate::model::Scaling;
         let r = s.get_ref();
         match (&r.target_cpu, &r.requests_per_target) {
@@ -1335,7 +1335,7 @@ impl Validator<'_> {
         })
     }
 
-    fn steps(&mut self, steps: &S<Vec<S<i64>>>) -> Vec<u32> {
+    fn steps(&mut self, steps: &Located<Vec<Located<i64>>>) -> Vec<u32> {
         let list = steps.get_ref();
         if list.is_empty() {
             self.error(
@@ -1383,15 +1383,15 @@ impl crate::gate::Rules for Validator<'_> {
         Validator::error(self, span, message, help)
     }
 
-    fn duration(&mut self, key: &str, v: Option<&S<String>>, default: u64) -> u64 {
+    fn duration(&mut self, key: &str, v: Option<&Located<String>>, default: u64) -> u64 {
         Validator::duration(self, key, v, default)
     }
 
-    fn range(&mut self, key: &str, v: &S<i64>, lo: i64, hi: i64, unit: &str) -> u32 {
+    fn range(&mut self, key: &str, v: &Located<i64>, lo: i64, hi: i64, unit: &str) -> u32 {
         Validator::range(self, key, v, lo, hi, unit)
     }
 
-    fn command(&mut self, key: &str, v: &S<Vec<String>>) -> Vec<String> {
+    fn command(&mut self, key: &str, v: &Located<Vec<String>>) -> Vec<String> {
         Validator::command(self, key, v)
     }
 }
