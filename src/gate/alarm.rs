@@ -5,7 +5,7 @@
 
 use super::{CheckFailure, CheckKind, Read, Rules};
 use crate::model::observed::AlarmState;
-use crate::spec::spanned::S;
+use crate::spec::located::Located;
 
 /// What to do when the alarm does not exist.
 pub(super) const WHEN_MISSING: &str = "create it, or fix the gate's `alarm`";
@@ -16,7 +16,7 @@ pub fn describe(name: &str) -> String {
 }
 
 /// The check an `alarm` key sets: gates only.
-pub(super) fn kind(name: &S<String>, gate: bool, rules: &mut dyn Rules) -> CheckKind {
+pub(super) fn kind(name: &Located<String>, gate: bool, rules: &mut dyn Rules) -> CheckKind {
     if !gate {
         rules.error(
             name.span(),

@@ -2,7 +2,7 @@
 //! answer with another status fails it.
 
 use super::{CheckKind, Rules};
-use crate::spec::spanned::S;
+use crate::spec::located::Located;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -12,10 +12,10 @@ use serde::Deserialize;
 pub struct RawHttp {
     /// http:// or https:// URL.
     #[schemars(regex(pattern = r"^https?://"))]
-    pub url: S<String>,
+    pub url: Located<String>,
     /// The HTTP status a healthy answer has, 100–599.
     #[schemars(range(min = 100, max = 599), extend("default" = 200))]
-    pub expect_status: Option<S<i64>>,
+    pub expect_status: Option<Located<i64>>,
 }
 
 /// "GET http://… (expect 200)".
@@ -24,7 +24,7 @@ pub fn describe(url: &str, expect_status: u16) -> String {
 }
 
 /// The check an `http` table sets, its URL and status held to their rules.
-pub(super) fn kind(http: &S<RawHttp>, key: &str, rules: &mut dyn Rules) -> CheckKind {
+pub(super) fn kind(http: &Located<RawHttp>, key: &str, rules: &mut dyn Rules) -> CheckKind {
     let h = http.get_ref();
     let url = h.url.get_ref().clone();
     if !(url.starts_with("http://") || url.starts_with("https://")) {

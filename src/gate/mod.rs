@@ -15,7 +15,7 @@ pub mod command;
 pub mod http;
 
 use crate::model::observed::AlarmState;
-use crate::spec::spanned::S;
+use crate::spec::located::Located;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use std::ops::Range;
@@ -188,14 +188,14 @@ impl CheckEnv {
 pub struct RawCheck {
     /// Optional: a program and its arguments, run without a shell.
     #[schemars(length(min = 1))]
-    pub command: Option<S<Vec<String>>>,
+    pub command: Option<Located<Vec<String>>>,
     /// Optional: an HTTP request cutover makes itself.
-    pub http: Option<S<http::RawHttp>>,
+    pub http: Option<Located<http::RawHttp>>,
     /// Optional, gates only: a CloudWatch alarm; in ALARM it fails the gate.
-    pub alarm: Option<S<String>>,
+    pub alarm: Option<Located<String>>,
     /// How long the check may take.
     #[schemars(extend("default" = "60s"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
-    pub timeout: Option<S<String>>,
+    pub timeout: Option<Located<String>>,
 }
 
 /// The rules the plan file's values are held to, with their places: the
@@ -203,17 +203,17 @@ pub struct RawCheck {
 pub trait Rules {
     fn error(&mut self, span: Range<usize>, message: String, help: String);
     /// A duration key ("60s"), or `default` when absent.
-    fn duration(&mut self, key: &str, v: Option<&S<String>>, default: u64) -> u64;
+    fn duration(&mut self, key: &str, v: Option<&Located<String>>, default: u64) -> u64;
     /// A number within `lo`–`hi`.
-    fn range(&mut self, key: &str, v: &S<i64>, lo: i64, hi: i64, unit: &str) -> u32;
+    fn range(&mut self, key: &str, v: &Located<i64>, lo: i64, hi: i64, unit: &str) -> u32;
     /// A program and its arguments.
-    fn command(&mut self, key: &str, v: &S<Vec<String>>) -> Vec<String>;
+    fn command(&mut self, key: &str, v: &Located<Vec<String>>) -> Vec<String>;
 }
 
 impl RawCheck {
     /// The check this table sets; `key` names its list ("rollout.gates"),
     /// `gate` whether it is a gate (a smoke test may not read the cloud).
-    pub fn check(c: &S<RawCheck>, key: &str, gate: bool, rules: &mut dyn Rules) -> Check {
+    pub fn check(c: &Located<RawCheck>, key: &str, gate: bool, rules: &mut dyn Rules) -> Check {
         let raw = c.get_ref();
         let timeout_secs = rules.duration(&format!("{key}.timeout"), raw.timeout.as_ref(), 60);
         let count =

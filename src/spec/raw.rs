@@ -7,7 +7,7 @@
 //! The same types generate the plan's JSON Schema (`cutover schema`): the
 //! doc comments are its descriptions.
 
-pub use super::spanned::S;
+pub use super::located::Located;
 use crate::gate::RawCheck;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -17,15 +17,15 @@ use serde::Deserialize;
 #[schemars(deny_unknown_fields)]
 #[schemars(title = "cutover plan")]
 pub struct RawPlan {
-    pub app: S<RawApp>,
-    pub load_balancer: S<RawLoadBalancer>,
+    pub app: Located<RawApp>,
+    pub load_balancer: Located<RawLoadBalancer>,
     /// The listeners cutover creates and updates on the load balancer: exactly
     /// one with role "production", at most one with role "test".
-    pub listeners: S<Vec<S<RawListener>>>,
-    pub target_group: S<RawTargetGroup>,
-    pub fleet: S<RawFleet>,
+    pub listeners: Located<Vec<Located<RawListener>>>,
+    pub target_group: Located<RawTargetGroup>,
+    pub fleet: Located<RawFleet>,
     #[schemars(extend("default" = {}))]
-    pub rollout: Option<S<RawRollout>>,
+    pub rollout: Option<Located<RawRollout>>,
     #[schemars(extend("default" = {}))]
     pub teardown: Option<RawTeardown>,
     #[schemars(extend("default" = {}))]
@@ -42,9 +42,9 @@ pub struct RawPlan {
 pub struct RawApp {
     /// a-z, 0-9 and '-', at most 26 characters so "<name>-green" fits a target group name.
     #[schemars(regex(pattern = r"^[a-z0-9]([a-z0-9-]{0,24}[a-z0-9])?$"))]
-    pub name: S<String>,
+    pub name: Located<String>,
     /// Optional AWS region; without it, --region, else the AWS config chain.
-    pub region: Option<S<String>>,
+    pub region: Option<Located<String>>,
 }
 
 /// The existing Application Load Balancer; cutover never creates or deletes it.
@@ -52,7 +52,7 @@ pub struct RawApp {
 #[schemars(deny_unknown_fields)]
 pub struct RawLoadBalancer {
     /// Its name, looked up with DescribeLoadBalancers.
-    pub name: S<String>,
+    pub name: Located<String>,
 }
 
 /// A listener on the load balancer.
@@ -61,21 +61,21 @@ pub struct RawLoadBalancer {
 pub struct RawListener {
     /// 1–65535, unique across listeners.
     #[schemars(range(min = 1, max = 65535))]
-    pub port: S<i64>,
+    pub port: Located<i64>,
     /// "HTTP" (default) or "HTTPS" (needs certificate_arn).
     #[schemars(extend("enum" = ["HTTP", "HTTPS"], "default" = "HTTP"))]
-    pub protocol: Option<S<String>>,
+    pub protocol: Option<Located<String>>,
     /// "production": weighted traffic to blue and green; "test": 100% to the colour being deployed.
     #[schemars(extend("enum" = ["production", "test"]))]
-    pub role: S<String>,
+    pub role: Located<String>,
     /// Optional ACM certificate ARN: required for HTTPS, refused for HTTP, and
     /// refused with `rule` (the listener is someone else's).
-    pub certificate_arn: Option<S<String>>,
+    pub certificate_arn: Option<Located<String>>,
     /// Optional: share a listener someone else owns. cutover then owns only
     /// this rule on it (tagged with the app), moves weights in the rule's
     /// forward, and never touches the listener's default action or other
     /// rules. The listener must exist.
-    pub rule: Option<S<RawRule>>,
+    pub rule: Option<Located<RawRule>>,
 }
 
 /// The app's rule on a shared listener: at least one of hosts and paths.
@@ -85,20 +85,20 @@ pub struct RawListener {
 pub struct RawRule {
     /// 1–50000, unique on the listener; lower is evaluated first.
     #[schemars(range(min = 1, max = 50000))]
-    pub priority: S<i64>,
+    pub priority: Located<i64>,
     /// Optional host headers the rule matches, e.g. ["web.example.com"].
-    pub hosts: Option<S<Vec<S<String>>>>,
+    pub hosts: Option<Located<Vec<Located<String>>>>,
     /// Optional path patterns the rule matches, e.g. ["/api/*"].
-    pub paths: Option<S<Vec<S<String>>>>,
+    pub paths: Option<Located<Vec<Located<String>>>>,
     /// Optional HTTP methods the rule matches, e.g. ["GET", "HEAD"].
-    pub methods: Option<S<Vec<S<String>>>>,
+    pub methods: Option<Located<Vec<Located<String>>>>,
     /// Optional HTTP headers the rule matches, each with its values, e.g.
     /// { "X-Canary" = ["1"] }.
-    pub headers: Option<S<RawHeaders>>,
+    pub headers: Option<Located<RawHeaders>>,
 }
 
 /// A rule's header conditions: each header name with the values it may have.
-pub type RawHeaders = std::collections::BTreeMap<String, S<Vec<S<String>>>>;
+pub type RawHeaders = std::collections::BTreeMap<String, Located<Vec<Located<String>>>>;
 
 /// The blue and green target groups, "<app>-blue" and "<app>-green".
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -106,26 +106,26 @@ pub type RawHeaders = std::collections::BTreeMap<String, S<Vec<S<String>>>>;
 pub struct RawTargetGroup {
     /// The port instances serve on, 1–65535.
     #[schemars(range(min = 1, max = 65535))]
-    pub port: S<i64>,
+    pub port: Located<i64>,
     /// "HTTP" (default) or "HTTPS".
     #[schemars(extend("enum" = ["HTTP", "HTTPS"], "default" = "HTTP"))]
-    pub protocol: Option<S<String>>,
+    pub protocol: Option<Located<String>>,
     /// The VPC of the target groups.
-    pub vpc_id: S<String>,
+    pub vpc_id: Located<String>,
     /// Connection draining before a target leaves, "0s"–"3600s".
     #[schemars(extend("default" = "300s"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
-    pub deregistration_delay: Option<S<String>>,
+    pub deregistration_delay: Option<Located<String>>,
     /// Optional: keep a user on one instance of a colour for this long
     /// (an lb_cookie), "1s"–"7d" written as "1h", "24h". Absent: off.
     #[schemars(regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
-    pub stickiness: Option<S<String>>,
+    pub stickiness: Option<Located<String>>,
     /// Optional: ramp a new target's share of requests up over this long,
     /// "30s"–"15m"; "0s" or absent: off. Not with least_outstanding_requests.
     #[schemars(extend("default" = "0s"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
-    pub slow_start: Option<S<String>>,
+    pub slow_start: Option<Located<String>>,
     /// How requests are spread over a colour's targets.
     #[schemars(extend("enum" = ["round_robin", "least_outstanding_requests"], "default" = "round_robin"))]
-    pub algorithm: Option<S<String>>,
+    pub algorithm: Option<Located<String>>,
     #[schemars(extend("default" = {}))]
     pub health_check: Option<RawHealthCheck>,
 }
@@ -136,22 +136,22 @@ pub struct RawTargetGroup {
 pub struct RawHealthCheck {
     /// Request path, starting with '/'.
     #[schemars(extend("default" = "/"), regex(pattern = r"^/"))]
-    pub path: Option<S<String>>,
+    pub path: Option<Located<String>>,
     /// Time between checks, "5s"–"300s".
     #[schemars(extend("default" = "30s"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
-    pub interval: Option<S<String>>,
+    pub interval: Option<Located<String>>,
     /// Time to wait for an answer, "2s"–"120s", below interval.
     #[schemars(extend("default" = "5s"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
-    pub timeout: Option<S<String>>,
+    pub timeout: Option<Located<String>>,
     /// Consecutive successes before a target is healthy, 2–10.
     #[schemars(range(min = 2, max = 10), extend("default" = 5))]
-    pub healthy_threshold: Option<S<i64>>,
+    pub healthy_threshold: Option<Located<i64>>,
     /// Consecutive failures before a target is unhealthy, 2–10.
     #[schemars(range(min = 2, max = 10), extend("default" = 2))]
-    pub unhealthy_threshold: Option<S<i64>>,
+    pub unhealthy_threshold: Option<Located<i64>>,
     /// HTTP codes counted as healthy, within 200–499: "200", "200,204" or "200-299".
     #[schemars(extend("default" = "200"), regex(pattern = r"^[2-4][0-9]{2}(-[2-4][0-9]{2}|(,[2-4][0-9]{2})*)$"))]
-    pub matcher: Option<S<String>>,
+    pub matcher: Option<Located<String>>,
 }
 
 /// The EC2 fleet: a launch template "<app>" with one version per release, and
@@ -161,33 +161,33 @@ pub struct RawHealthCheck {
 #[schemars(extend("oneOf" = [{"required": ["instance_type"]}, {"required": ["instance_types"]}]))]
 pub struct RawFleet {
     /// AMI id. A change here (or in any launch data) is a new release, deployed blue-green.
-    pub image_id: S<String>,
+    pub image_id: Located<String>,
     /// EC2 instance type (launch data). Optional: give this or instance_types.
-    pub instance_type: Option<S<String>>,
+    pub instance_type: Option<Located<String>>,
     /// Optional, instead of instance_type: the types the group may launch, in
     /// order of preference (a MixedInstancesPolicy; with spot, the pools spot
     /// draws on). A group setting, changed in place.
     #[schemars(length(min = 1, max = 40))]
-    pub instance_types: Option<S<Vec<S<String>>>>,
+    pub instance_types: Option<Located<Vec<Located<String>>>>,
     /// With spot: instances kept on-demand whatever spot offers. A group
     /// setting, changed in place.
     #[schemars(extend("default" = 0), range(min = 0, max = 1000))]
-    pub on_demand_base: Option<S<i64>>,
+    pub on_demand_base: Option<Located<i64>>,
     /// Subnets of the Auto Scaling groups, at least one. Changed in place.
     #[schemars(length(min = 1))]
-    pub subnets: S<Vec<S<String>>>,
+    pub subnets: Located<Vec<Located<String>>>,
     /// Security groups of the instances, at least one (launch data).
     #[schemars(length(min = 1))]
-    pub security_groups: S<Vec<S<String>>>,
+    pub security_groups: Located<Vec<Located<String>>>,
     /// min_size ≤ desired_capacity ≤ max_size.
     #[schemars(range(min = 0, max = 1000))]
-    pub min_size: S<i64>,
+    pub min_size: Located<i64>,
     /// Most instances per colour, ≥ desired_capacity.
     #[schemars(range(min = 0, max = 1000))]
-    pub max_size: S<i64>,
+    pub max_size: Located<i64>,
     /// Instances per colour; a new colour must have this many healthy targets before traffic.
     #[schemars(range(min = 1, max = 1000))]
-    pub desired_capacity: S<i64>,
+    pub desired_capacity: Located<i64>,
     /// Spot capacity for the fleet.
     #[schemars(extend("default" = false))]
     pub spot: Option<bool>,
@@ -195,38 +195,38 @@ pub struct RawFleet {
     pub user_data: Option<String>,
     /// Optional, instead of user_data: a file holding it, relative to the
     /// plan file (launch data: its content is).
-    pub user_data_file: Option<S<String>>,
+    pub user_data_file: Option<Located<String>>,
     /// Optional IAM instance profile of the instances, by name or ARN
     /// (launch data). Passing it needs iam:PassRole on its role.
-    pub instance_profile: Option<S<String>>,
+    pub instance_profile: Option<Located<String>>,
     /// Detailed (1-minute) CloudWatch monitoring of the instances (launch data).
     #[schemars(extend("default" = false))]
     pub monitoring: Option<bool>,
     /// Optional tags on the instances and their volumes (launch data).
-    pub tags: Option<S<std::collections::BTreeMap<String, S<String>>>>,
+    pub tags: Option<Located<std::collections::BTreeMap<String, Located<String>>>>,
     /// Show user data only as a hash in plan, diff and their JSON (it holds
     /// a secret). Not launch data.
     #[schemars(extend("default" = false))]
     pub user_data_sensitive: Option<bool>,
     /// Optional EC2 key pair name (launch data).
-    pub key_name: Option<S<String>>,
+    pub key_name: Option<Located<String>>,
     /// How long Auto Scaling lets a new instance fail its health checks
     /// before it replaces it (a group setting, changed in place).
     #[schemars(extend("default" = "300s"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
-    pub health_check_grace: Option<S<String>>,
+    pub health_check_grace: Option<Located<String>>,
     /// Optional: how long a new instance's metrics stay out of scaling
     /// decisions, "0s"–"1h" (a group setting, changed in place).
     #[schemars(regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
-    pub warmup: Option<S<String>>,
+    pub warmup: Option<Located<String>>,
     /// Require IMDSv2 session tokens for the instance metadata service
     /// (launch data). false also answers IMDSv1, which request forgery can
     /// use to read the instance role's credentials.
     #[schemars(extend("default" = true))]
     pub imdsv2: Option<bool>,
     /// Optional root volume instead of the image's (launch data).
-    pub root_volume: Option<S<RawRootVolume>>,
+    pub root_volume: Option<Located<RawRootVolume>>,
     /// Optional target-tracking scaling of the colour that serves.
-    pub scaling: Option<S<RawScaling>>,
+    pub scaling: Option<Located<RawScaling>>,
 }
 
 /// A target-tracking policy: exactly one of target_cpu or
@@ -237,10 +237,10 @@ pub struct RawFleet {
 pub struct RawScaling {
     /// Optional: average CPU utilisation to hold, percent (1–100).
     #[schemars(range(min = 1, max = 100))]
-    pub target_cpu: Option<S<i64>>,
+    pub target_cpu: Option<Located<i64>>,
     /// Optional: requests per target per minute to hold (ALBRequestCountPerTarget).
     #[schemars(range(min = 1, max = 1000000))]
-    pub requests_per_target: Option<S<i64>>,
+    pub requests_per_target: Option<Located<i64>>,
 }
 
 /// The instances' root volume.
@@ -249,18 +249,18 @@ pub struct RawScaling {
 pub struct RawRootVolume {
     /// Size in GiB, 1–16384 (io1 and io2: at least 4).
     #[schemars(range(min = 1, max = 16384))]
-    pub size_gib: S<i64>,
+    pub size_gib: Located<i64>,
     /// EBS volume type.
     #[serde(rename = "type")]
     #[schemars(extend("enum" = ["gp3", "gp2", "io1", "io2", "standard"], "default" = "gp3"))]
-    pub volume_type: Option<S<String>>,
+    pub volume_type: Option<Located<String>>,
     /// Encrypt it (with the account's default EBS key).
     #[schemars(extend("default" = true))]
     pub encrypted: Option<bool>,
     /// Optional provisioned IOPS: gp3 3000–16000, io1 100–64000, io2
     /// 100–256000 (io1 and io2 need it).
     #[schemars(range(min = 100, max = 256000))]
-    pub iops: Option<S<i64>>,
+    pub iops: Option<Located<i64>>,
 }
 
 /// How a release moves production traffic.
@@ -269,27 +269,27 @@ pub struct RawRootVolume {
 pub struct RawRollout {
     /// Percent of production traffic on the new colour, strictly ascending, each 1–100, ending at 100.
     #[schemars(extend("default" = [10, 25, 50, 100]), length(min = 1), inner(range(min = 1, max = 100)))]
-    pub steps: Option<S<Vec<S<i64>>>>,
+    pub steps: Option<Located<Vec<Located<i64>>>>,
     /// Time at each step while gates are checked, e.g. "5m".
     #[schemars(extend("default" = "5m"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
-    pub bake: Option<S<String>>,
+    pub bake: Option<Located<String>>,
     /// Time for every new target to turn healthy.
     #[schemars(extend("default" = "10m"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
-    pub health_timeout: Option<S<String>>,
+    pub health_timeout: Option<Located<String>>,
     /// Optional: during a shift, keep a user on the colour they first
     /// reached for this long ("1s"–"7d", e.g. "10m"). Absent: each request
     /// is weighed on its own. A rollback turns it off so everyone goes home.
     #[schemars(regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
-    pub session_affinity: Option<S<String>>,
+    pub session_affinity: Option<Located<String>>,
     /// false: pause before the first step until `cutover promote`.
     #[schemars(extend("default" = true))]
     pub auto_promote: Option<bool>,
     /// Checks before any production traffic; a failure aborts.
     #[schemars(extend("default" = []))]
-    pub smoke: Option<Vec<S<RawCheck>>>,
+    pub smoke: Option<Vec<Located<RawCheck>>>,
     /// Checks during every bake; a failure rolls back.
     #[schemars(extend("default" = []))]
-    pub gates: Option<Vec<S<RawCheck>>>,
+    pub gates: Option<Vec<Located<RawCheck>>>,
 }
 
 /// What happens to the old colour after a promotion.
@@ -298,10 +298,10 @@ pub struct RawRollout {
 pub struct RawTeardown {
     /// scale-to-zero: keep the empty Auto Scaling group; delete: remove it; keep: leave it running.
     #[schemars(extend("enum" = ["scale-to-zero", "delete", "keep"], "default" = "scale-to-zero"))]
-    pub policy: Option<S<String>>,
+    pub policy: Option<Located<String>>,
     /// The instant-rollback window before the old colour is torn down.
     #[schemars(extend("default" = "30m"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
-    pub delay: Option<S<String>>,
+    pub delay: Option<Located<String>>,
 }
 
 /// Where cutover records the active colour.
@@ -310,7 +310,7 @@ pub struct RawTeardown {
 pub struct RawState {
     /// SSM String parameter holding the active colour; optional, "/cutover/<app>/active" without it.
     #[schemars(regex(pattern = r"^/[a-zA-Z0-9_.\-/]{1,1010}$"))]
-    pub parameter: Option<S<String>>,
+    pub parameter: Option<Located<String>>,
 }
 
 /// Commands around a deployment, for expand-contract database migrations.
@@ -319,10 +319,10 @@ pub struct RawState {
 pub struct RawHooks {
     /// Optional: runs before the new colour is built.
     #[schemars(length(min = 1))]
-    pub before_deploy: Option<S<Vec<String>>>,
+    pub before_deploy: Option<Located<Vec<String>>>,
     /// Optional: runs after the old release has no instances and no traffic.
     #[schemars(length(min = 1))]
-    pub after_teardown: Option<S<Vec<String>>>,
+    pub after_teardown: Option<Located<Vec<String>>>,
 }
 
 /// Deployment notifications.
@@ -331,19 +331,19 @@ pub struct RawHooks {
 pub struct RawNotify {
     /// Optional: name of the environment variable holding the webhook URL (never the URL).
     #[schemars(regex(pattern = r"^[A-Za-z0-9_]+$"))]
-    pub webhook_env: Option<S<String>>,
+    pub webhook_env: Option<Located<String>>,
 }
 
 /// The top-level tables of a plan, each parsed on its own, so that a broken
 /// one (reported by the structural check) does not hide the errors of the others.
 #[derive(Debug, Default)]
 pub struct Sections {
-    pub app: Option<S<RawApp>>,
-    pub load_balancer: Option<S<RawLoadBalancer>>,
-    pub listeners: Option<S<Vec<S<RawListener>>>>,
-    pub target_group: Option<S<RawTargetGroup>>,
-    pub fleet: Option<S<RawFleet>>,
-    pub rollout: Option<S<RawRollout>>,
+    pub app: Option<Located<RawApp>>,
+    pub load_balancer: Option<Located<RawLoadBalancer>>,
+    pub listeners: Option<Located<Vec<Located<RawListener>>>>,
+    pub target_group: Option<Located<RawTargetGroup>>,
+    pub fleet: Option<Located<RawFleet>>,
+    pub rollout: Option<Located<RawRollout>>,
     pub teardown: Option<RawTeardown>,
     pub state: Option<RawState>,
     pub hooks: Option<RawHooks>,
@@ -372,12 +372,12 @@ pub fn sections(
             }
         }};
     }
-    section!(app, S<RawApp>);
-    section!(load_balancer, S<RawLoadBalancer>);
-    section!(listeners, S<Vec<S<RawListener>>>);
-    section!(target_group, S<RawTargetGroup>);
-    section!(fleet, S<RawFleet>);
-    section!(rollout, S<RawRollout>);
+    section!(app, Located<RawApp>);
+    section!(load_balancer, Located<RawLoadBalancer>);
+    section!(listeners, Located<Vec<Located<RawListener>>>);
+    section!(target_group, Located<RawTargetGroup>);
+    section!(fleet, Located<RawFleet>);
+    section!(rollout, Located<RawRollout>);
     section!(teardown, RawTeardown);
     section!(state, RawState);
     section!(hooks, RawHooks);

@@ -8,9 +8,9 @@ use std::ops::Range;
 /// A value with its byte span in the plan file. Its schema is the value's.
 #[derive(Debug, Deserialize)]
 #[serde(transparent)]
-pub struct S<T>(pub toml::Spanned<T>);
+pub struct Located<T>(pub toml::Spanned<T>);
 
-impl<T> S<T> {
+impl<T> Located<T> {
     pub fn get_ref(&self) -> &T {
         self.0.get_ref()
     }
@@ -20,7 +20,7 @@ impl<T> S<T> {
     }
 }
 
-impl<T: JsonSchema> JsonSchema for S<T> {
+impl<T: JsonSchema> JsonSchema for Located<T> {
     fn schema_name() -> Cow<'static, str> {
         T::schema_name()
     }
