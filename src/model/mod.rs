@@ -249,7 +249,7 @@ impl WeightsAt {
 /// treats a new instance (health check grace, warmup). Changed in place:
 /// new instances use them, running ones change with the next release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct Mix {
+pub struct GroupSettings {
     pub spot: bool,
     pub instance_types: Vec<String>,
     pub on_demand_base: u32,
@@ -262,11 +262,11 @@ pub struct Mix {
     pub warmup_secs: Option<u32>,
 }
 
-impl Mix {
+impl GroupSettings {
     /// Each setting that differs from `live` (old: live, new: this).
-    pub fn differences(&self, live: &Mix) -> Vec<plan::FieldChange> {
+    pub fn differences(&self, live: &GroupSettings) -> Vec<plan::FieldChange> {
         use key::FleetKey as K;
-        let types = |m: &Mix| match m.instance_types.is_empty() {
+        let types = |m: &GroupSettings| match m.instance_types.is_empty() {
             true => "(the launch template's)".to_string(),
             false => m.instance_types.join(", "),
         };

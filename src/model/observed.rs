@@ -509,8 +509,8 @@ pub struct Fleet {
 
 impl Fleet {
     /// The group's instance mix as it is.
-    pub fn mix(&self) -> crate::model::Mix {
-        crate::model::Mix {
+    pub fn group_settings(&self) -> crate::model::GroupSettings {
+        crate::model::GroupSettings {
             spot: self.spot,
             instance_types: self.instance_types.clone(),
             on_demand_base: self.on_demand_base,

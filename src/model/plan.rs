@@ -418,8 +418,8 @@ fn is_zero(n: &u32) -> bool {
 impl FleetConfig {
     /// The group's instance mix as this config wants it; with spot,
     /// capacity rebalancing is on.
-    pub fn mix(&self) -> crate::model::Mix {
-        crate::model::Mix {
+    pub fn group_settings(&self) -> crate::model::GroupSettings {
+        crate::model::GroupSettings {
             spot: self.spot,
             instance_types: self.instance_types.clone(),
             on_demand_base: self.on_demand_base,

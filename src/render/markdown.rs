@@ -32,8 +32,8 @@ pub fn render(plans: &[Plan], limit: usize) -> String {
     let mut shortened = 0;
     let mut left_out = Vec::new();
     for plan in plans {
-        let full = section(plan, Detail::Full);
-        let short = section(plan, Detail::Summary);
+        let full = section(plan, Depth::Full);
+        let short = section(plan, Depth::Summary);
         let line = format!("- {}\n", summary(plan));
         let used = body.chars().count();
         if used + full.chars().count() <= budget {
@@ -64,12 +64,12 @@ pub fn render(plans: &[Plan], limit: usize) -> String {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Detail {
+enum Depth {
     Full,
     Summary,
 }
 
-fn section(plan: &Plan, detail: Detail) -> String {
+fn section(plan: &Plan, depth: Depth) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "**{}**\n", summary(plan));
     if !plan.has_changes() {
@@ -96,7 +96,7 @@ fn section(plan: &Plan, detail: Detail) -> String {
         }
         out.push('\n');
     }
-    if detail == Detail::Full {
+    if depth == Depth::Full {
         let _ = writeln!(
             out,
             "<details><summary>Changes ({})</summary>\n\n```diff",

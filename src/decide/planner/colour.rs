@@ -91,11 +91,11 @@ pub(super) fn fleet_config(
 /// How a fleet's group settings (instance mix, health check grace,
 /// warmup) differ from what `want` says: new instances use them, running
 /// ones take them at the next release.
-pub(super) fn mix_changes(
+pub(super) fn group_setting_changes(
     f: &crate::model::observed::Fleet,
     want: &FleetConfig,
 ) -> Vec<FieldChange> {
-    want.mix().differences(&f.mix())
+    want.group_settings().differences(&f.group_settings())
 }
 
 /// Steps that make colour `c` run `release` at full capacity, healthy.
@@ -192,7 +192,7 @@ fn ensure_fleet(b: &mut Builder, c: Color, release: &Release) {
         && same_release
         && f.capacity == want.capacity
         && f.subnets == want.subnets
-        && f.mix() == want.mix()
+        && f.group_settings() == want.group_settings()
         && attached
     {
         return;
@@ -221,7 +221,7 @@ fn ensure_fleet(b: &mut Builder, c: Color, release: &Release) {
     .into_iter()
     .flatten()
     .collect();
-    fields.extend(mix_changes(f, &want));
+    fields.extend(group_setting_changes(f, &want));
     let change = b.change(
         ChangeAction::Update,
         Resource::Fleet {

@@ -83,23 +83,25 @@ pub(super) fn first_deploy(b: &mut Builder, release: &Release) -> PlanKind {
     }
 }
 
-/// `a` is live: the plan's release is live too (in-place changes), or was
+/// `active` is live: the plan's release is live too (in-place changes), or was
 /// rolled back (held without `--retry`), or is new (deployed blue-green).
 /// Returns the plan's kind and where traffic goes home on a failure.
-pub(super) fn next(b: &mut Builder, a: Color, release: &Release) -> (PlanKind, Option<Color>) {
+pub(super) fn next(b: &mut Builder, active: Color, release: &Release) -> (PlanKind, Option<Color>) {
     let obs = b.obs;
     // The live release, or a live colour whose fleet is gone (rebuilt in
     // place at once: traffic is already there, a blue-green shift from a
     // dead fleet would only prolong the outage).
-    if obs.release_of(a) == Some(release.fingerprint.as_str()) || obs.fleets.get(a).is_none() {
-        steady::steady(b, a, release);
+    if obs.release_of(active) == Some(release.fingerprint.as_str())
+        || obs.fleets.get(active).is_none()
+    {
+        steady::steady(b, active, release);
         return (PlanKind::InPlace, None);
     }
-    match rolled_back_at(obs, a.other(), release) {
+    match rolled_back_at(obs, active.other(), release) {
         // A release that was rolled back is not redeployed by a scheduled
         // apply: only `--retry` or a changed release moves on.
         Some((at, why)) if !b.opts.retry => {
-            let to = a.other();
+            let to = active.other();
             b.notes.push(Note::RolledBackHeld {
                 release: release.fingerprint.clone(),
                 at,
@@ -107,11 +109,11 @@ pub(super) fn next(b: &mut Builder, a: Color, release: &Release) -> (PlanKind, O
                 why,
             });
             // The test listener stays on the rejected release, for inspection.
-            steady::listeners_on(b, a, false);
+            steady::listeners_on(b, active, false);
             listeners::remove_strays(b);
             (PlanKind::InPlace, None)
         }
-        _ => (new_release(b, a, release), Some(a)),
+        _ => (new_release(b, active, release), Some(active)),
     }
 }
 
@@ -127,16 +129,16 @@ fn rolled_back_at(
     (fp == &release.fingerprint).then(|| (*at, fleet.rolled_back_why.clone()))
 }
 
-/// What differs between the live release on `a` and `release`, setting by
+/// What differs between the live release on `active` and `release`, setting by
 /// setting ([`LaunchField`]): the image when nothing else shows; user data
 /// only as a hash when the plan says it is sensitive.
-fn release_fields(b: &Builder, a: Color, release: &Release) -> Vec<FieldChange> {
+fn release_fields(b: &Builder, active: Color, release: &Release) -> Vec<FieldChange> {
     let image = FieldChange::new(
         LaunchField::Image,
-        b.obs.image_of(a).map(str::to_string),
+        b.obs.image_of(active).map(str::to_string),
         Some(release.data.image_id.clone()),
     );
-    let Some(live) = b.obs.version_of(a) else {
+    let Some(live) = b.obs.version_of(active) else {
         return vec![image];
     };
     let sensitive = b.spec.fleet.user_data_sensitive;
@@ -153,13 +155,13 @@ fn release_fields(b: &Builder, a: Color, release: &Release) -> Vec<FieldChange> 
 
 /// Deploy `release` to the idle colour, shift to it, promote it, and tear the
 /// old colour down when its rollback window has passed.
-fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
+fn new_release(b: &mut Builder, active: Color, release: &Release) -> PlanKind {
     let spec = b.spec;
-    let to = a.other();
-    production_settings(b, a);
+    let to = active.other();
+    production_settings(b, active);
     listeners::remove_strays(b);
     b.scope = Scope::Release;
-    let reached = take_back_abandoned(b, a, release);
+    let reached = take_back_abandoned(b, active, release);
     let resume_at = (reached > 0).then_some(reached);
     let mark = b.mark();
     let change = b.change(
@@ -168,9 +170,13 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
             color: to,
             fingerprint: None,
         },
-        release_fields(b, a, release),
+        release_fields(b, active, release),
         match resume_at {
-            Some(at) => Reason::ResumeShift { from: a, to, at },
+            Some(at) => Reason::ResumeShift {
+                from: active,
+                to,
+                at,
+            },
             None => Reason::BlueGreen {
                 to,
                 rule: (spec.production.rule.as_ref()).map(|r| (r.priority, spec.production.port)),
@@ -188,15 +194,15 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
     }
     listeners::route_test(b, to);
     if !spec.rollout.auto_promote && !b.opts.promote && resume_at.is_none() {
-        return hold_for_promotion(b, a, release, mark);
+        return hold_for_promotion(b, active, release, mark);
     }
     smoke(b, to);
     // The policy comes with production traffic: an idle colour with a CPU
     // policy would scale itself in.
     scaling_on(b, to);
     shift(b, to, reached);
-    b.timeline = Some(timeline(b, a, to, false));
-    listeners::record_active(b, to, Some(a));
+    b.timeline = Some(timeline(b, active, to, false));
+    listeners::record_active(b, to, Some(active));
     // Live after all (`--retry`): the mark of its rollback goes.
     if b.obs
         .fleets
@@ -209,16 +215,16 @@ fn new_release(b: &mut Builder, a: Color, release: &Release) -> PlanKind {
             Reason::NoLongerRolledBack,
         );
     }
-    scaling_off(b, a, Reason::NoLongerServes);
+    scaling_off(b, active, Reason::NoLongerServes);
     b.scope = Scope::Teardown;
     teardown::teardown_idle(b, to, true);
-    release_kind(b, a, release, resume_at)
+    release_kind(b, active, release, resume_at)
 }
 
 /// The production listener has the plan's protocol and certificate (or is
-/// created, all on `a`) before a release shifts through it: an in-place
+/// created, all on `active`) before a release shifts through it: an in-place
 /// change, weights as they are.
-fn production_settings(b: &mut Builder, a: Color) {
+fn production_settings(b: &mut Builder, active: Color) {
     let spec = b.spec;
     if listeners::settings_match(b, &spec.production) {
         return;
@@ -226,7 +232,7 @@ fn production_settings(b: &mut Builder, a: Color) {
     let weights = b
         .obs
         .weights_at(spec.production.weights_at())
-        .unwrap_or(Weights::all_on(a));
+        .unwrap_or(Weights::all_on(active));
     b.in_scope(Scope::InPlace, |b| {
         listeners::ensure(
             b,
@@ -238,11 +244,11 @@ fn production_settings(b: &mut Builder, a: Color) {
 }
 
 /// Production weight on `to` for a release that is no longer the plan's
-/// (an abandoned in-flight one) goes back to `a` first. Returns the share of
+/// (an abandoned in-flight one) goes back to `active` first. Returns the share of
 /// production the plan's release on `to` already reached.
-fn take_back_abandoned(b: &mut Builder, a: Color, release: &Release) -> u32 {
+fn take_back_abandoned(b: &mut Builder, active: Color, release: &Release) -> u32 {
     let spec = b.spec;
-    let to = a.other();
+    let to = active.other();
     let prod = b.obs.weights_at(spec.production.weights_at());
     let reached = prod.map(|w| w.share(to)).unwrap_or(0);
     if reached == 0 || b.obs.release_of(to) == Some(release.fingerprint.as_str()) {
@@ -258,13 +264,13 @@ fn take_back_abandoned(b: &mut Builder, a: Color, release: &Release) -> u32 {
         vec![FieldChange::new(
             crate::model::key::ListenerKey::Weights,
             prod.map(|w| w.to_string()),
-            Some(Weights::all_on(a).to_string()),
+            Some(Weights::all_on(active).to_string()),
         )],
         Reason::AbandonedRelease { color: to },
     );
     // Everyone home at once: no session keeps a user on the abandoned colour.
     let action = Action::SetWeights {
-        weights: Weights::all_on(a),
+        weights: Weights::all_on(active),
         affinity_secs: 0,
     };
     b.decide(
@@ -276,8 +282,8 @@ fn take_back_abandoned(b: &mut Builder, a: Color, release: &Release) -> u32 {
 
 /// auto_promote = false: build, smoke-test and stop for a person; or, when
 /// that already happened, say that it waits.
-fn hold_for_promotion(b: &mut Builder, a: Color, release: &Release, mark: Mark) -> PlanKind {
-    let to = a.other();
+fn hold_for_promotion(b: &mut Builder, active: Color, release: &Release, mark: Mark) -> PlanKind {
+    let to = active.other();
     let only_waits = b.steps[mark.steps()..]
         .iter()
         .all(|s| matches!(s.action, Action::WaitHealthy { .. }));
@@ -288,14 +294,14 @@ fn hold_for_promotion(b: &mut Builder, a: Color, release: &Release, mark: Mark) 
         b.notes.push(Note::AwaitsPromotion {
             color: to,
             release: release.fingerprint.clone(),
-            active: a,
+            active,
         });
         return PlanKind::InPlace;
     }
     smoke(b, to);
     b.then(Action::AwaitPromotion { color: to }, Reason::PersonPromotes);
-    b.timeline = Some(timeline(b, a, to, true));
-    release_kind(b, a, release, None)
+    b.timeline = Some(timeline(b, active, to, true));
+    release_kind(b, active, release, None)
 }
 
 /// The shift: each step above `reached` sets the weights and bakes; a
@@ -333,7 +339,7 @@ fn shift(b: &mut Builder, to: Color, reached: u32) {
 
 /// The rollout at a glance, from the shift steps planned so far (or, when
 /// the release waits for promotion, from the steps the promotion will run).
-fn timeline(b: &Builder, a: Color, to: Color, awaits_promotion: bool) -> Timeline {
+fn timeline(b: &Builder, active: Color, to: Color, awaits_promotion: bool) -> Timeline {
     let spec = b.spec;
     let at = |weight: u32, bake_secs: u64| TimelineStep {
         weight,
@@ -357,7 +363,7 @@ fn timeline(b: &Builder, a: Color, to: Color, awaits_promotion: bool) -> Timelin
     };
     let gates = spec.rollout.gates.clone();
     Timeline {
-        from: a,
+        from: active,
         to,
         bake_total_secs: steps.iter().map(|s| s.bake_secs).sum(),
         steps,
@@ -372,12 +378,12 @@ fn timeline(b: &Builder, a: Color, to: Color, awaits_promotion: bool) -> Timelin
     }
 }
 
-fn release_kind(b: &Builder, a: Color, release: &Release, resume_at: Option<u32>) -> PlanKind {
+fn release_kind(b: &Builder, active: Color, release: &Release, resume_at: Option<u32>) -> PlanKind {
     PlanKind::Release {
-        from: a,
-        to: a.other(),
-        from_release: b.obs.release_of(a).map(str::to_string),
-        from_image: b.obs.image_of(a).map(str::to_string),
+        from: active,
+        to: active.other(),
+        from_release: b.obs.release_of(active).map(str::to_string),
+        from_image: b.obs.image_of(active).map(str::to_string),
         release: release.clone(),
         resume_at,
     }

@@ -1,30 +1,30 @@
 //! The plan's release is live on the active colour: in-place changes to its
 //! fleet, listeners back on the active colour, and the old colour's teardown.
 
-use super::colour::{build_color, fleet_config, mix_changes};
+use super::colour::{build_color, fleet_config, group_setting_changes};
 use super::{listeners, step, teardown, Builder};
 use crate::model::observed::Fleet;
 use crate::model::plan::{Action, ChangeAction, FieldChange, Note, Resource, Scope};
 use crate::model::reason::Reason;
 use crate::model::{Color, Release, Weights};
 
-pub(super) fn steady(b: &mut Builder, a: Color, release: &Release) {
-    match b.obs.fleets.get(a).as_ref() {
+pub(super) fn steady(b: &mut Builder, active: Color, release: &Release) {
+    match b.obs.fleets.get(active).as_ref() {
         None => {
-            b.notes.push(Note::FleetRebuilt { color: a });
-            b.in_scope(Scope::Repair, |b| build_color(b, a, release));
+            b.notes.push(Note::FleetRebuilt { color: active });
+            b.in_scope(Scope::Repair, |b| build_color(b, active, release));
         }
-        Some(f) => fleet_in_place(b, a, f, release),
+        Some(f) => fleet_in_place(b, active, f, release),
     }
-    listeners_on(b, a, true);
+    listeners_on(b, active, true);
     listeners::remove_strays(b);
-    teardown::teardown_idle(b, a, false);
+    teardown::teardown_idle(b, active, false);
 }
 
 /// The active fleet's capacity and settings, updated in place.
-fn fleet_in_place(b: &mut Builder, a: Color, f: &Fleet, release: &Release) {
-    let want = fleet_config(b.spec, b.obs, a, release);
-    scaling_in_place(b, a, f);
+fn fleet_in_place(b: &mut Builder, active: Color, f: &Fleet, release: &Release) {
+    let want = fleet_config(b.spec, b.obs, active, release);
+    scaling_in_place(b, active, f);
     if f.capacity != want.capacity {
         let change = b.change(
             ChangeAction::Update,
@@ -41,16 +41,16 @@ fn fleet_in_place(b: &mut Builder, a: Color, f: &Fleet, release: &Release) {
             Reason::InPlace,
         );
         let action = Action::SetCapacity {
-            color: a,
+            color: active,
             capacity: want.capacity,
         };
         b.decide(Some(change), [step(action, Reason::CapacityDiffers)]);
     }
-    let attached = b.obs.attached(a);
-    if f.subnets == want.subnets && f.mix() == want.mix() && attached {
+    let attached = b.obs.attached(active);
+    if f.subnets == want.subnets && f.group_settings() == want.group_settings() && attached {
         return;
     }
-    let mut fields = mix_changes(f, &want);
+    let mut fields = group_setting_changes(f, &want);
     let reason = if fields.is_empty() {
         Reason::InPlace
     } else {
@@ -65,7 +65,7 @@ fn fleet_in_place(b: &mut Builder, a: Color, f: &Fleet, release: &Release) {
         fields.push(FieldChange::new(
             crate::model::key::FleetKey::TargetGroup,
             None,
-            Some(b.spec.resource_name(a)),
+            Some(b.spec.resource_name(active)),
         ));
     }
     let change = b.change(
@@ -77,7 +77,7 @@ fn fleet_in_place(b: &mut Builder, a: Color, f: &Fleet, release: &Release) {
         reason,
     );
     let action = Action::EnsureFleet {
-        color: a,
+        color: active,
         config: want,
     };
     b.decide(Some(change), [step(action, Reason::FleetSettingsDiffer)]);
@@ -85,16 +85,16 @@ fn fleet_in_place(b: &mut Builder, a: Color, f: &Fleet, release: &Release) {
 
 /// The serving colour has the plan's scaling policy (or none when the plan
 /// has none); the idle colour has none.
-fn scaling_in_place(b: &mut Builder, a: Color, f: &Fleet) {
-    let idle = b.obs.fleets.get(a.other()).as_ref();
+fn scaling_in_place(b: &mut Builder, active: Color, f: &Fleet) {
+    let idle = b.obs.fleets.get(active.other()).as_ref();
     let wants = [
         (
-            a,
+            active,
             Some(f),
             b.spec.fleet.scaling,
             Reason::ServingPolicyDiffers,
         ),
-        (a.other(), idle, None, Reason::IdlePolicyScalesIn),
+        (active.other(), idle, None, Reason::IdlePolicyScalesIn),
     ];
     for (c, fleet, want, why) in wants {
         let Some(fleet) = fleet.filter(|fl| fl.scaling != want) else {
@@ -125,11 +125,11 @@ fn scaling_in_place(b: &mut Builder, a: Color, f: &Fleet) {
 
 /// Production (and, with `test_too`, the test listener) all on the active
 /// colour, as between releases, forwarding nowhere else.
-pub(super) fn listeners_on(b: &mut Builder, a: Color, test_too: bool) {
+pub(super) fn listeners_on(b: &mut Builder, active: Color, test_too: bool) {
     let spec = b.spec;
     let obs = b.obs;
     let weights_off = |l: &crate::spec::ListenerSpec| {
-        obs.weights_at(l.weights_at()) != Some(Weights::all_on(a))
+        obs.weights_at(l.weights_at()) != Some(Weights::all_on(active))
             || obs.foreign_weight_at(l.weights_at()) > 0
     };
     let off = |b: &Builder, l: &crate::spec::ListenerSpec| {
@@ -147,7 +147,7 @@ pub(super) fn listeners_on(b: &mut Builder, a: Color, test_too: bool) {
     if let Some(test) = spec.test.as_ref().filter(|_| test_too) {
         if off(b, test) {
             b.in_scope(scope(test), |b| {
-                listeners::ensure(b, test, Weights::all_on(a), Reason::TestFollowsActive)
+                listeners::ensure(b, test, Weights::all_on(active), Reason::TestFollowsActive)
             });
         }
     }
@@ -156,7 +156,7 @@ pub(super) fn listeners_on(b: &mut Builder, a: Color, test_too: bool) {
             listeners::ensure(
                 b,
                 &spec.production,
-                Weights::all_on(a),
+                Weights::all_on(active),
                 Reason::ProductionOnActive,
             )
         });

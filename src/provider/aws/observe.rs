@@ -73,7 +73,7 @@ pub(super) const TEMPLATES_ONE_BY_ONE: usize = 2;
 pub(super) const FAN_OUT: usize = 8;
 
 /// What round one found, for every app in the batch.
-pub(super) struct Found {
+pub(super) struct RoundOne {
     pub(super) load_balancers: BTreeMap<String, observed::LoadBalancer>,
     pub(super) target_groups: Vec<elb::types::TargetGroup>,
     pub(super) groups: Vec<asg::types::AutoScalingGroup>,
@@ -84,7 +84,7 @@ pub(super) struct Found {
 }
 
 /// What round two found.
-pub(super) struct Details {
+pub(super) struct RoundTwo {
     pub(super) listeners: BTreeMap<String, Vec<observed::Listener>>,
     pub(super) versions: BTreeMap<String, Vec<ListedVersion>>,
     pub(super) target_groups: BTreeMap<String, (Vec<TargetHealth>, TgAttributes)>,
@@ -154,7 +154,7 @@ pub(super) fn rules_to_read(apps: &[AppRef], listing: &Listing) -> Vec<String> {
 }
 
 /// What both rounds found, in the cloud's own terms.
-pub(super) fn listing(now: i64, found: Found, details: Details) -> Listing {
+pub(super) fn listing(now: i64, found: RoundOne, details: RoundTwo) -> Listing {
     let target_groups = found
         .target_groups
         .iter()
@@ -262,7 +262,7 @@ impl Aws {
             .collect())
     }
 
-    pub(super) async fn round_one(&self, apps: &[AppRef], reads: Reads) -> Result<Found> {
+    pub(super) async fn round_one(&self, apps: &[AppRef], reads: Reads) -> Result<RoundOne> {
         let unique = |it: &mut dyn Iterator<Item = String>| -> Vec<String> {
             it.collect::<BTreeSet<_>>().into_iter().collect()
         };
@@ -293,7 +293,7 @@ impl Aws {
             self.parameters(&params),
             self.policies(&policy_groups),
         )?;
-        Ok(Found {
+        Ok(RoundOne {
             load_balancers,
             target_groups,
             groups,
@@ -303,7 +303,7 @@ impl Aws {
         })
     }
 
-    pub(super) async fn round_two(&self, found: &Found, reads: Reads) -> Result<Details> {
+    pub(super) async fn round_two(&self, found: &RoundOne, reads: Reads) -> Result<RoundTwo> {
         let listeners = fan_out(
             found
                 .load_balancers
@@ -327,7 +327,7 @@ impl Aws {
             .target_groups
             .iter()
             .map(|t| t.target_group_arn().unwrap_or_default().to_string());
-        Ok(Details {
+        Ok(RoundTwo {
             listeners: listeners.into_iter().collect(),
             versions,
             target_groups: arns.zip(details).collect(),

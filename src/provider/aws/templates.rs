@@ -4,7 +4,7 @@
 use super::convert::Template;
 use super::convert::{group_template, group_version, launch_data, version_from};
 use super::errors::{code_of, err};
-use super::observe::{fan_out, Found, EC2_PAGE, TEMPLATES_ONE_BY_ONE};
+use super::observe::{fan_out, RoundOne, EC2_PAGE, TEMPLATES_ONE_BY_ONE};
 use super::Aws;
 use crate::model::observed::{self};
 use crate::model::Release;
@@ -235,7 +235,7 @@ impl Aws {
     /// fleet on an older version. Few: one call each.
     pub(super) async fn versions(
         &self,
-        found: &Found,
+        found: &RoundOne,
     ) -> Result<BTreeMap<String, Vec<ListedVersion>>> {
         let running: Vec<(String, i64)> = found
             .groups
