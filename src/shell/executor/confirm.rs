@@ -10,7 +10,7 @@
 //! run's last write is confirmed over [`PROPAGATION_SECS`] from that write
 //! (the bound the README promises), not taken at its word.
 
-use super::resolved::Resolved;
+use super::live_state::LiveState;
 use super::{Executor, StepError, PROPAGATION_SECS};
 use crate::model::observed::split_forward;
 use crate::model::{Color, Timestamp, Weights};
@@ -151,6 +151,30 @@ impl Executor<'_> {
         Ok(Some(found))
     }
 
+    /// What `read` finds when it is not `expected`, `None` when it is: a
+    /// difference confirmed as [`Executor::settled`] confirms it (a read
+    /// may lag this run's own last write, which replaced `lag`), and one
+    /// that a rollback taking the lock over made is that preemption, not
+    /// someone else's.
+    pub(super) async fn changed<T: PartialEq>(
+        &self,
+        expected: &T,
+        lag: Option<(&T, Timestamp)>,
+        read: impl AsyncFn() -> Result<T, StepError>,
+    ) -> Result<Option<T>, StepError> {
+        if read().await? == *expected {
+            return Ok(None);
+        }
+        // A rollback takes the lock over before it flips: the lock explains
+        // a difference at once, without waiting to confirm it.
+        self.fence().await?;
+        let found = self.settled(expected, lag, read).await?;
+        if found.is_some() {
+            self.fence().await?;
+        }
+        Ok(found)
+    }
+
     /// `read`, tried again when AWS fails it (up to [`WRITE_TRIES`] in
     /// all): a read-back must not turn AWS's bad day into "unknown".
     async fn retried<T>(
@@ -170,13 +194,13 @@ impl Executor<'_> {
     }
 
     /// Production's forward as AWS shows it, by colour.
-    pub(super) async fn read_split(&self, r: &Resolved) -> Result<Split, StepError> {
-        let at = r.production_forward()?;
+    pub(super) async fn read_split(&self, live: &LiveState) -> Result<Split, StepError> {
+        let at = live.production_forward()?;
         let forward = self.provider.forward_of(&at).await?;
         let color_of = |tg: &crate::model::TargetGroupArn| {
             Color::ALL
                 .into_iter()
-                .find(|c| r.target_groups.get(*c).as_ref() == Some(tg))
+                .find(|c| live.target_groups.get(*c).as_ref() == Some(tg))
         };
         Ok(split_forward(&forward, color_of))
     }
@@ -201,8 +225,8 @@ impl Executor<'_> {
 
     /// The active-colour parameter as AWS shows it.
     pub(super) async fn read_active(&self, parameter: &str) -> Result<Option<Color>, StepError> {
-        let v = self.provider.read_lock(parameter).await?;
-        Ok(v.as_deref().and_then(Color::parse))
+        let stored = self.provider.read_lock(parameter).await?;
+        Ok(stored.as_deref().and_then(Color::parse))
     }
 
     /// Where production and the active colour are, read back after the
@@ -212,17 +236,17 @@ impl Executor<'_> {
     /// the lock over, a person): one read then tells.
     pub(super) async fn truth(
         &self,
-        r: &Resolved,
+        live: &LiveState,
         settle: bool,
     ) -> Result<(Option<Weights>, Option<Color>), StepError> {
         let parameter = self.app.state_parameter.clone();
-        let split = async || self.retried(async || self.read_split(r).await).await;
-        let weights = match r.production_forward() {
+        let split = async || self.retried(async || self.read_split(live).await).await;
+        let weights = match live.production_forward() {
             Err(_) => None,
             Ok(_) if !settle => Some(split().await?),
             Ok(_) => {
-                let expected = r.weights.map(|w| (w, r.foreign));
-                let before = r.weights_lag.map(|(w, at)| (Some(w), at));
+                let expected = live.weights.map(|w| (w, live.foreign));
+                let before = live.weights_lag.map(|(w, at)| (Some(w), at));
                 let lag = before.as_ref().map(|(w, at)| (w, *at));
                 let read = async || split().await.map(Some);
                 let found = self.settled(&expected, lag, read).await?;
@@ -235,10 +259,10 @@ impl Executor<'_> {
         };
         let active = if settle {
             let read = async || active_of().await;
-            let lag = r.active_lag.as_ref().map(|(c, at)| (c, *at));
-            self.settled(&r.active, lag, read)
+            let lag = live.active_lag.as_ref().map(|(c, at)| (c, *at));
+            self.settled(&live.active, lag, read)
                 .await?
-                .unwrap_or(r.active)
+                .unwrap_or(live.active)
         } else {
             active_of().await?
         };

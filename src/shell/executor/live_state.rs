@@ -1,5 +1,5 @@
-//! What a run knows of live resources: from the snapshot the plan was made
-//! from, then from what this run created and changed.
+//! What a run knows of the live resources: from the snapshot the plan was
+//! made from, then from what this run created and changed.
 
 use super::StepError;
 use crate::model::observed::Observed;
@@ -9,7 +9,12 @@ use crate::model::{
 };
 use std::collections::BTreeMap;
 
-pub(super) struct Resolved {
+/// The live state as this run knows it: the ids of the app's resources
+/// (load balancer, target groups, listeners, rules, launch template and
+/// versions, the fleets' attachments), and where production weights and
+/// the active colour are as this run last wrote or read them, with what
+/// a lagging read may still show and whether a lost answer left it unsure.
+pub(super) struct LiveState {
     pub app: String,
     pub load_balancer: LoadBalancerArn,
     pub target_groups: PerColor<Option<TargetGroupArn>>,
@@ -57,10 +62,10 @@ pub(super) struct Resolved {
     pub tagged_with_flip: Option<String>,
 }
 
-impl Resolved {
-    pub fn new(app: &str, obs: &Observed, production: WeightsAt) -> Resolved {
+impl LiveState {
+    pub fn new(app: &str, obs: &Observed, production: WeightsAt) -> LiveState {
         let attached = |c: Color| obs.fleets.get(c).as_ref().map(|f| f.target_groups.clone());
-        Resolved {
+        LiveState {
             app: app.to_string(),
             load_balancer: obs
                 .load_balancer
@@ -123,23 +128,23 @@ impl Resolved {
         self.active_lag = Some((self.active, at));
     }
 
-    pub fn fleet(&self, c: Color) -> FleetName {
-        names::fleet(&self.app, c)
+    pub fn fleet(&self, color: Color) -> FleetName {
+        names::fleet(&self.app, color)
     }
 
-    /// Colour `c`'s target group, which an earlier step made.
-    pub fn tg(&self, c: Color) -> Result<TargetGroupArn, StepError> {
-        self.target_groups.get(c).clone().ok_or_else(|| {
+    /// `color`'s target group, which an earlier step made.
+    pub fn tg(&self, color: Color) -> Result<TargetGroupArn, StepError> {
+        self.target_groups.get(color).clone().ok_or_else(|| {
             StepError::Missing(format!(
                 "target group {} does not exist",
-                names::color_resource(&self.app, c)
+                names::color_resource(&self.app, color)
             ))
         })
     }
 
-    /// Whether colour `c`'s fleet is attached to its target group.
-    pub fn attached(&self, c: Color) -> bool {
-        match (self.target_groups.get(c), self.fleets.get(c)) {
+    /// Whether `color`'s fleet is attached to its target group.
+    pub fn attached(&self, color: Color) -> bool {
+        match (self.target_groups.get(color), self.fleets.get(color)) {
             (Some(tg), Some(attached)) => attached.contains(tg),
             _ => false,
         }

@@ -1,0 +1,110 @@
+//! What the run records in parameters: the active colour and the
+//! promotion record, each with a last look at the lock and at the
+//! parameter before the write.
+
+use super::confirm::Unlanded;
+use super::live_state::LiveState;
+use super::{Detail, Executor, StepError};
+use crate::model::names;
+use crate::model::observed::Previous;
+use crate::model::plan::PreviousRecord;
+use crate::model::Color;
+
+impl Executor<'_> {
+    /// The active colour recorded, with a last look at the lock and at the
+    /// parameter. A write whose answer was lost is settled by what the
+    /// parameter then says: a promotion that landed is a promotion.
+    pub(super) async fn record_active(
+        &self,
+        live: &mut LiveState,
+        parameter: &str,
+        color: Color,
+    ) -> Result<Detail, StepError> {
+        self.fence().await?;
+        self.check_active_unchanged(live, parameter).await?;
+        live.active_written(self.provider.now());
+        let before = live.active;
+        let written = self.write_active(parameter, color, before).await;
+        match written {
+            Ok(answered) => {
+                live.active = Some(color);
+                live.active_uncertain = false;
+                Ok(answered
+                    .is_none()
+                    .then(|| "the answer was lost; read back".into()))
+            }
+            Err(Unlanded::Failed { error, seen }) => {
+                match seen {
+                    Some(seen) => live.active = seen,
+                    None => live.active_uncertain = true,
+                }
+                Err(StepError::Provider(error))
+            }
+            Err(Unlanded::Stopped(e)) => Err(e),
+        }
+    }
+
+    /// The promotion's first write, with the same looks as before recording
+    /// the active colour.
+    pub(super) async fn record_previous(
+        &self,
+        live: &LiveState,
+        record: &PreviousRecord,
+    ) -> Result<Detail, StepError> {
+        self.fence().await?;
+        if let Some(active) = names::state_parameter_of_previous(&record.parameter) {
+            self.check_active_unchanged(live, active).await?;
+        }
+        self.put_previous(record).await?;
+        Ok(None)
+    }
+
+    /// Writes a promotion record, stamped now, sent until it lands (it is
+    /// settled by what the record then holds, whatever its time).
+    pub(super) async fn put_previous(&self, rec: &PreviousRecord) -> Result<(), StepError> {
+        let record = Previous {
+            promoted: rec.promoted,
+            color: rec.color,
+            release: rec.release.clone(),
+            capacity: rec.capacity,
+            at: self.provider.now(),
+            rolled_back: rec.rolled_back,
+        };
+        let value = record.to_value();
+        let untimed = |p: Option<Previous>| p.map(|p| Previous { at: 0, ..p });
+        let read = async || {
+            let stored = self.provider.read_lock(&rec.parameter).await?;
+            Ok(untimed(stored.as_deref().and_then(Previous::parse)))
+        };
+        self.write_surely(
+            "writing the promotion record",
+            &untimed(Some(record.clone())),
+            None,
+            async || self.provider.put_record(&rec.parameter, &value).await,
+            read,
+        )
+        .await
+        .map_err(Unlanded::into_step_error)?;
+        Ok(())
+    }
+
+    /// The active-colour parameter still says what this run saw: someone
+    /// else recording another colour stops the run before it writes.
+    async fn check_active_unchanged(
+        &self,
+        live: &LiveState,
+        parameter: &str,
+    ) -> Result<(), StepError> {
+        let read = async || self.read_active(parameter).await;
+        let lag = live.active_lag.as_ref().map(|(c, at)| (c, *at));
+        let Some(found) = self.changed(&live.active, lag, read).await? else {
+            return Ok(());
+        };
+        let name = |c: Option<Color>| c.map(|c| c.to_string()).unwrap_or("(none)".into());
+        Err(StepError::Foreign {
+            what: "the active-colour parameter",
+            found: name(found),
+            had: format!("saw {}", name(live.active)),
+        })
+    }
+}
