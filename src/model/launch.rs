@@ -11,7 +11,7 @@ use std::fmt;
 
 /// What the instances of a release run: the launch template data. Any change
 /// here is a new release, deployed blue-green.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct LaunchData {
     pub image_id: String,
     /// `None` when the group's instance_types say which types it launches.

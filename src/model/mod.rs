@@ -622,12 +622,7 @@ mod tests {
             instance_type: Some("t3.small".into()),
             security_groups: vec!["sg-1".into()],
             user_data: None,
-            key_name: None,
-            instance_profile: None,
-            monitoring: false,
-            tags: Default::default(),
-            imdsv2: None,
-            root_volume: None,
+            ..LaunchData::default()
         };
         let mut b = a.clone();
         assert_eq!(a.fingerprint(), b.fingerprint());
@@ -660,12 +655,7 @@ mod tests {
             instance_type: Some("t3.small".into()),
             security_groups: vec!["sg-1".into()],
             user_data: Some("#!/bin/sh\n".into()),
-            key_name: None,
-            instance_profile: None,
-            monitoring: false,
-            tags: Default::default(),
-            imdsv2: None,
-            root_volume: None,
+            ..LaunchData::default()
         };
         assert_eq!(
             now.fingerprint(),

@@ -139,15 +139,7 @@ mod tests {
             color: Color::Blue,
             release: crate::model::Release::new(crate::model::LaunchData {
                 image_id: "ami-1".into(),
-                instance_type: None,
-                security_groups: vec![],
-                user_data: None,
-                key_name: None,
-                instance_profile: None,
-                monitoring: false,
-                tags: Default::default(),
-                imdsv2: None,
-                root_volume: None,
+                ..Default::default()
             }),
         };
         let home = Weights::all_on(Color::Blue);
