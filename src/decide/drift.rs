@@ -332,8 +332,19 @@ fn refusal(spec: &Spec, e: PlanError) -> Finding {
             DriftKind::Missing,
             Resource::LoadBalancer { name: name.clone() },
         ),
+        PlanError::NotAdopted {
+            kind: planner::Adoptable::Fleet,
+            name,
+            ..
+        } => (
+            DriftKind::Fleet,
+            Resource::Fleet {
+                name: name.as_str().into(),
+            },
+        ),
         PlanError::ImmutableTargetGroup { name, .. }
-        | PlanError::TargetGroupElsewhere { name, .. } => (
+        | PlanError::TargetGroupElsewhere { name, .. }
+        | PlanError::NotAdopted { name, .. } => (
             DriftKind::TargetGroupAttributes,
             Resource::TargetGroup { name: name.clone() },
         ),

@@ -312,6 +312,10 @@ pub struct TargetGroup {
     /// LoadBalancerArns): AWS lets a target group serve one load balancer.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub load_balancers: Vec<LoadBalancerArn>,
+    /// Its tags were read and do not say it is the app's colour its name
+    /// says: whose they say it is. cutover does not adopt it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_by: Option<String>,
 }
 
 impl TargetGroup {
@@ -505,6 +509,10 @@ pub struct Fleet {
     /// Why it was rolled back, when that was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rolled_back_why: Option<String>,
+    /// Its tags do not say it is the app's colour its name says: whose
+    /// they say it is. cutover does not adopt it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_by: Option<String>,
 }
 
 impl Fleet {

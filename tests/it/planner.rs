@@ -34,6 +34,7 @@ fn tg(c: Color, healthy: usize) -> TargetGroup {
             ..Default::default()
         },
         contract_pending: None,
+        held_by: None,
         targets: (0..healthy)
             .map(|i| TargetHealth {
                 id: format!("i-{c}{i}"),
@@ -66,6 +67,7 @@ fn fleet(c: Color, release: &str, version: i64, desired: u32) -> Fleet {
         },
         rolled_back: None,
         rolled_back_why: None,
+        held_by: None,
         spot: false,
         instance_types: vec![],
         on_demand_base: 0,
@@ -469,4 +471,33 @@ fn plan_kinds_say_what_kind_of_change_it_is() {
     assert_eq!(p.rollback_to, Some(Color::Blue));
     let p = plan(&spec("ami-1", "0s"), &live_on_blue()).unwrap();
     assert_eq!(p.kind, PlanKind::NoChanges);
+}
+
+#[test]
+fn a_colour_whose_tags_say_it_is_someone_elses_stops_the_plan() {
+    let s = spec("ami-2", "0s");
+    let mut obs = live_on_blue();
+    obs.target_groups.green.as_mut().unwrap().held_by =
+        Some("it has no cutover tags: someone made it by hand or with another tool".into());
+    let err = cutover::decide::planner::plan(&s, &obs).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("target group shop-green has the name cutover gives shop's green colour, but it has no cutover tags"),
+        "{err}"
+    );
+
+    let mut obs = live_on_blue();
+    obs.fleets.blue.as_mut().unwrap().held_by =
+        Some("its tags say cutover:app=web cutover:color=blue".into());
+    let err = cutover::decide::planner::plan(&s, &obs).unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "Auto Scaling group shop-blue has the name cutover gives shop's blue colour, but its tags say cutover:app=web"
+        ),
+        "{err}"
+    );
+    // Drift says so, for a person: apply does not repair it.
+    let drift = cutover::decide::drift::drift(&s, &obs);
+    assert_eq!(drift.findings.len(), 1);
+    assert!(!drift.findings[0].apply_repairs);
 }

@@ -71,7 +71,8 @@ Control endpoints (never faulted, never counted):
 A rule: {
   "kind": "throttle" | "500" | "reset" | "drop" | "deny" | "latency"
           | "unseen" (a launch template just made is not found yet),
-          | "hidden" (DescribeLaunchTemplates lists none yet),
+          | "hidden" (DescribeLaunchTemplates or DescribeTargetGroups
+                      lists none yet),
   "service": "ec2" | "autoscaling" | "elbv2" | "ssm" | "*",  (default "*")
   "action": an operation name, "writes" or "*",              (default "*")
   "rate": probability per call (default 1),
@@ -1183,6 +1184,14 @@ class Faults:
             # the Amazon EC2 API").
             out = re.sub(rb"<launchTemplates>.*</launchTemplates>",
                          b"<launchTemplates/>", out, flags=re.S)
+            answer["headers"] = [(k, str(len(out)) if k.lower() == "content-length" else v)
+                                 for k, v in answer["headers"]]
+        if kind == "hidden" and action == "DescribeTargetGroups":
+            # ELBv2 is eventually consistent ("Eventual consistency" in the
+            # ELBv2 API Reference), and a group someone makes after a read
+            # is not in it: a group that exists is not listed.
+            out = re.sub(rb"<TargetGroups>.*</TargetGroups>",
+                         b"<TargetGroups/>", out, flags=re.S)
             answer["headers"] = [(k, str(len(out)) if k.lower() == "content-length" else v)
                                  for k, v in answer["headers"]]
         if kind == "drop":

@@ -67,6 +67,14 @@ pub enum PlanError {
     },
     #[error("the listener on port {port}, which the plan file no longer names, also holds {holders}: deleting it would take their traffic with it, so nothing was made; keep port {port} in the plan file, or move those rules to another listener first")]
     StrayShared { port: u16, holders: String },
+    #[error("{kind} {name} has the name cutover gives {app}'s {color} colour, but {holder}; cutover does not adopt what it did not make, so nothing was made: rename or delete it, or give the app another `app.name`; if it is {app}'s after all, tag it cutover:app={app} cutover:color={color}")]
+    NotAdopted {
+        kind: Adoptable,
+        name: String,
+        app: String,
+        color: Color,
+        holder: String,
+    },
     #[error("target group {name} has {field} {live}, the plan says {wanted}; AWS cannot change that in place: delete the target group (after moving traffic off it) or keep the old value")]
     ImmutableTargetGroup {
         name: String,
@@ -74,6 +82,22 @@ pub enum PlanError {
         live: String,
         wanted: String,
     },
+}
+
+/// What cutover makes under a colour's name, and would otherwise adopt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adoptable {
+    TargetGroup,
+    Fleet,
+}
+
+impl std::fmt::Display for Adoptable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Adoptable::TargetGroup => "target group",
+            Adoptable::Fleet => "Auto Scaling group",
+        })
+    }
 }
 
 /// Choices a user makes on the command line that change the plan.
@@ -200,6 +224,7 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
     }
     listeners::shared_listeners_ready(spec, obs)?;
     listeners::owned(spec, obs)?;
+    target_groups::not_adopted(spec, obs)?;
     let mut b = Builder {
         spec,
         opts,

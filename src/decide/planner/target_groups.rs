@@ -2,11 +2,37 @@
 //! check and attributes; differences are in-place updates. Port, protocol
 //! and VPC cannot change in place: the planner refuses.
 
-use super::{step, Builder, PlanError};
-use crate::model::observed::TargetGroup;
+use super::{step, Adoptable, Builder, PlanError};
+use crate::model::observed::{Observed, TargetGroup};
 use crate::model::plan::{Action, ChangeAction, Resource, TargetGroupConfig};
 use crate::model::reason::Reason;
 use crate::model::Color;
+use crate::spec::Spec;
+
+/// A target group or Auto Scaling group with a colour's name whose tags
+/// say it is not that colour's stops the plan before anything is made:
+/// registering the app's instances in someone else's target group, or
+/// resizing their group, is never a deployment step.
+pub(super) fn not_adopted(spec: &Spec, obs: &Observed) -> Result<(), PlanError> {
+    for color in Color::ALL {
+        let tg = obs.target_groups.get(color).as_ref();
+        let fleet = obs.fleets.get(color).as_ref();
+        let held = [
+            tg.and_then(|t| Some((Adoptable::TargetGroup, t.name.clone(), t.held_by.clone()?))),
+            fleet.and_then(|f| Some((Adoptable::Fleet, f.name.to_string(), f.held_by.clone()?))),
+        ];
+        if let Some((kind, name, holder)) = held.into_iter().flatten().next() {
+            return Err(PlanError::NotAdopted {
+                kind,
+                name,
+                app: spec.app.clone(),
+                color,
+                holder,
+            });
+        }
+    }
+    Ok(())
+}
 
 pub(super) fn target_groups(b: &mut Builder) -> Result<(), PlanError> {
     for c in Color::ALL {

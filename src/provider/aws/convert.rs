@@ -284,6 +284,7 @@ pub(super) fn target_group_from(
     let arn = tg.target_group_arn().unwrap_or_default();
     observed::TargetGroup {
         contract_pending: None,
+        held_by: None,
         arn: arn.into(),
         name: tg.target_group_name().unwrap_or_default().to_string(),
         port: tg.port().unwrap_or(0) as u16,
@@ -446,6 +447,7 @@ pub(super) fn fleet_from(g: &asg::types::AutoScalingGroup) -> observed::Fleet {
         release: None,
         rolled_back: None,
         rolled_back_why: None,
+        held_by: None,
         subnets: g
             .vpc_zone_identifier()
             .map(|s| {

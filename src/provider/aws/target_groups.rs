@@ -256,14 +256,38 @@ impl Aws {
             .await
             .map_err(|e| err("CreateTargetGroup", e));
         let arn = match out {
-            Ok(out) => TargetGroupArn::from(
-                out.target_groups()
-                    .first()
-                    .and_then(|t| t.target_group_arn())
-                    .ok_or_else(|| {
-                        ProviderError::api("CreateTargetGroup", "no target group in the response")
-                    })?,
-            ),
+            Ok(out) => {
+                let made = out.target_groups().first().ok_or_else(|| {
+                    ProviderError::api("CreateTargetGroup", "no target group in the response")
+                })?;
+                // AWS answers a create with the settings of an existing group
+                // with that group, whoever made it (ELBv2 API Reference,
+                // CreateTargetGroup: "If you attempt to create multiple
+                // target groups with the same settings, each call succeeds"),
+                // and does not tag it: one made by someone else between
+                // the plan's read and this call is not taken.
+                let arn = made.target_group_arn().unwrap_or_default().to_string();
+                let tags = self.tags_of(vec![arn.clone()]).await?;
+                let theirs = tags.get(&arn).cloned().unwrap_or_default();
+                // Tags are eventually consistent too: none yet is tried
+                // again shortly (bounded), as a resource not visible yet.
+                if theirs.is_empty() {
+                    return Err(ProviderError::NotVisibleYet {
+                        operation: "DescribeTags".into(),
+                        message: format!(
+                            "target group {} has no tags yet: whose it is is not known",
+                            c.name
+                        ),
+                    });
+                }
+                if let Some(holder) = tags::held_by_other(&theirs, &app.app, color) {
+                    return Err(ProviderError::api(
+                        "CreateTargetGroup",
+                        format!("AWS answered with target group {}, which exists already and is not {}'s {color}: {holder}; cutover does not adopt it, so nothing was registered in it: rename or delete it, or give the app another `app.name`", c.name, app.app),
+                    ));
+                }
+                TargetGroupArn::from(arn.as_str())
+            }
             // A create whose answer was lost, sent again with other
             // settings in between, or a crash: ours if our tags say so.
             Err(e) if code_of(&e) == Some("DuplicateTargetGroupName") => {

@@ -54,13 +54,17 @@ fn resources(app: &AppRef, listing: &Listing) -> Observed {
             .find(|t| t.group.name == name)
             .map(|t| observed::TargetGroup {
                 contract_pending: t.tags.as_ref().and_then(tags::contract_pending),
+                held_by: (t.tags.as_ref()).and_then(|t| tags::held_by_other(t, &app.app, c)),
                 ..t.group.clone()
             });
         *obs.fleets.get_mut(c) = listing
             .fleets
             .iter()
             .find(|f| f.fleet.name.as_str() == name && !f.deleting)
-            .map(|f| fleet(f, listing));
+            .map(|f| observed::Fleet {
+                held_by: tags::held_by_other(&f.tags, &app.app, c),
+                ..fleet(f, listing)
+            });
     }
     obs.launch_template = listing
         .templates

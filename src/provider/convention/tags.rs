@@ -63,6 +63,23 @@ pub fn is_colour_of(tags: &Tags, app: &str, color: Color) -> bool {
         && tags.get(COLOR).map(String::as_str) == Some(color.as_str())
 }
 
+/// Whose a target group or Auto Scaling group named for `app`'s `color`
+/// is, when its tags do not say it is that colour's: cutover knows what it
+/// made by these tags (every one it made carries them), never by name
+/// alone, and does not adopt the rest.
+pub fn held_by_other(tags: &Tags, app: &str, color: Color) -> Option<String> {
+    if is_colour_of(tags, app, color) {
+        return None;
+    }
+    Some(match (tags.get(APP), tags.get(COLOR)) {
+        (None, _) => "it has no cutover tags: someone made it by hand or with another tool".into(),
+        (Some(other), c) => format!(
+            "its tags say {APP}={other} {COLOR}={}",
+            c.map(String::as_str).unwrap_or("(none)")
+        ),
+    })
+}
+
 /// Whether a listener rule's tags say it is `app`'s.
 pub fn is_apps(tags: &Tags, app: &str) -> bool {
     tags.get(APP).map(String::as_str) == Some(app)

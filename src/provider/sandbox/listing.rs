@@ -157,6 +157,7 @@ impl World {
             health_check: tg.health_check.clone(),
             attributes: tg.attributes,
             contract_pending: None,
+            held_by: None,
             targets: tg
                 .targets
                 .iter()
@@ -183,6 +184,7 @@ impl World {
             release: None,
             rolled_back: None,
             rolled_back_why: None,
+            held_by: None,
             subnets: f.subnets.clone(),
             instances: Vec::new(),
             older: Vec::new(),

@@ -671,3 +671,116 @@ fn aws_listeners_carry_their_app_and_role_and_no_plan_takes_or_strands_one() {
     );
     assert_eq!(aws.weights(81), (0, 100));
 }
+
+#[test]
+fn aws_a_target_group_someone_else_made_under_the_apps_name_is_not_adopted() {
+    // Someone made "shop-green" by hand (no cutover tags) before the
+    // first deploy: cutover registers nothing in it and makes nothing.
+    let aws = Aws::new();
+    let made = aws.moto.rt.block_on(
+        aws.moto
+            .elb
+            .create_target_group()
+            .name("shop-green")
+            .protocol(elb::types::ProtocolEnum::Http)
+            .port(8080)
+            .vpc_id(&aws.vpc)
+            .send(),
+    );
+    let arn = made.unwrap().target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    let run = aws.run(&["apply", "--auto-approve"]);
+    run.expect(1);
+    assert!(
+        run.stderr.contains("target group shop-green has the name cutover gives shop's green colour, but it has no cutover tags")
+            && run.stderr.contains("cutover does not adopt what it did not make, so nothing was made")
+            && run.stderr.contains("tag it cutover:app=shop cutover:color=green"),
+        "{}",
+        run.stderr
+    );
+    assert!(aws.group("blue").is_none() && aws.group("green").is_none());
+    let drift = aws.run(&["drift"]);
+    drift.expect(2);
+    assert!(drift.stdout.contains("shop-green"), "{}", drift.stdout);
+
+    // Its owner gives it to the app: the next apply takes it, as its own.
+    let tag = |k: &str, v: &str| elb::types::Tag::builder().key(k).value(v).build();
+    aws.moto
+        .rt
+        .block_on(
+            aws.moto
+                .elb
+                .add_tags()
+                .resource_arns(&arn)
+                .tags(tag("cutover:app", "shop"))
+                .tags(tag("cutover:color", "green"))
+                .send(),
+        )
+        .unwrap();
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    aws.run(&["plan", "--detailed-exitcode"]).expect(0);
+}
+
+#[test]
+fn aws_a_target_group_made_by_someone_else_after_the_plan_read_is_not_taken_at_create() {
+    // Another app's group with the colour's name and the very settings
+    // cutover asks for appears after the plan's read (the test server
+    // hides it from DescribeTargetGroups): AWS answers CreateTargetGroup
+    // with it, untagged by the call, and cutover refuses it there.
+    let aws = Aws::new();
+    let tag = |k: &str, v: &str| elb::types::Tag::builder().key(k).value(v).build();
+    let made = aws.moto.rt.block_on(
+        aws.moto
+            .elb
+            .create_target_group()
+            .name("shop-green")
+            .protocol(elb::types::ProtocolEnum::Http)
+            .port(8080)
+            .vpc_id(&aws.vpc)
+            .target_type(elb::types::TargetTypeEnum::Instance)
+            .health_check_enabled(true)
+            .health_check_protocol(elb::types::ProtocolEnum::Http)
+            .health_check_path("/health")
+            .health_check_interval_seconds(10)
+            .health_check_timeout_seconds(5)
+            .healthy_threshold_count(2)
+            .unhealthy_threshold_count(3)
+            .matcher(elb::types::Matcher::builder().http_code("200-299").build())
+            .tags(tag("cutover:app", "web"))
+            .tags(tag("cutover:color", "green"))
+            .send(),
+    );
+    let theirs = made.unwrap().target_groups()[0]
+        .target_group_arn()
+        .unwrap()
+        .to_string();
+    aws.plan("ami-0000000000000001", "0s", &[]);
+    aws.moto.faults(serde_json::json!([
+        {"kind": "hidden", "action": "DescribeTargetGroups"}
+    ]));
+    let run = aws.run(&["apply", "--auto-approve"]);
+    aws.moto.faults(serde_json::json!([]));
+    // A first deploy that failed before production: exit 3, nothing live.
+    run.expect(3);
+    assert!(
+        run.stdout.contains("AWS answered with target group shop-green, which exists already and is not shop's green: its tags say cutover:app=web cutover:color=green; cutover does not adopt it"),
+        "exit {}: {}\n{}\n{}",
+        run.code,
+        run.stdout,
+        run.stderr,
+        aws.moto.calls()
+    );
+    // Nothing of the app is in it, and no fleet was made.
+    let health = aws.moto.rt.block_on(
+        aws.moto
+            .elb
+            .describe_target_health()
+            .target_group_arn(&theirs)
+            .send(),
+    );
+    assert!(health.unwrap().target_health_descriptions().is_empty());
+    assert!(aws.group("green").is_none());
+}
