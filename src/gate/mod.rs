@@ -13,6 +13,7 @@
 pub mod alarm;
 pub mod command;
 pub mod http;
+pub mod metric;
 
 use crate::model::observed::AlarmState;
 use crate::spec::located::Located;

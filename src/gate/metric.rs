@@ -1,0 +1,404 @@
+//! Metric gates (issue 20), the pure part: judging green's own traffic
+//! against a ceiling and against blue's in the same minutes, from the
+//! per-minute numbers CloudWatch publishes per target group. No evidence
+//! is never a pass: a window counts only with enough requests, and a
+//! percentile only where CloudWatch calls it significant.
+//!
+//! What CloudWatch publishes, and what this file relies on (ALB User Guide,
+//! "CloudWatch metrics for your Application Load Balancer"): per target
+//! group and minute, RequestCount, HTTPCode_Target_5XX_Count and
+//! TargetConnectionErrorCount (sums) and TargetResponseTime (its pNN).
+//! Count metrics are published only when non-zero, and nothing at all for
+//! a minute without requests: a missing error count is 0 only in a minute
+//! whose RequestCount is there. A percentile pNN is significant with at
+//! least 10/(1−p) samples (CloudWatch User Guide, "Percentiles").
+
+use crate::model::Timestamp;
+
+/// One colour's numbers for one whole minute; `None`: nothing published.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Minute {
+    /// The minute's start (seconds).
+    pub at: Timestamp,
+    pub requests: Option<f64>,
+    pub target_5xx: Option<f64>,
+    pub connection_errors: Option<f64>,
+    /// The minute's latency percentile, in seconds.
+    pub latency: Option<f64>,
+}
+
+/// What a metric gate measures.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Measure {
+    /// Target 5xx plus connection errors, per request.
+    ErrorRate,
+    /// TargetResponseTime at this percentile (e.g. 99.0).
+    Latency { percentile: f64 },
+}
+
+/// A metric gate's limits.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Limits {
+    /// Green's own ceiling (a fraction for an error rate, seconds for latency).
+    pub max: Option<f64>,
+    /// Green may exceed blue, same minutes, by at most this much.
+    pub max_above_baseline: Option<f64>,
+    /// Green at most this many times blue, same minutes.
+    pub max_ratio: Option<f64>,
+    /// Fewer requests in a window: no evidence yet.
+    pub min_requests: u64,
+}
+
+/// A window of one colour, summed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    pub requests: f64,
+    /// The error rate, or the highest significant latency of its minutes.
+    pub value: f64,
+}
+
+/// Sums `minutes` for `measure`; `None` when they hold no evidence (no
+/// requests, or no latency minute with enough samples to be significant).
+pub fn window(measure: Measure, minutes: &[Minute]) -> Option<Window> {
+    let served: Vec<&Minute> = minutes.iter().filter(|m| m.requests.is_some()).collect();
+    let requests: f64 = served.iter().filter_map(|m| m.requests).sum();
+    if requests <= 0.0 {
+        return None;
+    }
+    let value = match measure {
+        Measure::ErrorRate => {
+            // Zero counts are not published: 0 in a minute with requests.
+            let errors: f64 = served
+                .iter()
+                .map(|m| m.target_5xx.unwrap_or(0.0) + m.connection_errors.unwrap_or(0.0))
+                .sum();
+            errors / requests
+        }
+        Measure::Latency { percentile } => {
+            // A bad minute is not averaged away: the highest significant one.
+            let floor = significant_samples(percentile);
+            served
+                .iter()
+                .filter(|m| m.requests.unwrap_or(0.0) >= floor)
+                .filter_map(|m| m.latency)
+                .fold(None, |top: Option<f64>, v| {
+                    Some(top.map_or(v, |t| t.max(v)))
+                })?
+        }
+    };
+    Some(Window { requests, value })
+}
+
+/// The samples CloudWatch needs for percentile `p` to be significant.
+pub fn significant_samples(percentile: f64) -> f64 {
+    let p = (percentile / 100.0).clamp(0.0, 0.9999);
+    // Less a hair: 10 / (1 − 0.9) is 100.00000000000001 in floating point.
+    (10.0 / (1.0 - p) - 1e-9).ceil()
+}
+
+/// Where blue's numbers for a relative limit came from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Baseline {
+    /// Blue's own requests in the same minutes.
+    SameMinutes(Window),
+    /// Blue had none (at 100% and after): its minutes from the step before.
+    StepBefore(Window),
+    /// Blue has had no traffic to compare with: only the ceiling applies.
+    None,
+}
+
+/// A verdict, with the numbers behind it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    Pass,
+    /// `why` names the limit and the numbers.
+    Fail {
+        why: String,
+    },
+    /// Not enough to judge: never a pass.
+    NoEvidence {
+        why: String,
+    },
+}
+
+/// One evaluation of a window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgement {
+    pub verdict: Verdict,
+    pub green: Option<Window>,
+    pub baseline: Baseline,
+}
+
+/// Judges green's minutes against `limits`: its own ceiling, and blue's
+/// same minutes (or, without them, `blue_before`, blue's minutes from the
+/// step before) for a relative limit.
+pub fn judge(
+    measure: Measure,
+    limits: &Limits,
+    green: &[Minute],
+    blue: &[Minute],
+    blue_before: &[Minute],
+) -> Judgement {
+    let enough = |w: &Window| w.requests >= limits.min_requests.max(1) as f64;
+    let green_window = window(measure, green);
+    let baseline = match (window(measure, blue), window(measure, blue_before)) {
+        (Some(b), _) if enough(&b) => Baseline::SameMinutes(b),
+        (_, Some(b)) if enough(&b) => Baseline::StepBefore(b),
+        _ => Baseline::None,
+    };
+    let judged = |verdict| Judgement {
+        verdict,
+        green: green_window,
+        baseline,
+    };
+    let Some(g) = green_window.filter(enough) else {
+        let served = green_window.map_or(0.0, |w| w.requests);
+        return judged(Verdict::NoEvidence {
+            why: format!(
+                "green served {} in the window, fewer than min_requests {}",
+                requests_text(served),
+                limits.min_requests
+            ),
+        });
+    };
+    let shown = |v: f64| value_text(measure, v);
+    if let Some(max) = limits.max.filter(|max| g.value > *max) {
+        return judged(Verdict::Fail {
+            why: format!(
+                "green {} of {} is over its ceiling {}",
+                shown(g.value),
+                requests_text(g.requests),
+                shown(max)
+            ),
+        });
+    }
+    let relative = limits.max_above_baseline.is_some() || limits.max_ratio.is_some();
+    let b = match baseline {
+        Baseline::SameMinutes(b) | Baseline::StepBefore(b) => b,
+        Baseline::None if relative && limits.max.is_none() => return judged(Verdict::NoEvidence {
+            why: "blue has had no traffic to compare with, and the gate has no ceiling of its own"
+                .into(),
+        }),
+        Baseline::None => return judged(Verdict::Pass),
+    };
+    let versus = || {
+        format!(
+            "green {} of {} vs blue {} of {}",
+            shown(g.value),
+            requests_text(g.requests),
+            shown(b.value),
+            requests_text(b.requests)
+        )
+    };
+    if let Some(above) = limits
+        .max_above_baseline
+        .filter(|above| g.value - b.value > *above)
+    {
+        return judged(Verdict::Fail {
+            why: format!("{}: more than {} above blue", versus(), shown(above)),
+        });
+    }
+    if let Some(ratio) = limits
+        .max_ratio
+        .filter(|ratio| b.value > 0.0 && g.value > ratio * b.value)
+    {
+        return judged(Verdict::Fail {
+            why: format!("{}: more than {ratio} × blue", versus()),
+        });
+    }
+    judged(Verdict::Pass)
+}
+
+/// Whether green's measured share of requests is far below the weight
+/// written: `Some(why)` when the split is not real (weights that did not
+/// take, a rule that does not match, stickiness that keeps everyone on
+/// blue). Test-listener traffic counts in green's numbers, so only a share
+/// far *below* counts. The tolerance is four standard deviations of the
+/// share a fair split would give this many requests, tripled when sessions
+/// keep their colour (requests then come in clumps), and at least two
+/// points. `None` also when there are too few requests to tell.
+pub fn share_far_below(weight: u32, green: f64, blue: f64, affinity: bool) -> Option<String> {
+    let total = green + blue;
+    if weight == 0 || total < 100.0 {
+        return None;
+    }
+    let expected = f64::from(weight.min(100)) / 100.0;
+    let measured = green / total;
+    let sd = (expected * (1.0 - expected) / total).sqrt();
+    let tolerance = (4.0 * sd * if affinity { 3.0 } else { 1.0 }).max(0.02);
+    (measured < expected - tolerance).then(|| {
+        format!(
+            "green served {:.1}% of {} where its weight is {weight}% (tolerance {:.1} points)",
+            measured * 100.0,
+            requests_text(total),
+            tolerance * 100.0
+        )
+    })
+}
+
+fn value_text(measure: Measure, v: f64) -> String {
+    match measure {
+        Measure::ErrorRate => format!("{:.2}%", v * 100.0),
+        Measure::Latency { percentile } => format!("p{percentile} {:.0} ms", v * 1000.0),
+    }
+}
+
+/// "1,204 requests".
+fn requests_text(n: f64) -> String {
+    let digits = format!("{:.0}", n.max(0.0));
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    format!("{out} requests")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minute(requests: Option<f64>, errors: Option<f64>, latency: Option<f64>) -> Minute {
+        Minute {
+            requests,
+            target_5xx: errors,
+            latency,
+            ..Minute::default()
+        }
+    }
+
+    fn error_gate() -> Limits {
+        Limits {
+            max: Some(0.01),
+            max_above_baseline: Some(0.005),
+            min_requests: 300,
+            ..Limits::default()
+        }
+    }
+
+    #[test]
+    fn a_missing_error_count_is_zero_only_in_a_minute_with_requests() {
+        let minutes = [
+            minute(Some(1000.0), None, None),
+            minute(None, Some(50.0), None),
+            minute(Some(1000.0), Some(20.0), None),
+        ];
+        let w = window(Measure::ErrorRate, &minutes).unwrap();
+        assert_eq!(w.requests, 2000.0);
+        assert_eq!(w.value, 0.01);
+        assert_eq!(
+            window(Measure::ErrorRate, &[minute(None, None, None)]),
+            None
+        );
+    }
+
+    #[test]
+    fn too_few_requests_is_no_evidence_never_a_pass() {
+        let green = [minute(Some(120.0), None, None)];
+        let blue = [minute(Some(5000.0), None, None)];
+        let j = judge(Measure::ErrorRate, &error_gate(), &green, &blue, &[]);
+        assert_eq!(
+            j.verdict,
+            Verdict::NoEvidence {
+                why: "green served 120 requests in the window, fewer than min_requests 300".into()
+            }
+        );
+        let silent = judge(Measure::ErrorRate, &error_gate(), &[], &blue, &[]);
+        assert!(matches!(silent.verdict, Verdict::NoEvidence { .. }));
+    }
+
+    #[test]
+    fn green_is_judged_against_its_ceiling_and_blue_in_the_same_minutes() {
+        let blue = [minute(Some(10870.0), Some(33.0), None)];
+        let good = [minute(Some(1204.0), Some(5.0), None)];
+        let j = judge(Measure::ErrorRate, &error_gate(), &good, &blue, &[]);
+        assert_eq!(j.verdict, Verdict::Pass);
+        assert!(matches!(j.baseline, Baseline::SameMinutes(_)));
+
+        let over = [minute(Some(1204.0), Some(24.0), None)];
+        let j = judge(Measure::ErrorRate, &error_gate(), &over, &blue, &[]);
+        assert_eq!(
+            j.verdict,
+            Verdict::Fail {
+                why: "green 1.99% of 1,204 requests is over its ceiling 1.00%".into()
+            }
+        );
+
+        // Under the ceiling, but 0.6 points above blue.
+        let above = [minute(Some(1000.0), Some(9.0), None)];
+        let j = judge(Measure::ErrorRate, &error_gate(), &above, &blue, &[]);
+        assert_eq!(
+            j.verdict,
+            Verdict::Fail {
+                why: "green 0.90% of 1,000 requests vs blue 0.30% of 10,870 requests: more than 0.50% above blue".into()
+            }
+        );
+    }
+
+    #[test]
+    fn without_blue_now_the_step_before_is_the_baseline_and_without_any_only_the_ceiling() {
+        let limits = Limits {
+            max_ratio: Some(1.25),
+            min_requests: 300,
+            ..Limits::default()
+        };
+        let p99 = Measure::Latency { percentile: 99.0 };
+        let green = [minute(Some(6000.0), None, Some(0.300))];
+        let before = [minute(Some(5000.0), None, Some(0.200))];
+        let j = judge(p99, &limits, &green, &[], &before);
+        assert!(matches!(j.baseline, Baseline::StepBefore(_)));
+        assert!(matches!(j.verdict, Verdict::Fail { .. }), "{j:?}");
+
+        // No blue at all and no ceiling: nothing proves green good.
+        let j = judge(p99, &limits, &green, &[], &[]);
+        assert!(matches!(j.verdict, Verdict::NoEvidence { .. }), "{j:?}");
+        // With a ceiling, the ceiling alone judges.
+        let ceiling = Limits {
+            max: Some(0.5),
+            ..limits
+        };
+        assert_eq!(
+            judge(p99, &ceiling, &green, &[], &[]).verdict,
+            Verdict::Pass
+        );
+    }
+
+    #[test]
+    fn a_percentile_counts_only_where_cloudwatch_calls_it_significant() {
+        assert_eq!(significant_samples(99.0), 1000.0);
+        assert_eq!(significant_samples(90.0), 100.0);
+        let p99 = Measure::Latency { percentile: 99.0 };
+        // 900 requests: p99 of that minute is not significant.
+        assert_eq!(window(p99, &[minute(Some(900.0), None, Some(2.0))]), None);
+        let w = window(
+            p99,
+            &[
+                minute(Some(900.0), None, Some(2.0)),
+                minute(Some(1500.0), None, Some(0.25)),
+                minute(Some(1200.0), None, Some(0.21)),
+            ],
+        )
+        .unwrap();
+        assert_eq!(w.value, 0.25);
+    }
+
+    #[test]
+    fn a_split_that_did_not_take_is_far_below_its_weight() {
+        // 10%: 1,000 of 10,000 is fair, 950 within noise, 300 is not.
+        assert_eq!(share_far_below(10, 1000.0, 9000.0, false), None);
+        assert_eq!(share_far_below(10, 950.0, 9050.0, false), None);
+        let why = share_far_below(10, 300.0, 9700.0, false).unwrap();
+        assert_eq!(
+            why,
+            "green served 3.0% of 10,000 requests where its weight is 10% (tolerance 2.0 points)"
+        );
+        // More than the weight (test traffic) is never wrong; too few to tell.
+        assert_eq!(share_far_below(10, 3000.0, 7000.0, false), None);
+        assert_eq!(share_far_below(10, 0.0, 50.0, false), None);
+        // Sessions keep their colour: clumps, a wider tolerance.
+        assert!(share_far_below(25, 1800.0, 8200.0, false).is_some());
+        assert_eq!(share_far_below(25, 2200.0, 7800.0, true), None);
+    }
+}
