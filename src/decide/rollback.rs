@@ -102,6 +102,8 @@ pub enum FleetState {
     ScaledToZero,
     #[error("its fleet has {0} instances")]
     Instances(usize),
+    #[error("the Auto Scaling group of its name is not the app's (its tags say so)")]
+    NotTheApps,
 }
 
 /// The plan `cutover rollback` carries out: the flip (when traffic moves) and
@@ -339,12 +341,22 @@ fn check_capacity(
     let Some(tg) = obs.target_groups.get(to) else {
         return Err(RollbackRefusal::NoPreviousColour { to });
     };
-    let healthy = tg.healthy_count();
+    // Only the app's own instances take production back: targets in a
+    // group of that name someone else made, or registered by hand, are
+    // never where production goes.
+    let own = obs.fleets.get(to).as_ref().filter(|f| f.held_by.is_none());
+    let healthy = tg
+        .targets
+        .iter()
+        .filter(|t| t.state.is_healthy())
+        .filter(|t| own.is_some_and(|f| f.instances.contains(&t.id)))
+        .count() as u32;
     if healthy >= wanted {
         return Ok(None);
     }
     let fleet = match obs.fleets.get(to) {
         None => FleetState::Missing,
+        Some(f) if f.held_by.is_some() => FleetState::NotTheApps,
         Some(f) if f.capacity.desired == 0 => FleetState::ScaledToZero,
         Some(f) => FleetState::Instances(f.instances.len()),
     };

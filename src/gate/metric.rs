@@ -60,7 +60,19 @@ pub struct Window {
 /// Sums `minutes` for `measure`; `None` when they hold no evidence (no
 /// requests, or no latency minute with enough samples to be significant).
 pub fn window(measure: Measure, minutes: &[Minute]) -> Option<Window> {
-    let served: Vec<&Minute> = minutes.iter().filter(|m| m.requests.is_some()).collect();
+    // A value that is not a finite number is no datapoint at all.
+    let finite = |v: Option<f64>| v.filter(|v| v.is_finite() && *v >= 0.0);
+    let served: Vec<Minute> = minutes
+        .iter()
+        .filter(|m| finite(m.requests).is_some())
+        .map(|m| Minute {
+            requests: finite(m.requests),
+            target_5xx: finite(m.target_5xx),
+            connection_errors: finite(m.connection_errors),
+            latency: finite(m.latency),
+            ..*m
+        })
+        .collect();
     let requests: f64 = served.iter().filter_map(|m| m.requests).sum();
     if requests <= 0.0 {
         return None;
@@ -141,7 +153,13 @@ pub fn judge(
 ) -> Judgement {
     let enough = |w: &Window| w.requests >= limits.min_requests.max(1) as f64;
     let green_window = window(measure, green);
-    let baseline = match (window(measure, blue), window(measure, blue_before)) {
+    // The same minutes: blue's where green has one too.
+    let same: Vec<Minute> = blue
+        .iter()
+        .filter(|b| green.iter().any(|g| g.at == b.at))
+        .copied()
+        .collect();
+    let baseline = match (window(measure, &same), window(measure, blue_before)) {
         (Some(b), _) if enough(&b) => Baseline::SameMinutes(b),
         (_, Some(b)) if enough(&b) => Baseline::StepBefore(b),
         _ => Baseline::None,
@@ -161,25 +179,37 @@ pub fn judge(
             ),
         });
     };
+    judged(verdict(measure, limits, g, baseline))
+}
+
+/// Green's window `g`, with enough requests, against the limits.
+fn verdict(measure: Measure, limits: &Limits, g: Window, baseline: Baseline) -> Verdict {
     let shown = |v: f64| value_text(measure, v);
-    if let Some(max) = limits.max.filter(|max| g.value > *max) {
-        return judged(Verdict::Fail {
+    // Fail closed: a limit that is not a number fails every value.
+    let over = |value: f64, limit: f64| {
+        !matches!(
+            value.partial_cmp(&limit),
+            Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+        )
+    };
+    if let Some(max) = limits.max.filter(|max| over(g.value, *max)) {
+        return Verdict::Fail {
             why: format!(
                 "green {} of {} is over its ceiling {}",
                 shown(g.value),
                 requests_text(g.requests),
                 shown(max)
             ),
-        });
+        };
     }
     let relative = limits.max_above_baseline.is_some() || limits.max_ratio.is_some();
     let b = match baseline {
         Baseline::SameMinutes(b) | Baseline::StepBefore(b) => b,
-        Baseline::None if relative && limits.max.is_none() => return judged(Verdict::NoEvidence {
+        Baseline::None if relative && limits.max.is_none() => return Verdict::NoEvidence {
             why: "blue has had no traffic to compare with, and the gate has no ceiling of its own"
                 .into(),
-        }),
-        Baseline::None => return judged(Verdict::Pass),
+        },
+        Baseline::None => return Verdict::Pass,
     };
     let versus = || {
         format!(
@@ -192,21 +222,22 @@ pub fn judge(
     };
     if let Some(above) = limits
         .max_above_baseline
-        .filter(|above| g.value - b.value > *above)
+        .filter(|above| over(g.value - b.value, *above))
     {
-        return judged(Verdict::Fail {
+        return Verdict::Fail {
             why: format!("{}: more than {} above blue", versus(), shown(above)),
-        });
+        };
     }
+    // Blue at 0: any of green's is more than any ratio of it.
     if let Some(ratio) = limits
         .max_ratio
-        .filter(|ratio| b.value > 0.0 && g.value > ratio * b.value)
+        .filter(|ratio| g.value > 0.0 && over(g.value, ratio * b.value))
     {
-        return judged(Verdict::Fail {
+        return Verdict::Fail {
             why: format!("{}: more than {ratio} × blue", versus()),
-        });
+        };
     }
-    judged(Verdict::Pass)
+    Verdict::Pass
 }
 
 /// Whether green's measured share of requests is far below the weight
@@ -382,6 +413,47 @@ mod tests {
         )
         .unwrap();
         assert_eq!(w.value, 0.25);
+    }
+
+    #[test]
+    fn what_is_not_a_number_or_blue_at_zero_never_lets_green_pass() {
+        let ratio = Limits {
+            max_ratio: Some(2.0),
+            min_requests: 300,
+            ..Limits::default()
+        };
+        let blue = [minute(Some(5000.0), None, None)];
+        let green = [minute(Some(1000.0), Some(3.0), None)];
+        let j = judge(Measure::ErrorRate, &ratio, &green, &blue, &[]);
+        assert!(matches!(j.verdict, Verdict::Fail { .. }), "{j:?}");
+        let nan = [minute(Some(f64::NAN), Some(1.0), None)];
+        let j = judge(Measure::ErrorRate, &ratio, &nan, &blue, &[]);
+        assert!(matches!(j.verdict, Verdict::NoEvidence { .. }), "{j:?}");
+        let p99 = Measure::Latency { percentile: 99.0 };
+        let slow = [minute(Some(5000.0), None, Some(f64::NAN))];
+        assert_eq!(window(p99, &slow), None);
+        let broken = Limits {
+            max: Some(f64::NAN),
+            min_requests: 300,
+            ..Limits::default()
+        };
+        let j = judge(Measure::ErrorRate, &broken, &green, &blue, &[]);
+        assert!(matches!(j.verdict, Verdict::Fail { .. }), "{j:?}");
+    }
+
+    #[test]
+    fn blue_counts_only_in_the_minutes_green_has() {
+        let at = |at: i64, requests: f64, errors: f64| Minute {
+            at,
+            requests: Some(requests),
+            target_5xx: Some(errors),
+            ..Minute::default()
+        };
+        let green = [at(60, 1000.0, 9.0)];
+        // Blue's bad minute before green had traffic does not loosen the limit.
+        let blue = [at(0, 5000.0, 500.0), at(60, 5000.0, 5.0)];
+        let j = judge(Measure::ErrorRate, &error_gate(), &green, &blue, &[]);
+        assert!(matches!(j.verdict, Verdict::Fail { .. }), "{j:?}");
     }
 
     #[test]

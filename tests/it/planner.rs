@@ -457,6 +457,47 @@ fn rollback_targets() {
 }
 
 #[test]
+fn a_rollback_goes_only_to_the_apps_own_healthy_instances() {
+    let s = spec("ami-2", "30m");
+    // Green live; blue's target group has two healthy targets, but blue
+    // has no fleet of the app's: someone else's group of that name, or
+    // targets registered by hand.
+    let mut obs = live_on_blue();
+    obs.fleets.green = Some(fleet(Color::Green, "r2", 2, 2));
+    obs.target_groups.green = Some(tg(Color::Green, 2));
+    obs.active = Some(Active {
+        color: Color::Green,
+        since: 1,
+    });
+    obs.listeners = vec![listener(80, 0, 100)];
+    assert_eq!(
+        cutover::decide::rollback::rollback(&s, &obs).unwrap().to,
+        Color::Blue
+    );
+    let ours = obs.fleets.blue.clone();
+    obs.fleets.blue = None;
+    let refused = cutover::decide::rollback::rollback(&s, &obs).unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("none of its 2 targets is healthy (it has no fleet)"),
+        "{refused}"
+    );
+    // A group of blue's name whose tags say it is another app's.
+    obs.fleets.blue = ours.map(|f| Fleet {
+        held_by: Some("its tags say cutover:app=web cutover:color=blue".into()),
+        ..f
+    });
+    let refused = cutover::decide::rollback::rollback(&s, &obs).unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("the Auto Scaling group of its name is not the app's"),
+        "{refused}"
+    );
+}
+
+#[test]
 fn plan_kinds_say_what_kind_of_change_it_is() {
     let p = plan(&spec("ami-2", "0s"), &live_on_blue()).unwrap();
     assert!(matches!(
