@@ -88,7 +88,9 @@ pub(super) struct RoundTwo {
     pub(super) listeners: BTreeMap<String, Vec<observed::Listener>>,
     pub(super) versions: BTreeMap<String, Vec<ListedVersion>>,
     pub(super) target_groups: BTreeMap<String, (Vec<TargetHealth>, TgAttributes)>,
-    pub(super) tags: BTreeMap<String, BTreeMap<String, String>>,
+    /// The target groups' tags; `None`: not read. A group asked about and
+    /// not answered for has none.
+    pub(super) tags: Option<BTreeMap<String, BTreeMap<String, String>>>,
 }
 
 /// The region's target groups as one observation listed them, with the
@@ -163,7 +165,7 @@ pub(super) fn listing(now: i64, found: RoundOne, details: RoundTwo) -> Listing {
             let (targets, attributes) = details.target_groups.get(arn).cloned().unwrap_or_default();
             ListedTargetGroup {
                 group: target_group_from(tg, targets, attributes),
-                tags: details.tags.get(arn).cloned(),
+                tags: (details.tags.as_ref()).map(|t| t.get(arn).cloned().unwrap_or_default()),
             }
         })
         .collect();
@@ -313,15 +315,15 @@ impl Aws {
         let details = self.target_group_details(&found.target_groups, reads);
         let tags = async {
             if reads.settings {
-                self.target_group_tags(&found.target_groups).await
+                self.target_group_tags(&found.target_groups).await.map(Some)
             } else {
-                Ok(BTreeMap::new())
+                Ok(None)
             }
         };
         let (listeners, versions, details, tags) =
             futures::try_join!(listeners, self.versions(found), details, tags)?;
         if let Some(listed) = self.listed.lock().expect("lock").as_mut() {
-            listed.tags.extend(tags.clone());
+            listed.tags.extend(tags.clone().unwrap_or_default());
         }
         let arns = found
             .target_groups

@@ -275,7 +275,7 @@ impl Aws {
                     return Err(ProviderError::NotVisibleYet {
                         operation: "DescribeTags".into(),
                         message: format!(
-                            "target group {} has no tags yet: whose it is is not known",
+                            "target group {}, which CreateTargetGroup answered with, has no tags: AWS has not shown them yet, or someone else made it with the same settings; cutover does not adopt a group it cannot tell is its own: if this lasts, rename or delete that group",
                             c.name
                         ),
                     });
