@@ -246,8 +246,8 @@ fn verdict(measure: Measure, limits: &Limits, g: Window, baseline: Baseline) -> 
 /// blue). Test-listener traffic counts in green's numbers, so only a share
 /// far *below* counts. The tolerance is four standard deviations of the
 /// share a fair split would give this many requests, tripled when sessions
-/// keep their colour (requests then come in clumps), and at least two
-/// points. `None` also when there are too few requests to tell.
+/// keep their colour (requests then come in clumps), at least two points
+/// and at most half the weight. `None` also when there are too few requests to tell.
 pub fn share_far_below(weight: u32, green: f64, blue: f64, affinity: bool) -> Option<String> {
     let total = green + blue;
     if weight == 0 || total < 100.0 {
@@ -256,7 +256,11 @@ pub fn share_far_below(weight: u32, green: f64, blue: f64, affinity: bool) -> Op
     let expected = f64::from(weight.min(100)) / 100.0;
     let measured = green / total;
     let sd = (expected * (1.0 - expected) / total).sqrt();
-    let tolerance = (4.0 * sd * if affinity { 3.0 } else { 1.0 }).max(0.02);
+    // At least two points, but at most half the weight: at 1% a share of
+    // none must still show.
+    let tolerance = (4.0 * sd * if affinity { 3.0 } else { 1.0 })
+        .max(0.02)
+        .min(expected / 2.0);
     (measured < expected - tolerance).then(|| {
         format!(
             "green served {:.1}% of {} where its weight is {weight}% (tolerance {:.1} points)",
@@ -472,5 +476,8 @@ mod tests {
         // Sessions keep their colour: clumps, a wider tolerance.
         assert!(share_far_below(25, 1800.0, 8200.0, false).is_some());
         assert_eq!(share_far_below(25, 2200.0, 7800.0, true), None);
+        // A small weight that never took still shows: 1% of 20,000 is 200.
+        assert!(share_far_below(1, 0.0, 20000.0, false).is_some());
+        assert_eq!(share_far_below(1, 190.0, 19810.0, false), None);
     }
 }
