@@ -13,6 +13,8 @@
 //! whose RequestCount is there. A percentile pNN is significant with at
 //! least 10/(1−p) samples (CloudWatch User Guide, "Percentiles").
 
+pub mod read;
+
 use crate::model::Timestamp;
 
 /// One colour's numbers for one whole minute; `None`: nothing published.
