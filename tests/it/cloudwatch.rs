@@ -1,16 +1,29 @@
-//! The CloudWatch alarm gate at the SDK boundary. moto cannot answer the
-//! CBOR protocol (Smithy RPC v2) the current aws-sdk-cloudwatch speaks, so
-//! these tests give the real SDK client, over real HTTP, canned
-//! DescribeAlarms answers in that protocol from a server of their own, and
-//! check what cutover makes of them and what it asked. (No SDK test
-//! features: the tests build the SDK exactly as `cargo run` does.)
+//! CloudWatch at the SDK boundary: the alarm gate's DescribeAlarms and the
+//! metric gates' GetMetricData. moto cannot answer the CBOR protocol (Smithy
+//! RPC v2) the current aws-sdk-cloudwatch speaks, so these tests give the
+//! real SDK client, over real HTTP, canned answers in that protocol from a
+//! server of their own, and check what cutover makes of them and what it
+//! asked. (No SDK test features: the tests build the SDK exactly as `cargo
+//! run` does.)
+//!
+//! The wire, as Smithy RPC v2 CBOR has it: each request is a POST to
+//! `/service/{service}/operation/{operation}` with a CBOR body; timestamps
+//! are CBOR tag 1 (epoch seconds); an error is a non-2xx answer whose CBOR
+//! map holds `__type` (the error's shape id, "namespace#Name") and a
+//! message. CloudWatch is also awsQueryCompatible: its error answers carry
+//! `x-amzn-query-error: Code;Sender`, whose code the SDK reports.
 
+use aws_sdk_cloudwatch::config::retry::RetryConfig;
 use aws_sdk_cloudwatch::config::{BehaviorVersion, Credentials, Region};
+use ciborium::Value;
+use cutover::gate::metric::read::{queries, MetricQuery};
 use cutover::model::observed::AlarmState;
-use cutover::provider::aws::alarm_state;
+use cutover::provider::aws::{alarm_state, metric_data};
+use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -19,46 +32,114 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// A CloudWatch endpoint that answers each request with the next of
-/// `answers` (CBOR maps, written as JSON) and keeps the requests it got.
+/// One canned answer: a success or an error, in CBOR.
+enum Answer {
+    Ok(Value),
+    Error {
+        status: u16,
+        /// Extra headers, e.g. CloudWatch's `x-amzn-query-error`.
+        headers: Vec<(&'static str, String)>,
+        body: Value,
+    },
+}
+
+impl Answer {
+    /// A success written as JSON (no timestamps: JSON cannot carry tags).
+    fn json(v: serde_json::Value) -> Answer {
+        Answer::Ok(Value::serialized(&v).unwrap())
+    }
+
+    /// CloudWatch throttling the call, as rpc-v2-cbor carries it: a 400
+    /// whose body's `__type` names the error (the SDK keeps what follows
+    /// the `#`).
+    fn throttled() -> Answer {
+        Answer::Error {
+            status: 400,
+            headers: vec![],
+            body: map(vec![
+                (
+                    "__type",
+                    text("com.amazon.coral.availability#ThrottlingException"),
+                ),
+                ("message", text("Rate exceeded")),
+            ]),
+        }
+    }
+
+    fn head(&self, length: usize) -> String {
+        let (status, extra) = match self {
+            Answer::Ok(_) => ("200 OK".to_string(), String::new()),
+            Answer::Error {
+                status, headers, ..
+            } => (
+                format!("{status} Error"),
+                headers
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {v}\r\n"))
+                    .collect(),
+            ),
+        };
+        format!(
+            "HTTP/1.1 {status}\r\nsmithy-protocol: rpc-v2-cbor\r\ncontent-type: application/cbor\r\n{extra}content-length: {length}\r\n\r\n"
+        )
+    }
+
+    fn body(&self) -> &Value {
+        match self {
+            Answer::Ok(body) | Answer::Error { body, .. } => body,
+        }
+    }
+}
+
+/// A CloudWatch endpoint that answers each request with the next answer
+/// queued for its operation (`{}` when none is left) and keeps the
+/// requests it got, with their operation.
 struct CloudWatch {
     client: aws_sdk_cloudwatch::Client,
-    requests: Arc<Mutex<Vec<ciborium::Value>>>,
+    requests: Arc<Mutex<Vec<(String, Value)>>>,
 }
 
 impl CloudWatch {
-    fn answering(answers: Vec<serde_json::Value>) -> CloudWatch {
+    fn answering(answers: Vec<(&'static str, Answer)>) -> CloudWatch {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = requests.clone();
         std::thread::spawn(move || {
-            let mut answers = answers.into_iter();
+            let mut answers: VecDeque<(&str, Answer)> = answers.into();
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { return };
                 // One connection may carry several requests (keep-alive).
                 let mut reader = BufReader::new(stream);
-                while let Some(body) = read_request(&mut reader) {
+                while let Some((operation, body)) = read_request(&mut reader) {
                     let request = ciborium::from_reader(body.as_slice()).unwrap();
-                    seen.lock().unwrap().push(request);
+                    seen.lock().unwrap().push((operation.clone(), request));
+                    let answer = answers
+                        .iter()
+                        .position(|(op, _)| *op == operation)
+                        .and_then(|at| answers.remove(at))
+                        .map(|(_, a)| a)
+                        .unwrap_or_else(|| Answer::json(serde_json::json!({})));
                     let mut cbor = Vec::new();
-                    let answer = answers.next().unwrap_or(serde_json::json!({}));
-                    ciborium::into_writer(&answer, &mut cbor).unwrap();
-                    let head = format!(
-                        "HTTP/1.1 200 OK\r\nsmithy-protocol: rpc-v2-cbor\r\ncontent-type: application/cbor\r\ncontent-length: {}\r\n\r\n",
-                        cbor.len()
-                    );
+                    ciborium::into_writer(answer.body(), &mut cbor).unwrap();
                     let out = reader.get_mut();
-                    out.write_all(head.as_bytes()).unwrap();
+                    out.write_all(answer.head(cbor.len()).as_bytes()).unwrap();
                     out.write_all(&cbor).unwrap();
                 }
             }
         });
+        // The SDK's retries, as cutover's clients have them (retry.rs),
+        // with millisecond waits: a test never sleeps for real.
+        let retry = RetryConfig::standard()
+            .with_max_attempts(3)
+            .with_initial_backoff(Duration::from_millis(1))
+            .with_max_backoff(Duration::from_millis(1));
         let config = aws_sdk_cloudwatch::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("test", "test", None, None, "test"))
             .endpoint_url(endpoint)
+            .retry_config(retry)
             .build();
         CloudWatch {
             client: aws_sdk_cloudwatch::Client::from_conf(config),
@@ -66,24 +147,52 @@ impl CloudWatch {
         }
     }
 
-    /// The alarm names each request asked for.
+    /// An endpoint whose DescribeAlarms answers are `answers` (as JSON).
+    fn alarms(answers: Vec<serde_json::Value>) -> CloudWatch {
+        CloudWatch::answering(
+            answers
+                .into_iter()
+                .map(|a| ("DescribeAlarms", Answer::json(a)))
+                .collect(),
+        )
+    }
+
+    /// The requests of `operation`, in order.
+    fn requests(&self, operation: &str) -> Vec<Value> {
+        self.requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(op, _)| op == operation)
+            .map(|(_, r)| r.clone())
+            .collect()
+    }
+
+    /// The alarm names each DescribeAlarms asked for.
     fn asked(&self) -> Vec<Vec<String>> {
-        let names = |v: &ciborium::Value| -> Vec<String> {
-            let map = v.as_map().cloned().unwrap_or_default();
-            map.iter()
-                .find(|(k, _)| k.as_text() == Some("AlarmNames"))
-                .and_then(|(_, v)| v.as_array().cloned())
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|n| n.as_text().map(str::to_string))
-                .collect()
-        };
-        self.requests.lock().unwrap().iter().map(names).collect()
+        self.requests("DescribeAlarms")
+            .iter()
+            .map(|r| {
+                field(r, "AlarmNames")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|n| n.as_text().map(str::to_string))
+                    .collect()
+            })
+            .collect()
     }
 }
 
-/// The body of the next HTTP request on `reader`; `None` at its end.
-fn read_request(reader: &mut BufReader<std::net::TcpStream>) -> Option<Vec<u8>> {
+/// The operation and body of the next HTTP request on `reader`; `None` at
+/// its end. The SDK posts to `/service/{service}/operation/{operation}`.
+fn read_request(reader: &mut BufReader<std::net::TcpStream>) -> Option<(String, Vec<u8>)> {
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).ok()? == 0 {
+        return None;
+    }
+    let path = request_line.split_whitespace().nth(1)?;
+    let operation = path.rsplit_once("/operation/")?.1.to_string();
     let mut length = 0;
     loop {
         let mut line = String::new();
@@ -102,12 +211,45 @@ fn read_request(reader: &mut BufReader<std::net::TcpStream>) -> Option<Vec<u8>> 
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
-    Some(body)
+    Some((operation, body))
+}
+
+fn text(s: &str) -> Value {
+    Value::Text(s.to_string())
+}
+
+fn map(pairs: Vec<(&str, Value)>) -> Value {
+    Value::Map(pairs.into_iter().map(|(k, v)| (text(k), v)).collect())
+}
+
+/// A timestamp as rpc-v2-cbor writes it: tag 1, epoch seconds.
+fn timestamp(secs: i64) -> Value {
+    Value::Tag(1, Box::new(Value::Float(secs as f64)))
+}
+
+/// The member `name` of a CBOR map.
+fn field<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    v.as_map()?
+        .iter()
+        .find(|(k, _)| k.as_text() == Some(name))
+        .map(|(_, v)| v)
+}
+
+/// The epoch seconds of a tag-1 timestamp (int or float).
+fn seconds(v: &Value) -> Option<f64> {
+    match v {
+        Value::Tag(1, inner) => match inner.as_ref() {
+            Value::Float(f) => Some(*f),
+            Value::Integer(i) => Some(i128::from(*i) as f64),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 #[test]
 fn an_alarm_in_alarm_state_is_reported_so_the_gate_fails() {
-    let cw = CloudWatch::answering(vec![serde_json::json!({
+    let cw = CloudWatch::alarms(vec![serde_json::json!({
         "MetricAlarms": [{"AlarmName": "shop-5xx", "StateValue": "ALARM"}]
     })]);
     assert_eq!(
@@ -119,7 +261,7 @@ fn an_alarm_in_alarm_state_is_reported_so_the_gate_fails() {
 
 #[test]
 fn ok_and_composite_alarms_are_read_too() {
-    let cw = CloudWatch::answering(vec![
+    let cw = CloudWatch::alarms(vec![
         serde_json::json!({"MetricAlarms": [{"AlarmName": "a", "StateValue": "OK"}]}),
         serde_json::json!({
             "CompositeAlarms": [{"AlarmName": "b", "StateValue": "INSUFFICIENT_DATA"}]
@@ -138,7 +280,7 @@ fn ok_and_composite_alarms_are_read_too() {
 
 #[test]
 fn a_missing_alarm_is_an_error_not_a_pass() {
-    let cw = CloudWatch::answering(vec![serde_json::json!({})]);
+    let cw = CloudWatch::alarms(vec![serde_json::json!({})]);
     let err = rt()
         .block_on(alarm_state(&cw.client, "shop-typo"))
         .unwrap_err();
@@ -147,4 +289,296 @@ fn a_missing_alarm_is_an_error_not_a_pass() {
             .contains("CloudWatch alarm shop-typo does not exist"),
         "{err}"
     );
+}
+
+/// A whole minute, as CloudWatch stamps them.
+const T: i64 = 1_700_000_040;
+const BLUE: &str = "targetgroup/shop-blue/73e2d6bc24d8a067";
+const GREEN: &str = "targetgroup/shop-green/4e5f6a7b8c9d0e1f";
+
+/// Both colours of one load balancer, five minutes, their p99.
+fn query() -> MetricQuery {
+    MetricQuery {
+        load_balancer: "app/shop-alb/50dc6c495c0c9188".into(),
+        target_groups: vec![BLUE.into(), GREEN.into()],
+        percentiles: vec![9900],
+        start: T,
+        end: T + 300,
+    }
+}
+
+/// One MetricDataResult: `points` as (seconds, value).
+fn result(id: &str, status: &str, points: &[(i64, f64)]) -> Value {
+    map(vec![
+        ("Id", text(id)),
+        ("Label", text(id)),
+        (
+            "Timestamps",
+            Value::Array(points.iter().map(|(t, _)| timestamp(*t)).collect()),
+        ),
+        (
+            "Values",
+            Value::Array(points.iter().map(|(_, v)| Value::Float(*v)).collect()),
+        ),
+        ("StatusCode", text(status)),
+    ])
+}
+
+/// A GetMetricData page: `results`, and the token of the next page.
+fn page(results: Vec<Value>, next_token: Option<&str>) -> Answer {
+    let mut members = vec![("MetricDataResults", Value::Array(results))];
+    if let Some(t) = next_token {
+        members.push(("NextToken", text(t)));
+    }
+    Answer::Ok(map(members))
+}
+
+/// Every query of [`query`] answered `Complete` with no points, but those
+/// named in `given`.
+fn all_complete_but(given: Vec<Value>) -> Vec<Value> {
+    let named: Vec<String> = given
+        .iter()
+        .filter_map(|r| field(r, "Id")?.as_text().map(str::to_string))
+        .collect();
+    let rest = queries(&query())
+        .into_iter()
+        .filter(|q| !named.contains(&q.id))
+        .map(|q| result(&q.id, "Complete", &[]));
+    given.into_iter().chain(rest).collect()
+}
+
+#[test]
+fn cloudwatch_is_asked_once_for_every_query_with_both_dimensions_and_no_unit() {
+    let cw = CloudWatch::answering(vec![(
+        "GetMetricData",
+        page(all_complete_but(vec![]), None),
+    )]);
+    rt().block_on(metric_data(&cw.client, &query())).unwrap();
+    let sent = cw.requests("GetMetricData");
+    assert_eq!(sent.len(), 1, "one call for every gate of both colours");
+    let request = &sent[0];
+    assert_eq!(
+        field(request, "StartTime").and_then(seconds),
+        Some(T as f64)
+    );
+    assert_eq!(
+        field(request, "EndTime").and_then(seconds),
+        Some((T + 300) as f64)
+    );
+    assert_eq!(
+        field(request, "ScanBy").and_then(Value::as_text),
+        Some("TimestampAscending")
+    );
+    assert!(field(request, "NextToken").is_none());
+    let asked = field(request, "MetricDataQueries")
+        .and_then(Value::as_array)
+        .unwrap();
+    let expected = queries(&query());
+    assert_eq!(asked.len(), expected.len());
+    for (q, want) in asked.iter().zip(&expected) {
+        assert_eq!(field(q, "Id").and_then(Value::as_text), Some(&*want.id));
+        assert_eq!(field(q, "ReturnData"), Some(&Value::Bool(true)));
+        let stat = field(q, "MetricStat").unwrap();
+        assert!(field(stat, "Unit").is_none(), "no Unit: {stat:?}");
+        assert_eq!(field(stat, "Period"), Some(&Value::Integer(60.into())));
+        let metric = field(stat, "Metric").unwrap();
+        assert_eq!(
+            field(metric, "Namespace").and_then(Value::as_text),
+            Some("AWS/ApplicationELB")
+        );
+        assert_eq!(
+            field(metric, "MetricName").and_then(Value::as_text),
+            Some(want.figure.metric_name())
+        );
+        let dimensions: Vec<(&str, &str)> = field(metric, "Dimensions")
+            .and_then(Value::as_array)
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    field(d, "Name").and_then(Value::as_text).unwrap(),
+                    field(d, "Value").and_then(Value::as_text).unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            dimensions,
+            [
+                ("LoadBalancer", "app/shop-alb/50dc6c495c0c9188"),
+                ("TargetGroup", want.target_group.as_str())
+            ]
+        );
+    }
+    let stats: Vec<&str> = asked
+        .iter()
+        .take(4)
+        .filter_map(|q| field(field(q, "MetricStat")?, "Stat")?.as_text())
+        .collect();
+    assert_eq!(stats, ["Sum", "Sum", "Sum", "p99"]);
+}
+
+#[test]
+fn cloudwatch_pages_are_followed_and_joined() {
+    let first = vec![
+        result("tg0_requests", "PartialData", &[(T, 100.0)]),
+        result("tg0_p9900", "PartialData", &[(T, 0.25)]),
+    ];
+    let second = all_complete_but(vec![
+        result("tg0_requests", "Complete", &[(T + 60, 200.0)]),
+        result("tg0_p9900", "Complete", &[(T + 60, 0.5)]),
+        result("tg1_requests", "Complete", &[(T + 60, 7.0)]),
+    ]);
+    let cw = CloudWatch::answering(vec![
+        ("GetMetricData", page(first, Some("page-2"))),
+        ("GetMetricData", page(second, None)),
+    ]);
+    let data = rt().block_on(metric_data(&cw.client, &query())).unwrap();
+    let sent = cw.requests("GetMetricData");
+    assert_eq!(sent.len(), 2, "exactly one request a page");
+    assert_eq!(
+        field(&sent[1], "NextToken").and_then(Value::as_text),
+        Some("page-2")
+    );
+    assert_eq!(
+        field(&sent[1], "MetricDataQueries"),
+        field(&sent[0], "MetricDataQueries"),
+        "the same request, with the token"
+    );
+    assert!(data.incomplete.is_empty(), "{:?}", data.incomplete);
+    let blue = &data.minutes[BLUE];
+    let requests: Vec<(i64, Option<f64>)> = blue.iter().map(|m| (m.at, m.requests)).collect();
+    assert_eq!(requests, [(T, Some(100.0)), (T + 60, Some(200.0))]);
+    assert_eq!(blue[0].latency.get(&9900), Some(&0.25));
+    assert_eq!(blue[1].latency.get(&9900), Some(&0.5));
+    assert_eq!(data.minutes[GREEN][0].requests, Some(7.0));
+}
+
+#[test]
+fn cloudwatch_partial_or_failed_queries_are_incomplete_and_not_used() {
+    let results = all_complete_but(vec![
+        result("tg0_requests", "Complete", &[(T, 100.0)]),
+        result("tg0_target5xx", "PartialData", &[(T, 90.0)]),
+        result("tg1_requests", "InternalError", &[(T, 50.0)]),
+    ]);
+    let cw = CloudWatch::answering(vec![("GetMetricData", page(results, None))]);
+    let data = rt().block_on(metric_data(&cw.client, &query())).unwrap();
+    assert_eq!(
+        data.incomplete,
+        ["tg0_target5xx: PartialData", "tg1_requests: InternalError"]
+    );
+    let blue = &data.minutes[BLUE];
+    assert_eq!(blue.len(), 1);
+    assert_eq!(blue[0].requests, Some(100.0));
+    assert_eq!(blue[0].target_5xx, None, "a partial answer is no evidence");
+    assert!(data.minutes[GREEN].is_empty());
+}
+
+#[test]
+fn cloudwatch_throttling_is_retried_and_then_answers() {
+    let results = all_complete_but(vec![result("tg0_requests", "Complete", &[(T, 5.0)])]);
+    let cw = CloudWatch::answering(vec![
+        ("GetMetricData", Answer::throttled()),
+        ("GetMetricData", page(results, None)),
+    ]);
+    let data = rt().block_on(metric_data(&cw.client, &query())).unwrap();
+    assert_eq!(cw.requests("GetMetricData").len(), 2);
+    assert_eq!(data.minutes[BLUE][0].requests, Some(5.0));
+}
+
+#[test]
+fn cloudwatch_throttling_that_persists_is_a_throttled_error() {
+    // As CloudWatch sends it: the query-compatible code in a header too.
+    let throttled = || Answer::Error {
+        status: 400,
+        headers: vec![("x-amzn-query-error", "Throttling;Sender".into())],
+        body: map(vec![
+            (
+                "__type",
+                text("com.amazon.coral.availability#ThrottlingException"),
+            ),
+            ("message", text("Rate exceeded")),
+        ]),
+    };
+    let cw = CloudWatch::answering(vec![
+        ("GetMetricData", throttled()),
+        ("GetMetricData", throttled()),
+        ("GetMetricData", throttled()),
+    ]);
+    let err = rt()
+        .block_on(metric_data(&cw.client, &query()))
+        .unwrap_err();
+    assert!(err.is_throttled(), "{err}");
+    assert!(err.to_string().contains("Rate exceeded"), "{err}");
+    assert_eq!(cw.requests("GetMetricData").len(), 3, "every attempt used");
+}
+
+#[test]
+fn cloudwatch_forbidden_query_is_a_denial_saying_what_to_grant() {
+    let mut forbidden = result("tg1_p9900", "Forbidden", &[]);
+    if let Value::Map(members) = &mut forbidden {
+        members.push((
+            text("Messages"),
+            Value::Array(vec![map(vec![
+                ("Code", text("Forbidden")),
+                ("Value", text("Not authorized")),
+            ])]),
+        ));
+    }
+    let cw = CloudWatch::answering(vec![(
+        "GetMetricData",
+        page(all_complete_but(vec![forbidden]), None),
+    )]);
+    let err = rt()
+        .block_on(metric_data(&cw.client, &query()))
+        .unwrap_err();
+    assert!(err.is_denied(), "{err}");
+    let said = err.to_string();
+    assert!(said.contains("tg1_p9900"), "{said}");
+    assert!(said.contains("Forbidden: Not authorized"), "{said}");
+    assert!(said.contains("cloudwatch:GetMetricData"), "{said}");
+}
+
+#[test]
+fn cloudwatch_denying_the_call_says_what_to_grant() {
+    let cw = CloudWatch::answering(vec![(
+        "GetMetricData",
+        Answer::Error {
+            status: 400,
+            headers: vec![("x-amzn-query-error", "AccessDenied;Sender".into())],
+            body: map(vec![
+                (
+                    "__type",
+                    text("com.amazon.coral.service#AccessDeniedException"),
+                ),
+                (
+                    "message",
+                    text("User is not authorized to perform: cloudwatch:GetMetricData"),
+                ),
+            ]),
+        },
+    )]);
+    let err = rt()
+        .block_on(metric_data(&cw.client, &query()))
+        .unwrap_err();
+    assert!(err.is_denied(), "{err}");
+    assert!(
+        err.to_string()
+            .contains("allow cloudwatch:GetMetricData to the credentials"),
+        "{err}"
+    );
+    assert_eq!(cw.requests("GetMetricData").len(), 1, "a denial is final");
+}
+
+#[test]
+fn cloudwatch_more_queries_than_one_call_takes_are_not_sent() {
+    // 2 target groups × (3 counts + 248 percentiles) = 502 queries.
+    let q = MetricQuery {
+        percentiles: (0..248).map(|p| 5000 + p).collect(),
+        ..query()
+    };
+    let cw = CloudWatch::answering(vec![]);
+    let err = rt().block_on(metric_data(&cw.client, &q)).unwrap_err();
+    assert!(err.to_string().contains("502 queries"), "{err}");
+    assert!(err.to_string().contains("at most 500"), "{err}");
+    assert!(cw.requests("GetMetricData").is_empty());
 }

@@ -13,6 +13,8 @@ mod fleets;
 mod gates;
 pub use gates::alarm_state;
 mod listeners;
+mod metrics;
+pub use metrics::metric_data;
 mod observe;
 mod parameters;
 mod preflight;

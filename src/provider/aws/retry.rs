@@ -307,6 +307,16 @@ impl ClassifyRetry for Budget {
             crate::provider::homeward(),
             std::time::Instant::now(),
         ) {
+            // Why the SDK tries again (the SDK's own line is not shown
+            // with -v): AWS's code and message, or the connection's error.
+            if let (Some(Err(e)), true) = (ctx.output_or_error(), previous.should_retry()) {
+                tracing::debug!(
+                    status = ctx.response().map(|r| r.status().as_u16()),
+                    reason = ?previous,
+                    error = %aws_sdk_ssm::error::DisplayErrorContext(e),
+                    "AWS call attempt failed; the SDK tries it again while attempts are left"
+                );
+            }
             previous.clone()
         } else {
             RetryAction::RetryForbidden
