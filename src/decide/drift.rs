@@ -75,6 +75,9 @@ pub enum Detail {
         /// Who holds the app's lock, when a run does (`None`: nobody).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         lock: Option<LockSeen>,
+        /// Why it is held, when a metric gate had no evidence.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        held: Option<String>,
     },
     /// The app's lock was left by `holder`, whose process is gone.
     LockLeft { holder: String },
@@ -248,6 +251,18 @@ fn stalled(
                 on: *to,
                 active: *from,
                 lock,
+                held: crate::decide::status::held(
+                    obs,
+                    obs.weights_at(spec.production.weights_at()),
+                )
+                .filter(|h| h.color == *to)
+                .map(|h| {
+                    format!(
+                        "held since {}: {}",
+                        crate::model::format_timestamp(h.since),
+                        h.why
+                    )
+                }),
             },
             apply_repairs: true,
         }),

@@ -160,6 +160,7 @@ pub fn plan(spec: &Spec, obs: &Observed, force: bool) -> Result<(Rollback, Plan)
         rollback_to: None,
         home_capacity: None,
         gates: vec![],
+        evidence: Default::default(),
         timeline: None,
         in_place: 0,
         observed_fingerprint: String::new(),

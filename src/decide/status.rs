@@ -24,6 +24,41 @@ pub struct Status {
     /// A colour that is ready with the plan's release and waits for
     /// `cutover promote` (auto_promote = false): (colour, release).
     pub paused: Option<(Color, String)>,
+    /// A release held mid-shift for lack of evidence from a metric gate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<Held>,
+}
+
+/// A release held mid-shift: production stays at its step until `cutover
+/// apply` (or `promote`) judges it again, or `cutover rollback` goes home.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct Held {
+    pub color: Color,
+    pub release: String,
+    /// Its share of production.
+    pub weight: u32,
+    pub since: Timestamp,
+    pub why: String,
+}
+
+/// The release held mid-shift, if one is: the colour that is not active
+/// carries the held mark for the release it runs, and production is split
+/// onto it. (A mark left from before is stale once production moved on.)
+pub fn held(obs: &Observed, weights: Option<Weights>) -> Option<Held> {
+    let active = obs.active.as_ref()?.color;
+    let color = active.other();
+    let fleet = obs.fleets.get(color).as_ref()?;
+    let (release, since) = fleet.held.clone()?;
+    let weight = weights?.share(color);
+    (fleet.release.as_deref() == Some(release.as_str()) && weight > 0 && weight < 100).then(|| {
+        Held {
+            color,
+            release,
+            weight,
+            since,
+            why: fleet.held_why.clone().unwrap_or_default(),
+        }
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -103,6 +138,7 @@ pub fn status(spec: &Spec, obs: &Observed) -> Status {
         colors,
         rollback: rollback(spec, obs).map_err(|e| e.to_string()),
         paused: paused(spec, obs, weights),
+        held: held(obs, weights),
         lock: obs.lock.clone(),
         lock_holder_gone: false,
     }

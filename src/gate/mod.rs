@@ -49,6 +49,10 @@ pub enum CheckKind {
     Http { url: String, expect_status: u16 },
     /// A CloudWatch alarm (gates only): in ALARM it fails the gate.
     Alarm(String),
+    /// Green's own traffic, judged against a ceiling and against blue in
+    /// the same minutes (gates only); the bake reads it for every metric
+    /// gate at once.
+    Metric(metric::MetricGate),
 }
 
 /// What a check needs done to judge: something the shell runs, or
@@ -57,6 +61,9 @@ pub enum CheckKind {
 pub enum How<'a> {
     Run(Run<'a>),
     Read(Read),
+    /// Judged from the colour's traffic by the bake, with every other
+    /// metric gate, from one read per poll (`metric::read`).
+    Traffic(&'a metric::MetricGate),
 }
 
 /// What the shell runs for a check.
@@ -87,6 +94,7 @@ impl CheckKind {
             CheckKind::Command(argv) => command::describe(argv),
             CheckKind::Http { url, expect_status } => http::describe(url, *expect_status),
             CheckKind::Alarm(name) => alarm::describe(name),
+            CheckKind::Metric(gate) => gate.describe(),
         }
     }
 
@@ -99,6 +107,7 @@ impl CheckKind {
                 expect_status: *expect_status,
             }),
             CheckKind::Alarm(name) => How::Read(alarm::read(name)),
+            CheckKind::Metric(gate) => How::Traffic(gate),
         }
     }
 
@@ -121,7 +130,9 @@ impl CheckKind {
     pub fn missing(&self, what: &str) -> CheckFailure {
         let fix = match self {
             CheckKind::Alarm(_) => alarm::WHEN_MISSING,
-            CheckKind::Command(_) | CheckKind::Http { .. } => "fix the check in the plan",
+            CheckKind::Command(_) | CheckKind::Http { .. } | CheckKind::Metric(_) => {
+                "fix the check in the plan"
+            }
         };
         CheckFailure {
             what: format!("{what}: {fix}"),
@@ -183,7 +194,8 @@ impl CheckEnv {
     }
 }
 
-/// A smoke test or gate: exactly one of command, http or alarm (alarm only for gates).
+/// A smoke test or gate: exactly one of command, http, alarm or metric
+/// (alarm and metric only for gates).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RawCheck {
@@ -194,7 +206,30 @@ pub struct RawCheck {
     pub http: Option<Located<http::RawHttp>>,
     /// Optional, gates only: a CloudWatch alarm; in ALARM it fails the gate.
     pub alarm: Option<Located<String>>,
-    /// How long the check may take.
+    /// Optional, gates only: a metric of green's own traffic, judged
+    /// against `max` and against blue in the same minutes.
+    #[schemars(extend("enum" = ["error_rate", "latency"]))]
+    pub metric: Option<Located<String>>,
+    /// Optional, metric gates (at least one limit): green's own ceiling ("1%" for
+    /// error_rate, "250ms" for latency).
+    pub max: Option<Located<String>>,
+    /// Optional, metric gates: how far green may exceed blue in the same minutes
+    /// ("0.5%", "50ms").
+    pub max_above_baseline: Option<Located<String>>,
+    /// Optional, metric gates: green at most this many times blue in the same
+    /// minutes, e.g. 1.25.
+    #[schemars(range(min = 1, max = 1000))]
+    pub max_ratio: Option<Located<f64>>,
+    /// Metric gates: fewer requests on green in a window is no evidence yet.
+    #[schemars(extend("default" = 100), range(min = 1))]
+    pub min_requests: Option<Located<i64>>,
+    /// Latency gates: the percentile, 50–99.99.
+    #[schemars(extend("default" = 99), range(min = 50, max = 99.99))]
+    pub percentile: Option<Located<f64>>,
+    /// Metric gates: the whole minutes judged together, "1m"–"60m".
+    #[schemars(extend("default" = "3m"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
+    pub window: Option<Located<String>>,
+    /// How long the check may take (not for metric gates).
     #[schemars(extend("default" = "60s"), regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
     pub timeout: Option<Located<String>>,
 }
@@ -217,10 +252,12 @@ impl RawCheck {
     pub fn check(c: &Located<RawCheck>, key: &str, gate: bool, rules: &mut dyn Rules) -> Check {
         let raw = c.get_ref();
         let timeout_secs = rules.duration(&format!("{key}.timeout"), raw.timeout.as_ref(), 60);
-        let count =
-            raw.command.is_some() as u8 + raw.http.is_some() as u8 + raw.alarm.is_some() as u8;
+        let count = raw.command.is_some() as u8
+            + raw.http.is_some() as u8
+            + raw.alarm.is_some() as u8
+            + raw.metric.is_some() as u8;
         let allowed = if gate {
-            "`command`, `http` or `alarm`"
+            "`command`, `http`, `alarm` or `metric`"
         } else {
             "`command` or `http`"
         };
@@ -237,10 +274,79 @@ impl RawCheck {
             http::kind(h, key, rules)
         } else if let Some(name) = &raw.alarm {
             alarm::kind(name, gate, rules)
+        } else if let Some(metric) = &raw.metric {
+            raw.metric_kind(metric, c.span(), key, gate, rules)
         } else {
             CheckKind::Command(Vec::new())
         };
+        if raw.metric.is_none() {
+            raw.no_metric_keys(key, rules);
+        }
         Check { kind, timeout_secs }
+    }
+
+    /// A metric gate: gates only, without `timeout` (its read has its own).
+    fn metric_kind(
+        &self,
+        metric: &Located<String>,
+        table: Range<usize>,
+        key: &str,
+        gate: bool,
+        rules: &mut dyn Rules,
+    ) -> CheckKind {
+        if !gate {
+            rules.error(
+                metric.span(),
+                "a metric gate judges production traffic, which a smoke test runs before".into(),
+                "move it to a [[rollout.gates]] table".into(),
+            );
+        }
+        if let Some(t) = &self.timeout {
+            rules.error(
+                t.span(),
+                format!("`{key}.timeout` does not apply to a metric gate: it is judged window by window during the bake"),
+                "remove `timeout`; `window` and `[rollout] evidence_timeout` bound it".into(),
+            );
+        }
+        let raw = metric::keys::RawMetric {
+            metric,
+            max: self.max.as_ref(),
+            max_above_baseline: self.max_above_baseline.as_ref(),
+            max_ratio: self.max_ratio.as_ref(),
+            min_requests: self.min_requests.as_ref(),
+            percentile: self.percentile.as_ref(),
+            window: self.window.as_ref(),
+        };
+        CheckKind::Metric(metric::keys::gate(&raw, key, table, rules))
+    }
+
+    /// A metric gate's keys on a check that is not one.
+    fn no_metric_keys(&self, key: &str, rules: &mut dyn Rules) {
+        let spans = [
+            ("max", self.max.as_ref().map(Located::span)),
+            (
+                "max_above_baseline",
+                self.max_above_baseline.as_ref().map(Located::span),
+            ),
+            ("max_ratio", self.max_ratio.as_ref().map(Located::span)),
+            (
+                "min_requests",
+                self.min_requests.as_ref().map(Located::span),
+            ),
+            ("percentile", self.percentile.as_ref().map(Located::span)),
+            ("window", self.window.as_ref().map(Located::span)),
+        ];
+        for (name, span) in spans {
+            if let Some(span) = span {
+                rules.error(
+                    span,
+                    format!(
+                        "`{key}.{name}` belongs to a metric gate, and this check has no `metric`"
+                    ),
+                    "add metric = \"error_rate\" or \"latency\", or remove the key".into(),
+                );
+            }
+        }
     }
 }
 

@@ -509,6 +509,12 @@ pub struct Fleet {
     /// Why it was rolled back, when that was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rolled_back_why: Option<String>,
+    /// The release held mid-shift for lack of evidence, and since when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held: Option<(String, Timestamp)>,
+    /// Why it is held.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_why: Option<String>,
     /// Its tags do not say it is the app's colour its name says: whose
     /// they say it is. cutover does not adopt it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -86,6 +86,14 @@ pub enum Cause {
     /// evidence against the release. Nothing moves forward, nothing moves
     /// onto the failing colour, no verdict is recorded.
     OldColor,
+    /// A metric gate had no evidence by its bound and the plan says hold:
+    /// production stays at the step's weights, nothing is blamed, and
+    /// `apply` or `promote` resumes judging.
+    Held,
+    /// Nothing was proven either way (no evidence with on_no_evidence
+    /// "rollback", a split that did not reach users): production goes
+    /// home, and the release is not remembered as rolled back.
+    Unproven,
     /// The plan cannot be carried out as written (a smoke test or gate
     /// that cannot start, an alarm that does not exist): a mistake to fix,
     /// not a verdict on the release.

@@ -26,6 +26,9 @@ pub struct Plan {
     /// Gates checked throughout every bake, besides target health.
     #[serde(default)]
     pub gates: Vec<Check>,
+    /// How bakes treat the metric gates among `gates`.
+    #[serde(default)]
+    pub evidence: crate::gate::metric::EvidenceRules,
     /// A release's rollout at a glance (weights, bakes, overlap, rollback window).
     #[serde(default)]
     pub timeline: Option<Timeline>,

@@ -408,18 +408,27 @@ pub trait Provider: Send + Sync {
     /// it names not existing is `NotFound`.
     async fn read_gate(&self, read: &crate::gate::Read) -> Result<crate::gate::Reading>;
 
-    /// Remembers on a fleet that release `fingerprint` was rolled back at
-    /// `at`, and why (one line).
-    async fn mark_rolled_back(
+    /// One read for every metric gate of both colours: the target groups'
+    /// per-minute numbers (GetMetricData, its pages followed). A query
+    /// CloudWatch did not answer whole is listed in `incomplete`.
+    async fn read_metrics(
+        &self,
+        q: &crate::gate::metric::read::MetricQuery,
+    ) -> Result<crate::gate::metric::read::MetricData>;
+
+    /// Remembers on a fleet that release `fingerprint` was rolled back (or
+    /// is held) at `at`, and why (one line).
+    async fn mark(
         &self,
         fleet: &FleetName,
+        mark: convention::tags::Mark,
         fingerprint: &str,
         at: Timestamp,
         why: &str,
     ) -> Result<()>;
 
-    /// Forgets that a fleet's release was rolled back: it went live.
-    async fn clear_rolled_back(&self, fleet: &FleetName) -> Result<()>;
+    /// Forgets a fleet's mark: its release went live, or is judged again.
+    async fn clear_mark(&self, fleet: &FleetName, mark: convention::tags::Mark) -> Result<()>;
 
     /// Creates the lock parameter holding `holder`, unless it exists.
     /// `Ok(None)`: taken; `Ok(Some(h))`: someone else holds it (h).

@@ -43,6 +43,17 @@ pub fn detail(f: &Finding) -> String {
             on,
             active,
             lock,
+            held: Some(why),
+        } => format!(
+            "a release {} at {weight}% on {on}, {active} still active: {why}; `cutover apply` judges it again, `cutover rollback` returns to {active}",
+            if lock.is_some() { "held (a run holds the lock)" } else { "held" }
+        ),
+        Detail::Stalled {
+            weight,
+            on,
+            active,
+            lock,
+            held: None,
         } => {
             let held = match lock {
                 None => "no run holds the lock".to_string(),

@@ -68,7 +68,12 @@ pub fn moved(m: &crate::model::outcome::Moved, path: &str) -> String {
 
 fn aborted(plan: &Plan, a: &Abort, path: &str) -> String {
     let mut out = format!(
-        "\nApply aborted at step {}/{} ({}):\n  {}\n",
+        "\nApply {} at step {}/{} ({}):\n  {}\n",
+        if a.cause == Cause::Held {
+            "held"
+        } else {
+            "aborted"
+        },
         a.step,
         a.total,
         a.what,
@@ -116,7 +121,7 @@ fn aborted(plan: &Plan, a: &Abort, path: &str) -> String {
         );
     } else if let (
         PlanKind::Release { release, .. },
-        Cause::Cloud | Cause::Refused | Cause::Cancelled | Cause::Config,
+        Cause::Cloud | Cause::Refused | Cause::Cancelled | Cause::Config | Cause::Unproven,
     ) = (&plan.kind, a.cause)
     {
         let _ = writeln!(
@@ -176,6 +181,10 @@ fn stopped_early(a: &Abort, path: &str) -> Option<String> {
             "Production traffic is where the run that took the lock over put it: now {}{}; `cutover status {path}` shows it.",
             now(a),
             a.active_now.map(|c| format!(", {c} recorded as active")).unwrap_or_default()
+        ),
+        Cause::Held => format!(
+            "Production traffic stays at {}: nothing moved forward, nothing was blamed, and the lock is released. `cutover status {path}` shows it; `cutover apply {path}` or `cutover promote {path}` resumes judging, `cutover rollback {path}` goes home.",
+            now(a)
         ),
         Cause::Foreign => format!(
             "Production traffic is where that change put it: find out who made it, then `cutover plan {path}` says what apply would do, and `cutover rollback {path}` brings production home."

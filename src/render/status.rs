@@ -63,25 +63,7 @@ pub fn render(s: &Status) -> String {
         }
     }
     colours(&mut out, s);
-    if let Some((c, fp)) = &s.paused {
-        let _ = writeln!(
-            out,
-            "  paused:        {c} runs release {fp} and waits for `cutover promote`"
-        );
-    }
-    if let Some(l) = &s.lock {
-        let holder = crate::model::Holder::parse(l)
-            .map(|h| h.to_string())
-            .unwrap_or_else(|raw| raw);
-        if s.lock_holder_gone {
-            let _ = writeln!(
-                out,
-                "  lock:          left by {holder}, which is gone: the next `cutover apply` or `cutover rollback` takes it over"
-            );
-        } else {
-            let _ = writeln!(out, "  lock:          held by {holder}");
-        }
-    }
+    waiting(&mut out, s);
     out.push('\n');
     match &s.rollback {
         Ok(r) => {
@@ -107,6 +89,40 @@ pub fn render(s: &Status) -> String {
         }
     }
     out
+}
+
+/// What the deployment waits for: a held release, a paused one, a lock.
+fn waiting(out: &mut String, s: &Status) {
+    if let Some(h) = &s.held {
+        let _ = writeln!(
+            out,
+            "  held:          {} runs release {} at {}% since {}: {}; `cutover apply` or `cutover promote` judges it again, `cutover rollback` goes home",
+            h.color,
+            h.release,
+            h.weight,
+            crate::model::format_timestamp(h.since),
+            h.why
+        );
+    }
+    if let Some((c, fp)) = &s.paused {
+        let _ = writeln!(
+            out,
+            "  paused:        {c} runs release {fp} and waits for `cutover promote`"
+        );
+    }
+    if let Some(l) = &s.lock {
+        let holder = crate::model::Holder::parse(l)
+            .map(|h| h.to_string())
+            .unwrap_or_else(|raw| raw);
+        if s.lock_holder_gone {
+            let _ = writeln!(
+                out,
+                "  lock:          left by {holder}, which is gone: the next `cutover apply` or `cutover rollback` takes it over"
+            );
+        } else {
+            let _ = writeln!(out, "  lock:          held by {holder}");
+        }
+    }
 }
 
 /// One line per colour: release, image, capacity, health, traffic.

@@ -64,9 +64,12 @@ impl ExitStatus {
         // Someone else moved production: it is not where cutover left it.
         // The old colour failing leaves production where it was (or on the
         // new colour): not home.
+        // A held release stays where it was held: not home either.
         if matches!(
             a.cause,
-            crate::model::outcome::Cause::Foreign | crate::model::outcome::Cause::OldColor
+            crate::model::outcome::Cause::Foreign
+                | crate::model::outcome::Cause::OldColor
+                | crate::model::outcome::Cause::Held
         ) {
             return ExitStatus::Error;
         }
@@ -105,6 +108,7 @@ mod tests {
             rollback_to: Some(Color::Blue),
             home_capacity: Some(2),
             gates: vec![],
+            evidence: Default::default(),
             timeline: None,
             in_place: 0,
             observed_fingerprint: String::new(),

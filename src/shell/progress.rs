@@ -27,6 +27,9 @@ pub enum Event {
         detail: Option<String>,
     },
     Warning(String),
+    /// Something the current step found, worth a line of its own as it
+    /// happens (a metric gate's evaluation with its numbers).
+    Note(String),
 }
 
 pub trait Reporter: Send + Sync {
@@ -83,6 +86,11 @@ impl Reporter for Lines {
             }
             Event::Warning(w) => {
                 let _ = writeln!(err, "warning: {w}");
+            }
+            Event::Note(n) => {
+                if !self.quiet {
+                    let _ = writeln!(err, "      {n}");
+                }
             }
         }
     }
@@ -154,6 +162,10 @@ impl Reporter for Bars {
             Event::Warning(w) => match cur.as_ref() {
                 Some(pb) => pb.println(format!("warning: {w}")),
                 None => eprintln!("warning: {w}"),
+            },
+            Event::Note(n) => match cur.as_ref() {
+                Some(pb) => pb.println(format!("  {n}")),
+                None => eprintln!("  {n}"),
             },
         }
     }

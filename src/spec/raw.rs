@@ -290,6 +290,19 @@ pub struct RawRollout {
     /// Checks during every bake; a failure rolls back.
     #[schemars(extend("default" = []))]
     pub gates: Option<Vec<Located<RawCheck>>>,
+    /// What happens when a metric gate has had no evidence by
+    /// `evidence_timeout`: hold (production stays at the step, the run
+    /// exits 1; `cutover promote` continues, `cutover rollback` goes home)
+    /// or rollback (production goes home, exit 3; the release is not
+    /// remembered as bad). Never a pass.
+    #[schemars(extend("enum" = ["hold", "rollback"], "default" = "hold"))]
+    pub on_no_evidence: Option<Located<String>>,
+    /// Optional: how long a step may go without every metric gate judging a
+    /// window with evidence, from the step's start. Default: three times the
+    /// longer of the bake and what a gate needs to judge (window plus
+    /// CloudWatch's two minutes).
+    #[schemars(regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
+    pub evidence_timeout: Option<Located<String>>,
 }
 
 /// What happens to the old colour after a promotion.

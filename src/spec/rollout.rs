@@ -6,7 +6,9 @@ use super::duration::parse_duration;
 use super::located::Located;
 use super::raw::RawRollout;
 use super::{Validator, MAX_STICKY_SECS};
-use crate::gate::{Check, RawCheck};
+use crate::gate::metric::read::{LAG_SECS, PERIOD_SECS};
+use crate::gate::metric::{MetricGate, OnNoEvidence};
+use crate::gate::{Check, CheckKind, RawCheck};
 use crate::model::HealthCheck;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +21,35 @@ pub struct RolloutSpec {
     pub auto_promote: bool,
     pub smoke: Vec<Check>,
     pub gates: Vec<Check>,
+    /// What a step without evidence from a metric gate by
+    /// `evidence_timeout_secs` comes to.
+    pub on_no_evidence: OnNoEvidence,
+    /// From a step's start; 0 when the plan has no metric gate.
+    pub evidence_timeout_secs: u64,
+}
+
+impl RolloutSpec {
+    /// The plan's metric gates.
+    pub fn metric_gates(&self) -> impl Iterator<Item = &MetricGate> {
+        self.gates.iter().filter_map(|g| match &g.kind {
+            CheckKind::Metric(m) => Some(m),
+            _ => None,
+        })
+    }
+
+    /// The least time a step takes: its bake, or longer when a metric
+    /// gate needs more to judge one window (the window, CloudWatch's two
+    /// minutes, and up to a minute until the step's first whole minute).
+    pub fn step_minimum_secs(&self) -> u64 {
+        self.metric_gates()
+            .map(judging_secs)
+            .fold(self.bake_secs, u64::max)
+    }
+}
+
+/// The least time a metric gate needs to judge its first window in a step.
+pub fn judging_secs(gate: &MetricGate) -> u64 {
+    gate.window_secs + LAG_SECS as u64 + PERIOD_SECS as u64
 }
 
 impl Validator<'_> {
@@ -47,7 +78,22 @@ impl Validator<'_> {
             .map(|c| RawCheck::check(c, "rollout.gates", true, self))
             .collect();
 
-        RolloutSpec {
+        let on_no_evidence = match r.on_no_evidence.as_ref() {
+            None => OnNoEvidence::Hold,
+            Some(v) => match v.get_ref().as_str() {
+                "hold" => OnNoEvidence::Hold,
+                "rollback" => OnNoEvidence::Rollback,
+                other => {
+                    self.error(
+                        v.span(),
+                        format!("`rollout.on_no_evidence` is {other:?}: cutover never proceeds on silence"),
+                        "use \"hold\" (production stays at the step until `cutover promote` or `cutover rollback`) or \"rollback\" (production goes home)",
+                    );
+                    OnNoEvidence::Hold
+                }
+            },
+        };
+        let mut rollout = RolloutSpec {
             steps,
             bake_secs,
             health_timeout_secs,
@@ -55,6 +101,48 @@ impl Validator<'_> {
             auto_promote: r.auto_promote.unwrap_or(true),
             smoke,
             gates,
+            on_no_evidence,
+            evidence_timeout_secs: 0,
+        };
+        rollout.evidence_timeout_secs = self.evidence_timeout(&rollout, r);
+        rollout
+    }
+
+    /// The bound on a step without evidence: the plan's, no shorter than
+    /// a gate needs to judge; by default three times the step's least time.
+    fn evidence_timeout(&mut self, rollout: &RolloutSpec, r: &RawRollout) -> u64 {
+        let needed = rollout.metric_gates().map(judging_secs).max();
+        let default = needed.map_or(0, |_| 3 * rollout.step_minimum_secs());
+        let secs = self.duration(
+            "rollout.evidence_timeout",
+            r.evidence_timeout.as_ref(),
+            default,
+        );
+        match (r.evidence_timeout.as_ref(), needed) {
+            (Some(v), None) => {
+                self.error(
+                    v.span(),
+                    "`rollout.evidence_timeout` bounds the wait for metric gates, and this plan has none",
+                    "remove it, or add a [[rollout.gates]] table with `metric`",
+                );
+                0
+            }
+            (Some(v), Some(needed)) if parse_duration(v.get_ref()).is_some() && secs < needed => {
+                self.error(
+                    v.span(),
+                    format!(
+                        "`rollout.evidence_timeout` is {:?}, shorter than a metric gate needs to judge one window: {} (its window, CloudWatch's two minutes and up to a minute to the step's first whole minute)",
+                        v.get_ref(),
+                        crate::model::format_duration(needed)
+                    ),
+                    format!(
+                        "at least \"{}\"; the default is three times the step's least time",
+                        if needed % 60 == 0 { format!("{}m", needed / 60) } else { format!("{needed}s") }
+                    ),
+                );
+                default
+            }
+            _ => secs,
         }
     }
 

@@ -157,6 +157,8 @@ impl Walker<'_> {
                 | ("array", Node::Tables(_) | Node::Value(Value::Array(_)))
                 | ("string", Node::Value(Value::String(_)))
                 | ("integer", Node::Value(Value::Integer(_)))
+                // JSON Schema's numbers include the whole ones.
+                | ("number", Node::Value(Value::Integer(_) | Value::Float(_)))
                 | ("boolean", Node::Value(Value::Boolean(_)))
                 | ("", _)
         );
@@ -167,6 +169,7 @@ impl Walker<'_> {
                 "array" => "an array",
                 "string" => "a string",
                 "integer" => "a whole number",
+                "number" => "a number",
                 "boolean" => "true or false",
                 other => other,
             };

@@ -10,6 +10,7 @@ mod cli;
 mod cloudwatch;
 mod exit_codes;
 mod harness;
+mod metric_gates;
 mod moto;
 mod off_happy_path;
 mod output;

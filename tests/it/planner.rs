@@ -67,6 +67,8 @@ fn fleet(c: Color, release: &str, version: i64, desired: u32) -> Fleet {
         },
         rolled_back: None,
         rolled_back_why: None,
+        held: None,
+        held_why: None,
         held_by: None,
         spot: false,
         instance_types: vec![],

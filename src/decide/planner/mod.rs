@@ -298,6 +298,11 @@ impl Builder<'_> {
                     .unwrap_or(spec.fleet.capacity.desired)
             }),
             gates: spec.rollout.gates.clone(),
+            evidence: crate::gate::metric::EvidenceRules {
+                on_no_evidence: spec.rollout.on_no_evidence,
+                timeout_secs: spec.rollout.evidence_timeout_secs,
+                affinity: spec.rollout.session_affinity_secs > 0,
+            },
             timeline: self.timeline,
             in_place,
             observed_fingerprint: obs.fingerprint(),

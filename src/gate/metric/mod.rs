@@ -13,7 +13,10 @@
 //! whose RequestCount is there. A percentile pNN is significant with at
 //! least 10/(1−p) samples (CloudWatch User Guide, "Percentiles").
 
+pub mod keys;
 pub mod read;
+
+pub use keys::{EvidenceRules, GateMeasure, MetricGate, OnNoEvidence};
 
 use crate::model::Timestamp;
 
@@ -89,11 +92,19 @@ pub fn window(measure: Measure, minutes: &[Minute]) -> Option<Window> {
             errors / requests
         }
         Measure::Latency { percentile } => {
-            // A bad minute is not averaged away: the highest significant one.
-            let floor = significant_samples(percentile);
-            served
+            // The highest minute's pNN bounds the window's from above: if
+            // no minute has more than (1 − p) of its requests above its
+            // pNN, the window has no more than that above the highest. So
+            // it fails closed, and a bad minute is not averaged away. It
+            // counts when the window's requests make the percentile
+            // significant (a minute at 10% of traffic rarely does alone).
+            let timed: Vec<&Minute> = served.iter().filter(|m| m.latency.is_some()).collect();
+            let samples: f64 = timed.iter().filter_map(|m| m.requests).sum();
+            if samples < significant_samples(percentile) {
+                return None;
+            }
+            timed
                 .iter()
-                .filter(|m| m.requests.unwrap_or(0.0) >= floor)
                 .filter_map(|m| m.latency)
                 .fold(None, |top: Option<f64>, v| {
                     Some(top.map_or(v, |t| t.max(v)))
@@ -172,14 +183,26 @@ pub fn judge(
         baseline,
     };
     let Some(g) = green_window.filter(enough) else {
-        let served = green_window.map_or(0.0, |w| w.requests);
-        return judged(Verdict::NoEvidence {
-            why: format!(
+        let served: f64 = green
+            .iter()
+            .filter_map(|m| m.requests)
+            .filter(|r| r.is_finite())
+            .sum();
+        let why = match measure {
+            Measure::Latency { percentile } if served >= limits.min_requests.max(1) as f64 => {
+                format!(
+                    "green served {} in the window, too few for its p{percentile} to be significant (CloudWatch: {} or more)",
+                    requests_text(served),
+                    requests_text(significant_samples(percentile))
+                )
+            }
+            _ => format!(
                 "green served {} in the window, fewer than min_requests {}",
                 requests_text(served),
                 limits.min_requests
             ),
-        });
+        };
+        return judged(Verdict::NoEvidence { why });
     };
     judged(verdict(measure, limits, g, baseline))
 }
@@ -251,6 +274,8 @@ fn verdict(measure: Measure, limits: &Limits, g: Window, baseline: Baseline) -> 
 /// keep their colour (requests then come in clumps), at least two points
 /// and at most half the weight. `None` also when there are too few requests to tell.
 pub fn share_far_below(weight: u32, green: f64, blue: f64, affinity: bool) -> Option<String> {
+    // An empty sum is −0.0: not a share to show.
+    let (green, blue) = (green.max(0.0) + 0.0, blue.max(0.0) + 0.0);
     let total = green + blue;
     if weight == 0 || total < 100.0 {
         return None;
@@ -273,6 +298,39 @@ pub fn share_far_below(weight: u32, green: f64, blue: f64, affinity: bool) -> Op
     })
 }
 
+/// One evaluation in words, with its numbers: "green 0.40% of 1,204
+/// requests vs blue 0.30% of 10,870 requests: pass".
+pub fn evaluation_text(measure: Measure, limits: &Limits, j: &Judgement) -> String {
+    let shown = |w: &Window| {
+        format!(
+            "{} of {}",
+            value_text(measure, w.value),
+            requests_text(w.requests)
+        )
+    };
+    let green = j
+        .green
+        .as_ref()
+        .map_or("green no requests".to_string(), |w| {
+            format!("green {}", shown(w))
+        });
+    let relative = limits.max_above_baseline.is_some() || limits.max_ratio.is_some();
+    let blue = match (&j.baseline, relative) {
+        (Baseline::SameMinutes(b), _) => format!(" vs blue {}", shown(b)),
+        (Baseline::StepBefore(b), _) => format!(" vs blue's minutes before this step {}", shown(b)),
+        (Baseline::None, true) => {
+            " (blue has had no traffic to compare with: only the ceiling applies)".to_string()
+        }
+        (Baseline::None, false) => String::new(),
+    };
+    let verdict = match &j.verdict {
+        Verdict::Pass => "pass".to_string(),
+        Verdict::Fail { why } => format!("FAIL: {why}"),
+        Verdict::NoEvidence { why } => format!("no evidence yet: {why}"),
+    };
+    format!("{green}{blue}: {verdict}")
+}
+
 fn value_text(measure: Measure, v: f64) -> String {
     match measure {
         Measure::ErrorRate => format!("{:.2}%", v * 100.0),
@@ -282,7 +340,8 @@ fn value_text(measure: Measure, v: f64) -> String {
 
 /// "1,204 requests".
 fn requests_text(n: f64) -> String {
-    let digits = format!("{:.0}", n.max(0.0));
+    // + 0.0: an empty sum is −0.0.
+    let digits = format!("{:.0}", n.max(0.0) + 0.0);
     let mut out = String::new();
     for (i, ch) in digits.chars().enumerate() {
         if i > 0 && (digits.len() - i) % 3 == 0 {
@@ -407,8 +466,19 @@ mod tests {
         assert_eq!(significant_samples(99.0), 1000.0);
         assert_eq!(significant_samples(90.0), 100.0);
         let p99 = Measure::Latency { percentile: 99.0 };
-        // 900 requests: p99 of that minute is not significant.
+        // 900 requests: p99 is not significant.
         assert_eq!(window(p99, &[minute(Some(900.0), None, Some(2.0))]), None);
+        // A minute without a latency datapoint adds no samples.
+        assert_eq!(
+            window(
+                p99,
+                &[
+                    minute(Some(900.0), None, Some(2.0)),
+                    minute(Some(900.0), None, None)
+                ]
+            ),
+            None
+        );
         let w = window(
             p99,
             &[
@@ -418,7 +488,8 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(w.value, 0.25);
+        // Together significant; the slow minute is not averaged away.
+        assert_eq!(w.value, 2.0);
     }
 
     #[test]

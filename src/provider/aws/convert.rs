@@ -447,6 +447,8 @@ pub(super) fn fleet_from(g: &asg::types::AutoScalingGroup) -> observed::Fleet {
         release: None,
         rolled_back: None,
         rolled_back_why: None,
+        held: None,
+        held_why: None,
         held_by: None,
         subnets: g
             .vpc_zone_identifier()

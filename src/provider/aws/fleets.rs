@@ -310,29 +310,31 @@ impl Aws {
         Ok(g.as_ref().map(|g| Members::of(&listed_fleet(g))))
     }
 
-    pub(super) async fn mark_rolled_back(
+    pub(super) async fn mark(
         &self,
         fleet: &FleetName,
+        mark: tags::Mark,
         fingerprint: &str,
         at: Timestamp,
         why: &str,
     ) -> Result<()> {
         self.count("CreateOrUpdateTags");
+        let (key, why_key) = mark.keys();
         self.asg
             .create_or_update_tags()
             .tags(asg_tag(
                 fleet,
-                tags::ROLLED_BACK,
+                key,
                 &tags::rolled_back_value(fingerprint, at),
             ))
-            .tags(asg_tag(fleet, tags::ROLLED_BACK_WHY, &tags::why_value(why)))
+            .tags(asg_tag(fleet, why_key, &tags::why_value(why)))
             .send()
             .await
             .map_err(|e| err("CreateOrUpdateTags", e))?;
         Ok(())
     }
 
-    pub(super) async fn clear_rolled_back(&self, fleet: &FleetName) -> Result<()> {
+    pub(super) async fn clear_mark(&self, fleet: &FleetName, mark: tags::Mark) -> Result<()> {
         self.count("DeleteTags");
         // DeleteTags needs the keys only, no values (a value that differs
         // would keep the tag); its documented errors are ResourceContention
@@ -346,10 +348,11 @@ impl Aws {
                 .key(k)
                 .build()
         };
+        let (mark_key, why_key) = mark.keys();
         self.asg
             .delete_tags()
-            .tags(key(tags::ROLLED_BACK))
-            .tags(key(tags::ROLLED_BACK_WHY))
+            .tags(key(mark_key))
+            .tags(key(why_key))
             .send()
             .await
             .map_err(|e| err("DeleteTags", e))?;

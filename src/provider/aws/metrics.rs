@@ -45,6 +45,16 @@ const GRANT: &str = "allow cloudwatch:GetMetricData to the credentials cutover r
 /// not answer whole lands in `incomplete`; one it refused (`Forbidden`) is
 /// a denial; more queries than one call takes is an error before sending.
 pub async fn metric_data(client: &cloudwatch::Client, q: &MetricQuery) -> Result<MetricData> {
+    metric_data_counted(client, q, &|| {}).await
+}
+
+/// [`metric_data`], calling `on_call` before each request it sends (a page
+/// is a call of its own, for the run's count of calls).
+pub(super) async fn metric_data_counted(
+    client: &cloudwatch::Client,
+    q: &MetricQuery,
+    on_call: &(dyn Fn() + Sync),
+) -> Result<MetricData> {
     let queries = read::queries(q);
     if queries.len() > MAX_QUERIES {
         return Err(ProviderError::api(
@@ -58,7 +68,7 @@ pub async fn metric_data(client: &cloudwatch::Client, q: &MetricQuery) -> Result
         ));
     }
     let asked: Vec<MetricDataQuery> = queries.iter().map(|query| metric_query(q, query)).collect();
-    let answered = pages(client, q, asked).await?;
+    let answered = pages(client, q, asked, on_call).await?;
     if let Some(denied) = answered.iter().find(|a| a.series.status == "Forbidden") {
         return Err(forbidden(denied, &queries));
     }
@@ -106,6 +116,7 @@ async fn pages(
     client: &cloudwatch::Client,
     q: &MetricQuery,
     asked: Vec<MetricDataQuery>,
+    on_call: &(dyn Fn() + Sync),
 ) -> Result<Vec<Answer>> {
     let mut answers: Vec<Answer> = Vec::new();
     let mut token: Option<String> = None;
@@ -115,6 +126,7 @@ async fn pages(
         if page > 1 {
             tracing::debug!(operation = OP, page, "aws call: next page");
         }
+        on_call();
         let out = client
             .get_metric_data()
             .set_metric_data_queries(Some(asked.clone()))

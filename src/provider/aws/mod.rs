@@ -347,18 +347,30 @@ impl Provider for Aws {
         Aws::read_gate(self, read).await
     }
 
-    async fn mark_rolled_back(
+    async fn read_metrics(
+        &self,
+        q: &crate::gate::metric::read::MetricQuery,
+    ) -> Result<crate::gate::metric::read::MetricData> {
+        metrics::metric_data_counted(&self.cloudwatch, q, &|| self.count("GetMetricData")).await
+    }
+
+    async fn mark(
         &self,
         fleet: &FleetName,
+        mark: crate::provider::convention::tags::Mark,
         fingerprint: &str,
         at: Timestamp,
         why: &str,
     ) -> Result<()> {
-        Aws::mark_rolled_back(self, fleet, fingerprint, at, why).await
+        Aws::mark(self, fleet, mark, fingerprint, at, why).await
     }
 
-    async fn clear_rolled_back(&self, fleet: &FleetName) -> Result<()> {
-        Aws::clear_rolled_back(self, fleet).await
+    async fn clear_mark(
+        &self,
+        fleet: &FleetName,
+        mark: crate::provider::convention::tags::Mark,
+    ) -> Result<()> {
+        Aws::clear_mark(self, fleet, mark).await
     }
 
     async fn try_lock(&self, name: &str, holder: &str) -> Result<Option<String>> {

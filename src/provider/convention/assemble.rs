@@ -115,6 +115,11 @@ fn fleet(f: &ListedFleet, listing: &Listing) -> observed::Fleet {
             .get(tags::ROLLED_BACK)
             .and_then(|v| tags::parse_rolled_back(v)),
         rolled_back_why: f.tags.get(tags::ROLLED_BACK_WHY).cloned(),
+        held: f
+            .tags
+            .get(tags::HELD)
+            .and_then(|v| tags::parse_rolled_back(v)),
+        held_why: f.tags.get(tags::HELD_WHY).cloned(),
         instances: f
             .instances
             .iter()

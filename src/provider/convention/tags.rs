@@ -24,6 +24,28 @@ pub const ROLLED_BACK: &str = "cutover:rolled-back";
 /// Why that release was rolled back, in a sentence (a gate and its
 /// numbers, a person, a health timeout).
 pub const ROLLED_BACK_WHY: &str = "cutover:rolled-back-why";
+/// On a colour's fleet: its release is held mid-shift for lack of evidence
+/// ("fingerprint@time"), and why.
+pub const HELD: &str = "cutover:held";
+pub const HELD_WHY: &str = "cutover:held-why";
+
+/// A mark on a colour's fleet about its release: rolled back (a verdict),
+/// or held (no evidence yet).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mark {
+    RolledBack,
+    Held,
+}
+
+impl Mark {
+    /// Its tag keys: the release and time, and why.
+    pub fn keys(self) -> (&'static str, &'static str) {
+        match self {
+            Mark::RolledBack => (ROLLED_BACK, ROLLED_BACK_WHY),
+            Mark::Held => (HELD, HELD_WHY),
+        }
+    }
+}
 /// A listener's or rule's role in its app ("production", "test").
 pub const ROLE: &str = "cutover:role";
 

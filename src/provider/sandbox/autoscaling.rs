@@ -232,11 +232,12 @@ impl World {
         }))
     }
 
-    /// Marks `fleet` rolled back from the release `fingerprint` at `at`,
-    /// and why.
-    pub(super) fn mark_rolled_back(
+    /// Marks `fleet`'s release `fingerprint` (rolled back or held) at
+    /// `at`, and why.
+    pub(super) fn mark(
         &mut self,
         fleet: &FleetName,
+        mark: tags::Mark,
         fingerprint: &str,
         at: Timestamp,
         why: &str,
@@ -245,23 +246,22 @@ impl World {
             .fleets
             .get_mut(fleet.as_str())
             .ok_or_else(|| not_found("auto scaling group"))?;
-        f.tags.insert(
-            tags::ROLLED_BACK.into(),
-            tags::rolled_back_value(fingerprint, at),
-        );
+        let (key, why_key) = mark.keys();
         f.tags
-            .insert(tags::ROLLED_BACK_WHY.into(), tags::why_value(why));
+            .insert(key.into(), tags::rolled_back_value(fingerprint, at));
+        f.tags.insert(why_key.into(), tags::why_value(why));
         Ok(())
     }
 
     /// Takes `fleet`'s rolled-back mark off.
-    pub(super) fn clear_rolled_back(&mut self, fleet: &FleetName) -> Result<()> {
+    pub(super) fn clear_mark(&mut self, fleet: &FleetName, mark: tags::Mark) -> Result<()> {
         let f = self
             .fleets
             .get_mut(fleet.as_str())
             .ok_or_else(|| not_found("auto scaling group"))?;
-        f.tags.remove(tags::ROLLED_BACK);
-        f.tags.remove(tags::ROLLED_BACK_WHY);
+        let (key, why_key) = mark.keys();
+        f.tags.remove(key);
+        f.tags.remove(why_key);
         Ok(())
     }
 }

@@ -24,6 +24,10 @@ pub struct Faults {
     /// ran out: AWS's `Throttling`, nothing done.
     #[serde(default)]
     pub throttle_rate: f64,
+    /// Share of calls of these operations (0–1) that fail as throttled
+    /// once the SDK's retries ran out: {"GetMetricData": 0.3}.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub throttled: std::collections::BTreeMap<String, f64>,
     /// Share of calls that fail with a 500 once the retries ran out.
     #[serde(default)]
     pub error_rate: f64,
@@ -70,17 +74,22 @@ impl Faults {
     }
 
     /// The fault this call meets, if any.
-    pub(super) fn for_call(&mut self, mutates: bool) -> Option<Fault> {
-        if self.throttle_rate <= 0.0 && self.error_rate <= 0.0 && self.lost_rate <= 0.0 {
+    pub(super) fn for_call(&mut self, op: &str, mutates: bool) -> Option<Fault> {
+        let throttle_rate = self
+            .throttled
+            .get(op)
+            .copied()
+            .unwrap_or(self.throttle_rate);
+        if throttle_rate <= 0.0 && self.error_rate <= 0.0 && self.lost_rate <= 0.0 {
             return None;
         }
         let x = self.draw();
         let lost = if mutates { self.lost_rate } else { 0.0 };
-        if x < self.throttle_rate {
+        if x < throttle_rate {
             Some(Fault::Throttled)
-        } else if x < self.throttle_rate + self.error_rate {
+        } else if x < throttle_rate + self.error_rate {
             Some(Fault::ServerError)
-        } else if x < self.throttle_rate + self.error_rate + lost {
+        } else if x < throttle_rate + self.error_rate + lost {
             Some(Fault::Lost)
         } else {
             None

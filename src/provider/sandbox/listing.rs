@@ -184,6 +184,8 @@ impl World {
             release: None,
             rolled_back: None,
             rolled_back_why: None,
+            held: None,
+            held_why: None,
             held_by: None,
             subnets: f.subnets.clone(),
             instances: Vec::new(),

@@ -28,15 +28,18 @@ mod seed;
 mod simulation;
 mod ssm;
 mod store;
+mod traffic;
 mod world;
 
 pub use clock::{Clock, Settings};
 pub use faults::Faults;
+pub use world::{ImageTraffic, Traffic};
 pub use world::{
     SbActivity, SbFleet, SbInstance, SbLaunchTemplate, SbListener, SbLoadBalancer, SbParameter,
     SbRule, SbTargetGroup, SbTemplateVersion, SbVpc, World, DEFAULT_REGION,
 };
 
+use crate::gate::metric::read::{MetricData, MetricQuery};
 use crate::gate::{Read, Reading};
 use crate::model::named::{Found, Named};
 use crate::model::observed::{Managed, Observed, Reads, TargetHealth};
@@ -46,6 +49,7 @@ use crate::model::{
     ListenerRole, ListenerRule, LoadBalancerArn, Release, RuleArn, Scaling, TargetGroupArn,
     Timestamp,
 };
+use crate::provider::convention::tags::Mark;
 use crate::provider::{
     hint_for, AppRef, FailedLaunch, Forwarding, Members, Provider, ProviderError, Result,
 };
@@ -160,7 +164,7 @@ impl Sandbox {
                 .lost
                 .iter()
                 .any(|d| d == op || *d == format!("{op} {resource}"));
-        let fault = match w.faults.for_call(mutates) {
+        let fault = match w.faults.for_call(op, mutates) {
             None if always_lost => Some(Fault::Lost),
             drawn => drawn,
         };
@@ -480,20 +484,25 @@ impl Provider for Sandbox {
         self.call(gates::operation(read), false, |w| w.read_gate(read))
     }
 
-    async fn mark_rolled_back(
+    async fn read_metrics(&self, q: &MetricQuery) -> Result<MetricData> {
+        self.call("GetMetricData", false, |w| Ok(w.metric_data(q)))
+    }
+
+    async fn mark(
         &self,
         fleet: &FleetName,
+        mark: Mark,
         fingerprint: &str,
         at: Timestamp,
         why: &str,
     ) -> Result<()> {
         self.call("CreateOrUpdateTags", true, |w| {
-            w.mark_rolled_back(fleet, fingerprint, at, why)
+            w.mark(fleet, mark, fingerprint, at, why)
         })
     }
 
-    async fn clear_rolled_back(&self, fleet: &FleetName) -> Result<()> {
-        self.call("DeleteTags", true, |w| w.clear_rolled_back(fleet))
+    async fn clear_mark(&self, fleet: &FleetName, mark: Mark) -> Result<()> {
+        self.call("DeleteTags", true, |w| w.clear_mark(fleet, mark))
     }
 
     async fn try_lock(&self, name: &str, holder: &str) -> Result<Option<String>> {

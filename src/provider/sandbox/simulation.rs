@@ -47,7 +47,7 @@ impl World {
         }
     }
 
-    fn instance_image(&self, fleet: &SbFleet, inst: &SbInstance) -> Option<String> {
+    pub(super) fn instance_image(&self, fleet: &SbFleet, inst: &SbInstance) -> Option<String> {
         let lt = self.launch_templates.get(&fleet.template_id)?;
         lt.versions
             .iter()
@@ -127,6 +127,8 @@ impl World {
     /// scaled in; deregistered targets drain for the deregistration delay.
     /// True when anything changed.
     pub fn settle(&mut self) -> bool {
+        // Users' requests flow through what was there until now.
+        self.flow_traffic();
         let now = self.now_ms();
         let mut changed = false;
         let delay = self.settings.scaling_delay_secs as f64;

@@ -243,6 +243,9 @@ pub struct World {
     /// Simulated CloudWatch alarms: name → state ("OK", "ALARM" or "INSUFFICIENT_DATA").
     #[serde(default)]
     pub alarms: BTreeMap<String, AlarmState>,
+    /// Users' traffic and the metrics it makes (metric gates).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic: Option<Traffic>,
     /// API calls made, per operation (shown with --verbose).
     #[serde(default)]
     pub calls: BTreeMap<String, u64>,
@@ -297,4 +300,62 @@ pub(super) fn listener_tags(
 /// Tags as the sandbox keeps them.
 pub(super) fn tagged(tags: Vec<(&'static str, String)>) -> BTreeMap<String, String> {
     tags.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+/// Users' traffic on the sandbox (its flow and metrics are in traffic.rs).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Traffic {
+    /// Requests a minute on each production listener or rule.
+    pub requests_per_minute: f64,
+    /// How each image serves; an image not listed serves well.
+    #[serde(default)]
+    pub images: BTreeMap<String, ImageTraffic>,
+    /// The weights written do not take: each production forward sends
+    /// everything to its heaviest target group (stickiness that keeps
+    /// everyone on blue, a rule that does not match).
+    #[serde(default)]
+    pub weights_ignored: bool,
+    /// GetMetricData answers every query `PartialData` (no evidence).
+    #[serde(default)]
+    pub partial: bool,
+    /// What has flowed: target group ARN → minute start (s) → its numbers.
+    #[serde(default)]
+    pub minutes: BTreeMap<String, BTreeMap<i64, Counts>>,
+    /// Traffic has flowed up to this clock time (ms).
+    #[serde(default)]
+    pub through_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageTraffic {
+    /// Share of requests answered 5xx by the target, 0–1.
+    #[serde(default)]
+    pub error_rate: f64,
+    /// The 99th percentile response time, milliseconds.
+    #[serde(default = "default_p99")]
+    pub p99_ms: f64,
+}
+
+fn default_p99() -> f64 {
+    100.0
+}
+
+impl Default for ImageTraffic {
+    fn default() -> Self {
+        ImageTraffic {
+            error_rate: 0.0,
+            p99_ms: default_p99(),
+        }
+    }
+}
+
+/// One target group's minute.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Counts {
+    pub requests: f64,
+    pub errors: f64,
+    /// Σ requests × p99 (ms): the minute's p99 is this over `requests`.
+    pub latency_ms_weighted: f64,
 }

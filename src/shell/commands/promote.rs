@@ -28,7 +28,11 @@ async fn locked(
 ) -> Result<ExitStatus> {
     let obs = observe(p, spec).await?;
     let weights = obs.weights_at(spec.production.weights_at());
-    if crate::decide::status::paused(spec, &obs, weights).is_none() {
+    // A paused release, or one held mid-shift for lack of evidence (its
+    // gates are judged again: a person's word is no evidence).
+    if crate::decide::status::paused(spec, &obs, weights).is_none()
+        && crate::decide::status::held(&obs, weights).is_none()
+    {
         eprintln!(
             "error: nothing waits for promotion: no colour is ready with the plan's release and without traffic{}",
             if spec.rollout.auto_promote {

@@ -57,7 +57,11 @@ impl Executor<'_> {
                 color,
                 weight,
                 secs,
-            } => self.bake(live, &plan.gates, *color, *weight, *secs).await,
+            } => {
+                self.judged_again(live, *color).await;
+                self.bake(live, &plan.gates, plan.evidence, *color, *weight, *secs)
+                    .await
+            }
             Action::RecordActive { parameter, color } => {
                 self.record_active(live, parameter, *color).await
             }

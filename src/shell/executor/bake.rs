@@ -2,9 +2,11 @@
 //! running the plan's checks against it. Each kind of check says itself
 //! what it needs (`How`): a run by the shell or a read from the cloud.
 
+use super::evidence::Evidence;
 use super::live_state::LiveState;
 use super::wait::WaitStatus;
 use super::{Detail, Executor, StepError};
+use crate::gate::metric::EvidenceRules;
 use crate::gate::{Check, CheckEnv, How};
 use crate::model::Color;
 use crate::shell::checks;
@@ -21,35 +23,50 @@ impl Executor<'_> {
         &self,
         live: &LiveState,
         gates: &[Check],
+        evidence: EvidenceRules,
         color: Color,
         weight: u32,
         secs: u64,
     ) -> Result<Detail, StepError> {
         let mut gates_run_at: Option<u64> = None;
-        self.poll(Some(secs), async |elapsed| {
+        let mut ev = Evidence::new(gates, evidence, color, weight, self.provider.now());
+        // Metric gates may keep a bake past its time: the loop's naps stay whole.
+        let until = (!ev.any()).then_some(secs);
+        self.poll(until, async |elapsed| {
             self.check_weights_unchanged(live).await?;
             // Evidence against the release first: when the new colour fails
             // too, that is the verdict, whatever the old colour's state.
             self.check_health_gate(live, color, true, weight).await?;
             let due = gates_run_at.is_none_or(|t| elapsed.saturating_sub(t) >= GATE_INTERVAL_SECS)
                 || elapsed >= secs;
-            if due && !gates.is_empty() {
+            if due && gates.iter().any(|g| !matches!(g.kind.how(), How::Traffic(_))) {
                 self.run_checks(live, color, Some(weight), gates, "gate")
                     .await?;
                 gates_run_at = Some(elapsed);
             }
+            self.judge_traffic(live, &mut ev).await?;
             let old = color.other();
             if live.weights.is_some_and(|w| w.get(old) > 0) {
                 self.check_health_gate(live, old, false, weight).await?;
+            }
+            if let Some(silence) = ev.out_of_time(self.provider.now()) {
+                return Err(silence);
             }
             let baked = elapsed.min(secs);
             let status = WaitStatus::waiting(
                 baked,
                 secs,
-                format!("{color} at {weight}%: {baked}s of {secs}s, gates passing"),
+                match (ev.any(), elapsed >= secs) {
+                    (false, _) => format!("{color} at {weight}%: {baked}s of {secs}s, gates passing"),
+                    (true, false) => format!("{color} at {weight}%: {baked}s of {secs}s; {}", ev.said),
+                    (true, true) => format!(
+                        "{color} at {weight}%: baked {secs}s, waiting for every metric gate to judge a window; {}",
+                        ev.said
+                    ),
+                },
             );
-            Ok(if elapsed >= secs {
-                status.then(None)
+            Ok(if elapsed >= secs && ev.complete() {
+                status.then(ev.any().then(|| "every metric gate judged a window: pass".to_string()))
             } else {
                 status
             })
@@ -124,6 +141,8 @@ impl Executor<'_> {
                     Err(crate::provider::ProviderError::NotFound(e)) => Err(check.kind.missing(&e)),
                     Err(e) => return Err(StepError::Provider(e)),
                 },
+                // Judged from the traffic, all together (`evidence.rs`).
+                How::Traffic(_) => Ok(()),
             };
             if let Err(f) = result {
                 return Err(StepError::of_check(f, phase, color, weight));

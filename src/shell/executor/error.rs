@@ -2,7 +2,7 @@
 
 use crate::model::observed::TargetHealth;
 use crate::model::outcome::Cause;
-use crate::model::{format_duration, Color, FleetName, Forward};
+use crate::model::{format_duration, format_timestamp, Color, FleetName, Forward, Timestamp};
 use crate::provider::ProviderError;
 
 /// How a step failed.
@@ -51,6 +51,28 @@ pub enum StepError {
         weight: Option<u32>,
         what: String,
         output: String,
+    },
+    #[error("held at {weight}%: no evidence from {gate} since {}: {why}; `cutover promote` continues, `cutover rollback` goes home", format_timestamp(*since))]
+    Held {
+        color: Color,
+        weight: u32,
+        gate: String,
+        since: Timestamp,
+        why: String,
+    },
+    #[error("no evidence from {gate} on {color} at {weight}% since {}: {why}; on_no_evidence is \"rollback\", so production goes home, and nothing was proven against the release", format_timestamp(*since))]
+    NoEvidence {
+        color: Color,
+        weight: u32,
+        gate: String,
+        since: Timestamp,
+        why: String,
+    },
+    #[error("the split at {weight}% is not real: {why}. The weights written did not reach users (a rule that does not match, stickiness that keeps sessions on the old colour, weights that did not take), so {color}'s numbers prove nothing")]
+    SplitNotReal {
+        color: Color,
+        weight: u32,
+        why: String,
     },
     #[error("interrupted ({})", if *by_person { "Ctrl-C" } else { "a signal from outside a terminal: SIGTERM, or a cancelled job" })]
     Interrupted { by_person: bool },
@@ -124,6 +146,8 @@ impl StepError {
             StepError::Interrupted { by_person: true } => Cause::Interrupted,
             StepError::Interrupted { by_person: false } => Cause::Cancelled,
             StepError::OldColorLost { .. } => Cause::OldColor,
+            StepError::Held { .. } => Cause::Held,
+            StepError::NoEvidence { .. } | StepError::SplitNotReal { .. } => Cause::Unproven,
             StepError::Misconfigured { .. } => Cause::Config,
             StepError::Preempted { .. } => Cause::Preempted,
             StepError::Foreign { .. } | StepError::LockBroken => Cause::Foreign,

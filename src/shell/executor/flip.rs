@@ -6,6 +6,7 @@ use super::live_state::LiveState;
 use super::{Detail, Executor, StepError};
 use crate::model::plan::PreviousRecord;
 use crate::model::{Color, Weights};
+use crate::provider::convention::tags::Mark;
 use crate::provider::forward_for;
 use crate::shell::progress::Event;
 
@@ -160,7 +161,13 @@ impl Executor<'_> {
             match writes.remember {
                 Some((color, release)) => Some(
                     provider
-                        .mark_rolled_back(&live.fleet(*color), release, provider.now(), BY_A_PERSON)
+                        .mark(
+                            &live.fleet(*color),
+                            Mark::RolledBack,
+                            release,
+                            provider.now(),
+                            BY_A_PERSON,
+                        )
                         .await,
                 ),
                 None => None,
@@ -183,7 +190,13 @@ impl Executor<'_> {
         }
         let at = self.provider.now();
         self.provider
-            .mark_rolled_back(&live.fleet(color), release, at, BY_A_PERSON)
+            .mark(
+                &live.fleet(color),
+                Mark::RolledBack,
+                release,
+                at,
+                BY_A_PERSON,
+            )
             .await?;
         Ok(None)
     }
@@ -193,7 +206,9 @@ impl Executor<'_> {
         live: &LiveState,
         color: Color,
     ) -> Result<Detail, StepError> {
-        self.provider.clear_rolled_back(&live.fleet(color)).await?;
+        self.provider
+            .clear_mark(&live.fleet(color), Mark::RolledBack)
+            .await?;
         Ok(None)
     }
 }

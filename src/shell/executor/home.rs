@@ -9,6 +9,7 @@ use crate::model::observed::healthy_count;
 use crate::model::outcome::{Abort, Cause};
 use crate::model::plan::{Plan, PlanKind};
 use crate::model::{Color, Weights};
+use crate::provider::convention::tags::Mark;
 use crate::provider::forward_for;
 use crate::shell::progress::Event;
 use std::time::Duration;
@@ -42,7 +43,9 @@ impl Executor<'_> {
         // After promotion nothing moves; after a preemption the run that
         // took the lock over owns the listener and the release's fate; after
         // a foreign change a person is at work: hands off.
-        let hands_off = failed.promoted || matches!(abort.cause, Cause::Preempted | Cause::Foreign);
+        // A held release stays at its step: nothing moves.
+        let hands_off = failed.promoted
+            || matches!(abort.cause, Cause::Preempted | Cause::Foreign | Cause::Held);
         // The way home gets every call's full attempts, budget or not.
         if abort.cause == Cause::OldColor {
             crate::provider::home(self.off_a_failed_old_colour(plan, live, &mut abort)).await;
@@ -60,11 +63,21 @@ impl Executor<'_> {
             let at = self.provider.now();
             let marked = self
                 .provider
-                .mark_rolled_back(&live.fleet(*to), &release.fingerprint, at, &abort.error)
+                .mark(
+                    &live.fleet(*to),
+                    Mark::RolledBack,
+                    &release.fingerprint,
+                    at,
+                    &abort.error,
+                )
                 .await;
             if marked.is_ok() {
                 abort.remembered = Some(release.fingerprint.clone());
             }
+        }
+        if let (PlanKind::Release { to, release, .. }, Cause::Held) = (&plan.kind, abort.cause) {
+            self.mark_held(live, *to, &release.fingerprint, &failed.error)
+                .await;
         }
         // A rollback whose flip failed: its tag may have gone out with it.
         if abort.remembered.is_none() {

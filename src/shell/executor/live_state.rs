@@ -60,6 +60,9 @@ pub(super) struct LiveState {
     /// The release the rolled-back tag sent with the flip marked, when it
     /// landed: a failed flip says so.
     pub tagged_with_flip: Option<String>,
+    /// The colour whose release was held mid-shift, as observed: its mark
+    /// comes off when a bake judges it again.
+    pub held: Option<Color>,
 }
 
 impl LiveState {
@@ -106,6 +109,7 @@ impl LiveState {
             remember_with_flip: None,
             remembered: None,
             tagged_with_flip: None,
+            held: crate::decide::status::held(obs, obs.weights_at(production)).map(|h| h.color),
         }
     }
 

@@ -14,7 +14,8 @@
 //!   fleets), `health.rs` (healthy targets, counted and waited for),
 //!   `traffic.rs` (listeners, rules, the shift's weights), `record.rs` (the
 //!   active colour, the promotion record), `flip.rs` (a rollback's flip),
-//!   `bake.rs` (bakes, smoke tests, gates), `teardown.rs`, `hooks.rs`;
+//!   `bake.rs` (bakes, smoke tests, gates; `evidence.rs` the metric
+//!   gates), `teardown.rs`, `hooks.rs`;
 //! - `home.rs`: the way home after a failed step;
 //! - `wait.rs`: the one poll loop; `guard.rs`: what can stop a run;
 //! - `confirm.rs`: writes whose answer may be lost, reads that may lag;
@@ -25,6 +26,7 @@ mod actions;
 mod bake;
 mod confirm;
 mod error;
+mod evidence;
 mod flip;
 mod guard;
 mod health;

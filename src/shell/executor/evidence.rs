@@ -1,0 +1,395 @@
+//! Metric gates during a bake: one read of both colours' numbers per poll
+//! (every gate at once), each gate judged on its newest whole window as
+//! CloudWatch fills it in, green's share of the requests held to the
+//! weight written, and the step's bound on silence. No evidence is never a
+//! pass (DESIGN invariant 14); a throttled read is no evidence, never a
+//! verdict.
+
+use super::live_state::LiveState;
+use super::{Executor, StepError};
+use crate::gate::metric::read::{self, MetricQuery, Sample};
+use crate::gate::metric::{self, EvidenceRules, MetricGate, Verdict};
+use crate::gate::{Check, CheckKind};
+use crate::model::{format_timestamp, Color, Timestamp};
+use crate::provider::convention::tags::Mark;
+use crate::shell::progress::Event;
+
+/// How often the bake reads metrics (provider seconds): CloudWatch
+/// publishes a minute at a time, so twice a minute is enough.
+pub(super) const METRIC_INTERVAL_SECS: i64 = 30;
+
+/// A step's metric gates and what they have judged.
+pub(super) struct Evidence<'g> {
+    gates: Vec<GateState<'g>>,
+    rules: EvidenceRules,
+    color: Color,
+    weight: u32,
+    /// When the step's weights were in place (the bake began).
+    started: Timestamp,
+    read_at: Option<Timestamp>,
+    /// The last read's words, for the progress line.
+    pub said: String,
+}
+
+struct GateState<'g> {
+    gate: &'g MetricGate,
+    /// The end of the newest window judged.
+    judged_until: Option<Timestamp>,
+    passed: bool,
+    /// Why the newest window was no evidence.
+    wanting: Option<String>,
+}
+
+impl<'g> Evidence<'g> {
+    pub fn new(
+        gates: &'g [Check],
+        rules: EvidenceRules,
+        color: Color,
+        weight: u32,
+        started: Timestamp,
+    ) -> Evidence<'g> {
+        let gates = gates
+            .iter()
+            .filter_map(|c| match &c.kind {
+                CheckKind::Metric(m) => Some(GateState {
+                    gate: m,
+                    judged_until: None,
+                    passed: false,
+                    wanting: None,
+                }),
+                _ => None,
+            })
+            .collect::<Vec<_>>();
+        Evidence {
+            said: if gates.is_empty() {
+                String::new()
+            } else {
+                "metric gates: waiting for the step's first whole minutes".into()
+            },
+            gates,
+            rules,
+            color,
+            weight,
+            started,
+            read_at: None,
+        }
+    }
+
+    /// Every metric gate has judged a whole window of this step with evidence.
+    pub fn complete(&self) -> bool {
+        self.gates.iter().all(|g| g.passed)
+    }
+
+    pub fn any(&self) -> bool {
+        !self.gates.is_empty()
+    }
+
+    /// The step's first whole minute at its weights.
+    fn first_minute(&self) -> Timestamp {
+        read::minute_from(self.started)
+    }
+
+    /// The silence has lasted past the bound: the step ends without a pass.
+    pub fn out_of_time(&self, now: Timestamp) -> Option<StepError> {
+        if self.complete() || now - self.started < self.rules.timeout_secs as i64 {
+            return None;
+        }
+        let waiting = self.gates.iter().find(|g| !g.passed)?;
+        let gate = waiting.gate.describe();
+        let why = waiting
+            .wanting
+            .clone()
+            .unwrap_or_else(|| "no whole window of the step was published in time".to_string());
+        Some(match self.rules.on_no_evidence {
+            metric::OnNoEvidence::Hold => StepError::Held {
+                color: self.color,
+                weight: self.weight,
+                gate,
+                since: self.started,
+                why,
+            },
+            metric::OnNoEvidence::Rollback => StepError::NoEvidence {
+                color: self.color,
+                weight: self.weight,
+                gate,
+                since: self.started,
+                why,
+            },
+        })
+    }
+}
+
+/// Minutes in `[from, until)`.
+fn between(minutes: &[Sample], from: Timestamp, until: Timestamp) -> Vec<&Sample> {
+    minutes
+        .iter()
+        .filter(|m| m.at >= from && m.at < until)
+        .collect()
+}
+
+impl Executor<'_> {
+    /// A held release is judged again: its held mark comes off (a mark
+    /// that stays is harmless, `status` reads it only while production is
+    /// split onto that release, and a new hold writes a new one).
+    pub(super) async fn judged_again(&self, live: &mut LiveState, color: Color) {
+        if live.held != Some(color) {
+            return;
+        }
+        live.held = None;
+        if let Err(e) = self
+            .provider
+            .clear_mark(&live.fleet(color), Mark::Held)
+            .await
+        {
+            self.reporter.event(Event::Warning(format!(
+                "the held mark on {} stays: {e}",
+                live.fleet(color)
+            )));
+        }
+    }
+
+    /// A held release is marked on its fleet, with why, so that `status`
+    /// and `drift` say it.
+    pub(super) async fn mark_held(
+        &self,
+        live: &LiveState,
+        color: Color,
+        release: &str,
+        e: &StepError,
+    ) {
+        let StepError::Held {
+            gate, since, why, ..
+        } = e
+        else {
+            return;
+        };
+        let said = format!("no evidence from {gate}: {why}");
+        if let Err(e) = self
+            .provider
+            .mark(&live.fleet(color), Mark::Held, release, *since, &said)
+            .await
+        {
+            self.reporter.event(Event::Warning(format!(
+                "the release is held, but marking {} so failed: {e}",
+                live.fleet(color)
+            )));
+        }
+    }
+
+    /// One poll of the metric gates: reads when a whole window is new and
+    /// the last read is [`METRIC_INTERVAL_SECS`] old, checks that the split
+    /// is real, and judges each gate's newest window. A failed gate or a
+    /// split far below its weight ends the step.
+    pub(super) async fn judge_traffic(
+        &self,
+        live: &LiveState,
+        ev: &mut Evidence<'_>,
+    ) -> Result<(), StepError> {
+        let now = self.provider.now();
+        let Some(until) = ev.due(now) else {
+            return Ok(());
+        };
+        let (q, green, blue) = ev.query(live, until)?;
+        let data = match self.provider.read_metrics(&q).await {
+            Ok(data) => data,
+            // Throttled (past the SDK's retries): no evidence this poll.
+            Err(e) if e.is_throttled() => {
+                ev.read_at = Some(now);
+                let why = format!("reading the metrics was throttled ({})", e.aws_said());
+                self.no_evidence_this_poll(ev, why);
+                return Ok(());
+            }
+            Err(e) => return Err(StepError::Provider(e)),
+        };
+        ev.read_at = Some(now);
+        if !data.incomplete.is_empty() {
+            let why = format!(
+                "CloudWatch answered only part ({})",
+                data.incomplete.join(", ")
+            );
+            self.no_evidence_this_poll(ev, why);
+            return Ok(());
+        }
+        let none = Vec::new();
+        let green = data.minutes.get(&green).unwrap_or(&none);
+        let blue = blue.and_then(|b| data.minutes.get(&b)).unwrap_or(&none);
+        ev.split_is_real(green, blue, until)?;
+        for line in ev.judge(green, blue, until)? {
+            self.reporter.event(Event::Note(line));
+        }
+        Ok(())
+    }
+
+    fn no_evidence_this_poll(&self, ev: &mut Evidence<'_>, why: String) {
+        ev.said = format!("{why}: no evidence this poll");
+        self.reporter.event(Event::Note(ev.said.clone()));
+    }
+}
+
+impl Evidence<'_> {
+    /// The end of the windows to judge, when a read is due: the last read
+    /// is old enough and some gate has a whole window it has not judged.
+    fn due(&self, now: Timestamp) -> Option<Timestamp> {
+        if !self.any() || self.read_at.is_some_and(|t| now - t < METRIC_INTERVAL_SECS) {
+            return None;
+        }
+        let until = read::judged_until(now);
+        let first = self.first_minute();
+        self.gates
+            .iter()
+            .any(|g| {
+                until - g.gate.window_secs as i64 >= first
+                    && g.judged_until.is_none_or(|t| until > t)
+            })
+            .then_some(until)
+    }
+
+    /// The one read that covers every gate of both colours, with the
+    /// colours' target group dimensions (blue's when it has one).
+    fn query(
+        &self,
+        live: &LiveState,
+        until: Timestamp,
+    ) -> Result<(MetricQuery, String, Option<String>), StepError> {
+        let dimension = |c: Color| {
+            live.target_groups
+                .get(c)
+                .as_ref()
+                .and_then(|a| read::target_group_dimension(a.as_str()))
+                .map(str::to_string)
+        };
+        let (Some(lb), Some(green)) = (
+            read::load_balancer_dimension(live.load_balancer.as_str()),
+            dimension(self.color),
+        ) else {
+            return Err(StepError::Missing(format!(
+                "the metric gates need {}'s target group and the load balancer, and this run does not know them",
+                self.color
+            )));
+        };
+        let blue = dimension(self.color.other());
+        let longest = self.gates.iter().map(|g| g.gate.window_secs as i64).max();
+        let mut percentiles: Vec<u32> = self
+            .gates
+            .iter()
+            .filter_map(|g| g.gate.percentile())
+            .collect();
+        percentiles.sort_unstable();
+        percentiles.dedup();
+        let q = MetricQuery {
+            load_balancer: lb.to_string(),
+            target_groups: [Some(green.clone()), blue.clone()]
+                .into_iter()
+                .flatten()
+                .collect(),
+            percentiles,
+            start: read::minute_of(self.started) - longest.unwrap_or(0),
+            end: until,
+        };
+        Ok((q, green, blue))
+    }
+
+    /// Green's share of the step's requests is not far below its weight.
+    fn split_is_real(
+        &self,
+        green: &[Sample],
+        blue: &[Sample],
+        until: Timestamp,
+    ) -> Result<(), StepError> {
+        let first = self.first_minute();
+        let requests = |m: &[Sample]| -> f64 {
+            between(m, first, until)
+                .iter()
+                .filter_map(|s| s.requests)
+                .sum()
+        };
+        match metric::share_far_below(
+            self.weight,
+            requests(green),
+            requests(blue),
+            self.rules.affinity,
+        ) {
+            Some(why) => Err(StepError::SplitNotReal {
+                color: self.color,
+                weight: self.weight,
+                why,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Judges each gate's newest whole window not yet judged; the lines
+    /// to show, or the first gate that failed.
+    fn judge(
+        &mut self,
+        green: &[Sample],
+        blue: &[Sample],
+        until: Timestamp,
+    ) -> Result<Vec<String>, StepError> {
+        let first = self.first_minute();
+        let before = read::minute_of(self.started);
+        let mut lines = Vec::new();
+        let mut said = Vec::new();
+        for g in &mut self.gates {
+            let window = g.gate.window_secs as i64;
+            if until - window < first || g.judged_until.is_some_and(|t| until <= t) {
+                continue;
+            }
+            let p = g.gate.percentile();
+            let minutes = |m: &[Sample], from, to| -> Vec<metric::Minute> {
+                between(m, from, to).iter().map(|s| s.minute(p)).collect()
+            };
+            let judged = metric::judge(
+                g.gate.measure(),
+                &g.gate.limits(),
+                &minutes(green, until - window, until),
+                &minutes(blue, until - window, until),
+                &minutes(blue, before - window, before),
+            );
+            g.judged_until = Some(until);
+            let words = metric::evaluation_text(g.gate.measure(), &g.gate.limits(), &judged);
+            let line = format!(
+                "{} {}: {words}",
+                g.gate.measure.name(),
+                window_text(until - window, until)
+            );
+            let short = match judged.verdict {
+                Verdict::Pass => {
+                    g.passed = true;
+                    g.wanting = None;
+                    "pass"
+                }
+                Verdict::NoEvidence { why } => {
+                    g.wanting = Some(why);
+                    "no evidence yet"
+                }
+                Verdict::Fail { .. } => {
+                    return Err(StepError::CheckFailed {
+                        phase: "gate",
+                        color: self.color,
+                        weight: Some(self.weight),
+                        what: format!("{}, {}", g.gate.describe(), line),
+                        output: String::new(),
+                    });
+                }
+            };
+            said.push(format!("{} {short}", g.gate.measure.name()));
+            lines.push(line);
+        }
+        if !said.is_empty() {
+            self.said = format!("{} (window to {} UTC)", said.join(", "), hm(until));
+        }
+        Ok(lines)
+    }
+}
+
+/// "16:03–16:06 UTC".
+fn window_text(from: Timestamp, until: Timestamp) -> String {
+    format!("{}–{} UTC", hm(from), hm(until))
+}
+
+/// "16:03".
+fn hm(t: Timestamp) -> String {
+    let s = format_timestamp(t);
+    s.get(11..16).unwrap_or(&s).to_string()
+}

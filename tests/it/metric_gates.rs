@@ -1,0 +1,266 @@
+//! Metric gates on the sandbox (issue 20): green judged by its own traffic,
+//! which the sandbox's traffic model sends through the weights cutover
+//! wrote to the targets it made healthy, minute by minute on the virtual
+//! clock, published as CloudWatch publishes (a minute late, zero counts
+//! left out).
+
+use crate::harness::{plan_toml, SandboxEnv};
+use crate::scenario::{V1, V2};
+use cutover::model::Weights;
+use cutover::provider::sandbox::{ImageTraffic, Traffic};
+
+const ERROR_RATE_GATE: &str = r#"
+[[rollout.gates]]
+metric = "error_rate"
+max = "1%"
+max_above_baseline = "0.5%"
+min_requests = 300
+"#;
+
+/// The scenarios' plan with metric gates (and `extra` in `[rollout]`).
+fn plan(image: &str, rollout_extra: &str, gates: &str) -> String {
+    let base = plan_toml(image, "0s").replace(
+        "health_timeout = \"10m\"\n",
+        &format!("health_timeout = \"10m\"\n{rollout_extra}\n"),
+    );
+    format!("{base}\n{gates}\n")
+}
+
+/// Blue live on V1, with `requests_per_minute` of users and V2 failing
+/// `v2_errors` of its requests.
+fn live(requests_per_minute: f64, v2_errors: f64) -> SandboxEnv {
+    let env = SandboxEnv::new(&plan(V1, "", ""));
+    env.edit(|w| {
+        w.traffic = Some(Traffic {
+            requests_per_minute,
+            images: [(
+                V2.to_string(),
+                ImageTraffic {
+                    error_rate: v2_errors,
+                    p99_ms: 140.0,
+                },
+            )]
+            .into(),
+            ..Traffic::default()
+        })
+    });
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    env
+}
+
+fn home() -> Weights {
+    Weights {
+        blue: 100,
+        green: 0,
+    }
+}
+
+#[test]
+fn a_release_failing_5_percent_of_requests_is_rolled_back_at_10_percent_with_its_numbers() {
+    let env = live(6000.0, 0.05);
+    env.set_plan(&plan(V2, "", ERROR_RATE_GATE));
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(3);
+    // The verdict names the gate, the window and both colours' numbers.
+    assert!(
+        run.stdout
+            .contains("gate failed on green at 10%: metric error_rate"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("green 5.00% of 1,800 requests"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("vs blue 0.00% of 16,200 requests"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("is remembered as rolled back"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(env.weights(), home());
+    assert_eq!(env.active().as_deref(), Some("blue"));
+}
+
+#[test]
+fn a_good_release_is_promoted_on_evidence_and_each_evaluation_is_shown() {
+    let env = live(6000.0, 0.001);
+    let latency = "[[rollout.gates]]\nmetric = \"latency\"\npercentile = 99\nmax = \"500ms\"\nmax_ratio = 1.5\n";
+    env.set_plan(&plan(V2, "", &format!("{ERROR_RATE_GATE}{latency}")));
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(0);
+    assert_eq!(env.active().as_deref(), Some("green"));
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 0,
+            green: 100
+        }
+    );
+    // Each evaluation as it happened, with its numbers.
+    assert!(
+        run.stderr.contains(
+            "error_rate 00:02–00:05 UTC: green 0.17% of 1,800 requests vs blue 0.00% of 16,200 requests: pass"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("latency p99 ") && run.stderr.contains("green p99 140 ms"),
+        "{}",
+        run.stderr
+    );
+    // At 100% blue serves nothing: its minutes before the step stand in.
+    assert!(
+        run.stderr.contains("vs blue's minutes before this step"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn without_traffic_the_release_is_held_never_promoted_and_apply_resumes_judging() {
+    let env = live(0.0, 0.0);
+    env.set_plan(&plan(V2, "", ERROR_RATE_GATE));
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(1);
+    assert!(
+        run.stdout
+            .contains("held at 10%: no evidence from metric error_rate"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("`cutover promote` continues, `cutover rollback` goes home"),
+        "{}",
+        run.stdout
+    );
+    // Production stays at the step; the lock is released; nothing is blamed.
+    let held = Weights {
+        blue: 90,
+        green: 10,
+    };
+    assert_eq!(env.weights(), held);
+    assert_eq!(env.active().as_deref(), Some("blue"));
+    assert!(!env.locked(), "a held run releases its lock");
+    assert!(
+        !run.stdout.contains("remembered as rolled back"),
+        "{}",
+        run.stdout
+    );
+
+    // `status` shows it held, and why; `drift` reports it.
+    let status = env.run(&["status"]);
+    status.expect(0);
+    assert!(
+        status.stdout.contains("held:          green runs release")
+            && status.stdout.contains(
+                "at 10% since 2026-01-01 00:01:30 UTC: no evidence from metric error_rate"
+            ),
+        "{}",
+        status.stdout
+    );
+    let drift = env.run(&["drift"]);
+    drift.expect(2);
+    assert!(
+        drift
+            .stdout
+            .contains("held at 10% on green, blue still active: held since"),
+        "{}",
+        drift.stdout
+    );
+
+    // Still no traffic: apply judges it again at 10%, and holds again.
+    let again = env.run(&["apply", "--auto-approve"]);
+    again.expect(1);
+    assert!(again.stdout.contains("held at 10%"), "{}", again.stdout);
+    assert_eq!(env.weights(), held);
+
+    // Users arrive: `cutover promote` continues, judging at 10% and on
+    // to promotion on evidence.
+    env.edit(|w| w.traffic.as_mut().unwrap().requests_per_minute = 6000.0);
+    env.run(&["promote"]).expect(0);
+    assert_eq!(env.active().as_deref(), Some("green"));
+    let status = env.run(&["status"]);
+    assert!(!status.stdout.contains("held:"), "{}", status.stdout);
+}
+
+#[test]
+fn without_traffic_and_on_no_evidence_rollback_production_goes_home_without_a_verdict() {
+    let env = live(0.0, 0.0);
+    env.set_plan(&plan(V2, "on_no_evidence = \"rollback\"", ERROR_RATE_GATE));
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(3);
+    assert!(
+        run.stdout
+            .contains("no evidence from metric error_rate (max 1%, max_above_baseline 0.5%; 3m windows of 300 requests) on green at 10% since"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("This is not a verdict on release"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(env.weights(), home());
+    // Not remembered: the next apply tries it again without --retry.
+    let plan = env.run(&["plan"]);
+    assert!(!plan.stdout.contains("rolled back"), "{}", plan.stdout);
+}
+
+#[test]
+fn weights_that_do_not_reach_users_send_production_home_with_the_numbers() {
+    let env = live(6000.0, 0.0);
+    env.edit(|w| w.traffic.as_mut().unwrap().weights_ignored = true);
+    env.set_plan(&plan(V2, "", ERROR_RATE_GATE));
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(3);
+    assert!(
+        run.stdout
+            .contains("the split at 10% is not real: green served 0.0% of"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("This is not a verdict on release"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(env.weights(), home());
+}
+
+#[test]
+fn get_metric_data_throttled_30_percent_of_the_time_changes_no_verdict() {
+    let mut said = String::new();
+    for (errors, code) in [(0.05, 3), (0.0, 0)] {
+        let env = live(6000.0, errors);
+        env.edit(|w| {
+            w.faults.throttled.insert("GetMetricData".into(), 0.3);
+            w.faults.seed = 7;
+        });
+        env.set_plan(&plan(V2, "", ERROR_RATE_GATE));
+        let run = env.run(&["apply", "--auto-approve"]);
+        run.expect(code);
+        if code == 3 {
+            assert!(
+                run.stdout.contains("green 5.00% of 1,800 requests"),
+                "{}",
+                run.stdout
+            );
+        } else {
+            assert_eq!(env.active().as_deref(), Some("green"));
+        }
+        said.push_str(&run.stderr);
+    }
+    // The throttles happened, and each was said as no evidence, not a verdict.
+    assert!(
+        said.contains("reading the metrics was throttled (Throttling: Rate exceeded"),
+        "{said}"
+    );
+}
