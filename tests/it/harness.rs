@@ -24,6 +24,32 @@ impl Run {
         );
         self
     }
+
+    /// Standard output says each of `texts`.
+    #[track_caller]
+    pub fn prints(&self, texts: &[&str]) -> &Run {
+        for t in texts {
+            assert!(
+                self.stdout.contains(t),
+                "stdout lacks {t:?}:\n{}",
+                self.stdout
+            );
+        }
+        self
+    }
+
+    /// Standard error (the progress) says each of `texts`.
+    #[track_caller]
+    pub fn shows(&self, texts: &[&str]) -> &Run {
+        for t in texts {
+            assert!(
+                self.stderr.contains(t),
+                "stderr lacks {t:?}:\n{}",
+                self.stderr
+            );
+        }
+        self
+    }
 }
 
 /// Runs the binary with `args` (and extra environment).

@@ -60,29 +60,13 @@ fn a_release_failing_5_percent_of_requests_is_rolled_back_at_10_percent_with_its
     let env = live(6000.0, 0.05);
     env.set_plan(&plan(V2, "", ERROR_RATE_GATE));
     let run = env.run(&["apply", "--auto-approve"]);
-    run.expect(3);
     // The verdict names the gate, the window and both colours' numbers.
-    assert!(
-        run.stdout
-            .contains("gate failed on green at 10%: metric error_rate"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("green 5.00% of 1,800 requests"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("vs blue 0.00% of 16,200 requests"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("is remembered as rolled back"),
-        "{}",
-        run.stdout
-    );
+    run.expect(3).prints(&[
+        "gate failed on green at 10%: metric error_rate",
+        "green 5.00% of 1,800 requests",
+        "vs blue 0.00% of 16,200 requests",
+        "is remembered as rolled back",
+    ]);
     assert_eq!(env.weights(), home());
     assert_eq!(env.active().as_deref(), Some("blue"));
 }
@@ -103,24 +87,13 @@ fn a_good_release_is_promoted_on_evidence_and_each_evaluation_is_shown() {
         }
     );
     // Each evaluation as it happened, with its numbers.
-    assert!(
-        run.stderr.contains(
-            "error_rate 00:02–00:05 UTC: green 0.17% of 1,800 requests vs blue 0.00% of 16,200 requests: pass"
-        ),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains("latency p99 ") && run.stderr.contains("green p99 140 ms"),
-        "{}",
-        run.stderr
-    );
-    // At 100% blue serves nothing: its minutes before the step stand in.
-    assert!(
-        run.stderr.contains("vs blue's minutes before this step"),
-        "{}",
-        run.stderr
-    );
+    run.shows(&[
+        "error_rate 00:02–00:05 UTC: green 0.17% of 1,800 requests vs blue 0.00% of 16,200 requests: pass",
+        "latency p99 ",
+        "green p99 140 ms",
+        // At 100% blue serves nothing: its minutes before the step stand in.
+        "vs blue's minutes before this step",
+    ]);
 }
 
 #[test]
@@ -129,18 +102,10 @@ fn without_traffic_the_release_is_held_never_promoted_and_apply_resumes_judging(
     env.set_plan(&plan(V2, "", ERROR_RATE_GATE));
     let run = env.run(&["apply", "--auto-approve"]);
     run.expect(1);
-    assert!(
-        run.stdout
-            .contains("held at 10%: no evidence from metric error_rate"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout
-            .contains("`cutover promote` continues, `cutover rollback` goes home"),
-        "{}",
-        run.stdout
-    );
+    run.prints(&[
+        "held at 10%: no evidence from metric error_rate",
+        "`cutover promote` continues, `cutover rollback` goes home",
+    ]);
     // Production stays at the step; the lock is released; nothing is blamed.
     let held = Weights {
         blue: 90,
@@ -156,30 +121,18 @@ fn without_traffic_the_release_is_held_never_promoted_and_apply_resumes_judging(
     );
 
     // `status` shows it held, and why; `drift` reports it.
-    let status = env.run(&["status"]);
-    status.expect(0);
-    assert!(
-        status.stdout.contains("held:          green runs release")
-            && status.stdout.contains(
-                "at 10% since 2026-01-01 00:01:30 UTC: no evidence from metric error_rate"
-            ),
-        "{}",
-        status.stdout
-    );
-    let drift = env.run(&["drift"]);
-    drift.expect(2);
-    assert!(
-        drift
-            .stdout
-            .contains("held at 10% on green, blue still active: held since"),
-        "{}",
-        drift.stdout
-    );
+    env.run(&["status"]).expect(0).prints(&[
+        "held:          green runs release",
+        "at 10% since 2026-01-01 00:01:30 UTC: no evidence from metric error_rate",
+    ]);
+    env.run(&["drift"])
+        .expect(2)
+        .prints(&["held at 10% on green, blue still active: held since"]);
 
     // Still no traffic: apply judges it again at 10%, and holds again.
-    let again = env.run(&["apply", "--auto-approve"]);
-    again.expect(1);
-    assert!(again.stdout.contains("held at 10%"), "{}", again.stdout);
+    env.run(&["apply", "--auto-approve"])
+        .expect(1)
+        .prints(&["held at 10%"]);
     assert_eq!(env.weights(), held);
 
     // Users arrive: `cutover promote` continues, judging at 10% and on
@@ -197,17 +150,10 @@ fn without_traffic_and_on_no_evidence_rollback_production_goes_home_without_a_ve
     env.set_plan(&plan(V2, "on_no_evidence = \"rollback\"", ERROR_RATE_GATE));
     let run = env.run(&["apply", "--auto-approve"]);
     run.expect(3);
-    assert!(
-        run.stdout
-            .contains("no evidence from metric error_rate (max 1%, max_above_baseline 0.5%; 3m windows of 300 requests) on green at 10% since"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("This is not a verdict on release"),
-        "{}",
-        run.stdout
-    );
+    run.prints(&[
+        "no evidence from metric error_rate (max 1%, max_above_baseline 0.5%; 3m windows of 300 requests) on green at 10% since",
+        "This is not a verdict on release",
+    ]);
     assert_eq!(env.weights(), home());
     // Not remembered: the next apply tries it again without --retry.
     let plan = env.run(&["plan"]);
@@ -221,17 +167,10 @@ fn weights_that_do_not_reach_users_send_production_home_with_the_numbers() {
     env.set_plan(&plan(V2, "", ERROR_RATE_GATE));
     let run = env.run(&["apply", "--auto-approve"]);
     run.expect(3);
-    assert!(
-        run.stdout
-            .contains("the split at 10% is not real: green served 0.0% of"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("This is not a verdict on release"),
-        "{}",
-        run.stdout
-    );
+    run.prints(&[
+        "the split at 10% is not real: green served 0.0% of",
+        "This is not a verdict on release",
+    ]);
     assert_eq!(env.weights(), home());
 }
 
@@ -248,11 +187,7 @@ fn get_metric_data_throttled_30_percent_of_the_time_changes_no_verdict() {
         let run = env.run(&["apply", "--auto-approve"]);
         run.expect(code);
         if code == 3 {
-            assert!(
-                run.stdout.contains("green 5.00% of 1,800 requests"),
-                "{}",
-                run.stdout
-            );
+            run.prints(&["green 5.00% of 1,800 requests"]);
         } else {
             assert_eq!(env.active().as_deref(), Some("green"));
         }
