@@ -114,19 +114,15 @@ pub fn plan(spec: &Spec, obs: &Observed, force: bool) -> Result<(Rollback, Plan)
     // The colour rolled back from is not where a second rollback goes: the
     // record goes out with the flip, so a flip without it cannot be mistaken
     // for an unfinished rollback.
-    let record = r.record_active.as_ref().map(|_| PreviousRecord {
-        parameter: names::previous_parameter(&spec.state_parameter),
-        promoted: r.to,
-        color: r.from,
-        release: r.rejected_release.clone(),
-        capacity: obs
-            .fleets
-            .get(r.from)
-            .as_ref()
-            .map(|f| f.capacity.desired)
-            .unwrap_or(0)
-            .max(1),
-        rolled_back: true,
+    let record = r.record_active.as_ref().map(|_| {
+        let capacity = obs.fleets.get(r.from).as_ref().map(|f| f.capacity.desired);
+        record_left(
+            &spec.state_parameter,
+            r.to,
+            r.from,
+            r.rejected_release.clone(),
+            capacity.unwrap_or(0),
+        )
     });
     if r.flip || r.record_active.is_some() {
         steps.push(Step {
@@ -168,6 +164,26 @@ pub fn plan(spec: &Spec, obs: &Observed, force: bool) -> Result<(Rollback, Plan)
         user_data_sensitive: spec.fleet.user_data_sensitive,
     };
     Ok((r, plan))
+}
+
+/// The promotion record a rollback from `from` (running `release` at
+/// `capacity`) to `to` leaves: `to` promoted back, `from` rolled back from.
+/// Sent with the flip, so a second rollback does not go back to `from`.
+pub fn record_left(
+    state_parameter: &str,
+    to: Color,
+    from: Color,
+    release: Option<String>,
+    capacity: u32,
+) -> PreviousRecord {
+    PreviousRecord {
+        parameter: names::previous_parameter(state_parameter),
+        promoted: to,
+        color: from,
+        release,
+        capacity: capacity.max(1),
+        rolled_back: true,
+    }
 }
 
 /// Where `cutover rollback` would go now, and whether it may (without `--force`).

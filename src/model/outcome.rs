@@ -60,6 +60,10 @@ pub struct Abort {
     pub rollback_error: Option<String>,
     /// The failure came after the new colour was recorded as active (teardown).
     pub after_promotion: bool,
+    /// The promoted colour failed during `rollout.watch`: production was
+    /// sent back to the colour it came from, recorded as active again.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub during_watch: bool,
     /// The release remembered as rolled back, when it was.
     pub remembered: Option<String>,
 }

@@ -167,6 +167,10 @@ pub struct Timeline {
     /// (target_group.stickiness); 0: off.
     #[serde(default)]
     pub stickiness_secs: u32,
+    /// After promotion, the gates go on being judged this long
+    /// (rollout.watch); 0: no watch.
+    #[serde(default)]
+    pub watch_secs: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -175,6 +179,11 @@ pub struct TimelineStep {
     pub weight: u32,
     pub weights: Weights,
     pub bake_secs: u64,
+    /// The least the step takes: its bake, or longer when a metric gate
+    /// needs more to judge a window (the window, CloudWatch's two minutes,
+    /// up to a minute to the first whole minute).
+    #[serde(default)]
+    pub min_secs: u64,
 }
 
 /// A resource-level change, as a person reads it in a plan. The planner
@@ -537,6 +546,13 @@ pub enum Action {
     Bake {
         color: Color,
         weight: u32,
+        secs: u64,
+    },
+    /// After promotion, go on judging `color`'s gates at 100% for `secs`
+    /// while the old colour still runs; a failure flips production back
+    /// to it (`rollout.watch`).
+    Watch {
+        color: Color,
         secs: u64,
     },
     RecordActive {

@@ -75,6 +75,10 @@ pub enum Reason {
         weight: u32,
     },
     ResumeBake,
+    /// rollout.watch: the promoted colour's gates, while `from` still runs.
+    WatchAfterPromotion {
+        from: Color,
+    },
     PersonPromotes,
     NoLongerRolledBack,
 

@@ -79,14 +79,24 @@ fn section(plan: &Plan, depth: Depth) -> String {
         return out;
     }
     if let Some(t) = &plan.timeline {
-        out.push_str("| step | production | bake | sessions |\n|---:|---|---|---|\n");
+        let least = super::steps_take_longer(t);
+        out.push_str(if least {
+            "| step | production | bake | at least | sessions |\n|---:|---|---|---|---|\n"
+        } else {
+            "| step | production | bake | sessions |\n|---:|---|---|---|\n"
+        });
         for (i, s) in t.steps.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} |",
+                "| {} | {} | {} | {}{} |",
                 i + 1,
                 format_weights(s.weights),
                 format_duration(s.bake_secs),
+                if least {
+                    format!("{} | ", format_duration(s.min_secs))
+                } else {
+                    String::new()
+                },
                 super::step_sessions(t, s.weight)
             );
         }

@@ -328,6 +328,10 @@ pub fn describe_action(app: &str, action: &Action) -> String {
         } => {
             format!("bake {} with {color} at {weight}%", format_duration(*secs))
         }
+        Action::Watch { color, secs } => format!(
+            "watch {color} at 100% for {} after promotion",
+            format_duration(*secs)
+        ),
         Action::Hook {
             phase,
             color,
@@ -524,13 +528,28 @@ fn session_lines(t: &crate::model::plan::Timeline) -> Vec<String> {
 }
 
 /// The rollout timeline as plain lines (text and markdown share them).
+/// Some step of the rollout takes longer than its bake: a metric gate
+/// needs more time to judge a window.
+pub fn steps_take_longer(t: &crate::model::plan::Timeline) -> bool {
+    t.steps.iter().any(|s| s.min_secs > s.bake_secs)
+}
+
 pub fn timeline_lines(t: &crate::model::plan::Timeline) -> Vec<String> {
     let mut gates = vec![format!("target health of {} and {}", t.from, t.to)];
     gates.extend(t.gates.iter().map(|g| g.describe()));
     let mut out = vec![format!("gates during every bake: {}", gates.join("; "))];
+    let least: u64 = t.steps.iter().map(|s| s.min_secs.max(s.bake_secs)).sum();
     out.push(format!(
-        "about {} of bakes, after up to {} for {} to turn healthy{}",
+        "about {}{} of bakes, after up to {} for {} to turn healthy{}",
         format_duration(t.bake_total_secs),
+        if least > t.bake_total_secs {
+            format!(
+                " (at least {} while the metric gates judge)",
+                format_duration(least)
+            )
+        } else {
+            String::new()
+        },
         format_duration(t.health_timeout_secs),
         t.to,
         if t.awaits_promotion {
@@ -560,6 +579,13 @@ pub fn timeline_lines(t: &crate::model::plan::Timeline) -> Vec<String> {
             t.teardown_policy.as_str()
         )
     });
+    if t.watch_secs > 0 {
+        out.push(format!(
+            "watch: the gates go on for {} after promotion; a failure sends production back to {}",
+            format_duration(t.watch_secs),
+            t.from
+        ));
+    }
     out.extend(session_lines(t));
     out
 }

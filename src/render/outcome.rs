@@ -15,16 +15,17 @@ pub fn paused_at(plan: &Plan) -> Option<crate::model::Color> {
     })
 }
 
-/// After `apply` or `promote` carried out `plan` from the file at `path`.
-pub fn apply(plan: &Plan, outcome: &Outcome, path: &str) -> String {
+/// After `apply` or `promote` (`command`, "Apply" or "Promote") carried
+/// out `plan` from the file at `path`.
+pub fn apply(command: &str, plan: &Plan, outcome: &Outcome, path: &str) -> String {
     match outcome {
-        Outcome::Converged => converged(plan, path),
-        Outcome::Aborted(a) => aborted(plan, a, path),
+        Outcome::Converged => converged(command, plan, path),
+        Outcome::Aborted(a) => aborted(command, plan, a, path),
         Outcome::Moved(m) => moved(m, path),
     }
 }
 
-fn converged(plan: &Plan, path: &str) -> String {
+fn converged(command: &str, plan: &Plan, path: &str) -> String {
     if let Some(color) = paused_at(plan) {
         return format!(
             "\nPaused: {color} is built, healthy and smoke-tested; production is unchanged. `cutover promote {path}` shifts traffic to it, `cutover rollback {path}` abandons it.\n"
@@ -48,7 +49,7 @@ fn converged(plan: &Plan, path: &str) -> String {
         _ => super::held_release(plan)
             .unwrap_or_else(|| "Live state matches the plan file.".to_string()),
     };
-    let mut out = format!("\nApply complete: {headline}\n");
+    let mut out = format!("\n{command} complete: {headline}\n");
     for n in &plan.notes {
         let _ = writeln!(out, "Note: {}", super::note(n));
     }
@@ -66,9 +67,9 @@ pub fn moved(m: &crate::model::outcome::Moved, path: &str) -> String {
     )
 }
 
-fn aborted(plan: &Plan, a: &Abort, path: &str) -> String {
+fn aborted(command: &str, plan: &Plan, a: &Abort, path: &str) -> String {
     let mut out = format!(
-        "\nApply {} at step {}/{} ({}):\n  {}\n",
+        "\n{command} {} at step {}/{} ({}):\n  {}\n",
         if a.cause == Cause::Held {
             "held"
         } else {
@@ -96,6 +97,10 @@ fn aborted(plan: &Plan, a: &Abort, path: &str) -> String {
     }
     let inspect = format!("(`cutover status {path}`)");
     let _ = match &plan.kind {
+        PlanKind::Release { from, to, .. } if a.during_watch && a.rolled_back_to.is_some() && a.active_now == Some(*from) => writeln!(
+            out,
+            "{to} failed during the watch after its promotion (rollout.watch): {from} is the active colour again; {to} is left as it is for inspection {inspect}."
+        ),
         PlanKind::Release { from, to, .. } if a.unread.is_none() && a.active_now != Some(*from) => {
             writeln!(
                 out,

@@ -67,6 +67,10 @@ impl fmt::Display for Reason {
             Reason::BakeAt { weight } => write!(f, "bake at {weight}%"),
             Reason::ResumeBake => f.write_str("resume: observe the step the previous run reached"),
             Reason::PersonPromotes => f.write_str("auto_promote = false: a person promotes"),
+            Reason::WatchAfterPromotion { from } => write!(
+                f,
+                "rollout.watch: a failure sends production back to {from}, which still runs"
+            ),
             Reason::NoLongerRolledBack => {
                 f.write_str("its release is live: it is no longer rolled back")
             }

@@ -64,30 +64,7 @@ pub fn render(plan: &Plan, style: &Style) -> String {
         }
     }
     out.push('\n');
-    let _ = writeln!(out, "Steps:");
-    for (i, s) in plan.steps.iter().enumerate() {
-        let _ = writeln!(
-            out,
-            "  {:>2}. {}",
-            i + 1,
-            describe_action(&plan.app, &s.action)
-        );
-    }
-    let waits: u64 = plan
-        .steps
-        .iter()
-        .map(|s| match &s.action {
-            Action::Bake { secs, .. } | Action::WaitDrain { secs, .. } => *secs,
-            _ => 0,
-        })
-        .sum();
-    if waits > 0 && plan.timeline.is_none() {
-        let _ = writeln!(
-            out,
-            "\nAt least {} of bake and drain time, plus the wait for healthy targets.",
-            format_duration(waits)
-        );
-    }
+    steps(&mut out, plan);
     if let Some(t) = &plan.timeline {
         rollout(&mut out, t);
     }
@@ -101,17 +78,60 @@ pub fn render(plan: &Plan, style: &Style) -> String {
     out
 }
 
+/// The steps apply takes, numbered, and their least time when no rollout
+/// timeline says it.
+fn steps(out: &mut String, plan: &Plan) {
+    let _ = writeln!(out, "Steps:");
+    for (i, s) in plan.steps.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  {:>2}. {}",
+            i + 1,
+            describe_action(&plan.app, &s.action)
+        );
+    }
+    let waits: u64 = plan
+        .steps
+        .iter()
+        .map(|s| match &s.action {
+            Action::Bake { secs, .. }
+            | Action::Watch { secs, .. }
+            | Action::WaitDrain { secs, .. } => *secs,
+            _ => 0,
+        })
+        .sum();
+    if waits > 0 && plan.timeline.is_none() {
+        let _ = writeln!(
+            out,
+            "\nAt least {} of bake and drain time, plus the wait for healthy targets.",
+            format_duration(waits)
+        );
+    }
+}
+
 /// The rollout timeline: each step's weights and bake, then what it means.
 fn rollout(out: &mut String, t: &Timeline) {
     let _ = writeln!(out, "\nRollout {} → {}:", t.from, t.to);
-    let _ = writeln!(out, "   step  production               bake    sessions");
+    // Metric gates may need longer than a bake to judge: each step's
+    // least time then has a column of its own.
+    let least = super::steps_take_longer(t);
+    let _ = writeln!(
+        out,
+        "   step  production               bake    {}sessions",
+        if least { "at least  " } else { "" }
+    );
     for s in &t.steps {
         let _ = writeln!(
             out,
-            "  {:>4}%  {:<24} {:<7} {}",
+            "  {:>4}%  {:<24} {:<7} {}{}",
             s.weight,
             crate::model::format_weights(s.weights),
             format_duration(s.bake_secs),
+            if least {
+                format!("{:<9} ", format_duration(s.min_secs))
+            } else {
+                String::new()
+            },
             super::step_sessions(t, s.weight)
         );
     }

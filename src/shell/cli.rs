@@ -12,8 +12,9 @@ use std::path::PathBuf;
     about = "Declarative blue-green deployments for AWS",
     after_help = "Exit codes (every command):
   0  done: valid, converged, nothing to do, rolled back, paused for promotion
-  1  an error: bad input, a held lock, a refusal, or production left where cutover
-     could not bring it home
+  1  an error: bad input, a held lock, a refusal, a release held at its step (no
+     evidence from a metric gate: production stays at the step's weights), or
+     production left where cutover could not bring it home
   2  changes pending: plan --detailed-exitcode, drift, diff
   3  apply or promote aborted the deployment; production is back on the colour it
      started from (a failed check, a person, or AWS: the message says which)
@@ -79,7 +80,8 @@ pub enum Command {
     /// Converge: build the idle colour, shift, promote, tear down.
     ///
     /// Exit 0 converged (or nothing to do), 3 the deployment was aborted and
-    /// production is back on the colour it started from, 1 any other error.
+    /// production is back on the colour it started from, 1 held at a step
+    /// for lack of evidence, or any other error.
     Apply {
         /// A plan file, or a plan saved with `cutover plan --out`.
         #[arg(value_name = "PLAN|SAVED")]

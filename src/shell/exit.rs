@@ -132,6 +132,7 @@ mod tests {
             home_short: None,
             rollback_error: None,
             after_promotion: false,
+            during_watch: false,
             remembered: None,
         })
     }

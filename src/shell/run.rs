@@ -11,8 +11,11 @@ use anyhow::Result;
 use std::io::IsTerminal;
 use std::path::Path;
 
-/// Executes an approved plan and prints the summary (apply and promote).
+/// Executes an approved plan and prints the summary (`command`: "Apply"
+/// or "Promote").
+#[allow(clippy::too_many_arguments)]
 pub async fn carry_out(
+    command: &str,
     g: &GlobalArgs,
     path: &Path,
     spec: &crate::spec::Spec,
@@ -46,7 +49,7 @@ pub async fn carry_out(
     .await;
     print!(
         "{}",
-        crate::render::outcome::apply(plan, &outcome, &path.display().to_string())
+        crate::render::outcome::apply(command, plan, &outcome, &path.display().to_string())
     );
     Ok(ExitStatus::of_run(plan, &outcome))
 }

@@ -391,6 +391,11 @@ impl Validator<'_> {
             self.health_timeout_fits(&rollout, &tg.health_check, raw.get_ref());
         }
         let teardown = self.teardown(sec.teardown.as_ref());
+        self.watch_fits(
+            &rollout,
+            &teardown,
+            sec.rollout.as_ref().map(|r| r.get_ref()).unwrap_or(&empty),
+        );
         let state_parameter = self.state(
             sec.state.as_ref(),
             app.as_ref().map(|(name, _)| name.as_str()),

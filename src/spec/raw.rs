@@ -303,6 +303,11 @@ pub struct RawRollout {
     /// CloudWatch's two minutes).
     #[schemars(regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
     pub evidence_timeout: Option<Located<String>>,
+    /// Optional: after promotion, keep judging the gates this long while
+    /// the old colour still runs at its capacity ("15m"); a failure rolls
+    /// back to it, exit 3. No longer than `teardown.delay`. Absent: no watch.
+    #[schemars(regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
+    pub watch: Option<Located<String>>,
 }
 
 /// What happens to the old colour after a promotion.

@@ -5,11 +5,12 @@
 use super::duration::parse_duration;
 use super::located::Located;
 use super::raw::RawRollout;
+use super::teardown::TeardownSpec;
 use super::{Validator, MAX_STICKY_SECS};
 use crate::gate::metric::read::{LAG_SECS, PERIOD_SECS};
 use crate::gate::metric::{MetricGate, OnNoEvidence};
 use crate::gate::{Check, CheckKind, RawCheck};
-use crate::model::HealthCheck;
+use crate::model::{HealthCheck, TeardownPolicy};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RolloutSpec {
@@ -26,6 +27,8 @@ pub struct RolloutSpec {
     pub on_no_evidence: OnNoEvidence,
     /// From a step's start; 0 when the plan has no metric gate.
     pub evidence_timeout_secs: u64,
+    /// After promotion, the gates go on being judged this long; 0: no watch.
+    pub watch_secs: u64,
 }
 
 impl RolloutSpec {
@@ -103,6 +106,7 @@ impl Validator<'_> {
             gates,
             on_no_evidence,
             evidence_timeout_secs: 0,
+            watch_secs: self.duration("rollout.watch", r.watch.as_ref(), 0),
         };
         rollout.evidence_timeout_secs = self.evidence_timeout(&rollout, r);
         rollout
@@ -144,6 +148,30 @@ impl Validator<'_> {
             }
             _ => secs,
         }
+    }
+
+    /// The watch ends before the old colour it would roll back to is torn
+    /// down (a kept colour is never torn down).
+    pub(super) fn watch_fits(
+        &mut self,
+        rollout: &RolloutSpec,
+        teardown: &TeardownSpec,
+        r: &RawRollout,
+    ) {
+        let Some(v) = r.watch.as_ref() else { return };
+        if teardown.policy == TeardownPolicy::Keep || rollout.watch_secs <= teardown.delay_secs {
+            return;
+        }
+        // As a plan file writes it ("1h30m"), to copy.
+        let delay = crate::model::format_duration(teardown.delay_secs).replace(' ', "");
+        self.error(
+            v.span(),
+            format!(
+                "`rollout.watch` is {:?}, longer than `teardown.delay` (\"{delay}\"): the old colour would be torn down while the watch may still roll back to it",
+                v.get_ref()
+            ),
+            format!("watch = \"{delay}\" at most, or a longer `teardown.delay`"),
+        );
     }
 
     fn steps(&mut self, steps: &Located<Vec<Located<i64>>>) -> Vec<u32> {

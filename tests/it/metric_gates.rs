@@ -19,7 +19,12 @@ min_requests = 300
 
 /// The scenarios' plan with metric gates (and `extra` in `[rollout]`).
 fn plan(image: &str, rollout_extra: &str, gates: &str) -> String {
-    let base = plan_toml(image, "0s").replace(
+    plan_with(image, "0s", rollout_extra, gates)
+}
+
+/// The same, with the teardown delay as a knob.
+fn plan_with(image: &str, teardown_delay: &str, rollout_extra: &str, gates: &str) -> String {
+    let base = plan_toml(image, teardown_delay).replace(
         "health_timeout = \"10m\"\n",
         &format!("health_timeout = \"10m\"\n{rollout_extra}\n"),
     );
@@ -29,18 +34,23 @@ fn plan(image: &str, rollout_extra: &str, gates: &str) -> String {
 /// Blue live on V1, with `requests_per_minute` of users and V2 failing
 /// `v2_errors` of its requests.
 fn live(requests_per_minute: f64, v2_errors: f64) -> SandboxEnv {
+    live_with(
+        requests_per_minute,
+        ImageTraffic {
+            error_rate: v2_errors,
+            p99_ms: 140.0,
+            after_minutes: None,
+        },
+    )
+}
+
+/// Blue live on V1, with `requests_per_minute` of users and V2 serving as `v2` says.
+fn live_with(requests_per_minute: f64, v2: ImageTraffic) -> SandboxEnv {
     let env = SandboxEnv::new(&plan(V1, "", ""));
     env.edit(|w| {
         w.traffic = Some(Traffic {
             requests_per_minute,
-            images: [(
-                V2.to_string(),
-                ImageTraffic {
-                    error_rate: v2_errors,
-                    p99_ms: 140.0,
-                },
-            )]
-            .into(),
+            images: [(V2.to_string(), v2)].into(),
             ..Traffic::default()
         })
     });
@@ -198,4 +208,38 @@ fn get_metric_data_throttled_30_percent_of_the_time_changes_no_verdict() {
         said.contains("reading the metrics was throttled (Throttling: Rate exceeded"),
         "{said}"
     );
+}
+
+#[test]
+fn a_failure_during_the_watch_after_promotion_sends_production_back() {
+    // V2 serves well through the shift and starts failing 10% of its
+    // requests after 28 minutes of production traffic: during the watch.
+    let env = live_with(
+        6000.0,
+        ImageTraffic {
+            error_rate: 0.10,
+            p99_ms: 140.0,
+            after_minutes: Some(28.0),
+        },
+    );
+    env.set_plan(&plan_with(V2, "30m", "watch = \"15m\"", ERROR_RATE_GATE));
+    let plan = env.run(&["plan"]);
+    plan.expect(0).prints(&[
+        "watch green at 100% for 15m after promotion",
+        "watch: the gates go on for 15m after promotion; a failure sends production back to blue",
+    ]);
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(3).prints(&[
+        "gate failed on green at 100%: metric error_rate",
+        "vs blue's minutes before this step 0.00% of 9,000 requests: FAIL",
+        "Production traffic: rolled back to blue in one call; now 100% blue",
+        "green failed during the watch after its promotion (rollout.watch): blue is the active colour again",
+        "is remembered as rolled back",
+    ]);
+    assert_eq!(env.weights(), home());
+    assert_eq!(env.active().as_deref(), Some("blue"));
+    // Blue kept its capacity through the watch, and a second rollback does
+    // not go back to the release that failed.
+    assert_eq!(env.fleet("blue").map(|f| f.0), Some(2));
+    env.run(&["rollback"]).expect(1);
 }

@@ -153,6 +153,7 @@ fn names(obs: &Observed, s: &Spec) -> Vec<String> {
                 format!("weights {}/{}", weights.blue, weights.green)
             }
             Action::Bake { weight, .. } => format!("bake {weight}"),
+            Action::Watch { color, .. } => format!("watch {color}"),
             Action::Smoke { color, .. } => format!("smoke {color}"),
             Action::Hook { phase, .. } => format!("hook {}", phase.as_str()),
             Action::MarkContractPending { color, .. } => format!("mark {color}"),

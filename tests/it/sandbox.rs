@@ -703,7 +703,7 @@ fn manual_promotion_pauses_until_promote_and_rollback_abandons_a_paused_release(
     let promote = env.run(&["promote"]);
     promote.expect(0);
     assert!(
-        promote.stdout.contains("Apply complete: green is live"),
+        promote.stdout.contains("Promote complete: green is live"),
         "{}",
         promote.stdout
     );

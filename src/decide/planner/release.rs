@@ -216,6 +216,15 @@ fn new_release(b: &mut Builder, active: Color, release: &Release) -> PlanKind {
         );
     }
     scaling_off(b, active, Reason::NoLongerServes);
+    if spec.rollout.watch_secs > 0 {
+        b.then(
+            Action::Watch {
+                color: to,
+                secs: spec.rollout.watch_secs,
+            },
+            Reason::WatchAfterPromotion { from: active },
+        );
+    }
     b.scope = Scope::Teardown;
     teardown::teardown_idle(b, to, true);
     release_kind(b, active, release, resume_at)
@@ -345,6 +354,7 @@ fn timeline(b: &Builder, active: Color, to: Color, awaits_promotion: bool) -> Ti
         weight,
         weights: Weights::split(to, weight),
         bake_secs,
+        min_secs: spec.rollout.step_minimum_secs().max(bake_secs),
     };
     let steps: Vec<TimelineStep> = if awaits_promotion {
         spec.rollout
@@ -375,6 +385,7 @@ fn timeline(b: &Builder, active: Color, to: Color, awaits_promotion: bool) -> Ti
         awaits_promotion,
         session_affinity_secs: spec.rollout.session_affinity_secs,
         stickiness_secs: spec.target_group.attributes.stickiness_secs,
+        watch_secs: spec.rollout.watch_secs,
     }
 }
 

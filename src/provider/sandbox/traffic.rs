@@ -120,12 +120,22 @@ impl World {
     /// unhealthy targets answer nothing worth counting).
     fn serving(&self, arn: &str, traffic: &Traffic) -> Option<(f64, f64)> {
         let tg = self.target_groups.get(arn)?;
+        // Since the group's first minute of production requests.
+        let served_minutes = traffic
+            .minutes
+            .get(arn)
+            .and_then(|m| m.keys().next())
+            .map_or(0.0, |first| (self.now_ms() / 1000 - first) as f64 / 60.0);
         let images: Vec<ImageTraffic> = tg
             .targets
             .iter()
             .filter(|(id, at)| self.health_of(tg, id, **at).state.is_healthy())
             .filter_map(|(id, _)| self.image_of_instance(id))
             .map(|image| traffic.images.get(&image).cloned().unwrap_or_default())
+            .map(|i| match i.after_minutes {
+                Some(after) if served_minutes < after => ImageTraffic::default(),
+                _ => i,
+            })
             .collect();
         if images.is_empty() {
             return None;

@@ -336,6 +336,11 @@ pub struct ImageTraffic {
     /// The 99th percentile response time, milliseconds.
     #[serde(default = "default_p99")]
     pub p99_ms: f64,
+    /// The image serves well (no errors, 100 ms) for its first this many
+    /// minutes of production traffic, and as above after: a leak that
+    /// shows only with time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_minutes: Option<f64>,
 }
 
 fn default_p99() -> f64 {
@@ -347,6 +352,7 @@ impl Default for ImageTraffic {
         ImageTraffic {
             error_rate: 0.0,
             p99_ms: default_p99(),
+            after_minutes: None,
         }
     }
 }

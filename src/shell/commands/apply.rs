@@ -173,7 +173,7 @@ async fn review(
             );
             return Ok(ExitStatus::Error);
         }
-        carry_out(g, path, spec, p, &now, plan, &lock).await
+        carry_out("Apply", g, path, spec, p, &now, plan, &lock).await
     }
     .await;
     lock.release().await;

@@ -59,5 +59,5 @@ async fn locked(
     );
     // The same contract as apply: 3 when the shift was aborted and
     // production is back on the colour it started from.
-    carry_out(g, path, spec, p, &obs, &plan, lock).await
+    carry_out("Promote", g, path, spec, p, &obs, &plan, lock).await
 }

@@ -62,6 +62,10 @@ impl Executor<'_> {
                 self.bake(live, &plan.gates, plan.evidence, *color, *weight, *secs)
                     .await
             }
+            Action::Watch { color, secs } => {
+                self.watch(live, &plan.gates, plan.evidence, *color, *secs)
+                    .await
+            }
             Action::RecordActive { parameter, color } => {
                 self.record_active(live, parameter, *color).await
             }

@@ -8,12 +8,26 @@ use super::wait::WaitStatus;
 use super::{Detail, Executor, StepError};
 use crate::gate::metric::EvidenceRules;
 use crate::gate::{Check, CheckEnv, How};
-use crate::model::Color;
+use crate::model::{Color, Timestamp};
 use crate::shell::checks;
 
 /// How often command, HTTP and alarm gates run during a bake (target health
 /// is checked at every poll).
 const GATE_INTERVAL_SECS: u64 = 10;
+
+/// What a bake or a watch observes: `color` at `weight`% for `secs`.
+pub(super) struct Observe {
+    pub color: Color,
+    pub weight: u32,
+    pub secs: u64,
+    /// The watch after promotion (`rollout.watch`): it ends on time,
+    /// evidence or not (the release was promoted on evidence), and
+    /// silence is no failure.
+    pub watch: bool,
+    /// A relative limit without blue in the same minutes compares with
+    /// blue's minutes before this (provider clock).
+    pub baseline_before: Timestamp,
+}
 
 impl Executor<'_> {
     /// Observe `color` at `weight`% for `secs`: both serving colours keep
@@ -28,10 +42,46 @@ impl Executor<'_> {
         weight: u32,
         secs: u64,
     ) -> Result<Detail, StepError> {
+        let now = self.provider.now();
+        let o = Observe {
+            color,
+            weight,
+            secs,
+            watch: false,
+            baseline_before: now,
+        };
+        self.observe(live, gates, evidence, o).await
+    }
+
+    /// A bake or a watch: the health gate of the colours with traffic at
+    /// every poll, the other gates every [`GATE_INTERVAL_SECS`], the metric
+    /// gates as CloudWatch fills in their windows.
+    pub(super) async fn observe(
+        &self,
+        live: &LiveState,
+        gates: &[Check],
+        evidence: EvidenceRules,
+        o: Observe,
+    ) -> Result<Detail, StepError> {
+        let Observe {
+            color,
+            weight,
+            secs,
+            watch,
+            ..
+        } = o;
         let mut gates_run_at: Option<u64> = None;
-        let mut ev = Evidence::new(gates, evidence, color, weight, self.provider.now());
-        // Metric gates may keep a bake past its time: the loop's naps stay whole.
-        let until = (!ev.any()).then_some(secs);
+        let mut ev = Evidence::new(
+            gates,
+            evidence,
+            color,
+            weight,
+            self.provider.now(),
+            o.baseline_before,
+        );
+        // Metric gates may keep a bake past its time: the loop's naps stay
+        // whole. A watch ends on time.
+        let until = (!ev.any() || watch).then_some(secs);
         self.poll(until, async |elapsed| {
             self.check_weights_unchanged(live).await?;
             // Evidence against the release first: when the new colour fails
@@ -39,7 +89,11 @@ impl Executor<'_> {
             self.check_health_gate(live, color, true, weight).await?;
             let due = gates_run_at.is_none_or(|t| elapsed.saturating_sub(t) >= GATE_INTERVAL_SECS)
                 || elapsed >= secs;
-            if due && gates.iter().any(|g| !matches!(g.kind.how(), How::Traffic(_))) {
+            if due
+                && gates
+                    .iter()
+                    .any(|g| !matches!(g.kind.how(), How::Traffic(_)))
+            {
                 self.run_checks(live, color, Some(weight), gates, "gate")
                     .await?;
                 gates_run_at = Some(elapsed);
@@ -49,24 +103,13 @@ impl Executor<'_> {
             if live.weights.is_some_and(|w| w.get(old) > 0) {
                 self.check_health_gate(live, old, false, weight).await?;
             }
-            if let Some(silence) = ev.out_of_time(self.provider.now()) {
+            if let (false, Some(silence)) = (watch, ev.out_of_time(self.provider.now())) {
                 return Err(silence);
             }
             let baked = elapsed.min(secs);
-            let status = WaitStatus::waiting(
-                baked,
-                secs,
-                match (ev.any(), elapsed >= secs) {
-                    (false, _) => format!("{color} at {weight}%: {baked}s of {secs}s, gates passing"),
-                    (true, false) => format!("{color} at {weight}%: {baked}s of {secs}s; {}", ev.said),
-                    (true, true) => format!(
-                        "{color} at {weight}%: baked {secs}s, waiting for every metric gate to judge a window; {}",
-                        ev.said
-                    ),
-                },
-            );
-            Ok(if elapsed >= secs && ev.complete() {
-                status.then(ev.any().then(|| "every metric gate judged a window: pass".to_string()))
+            let status = WaitStatus::waiting(baked, secs, progress(&o, &ev, baked, elapsed));
+            Ok(if elapsed >= secs && (watch || ev.complete()) {
+                status.then(ev.any().then(|| ev.verdict(watch)))
             } else {
                 status
             })
@@ -162,5 +205,25 @@ impl Executor<'_> {
         self.run_checks(live, color, None, list, "smoke test")
             .await?;
         Ok(Some(format!("{} passed", list.len())))
+    }
+}
+
+/// The progress line of a bake or a watch.
+fn progress(o: &Observe, ev: &Evidence<'_>, baked: u64, elapsed: u64) -> String {
+    let (color, weight, secs) = (o.color, o.weight, o.secs);
+    match (ev.any(), o.watch, elapsed >= o.secs) {
+        (false, false, _) => format!("{color} at {weight}%: {baked}s of {secs}s, gates passing"),
+        (false, true, _) => {
+            format!("watching {color} after promotion: {baked}s of {secs}s, gates passing")
+        }
+        (true, true, _) => format!(
+            "watching {color} after promotion: {baked}s of {secs}s; {}",
+            ev.said
+        ),
+        (true, false, false) => format!("{color} at {weight}%: {baked}s of {secs}s; {}", ev.said),
+        (true, false, true) => format!(
+            "{color} at {weight}%: baked {secs}s, waiting for every metric gate to judge a window; {}",
+            ev.said
+        ),
     }
 }

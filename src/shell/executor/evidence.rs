@@ -26,6 +26,9 @@ pub(super) struct Evidence<'g> {
     weight: u32,
     /// When the step's weights were in place (the bake began).
     started: Timestamp,
+    /// Blue's minutes before this stand in when it has none in the same
+    /// minutes (at 100%, and during the watch).
+    baseline_before: Timestamp,
     read_at: Option<Timestamp>,
     /// The last read's words, for the progress line.
     pub said: String,
@@ -47,6 +50,7 @@ impl<'g> Evidence<'g> {
         color: Color,
         weight: u32,
         started: Timestamp,
+        baseline_before: Timestamp,
     ) -> Evidence<'g> {
         let gates = gates
             .iter()
@@ -71,7 +75,24 @@ impl<'g> Evidence<'g> {
             color,
             weight,
             started,
+            baseline_before,
             read_at: None,
+        }
+    }
+
+    /// What the metric gates came to, when the bake or watch ends.
+    pub fn verdict(&self, watch: bool) -> String {
+        if !watch {
+            return "every metric gate judged a window: pass".to_string();
+        }
+        let judged = self.gates.iter().filter(|g| g.passed).count();
+        match judged {
+            0 => "no metric gate had evidence during the watch; nothing failed".to_string(),
+            n if n == self.gates.len() => "every metric gate passed during the watch".to_string(),
+            n => format!(
+                "{n} of {} metric gates had evidence during the watch and passed; nothing failed",
+                self.gates.len()
+            ),
         }
     }
 
@@ -283,7 +304,7 @@ impl Evidence<'_> {
                 .flatten()
                 .collect(),
             percentiles,
-            start: read::minute_of(self.started) - longest.unwrap_or(0),
+            start: read::minute_of(self.started.min(self.baseline_before)) - longest.unwrap_or(0),
             end: until,
         };
         Ok((q, green, blue))
@@ -327,7 +348,7 @@ impl Evidence<'_> {
         until: Timestamp,
     ) -> Result<Vec<String>, StepError> {
         let first = self.first_minute();
-        let before = read::minute_of(self.started);
+        let before = read::minute_of(self.baseline_before);
         let mut lines = Vec::new();
         let mut said = Vec::new();
         for g in &mut self.gates {

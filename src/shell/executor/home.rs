@@ -27,7 +27,7 @@ impl Executor<'_> {
         let mut abort = Abort {
             step: failed.step,
             total: failed.total,
-            what: failed.what,
+            what: failed.what.clone(),
             cause: failed.error.cause(),
             error: failed.error.to_string(),
             weights_now: live.weights,
@@ -38,17 +38,23 @@ impl Executor<'_> {
             home_short: None,
             rollback_error: None,
             after_promotion: failed.promoted,
+            during_watch: false,
             remembered: None,
         };
         // After promotion nothing moves; after a preemption the run that
         // took the lock over owns the listener and the release's fate; after
         // a foreign change a person is at work: hands off.
         // A held release stays at its step: nothing moves.
-        let hands_off = failed.promoted
+        // A verdict during the watch after promotion (`rollout.watch`)
+        // sends production back all the same.
+        let back = failed.watching && abort.cause == Cause::Verdict;
+        let hands_off = (failed.promoted && !back)
             || matches!(abort.cause, Cause::Preempted | Cause::Foreign | Cause::Held);
         // The way home gets every call's full attempts, budget or not.
         if abort.cause == Cause::OldColor {
             crate::provider::home(self.off_a_failed_old_colour(plan, live, &mut abort)).await;
+        } else if back {
+            crate::provider::home(self.back_from_watch(plan, live, &mut abort)).await;
         } else if !hands_off {
             crate::provider::home(self.go_home(plan, live, &mut abort)).await;
         }
@@ -56,7 +62,41 @@ impl Executor<'_> {
         // remembered: an AWS error, a refused mutation, a mistake in the
         // plan or the old colour failing say nothing about the release,
         // and the next apply tries it again.
-        let verdict = matches!(abort.cause, Cause::Verdict | Cause::Interrupted);
+        self.remember(plan, live, &failed, back, hands_off, &mut abort)
+            .await;
+        // A rollback whose flip failed: its tag may have gone out with it.
+        if abort.remembered.is_none() {
+            abort.remembered = live.tagged_with_flip.clone();
+        }
+        let settle = !matches!(abort.cause, Cause::Preempted | Cause::Foreign);
+        match self.truth(live, settle).await {
+            Ok((weights, active)) => {
+                abort.weights_now = weights;
+                abort.active_now = active;
+            }
+            Err(e) => {
+                abort.weights_now = None;
+                abort.active_now = None;
+                abort.unread = Some(e.to_string());
+            }
+        }
+        abort
+    }
+
+    /// Marks the release rolled back after a verdict on it, or held.
+    async fn remember(
+        &self,
+        plan: &Plan,
+        live: &LiveState,
+        failed: &Failed,
+        back: bool,
+        hands_off: bool,
+        abort: &mut Abort,
+    ) {
+        // After a watch, only a release production left is remembered: one
+        // still live and active is not marked as rolled back.
+        let verdict = matches!(abort.cause, Cause::Verdict | Cause::Interrupted)
+            && (!back || abort.rolled_back_to.is_some());
         if let (PlanKind::Release { to, release, .. }, true, false) =
             (&plan.kind, verdict, hands_off)
         {
@@ -79,23 +119,6 @@ impl Executor<'_> {
             self.mark_held(live, *to, &release.fingerprint, &failed.error)
                 .await;
         }
-        // A rollback whose flip failed: its tag may have gone out with it.
-        if abort.remembered.is_none() {
-            abort.remembered = live.tagged_with_flip.clone();
-        }
-        let settle = !matches!(abort.cause, Cause::Preempted | Cause::Foreign);
-        match self.truth(live, settle).await {
-            Ok((weights, active)) => {
-                abort.weights_now = weights;
-                abort.active_now = active;
-            }
-            Err(e) => {
-                abort.weights_now = None;
-                abort.active_now = None;
-                abort.unread = Some(e.to_string());
-            }
-        }
-        abort
     }
 
     /// Production all on the plan's `rollback_to`, and the active colour
@@ -183,6 +206,34 @@ impl Executor<'_> {
         live: &mut LiveState,
         to: Color,
     ) -> Result<Option<(u32, u32)>, RestoreError> {
+        let (healthy, wanted) = self.home_healthy(live, to).await?;
+        let interrupted = || self.interrupt.as_ref().is_some_and(|i| i.is_set());
+        // After a signal a kill may follow: the write gets a deadline then;
+        // otherwise the SDK's retries and the read-back take what they need.
+        let write = self.send_all(live, to);
+        let sent = if interrupted() {
+            tokio::time::timeout(FLIP_DEADLINE, write)
+                .await
+                .map_err(|_| RestoreError::Deadline(FLIP_DEADLINE.as_secs()))?
+        } else {
+            write.await
+        };
+        sent.map_err(|e| match e {
+            StepError::Preempted { by } => RestoreError::Preempted(by),
+            StepError::Provider(e) => RestoreError::Provider(e),
+            e => RestoreError::Missing(e.to_string()),
+        })?;
+        Ok((healthy < wanted).then_some((healthy, wanted)))
+    }
+
+    /// `to` can take production back: all `wanted` targets healthy, or,
+    /// after waiting up to the health timeout for Auto Scaling to replace
+    /// the rest, at least one. (healthy, wanted).
+    pub(super) async fn home_healthy(
+        &self,
+        live: &LiveState,
+        to: Color,
+    ) -> Result<(u32, u32), RestoreError> {
         let missing = |e: StepError| RestoreError::Missing(e.to_string());
         let tg = live.tg(to).map_err(missing)?;
         let wanted = self.wanted(live, to);
@@ -214,22 +265,7 @@ impl Executor<'_> {
                 waited_secs: self.health_timeout_secs,
             });
         }
-        // After a signal a kill may follow: the write gets a deadline then;
-        // otherwise the SDK's retries and the read-back take what they need.
-        let write = self.send_all(live, to);
-        let sent = if interrupted() {
-            tokio::time::timeout(FLIP_DEADLINE, write)
-                .await
-                .map_err(|_| RestoreError::Deadline(FLIP_DEADLINE.as_secs()))?
-        } else {
-            write.await
-        };
-        sent.map_err(|e| match e {
-            StepError::Preempted { by } => RestoreError::Preempted(by),
-            StepError::Provider(e) => RestoreError::Provider(e),
-            e => RestoreError::Missing(e.to_string()),
-        })?;
-        Ok((healthy < wanted).then_some((healthy, wanted)))
+        Ok((healthy, wanted))
     }
 
     /// All production on `to` in one listener update, with session affinity

@@ -16,7 +16,8 @@
 //!   active colour, the promotion record), `flip.rs` (a rollback's flip),
 //!   `bake.rs` (bakes, smoke tests, gates; `evidence.rs` the metric
 //!   gates), `teardown.rs`, `hooks.rs`;
-//! - `home.rs`: the way home after a failed step;
+//! - `home.rs`: the way home after a failed step; `watch.rs`: the watch
+//!   after promotion and its way back;
 //! - `wait.rs`: the one poll loop; `guard.rs`: what can stop a run;
 //! - `confirm.rs`: writes whose answer may be lost, reads that may lag;
 //! - `live_state.rs`: what a run knows of live resources; `error.rs`: how a
@@ -38,6 +39,7 @@ mod release;
 mod teardown;
 mod traffic;
 mod wait;
+mod watch;
 
 pub use error::{RestoreError, StepError};
 pub use guard::{Guard, Interrupt};
@@ -116,6 +118,7 @@ impl Executor<'_> {
                         what,
                         error,
                         promoted,
+                        watching: matches!(step.action, Action::Watch { .. }),
                     };
                     return Outcome::Aborted(self.abort(plan, &mut live, failed).await);
                 }
@@ -208,6 +211,8 @@ struct Failed {
     what: String,
     error: StepError,
     promoted: bool,
+    /// It failed during the watch after promotion (`rollout.watch`).
+    watching: bool,
 }
 
 /// Test hook for crash recovery: `CUTOVER_CRASH_AFTER_STEP=N` aborts the
