@@ -2,12 +2,15 @@
 //!
 //! Credentials and region come from the aws-config chain (`--region`,
 //! `--profile`, the environment); `AWS_ENDPOINT_URL` or `--endpoint-url`
-//! point it at any AWS-compatible endpoint (moto in the tests). Observing an
-//! app takes two rounds of concurrent describe calls. Where AWS (or moto) is
-//! not idempotent, cutover looks before it creates: the planner only asks
-//! for what the snapshot showed missing.
+//! point it at any AWS-compatible endpoint (moto in the tests), and a
+//! service's own `AWS_ENDPOINT_URL_<SERVICE>` sends that service elsewhere
+//! (`endpoints.rs`). Observing an app takes two rounds of concurrent
+//! describe calls. Where AWS (or moto) is not idempotent, cutover looks
+//! before it creates: the planner only asks for what the snapshot showed
+//! missing.
 
 mod convert;
+mod endpoints;
 mod errors;
 mod fleets;
 mod gates;
@@ -87,10 +90,11 @@ impl Aws {
         if let Some(p) = &opts.profile {
             loader = loader.profile_name(p);
         }
-        if let Some(u) = &opts.endpoint_url {
-            loader = loader.endpoint_url(u);
-        }
-        Ok(loader.load().await)
+        let conf = loader.load().await;
+        Ok(match &opts.endpoint_url {
+            Some(u) => endpoints::shared(conf, u),
+            None => conf,
+        })
     }
 
     /// Each service's client on `conf`.
