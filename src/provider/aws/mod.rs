@@ -9,6 +9,7 @@
 //! before it creates: the planner only asks for what the snapshot showed
 //! missing.
 
+pub mod clock;
 mod convert;
 mod endpoints;
 mod errors;
@@ -71,6 +72,8 @@ pub struct Aws {
     /// The region's target groups, as the last observation of many apps
     /// listed them, for `list_managed` right after.
     listed: Mutex<Option<observe::Listed>>,
+    /// The system clock (a test build's may be compressed: `clock.rs`).
+    clock: clock::Clock,
 }
 
 impl Aws {
@@ -130,14 +133,12 @@ impl Aws {
             kept_actions: Mutex::new(BTreeMap::new()),
             total_calls: AtomicU64::new(0),
             listed: Mutex::new(None),
+            clock: clock::Clock::from_env(),
         }
     }
 
     fn now_secs(&self) -> Timestamp {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0)
+        self.clock.now_secs()
     }
 
     fn count(&self, op: &'static str) {
@@ -394,7 +395,7 @@ impl Provider for Aws {
     }
 
     async fn sleep(&self, d: Duration) {
-        tokio::time::sleep(d).await
+        tokio::time::sleep(self.clock.wall(d)).await
     }
 
     fn poll_interval(&self) -> Duration {
