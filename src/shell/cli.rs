@@ -32,7 +32,8 @@ pub struct GlobalArgs {
     /// Use the embedded simulated cloud, persisted in FILE, instead of AWS.
     #[arg(long, global = true, value_name = "FILE")]
     pub sandbox: Option<PathBuf>,
-    /// Send AWS API calls to this endpoint (e.g. a local moto server).
+    /// Send AWS API calls to this endpoint (e.g. a local moto server); a
+    /// service's own AWS_ENDPOINT_URL_<SERVICE> still sends it elsewhere.
     #[arg(long, global = true, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// AWS region (else the plan's app.region, else the AWS config chain).

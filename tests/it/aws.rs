@@ -14,6 +14,7 @@ mod faults;
 const OUTAGE_WINDOW: Duration = Duration::from_secs(30);
 mod launch;
 mod listeners;
+mod metric_gates;
 mod preflight;
 mod scaling;
 mod sessions;
@@ -24,7 +25,7 @@ struct Aws {
     subnets: Vec<String>,
     sg: String,
     /// More environment for every cutover run (never the test's own).
-    env: std::cell::RefCell<Vec<(&'static str, &'static str)>>,
+    env: std::cell::RefCell<Vec<(&'static str, String)>>,
     /// Fault rules in force during cutover's runs only: the test's own
     /// reads in between see AWS on a good day.
     faults_in_runs: std::cell::RefCell<Option<serde_json::Value>>,
@@ -50,8 +51,8 @@ impl Aws {
     }
 
     /// `key=value` in the environment of every later cutover run.
-    fn set_env(&self, key: &'static str, value: &'static str) {
-        self.env.borrow_mut().push((key, value));
+    fn set_env(&self, key: &'static str, value: impl Into<String>) {
+        self.env.borrow_mut().push((key, value.into()));
     }
 
     /// `rules` in force during every later cutover run (an empty list: none).
@@ -146,7 +147,9 @@ impl Aws {
         if let Some(rules) = &faults {
             self.moto.faults(rules.clone());
         }
-        let run = self.moto.cutover_env(&all, &self.env.borrow());
+        let env = self.env.borrow();
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let run = self.moto.cutover_env(&all, &env);
         if faults.is_some() {
             self.moto.faults(serde_json::json!([]));
         }

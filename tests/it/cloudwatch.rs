@@ -6,12 +6,11 @@
 //! asked. (No SDK test features: the tests build the SDK exactly as `cargo
 //! run` does.)
 //!
-//! The wire, as Smithy RPC v2 CBOR has it: each request is a POST to
-//! `/service/{service}/operation/{operation}` with a CBOR body; timestamps
-//! are CBOR tag 1 (epoch seconds); an error is a non-2xx answer whose CBOR
-//! map holds `__type` (the error's shape id, "namespace#Name") and a
-//! message. CloudWatch is also awsQueryCompatible: its error answers carry
-//! `x-amzn-query-error: Code;Sender`, whose code the SDK reports.
+//! The wire is `wire.rs`'s; `traffic.rs` is the endpoint the moto tests
+//! use, whose metrics come from a traffic model over moto's live state.
+
+pub mod traffic;
+pub mod wire;
 
 use aws_sdk_cloudwatch::config::retry::RetryConfig;
 use aws_sdk_cloudwatch::config::{BehaviorVersion, Credentials, Region};
@@ -20,75 +19,15 @@ use cutover::gate::metric::read::{queries, MetricQuery};
 use cutover::model::observed::AlarmState;
 use cutover::provider::aws::{alarm_state, metric_data};
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use wire::{field, map, seconds, text, timestamp, Answer};
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// One canned answer: a success or an error, in CBOR.
-enum Answer {
-    Ok(Value),
-    Error {
-        status: u16,
-        /// Extra headers, e.g. CloudWatch's `x-amzn-query-error`.
-        headers: Vec<(&'static str, String)>,
-        body: Value,
-    },
-}
-
-impl Answer {
-    /// A success written as JSON (no timestamps: JSON cannot carry tags).
-    fn json(v: serde_json::Value) -> Answer {
-        Answer::Ok(Value::serialized(&v).unwrap())
-    }
-
-    /// CloudWatch throttling the call, as rpc-v2-cbor carries it: a 400
-    /// whose body's `__type` names the error (the SDK keeps what follows
-    /// the `#`).
-    fn throttled() -> Answer {
-        Answer::Error {
-            status: 400,
-            headers: vec![],
-            body: map(vec![
-                (
-                    "__type",
-                    text("com.amazon.coral.availability#ThrottlingException"),
-                ),
-                ("message", text("Rate exceeded")),
-            ]),
-        }
-    }
-
-    fn head(&self, length: usize) -> String {
-        let (status, extra) = match self {
-            Answer::Ok(_) => ("200 OK".to_string(), String::new()),
-            Answer::Error {
-                status, headers, ..
-            } => (
-                format!("{status} Error"),
-                headers
-                    .iter()
-                    .map(|(k, v)| format!("{k}: {v}\r\n"))
-                    .collect(),
-            ),
-        };
-        format!(
-            "HTTP/1.1 {status}\r\nsmithy-protocol: rpc-v2-cbor\r\ncontent-type: application/cbor\r\n{extra}content-length: {length}\r\n\r\n"
-        )
-    }
-
-    fn body(&self) -> &Value {
-        match self {
-            Answer::Ok(body) | Answer::Error { body, .. } => body,
-        }
-    }
 }
 
 /// A CloudWatch endpoint that answers each request with the next answer
@@ -101,32 +40,18 @@ struct CloudWatch {
 
 impl CloudWatch {
     fn answering(answers: Vec<(&'static str, Answer)>) -> CloudWatch {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let endpoint = format!("http://{}", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = requests.clone();
-        std::thread::spawn(move || {
-            let mut answers: VecDeque<(&str, Answer)> = answers.into();
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { return };
-                // One connection may carry several requests (keep-alive).
-                let mut reader = BufReader::new(stream);
-                while let Some((operation, body)) = read_request(&mut reader) {
-                    let request = ciborium::from_reader(body.as_slice()).unwrap();
-                    seen.lock().unwrap().push((operation.clone(), request));
-                    let answer = answers
-                        .iter()
-                        .position(|(op, _)| *op == operation)
-                        .and_then(|at| answers.remove(at))
-                        .map(|(_, a)| a)
-                        .unwrap_or_else(|| Answer::json(serde_json::json!({})));
-                    let mut cbor = Vec::new();
-                    ciborium::into_writer(answer.body(), &mut cbor).unwrap();
-                    let out = reader.get_mut();
-                    out.write_all(answer.head(cbor.len()).as_bytes()).unwrap();
-                    out.write_all(&cbor).unwrap();
-                }
-            }
+        let answers: Mutex<VecDeque<(&str, Answer)>> = Mutex::new(answers.into());
+        let endpoint = wire::serve(move |operation, request| {
+            seen.lock().unwrap().push((operation.to_string(), request));
+            let mut answers = answers.lock().unwrap();
+            answers
+                .iter()
+                .position(|(op, _)| *op == operation)
+                .and_then(|at| answers.remove(at))
+                .map(|(_, a)| a)
+                .unwrap_or_else(|| Answer::json(serde_json::json!({})))
         });
         // The SDK's retries, as cutover's clients have them (retry.rs),
         // with millisecond waits: a test never sleeps for real.
@@ -181,69 +106,6 @@ impl CloudWatch {
                     .collect()
             })
             .collect()
-    }
-}
-
-/// The operation and body of the next HTTP request on `reader`; `None` at
-/// its end. The SDK posts to `/service/{service}/operation/{operation}`.
-fn read_request(reader: &mut BufReader<std::net::TcpStream>) -> Option<(String, Vec<u8>)> {
-    let mut request_line = String::new();
-    if reader.read_line(&mut request_line).ok()? == 0 {
-        return None;
-    }
-    let path = request_line.split_whitespace().nth(1)?;
-    let operation = path.rsplit_once("/operation/")?.1.to_string();
-    let mut length = 0;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().ok()?;
-            }
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).ok()?;
-    Some((operation, body))
-}
-
-fn text(s: &str) -> Value {
-    Value::Text(s.to_string())
-}
-
-fn map(pairs: Vec<(&str, Value)>) -> Value {
-    Value::Map(pairs.into_iter().map(|(k, v)| (text(k), v)).collect())
-}
-
-/// A timestamp as rpc-v2-cbor writes it: tag 1, epoch seconds.
-fn timestamp(secs: i64) -> Value {
-    Value::Tag(1, Box::new(Value::Float(secs as f64)))
-}
-
-/// The member `name` of a CBOR map.
-fn field<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
-    v.as_map()?
-        .iter()
-        .find(|(k, _)| k.as_text() == Some(name))
-        .map(|(_, v)| v)
-}
-
-/// The epoch seconds of a tag-1 timestamp (int or float).
-fn seconds(v: &Value) -> Option<f64> {
-    match v {
-        Value::Tag(1, inner) => match inner.as_ref() {
-            Value::Float(f) => Some(*f),
-            Value::Integer(i) => Some(i128::from(*i) as f64),
-            _ => None,
-        },
-        _ => None,
     }
 }
 
@@ -488,17 +350,7 @@ fn cloudwatch_throttling_is_retried_and_then_answers() {
 #[test]
 fn cloudwatch_throttling_that_persists_is_a_throttled_error() {
     // As CloudWatch sends it: the query-compatible code in a header too.
-    let throttled = || Answer::Error {
-        status: 400,
-        headers: vec![("x-amzn-query-error", "Throttling;Sender".into())],
-        body: map(vec![
-            (
-                "__type",
-                text("com.amazon.coral.availability#ThrottlingException"),
-            ),
-            ("message", text("Rate exceeded")),
-        ]),
-    };
+    let throttled = || Answer::throttled().with_header("x-amzn-query-error", "Throttling;Sender");
     let cw = CloudWatch::answering(vec![
         ("GetMetricData", throttled()),
         ("GetMetricData", throttled()),
@@ -542,20 +394,11 @@ fn cloudwatch_forbidden_query_is_a_denial_saying_what_to_grant() {
 fn cloudwatch_denying_the_call_says_what_to_grant() {
     let cw = CloudWatch::answering(vec![(
         "GetMetricData",
-        Answer::Error {
-            status: 400,
-            headers: vec![("x-amzn-query-error", "AccessDenied;Sender".into())],
-            body: map(vec![
-                (
-                    "__type",
-                    text("com.amazon.coral.service#AccessDeniedException"),
-                ),
-                (
-                    "message",
-                    text("User is not authorized to perform: cloudwatch:GetMetricData"),
-                ),
-            ]),
-        },
+        Answer::error(
+            "com.amazon.coral.service#AccessDeniedException",
+            "User is not authorized to perform: cloudwatch:GetMetricData",
+        )
+        .with_header("x-amzn-query-error", "AccessDenied;Sender"),
     )]);
     let err = rt()
         .block_on(metric_data(&cw.client, &query()))

@@ -116,21 +116,25 @@ pub fn aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// The SDK's configuration for the test's own calls to a server at `endpoint`.
+pub async fn sdk_config(endpoint: &str) -> aws_types::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_ssm::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .load()
+        .await
+}
+
 impl Moto {
     /// A server that acts like AWS in the ways `like` asks for.
     pub fn start_with(like: Like) -> Moto {
         let (child, port) = support_server(&like);
         let endpoint = format!("http://127.0.0.1:{port}");
         let rt = tokio::runtime::Runtime::new().unwrap();
-        let conf = rt.block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .endpoint_url(&endpoint)
-                .region(aws_config::Region::new("us-east-1"))
-                .credentials_provider(aws_sdk_ssm::config::Credentials::new(
-                    "testing", "testing", None, None, "test",
-                ))
-                .load(),
-        );
+        let conf = rt.block_on(sdk_config(&endpoint));
         Moto {
             child,
             endpoint,

@@ -2,12 +2,16 @@
 //!
 //! Credentials and region come from the aws-config chain (`--region`,
 //! `--profile`, the environment); `AWS_ENDPOINT_URL` or `--endpoint-url`
-//! point it at any AWS-compatible endpoint (moto in the tests). Observing an
-//! app takes two rounds of concurrent describe calls. Where AWS (or moto) is
-//! not idempotent, cutover looks before it creates: the planner only asks
-//! for what the snapshot showed missing.
+//! point it at any AWS-compatible endpoint (moto in the tests), and a
+//! service's own `AWS_ENDPOINT_URL_<SERVICE>` sends that service elsewhere
+//! (`endpoints.rs`). Observing an app takes two rounds of concurrent
+//! describe calls. Where AWS (or moto) is not idempotent, cutover looks
+//! before it creates: the planner only asks for what the snapshot showed
+//! missing.
 
+pub mod clock;
 mod convert;
+mod endpoints;
 mod errors;
 mod fleets;
 mod gates;
@@ -68,6 +72,8 @@ pub struct Aws {
     /// The region's target groups, as the last observation of many apps
     /// listed them, for `list_managed` right after.
     listed: Mutex<Option<observe::Listed>>,
+    /// The system clock (a test build's may be compressed: `clock.rs`).
+    clock: clock::Clock,
 }
 
 impl Aws {
@@ -87,10 +93,11 @@ impl Aws {
         if let Some(p) = &opts.profile {
             loader = loader.profile_name(p);
         }
-        if let Some(u) = &opts.endpoint_url {
-            loader = loader.endpoint_url(u);
-        }
-        Ok(loader.load().await)
+        let conf = loader.load().await;
+        Ok(match &opts.endpoint_url {
+            Some(u) => endpoints::shared(conf, u),
+            None => conf,
+        })
     }
 
     /// Each service's client on `conf`.
@@ -126,14 +133,12 @@ impl Aws {
             kept_actions: Mutex::new(BTreeMap::new()),
             total_calls: AtomicU64::new(0),
             listed: Mutex::new(None),
+            clock: clock::Clock::from_env(),
         }
     }
 
     fn now_secs(&self) -> Timestamp {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs() as i64)
-            .unwrap_or(0)
+        self.clock.now_secs()
     }
 
     fn count(&self, op: &'static str) {
@@ -390,7 +395,7 @@ impl Provider for Aws {
     }
 
     async fn sleep(&self, d: Duration) {
-        tokio::time::sleep(d).await
+        tokio::time::sleep(self.clock.wall(d)).await
     }
 
     fn poll_interval(&self) -> Duration {

@@ -1,0 +1,132 @@
+//! Metric gates through the real SDK: moto for the load balancer, the
+//! fleets and the parameters, and the tests' CloudWatch endpoint
+//! (`cloudwatch/traffic.rs`) for the numbers, which it derives from users'
+//! traffic through the weights and instances moto holds: what the test
+//! sees is what cutover's own writes caused. A minute lasts half a second
+//! (`CUTOVER_TEST_MINUTE_MS`, a switch of the test build), and moto's AWS
+//! durations are compressed by the same factor, so a rollout of minutes
+//! takes seconds. The SDK finds CloudWatch through
+//! `AWS_ENDPOINT_URL_CLOUDWATCH`, as a user's would.
+
+use super::Aws;
+use crate::cloudwatch::traffic::{Image, MetricsOverMoto, Model};
+use crate::moto::Like;
+use crate::scenario::{V1, V2};
+use cutover::provider::aws::clock::{Clock, EPOCH_MS_ENV, MINUTE_MS_ENV};
+
+/// One minute of the provider's (and moto's) time, in wall milliseconds.
+const MINUTE_MS: u64 = 500;
+
+/// Datapoints a GetMetricData page holds (AWS: 100,800): low, so that
+/// every poll's answer comes in pages.
+const PAGE: usize = 4;
+
+const ERROR_RATE_GATE: &str = r#"[[rollout.gates]]
+metric = "error_rate"
+max = "1%"
+max_above_baseline = "0.5%"
+min_requests = 300
+"#;
+
+/// moto and its CloudWatch, on one compressed clock, with 6,000 requests
+/// a minute on the production listener and each image serving as
+/// `images` says; blue live on V1.
+fn live(images: &[(&str, f64)]) -> (Aws, MetricsOverMoto) {
+    let aws = Aws::like(Like {
+        time_scale: MINUTE_MS as f64 / 60_000.0,
+        ..Like::default()
+    });
+    let epoch = Clock::system().now_ms();
+    let model = Model {
+        load_balancer: "shop-alb".into(),
+        port: 80,
+        requests_per_minute: 6000.0,
+        images: images
+            .iter()
+            .map(|(ami, error_rate)| {
+                let serves = Image {
+                    error_rate: *error_rate,
+                    p99_ms: 140.0,
+                };
+                (ami.to_string(), serves)
+            })
+            .collect(),
+    };
+    let cloudwatch = MetricsOverMoto::start(
+        &aws.moto.endpoint,
+        model,
+        Clock::compressed(epoch, MINUTE_MS),
+        PAGE,
+    );
+    aws.set_env("AWS_ENDPOINT_URL_CLOUDWATCH", &cloudwatch.endpoint);
+    aws.set_env(MINUTE_MS_ENV, MINUTE_MS.to_string());
+    aws.set_env(EPOCH_MS_ENV, epoch.to_string());
+    plan(&aws, V1);
+    aws.run(&["apply", "--auto-approve"]).expect(0);
+    (aws, cloudwatch)
+}
+
+/// The scenarios' plan on `image` with the error-rate gate, a one-minute
+/// bake, a health timeout of provider minutes, and blue kept an hour.
+fn plan(aws: &Aws, image: &str) {
+    aws.plan(
+        image,
+        "1h",
+        &[
+            ("bake = \"1s\"", "bake = \"1m\""),
+            ("health_timeout = \"20s\"", "health_timeout = \"10m\""),
+            ("[teardown]", &format!("{ERROR_RATE_GATE}\n[teardown]")),
+        ],
+    );
+}
+
+#[test]
+fn aws_a_release_failing_5_percent_of_requests_is_rolled_back_at_10_percent_with_its_numbers() {
+    let (aws, cloudwatch) = live(&[(V2, 0.05)]);
+    let blue = (aws.instances("blue"), aws.fleet("blue"));
+    plan(&aws, V2);
+    // `--endpoint-url` names moto for every service; CloudWatch's own
+    // variable still sends CloudWatch to its endpoint.
+    let endpoint = aws.moto.endpoint.clone();
+    let run = aws.run(&["apply", "--auto-approve", "--endpoint-url", &endpoint]);
+    run.expect(3).prints(&[
+        "gate failed on green at 10%: metric error_rate",
+        "green 5.00% of 1,800 requests",
+        "vs blue 0.00% of 16,200 requests",
+        "is remembered as rolled back",
+    ]);
+    assert_eq!(aws.weights(80), (100, 0), "production is home");
+    assert_eq!(aws.active(), "blue");
+    assert_eq!(
+        (aws.instances("blue"), aws.fleet("blue")),
+        blue,
+        "blue's fleet untouched: the same instances, capacity and version"
+    );
+    let (calls, pages) = cloudwatch.calls();
+    assert!(
+        pages > 0,
+        "{calls} GetMetricData calls, none for a next page"
+    );
+}
+
+#[test]
+fn aws_a_good_release_is_promoted_on_the_evidence_of_its_traffic() {
+    let (aws, cloudwatch) = live(&[(V1, 0.001), (V2, 0.001)]);
+    plan(&aws, V2);
+    let run = aws.run(&["apply", "--auto-approve"]);
+    run.expect(0);
+    assert_eq!(aws.active(), "green");
+    assert_eq!(aws.weights(80), (0, 100));
+    // Each step was judged on green's own requests at its weight.
+    run.shows(&[
+        "green 0.17% of 1,800 requests vs blue 0.09% of 16,200 requests: pass",
+        "green 0.10% of 9,000 requests vs blue 0.10% of 9,000 requests: pass",
+        // At 100% blue serves nothing: its minutes at 50% stand in.
+        "green 0.10% of 18,000 requests vs blue's minutes before this step",
+    ]);
+    let (calls, pages) = cloudwatch.calls();
+    assert!(
+        pages > 0,
+        "{calls} GetMetricData calls, none for a next page"
+    );
+}
