@@ -25,10 +25,12 @@ latency() {
 }
 
 # apps N STEM: N load balancers and plans (STEM0.toml …) for apps named
-# app0 … from plans/demo.toml, with no bake and teardown after DELAY.
+# app0 … from plans/demo.toml, with no bake, no metric gates (moto has no
+# CloudWatch metrics; benches/metric.sh measures them on the sandbox) and
+# teardown after DELAY.
 apps() {
   "$PY" - "$WORK" "$1" "$2" "${DELAY:-0s}" <<'PY'
-import sys, boto3
+import re, sys, boto3
 work, n, stem, delay = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 ec2, elb = boto3.client("ec2"), boto3.client("elbv2")
 vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
@@ -38,6 +40,7 @@ sg = ec2.create_security_group(GroupName="apps", Description="apps", VpcId=vpc)[
 base = open("plans/demo.toml").read()
 base = base.replace("vpc-0demo", vpc).replace('"subnet-0demo-a", "subnet-0demo-b"', f'"{subs[0]}", "{subs[1]}"')
 base = base.replace("sg-0demo", sg).replace('delay = "30s"', f'delay = "{delay}"').replace('bake = "2s"', 'bake = "0s"')
+base = re.sub(r"\n\[\[rollout\.gates\]\].*?(?=\n\[teardown\])", "\n", base, flags=re.S)
 for i in range(n):
     elb.create_load_balancer(Name=f"app{i}-alb", Subnets=subs, SecurityGroups=[sg])
     plan = base.replace('name = "shop"', f'name = "app{i}"').replace("shop-alb", f"app{i}-alb")

@@ -18,6 +18,39 @@ fn validate_accepts_the_example_plans() {
     );
 }
 
+/// The README's demo: one command on a new sandbox file, then a second
+/// release, whose metric gates judge the traffic a new sandbox file has
+/// (without it they would hold the release), with waits skipped.
+#[test]
+fn the_demo_plan_on_a_new_sandbox_file_is_promoted_on_evidence() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/plans/demo.toml"))
+        .expect("plans/demo.toml");
+    let plan = dir.path().join("demo.toml");
+    std::fs::write(&plan, &demo).unwrap();
+    let apply = [
+        "apply",
+        "demo.toml",
+        "--sandbox",
+        ".cutover/sandbox.json",
+        "--auto-approve",
+    ];
+    cutover(&apply, &[], dir.path()).expect(0);
+    std::fs::write(
+        &plan,
+        demo.replace("ami-0demo0000000001", "ami-0demo0000000002"),
+    )
+    .unwrap();
+    cutover(&apply, &[], dir.path())
+        .expect(0)
+        .prints(&["green is live with release"])
+        .shows(&[
+            ": green 0.00% of 600 requests vs blue 0.00% of 5,400 requests: pass",
+            "latency p99 ",
+            "every metric gate judged a window: pass",
+        ]);
+}
+
 #[test]
 fn validate_reports_every_error_with_file_line_and_column() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,5 +1,6 @@
-//! The sandbox's time: the real clock or a virtual one that moves only when
-//! cutover waits, and how simulated seconds map onto it (`time_scale`).
+//! The sandbox's time: the real clock, a virtual one that moves only when
+//! cutover waits, or the real clock with every wait skipped (a new sandbox
+//! file's), and how simulated seconds map onto it (`time_scale`).
 
 use serde::{Deserialize, Serialize};
 
@@ -10,6 +11,12 @@ pub enum Clock {
     Real,
     /// Simulated time that only moves when cutover waits: instant and deterministic.
     Virtual,
+    /// Wall-clock time, but a wait takes none: the clock jumps over it.
+    /// Bakes of minutes (and the metric gates' windows) pass at once,
+    /// while time still passes between commands (a teardown delay, a
+    /// rollback window). A new sandbox file's clock.
+    #[serde(rename = "skip-waits")]
+    SkipWaits,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -21,6 +28,10 @@ pub struct Settings {
     pub boot_secs: u64,
     /// The virtual clock, milliseconds since the epoch.
     pub virtual_now_ms: i64,
+    /// How far waits have moved the skip-waits clock ahead of the wall
+    /// clock (ms).
+    #[serde(default)]
+    pub skipped_ms: i64,
     /// Simulated seconds between a capacity change and the scaling activity
     /// that carries it out (AWS: seconds). 0 acts inside the call.
     #[serde(default = "default_scaling_delay")]
@@ -34,7 +45,7 @@ impl Settings {
     /// How many clock seconds a simulated one takes.
     fn clock_secs_per_simulated(&self) -> f64 {
         match self.clock {
-            Clock::Virtual => 1.0,
+            Clock::Virtual | Clock::SkipWaits => 1.0,
             Clock::Real => 1.0 / self.time_scale.max(0.001),
         }
     }
@@ -51,13 +62,29 @@ impl Settings {
 
     /// The clock's time now, milliseconds since the epoch.
     pub(super) fn now_ms(&self) -> i64 {
-        match self.clock {
-            Clock::Virtual => self.virtual_now_ms,
-            Clock::Real => std::time::SystemTime::now()
+        let wall = || {
+            std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_millis() as i64)
-                .unwrap_or(0),
+                .unwrap_or(0)
+        };
+        match self.clock {
+            Clock::Virtual => self.virtual_now_ms,
+            Clock::Real => wall(),
+            Clock::SkipWaits => wall() + self.skipped_ms,
         }
+    }
+
+    /// Passes `d` of a wait: moves a clock that does not wait, and says
+    /// whether the wait is still to be slept (the real clock's).
+    pub(super) fn skip(&mut self, d: std::time::Duration) -> bool {
+        let ms = d.as_millis() as i64;
+        match self.clock {
+            Clock::Real => return true,
+            Clock::Virtual => self.virtual_now_ms += ms,
+            Clock::SkipWaits => self.skipped_ms += ms,
+        }
+        false
     }
 
     /// Simulated seconds elapsed since `since_ms`.
@@ -82,6 +109,7 @@ impl Default for Settings {
             boot_secs: 20,
             // 2026-01-01T00:00:00Z
             virtual_now_ms: 1_767_225_600_000,
+            skipped_ms: 0,
             scaling_delay_secs: default_scaling_delay(),
             terminating_secs: default_terminating(),
         }

@@ -7,7 +7,10 @@
 //! (healthy after boot + healthy_threshold × interval), compressed by
 //! `time_scale` on the real clock. With `clock = "virtual"` nothing waits:
 //! `sleep` moves the sandbox's clock, so tests of hour-long bakes take
-//! milliseconds and always produce the same output.
+//! milliseconds and always produce the same output. A new file's clock,
+//! `"skip-waits"`, is the wall clock with every wait jumped over (the
+//! demo: bakes and metric windows pass at once, a teardown delay between
+//! commands in real time); it also gets users' traffic (`traffic.rs`).
 //!
 //! Fault injection: instances of an image listed in `faults.unhealthy_images`
 //! boot but never pass their health check.
@@ -524,7 +527,7 @@ impl Provider for Sandbox {
     fn poll_interval(&self) -> Duration {
         match self.world.lock().expect("sandbox lock").settings.clock {
             Clock::Real => Duration::from_millis(250),
-            Clock::Virtual => Duration::from_secs(5),
+            Clock::Virtual | Clock::SkipWaits => Duration::from_secs(5),
         }
     }
 
@@ -534,11 +537,12 @@ impl Provider for Sandbox {
 
     async fn sleep(&self, d: Duration) {
         let clock = self.world.lock().expect("sandbox lock").settings.clock;
-        match clock {
-            Clock::Real => tokio::time::sleep(d).await,
-            Clock::Virtual => {
-                let _ = self.with_world(|w| w.settings.virtual_now_ms += d.as_millis() as i64);
-            }
+        // A clock that does not wait moves in the file, so that other
+        // processes see it moved.
+        let sleeps =
+            clock == Clock::Real || self.with_world(|w| w.settings.skip(d)).unwrap_or(false);
+        if sleeps {
+            tokio::time::sleep(d).await;
         }
     }
 }

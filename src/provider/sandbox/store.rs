@@ -22,10 +22,9 @@ impl Sandbox {
     pub(super) fn open_file(path: &Path, region: Option<&str>) -> Result<Sandbox> {
         let world = match std::fs::read(path) {
             Ok(bytes) => parse_world(path, &bytes)?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => World {
-                region: region.filter(|r| *r != DEFAULT_REGION).map(str::to_string),
-                ..World::default()
-            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                World::new_file(region.filter(|r| *r != DEFAULT_REGION).map(str::to_string))
+            }
             Err(e) => {
                 return Err(ProviderError::Sandbox(format!(
                     "cannot read {}: {e}",

@@ -2,7 +2,7 @@
 //! [`World`] and its resources (`Sb*`), and the conversions between the
 //! file's plain strings and cutover's types.
 
-use super::clock::Settings;
+use super::clock::{Clock, Settings};
 use super::faults::Faults;
 use crate::model::observed::AlarmState;
 use crate::model::{Capacity, Forward, HealthCheck, LaunchData, ListenerRule, Protocol};
@@ -251,7 +251,31 @@ pub struct World {
     pub calls: BTreeMap<String, u64>,
 }
 
+/// Users' requests a minute in a new sandbox file: at the 10% step, green
+/// serves 600 a minute, enough for a metric gate's window.
+pub(super) const NEW_FILE_REQUESTS_PER_MINUTE: f64 = 6000.0;
+
 impl World {
+    /// What a new sandbox file holds: a clock that skips waits (minutes of
+    /// bakes and metric windows pass at once, a teardown delay between
+    /// commands in real time) and users' traffic through the production
+    /// listeners, every image serving well until the file says otherwise,
+    /// so that the demo's metric gates have evidence.
+    pub(super) fn new_file(region: Option<String>) -> World {
+        World {
+            settings: Settings {
+                clock: Clock::SkipWaits,
+                ..Settings::default()
+            },
+            region,
+            traffic: Some(Traffic {
+                requests_per_minute: NEW_FILE_REQUESTS_PER_MINUTE,
+                ..Traffic::default()
+            }),
+            ..World::default()
+        }
+    }
+
     /// The region this world simulates.
     pub fn region(&self) -> &str {
         self.region.as_deref().unwrap_or(DEFAULT_REGION)
