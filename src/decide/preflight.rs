@@ -4,6 +4,7 @@
 //! names it; a lookup the role may not make is a warning.
 
 use crate::model::named::{Found, Named, Seen};
+use crate::model::observed::AlarmState;
 use crate::spec::{PlanKey, Spec};
 
 /// One thing preflight found.
@@ -41,6 +42,7 @@ pub fn check(spec: &Spec, found: &Found) -> Preflight {
     c.in_vpc(&vpc);
     c.key_pair();
     c.certificates();
+    c.alarms();
     c.finish()
 }
 
@@ -179,6 +181,31 @@ impl Checker<'_> {
                 _ => continue,
             };
             self.error(key, message, help);
+        }
+    }
+
+    /// Each alarm gate's alarm exists and is not in ALARM already: one
+    /// that is fails the first gate before green has served anyone, and
+    /// the release would be blamed for what the alarm saw before it.
+    /// INSUFFICIENT_DATA is fine: count metrics are not published when
+    /// zero, so a healthy app's alarm often sits there.
+    fn alarms(&mut self) {
+        let (named, found) = (self.named, self.found);
+        for (i, (name, seen)) in named.alarms.iter().zip(&found.alarms).enumerate() {
+            self.seen("the alarms", seen);
+            match seen {
+                Seen::Missing => self.error(
+                    PlanKey::Alarm(i),
+                    format!("CloudWatch alarm {name:?} does not exist in {}", found.region),
+                    format!("create it, or name an existing metric or composite alarm (`aws cloudwatch describe-alarms --region {}`)", found.region),
+                ),
+                Seen::Found(AlarmState::Alarm) => self.error(
+                    PlanKey::Alarm(i),
+                    format!("CloudWatch alarm {name:?} is in ALARM before the release has moved any traffic: it would fail the first gate and blame the release for what it saw before"),
+                    "deal with what the alarm reports (`aws cloudwatch describe-alarm-history --alarm-name ...`) and apply when it is OK or INSUFFICIENT_DATA".into(),
+                ),
+                _ => {}
+            }
         }
     }
 

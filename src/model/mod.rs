@@ -540,6 +540,11 @@ pub fn format_timestamp(t: Timestamp) -> String {
     s.replace('T', " ").replace('Z', " UTC")
 }
 
+/// A duration as a plan file writes it: "1h5m", "30s", "0s".
+pub fn duration_key(secs: u64) -> String {
+    format_duration(secs).replace(' ', "")
+}
+
 /// "1h 5m", "30s", "0s".
 pub fn format_duration(secs: u64) -> String {
     if secs == 0 {

@@ -17,6 +17,8 @@ pub struct Named {
     /// protocol). They exist when the load balancer does; the planner says
     /// so when one does not.
     pub shared_listeners: Vec<(u16, crate::model::Protocol)>,
+    /// The CloudWatch alarms the plan's alarm gates read.
+    pub alarms: Vec<String>,
 }
 
 /// What one lookup found.
@@ -65,4 +67,6 @@ pub struct Found {
     pub security_groups: Vec<Seen<String>>,
     pub key_pair: Option<Seen<()>>,
     pub certificates: Vec<Seen<Certificate>>,
+    /// Each alarm's state.
+    pub alarms: Vec<Seen<crate::model::observed::AlarmState>>,
 }

@@ -87,6 +87,10 @@ pub enum Note {
     /// A health-check change travels with a release: it reaches `color`,
     /// which serves production, before the release is tested.
     HealthCheckBeforeRelease { color: Color },
+    /// The metric gates need `least_secs` to judge a window (its minutes,
+    /// CloudWatch's two-minute lag and up to a minute to the step's first
+    /// whole minute), longer than the bake: each step takes that long.
+    GatesOutlastBake { bake_secs: u64, least_secs: u64 },
     /// The old colour's teardown is not due yet.
     TeardownNotDue {
         color: Color,

@@ -13,7 +13,7 @@ pub mod text;
 use crate::model::observed::ManagedKind;
 use crate::model::plan::Plan;
 use crate::model::plan::{Action, Change, ChangeAction, Note, Resource, TeardownDue};
-use crate::model::{format_duration, format_timestamp, format_weights};
+use crate::model::{duration_key, format_duration, format_timestamp, format_weights};
 
 /// The formats every view comes in: `--format` on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,6 +204,13 @@ pub fn note(n: &Note) -> String {
         Note::RolesFirst => "the listener roles change first, alone (until then production is where the listener tagged production says): `cutover apply` again carries out the rest of the plan file".to_string(),
         Note::HealthCheckBeforeRelease { color } => format!(
             "the health-check change applies to {color}, which serves production, before the new release is tested: {color}'s instances that fail the new check leave service. To try a check on a release first, change it in a release of its own"
+        ),
+        Note::GatesOutlastBake { bake_secs, least_secs } => format!(
+            "rollout.bake is {}, shorter than the metric gates need to judge a window ({}: its minutes, CloudWatch's two-minute lag and up to a minute to the step's first whole minute): each step takes at least {}; a bake of \"{}\" or more says so in the plan file",
+            format_duration(*bake_secs),
+            format_duration(*least_secs),
+            format_duration(*least_secs),
+            duration_key(*least_secs)
         ),
         Note::ImdsV1Allowed => "fleet.imdsv2 = false: the instances also answer IMDSv1 requests, which a server-side request forgery can use to read the instance role's credentials; remove it to require IMDSv2".to_string(),
         Note::TeardownNotDue { color, policy, due } => {

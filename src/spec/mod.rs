@@ -72,6 +72,8 @@ pub enum PlanKey {
     KeyName,
     /// The `certificate_arn` of the listener on this port.
     Certificate(u16),
+    /// The `alarm` of the n-th alarm gate.
+    Alarm(usize),
 }
 
 /// Where each [`PlanKey`]'s value is in the plan file.
@@ -115,6 +117,7 @@ impl Spec {
                 .filter(|l| l.rule.is_some())
                 .map(|l| (l.port, l.protocol))
                 .collect(),
+            alarms: self.rollout.alarms().map(str::to_string).collect(),
         }
     }
 

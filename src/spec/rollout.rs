@@ -6,7 +6,7 @@ use super::duration::parse_duration;
 use super::located::Located;
 use super::raw::RawRollout;
 use super::teardown::TeardownSpec;
-use super::{Validator, MAX_STICKY_SECS};
+use super::{PlanKey, Validator, MAX_STICKY_SECS};
 use crate::gate::metric::read::{LAG_SECS, PERIOD_SECS};
 use crate::gate::metric::{MetricGate, OnNoEvidence};
 use crate::gate::{Check, CheckKind, RawCheck};
@@ -32,6 +32,14 @@ pub struct RolloutSpec {
 }
 
 impl RolloutSpec {
+    /// The names of the plan's alarm gates, in the plan's order.
+    pub fn alarms(&self) -> impl Iterator<Item = &str> {
+        self.gates.iter().filter_map(|g| match &g.kind {
+            CheckKind::Alarm(name) => Some(name.as_str()),
+            _ => None,
+        })
+    }
+
     /// The plan's metric gates.
     pub fn metric_gates(&self) -> impl Iterator<Item = &MetricGate> {
         self.gates.iter().filter_map(|g| match &g.kind {
@@ -80,6 +88,15 @@ impl Validator<'_> {
             .flatten()
             .map(|c| RawCheck::check(c, "rollout.gates", true, self))
             .collect();
+        // Each alarm gate's name, where preflight points when it is missing.
+        let alarms = r
+            .gates
+            .iter()
+            .flatten()
+            .filter_map(|c| c.get_ref().alarm.as_ref());
+        for (i, name) in alarms.enumerate() {
+            self.place(PlanKey::Alarm(i), name.span());
+        }
 
         let on_no_evidence = match r.on_no_evidence.as_ref() {
             None => OnNoEvidence::Hold,
@@ -141,7 +158,7 @@ impl Validator<'_> {
                     ),
                     format!(
                         "at least \"{}\"; the default is three times the step's least time",
-                        if needed % 60 == 0 { format!("{}m", needed / 60) } else { format!("{needed}s") }
+                        crate::model::duration_key(needed)
                     ),
                 );
                 default

@@ -17,7 +17,7 @@ use aws_sdk_cloudwatch::config::{BehaviorVersion, Credentials, Region};
 use ciborium::Value;
 use cutover::gate::metric::read::{queries, MetricQuery};
 use cutover::model::observed::AlarmState;
-use cutover::provider::aws::{alarm_state, metric_data};
+use cutover::provider::aws::{alarm_state, alarm_states, metric_data};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -150,6 +150,34 @@ fn a_missing_alarm_is_an_error_not_a_pass() {
         err.to_string()
             .contains("CloudWatch alarm shop-typo does not exist"),
         "{err}"
+    );
+}
+
+#[test]
+fn preflight_reads_every_alarm_in_one_call_following_its_pages() {
+    // DescribeAlarms answers at most MaxRecords alarms and says NextToken
+    // for the rest; a name absent from every page does not exist.
+    let cw = CloudWatch::alarms(vec![
+        serde_json::json!({
+            "MetricAlarms": [{"AlarmName": "shop-5xx", "StateValue": "OK"}],
+            "NextToken": "more"
+        }),
+        serde_json::json!({
+            "CompositeAlarms": [{"AlarmName": "shop-slo", "StateValue": "ALARM"}]
+        }),
+    ]);
+    let names: Vec<String> = ["shop-5xx", "shop-slo", "shop-typo"]
+        .map(String::from)
+        .to_vec();
+    let states = rt().block_on(alarm_states(&cw.client, &names)).unwrap();
+    assert_eq!(states.get("shop-5xx"), Some(&AlarmState::Ok));
+    assert_eq!(states.get("shop-slo"), Some(&AlarmState::Alarm));
+    assert_eq!(states.get("shop-typo"), None);
+    assert_eq!(cw.asked(), [names.clone(), names]);
+    let second = &cw.requests("DescribeAlarms")[1];
+    assert_eq!(
+        field(second, "NextToken").and_then(Value::as_text),
+        Some("more")
     );
 }
 

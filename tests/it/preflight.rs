@@ -3,6 +3,7 @@
 
 use cutover::decide::preflight::check;
 use cutover::model::named::{Certificate, Found, Seen};
+use cutover::model::observed::AlarmState;
 use cutover::spec::Spec;
 
 const HTTPS: &str = r#"[[listeners]]
@@ -47,6 +48,12 @@ fn all_there(spec: &Spec) -> Found {
                     status: Some("ISSUED".into()),
                 })
             })
+            .collect(),
+        alarms: spec
+            .named()
+            .alarms
+            .iter()
+            .map(|_| Seen::Found(AlarmState::Ok))
             .collect(),
     }
 }
@@ -189,5 +196,52 @@ fn a_lookup_the_role_may_not_make_is_one_warning_not_an_error() {
     assert_eq!(
         out.warnings,
         ["could not look up the subnets the plan names (the credentials in use may not call ec2:DescribeSubnets); apply fails later if one does not exist"]
+    );
+}
+
+#[test]
+fn an_alarm_gate_needs_its_alarm_to_exist_and_not_be_in_alarm_already() {
+    let toml = crate::harness::plan_toml("ami-1", "0s").replace(
+        "health_timeout = \"10m\"\n",
+        "health_timeout = \"10m\"\n\n[[rollout.gates]]\nalarm = \"shop-5xx\"\n\n[[rollout.gates]]\nalarm = \"shop-latency\"\n\n[[rollout.gates]]\nalarm = \"shop-quiet\"\n",
+    );
+    let spec = cutover::spec::parse(std::path::Path::new("shop.toml"), &toml).expect("valid");
+    assert_eq!(
+        spec.named().alarms,
+        ["shop-5xx", "shop-latency", "shop-quiet"]
+    );
+    let mut found = all_there(&spec);
+    found.alarms = vec![
+        Seen::Missing,
+        Seen::Found(AlarmState::Alarm),
+        // Count metrics are not published when zero: a healthy app's
+        // alarm often sits in INSUFFICIENT_DATA.
+        Seen::Found(AlarmState::InsufficientData),
+    ];
+    let errors = errors(&spec, &found);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(
+        errors[0].ends_with("CloudWatch alarm \"shop-5xx\" does not exist in us-east-1"),
+        "{errors:?}"
+    );
+    assert!(
+        errors[1].contains("\"shop-latency\" is in ALARM before the release has moved any traffic"),
+        "{errors:?}"
+    );
+    let line = |name: &str| {
+        let n = toml.lines().position(|l| l.contains(name)).unwrap() + 1;
+        format!("{n}:9 ")
+    };
+    assert!(errors[0].starts_with(&line("shop-5xx")), "{errors:?}");
+    assert!(errors[1].starts_with(&line("shop-latency")), "{errors:?}");
+
+    // A role that may not call DescribeAlarms: one warning, no error.
+    found.alarms = vec![Seen::unchecked("cloudwatch:DescribeAlarms"); 3];
+    let out = check(&spec, &found);
+    assert!(out.errors.is_empty(), "{out:?}");
+    assert_eq!(out.warnings.len(), 1, "{out:?}");
+    assert!(
+        out.warnings[0].contains("cloudwatch:DescribeAlarms"),
+        "{out:?}"
     );
 }

@@ -572,14 +572,16 @@ command = ["sh", "-c", "echo error rate at $CUTOVER_WEIGHT%; test $CUTOVER_WEIGH
 }
 
 #[test]
-fn an_alarm_in_alarm_fails_the_gate() {
+fn an_alarm_that_fires_while_green_serves_fails_the_gate() {
     let gate = "[[rollout.gates]]\nalarm = \"shop-5xx\"\n";
     let env = deployed("0s");
+    // The alarm watches the app's errors: it fires once v2 serves users.
     env.edit(|w| {
-        w.alarms.insert(
-            "shop-5xx".into(),
-            cutover::model::observed::AlarmState::Alarm,
-        );
+        w.alarms
+            .insert("shop-5xx".into(), cutover::model::observed::AlarmState::Ok);
+        w.faults
+            .alarms_while_serving
+            .insert("shop-5xx".into(), V2.into());
     });
     env.set_plan(&with(V2, gate));
     let run = env.run(&["apply", "--auto-approve"]);
@@ -597,30 +599,76 @@ fn an_alarm_in_alarm_fails_the_gate() {
             green: 0
         }
     );
+    // Production home and the alarm quiet again: the release is
+    // remembered, and apply without --retry leaves it where it is.
+    let again = env.run(&["apply", "--auto-approve"]);
+    again.expect(0);
+    assert!(
+        again
+            .stdout
+            .contains("alarm shop-5xx is in ALARM). `cutover apply --retry` deploys it again."),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(env.weights().green, 0);
+}
 
-    // With the alarm OK the same release goes through (after --retry).
+#[test]
+fn an_alarm_already_in_alarm_refuses_the_apply_before_anything_moves() {
+    // An alarm in ALARM before green serves anyone is not about the
+    // release: the first gate would fail and blame it. Preflight refuses.
+    let gate = "[[rollout.gates]]\nalarm = \"shop-5xx\"\n";
+    let env = deployed("0s");
+    env.edit(|w| {
+        w.alarms.insert(
+            "shop-5xx".into(),
+            cutover::model::observed::AlarmState::Alarm,
+        );
+    });
+    env.set_plan(&with(V2, gate));
+    let calls = env.calls("CreateLaunchTemplateVersion");
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(1);
+    assert!(
+        run.stderr.contains(
+            "CloudWatch alarm \"shop-5xx\" is in ALARM before the release has moved any traffic"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("shop.toml:"), "{}", run.stderr);
+    assert_eq!(
+        env.calls("CreateLaunchTemplateVersion"),
+        calls,
+        "nothing created"
+    );
+    env.run(&["plan"]).expect(1);
+
+    // With the alarm OK the release goes through, no --retry needed:
+    // nothing was judged.
     env.edit(|w| {
         w.alarms
             .insert("shop-5xx".into(), cutover::model::observed::AlarmState::Ok);
     });
-    env.run(&["apply", "--auto-approve", "--retry"]).expect(0);
+    env.run(&["apply", "--auto-approve"]).expect(0);
     assert_eq!(env.active().as_deref(), Some("green"));
 }
 
 #[test]
-fn a_gate_naming_an_alarm_that_does_not_exist_is_the_plans_mistake_not_a_verdict() {
+fn a_gate_naming_an_alarm_that_does_not_exist_is_refused_at_its_line() {
     let gate = "[[rollout.gates]]\nalarm = \"shop-5xx-typo\"\n";
     let env = deployed("0s");
     env.set_plan(&with(V2, gate));
-    // Production goes home (exit 3, as for any failure before promotion),
-    // and the output says the gate could not be carried out, and why.
-    let run = env.run(&["apply", "--auto-approve"]);
-    run.expect(3);
-    let said = format!("{}{}", run.stdout, run.stderr);
-    assert!(
-        said.contains("gate on green could not be carried out as the plan file writes it: sandbox: alarm shop-5xx-typo not found: create it, or fix the gate's `alarm`"),
-        "{said}"
-    );
+    for command in [&["plan"][..], &["apply", "--auto-approve"]] {
+        let run = env.run(command);
+        run.expect(1);
+        assert!(
+            run.stderr
+                .contains("CloudWatch alarm \"shop-5xx-typo\" does not exist in us-east-1"),
+            "{}",
+            run.stderr
+        );
+    }
     assert_eq!(
         env.weights(),
         Weights {

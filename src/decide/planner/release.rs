@@ -201,7 +201,7 @@ fn new_release(b: &mut Builder, active: Color, release: &Release) -> PlanKind {
     // policy would scale itself in.
     scaling_on(b, to);
     shift(b, to, reached);
-    b.timeline = Some(timeline(b, active, to, false));
+    set_timeline(b, active, to, false);
     listeners::record_active(b, to, Some(active));
     // Live after all (`--retry`): the mark of its rollback goes.
     if b.obs
@@ -309,7 +309,7 @@ fn hold_for_promotion(b: &mut Builder, active: Color, release: &Release, mark: M
     }
     smoke(b, to);
     b.then(Action::AwaitPromotion { color: to }, Reason::PersonPromotes);
-    b.timeline = Some(timeline(b, active, to, true));
+    set_timeline(b, active, to, true);
     release_kind(b, active, release, None)
 }
 
@@ -343,6 +343,19 @@ fn shift(b: &mut Builder, to: Color, reached: u32) {
             },
             Reason::BakeAt { weight: w },
         );
+    }
+}
+
+/// The plan's timeline, and a note when the metric gates need longer than
+/// the bake to judge: each step then takes their time, not the bake's.
+fn set_timeline(b: &mut Builder, active: Color, to: Color, awaits_promotion: bool) {
+    b.timeline = Some(timeline(b, active, to, awaits_promotion));
+    let rollout = &b.spec.rollout;
+    if rollout.step_minimum_secs() > rollout.bake_secs {
+        b.notes.push(Note::GatesOutlastBake {
+            bake_secs: rollout.bake_secs,
+            least_secs: rollout.step_minimum_secs(),
+        });
     }
 }
 

@@ -298,6 +298,43 @@ pub fn share_far_below(weight: u32, green: f64, blue: f64, affinity: bool) -> Op
     })
 }
 
+/// How far back plan time looks for blue's traffic: five whole minutes
+/// ending where CloudWatch's minutes are whole (two minutes back).
+pub const BASELINE_LOOKBACK_SECS: i64 = 300;
+
+/// At plan time, before traffic moves: blue (`from`) served `requests` in
+/// the last [`BASELINE_LOOKBACK_SECS`]; a gate with a limit relative to
+/// blue needs `min_requests` of blue's in a window to compare with. Too
+/// few: the gate will fall back to its ceiling, or hold without one.
+pub fn baseline_warning(
+    gates: &[&MetricGate],
+    from: crate::model::Color,
+    requests: f64,
+) -> Option<String> {
+    let short: Vec<&&MetricGate> = gates
+        .iter()
+        .filter(|g| g.relative() && requests < g.min_requests.max(1) as f64)
+        .collect();
+    if short.is_empty() {
+        return None;
+    }
+    let needs: Vec<String> = short
+        .iter()
+        .map(|g| format!("{} {}", g.measure.name(), g.min_requests))
+        .collect();
+    let fallback = if short.iter().all(|g| g.max.is_some()) {
+        "only their own ceilings will judge green"
+    } else {
+        "a gate without a ceiling of its own will hold the release for lack of evidence"
+    };
+    Some(format!(
+        "{from} served {} in the last {} CloudWatch has whole, fewer than a metric gate that compares with it needs in a window ({}): unless {from} gets traffic, {fallback}",
+        requests_text(requests),
+        crate::model::format_duration(BASELINE_LOOKBACK_SECS as u64),
+        needs.join(", ")
+    ))
+}
+
 /// One evaluation in words, with its numbers: "green 0.40% of 1,204
 /// requests vs blue 0.30% of 10,870 requests: pass".
 pub fn evaluation_text(measure: Measure, limits: &Limits, j: &Judgement) -> String {
@@ -531,6 +568,32 @@ mod tests {
         let blue = [at(0, 5000.0, 500.0), at(60, 5000.0, 5.0)];
         let j = judge(Measure::ErrorRate, &error_gate(), &green, &blue, &[]);
         assert!(matches!(j.verdict, Verdict::Fail { .. }), "{j:?}");
+    }
+
+    #[test]
+    fn plan_time_warns_when_blue_has_too_little_traffic_for_a_relative_gate() {
+        let gate = |max: Option<u64>, ratio: Option<u64>| MetricGate {
+            measure: GateMeasure::ErrorRate,
+            max,
+            max_above_baseline: None,
+            max_ratio_milli: ratio,
+            min_requests: 300,
+            window_secs: 180,
+        };
+        let relative = gate(Some(10_000), Some(1250));
+        let ceiling_only = gate(Some(10_000), None);
+        let blue = crate::model::Color::Blue;
+        assert_eq!(baseline_warning(&[&relative], blue, 5000.0), None);
+        assert_eq!(baseline_warning(&[&ceiling_only], blue, 0.0), None);
+        let warned = baseline_warning(&[&relative, &ceiling_only], blue, 12.0).unwrap();
+        assert_eq!(
+            warned,
+            "blue served 12 requests in the last 5m CloudWatch has whole, fewer than a metric gate that compares with it needs in a window (error_rate 300): unless blue gets traffic, only their own ceilings will judge green"
+        );
+        let no_ceiling = gate(None, Some(1250));
+        assert!(baseline_warning(&[&no_ceiling], blue, 0.0)
+            .unwrap()
+            .ends_with("will hold the release for lack of evidence"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ mod endpoints;
 mod errors;
 mod fleets;
 mod gates;
-pub use gates::alarm_state;
+pub use gates::{alarm_state, alarm_states};
 mod listeners;
 mod metrics;
 pub use metrics::metric_data;

@@ -6,19 +6,21 @@
 use super::errors::err;
 use super::Aws;
 use crate::model::named::{Certificate, Found, Named, Seen};
+use crate::model::observed::AlarmState;
 use crate::provider::Result;
 use aws_sdk_ec2::types::Filter;
 use std::collections::BTreeMap;
 
 impl Aws {
     pub(super) async fn look_up(&self, named: &Named) -> Result<Found> {
-        let (load_balancer, vpc, subnets, security_groups, key_pair, certificates) = futures::join!(
+        let (load_balancer, vpc, subnets, security_groups, key_pair, certificates, alarms) = futures::join!(
             self.load_balancer_vpc(&named.load_balancer),
             self.vpc_seen(&named.vpc),
             self.vpcs_of("DescribeSubnets", &named.subnets),
             self.vpcs_of("DescribeSecurityGroups", &named.security_groups),
             self.key_pair_seen(named.key_pair.as_deref()),
             self.certificates_seen(&named.certificates),
+            self.alarms_seen(&named.alarms),
         );
         Ok(Found {
             region: self.region.clone(),
@@ -28,6 +30,7 @@ impl Aws {
             security_groups: security_groups?,
             key_pair: key_pair?,
             certificates: certificates?,
+            alarms: alarms?,
         })
     }
 
@@ -93,6 +96,25 @@ impl Aws {
         match vpcs {
             Ok(vpcs) => Ok(ids.iter().map(|id| vpcs.get(id).cloned().into()).collect()),
             Err(e) if e.is_denied() => Ok(vec![Seen::unchecked(&format!("ec2:{op}")); ids.len()]),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Each alarm's state, in the order of `names`: one DescribeAlarms.
+    async fn alarms_seen(&self, names: &[String]) -> Result<Vec<Seen<AlarmState>>> {
+        if names.is_empty() {
+            return Ok(vec![]);
+        }
+        self.count("DescribeAlarms");
+        match super::gates::alarm_states(&self.cloudwatch, names).await {
+            Ok(states) => Ok(names
+                .iter()
+                .map(|n| states.get(n).copied().into())
+                .collect()),
+            Err(e) if e.is_denied() => Ok(vec![
+                Seen::unchecked("cloudwatch:DescribeAlarms");
+                names.len()
+            ]),
             Err(e) => Err(e),
         }
     }

@@ -45,6 +45,12 @@ pub struct Faults {
     /// consistent).
     #[serde(default)]
     pub stale_read_secs: u64,
+    /// Alarms that go to ALARM while a healthy instance of an image serves
+    /// production traffic, as an alarm on the app's errors would when a
+    /// bad release takes its share: {"shop-5xx": "ami-…"}. The alarm must
+    /// exist in `alarms`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub alarms_while_serving: std::collections::BTreeMap<String, String>,
     /// Seeds the draws above, so a run repeats; `draws` counts them.
     #[serde(default)]
     pub seed: u64,

@@ -451,10 +451,12 @@ impl Provider for Sandbox {
             "DescribeSecurityGroups",
             "DescribeKeyPairs",
             "DescribeCertificate",
+            "DescribeAlarms",
         ];
         let asked = |op: &str| match op {
             "DescribeKeyPairs" => named.key_pair.is_some(),
             "DescribeCertificate" => !named.certificates.is_empty(),
+            "DescribeAlarms" => !named.alarms.is_empty(),
             _ => true,
         };
         let mut denied = Vec::new();

@@ -80,6 +80,7 @@ impl World {
             let service = match op {
                 "DescribeLoadBalancers" => "elasticloadbalancing",
                 "DescribeCertificate" => "acm",
+                "DescribeAlarms" => "cloudwatch",
                 _ => "ec2",
             };
             if denied(op) {
@@ -133,6 +134,9 @@ impl World {
             }),
             certificates: (named.certificates.iter())
                 .map(|(_, arn)| seen(&denied, "DescribeCertificate", certificate(arn)))
+                .collect(),
+            alarms: (named.alarms.iter())
+                .map(|a| seen(&denied, "DescribeAlarms", self.alarm_state(a)))
                 .collect(),
         }
     }

@@ -75,20 +75,7 @@ impl World {
         let Some(traffic) = &self.traffic else {
             return BTreeMap::new();
         };
-        let production = |t: &BTreeMap<String, String>| {
-            t.get(tags::ROLE).map(String::as_str) == Some(&ListenerRole::Production.to_string())
-        };
-        let forwards = self
-            .listeners
-            .values()
-            .filter(|l| production(&l.tags))
-            .map(|l| &l.forward)
-            .chain(
-                self.rules
-                    .values()
-                    .filter(|r| production(&r.tags))
-                    .map(|r| &r.forward),
-            );
+        let forwards = self.production_forwards();
         let per_ms = traffic.requests_per_minute.max(0.0) / 60_000.0;
         let mut share: BTreeMap<String, f64> = BTreeMap::new();
         for forward in forwards {
@@ -113,6 +100,33 @@ impl World {
                 Some((tg, (rate, error_rate, p99)))
             })
             .collect()
+    }
+
+    /// The forwards of every production listener and rule.
+    fn production_forwards(&self) -> impl Iterator<Item = &Vec<(String, u32)>> {
+        let production = |t: &BTreeMap<String, String>| {
+            t.get(tags::ROLE).map(String::as_str) == Some(&ListenerRole::Production.to_string())
+        };
+        let listeners = self.listeners.values().filter(move |l| production(&l.tags));
+        let rules = self.rules.values().filter(move |r| production(&r.tags));
+        listeners
+            .map(|l| &l.forward)
+            .chain(rules.map(|r| &r.forward))
+    }
+
+    /// Whether a healthy instance of `image` serves production traffic:
+    /// it is a target of a group a production forward sends weight to.
+    pub(super) fn image_serves_production(&self, image: &str) -> bool {
+        self.production_forwards()
+            .flatten()
+            .filter(|(_, w)| *w > 0)
+            .filter_map(|(tg, _)| self.target_groups.get(tg))
+            .any(|tg| {
+                tg.targets.iter().any(|(id, at)| {
+                    self.health_of(tg, id, *at).state.is_healthy()
+                        && self.image_of_instance(id).as_deref() == Some(image)
+                })
+            })
     }
 
     /// How target group `arn`'s healthy targets serve, on average; `None`

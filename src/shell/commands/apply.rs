@@ -154,6 +154,9 @@ async fn review(
         }
         return Ok(ExitStatus::Success);
     }
+    if let Some(w) = super::baseline_warning(p, spec, obs, plan).await {
+        eprintln!("warning: {}: {w}", path.display());
+    }
     if !auto_approve {
         confirm()?;
     }

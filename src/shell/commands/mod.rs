@@ -372,3 +372,50 @@ pub(crate) fn report_calls(g: &GlobalArgs, p: &dyn Provider) {
 pub(crate) fn use_color(g: &GlobalArgs) -> bool {
     !g.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
 }
+
+/// Before traffic moves: a warning when the plan moves a release and a
+/// metric gate compares green with blue, but blue has had too little
+/// traffic lately to compare with (one GetMetricData of blue's requests).
+pub(crate) async fn baseline_warning(
+    p: &dyn Provider,
+    spec: &Spec,
+    obs: &Observed,
+    plan: &crate::model::plan::Plan,
+) -> Option<String> {
+    use crate::gate::metric::{self, read};
+    let crate::model::plan::PlanKind::Release { from, .. } = plan.kind else {
+        return None;
+    };
+    let relative: Vec<_> = spec
+        .rollout
+        .metric_gates()
+        .filter(|g| g.relative())
+        .collect();
+    if relative.is_empty() {
+        return None;
+    }
+    let lb = obs.load_balancer.as_ref()?;
+    let tg = obs.target_groups.get(from).as_ref()?;
+    let until = read::judged_until(obs.now);
+    let q = read::MetricQuery {
+        load_balancer: read::load_balancer_dimension(lb.arn.as_str())?.to_string(),
+        target_groups: vec![read::target_group_dimension(tg.arn.as_str())?.to_string()],
+        percentiles: vec![],
+        start: until - metric::BASELINE_LOOKBACK_SECS,
+        end: until,
+    };
+    match p.read_metrics(&q).await {
+        Ok(data) => {
+            let requests: f64 = data
+                .minutes
+                .values()
+                .flatten()
+                .filter_map(|m| m.requests)
+                .sum();
+            metric::baseline_warning(&relative, from, requests)
+        }
+        Err(e) => Some(format!(
+            "could not read {from}'s recent traffic for the metric gates that compare with it ({e}); apply reads it again at each step"
+        )),
+    }
+}

@@ -33,6 +33,12 @@ pub async fn run(
         let obs = obs?;
         rollbacks.push(crate::decide::rollback::rollback(&spec, &obs).ok());
         let plan = one(&spec, &obs, retry)?;
+        let region = g.region.clone().or_else(|| spec.region.clone());
+        if let Some((_, p)) = seen.regions.iter().find(|(r, _)| *r == region) {
+            if let Some(w) = super::baseline_warning(p.as_ref(), &spec, &obs, &plan).await {
+                eprintln!("warning: {}: {w}", path.display());
+            }
+        }
         if let Some(out) = out {
             let saved = crate::decide::saved::SavedPlan {
                 saved_plan_version: crate::decide::saved::SAVED_PLAN_VERSION,
