@@ -441,6 +441,26 @@ fn cloudwatch_denying_the_call_says_what_to_grant() {
 }
 
 #[test]
+fn an_answer_that_is_no_aws_error_names_its_http_status() {
+    // An endpoint that is not CloudWatch (a proxy, another protocol):
+    // a 404 with no error in a shape the SDK reads.
+    let cw = CloudWatch::answering(vec![(
+        "GetMetricData",
+        Answer::Error {
+            status: 404,
+            headers: vec![],
+            body: map(vec![]),
+        },
+    )]);
+    let err = rt()
+        .block_on(metric_data(&cw.client, &query()))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("HTTP 404"), "{err}");
+    assert!(!err.contains("AWS gave no message"), "{err}");
+}
+
+#[test]
 fn cloudwatch_more_queries_than_one_call_takes_are_not_sent() {
     // 2 target groups × (3 counts + 248 percentiles) = 502 queries.
     let q = MetricQuery {

@@ -19,11 +19,17 @@ where
     let (code, message, hint) = match &e {
         SdkError::ServiceError(s) => {
             let code = s.err().code().map(str::to_string);
-            let message = s
-                .err()
-                .message()
-                .unwrap_or("AWS gave no message")
-                .to_string();
+            // An answer with neither code nor message (a proxy's page, an
+            // endpoint that speaks another protocol): its HTTP status is
+            // all there is to say.
+            let status = s.raw().status().as_u16();
+            let message = match (s.err().message(), &code) {
+                (Some(m), _) => m.to_string(),
+                (None, Some(_)) => format!("AWS gave no message (HTTP {status})"),
+                (None, None) => format!(
+                    "the endpoint answered HTTP {status} with nothing AWS's SDK could read as an error"
+                ),
+            };
             let hint = hint_for(code.as_deref().unwrap_or(""));
             (code, message, hint)
         }
