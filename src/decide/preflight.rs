@@ -24,11 +24,15 @@ pub struct Preflight {
     pub warnings: Vec<String>,
 }
 
-pub fn check(spec: &Spec, found: &Found) -> Preflight {
+/// What is wrong with what `spec` names, as `found`. `release_starts`:
+/// the plan's release is about to move its first traffic (see
+/// [`release_starts`]).
+pub fn check(spec: &Spec, found: &Found, release_starts: bool) -> Preflight {
     let named = spec.named();
     let mut c = Checker {
         named: &named,
         found,
+        release_starts,
         out: Preflight::default(),
         unchecked: Vec::new(),
     };
@@ -46,9 +50,25 @@ pub fn check(spec: &Spec, found: &Found) -> Preflight {
     c.finish()
 }
 
+/// Whether the plan's release is about to move its first traffic: it is
+/// not what the active colour runs, and production is not split (no step
+/// of a shift has been taken, or held).
+pub fn release_starts(spec: &Spec, obs: &crate::model::observed::Observed) -> bool {
+    let release = spec.release().fingerprint;
+    let Some(active) = obs.active.as_ref().map(|a| a.color) else {
+        // A first deploy moves no traffic from anyone.
+        return false;
+    };
+    let split = obs
+        .weights_at(spec.production.weights_at())
+        .is_some_and(|w| w.get(active) < 100);
+    obs.release_of(active) != Some(release.as_str()) && !split
+}
+
 struct Checker<'a> {
     named: &'a Named,
     found: &'a Found,
+    release_starts: bool,
     out: Preflight,
     /// (what, the IAM action the role may not call).
     unchecked: Vec<(&'static str, String)>,
@@ -184,11 +204,14 @@ impl Checker<'_> {
         }
     }
 
-    /// Each alarm gate's alarm exists and is not in ALARM already: one
-    /// that is fails the first gate before green has served anyone, and
-    /// the release would be blamed for what the alarm saw before it.
-    /// INSUFFICIENT_DATA is fine: count metrics are not published when
-    /// zero, so a healthy app's alarm often sits there.
+    /// Each alarm gate's alarm exists and, when a release is about to move
+    /// its first traffic, is not in ALARM already: one that is would fail
+    /// the first gate before green has served anyone, and blame the
+    /// release for what it saw before. Once traffic is split, an alarm in
+    /// ALARM is the gate's to judge (green serves part of what it sees);
+    /// with the release live, no gate reads it (in-place changes go on
+    /// during an incident). INSUFFICIENT_DATA is fine: count metrics are
+    /// not published when zero, so a healthy app's alarm often sits there.
     fn alarms(&mut self) {
         let (named, found) = (self.named, self.found);
         for (i, (name, seen)) in named.alarms.iter().zip(&found.alarms).enumerate() {
@@ -199,7 +222,7 @@ impl Checker<'_> {
                     format!("CloudWatch alarm {name:?} does not exist in {}", found.region),
                     format!("create it, or name an existing metric or composite alarm (`aws cloudwatch describe-alarms --region {}`)", found.region),
                 ),
-                Seen::Found(AlarmState::Alarm) => self.error(
+                Seen::Found(AlarmState::Alarm) if self.release_starts => self.error(
                     PlanKey::Alarm(i),
                     format!("CloudWatch alarm {name:?} is in ALARM before the release has moved any traffic: it would fail the first gate and blame the release for what it saw before"),
                     "deal with what the alarm reports (`aws cloudwatch describe-alarm-history --alarm-name ...`) and apply when it is OK or INSUFFICIENT_DATA".into(),

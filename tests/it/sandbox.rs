@@ -655,6 +655,52 @@ fn an_alarm_already_in_alarm_refuses_the_apply_before_anything_moves() {
 }
 
 #[test]
+fn an_alarm_in_alarm_stops_no_in_place_change_and_judges_a_split_release() {
+    let gate = "[[rollout.gates]]\nalarm = \"shop-5xx\"\n";
+    let env = deployed("0s");
+    env.edit(|w| {
+        w.alarms.insert(
+            "shop-5xx".into(),
+            cutover::model::observed::AlarmState::Alarm,
+        );
+    });
+    // The release is live: scaling out during the incident the alarm
+    // reports goes ahead (no gate reads the alarm for it).
+    let scaled = with(V1, gate).replace("desired_capacity = 2", "desired_capacity = 3");
+    assert_ne!(scaled, with(V1, gate), "the harness plan sets desired_capacity = 2");
+    env.set_plan(&scaled);
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    assert_eq!(env.fleet("blue").map(|(d, _)| d), Some(3));
+
+    // A release held at 10% (no users, no evidence from its metric gate)
+    // while the alarm is quiet ...
+    let gates = format!(
+        "{gate}\n[[rollout.gates]]\nmetric = \"error_rate\"\nmax = \"1%\"\nmin_requests = 300\n"
+    );
+    env.edit(|w| {
+        w.alarms
+            .insert("shop-5xx".into(), cutover::model::observed::AlarmState::Ok);
+        w.traffic = Some(cutover::provider::sandbox::Traffic::default());
+    });
+    env.set_plan(&with(V2, &gates));
+    env.run(&["apply", "--auto-approve"])
+        .expect(1)
+        .prints(&["held at 10%"]);
+    // ... then the alarm fires: green serves part of what it sees, so the
+    // gate judges it. apply resumes and goes home on it.
+    env.edit(|w| {
+        w.alarms.insert(
+            "shop-5xx".into(),
+            cutover::model::observed::AlarmState::Alarm,
+        );
+    });
+    env.run(&["apply", "--auto-approve"])
+        .expect(3)
+        .prints(&["alarm shop-5xx is in ALARM"]);
+    assert_eq!(env.weights().green, 0);
+}
+
+#[test]
 fn a_gate_naming_an_alarm_that_does_not_exist_is_refused_at_its_line() {
     let gate = "[[rollout.gates]]\nalarm = \"shop-5xx-typo\"\n";
     let env = deployed("0s");

@@ -220,14 +220,11 @@ pub(crate) type Loaded = (Spec, Result<Observed>);
 /// Looks up what the plan names and cutover does not create (preflight),
 /// then says what is wrong: warnings on stderr; a missing resource, or one
 /// in another VPC, is an error on the plan key that names it (exit 1).
-pub(crate) async fn preflight(p: &dyn Provider, spec: &Spec) -> Result<()> {
-    preflighted(p, spec, p.look_up(&spec.named()).await)
-}
-
 fn preflighted(
     p: &dyn Provider,
     spec: &Spec,
     found: crate::provider::Result<crate::model::named::Found>,
+    obs: Option<&Observed>,
 ) -> Result<()> {
     let found = found.with_context(|| {
         format!(
@@ -236,7 +233,8 @@ fn preflighted(
             p.describe()
         )
     })?;
-    let checked = crate::decide::preflight::check(spec, &found);
+    let starts = obs.is_some_and(|o| crate::decide::preflight::release_starts(spec, o));
+    let checked = crate::decide::preflight::check(spec, &found, starts);
     for w in &checked.warnings {
         eprintln!("warning: {}: {w}", spec.source.display());
     }
@@ -299,7 +297,7 @@ pub(crate) async fn observe_plans(
                 p.describe()
             );
             let checked = match found.next() {
-                Some(f) => preflighted(p.as_ref(), spec, f),
+                Some(f) => preflighted(p.as_ref(), spec, f, obs.as_ref().ok()),
                 None => Ok(()),
             };
             seen[i] = Some(checked.and_then(|()| obs.context(what)));
@@ -340,8 +338,9 @@ pub(crate) async fn observe_checked(
     p: &dyn Provider,
     spec: &Spec,
 ) -> Result<crate::model::observed::Observed> {
-    let (obs, checked) = futures::join!(observe(p, spec), preflight(p, spec));
-    checked?;
+    let named = spec.named();
+    let (obs, found) = futures::join!(observe(p, spec), p.look_up(&named));
+    preflighted(p, spec, found, obs.as_ref().ok())?;
     obs
 }
 
