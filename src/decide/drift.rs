@@ -87,6 +87,15 @@ pub enum Detail {
         at: crate::model::Timestamp,
         why: Option<String>,
     },
+    /// `color` serves `release`, which failed a gate after its promotion
+    /// and could not be sent back to `back_to`.
+    FailedReleaseLive {
+        color: Color,
+        release: String,
+        at: crate::model::Timestamp,
+        why: Option<String>,
+        back_to: Color,
+    },
     /// What the planner will not plan around, and why.
     Refused { reason: String },
     /// Tagged with `cutover:app` = `app`.
@@ -203,6 +212,24 @@ pub fn drift_with(
                         release: release.clone(),
                         at: *at,
                         why: why.clone(),
+                    },
+                    apply_repairs: false,
+                }),
+                crate::model::plan::Note::FailedReleaseLive {
+                    color,
+                    release,
+                    at,
+                    why,
+                    back_to,
+                } => Some(Finding {
+                    kind: DriftKind::RolledBack,
+                    resource: production(spec),
+                    detail: Detail::FailedReleaseLive {
+                        color: *color,
+                        release: release.clone(),
+                        at: *at,
+                        why: why.clone(),
+                        back_to: *back_to,
                     },
                     apply_repairs: false,
                 }),

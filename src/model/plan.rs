@@ -91,6 +91,18 @@ pub enum Note {
     /// CloudWatch's two-minute lag and up to a minute to the step's first
     /// whole minute), longer than the bake: each step takes that long.
     GatesOutlastBake { bake_secs: u64, least_secs: u64 },
+    /// `color` serves `release`, which failed a gate (during the watch
+    /// after its promotion) and could not be sent back: the way back to
+    /// `back_to` is kept, never torn down, until `cutover rollback` takes
+    /// production there or `apply --retry` keeps the release.
+    FailedReleaseLive {
+        color: Color,
+        release: String,
+        at: crate::model::Timestamp,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        why: Option<String>,
+        back_to: Color,
+    },
     /// The old colour's teardown is not due yet.
     TeardownNotDue {
         color: Color,

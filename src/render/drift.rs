@@ -82,6 +82,19 @@ pub fn detail(f: &Finding) -> String {
             crate::model::format_timestamp(*at),
             why.as_deref().map(|w| format!(" ({w})")).unwrap_or_default()
         ),
+        Detail::FailedReleaseLive {
+            color,
+            release,
+            at,
+            why,
+            back_to,
+        } => super::note(&crate::model::plan::Note::FailedReleaseLive {
+            color: *color,
+            release: release.clone(),
+            at: *at,
+            why: why.clone(),
+            back_to: *back_to,
+        }),
         Detail::Refused { reason } => reason.clone(),
         Detail::Unowned { app } => {
             format!("tagged cutover:app={app}, but no plan given mentions it")

@@ -205,6 +205,17 @@ pub fn note(n: &Note) -> String {
         Note::HealthCheckBeforeRelease { color } => format!(
             "the health-check change applies to {color}, which serves production, before the new release is tested: {color}'s instances that fail the new check leave service. To try a check on a release first, change it in a release of its own"
         ),
+        Note::FailedReleaseLive {
+            color,
+            release,
+            at,
+            why,
+            back_to,
+        } => format!(
+            "{color} serves release {release}, which failed at {}{} and could not be sent back: {back_to} is kept and not torn down; `cutover rollback` goes back to it, `cutover apply --retry` keeps {release} live",
+            format_timestamp(*at),
+            why.as_deref().map(|w| format!(" ({w})")).unwrap_or_default()
+        ),
         Note::GatesOutlastBake { bake_secs, least_secs } => format!(
             "rollout.bake is {}, shorter than the metric gates need to judge a window ({}: its minutes, CloudWatch's two-minute lag and up to a minute to the step's first whole minute): each step takes at least {}; a bake of \"{}\" or more says so in the plan file",
             format_duration(*bake_secs),

@@ -101,6 +101,10 @@ fn aborted(command: &str, plan: &Plan, a: &Abort, path: &str) -> String {
             out,
             "{to} failed during the watch after its promotion (rollout.watch): {from} is the active colour again; {to} is left as it is for inspection {inspect}."
         ),
+        PlanKind::Release { from, to, .. } if a.during_watch && a.rolled_back_to.is_none() => writeln!(
+            out,
+            "{to} failed during the watch after its promotion (rollout.watch), and production could not be sent back: {to} stays live and active, and {from} is kept (not torn down) for `cutover rollback {path}` to go back to {inspect}."
+        ),
         PlanKind::Release { from, to, .. } if a.unread.is_none() && a.active_now != Some(*from) => {
             writeln!(
                 out,

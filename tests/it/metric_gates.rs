@@ -246,3 +246,110 @@ fn a_failure_during_the_watch_after_promotion_sends_production_back() {
     assert_eq!(env.fleet("blue").map(|f| f.0), Some(2));
     env.run(&["rollback"]).expect(1);
 }
+
+#[test]
+fn after_the_watch_sends_production_back_the_scaling_policy_goes_with_it() {
+    let env = live_with(
+        6000.0,
+        ImageTraffic {
+            error_rate: 0.10,
+            p99_ms: 140.0,
+            after_minutes: Some(28.0),
+        },
+    );
+    let scaling = "[fleet.scaling]\ntarget_cpu = 50\n";
+    let gates = format!("{ERROR_RATE_GATE}\n{scaling}");
+    env.set_plan(&plan_with(V1, "30m", "watch = \"15m\"", &gates));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    env.set_plan(&plan_with(V2, "30m", "watch = \"15m\"", &gates));
+    env.run(&["apply", "--auto-approve"]).expect(3);
+    assert_eq!(env.active().as_deref(), Some("blue"));
+    let policy = |c: &str| {
+        env.world().fleets[&format!("shop-{c}")]
+            .scaling
+            .is_some()
+    };
+    assert!(policy("blue"), "blue serves again: it scales again");
+    assert!(!policy("green"), "idle green does not scale itself in");
+}
+
+#[test]
+fn a_watch_failure_whose_way_back_is_refused_keeps_blue_and_says_so() {
+    let env = live_with(
+        6000.0,
+        ImageTraffic {
+            error_rate: 0.10,
+            p99_ms: 140.0,
+            after_minutes: Some(28.0),
+        },
+    );
+    env.set_plan(&plan_with(V2, "30m", "watch = \"15m\"", ERROR_RATE_GATE));
+    // The shift's five listener writes (the test listener, four steps) go
+    // through; then the permission to move weights is taken away, so the
+    // way back after the watch's verdict is refused.
+    let made = env.calls("ModifyListener");
+    env.edit(|w| {
+        w.faults
+            .denied_after
+            .insert("ModifyListener".into(), made + 5);
+    });
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(1).prints(&[
+        "gate failed on green at 100%: metric error_rate",
+        "ROLLBACK FAILED",
+        "green failed during the watch after its promotion (rollout.watch), and production could not be sent back",
+    ]);
+    let all_green = Weights {
+        blue: 0,
+        green: 100,
+    };
+    assert_eq!(env.weights(), all_green);
+    assert_eq!(env.active().as_deref(), Some("green"));
+    env.edit(|w| w.faults.denied_after.clear());
+
+    // The verdict is not forgotten: plan and drift say the release failed
+    // and that blue is kept; long after the teardown delay, apply still
+    // does not tear blue down.
+    let kept = "green serves release";
+    env.run(&["plan"])
+        .expect(0)
+        .prints(&[kept, "blue is kept and not torn down"]);
+    env.run(&["drift"]).expect(2).prints(&[kept]);
+    env.edit(|w| w.settings.virtual_now_ms += 60 * 60 * 1000);
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    assert_eq!(env.fleet("blue").map(|f| f.0), Some(2), "blue kept");
+
+    // The promotion record still names blue: rollback goes there.
+    env.run(&["rollback"])
+        .expect(0)
+        .prints(&["100% of production on blue"]);
+    assert_eq!(env.weights(), home());
+    assert_eq!(env.active().as_deref(), Some("blue"));
+}
+
+#[test]
+fn a_refused_rollback_leaves_the_promotion_record_as_it_was() {
+    // Blue → green (v2) promoted: the record says blue served before.
+    let env = live(6000.0, 0.0);
+    env.set_plan(&plan_with(V2, "30m", "", ""));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    let record = || {
+        env.world().parameters["/cutover/shop/active-previous"]
+            .value
+            .clone()
+    };
+    let before = record();
+    // A rollback whose flip is refused: the record it sent with the flip
+    // names a promotion that did not happen, so the old one goes back.
+    env.edit(|w| w.faults.denied.push("ModifyListener".into()));
+    env.run(&["rollback"]).expect(1);
+    assert_eq!(env.active().as_deref(), Some("green"));
+    let after: serde_json::Value = serde_json::from_str(&record()).unwrap();
+    let was: serde_json::Value = serde_json::from_str(&before).unwrap();
+    assert_eq!(after["promoted"], was["promoted"], "{after}");
+    assert_eq!(after["color"], was["color"], "{after}");
+    env.edit(|w| w.faults.denied.clear());
+    env.run(&["rollback"])
+        .expect(0)
+        .prints(&["100% of production on blue"]);
+}

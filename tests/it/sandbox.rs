@@ -667,7 +667,11 @@ fn an_alarm_in_alarm_stops_no_in_place_change_and_judges_a_split_release() {
     // The release is live: scaling out during the incident the alarm
     // reports goes ahead (no gate reads the alarm for it).
     let scaled = with(V1, gate).replace("desired_capacity = 2", "desired_capacity = 3");
-    assert_ne!(scaled, with(V1, gate), "the harness plan sets desired_capacity = 2");
+    assert_ne!(
+        scaled,
+        with(V1, gate),
+        "the harness plan sets desired_capacity = 2"
+    );
     env.set_plan(&scaled);
     env.run(&["apply", "--auto-approve"]).expect(0);
     assert_eq!(env.fleet("blue").map(|(d, _)| d), Some(3));

@@ -10,6 +10,39 @@ use crate::model::reason::Reason;
 use crate::model::TeardownPolicy;
 use crate::model::{Capacity, Color};
 
+/// The active colour's live release is marked rolled back: it failed a
+/// gate after its promotion and production could not be sent back (a
+/// denied or throttled flip). The colour to go back to stays, whatever the
+/// teardown policy, and the plan says so; with `--retry` the person keeps
+/// the release: its mark goes, and the teardown follows as usual.
+fn failed_release_live(b: &mut Builder, active: Color) -> bool {
+    let Some(fleet) = b.obs.fleets.get(active).as_ref() else {
+        return false;
+    };
+    let Some((release, at)) = fleet
+        .rolled_back
+        .as_ref()
+        .filter(|(r, _)| fleet.release.as_ref() == Some(r))
+    else {
+        return false;
+    };
+    if b.opts.retry {
+        b.then(
+            Action::ClearRolledBack { color: active },
+            Reason::NoLongerRolledBack,
+        );
+        return false;
+    }
+    b.notes.push(Note::FailedReleaseLive {
+        color: active,
+        release: release.clone(),
+        at: *at,
+        why: fleet.rolled_back_why.clone(),
+        back_to: active.other(),
+    });
+    true
+}
+
 /// Tear down the colour that is not `active`, by policy, when its rollback
 /// window has passed. `promoting`: the plan promotes `active` in this run, so
 /// the window starts now.
@@ -20,6 +53,9 @@ pub(super) fn teardown_idle(b: &mut Builder, active: Color, promoting: bool) {
 fn teardown(b: &mut Builder, active: Color, promoting: bool) {
     let obs = b.obs;
     let idle = active.other();
+    if !promoting && failed_release_live(b, active) {
+        return;
+    }
     let policy = b.spec.teardown.policy;
     let pending = obs
         .target_groups

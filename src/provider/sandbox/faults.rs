@@ -20,6 +20,11 @@ pub struct Faults {
     /// starts.
     #[serde(default)]
     pub failing_images: Vec<String>,
+    /// Calls refused as `denied` refuses them once this many of the
+    /// operation have been made (counted in `calls`): a permission taken
+    /// away in the middle of a run. {"ModifyListener": 5}.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub denied_after: std::collections::BTreeMap<String, u64>,
     /// Share of calls (0–1) that fail as throttled once the SDK's retries
     /// ran out: AWS's `Throttling`, nothing done.
     #[serde(default)]

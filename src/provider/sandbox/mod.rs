@@ -140,11 +140,10 @@ impl Sandbox {
         let mut w = self.world.lock().expect("sandbox lock");
         let _lock = self.sync(&mut w)?;
         *w.calls.entry(op.to_string()).or_default() += 1;
-        let denied = w
-            .faults
-            .denied
-            .iter()
-            .any(|d| d == op || *d == format!("{op} {resource}"));
+        let made = w.calls[op];
+        let named = |d: &String| *d == op || *d == format!("{op} {resource}");
+        let denied = w.faults.denied.iter().any(named)
+            || (w.faults.denied_after.iter()).any(|(d, n)| named(d) && made > *n);
         if denied {
             let on = if resource.is_empty() {
                 String::new()

@@ -29,7 +29,7 @@ struct FlipWrites<'a> {
 type FlipAnswers = (
     Result<(), Unlanded<(Weights, u32)>>,
     Result<(), Unlanded<Option<Color>>>,
-    Result<(), StepError>,
+    Result<Option<crate::model::observed::Previous>, StepError>,
     Option<Result<(), crate::provider::ProviderError>>,
 );
 
@@ -77,10 +77,23 @@ impl Executor<'_> {
             live.tagged_with_flip = Some(release.clone());
         }
         live.remembered = tagged;
-        if let Err(e) = previous {
-            self.reporter.event(Event::Warning(format!(
-                "could not write the promotion record ({e}); a second rollback may not know where the first one came from"
-            )));
+        let previous = match previous {
+            Ok(written) => written,
+            Err(e) => {
+                self.reporter.event(Event::Warning(format!(
+                    "could not write the promotion record ({e}); a second rollback may not know where the first one came from"
+                )));
+                None
+            }
+        };
+        // The record went out with a flip that did not land: it names a
+        // promotion that did not happen, so the one before goes back, or a
+        // later rollback would not know where to go (it sends the record
+        // with the active colour, which is put back below).
+        if let (Err(_), Some(_), Some(rec)) = (&flipped, &previous, previous_record) {
+            self.restore_previous(live, &rec.parameter).await;
+        } else if previous.is_some() {
+            live.previous = previous;
         }
         if let (Err(_), Some(param), Ok(())) = (&flipped, record_active, &recorded) {
             if let Err(e) = self.provider.put_active(param, to.other()).await {
@@ -110,6 +123,21 @@ impl Executor<'_> {
                 color: to,
                 source: error,
             }),
+        }
+    }
+
+    /// Puts the promotion record this run last knew back in `parameter`,
+    /// after a write of another one went out with a flip that did not land.
+    async fn restore_previous(&self, live: &LiveState, parameter: &str) {
+        let Some(old) = &live.previous else {
+            // There was none: the new one names a promotion the active
+            // colour (put back too) contradicts, and is not read.
+            return;
+        };
+        if let Err(e) = self.provider.put_record(parameter, &old.to_value()).await {
+            self.reporter.event(Event::Warning(format!(
+                "could not put the promotion record {parameter} back ({e}): it names a rollback that did not happen, and `cutover rollback` will not follow it; `cutover status` shows where a rollback would go"
+            )));
         }
     }
 
@@ -149,8 +177,8 @@ impl Executor<'_> {
         };
         let previous = async {
             match writes.previous_record {
-                Some(rec) => self.put_previous(rec).await,
-                None => Ok(()),
+                Some(rec) => self.put_previous(rec).await.map(Some),
+                None => Ok(None),
             }
         };
         // The tag of the release rolled back, when it is the next step, goes

@@ -62,7 +62,7 @@ impl Executor<'_> {
         // remembered: an AWS error, a refused mutation, a mistake in the
         // plan or the old colour failing say nothing about the release,
         // and the next apply tries it again.
-        self.remember(plan, live, &failed, back, hands_off, &mut abort)
+        self.remember(plan, live, &failed, hands_off, &mut abort)
             .await;
         // A rollback whose flip failed: its tag may have gone out with it.
         if abort.remembered.is_none() {
@@ -89,14 +89,14 @@ impl Executor<'_> {
         plan: &Plan,
         live: &LiveState,
         failed: &Failed,
-        back: bool,
         hands_off: bool,
         abort: &mut Abort,
     ) {
-        // After a watch, only a release production left is remembered: one
-        // still live and active is not marked as rolled back.
-        let verdict = matches!(abort.cause, Cause::Verdict | Cause::Interrupted)
-            && (!back || abort.rolled_back_to.is_some());
+        // After a watch, the verdict stands whether or not production
+        // could be sent back: a release still live with its mark keeps its
+        // way back (the planner tears nothing down, `plan` and `drift` say
+        // so) until `cutover rollback` or `apply --retry`.
+        let verdict = matches!(abort.cause, Cause::Verdict | Cause::Interrupted);
         if let (PlanKind::Release { to, release, .. }, true, false) =
             (&plan.kind, verdict, hands_off)
         {

@@ -63,6 +63,8 @@ pub(super) struct LiveState {
     /// The colour whose release was held mid-shift, as observed: its mark
     /// comes off when a bake judges it again.
     pub held: Option<Color>,
+    /// The promotion record as observed, or as this run last wrote it.
+    pub previous: Option<crate::model::observed::Previous>,
 }
 
 impl LiveState {
@@ -110,6 +112,7 @@ impl LiveState {
             remembered: None,
             tagged_with_flip: None,
             held: crate::decide::status::held(obs, obs.weights_at(production)).map(|h| h.color),
+            previous: obs.previous.clone(),
         }
     }
 

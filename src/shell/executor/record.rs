@@ -48,20 +48,20 @@ impl Executor<'_> {
     /// the active colour.
     pub(super) async fn record_previous(
         &self,
-        live: &LiveState,
+        live: &mut LiveState,
         record: &PreviousRecord,
     ) -> Result<Detail, StepError> {
         self.fence().await?;
         if let Some(active) = names::state_parameter_of_previous(&record.parameter) {
             self.check_active_unchanged(live, active).await?;
         }
-        self.put_previous(record).await?;
+        live.previous = Some(self.put_previous(record).await?);
         Ok(None)
     }
 
     /// Writes a promotion record, stamped now, sent until it lands (it is
     /// settled by what the record then holds, whatever its time).
-    pub(super) async fn put_previous(&self, rec: &PreviousRecord) -> Result<(), StepError> {
+    pub(super) async fn put_previous(&self, rec: &PreviousRecord) -> Result<Previous, StepError> {
         let record = Previous {
             promoted: rec.promoted,
             color: rec.color,
@@ -85,7 +85,7 @@ impl Executor<'_> {
         )
         .await
         .map_err(Unlanded::into_step_error)?;
-        Ok(())
+        Ok(record)
     }
 
     /// The active-colour parameter still says what this run saw: someone

@@ -10,7 +10,7 @@ use super::{Detail, Executor};
 use crate::gate::metric::EvidenceRules;
 use crate::gate::Check;
 use crate::model::outcome::Abort;
-use crate::model::plan::{Plan, PlanKind};
+use crate::model::plan::{Action, Plan, PlanKind};
 use crate::model::Color;
 
 impl Executor<'_> {
@@ -60,8 +60,22 @@ impl Executor<'_> {
                 abort.home_short = (healthy < wanted).then_some((healthy, wanted));
             }
             Err(e) => {
+                // Production is all on `from`, not split: say so, not what
+                // the way home during a shift would say.
+                let why = match e {
+                    super::error::RestoreError::Unhealthy {
+                        healthy,
+                        wanted,
+                        waited_secs,
+                        ..
+                    } => format!(
+                        "{to} has {healthy} of its {wanted} targets healthy after waiting {} for Auto Scaling to replace them; `cutover rollback --force` sends production there anyway",
+                        crate::model::format_duration(waited_secs)
+                    ),
+                    e => e.to_string(),
+                };
                 abort.rollback_error = Some(format!(
-                    "{from} stays live and active: going back to {to} is not safe ({e})"
+                    "{from} stays live and active: going back to {to} is not safe ({why})"
                 ));
                 return;
             }
@@ -86,6 +100,32 @@ impl Executor<'_> {
         }
         if let Some(interrupt) = &self.interrupt {
             interrupt.set_going_home(false);
+        }
+        if abort.rolled_back_to.is_some() {
+            self.scaling_back(plan, live, to).await;
+        }
+    }
+
+    /// After the flip back: the scaling policy the promotion put on the
+    /// promoted colour goes back to `home`, which serves again (the
+    /// promotion took it off there), and off the idle one. Traffic does
+    /// not wait for it; a failure is said, and `cutover plan` shows it.
+    async fn scaling_back(&self, plan: &Plan, live: &LiveState, home: Color) {
+        let policy = plan.steps.iter().find_map(|s| match &s.action {
+            Action::SetScaling {
+                color,
+                scaling: Some(scaling),
+            } if *color == home.other() => Some(scaling.clone()),
+            _ => None,
+        });
+        let Some(policy) = policy else { return };
+        for (color, scaling) in [(home, Some(&policy)), (home.other(), None)] {
+            if let Err(e) = self.set_scaling(live, color, scaling).await {
+                self.reporter.event(super::Event::Warning(format!(
+                    "production is back on {home}, but moving the scaling policy there failed ({e}); `cutover plan` shows what is left"
+                )));
+                return;
+            }
         }
     }
 }
