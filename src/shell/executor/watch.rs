@@ -115,7 +115,7 @@ impl Executor<'_> {
             Action::SetScaling {
                 color,
                 scaling: Some(scaling),
-            } if *color == home.other() => Some(scaling.clone()),
+            } if *color == home.other() => Some(*scaling),
             _ => None,
         });
         let Some(policy) = policy else { return };
