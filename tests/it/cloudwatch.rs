@@ -499,5 +499,22 @@ fn cloudwatch_more_queries_than_one_call_takes_are_not_sent() {
     let err = rt().block_on(metric_data(&cw.client, &q)).unwrap_err();
     assert!(err.to_string().contains("502 queries"), "{err}");
     assert!(err.to_string().contains("at most 500"), "{err}");
+    // Custom queries count too: 2 × (3 counts + 1 percentile + 247).
+    let custom = MetricQuery {
+        custom: (0..247)
+            .map(|i| {
+                CustomQuery::Expression(format!(
+                    "FILL(SUM(SEARCH('{{Shop,Color}} Color=\"{{color}}\" M{i}', 'Sum', 60)), 0)"
+                ))
+            })
+            .collect(),
+        ..query()
+    };
+    let err = rt().block_on(metric_data(&cw.client, &custom)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("502 queries (2 target groups, 1 latency percentiles, 247 custom queries)"),
+        "{err}"
+    );
     assert!(cw.requests("GetMetricData").is_empty());
 }
