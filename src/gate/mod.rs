@@ -194,8 +194,8 @@ impl CheckEnv {
     }
 }
 
-/// A smoke test or gate: exactly one of command, http, alarm or metric
-/// (alarm and metric only for gates).
+/// A smoke test or gate: exactly one of command, http, alarm, metric or
+/// query (alarm, metric and query only for gates).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[schemars(deny_unknown_fields)]
 pub struct RawCheck {
@@ -210,12 +210,24 @@ pub struct RawCheck {
     /// against `max` and against blue in the same minutes.
     #[schemars(extend("enum" = ["error_rate", "latency"]))]
     pub metric: Option<Located<String>>,
+    /// Optional, gates only: any CloudWatch metric or metric-math expression,
+    /// read per colour and judged like a metric gate (a custom gate).
+    pub query: Option<Located<metric::custom::RawQuery>>,
+    /// Optional, gates with a `query`: how output names the gate (default:
+    /// the query's metric_name, or "expression").
+    pub name: Option<Located<String>>,
+    /// Gates with a `query`: the value per request of the colour's target
+    /// group (the query's Sum or SampleCount, or its expression, divided by
+    /// the colour's RequestCount).
+    #[schemars(extend("default" = false))]
+    pub per_request: Option<Located<bool>>,
     /// Optional, metric gates (at least one limit): green's own ceiling ("1%" for
-    /// error_rate, "250ms" for latency).
-    pub max: Option<Located<String>>,
+    /// error_rate, "250ms" for latency; for a `query`, a number or a percentage:
+    /// 5, 0.02, "0.5%").
+    pub max: Option<Located<metric::keys::RawLimit>>,
     /// Optional, metric gates: how far green may exceed blue in the same minutes
-    /// ("0.5%", "50ms").
-    pub max_above_baseline: Option<Located<String>>,
+    /// ("0.5%", "50ms"; for a `query`, a number or a percentage).
+    pub max_above_baseline: Option<Located<metric::keys::RawLimit>>,
     /// Optional, metric gates: green at most this many times blue in the same
     /// minutes, e.g. 1.25.
     #[schemars(range(min = 1, max = 1000))]
@@ -244,6 +256,8 @@ pub trait Rules {
     fn range(&mut self, key: &str, v: &Located<i64>, lo: i64, hi: i64, unit: &str) -> u32;
     /// A program and its arguments.
     fn command(&mut self, key: &str, v: &Located<Vec<String>>) -> Vec<String>;
+    /// The plan file's text, where a span points.
+    fn source(&self) -> &str;
 }
 
 impl RawCheck {
@@ -255,9 +269,10 @@ impl RawCheck {
         let count = raw.command.is_some() as u8
             + raw.http.is_some() as u8
             + raw.alarm.is_some() as u8
-            + raw.metric.is_some() as u8;
+            + raw.metric.is_some() as u8
+            + raw.query.is_some() as u8;
         let allowed = if gate {
-            "`command`, `http`, `alarm` or `metric`"
+            "`command`, `http`, `alarm`, `metric` or `query`"
         } else {
             "`command` or `http`"
         };
@@ -268,27 +283,33 @@ impl RawCheck {
                 "split it into one table per check".into(),
             );
         }
+        let metric_span = raw
+            .metric
+            .as_ref()
+            .map(Located::span)
+            .or(raw.query.as_ref().map(Located::span));
         let kind = if let Some(cmd) = &raw.command {
             CheckKind::Command(rules.command(&format!("{key}.command"), cmd))
         } else if let Some(h) = &raw.http {
             http::kind(h, key, rules)
         } else if let Some(name) = &raw.alarm {
             alarm::kind(name, gate, rules)
-        } else if let Some(metric) = &raw.metric {
-            raw.metric_kind(metric, c.span(), key, gate, rules)
+        } else if let Some(span) = metric_span.clone() {
+            raw.metric_kind(span, c.span(), key, gate, rules)
         } else {
             CheckKind::Command(Vec::new())
         };
-        if raw.metric.is_none() {
+        if metric_span.is_none() {
             raw.no_metric_keys(key, rules);
         }
         Check { kind, timeout_secs }
     }
 
-    /// A metric gate: gates only, without `timeout` (its read has its own).
+    /// A metric gate (`metric` or `query`, at `at`): gates only, without
+    /// `timeout` (its read has its own).
     fn metric_kind(
         &self,
-        metric: &Located<String>,
+        at: Range<usize>,
         table: Range<usize>,
         key: &str,
         gate: bool,
@@ -296,7 +317,7 @@ impl RawCheck {
     ) -> CheckKind {
         if !gate {
             rules.error(
-                metric.span(),
+                at,
                 "a metric gate judges production traffic, which a smoke test runs before".into(),
                 "move it to a [[rollout.gates]] table".into(),
             );
@@ -309,7 +330,10 @@ impl RawCheck {
             );
         }
         let raw = metric::keys::RawMetric {
-            metric,
+            metric: self.metric.as_ref(),
+            query: self.query.as_ref(),
+            name: self.name.as_ref(),
+            per_request: self.per_request.as_ref(),
             max: self.max.as_ref(),
             max_above_baseline: self.max_above_baseline.as_ref(),
             max_ratio: self.max_ratio.as_ref(),
@@ -335,15 +359,17 @@ impl RawCheck {
             ),
             ("percentile", self.percentile.as_ref().map(Located::span)),
             ("window", self.window.as_ref().map(Located::span)),
+            ("name", self.name.as_ref().map(Located::span)),
+            ("per_request", self.per_request.as_ref().map(Located::span)),
         ];
         for (name, span) in spans {
             if let Some(span) = span {
                 rules.error(
                     span,
                     format!(
-                        "`{key}.{name}` belongs to a metric gate, and this check has no `metric`"
+                        "`{key}.{name}` belongs to a metric gate, and this check has neither `metric` nor `query`"
                     ),
-                    "add metric = \"error_rate\" or \"latency\", or remove the key".into(),
+                    "add metric = \"error_rate\" or \"latency\", or a `query`, or remove the key".into(),
                 );
             }
         }

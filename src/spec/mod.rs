@@ -463,4 +463,8 @@ impl crate::gate::Rules for Validator<'_> {
     fn command(&mut self, key: &str, v: &Located<Vec<String>>) -> Vec<String> {
         Validator::command(self, key, v)
     }
+
+    fn source(&self) -> &str {
+        self.source
+    }
 }

@@ -150,47 +150,32 @@ impl Walker<'_> {
 
     fn node(&mut self, node: Node, schema: &Json, key: &str, fallback: Option<Range<usize>>) {
         let schema = resolve(self.root, schema);
-        let expected = schema.get("type").and_then(Json::as_str).unwrap_or("");
-        let fits = matches!(
-            (expected, node),
-            ("object", Node::Table(_) | Node::Inline(_))
-                | ("array", Node::Tables(_) | Node::Value(Value::Array(_)))
-                | ("string", Node::Value(Value::String(_)))
-                | ("integer", Node::Value(Value::Integer(_)))
-                // JSON Schema's numbers include the whole ones.
-                | ("number", Node::Value(Value::Integer(_) | Value::Float(_)))
-                | ("boolean", Node::Value(Value::Boolean(_)))
-                | ("", _)
-        );
-        if !fits {
-            self.broken.insert(self.section.clone());
-            let want = match expected {
-                "object" => "a table",
-                "array" => "an array",
-                "string" => "a string",
-                "integer" => "a whole number",
-                "number" => "a number",
-                "boolean" => "true or false",
-                other => other,
-            };
-            let quoted_number = expected == "integer"
-                && matches!(node, Node::Value(Value::String(v))
-                    if v.value().trim().trim_end_matches('%').parse::<i64>().is_ok());
-            let help = if quoted_number {
-                Some(
-                    "write the number without quotes or units, e.g. 2 rather than \"2\""
-                        .to_string(),
-                )
-            } else {
-                example(key, schema).or_else(|| description(schema))
-            };
-            self.error(
-                node.span().or(fallback),
-                format!("`{key}` should be {want}, not {}", node.kind()),
-                help,
-            );
-            return;
-        }
+        // A type, or a list of them (a limit: a string or a number).
+        let types: Vec<&str> = match schema.get("type") {
+            Some(Json::String(t)) => vec![t.as_str()],
+            Some(Json::Array(ts)) => ts.iter().filter_map(Json::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let fits = |expected: &str| {
+            matches!(
+                (expected, node),
+                ("object", Node::Table(_) | Node::Inline(_))
+                    | ("array", Node::Tables(_) | Node::Value(Value::Array(_)))
+                    | ("string", Node::Value(Value::String(_)))
+                    | ("integer", Node::Value(Value::Integer(_)))
+                    // JSON Schema's numbers include the whole ones.
+                    | ("number", Node::Value(Value::Integer(_) | Value::Float(_)))
+                    | ("boolean", Node::Value(Value::Boolean(_)))
+            )
+        };
+        let expected = match types.iter().find(|t| fits(t)) {
+            Some(t) => *t,
+            None if types.is_empty() => "",
+            None => {
+                self.not_a(node, schema, key, &types, fallback);
+                return;
+            }
+        };
         match expected {
             "object" => self.table(node, schema, key, fallback),
             "array" => {
@@ -206,6 +191,47 @@ impl Walker<'_> {
             }
             _ => {}
         }
+    }
+
+    /// `node` is none of `types`: what it should be, and an example.
+    fn not_a(
+        &mut self,
+        node: Node,
+        schema: &Json,
+        key: &str,
+        types: &[&str],
+        fallback: Option<Range<usize>>,
+    ) {
+        self.broken.insert(self.section.clone());
+        let want: Vec<&str> = types
+            .iter()
+            .map(|t| match *t {
+                "object" => "a table",
+                "array" => "an array",
+                "string" => "a string",
+                "integer" => "a whole number",
+                "number" => "a number",
+                "boolean" => "true or false",
+                other => other,
+            })
+            .collect();
+        let quoted_number = types == ["integer"]
+            && matches!(node, Node::Value(Value::String(v))
+                if v.value().trim().trim_end_matches('%').parse::<i64>().is_ok());
+        let help = if quoted_number {
+            Some("write the number without quotes or units, e.g. 2 rather than \"2\"".to_string())
+        } else {
+            example(key, schema).or_else(|| description(schema))
+        };
+        self.error(
+            node.span().or(fallback),
+            format!(
+                "`{key}` should be {}, not {}",
+                want.join(" or "),
+                node.kind()
+            ),
+            help,
+        );
     }
 
     fn table(&mut self, node: Node, schema: &Json, key: &str, fallback: Option<Range<usize>>) {

@@ -15,8 +15,10 @@ pub mod wire;
 use aws_sdk_cloudwatch::config::retry::RetryConfig;
 use aws_sdk_cloudwatch::config::{BehaviorVersion, Credentials, Region};
 use ciborium::Value;
+use cutover::gate::metric::query::{CustomQuery, Request, Stat};
 use cutover::gate::metric::read::{queries, MetricQuery};
 use cutover::model::observed::AlarmState;
+use cutover::model::Color;
 use cutover::provider::aws::{alarm_state, alarm_states, metric_data};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -190,8 +192,9 @@ const GREEN: &str = "targetgroup/shop-green/4e5f6a7b8c9d0e1f";
 fn query() -> MetricQuery {
     MetricQuery {
         load_balancer: "app/shop-alb/50dc6c495c0c9188".into(),
-        target_groups: vec![BLUE.into(), GREEN.into()],
+        target_groups: vec![(Color::Blue, BLUE.into()), (Color::Green, GREEN.into())],
         percentiles: vec![9900],
+        custom: Vec::new(),
         start: T,
         end: T + 300,
     }
@@ -276,23 +279,15 @@ fn cloudwatch_is_asked_once_for_every_query_with_both_dimensions_and_no_unit() {
             field(metric, "Namespace").and_then(Value::as_text),
             Some("AWS/ApplicationELB")
         );
+        let Request::Metric { metric_name, .. } = &want.request else {
+            panic!("{want:?}")
+        };
         assert_eq!(
             field(metric, "MetricName").and_then(Value::as_text),
-            Some(want.figure.metric_name())
+            Some(metric_name.as_str())
         );
-        let dimensions: Vec<(&str, &str)> = field(metric, "Dimensions")
-            .and_then(Value::as_array)
-            .unwrap()
-            .iter()
-            .map(|d| {
-                (
-                    field(d, "Name").and_then(Value::as_text).unwrap(),
-                    field(d, "Value").and_then(Value::as_text).unwrap(),
-                )
-            })
-            .collect();
         assert_eq!(
-            dimensions,
+            dimensions(metric),
             [
                 ("LoadBalancer", "app/shop-alb/50dc6c495c0c9188"),
                 ("TargetGroup", want.target_group.as_str())
@@ -305,6 +300,87 @@ fn cloudwatch_is_asked_once_for_every_query_with_both_dimensions_and_no_unit() {
         .filter_map(|q| field(field(q, "MetricStat")?, "Stat")?.as_text())
         .collect();
     assert_eq!(stats, ["Sum", "Sum", "Sum", "p99"]);
+}
+
+/// A MetricStat's metric's dimensions, as (name, value), in the order sent.
+fn dimensions(metric: &Value) -> Vec<(&str, &str)> {
+    field(metric, "Dimensions")
+        .and_then(Value::as_array)
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                field(d, "Name").and_then(Value::as_text).unwrap(),
+                field(d, "Value").and_then(Value::as_text).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_custom_metric_and_an_expression_join_the_one_call_filled_for_each_colour() {
+    let q = MetricQuery {
+        custom: vec![
+            CustomQuery::Metric {
+                namespace: "Shop".into(),
+                metric_name: "CheckoutFailures".into(),
+                dimensions: [("Color".to_string(), "{color}".to_string())].into(),
+                stat: Stat::Sum,
+            },
+            CustomQuery::Expression(
+                "SUM(SEARCH('{Shop,TargetGroup} MetricName=\"Failures\" TargetGroup=\"{target_group}\"', 'Sum', 60))".into(),
+            ),
+        ],
+        ..query()
+    };
+    let answers = queries(&q)
+        .iter()
+        .map(|query| match query.id.as_str() {
+            "tg1_c0" => result("tg1_c0", "Complete", &[(T, 12.0)]),
+            id => result(id, "Complete", &[]),
+        })
+        .collect();
+    let cw = CloudWatch::answering(vec![("GetMetricData", page(answers, None))]);
+    let data = rt().block_on(metric_data(&cw.client, &q)).unwrap();
+    assert_eq!(data.minutes[GREEN][0].custom.get(&0), Some(&12.0));
+    let sent = cw.requests("GetMetricData");
+    assert_eq!(sent.len(), 1, "custom queries join the one call");
+    let asked = field(&sent[0], "MetricDataQueries")
+        .and_then(Value::as_array)
+        .unwrap();
+    let by_id = |id: &str| {
+        asked
+            .iter()
+            .find(|q| field(q, "Id").and_then(Value::as_text) == Some(id))
+            .unwrap_or_else(|| panic!("no query {id}"))
+    };
+    for (id, color) in [("tg0_c0", "blue"), ("tg1_c0", "green")] {
+        let stat = field(by_id(id), "MetricStat").unwrap();
+        assert_eq!(field(stat, "Stat").and_then(Value::as_text), Some("Sum"));
+        assert_eq!(field(stat, "Period"), Some(&Value::Integer(60.into())));
+        assert!(field(stat, "Unit").is_none(), "no Unit: {stat:?}");
+        let metric = field(stat, "Metric").unwrap();
+        assert_eq!(
+            field(metric, "Namespace").and_then(Value::as_text),
+            Some("Shop")
+        );
+        assert_eq!(dimensions(metric), [("Color", color)]);
+    }
+    for (id, tg) in [("tg0_c1", BLUE), ("tg1_c1", GREEN)] {
+        let e = by_id(id);
+        assert!(
+            field(e, "MetricStat").is_none(),
+            "an expression or a MetricStat, not both"
+        );
+        assert_eq!(field(e, "Period"), Some(&Value::Integer(60.into())));
+        assert_eq!(field(e, "ReturnData"), Some(&Value::Bool(true)));
+        let expression = field(e, "Expression").and_then(Value::as_text).unwrap();
+        assert!(
+            expression.contains(&format!("TargetGroup=\"{tg}\"")),
+            "{expression}"
+        );
+        assert!(expression.contains("{Shop,TargetGroup}"), "{expression}");
+    }
 }
 
 #[test]
@@ -471,5 +547,22 @@ fn cloudwatch_more_queries_than_one_call_takes_are_not_sent() {
     let err = rt().block_on(metric_data(&cw.client, &q)).unwrap_err();
     assert!(err.to_string().contains("502 queries"), "{err}");
     assert!(err.to_string().contains("at most 500"), "{err}");
+    // Custom queries count too: 2 × (3 counts + 1 percentile + 247).
+    let custom = MetricQuery {
+        custom: (0..247)
+            .map(|i| {
+                CustomQuery::Expression(format!(
+                    "FILL(SUM(SEARCH('{{Shop,Color}} Color=\"{{color}}\" M{i}', 'Sum', 60)), 0)"
+                ))
+            })
+            .collect(),
+        ..query()
+    };
+    let err = rt().block_on(metric_data(&cw.client, &custom)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("502 queries (2 target groups, 1 latency percentiles, 247 custom queries)"),
+        "{err}"
+    );
     assert!(cw.requests("GetMetricData").is_empty());
 }

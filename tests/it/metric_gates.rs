@@ -39,7 +39,7 @@ fn live(requests_per_minute: f64, v2_errors: f64) -> SandboxEnv {
         ImageTraffic {
             error_rate: v2_errors,
             p99_ms: 140.0,
-            after_minutes: None,
+            ..ImageTraffic::default()
         },
     )
 }
@@ -223,6 +223,7 @@ fn a_failure_during_the_watch_after_promotion_sends_production_back() {
             error_rate: 0.10,
             p99_ms: 140.0,
             after_minutes: Some(28.0),
+            ..ImageTraffic::default()
         },
     );
     env.set_plan(&plan_with(V2, "30m", "watch = \"15m\"", ERROR_RATE_GATE));
@@ -255,6 +256,7 @@ fn after_the_watch_sends_production_back_the_scaling_policy_goes_with_it() {
             error_rate: 0.10,
             p99_ms: 140.0,
             after_minutes: Some(28.0),
+            ..ImageTraffic::default()
         },
     );
     let scaling = "[fleet.scaling]\ntarget_cpu = 50\n";
@@ -264,11 +266,7 @@ fn after_the_watch_sends_production_back_the_scaling_policy_goes_with_it() {
     env.set_plan(&plan_with(V2, "30m", "watch = \"15m\"", &gates));
     env.run(&["apply", "--auto-approve"]).expect(3);
     assert_eq!(env.active().as_deref(), Some("blue"));
-    let policy = |c: &str| {
-        env.world().fleets[&format!("shop-{c}")]
-            .scaling
-            .is_some()
-    };
+    let policy = |c: &str| env.world().fleets[&format!("shop-{c}")].scaling.is_some();
     assert!(policy("blue"), "blue serves again: it scales again");
     assert!(!policy("green"), "idle green does not scale itself in");
 }
@@ -281,6 +279,7 @@ fn a_watch_failure_whose_way_back_is_refused_keeps_blue_and_says_so() {
             error_rate: 0.10,
             p99_ms: 140.0,
             after_minutes: Some(28.0),
+            ..ImageTraffic::default()
         },
     );
     env.set_plan(&plan_with(V2, "30m", "watch = \"15m\"", ERROR_RATE_GATE));
@@ -352,4 +351,99 @@ fn a_refused_rollback_leaves_the_promotion_record_as_it_was() {
     env.run(&["rollback"])
         .expect(0)
         .prints(&["100% of production on blue"]);
+}
+
+/// A custom gate on the checkout failures the app publishes per colour,
+/// per request: at most 10%, and 1.5 × blue's in the same minutes.
+const CHECKOUT_GATE: &str = r#"
+[[rollout.gates]]
+query = { namespace = "Shop", metric_name = "CheckoutFailures", dimensions = { Color = "{color}" }, stat = "Sum" }
+name = "checkout failures"
+per_request = true
+max = "10%"
+max_ratio = 1.5
+min_requests = 300
+"#;
+
+/// Blue live on V1, 6,000 requests a minute; V1's app and V2's publish
+/// CheckoutFailures at these rates per request.
+fn live_checkouts(v1: f64, v2: f64) -> SandboxEnv {
+    let env = SandboxEnv::new(&plan(V1, "", ""));
+    let checkouts = |rate: f64| ImageTraffic {
+        metrics: [("CheckoutFailures".to_string(), rate)].into(),
+        ..ImageTraffic::default()
+    };
+    env.edit(|w| {
+        w.traffic = Some(Traffic {
+            requests_per_minute: 6000.0,
+            images: [
+                (V1.to_string(), checkouts(v1)),
+                (V2.to_string(), checkouts(v2)),
+            ]
+            .into(),
+            ..Traffic::default()
+        })
+    });
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    env
+}
+
+#[test]
+fn a_release_failing_10_times_as_many_checkouts_is_rolled_back_by_a_custom_gate() {
+    let env = live_checkouts(0.005, 0.05);
+    env.set_plan(&plan(V2, "", CHECKOUT_GATE));
+    // The plan says what the gate reads and how it judges.
+    env.run(&["plan"]).expect(0).prints(&[
+        "metric checkout failures (Shop CheckoutFailures Sum, Color={color}, per request; max 10%, max_ratio 1.5; 3m windows of 300 requests)",
+    ]);
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(3).prints(&[
+        "gate failed on green at 10%: metric checkout failures",
+        "checkout failures 00:02–00:05 UTC: green 5.00% per request of 1,800 requests vs blue 0.50% per request of 16,200 requests: FAIL",
+        "more than 1.5 × blue",
+        "is remembered as rolled back",
+    ]);
+    assert_eq!(env.weights(), home());
+    assert_eq!(env.active().as_deref(), Some("blue"));
+}
+
+#[test]
+fn a_good_release_passes_a_custom_gate_and_each_evaluation_is_shown() {
+    let env = live_checkouts(0.005, 0.005);
+    env.set_plan(&plan(V2, "", CHECKOUT_GATE));
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(0);
+    assert_eq!(env.active().as_deref(), Some("green"));
+    run.shows(&[
+        "checkout failures 00:02–00:05 UTC: green 0.50% per request of 1,800 requests vs blue 0.50% per request of 16,200 requests: pass",
+        "checkout failures pass",
+    ]);
+}
+
+#[test]
+fn a_custom_gate_on_a_metric_nobody_publishes_holds_the_release_for_want_of_evidence() {
+    let env = live_checkouts(0.005, 0.005);
+    let gate = r#"
+[[rollout.gates]]
+query = { namespace = "Shop", metric_name = "CartAbandons", dimensions = { Color = "{color}" }, stat = "Average" }
+max = 0.2
+"#;
+    env.set_plan(&plan(V2, "", gate));
+    let run = env.run(&["apply", "--auto-approve"]);
+    run.expect(1).prints(&[
+        "held at 10%: no evidence from metric CartAbandons",
+        "its query has no datapoint in it",
+    ]);
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 90,
+            green: 10
+        }
+    );
+    assert!(
+        !run.stdout.contains("remembered as rolled back"),
+        "{}",
+        run.stdout
+    );
 }

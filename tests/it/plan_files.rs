@@ -168,6 +168,7 @@ const SCHEMA_REJECTS: &[&str] = &[
     "app-name-too-long",
     "app-name-underscore",
     "app-name-uppercase",
+    "custom-stat-unknown",
     "desired-zero",
     "duration-as-number",
     "duration-in-words",

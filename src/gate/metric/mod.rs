@@ -13,9 +13,12 @@
 //! whose RequestCount is there. A percentile pNN is significant with at
 //! least 10/(1−p) samples (CloudWatch User Guide, "Percentiles").
 
+pub mod custom;
 pub mod keys;
+pub mod query;
 pub mod read;
 
+pub use custom::CustomMetric;
 pub use keys::{EvidenceRules, GateMeasure, MetricGate, OnNoEvidence};
 
 use crate::model::Timestamp;
@@ -30,6 +33,8 @@ pub struct Minute {
     pub connection_errors: Option<f64>,
     /// The minute's latency percentile, in seconds.
     pub latency: Option<f64>,
+    /// A custom gate's query: its value this minute.
+    pub custom: Option<f64>,
 }
 
 /// What a metric gate measures.
@@ -39,6 +44,10 @@ pub enum Measure {
     ErrorRate,
     /// TargetResponseTime at this percentile (e.g. 99.0).
     Latency { percentile: f64 },
+    /// A custom query's value: per request of the colour (`per_request`),
+    /// or its highest minute; shown as a percentage when the plan wrote
+    /// its limits so.
+    Custom { per_request: bool, percent: bool },
 }
 
 /// A metric gate's limits.
@@ -58,7 +67,8 @@ pub struct Limits {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Window {
     pub requests: f64,
-    /// The error rate, or the highest significant latency of its minutes.
+    /// The error rate, the highest significant latency of its minutes, or
+    /// a custom query's value per request or highest minute.
     pub value: f64,
 }
 
@@ -75,6 +85,7 @@ pub fn window(measure: Measure, minutes: &[Minute]) -> Option<Window> {
             target_5xx: finite(m.target_5xx),
             connection_errors: finite(m.connection_errors),
             latency: finite(m.latency),
+            custom: m.custom.filter(|v| v.is_finite()),
             ..*m
         })
         .collect();
@@ -106,6 +117,36 @@ pub fn window(measure: Measure, minutes: &[Minute]) -> Option<Window> {
             timed
                 .iter()
                 .filter_map(|m| m.latency)
+                .fold(None, |top: Option<f64>, v| {
+                    Some(top.map_or(v, |t| t.max(v)))
+                })?
+        }
+        Measure::Custom {
+            per_request: true, ..
+        } => {
+            // A served minute without a datapoint counts 0: CloudWatch
+            // publishes what the app put (PutMetricData), and an app that
+            // counts failures puts nothing in a minute without one, as
+            // the load balancer omits its zero counts. But a window with
+            // no datapoint at all is no evidence: a misspelt name or
+            // dimension matches nothing and would pass as 0 (`judge`
+            // counts green's silence as 0 only where blue's datapoints in
+            // the same minutes show the query matches what is published).
+            if !served.iter().any(|m| m.custom.is_some()) {
+                return None;
+            }
+            let sum: f64 = served.iter().map(|m| m.custom.unwrap_or(0.0)).sum();
+            sum / requests
+        }
+        Measure::Custom {
+            per_request: false, ..
+        } => {
+            // The highest minute, as for latency: a bad minute is not
+            // averaged away. A minute without a datapoint adds nothing,
+            // and a window without one is no evidence.
+            minutes
+                .iter()
+                .filter_map(|m| m.custom.filter(|v| v.is_finite()))
                 .fold(None, |top: Option<f64>, v| {
                     Some(top.map_or(v, |t| t.max(v)))
                 })?
@@ -154,6 +195,23 @@ pub struct Judgement {
     pub baseline: Baseline,
 }
 
+/// A per-request custom gate whose query has datapoints for blue in
+/// green's minutes and none for green: the query matches what the app
+/// publishes, and green had nothing to count (an app puts no datapoint in
+/// a minute without a failure), so green's served minutes count 0.
+fn published_for_blue_only(measure: Measure, green: &[Minute], blue: &[Minute]) -> bool {
+    matches!(
+        measure,
+        Measure::Custom {
+            per_request: true,
+            ..
+        }
+    ) && !green.iter().any(|m| m.custom.is_some())
+        && blue
+            .iter()
+            .any(|b| b.custom.is_some() && green.iter().any(|g| g.at == b.at))
+}
+
 /// Judges green's minutes against `limits`: its own ceiling, and blue's
 /// same minutes (or, without them, `blue_before`, blue's minutes from the
 /// step before) for a relative limit.
@@ -165,6 +223,19 @@ pub fn judge(
     blue_before: &[Minute],
 ) -> Judgement {
     let enough = |w: &Window| w.requests >= limits.min_requests.max(1) as f64;
+    let zeros: Vec<Minute>;
+    let green = if published_for_blue_only(measure, green, blue) {
+        zeros = green
+            .iter()
+            .map(|m| Minute {
+                custom: m.requests.map(|_| 0.0),
+                ..*m
+            })
+            .collect();
+        &zeros
+    } else {
+        green
+    };
     let green_window = window(measure, green);
     // The same minutes: blue's where green has one too.
     let same: Vec<Minute> = blue
@@ -196,6 +267,12 @@ pub fn judge(
                     requests_text(significant_samples(percentile))
                 )
             }
+            Measure::Custom { .. } if served >= limits.min_requests.max(1) as f64 => {
+                format!(
+                    "green served {} in the window, and its query has no datapoint in it (a metric nobody publishes, or a name or dimension that does not match what is published)",
+                    requests_text(served)
+                )
+            }
             _ => format!(
                 "green served {} in the window, fewer than min_requests {}",
                 requests_text(served),
@@ -223,7 +300,7 @@ fn verdict(measure: Measure, limits: &Limits, g: Window, baseline: Baseline) -> 
                 "green {} of {} is over its ceiling {}",
                 shown(g.value),
                 requests_text(g.requests),
-                shown(max)
+                limit_text(measure, max)
             ),
         };
     }
@@ -250,7 +327,11 @@ fn verdict(measure: Measure, limits: &Limits, g: Window, baseline: Baseline) -> 
         .filter(|above| over(g.value - b.value, *above))
     {
         return Verdict::Fail {
-            why: format!("{}: more than {} above blue", versus(), shown(above)),
+            why: format!(
+                "{}: more than {} above blue",
+                versus(),
+                limit_text(measure, above)
+            ),
         };
     }
     // Blue at 0: any of green's is more than any ratio of it.
@@ -372,6 +453,42 @@ fn value_text(measure: Measure, v: f64) -> String {
     match measure {
         Measure::ErrorRate => format!("{:.2}%", v * 100.0),
         Measure::Latency { percentile } => format!("p{percentile} {:.0} ms", v * 1000.0),
+        Measure::Custom {
+            per_request,
+            percent,
+        } => {
+            let number = if percent {
+                format!("{:.2}%", v * 100.0)
+            } else {
+                number_text(v)
+            };
+            if per_request {
+                format!("{number} per request")
+            } else {
+                format!("{number} (highest minute)")
+            }
+        }
+    }
+}
+
+/// A limit: a value without what it is of ("1.00%", "5").
+fn limit_text(measure: Measure, v: f64) -> String {
+    match measure {
+        Measure::Custom { percent: true, .. } => format!("{:.2}%", v * 100.0),
+        Measure::Custom { percent: false, .. } => number_text(v),
+        Measure::ErrorRate | Measure::Latency { .. } => value_text(measure, v),
+    }
+}
+
+/// A custom value: four decimals at most, and a small one in scientific
+/// notation rather than "0".
+pub fn number_text(v: f64) -> String {
+    let s = format!("{v:.4}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    match s {
+        "0" | "-0" if v != 0.0 => format!("{v:.2e}"),
+        "-0" => "0".to_string(),
+        s => s.to_string(),
     }
 }
 
@@ -568,6 +685,102 @@ mod tests {
         let blue = [at(0, 5000.0, 500.0), at(60, 5000.0, 5.0)];
         let j = judge(Measure::ErrorRate, &error_gate(), &green, &blue, &[]);
         assert!(matches!(j.verdict, Verdict::Fail { .. }), "{j:?}");
+    }
+
+    fn custom(requests: Option<f64>, value: Option<f64>) -> Minute {
+        Minute {
+            requests,
+            custom: value,
+            ..Minute::default()
+        }
+    }
+
+    #[test]
+    fn a_custom_value_per_request_counts_a_served_minute_without_a_datapoint_as_zero() {
+        let per_request = Measure::Custom {
+            per_request: true,
+            percent: true,
+        };
+        let minutes = [
+            custom(Some(1000.0), Some(30.0)),
+            custom(Some(1000.0), None),
+            // Not served: its datapoint has no requests to be per.
+            custom(None, Some(500.0)),
+        ];
+        let w = window(per_request, &minutes).unwrap();
+        assert_eq!((w.requests, w.value), (2000.0, 0.015));
+        let limits = Limits {
+            max_ratio: Some(1.5),
+            min_requests: 300,
+            ..Limits::default()
+        };
+        let blue = [custom(Some(9000.0), Some(45.0))];
+        let j = judge(per_request, &limits, &minutes[..1], &blue, &[]);
+        assert_eq!(
+            evaluation_text(per_request, &limits, &j),
+            "green 3.00% per request of 1,000 requests vs blue 0.50% per request of 9,000 requests: FAIL: green 3.00% per request of 1,000 requests vs blue 0.50% per request of 9,000 requests: more than 1.5 × blue"
+        );
+    }
+
+    #[test]
+    fn a_per_request_query_with_no_datapoint_anywhere_is_no_evidence_never_zero() {
+        let per_request = Measure::Custom {
+            per_request: true,
+            percent: true,
+        };
+        let limits = Limits {
+            max: Some(0.01),
+            min_requests: 300,
+            ..Limits::default()
+        };
+        let silent_green = [custom(Some(1000.0), None)];
+        // Nothing published for either colour: a misspelt name or
+        // dimension matches nothing; 0% would be a pass on silence.
+        let silent_blue = [custom(Some(9000.0), None)];
+        let j = judge(per_request, &limits, &silent_green, &silent_blue, &[]);
+        assert!(matches!(j.verdict, Verdict::NoEvidence { .. }), "{j:?}");
+        // Blue's datapoints show the query matches what the app publishes:
+        // green's served minute without one counts 0.
+        let counting_blue = [custom(Some(9000.0), Some(45.0))];
+        let j = judge(per_request, &limits, &silent_green, &counting_blue, &[]);
+        assert_eq!(j.verdict, Verdict::Pass, "{j:?}");
+        assert_eq!(j.green.map(|w| w.value), Some(0.0));
+    }
+
+    #[test]
+    fn a_custom_value_is_its_highest_minute_and_without_a_datapoint_no_evidence() {
+        let highest = Measure::Custom {
+            per_request: false,
+            percent: false,
+        };
+        let minutes = [
+            custom(Some(1000.0), Some(0.25)),
+            custom(Some(1000.0), None),
+            custom(Some(1000.0), Some(1.75)),
+        ];
+        let w = window(highest, &minutes).unwrap();
+        assert_eq!((w.requests, w.value), (3000.0, 1.75));
+        let limits = Limits {
+            max: Some(1.0),
+            min_requests: 300,
+            ..Limits::default()
+        };
+        let j = judge(highest, &limits, &minutes, &[], &[]);
+        assert_eq!(
+            j.verdict,
+            Verdict::Fail {
+                why: "green 1.75 (highest minute) of 3,000 requests is over its ceiling 1".into()
+            }
+        );
+        let silent = [custom(Some(1000.0), None)];
+        assert_eq!(window(highest, &silent), None);
+        let j = judge(highest, &limits, &silent, &[], &[]);
+        assert!(
+            matches!(&j.verdict, Verdict::NoEvidence { why } if why.contains("no datapoint")),
+            "{j:?}"
+        );
+        assert_eq!(number_text(0.000_012), "1.20e-5");
+        assert_eq!(number_text(1234.5), "1234.5");
     }
 
     #[test]

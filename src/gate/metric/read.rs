@@ -17,10 +17,25 @@
 //!   `PartialData` (more behind NextToken, or more than CloudWatch would
 //!   return) and `InternalError` are no evidence. `Forbidden` is a denial.
 //! - A unit that does not match gives an empty result: no Unit is asked.
+//! - A MetricDataQuery holds a MetricStat or an Expression, never both
+//!   (MetricDataQuery). An Expression is metric math, SEARCH included,
+//!   evaluated per its query's Period (one minute here, as for a
+//!   MetricStat); it may name other queries of the same call by their Ids
+//!   (and METRICS() names them all), so a custom gate's expression must
+//!   stand alone to join a call of queries it knows nothing of: the plan's
+//!   rules refuse one that names an Id (`custom.rs`).
+//! - A call may hold only one Metrics Insights query (`SELECT …`,
+//!   GetMetricData): a gate is read for both colours, so the plan's rules
+//!   refuse one and say what to write instead.
+//! - ReturnData is true when left out; every query here is a result and
+//!   says so.
 
+use super::query::{CustomQuery, Placeholders, Request};
 use super::Minute;
-use crate::model::Timestamp;
+use crate::model::{Color, Timestamp};
 use std::collections::BTreeMap;
+
+pub use super::query::Stat;
 
 /// CloudWatch's finest period for ALB metrics: one minute.
 pub const PERIOD_SECS: i64 = 60;
@@ -38,40 +53,15 @@ pub const NAMESPACE: &str = "AWS/ApplicationELB";
 pub struct MetricQuery {
     /// The load balancer's ARN suffix (its `LoadBalancer` dimension).
     pub load_balancer: String,
-    /// The target groups' ARN suffixes (their `TargetGroup` dimension).
-    pub target_groups: Vec<String>,
+    /// Each colour's target group ARN suffix (its `TargetGroup` dimension).
+    pub target_groups: Vec<(Color, String)>,
     /// TargetResponseTime percentiles to read, in hundredths (99 → 9900).
     pub percentiles: Vec<u32>,
+    /// The custom gates' queries (each once), read for every target group
+    /// with its placeholders filled for that group.
+    pub custom: Vec<CustomQuery>,
     pub start: Timestamp,
     pub end: Timestamp,
-}
-
-/// The statistic a query reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stat {
-    Sum,
-    /// A percentile in hundredths.
-    Percentile(u32),
-}
-
-impl Stat {
-    /// CloudWatch's spelling: "Sum", "p99", "p99.9".
-    pub fn text(self) -> String {
-        match self {
-            Stat::Sum => "Sum".into(),
-            Stat::Percentile(h) => percentile_stat(h),
-        }
-    }
-}
-
-/// "p99", "p99.9", "p99.99" for 9900, 9990, 9999 hundredths.
-fn percentile_stat(hundredths: u32) -> String {
-    let whole = hundredths / 100;
-    match hundredths % 100 {
-        0 => format!("p{whole}"),
-        f if f % 10 == 0 => format!("p{whole}.{}", f / 10),
-        f => format!("p{whole}.{f:02}"),
-    }
 }
 
 /// The figure a query reads, for one target group.
@@ -82,24 +72,21 @@ pub enum Figure {
     ConnectionErrors,
     /// TargetResponseTime at this percentile (hundredths).
     Latency(u32),
+    /// The custom query at this index of [`MetricQuery::custom`].
+    Custom(usize),
 }
 
 impl Figure {
-    /// The metric's name in [`NAMESPACE`].
-    pub fn metric_name(self) -> &'static str {
-        match self {
-            Figure::Requests => "RequestCount",
-            Figure::Target5xx => "HTTPCode_Target_5XX_Count",
-            Figure::ConnectionErrors => "TargetConnectionErrorCount",
-            Figure::Latency(_) => "TargetResponseTime",
-        }
-    }
-
-    pub fn stat(self) -> Stat {
-        match self {
-            Figure::Latency(p) => Stat::Percentile(p),
-            _ => Stat::Sum,
-        }
+    /// A load balancer metric's name in [`NAMESPACE`] and its statistic;
+    /// `None` for a custom query.
+    pub fn alb_metric(self) -> Option<(&'static str, Stat)> {
+        Some(match self {
+            Figure::Requests => ("RequestCount", Stat::Sum),
+            Figure::Target5xx => ("HTTPCode_Target_5XX_Count", Stat::Sum),
+            Figure::ConnectionErrors => ("TargetConnectionErrorCount", Stat::Sum),
+            Figure::Latency(p) => ("TargetResponseTime", Stat::Percentile(p)),
+            Figure::Custom(_) => return None,
+        })
     }
 
     /// A part of a query's Id: letters, digits and underscores only.
@@ -109,11 +96,13 @@ impl Figure {
             Figure::Target5xx => "target5xx".into(),
             Figure::ConnectionErrors => "connerrors".into(),
             Figure::Latency(p) => format!("p{p}"),
+            Figure::Custom(c) => format!("c{c}"),
         }
     }
 }
 
-/// One query of a GetMetricData call: a metric of one target group.
+/// One query of a GetMetricData call: a figure of one target group, and
+/// what is sent for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Query {
     /// Unique in the call; starts with a lower-case letter.
@@ -121,24 +110,54 @@ pub struct Query {
     /// The target group's ARN suffix.
     pub target_group: String,
     pub figure: Figure,
+    pub request: Request,
 }
 
 /// The queries for `q`, in a fixed order: per target group, its requests,
-/// target 5xx, connection errors and each latency percentile.
+/// target 5xx, connection errors, each latency percentile and each custom
+/// query. A load balancer metric is asked with both dimensions (published
+/// under LoadBalancer and TargetGroup together, one alone matches
+/// nothing); a custom query with its placeholders filled for the group.
 pub fn queries(q: &MetricQuery) -> Vec<Query> {
     let mut out = Vec::new();
-    for (i, tg) in q.target_groups.iter().enumerate() {
-        let mut figures = vec![
+    for (i, (color, tg)) in q.target_groups.iter().enumerate() {
+        let mut alb = vec![
             Figure::Requests,
             Figure::Target5xx,
             Figure::ConnectionErrors,
         ];
-        figures.extend(q.percentiles.iter().map(|p| Figure::Latency(*p)));
-        for figure in figures {
+        alb.extend(q.percentiles.iter().map(|p| Figure::Latency(*p)));
+        let id = |figure: Figure| format!("tg{i}_{}", figure.id_part());
+        for figure in alb {
+            let Some((metric_name, stat)) = figure.alb_metric() else {
+                continue;
+            };
             out.push(Query {
-                id: format!("tg{i}_{}", figure.id_part()),
+                id: id(figure),
                 target_group: tg.clone(),
                 figure,
+                request: Request::Metric {
+                    namespace: NAMESPACE.into(),
+                    metric_name: metric_name.into(),
+                    dimensions: vec![
+                        ("LoadBalancer".into(), q.load_balancer.clone()),
+                        ("TargetGroup".into(), tg.clone()),
+                    ],
+                    stat,
+                },
+            });
+        }
+        let placeholders = Placeholders {
+            color: *color,
+            target_group: tg,
+            load_balancer: &q.load_balancer,
+        };
+        for (c, custom) in q.custom.iter().enumerate() {
+            out.push(Query {
+                id: id(Figure::Custom(c)),
+                target_group: tg.clone(),
+                figure: Figure::Custom(c),
+                request: custom.request(&placeholders),
             });
         }
     }
@@ -176,17 +195,21 @@ pub struct Sample {
     pub connection_errors: Option<f64>,
     /// TargetResponseTime per percentile (hundredths), seconds.
     pub latency: BTreeMap<u32, f64>,
+    /// Each custom query's value, by its index in [`MetricQuery::custom`].
+    pub custom: BTreeMap<usize, f64>,
 }
 
 impl Sample {
-    /// The minute as a latency or error-rate gate sees it.
-    pub fn minute(&self, percentile: Option<u32>) -> Minute {
+    /// The minute as a gate sees it: with the latency at `percentile` or
+    /// the value of custom query `custom`, when it reads one.
+    pub fn minute(&self, percentile: Option<u32>, custom: Option<usize>) -> Minute {
         Minute {
             at: self.at,
             requests: self.requests,
             target_5xx: self.target_5xx,
             connection_errors: self.connection_errors,
             latency: percentile.and_then(|p| self.latency.get(&p).copied()),
+            custom: custom.and_then(|c| self.custom.get(&c).copied()),
         }
     }
 }
@@ -217,18 +240,21 @@ pub fn assemble(q: &MetricQuery, answers: &[Series]) -> MetricData {
                 at: *at,
                 ..Sample::default()
             });
-            let value = Some(*value);
+            let value = *value;
             match query.figure {
-                Figure::Requests => sample.requests = value,
-                Figure::Target5xx => sample.target_5xx = value,
-                Figure::ConnectionErrors => sample.connection_errors = value,
+                Figure::Requests => sample.requests = Some(value),
+                Figure::Target5xx => sample.target_5xx = Some(value),
+                Figure::ConnectionErrors => sample.connection_errors = Some(value),
                 Figure::Latency(p) => {
-                    sample.latency.insert(p, *value.as_ref().expect("some"));
+                    sample.latency.insert(p, value);
+                }
+                Figure::Custom(c) => {
+                    sample.custom.insert(c, value);
                 }
             }
         }
     }
-    for tg in &q.target_groups {
+    for (_, tg) in &q.target_groups {
         let minutes = by_tg.remove(tg).unwrap_or_default();
         data.minutes
             .insert(tg.clone(), minutes.into_values().collect());
@@ -274,10 +300,11 @@ mod tests {
         MetricQuery {
             load_balancer: "app/shop/1".into(),
             target_groups: vec![
-                "targetgroup/shop-blue/a".into(),
-                "targetgroup/shop-green/b".into(),
+                (Color::Blue, "targetgroup/shop-blue/a".into()),
+                (Color::Green, "targetgroup/shop-green/b".into()),
             ],
             percentiles: vec![9900],
+            custom: Vec::new(),
             start: 600,
             end: 900,
         }
@@ -300,10 +327,82 @@ mod tests {
                 "tg1_p9900"
             ]
         );
-        assert_eq!(qs[3].figure.stat().text(), "p99");
+        assert_eq!(
+            qs[3].request,
+            Request::Metric {
+                namespace: NAMESPACE.into(),
+                metric_name: "TargetResponseTime".into(),
+                dimensions: vec![
+                    ("LoadBalancer".into(), "app/shop/1".into()),
+                    ("TargetGroup".into(), "targetgroup/shop-blue/a".into()),
+                ],
+                stat: Stat::Percentile(9900),
+            }
+        );
         assert_eq!(Stat::Percentile(9990).text(), "p99.9");
         assert_eq!(Stat::Percentile(9999).text(), "p99.99");
         assert_eq!(Stat::Percentile(5000).text(), "p50");
+    }
+
+    #[test]
+    fn a_custom_query_joins_the_call_for_each_colour_with_its_placeholders_filled() {
+        let q = MetricQuery {
+            custom: vec![
+                CustomQuery::Metric {
+                    namespace: "Shop".into(),
+                    metric_name: "CheckoutFailures".into(),
+                    dimensions: [("Color".to_string(), "{color}".to_string())].into(),
+                    stat: Stat::Sum,
+                },
+                CustomQuery::Expression(
+                    "SUM(SEARCH('{Shop,TargetGroup} TargetGroup=\"{target_group}\"', 'Sum', 60))"
+                        .into(),
+                ),
+            ],
+            ..query()
+        };
+        let qs = queries(&q);
+        let custom: Vec<(&str, String)> = qs
+            .iter()
+            .filter(|q| matches!(q.figure, Figure::Custom(_)))
+            .map(|q| (q.id.as_str(), q.request.describe()))
+            .collect();
+        assert_eq!(
+            custom,
+            [
+                ("tg0_c0", "Shop CheckoutFailures Sum (Color=blue)".to_string()),
+                (
+                    "tg0_c1",
+                    "expression SUM(SEARCH('{Shop,TargetGroup} TargetGroup=\"targetgroup/shop-blue/a\"', 'Sum', 60))".to_string()
+                ),
+                ("tg1_c0", "Shop CheckoutFailures Sum (Color=green)".to_string()),
+                (
+                    "tg1_c1",
+                    "expression SUM(SEARCH('{Shop,TargetGroup} TargetGroup=\"targetgroup/shop-green/b\"', 'Sum', 60))".to_string()
+                ),
+            ]
+        );
+        let answers: Vec<Series> = qs
+            .iter()
+            .map(|query| Series {
+                id: query.id.clone(),
+                timestamps: if query.id == "tg1_c0" {
+                    vec![660]
+                } else {
+                    vec![]
+                },
+                values: if query.id == "tg1_c0" {
+                    vec![7.0]
+                } else {
+                    vec![]
+                },
+                status: "Complete".into(),
+            })
+            .collect();
+        let data = assemble(&q, &answers);
+        let green = &data.minutes["targetgroup/shop-green/b"];
+        assert_eq!(green[0].minute(None, Some(0)).custom, Some(7.0));
+        assert_eq!(green[0].minute(None, Some(1)).custom, None);
     }
 
     #[test]
@@ -334,7 +433,7 @@ mod tests {
             blue[0].target_5xx, None,
             "not published: zero in a served minute"
         );
-        assert_eq!(blue[0].minute(Some(9900)).latency, Some(0.2));
+        assert_eq!(blue[0].minute(Some(9900), None).latency, Some(0.2));
         assert_eq!(blue[1].target_5xx, Some(3.0));
         assert_eq!(data.minutes["targetgroup/shop-green/b"], vec![]);
         assert_eq!(

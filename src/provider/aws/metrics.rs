@@ -23,8 +23,13 @@
 //!   or `Forbidden`; Timestamps[i] goes with Values[i].
 //! - Throttling is an error answer (`Throttling` / `ThrottlingException`)
 //!   that the SDK's retries try again, as for every other call (retry.rs).
+//! - A MetricDataQuery holds a MetricStat or an Expression, not both
+//!   (MetricDataQuery); an Expression's Period is "the granularity, in
+//!   seconds, of the returned data points", set to the minute as a
+//!   MetricStat's is; ReturnData true returns its points.
 
 use super::errors::err;
+use crate::gate::metric::query::Request;
 use crate::gate::metric::read::{self, MetricData, MetricQuery, Series};
 use crate::provider::{ProviderError, Result};
 use aws_sdk_cloudwatch as cloudwatch;
@@ -60,14 +65,15 @@ pub(super) async fn metric_data_counted(
         return Err(ProviderError::api(
             OP,
             format!(
-                "the metric gates need {} queries ({} target groups, {} latency percentiles) and one call takes at most {MAX_QUERIES}: gate on fewer latency percentiles",
+                "the metric gates need {} queries ({} target groups, {} latency percentiles, {} custom queries) and one call takes at most {MAX_QUERIES}: gate on fewer latency percentiles or custom queries",
                 queries.len(),
                 q.target_groups.len(),
-                q.percentiles.len()
+                q.percentiles.len(),
+                q.custom.len()
             ),
         ));
     }
-    let asked: Vec<MetricDataQuery> = queries.iter().map(|query| metric_query(q, query)).collect();
+    let asked: Vec<MetricDataQuery> = queries.iter().map(metric_query).collect();
     let answered = pages(client, q, asked, on_call).await?;
     if let Some(denied) = answered.iter().find(|a| a.series.status == "Forbidden") {
         return Err(forbidden(denied, &queries));
@@ -76,30 +82,38 @@ pub(super) async fn metric_data_counted(
     Ok(read::assemble(q, &series))
 }
 
-/// One query as CloudWatch takes it: the metric with both dimensions (a
-/// per-target-group metric is published under LoadBalancer and
-/// TargetGroup together; one alone matches nothing), one-minute periods,
-/// and no Unit (a Unit that does not match the published one gives an
-/// empty result).
-fn metric_query(q: &MetricQuery, query: &read::Query) -> MetricDataQuery {
-    let dimension = |name: &str, value: &str| Dimension::builder().name(name).value(value).build();
-    let metric = Metric::builder()
-        .namespace(read::NAMESPACE)
-        .metric_name(query.figure.metric_name())
-        .dimensions(dimension("LoadBalancer", &q.load_balancer))
-        .dimensions(dimension("TargetGroup", &query.target_group))
-        .build();
-    MetricDataQuery::builder()
-        .id(&query.id)
-        .metric_stat(
-            MetricStat::builder()
-                .metric(metric)
-                .period(read::PERIOD_SECS as i32)
-                .stat(query.figure.stat().text())
-                .build(),
-        )
-        .return_data(true)
-        .build()
+/// One query as CloudWatch takes it: a metric's statistic (MetricStat)
+/// or an expression, each over one-minute periods; no Unit (a Unit that
+/// does not match the published one gives an empty result). The request
+/// itself, its dimensions and filled placeholders, is `read::queries`'s.
+fn metric_query(query: &read::Query) -> MetricDataQuery {
+    let asked = MetricDataQuery::builder().id(&query.id).return_data(true);
+    match &query.request {
+        Request::Metric {
+            namespace,
+            metric_name,
+            dimensions,
+            stat,
+        } => {
+            let metric = dimensions.iter().fold(
+                Metric::builder()
+                    .namespace(namespace)
+                    .metric_name(metric_name),
+                |m, (name, value)| {
+                    m.dimensions(Dimension::builder().name(name).value(value).build())
+                },
+            );
+            asked.metric_stat(
+                MetricStat::builder()
+                    .metric(metric.build())
+                    .period(read::PERIOD_SECS as i32)
+                    .stat(stat.text())
+                    .build(),
+            )
+        }
+        Request::Expression(e) => asked.expression(e).period(read::PERIOD_SECS as i32),
+    }
+    .build()
 }
 
 /// One query's answer over all pages, with what its last page said.
@@ -214,14 +228,7 @@ fn forbidden(denied: &Answer, queries: &[read::Query]) -> ProviderError {
     let what = queries
         .iter()
         .find(|q| q.id == denied.series.id)
-        .map(|q| {
-            format!(
-                " ({} {} of {})",
-                q.figure.metric_name(),
-                q.figure.stat().text(),
-                q.target_group
-            )
-        })
+        .map(|q| format!(" ({} of {})", q.request.describe(), q.target_group))
         .unwrap_or_default();
     let said = if denied.messages.is_empty() {
         String::new()

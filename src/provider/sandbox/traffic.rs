@@ -13,14 +13,38 @@
 //!   says otherwise).
 //!
 //! The sandbox file sets the model:
-//! `"traffic": {"requests_per_minute": 6000, "images": {"ami-…": {"error_rate": 0.08, "p99_ms": 120}}}`;
-//! an image not listed serves without errors at 100 ms.
+//! `"traffic": {"requests_per_minute": 6000, "images": {"ami-…": {"error_rate": 0.08, "p99_ms": 120, "metrics": {"CheckoutFailures": 0.01}}}}`;
+//! an image not listed serves without errors at 100 ms and publishes no
+//! custom metric.
+//!
+//! Custom metrics (custom metric gates): an image's `metrics` are values
+//! per request its app publishes, each minute, to CloudWatch (as
+//! PutMetricData would). A custom query whose metric name the images of
+//! its target group list is answered for that target group, the one the
+//! query was built for (the sandbox does not read its namespace or
+//! dimensions): Sum is the value × the minute's requests, SampleCount the
+//! requests, Average, Minimum, Maximum and pNN the value. A Sum of zero is
+//! left out: CloudWatch itself omits zero counts only for the load
+//! balancer's metrics, but an app that counts failures publishes nothing
+//! in a minute without one, and that is what the sandbox imitates. A
+//! metric no image lists has no datapoints. The sandbox does not evaluate
+//! metric math: an expression is answered `Complete` with no datapoints,
+//! so a gate that reads one has no evidence and holds (README).
 
 use super::world::{ImageTraffic, Traffic, World};
+use crate::gate::metric::query::{Request, Stat};
 use crate::gate::metric::read::{self, MetricData, MetricQuery, Series, PERIOD_SECS};
 use crate::model::ListenerRole;
 use crate::provider::convention::tags;
 use std::collections::BTreeMap;
+
+/// How one target group's healthy targets serve, on average.
+struct Serving {
+    error_rate: f64,
+    p99_ms: f64,
+    /// Each custom metric any of its images publishes, per request.
+    metrics: BTreeMap<String, f64>,
+}
 
 /// How long published minutes are kept (CloudWatch keeps one-minute data
 /// for 15 days; the sandbox needs a few hours).
@@ -44,7 +68,7 @@ impl World {
             let end = ((t / minute_ms) + 1) * minute_ms;
             let piece = end.min(now) - t;
             let minute = t.div_euclid(minute_ms) * PERIOD_SECS;
-            for (tg, (requests_per_ms, error_rate, p99)) in &rates {
+            for (tg, (requests_per_ms, serving)) in &rates {
                 let requests = requests_per_ms * piece as f64;
                 if requests <= 0.0 {
                     continue;
@@ -56,8 +80,11 @@ impl World {
                     .entry(minute)
                     .or_default();
                 c.requests += requests;
-                c.errors += requests * error_rate;
-                c.latency_ms_weighted += requests * p99;
+                c.errors += requests * serving.error_rate;
+                c.latency_ms_weighted += requests * serving.p99_ms;
+                for (name, per_request) in &serving.metrics {
+                    *c.metrics.entry(name.clone()).or_default() += requests * per_request;
+                }
             }
             t = end.min(now);
         }
@@ -68,10 +95,10 @@ impl World {
         }
     }
 
-    /// Per target group: requests per ms, and the error rate and p99 of
-    /// what serves them, from the production forwards and healthy targets
-    /// as they are now.
-    fn rates(&self) -> BTreeMap<String, (f64, f64, f64)> {
+    /// Per target group: requests per ms, and how what serves them
+    /// serves, from the production forwards and healthy targets as they
+    /// are now.
+    fn rates(&self) -> BTreeMap<String, (f64, Serving)> {
         let Some(traffic) = &self.traffic else {
             return BTreeMap::new();
         };
@@ -96,8 +123,8 @@ impl World {
         share
             .into_iter()
             .filter_map(|(tg, rate)| {
-                let (error_rate, p99) = self.serving(&tg, traffic)?;
-                Some((tg, (rate, error_rate, p99)))
+                let serving = self.serving(&tg, traffic)?;
+                Some((tg, (rate, serving)))
             })
             .collect()
     }
@@ -132,7 +159,7 @@ impl World {
     /// How target group `arn`'s healthy targets serve, on average; `None`
     /// when it has none (AWS would fail open to all of them; the sandbox's
     /// unhealthy targets answer nothing worth counting).
-    fn serving(&self, arn: &str, traffic: &Traffic) -> Option<(f64, f64)> {
+    fn serving(&self, arn: &str, traffic: &Traffic) -> Option<Serving> {
         let tg = self.target_groups.get(arn)?;
         // Since the group's first minute of production requests.
         let served_minutes = traffic
@@ -147,7 +174,11 @@ impl World {
             .filter_map(|(id, _)| self.image_of_instance(id))
             .map(|image| traffic.images.get(&image).cloned().unwrap_or_default())
             .map(|i| match i.after_minutes {
-                Some(after) if served_minutes < after => ImageTraffic::default(),
+                // Serving well: its metrics still published, at 0.
+                Some(after) if served_minutes < after => ImageTraffic {
+                    metrics: i.metrics.keys().map(|k| (k.clone(), 0.0)).collect(),
+                    ..ImageTraffic::default()
+                },
                 _ => i,
             })
             .collect();
@@ -155,14 +186,19 @@ impl World {
             return None;
         }
         let n = images.len() as f64;
-        Some((
-            images
+        let mut metrics: BTreeMap<String, f64> = BTreeMap::new();
+        for (name, per_request) in images.iter().flat_map(|i| &i.metrics) {
+            *metrics.entry(name.clone()).or_default() += per_request / n;
+        }
+        Some(Serving {
+            error_rate: images
                 .iter()
                 .map(|i| i.error_rate.clamp(0.0, 1.0))
                 .sum::<f64>()
                 / n,
-            images.iter().map(|i| i.p99_ms.max(0.0)).sum::<f64>() / n,
-        ))
+            p99_ms: images.iter().map(|i| i.p99_ms.max(0.0)).sum::<f64>() / n,
+            metrics,
+        })
     }
 
     /// What GetMetricData answers for `q`: the minutes published by now.
@@ -195,15 +231,24 @@ impl World {
                     }
                     let part = if now < ended + 120 { 0.5 } else { 1.0 };
                     let value = match query.figure {
-                        read::Figure::Requests => (c.requests * part).round(),
-                        read::Figure::Target5xx => (c.errors * part).round(),
-                        read::Figure::ConnectionErrors => 0.0,
-                        read::Figure::Latency(_) => c.latency_ms_weighted / c.requests / 1000.0,
+                        read::Figure::Requests => Some((c.requests * part).round()),
+                        read::Figure::Target5xx => Some((c.errors * part).round()),
+                        read::Figure::ConnectionErrors => Some(0.0),
+                        read::Figure::Latency(_) => {
+                            Some(c.latency_ms_weighted / c.requests / 1000.0)
+                        }
+                        read::Figure::Custom(_) => custom_value(&query.request, c, part),
                     };
-                    // Zero counts are not published.
-                    if value <= 0.0 {
+                    // Zero counts are not published (nor an app's zero
+                    // Sum); an app's zero Average is.
+                    let published = |v: &f64| {
+                        *v > 0.0
+                            || matches!(query.figure, read::Figure::Custom(_))
+                                && !counts(&query.request)
+                    };
+                    let Some(value) = value.filter(published) else {
                         continue;
-                    }
+                    };
                     s.timestamps.push(*at);
                     s.values.push(value);
                 }
@@ -219,5 +264,32 @@ impl World {
             let inst = f.instances.iter().find(|i| i.id == id)?;
             self.instance_image(f, inst)
         })
+    }
+}
+
+/// A custom query's value in minute `c` (`part` of it published so far);
+/// `None`: nothing published (a metric no serving image lists, or an
+/// expression, which the sandbox does not evaluate).
+fn custom_value(request: &Request, c: &super::world::Counts, part: f64) -> Option<f64> {
+    let Request::Metric {
+        metric_name, stat, ..
+    } = request
+    else {
+        return None;
+    };
+    let total = *c.metrics.get(metric_name)?;
+    Some(match stat {
+        Stat::Sum => (total * part).round(),
+        Stat::SampleCount => (c.requests * part).round(),
+        Stat::Average | Stat::Minimum | Stat::Maximum | Stat::Percentile(_) => total / c.requests,
+    })
+}
+
+/// Whether a zero of this query is left out: a count of the load
+/// balancer's, or an app's Sum or SampleCount.
+fn counts(request: &Request) -> bool {
+    match request {
+        Request::Metric { stat, .. } => stat.counts(),
+        Request::Expression(_) => false,
     }
 }

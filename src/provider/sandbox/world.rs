@@ -365,6 +365,10 @@ pub struct ImageTraffic {
     /// shows only with time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_minutes: Option<f64>,
+    /// Custom metrics the app publishes, each a value per request:
+    /// `{"CheckoutFailures": 0.01}` (custom metric gates read them).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, f64>,
 }
 
 fn default_p99() -> f64 {
@@ -377,6 +381,7 @@ impl Default for ImageTraffic {
             error_rate: 0.0,
             p99_ms: default_p99(),
             after_minutes: None,
+            metrics: BTreeMap::new(),
         }
     }
 }
@@ -388,4 +393,8 @@ pub struct Counts {
     pub errors: f64,
     /// Σ requests × p99 (ms): the minute's p99 is this over `requests`.
     pub latency_ms_weighted: f64,
+    /// Per custom metric its serving images publish: Σ requests × its
+    /// value per request.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, f64>,
 }

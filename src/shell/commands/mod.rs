@@ -398,8 +398,12 @@ pub(crate) async fn baseline_warning(
     let until = read::judged_until(obs.now);
     let q = read::MetricQuery {
         load_balancer: read::load_balancer_dimension(lb.arn.as_str())?.to_string(),
-        target_groups: vec![read::target_group_dimension(tg.arn.as_str())?.to_string()],
+        target_groups: vec![(
+            from,
+            read::target_group_dimension(tg.arn.as_str())?.to_string(),
+        )],
         percentiles: vec![],
+        custom: vec![],
         start: until - metric::BASELINE_LOOKBACK_SECS,
         end: until,
     };

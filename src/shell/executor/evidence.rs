@@ -7,6 +7,7 @@
 
 use super::live_state::LiveState;
 use super::{Executor, StepError};
+use crate::gate::metric::query::CustomQuery;
 use crate::gate::metric::read::{self, MetricQuery, Sample};
 use crate::gate::metric::{self, EvidenceRules, MetricGate, Verdict};
 use crate::gate::{Check, CheckKind};
@@ -21,6 +22,8 @@ pub(super) const METRIC_INTERVAL_SECS: i64 = 30;
 /// A step's metric gates and what they have judged.
 pub(super) struct Evidence<'g> {
     gates: Vec<GateState<'g>>,
+    /// The custom gates' queries, each once (gates may share one).
+    custom: Vec<CustomQuery>,
     rules: EvidenceRules,
     color: Color,
     weight: u32,
@@ -36,6 +39,8 @@ pub(super) struct Evidence<'g> {
 
 struct GateState<'g> {
     gate: &'g MetricGate,
+    /// Its query's index in [`Evidence::custom`], for a custom gate.
+    custom: Option<usize>,
     /// The end of the newest window judged.
     judged_until: Option<Timestamp>,
     passed: bool,
@@ -52,11 +57,21 @@ impl<'g> Evidence<'g> {
         started: Timestamp,
         baseline_before: Timestamp,
     ) -> Evidence<'g> {
+        let mut custom: Vec<CustomQuery> = Vec::new();
         let gates = gates
             .iter()
             .filter_map(|c| match &c.kind {
                 CheckKind::Metric(m) => Some(GateState {
                     gate: m,
+                    custom: m.custom().map(|c| {
+                        custom
+                            .iter()
+                            .position(|q| *q == c.query)
+                            .unwrap_or_else(|| {
+                                custom.push(c.query.clone());
+                                custom.len() - 1
+                            })
+                    }),
                     judged_until: None,
                     passed: false,
                     wanting: None,
@@ -65,6 +80,7 @@ impl<'g> Evidence<'g> {
             })
             .collect::<Vec<_>>();
         Evidence {
+            custom,
             said: if gates.is_empty() {
                 String::new()
             } else {
@@ -299,11 +315,15 @@ impl Evidence<'_> {
         percentiles.dedup();
         let q = MetricQuery {
             load_balancer: lb.to_string(),
-            target_groups: [Some(green.clone()), blue.clone()]
-                .into_iter()
-                .flatten()
-                .collect(),
+            target_groups: [
+                Some((self.color, green.clone())),
+                blue.clone().map(|b| (self.color.other(), b)),
+            ]
+            .into_iter()
+            .flatten()
+            .collect(),
             percentiles,
+            custom: self.custom.clone(),
             start: read::minute_of(self.started.min(self.baseline_before)) - longest.unwrap_or(0),
             end: until,
         };
@@ -356,9 +376,12 @@ impl Evidence<'_> {
             if until - window < first || g.judged_until.is_some_and(|t| until <= t) {
                 continue;
             }
-            let p = g.gate.percentile();
+            let (p, c) = (g.gate.percentile(), g.custom);
             let minutes = |m: &[Sample], from, to| -> Vec<metric::Minute> {
-                between(m, from, to).iter().map(|s| s.minute(p)).collect()
+                between(m, from, to)
+                    .iter()
+                    .map(|s| s.minute(p, c))
+                    .collect()
             };
             let judged = metric::judge(
                 g.gate.measure(),

@@ -10,9 +10,12 @@
 
 use super::Aws;
 use crate::cloudwatch::traffic::{Image, MetricsOverMoto, Model};
+use crate::cloudwatch::wire::field;
 use crate::moto::Like;
 use crate::scenario::{V1, V2};
+use ciborium::Value;
 use cutover::provider::aws::clock::{Clock, EPOCH_MS_ENV, MINUTE_MS_ENV};
+use std::collections::BTreeMap;
 
 /// One minute of the provider's (and moto's) time, in wall milliseconds.
 const MINUTE_MS: u64 = 500;
@@ -69,13 +72,21 @@ fn live(images: &[(&str, f64)]) -> (Aws, MetricsOverMoto) {
 /// The scenarios' plan on `image` with the error-rate gate, a one-minute
 /// bake, a health timeout of provider minutes, and blue kept an hour.
 fn plan(aws: &Aws, image: &str) {
+    plan_with(aws, image, "");
+}
+
+/// The same, with `gates` beside the error-rate gate.
+fn plan_with(aws: &Aws, image: &str, gates: &str) {
     aws.plan(
         image,
         "1h",
         &[
             ("bake = \"1s\"", "bake = \"1m\""),
             ("health_timeout = \"20s\"", "health_timeout = \"10m\""),
-            ("[teardown]", &format!("{ERROR_RATE_GATE}\n[teardown]")),
+            (
+                "[teardown]",
+                &format!("{ERROR_RATE_GATE}\n{gates}\n[teardown]"),
+            ),
         ],
     );
 }
@@ -129,4 +140,69 @@ fn aws_a_good_release_is_promoted_on_the_evidence_of_its_traffic() {
         pages > 0,
         "{calls} GetMetricData calls, none for a next page"
     );
+}
+
+#[test]
+fn aws_custom_queries_reach_cloudwatch_filled_for_each_colour_in_the_one_call() {
+    let (aws, cloudwatch) = live(&[(V2, 0.05)]);
+    let gates = r#"[[rollout.gates]]
+query = { namespace = "Shop", metric_name = "CheckoutFailures", dimensions = { Color = "{color}", TargetGroup = "{target_group}" }, stat = "Sum" }
+name = "checkout failures"
+per_request = true
+max = "1%"
+
+[[rollout.gates]]
+query = { expression = "SUM(SEARCH('{Shop,LoadBalancer} MetricName=\"Refunds\" LoadBalancer=\"{load_balancer}\" Color=\"{color}\"', 'Sum', 60))" }
+per_request = true
+max = "1%"
+"#;
+    plan_with(&aws, V2, gates);
+    // The error-rate gate catches V2; the custom gates read along with it.
+    aws.run(&["apply", "--auto-approve"])
+        .expect(3)
+        .prints(&["gate failed on green at 10%: metric error_rate"]);
+    let queries = cloudwatch.queries();
+    let text = |q: &Value, path: &[&str]| -> Option<String> {
+        let mut at = q;
+        for name in path {
+            at = field(at, name)?;
+        }
+        at.as_text().map(str::to_string)
+    };
+    let by_id = |id: &str| {
+        queries
+            .iter()
+            .find(|q| text(q, &["Id"]).as_deref() == Some(id))
+            .unwrap_or_else(|| panic!("no query {id} in {queries:?}"))
+            .clone()
+    };
+    // Green, the colour deployed, is the call's first target group.
+    for (id, color) in [("tg0_c0", "green"), ("tg1_c0", "blue")] {
+        let metric = field(field(&by_id(id), "MetricStat").unwrap(), "Metric")
+            .unwrap()
+            .clone();
+        assert_eq!(text(&metric, &["Namespace"]).as_deref(), Some("Shop"));
+        let dimensions: BTreeMap<String, String> = field(&metric, "Dimensions")
+            .and_then(Value::as_array)
+            .unwrap()
+            .iter()
+            .map(|d| (text(d, &["Name"]).unwrap(), text(d, &["Value"]).unwrap()))
+            .collect();
+        assert_eq!(dimensions["Color"], color, "{dimensions:?}");
+        assert!(
+            dimensions["TargetGroup"].starts_with(&format!("targetgroup/shop-{color}/")),
+            "{dimensions:?}"
+        );
+    }
+    for (id, color) in [("tg0_c1", "green"), ("tg1_c1", "blue")] {
+        let expression = text(&by_id(id), &["Expression"]).unwrap();
+        assert!(
+            expression.contains(&format!("Color=\"{color}\"")),
+            "{expression}"
+        );
+        assert!(
+            expression.contains("LoadBalancer=\"app/shop-alb/"),
+            "{expression}"
+        );
+    }
 }
