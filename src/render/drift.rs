@@ -14,6 +14,7 @@ fn headline(d: &AppDrift) -> String {
 }
 
 /// Live against plan, in words.
+// Long: one arm per kind of finding, each one sentence.
 pub fn detail(f: &Finding) -> String {
     match &f.detail {
         // The listener carries the traffic: it is what the parameter should say.

@@ -99,7 +99,8 @@ fn aborted(command: &str, plan: &Plan, a: &Abort, path: &str) -> String {
     let _ = match &plan.kind {
         PlanKind::Release { from, to, .. } if a.during_watch && a.rolled_back_to.is_some() && a.active_now == Some(*from) => writeln!(
             out,
-            "{to} failed during the watch after its promotion (rollout.watch): {from} is the active colour again; {to} is left as it is for inspection {inspect}."
+            "{to} {} during the watch after its promotion (rollout.watch): {from} is the active colour again; {to} is left as it is for inspection {inspect}.",
+            if matches!(a.cause, Cause::Interrupted | Cause::Cancelled) { "was stopped" } else { "failed" }
         ),
         PlanKind::Release { from, to, .. } if a.during_watch && a.rolled_back_to.is_none() => writeln!(
             out,

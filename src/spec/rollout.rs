@@ -126,6 +126,7 @@ impl Validator<'_> {
             watch_secs: self.duration("rollout.watch", r.watch.as_ref(), 0),
         };
         rollout.evidence_timeout_secs = self.evidence_timeout(&rollout, r);
+        self.watch_judges(&rollout, r);
         rollout
     }
 
@@ -165,6 +166,33 @@ impl Validator<'_> {
             }
             _ => secs,
         }
+    }
+
+    /// A watch with metric gates lasts long enough for each to judge a
+    /// window: a shorter one ends before any could, and would promise a
+    /// safeguard it cannot give.
+    fn watch_judges(&mut self, rollout: &RolloutSpec, r: &RawRollout) {
+        let (Some(v), Some(needed)) = (
+            r.watch.as_ref(),
+            rollout.metric_gates().map(judging_secs).max(),
+        ) else {
+            return;
+        };
+        if rollout.watch_secs == 0 || rollout.watch_secs >= needed {
+            return;
+        }
+        self.error(
+            v.span(),
+            format!(
+                "`rollout.watch` is {:?}, shorter than a metric gate needs to judge one window: {} (its window, CloudWatch's two minutes and up to a minute to the first whole minute after promotion)",
+                v.get_ref(),
+                crate::model::format_duration(needed)
+            ),
+            format!(
+                "at least \"{}\", or leave `watch` out",
+                crate::model::duration_key(needed)
+            ),
+        );
     }
 
     /// The watch ends before the old colour it would roll back to is torn

@@ -429,9 +429,8 @@ pub fn evaluation_text(measure: Measure, limits: &Limits, j: &Judgement) -> Stri
     let green = j
         .green
         .as_ref()
-        .map_or("green no requests".to_string(), |w| {
-            format!("green {}", shown(w))
-        });
+        // Without a window, the verdict's why says what green served.
+        .map_or("green".to_string(), |w| format!("green {}", shown(w)));
     let relative = limits.max_above_baseline.is_some() || limits.max_ratio.is_some();
     let blue = match (&j.baseline, relative) {
         (Baseline::SameMinutes(b), _) => format!(" vs blue {}", shown(b)),

@@ -251,10 +251,11 @@ impl Executor<'_> {
         let green = data.minutes.get(&green).unwrap_or(&none);
         let blue = blue.and_then(|b| data.minutes.get(&b)).unwrap_or(&none);
         ev.split_is_real(green, blue, until)?;
-        for line in ev.judge(green, blue, until)? {
+        let (lines, failed) = ev.judge(green, blue, until);
+        for line in lines {
             self.reporter.event(Event::Note(line));
         }
-        Ok(())
+        failed.map_or(Ok(()), Err)
     }
 
     fn no_evidence_this_poll(&self, ev: &mut Evidence<'_>, why: String) {
@@ -366,7 +367,7 @@ impl Evidence<'_> {
         green: &[Sample],
         blue: &[Sample],
         until: Timestamp,
-    ) -> Result<Vec<String>, StepError> {
+    ) -> (Vec<String>, Option<StepError>) {
         let first = self.first_minute();
         let before = read::minute_of(self.baseline_before);
         let mut lines = Vec::new();
@@ -408,13 +409,17 @@ impl Evidence<'_> {
                     "no evidence yet"
                 }
                 Verdict::Fail { .. } => {
-                    return Err(StepError::CheckFailed {
+                    // Shown as it happens, like every evaluation, and then
+                    // the step ends on it.
+                    let failed = StepError::CheckFailed {
                         phase: "gate",
                         color: self.color,
                         weight: Some(self.weight),
                         what: format!("{}, {}", g.gate.describe(), line),
                         output: String::new(),
-                    });
+                    };
+                    lines.push(line);
+                    return (lines, Some(failed));
                 }
             };
             said.push(format!("{} {short}", g.gate.measure.name()));
@@ -423,7 +428,7 @@ impl Evidence<'_> {
         if !said.is_empty() {
             self.said = format!("{} (window to {} UTC)", said.join(", "), hm(until));
         }
-        Ok(lines)
+        (lines, None)
     }
 }
 

@@ -4,6 +4,7 @@
 use super::confirm::Unlanded;
 use super::live_state::LiveState;
 use super::{Detail, Executor, StepError};
+use crate::model::observed::Previous;
 use crate::model::plan::PreviousRecord;
 use crate::model::{Color, Weights};
 use crate::provider::convention::tags::Mark;
@@ -29,7 +30,7 @@ struct FlipWrites<'a> {
 type FlipAnswers = (
     Result<(), Unlanded<(Weights, u32)>>,
     Result<(), Unlanded<Option<Color>>>,
-    Result<Option<crate::model::observed::Previous>, StepError>,
+    Result<Option<Previous>, StepError>,
     Option<Result<(), crate::provider::ProviderError>>,
 );
 
@@ -77,24 +78,8 @@ impl Executor<'_> {
             live.tagged_with_flip = Some(release.clone());
         }
         live.remembered = tagged;
-        let previous = match previous {
-            Ok(written) => written,
-            Err(e) => {
-                self.reporter.event(Event::Warning(format!(
-                    "could not write the promotion record ({e}); a second rollback may not know where the first one came from"
-                )));
-                None
-            }
-        };
-        // The record went out with a flip that did not land: it names a
-        // promotion that did not happen, so the one before goes back, or a
-        // later rollback would not know where to go (it sends the record
-        // with the active colour, which is put back below).
-        if let (Err(_), Some(_), Some(rec)) = (&flipped, &previous, previous_record) {
-            self.restore_previous(live, &rec.parameter).await;
-        } else if previous.is_some() {
-            live.previous = previous;
-        }
+        self.previous_after_flip(live, previous, flipped.is_ok(), previous_record)
+            .await;
         if let (Err(_), Some(param), Ok(())) = (&flipped, record_active, &recorded) {
             if let Err(e) = self.provider.put_active(param, to.other()).await {
                 self.reporter.event(Event::Warning(format!(
@@ -123,6 +108,34 @@ impl Executor<'_> {
                 color: to,
                 source: error,
             }),
+        }
+    }
+
+    /// The promotion record sent with a flip: kept when the flip landed;
+    /// when it did not, it names a promotion that did not happen, so the
+    /// one before goes back, or a later rollback would not know where to
+    /// go (the record is read with the active colour, which is put back
+    /// too).
+    async fn previous_after_flip(
+        &self,
+        live: &mut LiveState,
+        sent: Result<Option<Previous>, StepError>,
+        flipped: bool,
+        record: Option<&PreviousRecord>,
+    ) {
+        let written = match sent {
+            Ok(written) => written,
+            Err(e) => {
+                self.reporter.event(Event::Warning(format!(
+                    "could not write the promotion record ({e}); a second rollback may not know where the first one came from"
+                )));
+                None
+            }
+        };
+        match (flipped, written, record) {
+            (false, Some(_), Some(rec)) => self.restore_previous(live, &rec.parameter).await,
+            (true, Some(written), _) => live.previous = Some(written),
+            _ => {}
         }
     }
 

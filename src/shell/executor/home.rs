@@ -46,8 +46,14 @@ impl Executor<'_> {
         // a foreign change a person is at work: hands off.
         // A held release stays at its step: nothing moves.
         // A verdict during the watch after promotion (`rollout.watch`)
-        // sends production back all the same.
-        let back = failed.watching && abort.cause == Cause::Verdict;
+        // sends production back all the same, and so does a signal, as
+        // during a shift (Ctrl-C at a terminal is a person's verdict; a
+        // cancelled CI job is none, and the next apply tries again).
+        let back = failed.watching
+            && matches!(
+                abort.cause,
+                Cause::Verdict | Cause::Interrupted | Cause::Cancelled
+            );
         let hands_off = (failed.promoted && !back)
             || matches!(abort.cause, Cause::Preempted | Cause::Foreign | Cause::Held);
         // The way home gets every call's full attempts, budget or not.
