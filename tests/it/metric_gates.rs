@@ -111,7 +111,7 @@ fn without_traffic_the_release_is_held_never_promoted_and_apply_resumes_judging(
     let env = live(0.0, 0.0);
     env.set_plan(&plan(V2, "", ERROR_RATE_GATE));
     // Before traffic moves, the plan says blue has nothing to compare with.
-    let warned = "blue served 0 requests in the last 5m CloudWatch has whole, fewer than a metric gate that compares with it needs in a window (error_rate 300): unless blue gets traffic, only their own ceilings will judge green";
+    let warned = "blue served 0 requests in the last 5m CloudWatch has whole, too few for the metric gates that compare green with it (error_rate needs 300 requests in its 3m window, about 0 requests at this rate): unless blue gets more traffic, only their own ceilings will judge green";
     env.run(&["plan"]).expect(0).shows(&[warned]);
     let run = env.run(&["apply", "--auto-approve"]);
     run.expect(1).shows(&[warned]);

@@ -392,27 +392,47 @@ pub fn baseline_warning(
     from: crate::model::Color,
     requests: f64,
 ) -> Option<String> {
+    // What blue's recent rate gives one window of each gate, against what
+    // the window needs: its request floor, and for a percentile the
+    // samples CloudWatch needs to call it significant.
+    let per_window =
+        |g: &MetricGate| requests * g.window_secs as f64 / BASELINE_LOOKBACK_SECS as f64;
+    let needs = |g: &MetricGate| {
+        let floor = g.min_requests.max(1) as f64;
+        g.percentile().map_or(floor, |p| {
+            floor.max(significant_samples(f64::from(p) / 100.0))
+        })
+    };
     let short: Vec<&&MetricGate> = gates
         .iter()
-        .filter(|g| g.relative() && requests < g.min_requests.max(1) as f64)
+        .filter(|g| g.relative() && per_window(g) < needs(g))
         .collect();
     if short.is_empty() {
         return None;
     }
-    let needs: Vec<String> = short
+    let wanted: Vec<String> = short
         .iter()
-        .map(|g| format!("{} {}", g.measure.name(), g.min_requests))
+        .map(|g| {
+            format!(
+                "{} needs {} in its {} window, about {} at this rate",
+                g.measure.name(),
+                requests_text(needs(g)),
+                crate::model::format_duration(g.window_secs),
+                requests_text(per_window(g).floor())
+            )
+        })
         .collect();
+    let to = from.other();
     let fallback = if short.iter().all(|g| g.max.is_some()) {
-        "only their own ceilings will judge green"
+        format!("only their own ceilings will judge {to}")
     } else {
-        "a gate without a ceiling of its own will hold the release for lack of evidence"
+        "a gate without a ceiling of its own will hold the release for lack of evidence".to_string()
     };
     Some(format!(
-        "{from} served {} in the last {} CloudWatch has whole, fewer than a metric gate that compares with it needs in a window ({}): unless {from} gets traffic, {fallback}",
+        "{from} served {} in the last {} CloudWatch has whole, too few for the metric gates that compare {to} with it ({}): unless {from} gets more traffic, {fallback}",
         requests_text(requests),
         crate::model::format_duration(BASELINE_LOOKBACK_SECS as u64),
-        needs.join(", ")
+        wanted.join("; ")
     ))
 }
 
@@ -796,11 +816,25 @@ mod tests {
         let ceiling_only = gate(Some(10_000), None);
         let blue = crate::model::Color::Blue;
         assert_eq!(baseline_warning(&[&relative], blue, 5000.0), None);
+        // Judged per window: 750 in five minutes is 150 in a 1m window.
+        let one_minute = MetricGate {
+            window_secs: 60,
+            ..relative.clone()
+        };
+        assert!(baseline_warning(&[&one_minute], blue, 750.0).is_some());
+        // A p99 needs 1,000 samples in its window to be significant.
+        let p99 = MetricGate {
+            measure: GateMeasure::Latency { percentile: 9900 },
+            ..relative.clone()
+        };
+        assert!(baseline_warning(&[&p99], blue, 1000.0).unwrap().contains(
+            "latency p99 needs 1,000 requests in its 3m window, about 600 requests at this rate"
+        ));
         assert_eq!(baseline_warning(&[&ceiling_only], blue, 0.0), None);
         let warned = baseline_warning(&[&relative, &ceiling_only], blue, 12.0).unwrap();
         assert_eq!(
             warned,
-            "blue served 12 requests in the last 5m CloudWatch has whole, fewer than a metric gate that compares with it needs in a window (error_rate 300): unless blue gets traffic, only their own ceilings will judge green"
+            "blue served 12 requests in the last 5m CloudWatch has whole, too few for the metric gates that compare green with it (error_rate needs 300 requests in its 3m window, about 7 requests at this rate): unless blue gets more traffic, only their own ceilings will judge green"
         );
         let no_ceiling = gate(None, Some(1250));
         assert!(baseline_warning(&[&no_ceiling], blue, 0.0)

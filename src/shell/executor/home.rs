@@ -107,18 +107,29 @@ impl Executor<'_> {
             (&plan.kind, verdict, hands_off)
         {
             let at = self.provider.now();
-            let marked = self
-                .provider
-                .mark(
-                    &live.fleet(*to),
+            let fleet = live.fleet(*to);
+            let mark = || {
+                self.provider.mark(
+                    &fleet,
                     Mark::RolledBack,
                     &release.fingerprint,
                     at,
                     &abort.error,
                 )
-                .await;
-            if marked.is_ok() {
-                abort.remembered = Some(release.fingerprint.clone());
+            };
+            // Tagging is idempotent: an answer lost after the tag landed
+            // (or any failure but a denial) is sent once more, so that
+            // the report says what AWS holds.
+            let marked = match mark().await {
+                Err(e) if !e.is_denied() => mark().await,
+                marked => marked,
+            };
+            match marked {
+                Ok(()) => abort.remembered = Some(release.fingerprint.clone()),
+                Err(e) => self.reporter.event(Event::Warning(format!(
+                    "could not remember release {} as rolled back ({e}): the next `cutover apply` may deploy it again",
+                    release.fingerprint
+                ))),
             }
         }
         if let (PlanKind::Release { to, release, .. }, Cause::Held) = (&plan.kind, abort.cause) {
