@@ -19,7 +19,8 @@ pub struct Rollback {
     /// desired capacity when it last served, at least 1.
     pub wanted: u32,
     /// `to` has fewer healthy targets than `wanted` and `--force` insists:
-    /// (healthy, wanted), said before the flip.
+    /// (healthy, wanted), said before the flip; in JSON the number healthy.
+    #[serde(rename = "short_healthy", serialize_with = "short_json")]
     pub short: Option<(u32, u32)>,
     /// Send the listener update (false when all traffic is already on `to`:
     /// rolling back a paused or already rolled-back release).
@@ -35,6 +36,11 @@ pub struct Rollback {
     /// The session affinity the flip turns off (seconds; 0: there was
     /// none): users kept on `from` go home with everyone else.
     pub ends_affinity_secs: u32,
+}
+
+/// Of (healthy, wanted), the healthy: `wanted` is beside it.
+fn short_json<S: serde::Serializer>(short: &Option<(u32, u32)>, s: S) -> Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(&short.map(|(healthy, _)| healthy), s)
 }
 
 /// Why a rollback goes where it goes.

@@ -15,6 +15,8 @@ pub struct Status {
     pub active_since: Option<Timestamp>,
     pub weights: Option<Weights>,
     pub colors: Vec<ColorStatus>,
+    /// `{"possible": true, "to": …}` or `{"possible": false, "refused": "why"}`.
+    #[serde(serialize_with = "rollback_json")]
     pub rollback: Result<Rollback, String>,
     /// The lock parameter's value, when a run holds it.
     pub lock: Option<String>,
@@ -22,11 +24,60 @@ pub struct Status {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub lock_holder_gone: bool,
     /// A colour that is ready with the plan's release and waits for
-    /// `cutover promote` (auto_promote = false): (colour, release).
+    /// `cutover promote` (auto_promote = false): (colour, release), in JSON
+    /// `{"color": …, "release": …}`.
+    #[serde(serialize_with = "paused_json")]
     pub paused: Option<(Color, String)>,
     /// A release held mid-shift for lack of evidence from a metric gate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held: Option<Held>,
+}
+
+/// What a rollback would do, or why it cannot, as one JSON object (not a
+/// Rust `Result`'s `{"Ok": …}`).
+fn rollback_json<S: serde::Serializer>(
+    r: &Result<Rollback, String>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    #[serde(untagged)]
+    enum Json<'a> {
+        Possible {
+            possible: bool,
+            #[serde(flatten)]
+            rollback: &'a Rollback,
+        },
+        Refused {
+            possible: bool,
+            refused: &'a str,
+        },
+    }
+    match r {
+        Ok(rollback) => Json::Possible {
+            possible: true,
+            rollback,
+        },
+        Err(refused) => Json::Refused {
+            possible: false,
+            refused,
+        },
+    }
+    .serialize(s)
+}
+
+/// The colour that waits for promotion, as an object.
+fn paused_json<S: serde::Serializer>(p: &Option<(Color, String)>, s: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Paused<'a> {
+        color: Color,
+        release: &'a str,
+    }
+    p.as_ref()
+        .map(|(color, release)| Paused {
+            color: *color,
+            release,
+        })
+        .serialize(s)
 }
 
 /// A release held mid-shift: production stays at its step until `cutover

@@ -101,6 +101,7 @@ fn section(plan: &Plan, depth: Depth) -> String {
             );
         }
         out.push('\n');
+        out.push_str(&mermaid(t));
         for line in timeline_lines(t) {
             let _ = writeln!(out, "- {line}");
         }
@@ -136,6 +137,65 @@ fn section(plan: &Plan, depth: Depth) -> String {
             plan.source
         );
     }
+    out
+}
+
+/// The rollout as a Mermaid flowchart, which GitHub draws in a comment:
+/// each step with its bake and least time, promotion, the watch and the
+/// teardown, and where a failure sends production.
+fn mermaid(t: &crate::model::plan::Timeline) -> String {
+    let (from, to) = (t.from, t.to);
+    let mut nodes = Vec::new();
+    for (i, s) in t.steps.iter().enumerate() {
+        let least = if s.min_secs > s.bake_secs {
+            format!(", at least {}", format_duration(s.min_secs))
+        } else {
+            String::new()
+        };
+        nodes.push((
+            format!("s{}", i + 1),
+            format!(
+                "{}% {to}<br/>bake {}{least}",
+                s.weight,
+                format_duration(s.bake_secs)
+            ),
+        ));
+    }
+    if t.awaits_promotion {
+        nodes.insert(0, ("wait".into(), "waits for<br/>cutover promote".into()));
+    }
+    nodes.push(("live".into(), format!("{to} active")));
+    if t.watch_secs > 0 {
+        nodes.push((
+            "watch".into(),
+            format!("watch {}", format_duration(t.watch_secs)),
+        ));
+    }
+    let after = format_duration(t.rollback_window_secs);
+    let down = match t.teardown_policy {
+        crate::model::TeardownPolicy::Keep => format!("{from} kept"),
+        crate::model::TeardownPolicy::ScaleToZero => {
+            format!("{from} scaled to zero<br/>after {after}")
+        }
+        crate::model::TeardownPolicy::Delete => format!("{from} deleted<br/>after {after}"),
+    };
+    nodes.push(("down".into(), down));
+    let mut out = String::from("```mermaid\nflowchart LR\n");
+    for (id, label) in &nodes {
+        let _ = writeln!(out, "  {id}[\"{label}\"]");
+    }
+    let ids: Vec<&str> = nodes.iter().map(|(id, _)| id.as_str()).collect();
+    let _ = writeln!(out, "  {}", ids.join(" --> "));
+    let _ = writeln!(out, "  home((\"100% {from}\"))");
+    let failing: Vec<&str> = ids
+        .iter()
+        .copied()
+        .filter(|id| id.starts_with('s') || *id == "watch")
+        .collect();
+    if !failing.is_empty() {
+        let _ = writeln!(out, "  {} -. fails .-> home", failing.join(" & "));
+    }
+    out.push_str("```\n\n");
     out
 }
 

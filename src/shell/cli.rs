@@ -183,11 +183,18 @@ impl ValueEnum for Format {
     }
 }
 
-/// Diagnostics on stderr: warnings by default, debug with -v, trace with -vv.
+/// Whether colour may be used at all: not with `--no-color`, nor with
+/// `NO_COLOR` set (no-color.org); each output adds whether it is a terminal.
+pub fn colour_allowed(g: &GlobalArgs) -> bool {
+    !g.no_color && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// Diagnostics on stderr: none by default (a warning a user must see is
+/// said once, as a sentence, by the command itself), debug with -v, trace
+/// with -vv.
 pub fn init_tracing(g: &GlobalArgs) {
     let level = match (g.quiet, g.verbose) {
-        (true, _) => "error",
-        (_, 0) => "warn",
+        (true, _) | (_, 0) => "off",
         (_, 1) => "cutover=debug,warn",
         _ => "cutover=trace,info",
     };
@@ -196,11 +203,7 @@ pub fn init_tracing(g: &GlobalArgs) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(
-            !g.no_color
-                && std::env::var_os("NO_COLOR").is_none()
-                && std::io::stderr().is_terminal(),
-        )
+        .with_ansi(colour_allowed(g) && std::io::stderr().is_terminal())
         .with_target(false)
         .try_init();
 }

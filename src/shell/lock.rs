@@ -207,7 +207,6 @@ impl<'a> Lock<'a> {
             }
         }
         if let Some(e) = last {
-            tracing::warn!("could not release the lock {}: {e}", self.name);
             eprintln!(
                 "warning: could not release the lock {} ({e}); `cutover unlock --yes` removes it",
                 self.name
@@ -470,7 +469,9 @@ pub async fn take_over<'a>(
     let (noted, took_lock) = futures::join!(note, provider.put_record(&name, &took_value));
     took_lock?;
     if let Err(e) = noted {
-        tracing::warn!("could not leave the preemption note: {e}");
+        eprintln!(
+            "warning: took the lock over, but could not leave a note for the run that held it ({e}): that run still stops, without saying who took over"
+        );
     }
     Ok(Lock {
         provider,

@@ -100,20 +100,17 @@ impl Reporter for Lines {
 pub struct Bars {
     current: Mutex<Option<ProgressBar>>,
     label: Mutex<String>,
+    /// Colour the bar (not with `--no-color` or `NO_COLOR`).
+    colour: bool,
 }
 
 impl Bars {
-    pub fn new() -> Bars {
+    pub fn new(colour: bool) -> Bars {
         Bars {
             current: Mutex::new(None),
             label: Mutex::new(String::new()),
+            colour,
         }
-    }
-}
-
-impl Default for Bars {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -137,9 +134,11 @@ impl Reporter for Bars {
                 if let Some(pb) = cur.as_ref() {
                     if pb.length() != Some(of) {
                         pb.set_style(
-                            ProgressStyle::with_template(
-                                "{msg}\n  [{bar:40.cyan/blue}] {pos}/{len} {prefix}",
-                            )
+                            ProgressStyle::with_template(if self.colour {
+                                "{msg}\n  [{bar:40.cyan/blue}] {pos}/{len} {prefix}"
+                            } else {
+                                "{msg}\n  [{bar:40}] {pos}/{len} {prefix}"
+                            })
                             .expect("template")
                             .progress_chars("=> "),
                         );

@@ -57,7 +57,7 @@ pub async fn carry_out(
 /// Progress bars on a terminal, plain lines otherwise (stderr either way).
 pub fn reporter(g: &GlobalArgs) -> Box<dyn Reporter> {
     if std::io::stderr().is_terminal() && !g.quiet {
-        Box::new(Bars::new())
+        Box::new(Bars::new(crate::shell::cli::colour_allowed(g)))
     } else {
         Box::new(Lines::new(g.quiet))
     }

@@ -334,3 +334,103 @@ fn completions_and_the_manual_page_come_from_the_commands() {
     );
     assert!(man.stdout.contains("rollback"), "{}", man.stdout);
 }
+
+#[test]
+fn quiet_apply_prints_the_outcome_and_errors_only() {
+    let env = SandboxEnv::new(&plan_toml("ami-1", "0s"));
+    let run = env.run(&["-q", "apply", "--auto-approve"]);
+    run.expect(0);
+    assert!(!run.stdout.contains("Steps:"), "{}", run.stdout);
+    assert!(!run.stdout.contains("cutover plan:"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Apply complete: blue is live"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stderr.trim().is_empty(), "{}", run.stderr);
+    // Without -q the plan comes first, as always.
+    env.set_plan(&plan_toml("ami-2", "0s"));
+    env.run(&["apply", "--auto-approve"])
+        .expect(0)
+        .prints(&["Steps:"]);
+}
+
+#[test]
+fn status_json_says_whether_a_rollback_is_possible_without_rust_wrappers() {
+    let env = SandboxEnv::new(&plan_toml("ami-1", "0s"));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    let status = |env: &SandboxEnv| -> serde_json::Value {
+        let run = env.run(&["status", "--format", "json"]);
+        run.expect(0);
+        assert!(
+            !run.stdout.contains("\"Ok\"") && !run.stdout.contains("\"Err\""),
+            "{}",
+            run.stdout
+        );
+        serde_json::from_str(&run.stdout).unwrap()
+    };
+    let first = status(&env);
+    assert_eq!(first["rollback"]["possible"], false, "{first}");
+    assert!(
+        first["rollback"]["refused"]
+            .as_str()
+            .unwrap()
+            .contains("cannot roll back to green"),
+        "{first}"
+    );
+    // Within the teardown delay, blue is there to go back to.
+    env.set_plan(&plan_toml("ami-2", "30m"));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    let second = status(&env);
+    assert_eq!(second["rollback"]["possible"], true, "{second}");
+    assert_eq!(second["rollback"]["to"], "blue", "{second}");
+    assert_eq!(second["rollback"]["short_healthy"], serde_json::Value::Null);
+}
+
+/// SGR sequences (colour, bold): `ESC [ digits;… m`. Cursor movement
+/// (a progress bar redrawing itself) ends in another letter.
+fn sgr_count(text: &str) -> usize {
+    text.split('\u{1b}')
+        .skip(1)
+        .filter(|rest| {
+            rest.strip_prefix('[').is_some_and(|r| {
+                let code: String = r
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == ';')
+                    .collect();
+                r[code.len()..].starts_with('m')
+            })
+        })
+        .count()
+}
+
+/// An apply on a terminal (`script`'s pseudo-terminal), with progress
+/// bars: `--no-color` leaves no colour in them or in the plan, as
+/// `NO_COLOR` does; without either the terminal gets colour.
+#[test]
+fn no_color_and_no_color_env_leave_no_colour_on_a_terminal() {
+    let bin = env!("CARGO_BIN_EXE_cutover");
+    let shown = |flag: &str, no_color_env: bool, command: &str| {
+        let env = SandboxEnv::new(&plan_toml("ami-1", "0s"));
+        env.run(&["apply", "--auto-approve"]).expect(0);
+        env.set_plan(&plan_toml("ami-2", "0s").replace("bake = \"5m\"", "bake = \"1s\""));
+        // The real clock, 50 times faster: the health wait draws its bar.
+        env.edit(|w| {
+            w.settings.clock = cutover::provider::sandbox::Clock::Real;
+            w.settings.time_scale = 50.0;
+        });
+        let cmd = format!("{bin} {command} {flag} shop.toml --sandbox sandbox.json");
+        let term = crate::harness::Terminal::open_with(env.dir.path(), &cmd, &[], no_color_env);
+        let (code, seen) = term.finish();
+        assert!(code.is_some(), "{seen}");
+        seen
+    };
+    for (flag, env) in [("--no-color", false), ("", true)] {
+        let seen = shown(flag, env, "apply --auto-approve");
+        assert!(seen.contains("Apply complete"), "{seen}");
+        assert!(seen.contains("0/2 "), "no progress bar drawn: {seen:?}");
+        assert_eq!(sgr_count(&seen), 0, "{flag} NO_COLOR={env}: {seen:?}");
+    }
+    let coloured = shown("", false, "apply --auto-approve");
+    assert!(sgr_count(&coloured) > 0, "{coloured:?}");
+}

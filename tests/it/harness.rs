@@ -344,16 +344,26 @@ pub struct Terminal {
 
 impl Terminal {
     pub fn open(dir: &Path, cmd: &str, env: &[(&str, &str)]) -> Terminal {
+        Terminal::open_with(dir, cmd, env, true)
+    }
+
+    /// The same, with `NO_COLOR` set (as `open` has it) or not at all.
+    pub fn open_with(dir: &Path, cmd: &str, env: &[(&str, &str)], no_color: bool) -> Terminal {
         use std::io::Read;
         // script runs `$SHELL -c`. Without `exec`, /bin/sh (dash, where
         // SHELL is unset, as in CI) stays the command's parent in its process
         // group; a typed Ctrl-C then ends the shell too, and script reports
         // the shell's 130 rather than the command's own exit code.
         let cmd = format!("exec {cmd}");
-        let mut child = std::process::Command::new("script")
+        let mut script = std::process::Command::new("script");
+        if no_color {
+            script.env("NO_COLOR", "1");
+        } else {
+            script.env_remove("NO_COLOR");
+        }
+        let mut child = script
             .args(["-qfec", &cmd, "/dev/null"])
             .current_dir(dir)
-            .env("NO_COLOR", "1")
             .envs(env.iter().copied())
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())

@@ -133,15 +133,19 @@ async fn review(
     plan: &crate::model::plan::Plan,
     auto_approve: bool,
 ) -> Result<ExitStatus> {
-    print!(
-        "{}",
-        text::render(
-            plan,
-            &Style {
-                color: use_color(g)
-            }
-        )
-    );
+    // `-q` prints the outcome and errors only; a person asked to confirm
+    // sees the plan all the same.
+    if !(g.quiet && auto_approve) {
+        print!(
+            "{}",
+            text::render(
+                plan,
+                &Style {
+                    color: use_color(g)
+                }
+            )
+        );
+    }
     if !plan.has_changes() {
         // Nothing to do, but a lock left by a run that died here is cleared.
         let dead = obs

@@ -369,7 +369,7 @@ pub(crate) fn report_calls(g: &GlobalArgs, p: &dyn Provider) {
 
 /// Colour on stdout only for a terminal, and never with --no-color or NO_COLOR.
 pub(crate) fn use_color(g: &GlobalArgs) -> bool {
-    !g.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+    crate::shell::cli::colour_allowed(g) && std::io::stdout().is_terminal()
 }
 
 /// Before traffic moves: a warning when the plan moves a release and a

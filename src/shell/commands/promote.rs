@@ -48,15 +48,18 @@ async fn locked(
         promote: true,
     };
     let plan = crate::decide::planner::plan_with(spec, &obs, opts)?;
-    print!(
-        "{}",
-        text::render(
-            &plan,
-            &Style {
-                color: use_color(g)
-            }
-        )
-    );
+    // `-q`: the outcome and errors only (promote asks no confirmation).
+    if !g.quiet {
+        print!(
+            "{}",
+            text::render(
+                &plan,
+                &Style {
+                    color: use_color(g)
+                }
+            )
+        );
+    }
     // The same contract as apply: 3 when the shift was aborted and
     // production is back on the colour it started from.
     carry_out("Promote", g, path, spec, p, &obs, &plan, lock).await
