@@ -14,6 +14,7 @@ pub mod observed;
 pub mod outcome;
 pub mod plan;
 pub mod reason;
+pub mod report;
 
 pub use attributes::{Algorithm, AttributeChanges, TgAttributes};
 pub use ids::{

@@ -162,3 +162,10 @@ pub fn schema() -> String {
     crate::model::sort_keys(&mut schema);
     serde_json::to_string_pretty(&schema).expect("schema serialises") + "\n"
 }
+
+/// The JSON Schema of a run's rollout.json (`apply --report DIR`).
+pub fn report_schema() -> String {
+    let mut schema = schemars::schema_for!(crate::model::report::Report).to_value();
+    crate::model::sort_keys(&mut schema);
+    serde_json::to_string_pretty(&schema).expect("schema serialises") + "\n"
+}

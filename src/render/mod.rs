@@ -7,6 +7,7 @@ pub mod json;
 pub mod markdown;
 pub mod outcome;
 mod reason;
+pub mod report;
 pub mod status;
 pub mod text;
 

@@ -93,6 +93,10 @@ pub enum Command {
         /// Deploy a release again although it was rolled back.
         #[arg(long)]
         retry: bool,
+        /// Write the run's record into this folder as it goes:
+        /// rollout.json (schemas/report.schema.json) and summary.md.
+        #[arg(long, value_name = "DIR")]
+        report: Option<PathBuf>,
     },
     /// Live AWS against plan files: every difference a person would want to know (read-only).
     ///
@@ -121,7 +125,12 @@ pub enum Command {
     ///
     /// Exit codes as apply: 0 promoted, 3 aborted with production back on the
     /// colour it started from, 1 any other error (nothing waits, say).
-    Promote { plan: PathBuf },
+    Promote {
+        plan: PathBuf,
+        /// Write the run's record into this folder as it goes (as apply).
+        #[arg(long, value_name = "DIR")]
+        report: Option<PathBuf>,
+    },
     /// Colours, releases, health, traffic and what a rollback would do (read-only).
     ///
     /// Several plans or folders of plans are read together, with the calls
@@ -159,6 +168,9 @@ pub enum Command {
         /// The schema of `plan --format json` instead.
         #[arg(long)]
         plan_output: bool,
+        /// The schema of a run's rollout.json (`apply --report`) instead.
+        #[arg(long, conflicts_with = "plan_output")]
+        report: bool,
     },
     /// Print a shell completion script, e.g. `cutover completions bash >
     /// ~/.local/share/bash-completion/completions/cutover`.

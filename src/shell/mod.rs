@@ -10,5 +10,6 @@ pub mod exit;
 pub mod lock;
 pub mod notify;
 pub mod progress;
+pub mod report;
 pub mod run;
 pub mod timing;

@@ -28,8 +28,10 @@ pub enum Event {
     },
     Warning(String),
     /// Something the current step found, worth a line of its own as it
-    /// happens (a metric gate's evaluation with its numbers).
+    /// happens.
     Note(String),
+    /// A metric gate's evaluation with its numbers, shown as its `text`.
+    Evaluation(Box<crate::model::report::Evaluation>),
 }
 
 pub trait Reporter: Send + Sync {
@@ -51,8 +53,19 @@ impl Lines {
     }
 }
 
+impl Event {
+    /// An evaluation is shown as a note of its text.
+    fn shown(self) -> Event {
+        match self {
+            Event::Evaluation(e) => Event::Note(e.text),
+            e => e,
+        }
+    }
+}
+
 impl Reporter for Lines {
     fn event(&self, e: Event) {
+        let e = e.shown();
         let mut err = std::io::stderr().lock();
         match e {
             Event::Started { index, total, what } => {
@@ -87,6 +100,8 @@ impl Reporter for Lines {
             Event::Warning(w) => {
                 let _ = writeln!(err, "warning: {w}");
             }
+            // `shown` made it a note.
+            Event::Evaluation(_) => {}
             Event::Note(n) => {
                 if !self.quiet {
                     let _ = writeln!(err, "      {n}");
@@ -116,6 +131,7 @@ impl Bars {
 
 impl Reporter for Bars {
     fn event(&self, e: Event) {
+        let e = e.shown();
         let mut cur = self.current.lock().expect("lock");
         match e {
             Event::Started { index, total, what } => {
@@ -162,6 +178,8 @@ impl Reporter for Bars {
                 Some(pb) => pb.println(format!("warning: {w}")),
                 None => eprintln!("warning: {w}"),
             },
+            // `shown` made it a note.
+            Event::Evaluation(_) => {}
             Event::Note(n) => match cur.as_ref() {
                 Some(pb) => pb.println(format!("  {n}")),
                 None => eprintln!("  {n}"),

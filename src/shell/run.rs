@@ -7,15 +7,24 @@ use crate::shell::cli::GlobalArgs;
 use crate::shell::executor::{Executor, Interrupt};
 use crate::shell::exit::ExitStatus;
 use crate::shell::progress::{Bars, Lines, Reporter};
+use crate::shell::report::Recorder;
 use anyhow::Result;
 use std::io::IsTerminal;
 use std::path::Path;
 
-/// Executes an approved plan and prints the summary (`command`: "Apply"
-/// or "Promote").
+/// Which command carries a plan out, and where its record goes.
+#[derive(Debug, Clone, Copy)]
+pub struct How<'a> {
+    /// "Apply" or "Promote", as the summary says it.
+    pub command: &'a str,
+    /// `--report DIR`.
+    pub report: Option<&'a Path>,
+}
+
+/// Executes an approved plan and prints the summary.
 #[allow(clippy::too_many_arguments)]
 pub async fn carry_out(
-    command: &str,
+    how: How<'_>,
     g: &GlobalArgs,
     path: &Path,
     spec: &crate::spec::Spec,
@@ -25,13 +34,21 @@ pub async fn carry_out(
     lock: &crate::shell::lock::Lock<'_>,
 ) -> Result<ExitStatus> {
     println!();
-    let reporter = reporter(g);
+    let (recorder, terminal) = match how.report {
+        Some(dir) => (Some(Recorder::start(dir, reporter(g), p, plan)?), None),
+        None => (None, Some(reporter(g))),
+    };
+    let shown: &dyn Reporter = match (&recorder, &terminal) {
+        (Some(r), _) => r,
+        (None, Some(t)) => t.as_ref(),
+        (None, None) => unreachable!("one of them is made"),
+    };
     let interrupt = interrupt_on_signals();
     let lock_guard = lock.guard();
     let executor = Executor {
         guards: vec![&interrupt, &lock_guard],
         interrupt: Some(interrupt.clone()),
-        ..executor(spec, p, reporter.as_ref(), obs)
+        ..executor(spec, p, shown, obs)
     };
     let notifier = crate::shell::notify::Notifier::from_env(spec.notify_webhook_env.as_deref());
     let notify = async |m: Option<crate::shell::notify::Message>| {
@@ -47,11 +64,22 @@ pub async fn carry_out(
         p.now(),
     ))
     .await;
-    print!(
-        "{}",
-        crate::render::outcome::apply(command, plan, &outcome, &path.display().to_string())
-    );
-    Ok(ExitStatus::of_run(plan, &outcome))
+    let said =
+        crate::render::outcome::apply(how.command, plan, &outcome, &path.display().to_string());
+    let status = ExitStatus::of_run(plan, &outcome);
+    if let Some(r) = &recorder {
+        // Where production is now, read fresh for the record.
+        let after = match p.observe(&AppRef::from_spec(spec)).await {
+            Ok(now) => (
+                now.weights_at(spec.production.weights_at()),
+                now.active.map(|a| a.color),
+            ),
+            Err(_) => (None, None),
+        };
+        r.finish(&outcome, &said, status.code(), after);
+    }
+    print!("{said}");
+    Ok(status)
 }
 
 /// Progress bars on a terminal, plain lines otherwise (stderr either way).

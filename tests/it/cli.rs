@@ -226,6 +226,19 @@ fn the_committed_plan_output_schema_is_the_generated_one() {
 }
 
 #[test]
+fn the_committed_report_schema_is_the_generated_one() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = cutover(&["schema", "--report"], &[], root);
+    run.expect(0);
+    let committed =
+        std::fs::read_to_string(root.join("schemas/report.schema.json")).unwrap_or_default();
+    assert!(
+        committed == run.stdout,
+        "schemas/report.schema.json is stale: run `cargo run -- schema --report > schemas/report.schema.json`"
+    );
+}
+
+#[test]
 fn an_aws_error_is_one_line_with_what_to_do_and_the_chain_only_with_v() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

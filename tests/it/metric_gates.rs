@@ -447,3 +447,62 @@ max = 0.2
         run.stdout
     );
 }
+
+#[test]
+fn a_release_rolled_back_by_a_gate_leaves_a_report_of_its_numbers() {
+    let env = live(6000.0, 0.05);
+    env.set_plan(&plan(V2, "", ERROR_RATE_GATE));
+    let dir = env.dir.path().join("report");
+    let run = env.run(&["apply", "--auto-approve", "--report", dir.to_str().unwrap()]);
+    run.expect(3);
+    let json = std::fs::read_to_string(dir.join("rollout.json")).expect("rollout.json");
+    crate::output::validate_against("schemas/report.schema.json", &json);
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report["app"], "shop");
+    assert_eq!(
+        (report["from"].as_str(), report["to"].as_str()),
+        (Some("blue"), Some("green"))
+    );
+    // The failing evaluation, with both colours' numbers and the limit.
+    let evaluations = report["evaluations"].as_array().unwrap();
+    let failed = evaluations
+        .iter()
+        .find(|e| e["verdict"] == "fail")
+        .expect("a failed evaluation");
+    assert_eq!(failed["gate"], "error_rate");
+    assert_eq!(failed["weight"], 10);
+    assert_eq!(failed["green"]["value"], 0.05);
+    assert_eq!(failed["green"]["requests"], 1800.0);
+    assert_eq!(failed["blue"]["value"], 0.0);
+    assert_eq!(failed["limits"]["max"], 0.01);
+    // The steps as they went, the shift to 10% with its weights.
+    let steps = report["steps"].as_array().unwrap();
+    assert!(
+        steps.iter().any(|s| s["weights"]["green"] == 10),
+        "{steps:?}"
+    );
+    assert!(steps.iter().all(|s| s["ended_at"].is_i64()), "{steps:?}");
+    // The outcome, and production as read after the run.
+    let outcome = &report["outcome"];
+    assert_eq!(outcome["result"], "rolled_back");
+    assert_eq!(outcome["exit_code"], 3);
+    assert_eq!(outcome["weights"]["blue"], 100);
+    assert_eq!(outcome["active"], "blue");
+    // The summary: the verdict first, the failure, the tables.
+    let summary = std::fs::read_to_string(dir.join("summary.md")).expect("summary.md");
+    assert!(
+        summary.starts_with("## cutover: shop: release "),
+        "{summary}"
+    );
+    assert!(
+        summary
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("blue → green: rolled back (exit 3)"),
+        "{summary}"
+    );
+    assert!(summary.contains("**Failed:** error_rate"), "{summary}");
+    assert!(summary.contains("| error_rate |"), "{summary}");
+    assert!(summary.contains("**FAIL**"), "{summary}");
+}

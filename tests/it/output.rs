@@ -25,18 +25,25 @@ fn snapshot(name: &str, env: &SandboxEnv) {
 /// Checks a `plan --format json` document against schemas/plan-output.schema.json
 /// with Python's jsonschema (installed beside moto by scripts/test).
 fn validate_json(doc: &str) {
+    validate_against("schemas/plan-output.schema.json", doc);
+}
+
+/// Checks a JSON document against the schema at `schema` (a path from the
+/// repository's root) with Python's jsonschema.
+pub fn validate_against(schema: &str, doc: &str) {
     let python = match std::env::var_os("CUTOVER_MOTO_SERVER") {
         Some(moto) => std::path::Path::new(&moto).with_file_name("python"),
         None => std::path::Path::new(".venv/bin/python").to_path_buf(),
     };
     let script = r#"
 import json, sys, jsonschema
-schema = json.load(open("schemas/plan-output.schema.json"))
+schema = json.load(open(sys.argv[1]))
 jsonschema.Draft202012Validator(schema).validate(json.loads(sys.stdin.read()))
 "#;
     use std::io::Write;
     let mut child = std::process::Command::new(python)
-        .args(["-c", script])
+        .args(["-c", script, schema])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

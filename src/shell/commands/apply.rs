@@ -14,7 +14,12 @@ pub async fn run(
     path: &Path,
     auto_approve: bool,
     retry: bool,
+    report: Option<&Path>,
 ) -> Result<ExitStatus> {
+    let ask = Ask {
+        auto_approve,
+        report,
+    };
     let bytes =
         std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     let saved = if crate::decide::saved::is_saved_plan(&bytes) {
@@ -37,8 +42,8 @@ pub async fn run(
         promote: false,
     };
     let result = match &saved {
-        Some(s) => apply_saved(g, &spec, p.as_ref(), auto_approve, s).await,
-        None => apply_file(g, path, &spec, p.as_ref(), auto_approve, opts).await,
+        Some(s) => apply_saved(g, &spec, p.as_ref(), ask, s).await,
+        None => apply_file(g, path, &spec, p.as_ref(), ask, opts).await,
     };
     report_calls(g, p.as_ref());
     result
@@ -64,6 +69,13 @@ fn read_saved(path: &Path, bytes: &[u8]) -> Result<crate::decide::saved::SavedPl
     serde_json::from_value(value).map_err(unreadable)
 }
 
+/// Whether to ask before applying, and where the run's record goes.
+#[derive(Debug, Clone, Copy)]
+struct Ask<'a> {
+    auto_approve: bool,
+    report: Option<&'a Path>,
+}
+
 /// Plans from live state, shows the plan, asks, then carries it out under
 /// the lock.
 async fn apply_file(
@@ -71,12 +83,12 @@ async fn apply_file(
     path: &Path,
     spec: &crate::spec::Spec,
     p: &dyn crate::provider::Provider,
-    auto_approve: bool,
+    ask: Ask<'_>,
     opts: crate::decide::planner::PlanOptions,
 ) -> Result<ExitStatus> {
     let obs = observe_checked(p, spec).await?;
     let plan = crate::decide::planner::plan_with(spec, &obs, opts)?;
-    review(g, path, spec, p, &obs, &plan, auto_approve).await
+    review(g, path, spec, p, &obs, &plan, ask).await
 }
 
 /// Applies a saved plan, unless live state changed since it was made.
@@ -84,7 +96,7 @@ async fn apply_saved(
     g: &GlobalArgs,
     spec: &crate::spec::Spec,
     p: &dyn crate::provider::Provider,
-    auto_approve: bool,
+    ask: Ask<'_>,
     saved: &crate::decide::saved::SavedPlan,
 ) -> Result<ExitStatus> {
     let obs = observe_checked(p, spec).await?;
@@ -102,16 +114,7 @@ async fn apply_saved(
         return Ok(ExitStatus::Error);
     }
     let plan = &saved.plan;
-    review(
-        g,
-        Path::new(&saved.plan_file),
-        spec,
-        p,
-        &obs,
-        plan,
-        auto_approve,
-    )
-    .await
+    review(g, Path::new(&saved.plan_file), spec, p, &obs, plan, ask).await
 }
 
 /// What changed between the live state a plan was made from and now.
@@ -131,8 +134,9 @@ async fn review(
     p: &dyn crate::provider::Provider,
     obs: &crate::model::observed::Observed,
     plan: &crate::model::plan::Plan,
-    auto_approve: bool,
+    ask: Ask<'_>,
 ) -> Result<ExitStatus> {
+    let auto_approve = ask.auto_approve;
     // `-q` prints the outcome and errors only; a person asked to confirm
     // sees the plan all the same.
     if !(g.quiet && auto_approve) {
@@ -180,7 +184,11 @@ async fn review(
             );
             return Ok(ExitStatus::Error);
         }
-        carry_out("Apply", g, path, spec, p, &now, plan, &lock).await
+        let how = crate::shell::run::How {
+            command: "Apply",
+            report: ask.report,
+        };
+        carry_out(how, g, path, spec, p, &now, plan, &lock).await
     }
     .await;
     lock.release().await;

@@ -50,10 +50,11 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
                 plan,
                 auto_approve,
                 retry,
-            } => apply::run(&g, &plan, auto_approve, retry).await,
+                report,
+            } => apply::run(&g, &plan, auto_approve, retry, report.as_deref()).await,
             Command::Status { plans, format } => status::run(&g, &plans, format).await,
             Command::Rollback { plan, force } => rollback::run(&g, &plan, force).await,
-            Command::Promote { plan } => promote::run(&g, &plan).await,
+            Command::Promote { plan, report } => promote::run(&g, &plan, report.as_deref()).await,
             Command::Drift {
                 plans,
                 format,
@@ -69,8 +70,13 @@ fn offline(g: &GlobalArgs, command: &Command) -> Option<Result<ExitStatus>> {
     Some(match command {
         Command::Validate { plans } => validate::run(g, plans),
         Command::Diff { old, new, format } => diff(old, new, *format),
-        Command::Schema { plan_output } => {
-            if *plan_output {
+        Command::Schema {
+            plan_output,
+            report,
+        } => {
+            if *report {
+                print!("{}", crate::render::json::report_schema());
+            } else if *plan_output {
                 print!("{}", crate::render::json::schema());
             } else {
                 print!("{}", crate::spec::raw::json_schema());

@@ -9,11 +9,11 @@ use crate::shell::run::carry_out;
 use anyhow::Result;
 use std::path::Path;
 
-pub async fn run(g: &GlobalArgs, path: &Path) -> Result<ExitStatus> {
+pub async fn run(g: &GlobalArgs, path: &Path, report: Option<&Path>) -> Result<ExitStatus> {
     let spec = load_spec(path)?;
     let p = provider(g, &spec).await?;
     let lock = super::lock(p.as_ref(), &spec, path, "promote").await?;
-    let result = locked(g, path, &spec, p.as_ref(), &lock).await;
+    let result = locked(g, path, &spec, p.as_ref(), &lock, report).await;
     lock.release().await;
     report_calls(g, p.as_ref());
     result
@@ -25,6 +25,7 @@ async fn locked(
     spec: &crate::spec::Spec,
     p: &dyn crate::provider::Provider,
     lock: &crate::shell::lock::Lock<'_>,
+    report: Option<&Path>,
 ) -> Result<ExitStatus> {
     let obs = observe(p, spec).await?;
     let weights = obs.weights_at(spec.production.weights_at());
@@ -62,5 +63,9 @@ async fn locked(
     }
     // The same contract as apply: 3 when the shift was aborted and
     // production is back on the colour it started from.
-    carry_out("Promote", g, path, spec, p, &obs, &plan, lock).await
+    let how = crate::shell::run::How {
+        command: "Promote",
+        report,
+    };
+    carry_out(how, g, path, spec, p, &obs, &plan, lock).await
 }

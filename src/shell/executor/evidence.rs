@@ -11,6 +11,7 @@ use crate::gate::metric::query::CustomQuery;
 use crate::gate::metric::read::{self, MetricQuery, Sample};
 use crate::gate::metric::{self, EvidenceRules, MetricGate, Verdict};
 use crate::gate::{Check, CheckKind};
+use crate::model::report::{BaselineValue, Evaluation, ReportLimits, WindowValue};
 use crate::model::{format_timestamp, Color, Timestamp};
 use crate::provider::convention::tags::Mark;
 use crate::shell::progress::Event;
@@ -251,9 +252,9 @@ impl Executor<'_> {
         let green = data.minutes.get(&green).unwrap_or(&none);
         let blue = blue.and_then(|b| data.minutes.get(&b)).unwrap_or(&none);
         ev.split_is_real(green, blue, until)?;
-        let (lines, failed) = ev.judge(green, blue, until);
-        for line in lines {
-            self.reporter.event(Event::Note(line));
+        let (evaluations, failed) = ev.judge(green, blue, until, now);
+        for e in evaluations {
+            self.reporter.event(Event::Evaluation(Box::new(e)));
         }
         failed.map_or(Ok(()), Err)
     }
@@ -360,14 +361,15 @@ impl Evidence<'_> {
         }
     }
 
-    /// Judges each gate's newest whole window not yet judged; the lines
-    /// to show, or the first gate that failed.
+    /// Judges each gate's newest whole window not yet judged (at `now`);
+    /// the evaluations to show, and the first gate that failed.
     fn judge(
         &mut self,
         green: &[Sample],
         blue: &[Sample],
         until: Timestamp,
-    ) -> (Vec<String>, Option<StepError>) {
+        now: Timestamp,
+    ) -> (Vec<Evaluation>, Option<StepError>) {
         let first = self.first_minute();
         let before = read::minute_of(self.baseline_before);
         let mut lines = Vec::new();
@@ -398,6 +400,13 @@ impl Evidence<'_> {
                 g.gate.measure.name(),
                 window_text(until - window, until)
             );
+            let evaluation = evaluation(
+                g.gate,
+                &judged,
+                (self.color, self.weight),
+                (until - window, until, now),
+                line.clone(),
+            );
             let short = match judged.verdict {
                 Verdict::Pass => {
                     g.passed = true;
@@ -418,17 +427,74 @@ impl Evidence<'_> {
                         what: format!("{}, {}", g.gate.describe(), line),
                         output: String::new(),
                     };
-                    lines.push(line);
+                    lines.push(evaluation);
                     return (lines, Some(failed));
                 }
             };
             said.push(format!("{} {short}", g.gate.measure.name()));
-            lines.push(line);
+            lines.push(evaluation);
         }
         if !said.is_empty() {
             self.said = format!("{} (window to {} UTC)", said.join(", "), hm(until));
         }
         (lines, None)
+    }
+}
+
+/// An evaluation as the run's record keeps it: the gate, the window
+/// (from, until) judged at `at`, both colours' numbers, the limits and the
+/// verdict, and `text`, the line shown.
+fn evaluation(
+    gate: &MetricGate,
+    judged: &metric::Judgement,
+    (color, weight): (Color, u32),
+    (from, until, at): (Timestamp, Timestamp, Timestamp),
+    text: String,
+) -> Evaluation {
+    let limits = gate.limits();
+    let (verdict, why) = match &judged.verdict {
+        Verdict::Pass => ("pass", None),
+        Verdict::Fail { why } => ("fail", Some(why.clone())),
+        Verdict::NoEvidence { why } => ("no_evidence", Some(why.clone())),
+    };
+    let value = |w: &metric::Window| WindowValue {
+        requests: w.requests,
+        value: w.value,
+    };
+    let blue = match judged.baseline {
+        metric::Baseline::SameMinutes(w) => Some(("same_minutes", w)),
+        metric::Baseline::StepBefore(w) => Some(("step_before", w)),
+        metric::Baseline::None => None,
+    };
+    Evaluation {
+        at,
+        gate: gate.measure.name(),
+        described: gate.describe(),
+        color,
+        weight,
+        window_start: from,
+        window_end: until,
+        unit: match gate.measure() {
+            metric::Measure::ErrorRate => "fraction",
+            metric::Measure::Latency { .. } => "seconds",
+            metric::Measure::Custom { .. } => "value",
+        }
+        .into(),
+        green: judged.green.as_ref().map(value),
+        blue: blue.map(|(from, w)| BaselineValue {
+            requests: w.requests,
+            value: w.value,
+            from: from.into(),
+        }),
+        limits: ReportLimits {
+            max: limits.max,
+            max_above_baseline: limits.max_above_baseline,
+            max_ratio: limits.max_ratio,
+            min_requests: limits.min_requests,
+        },
+        verdict: verdict.into(),
+        why,
+        text,
     }
 }
 

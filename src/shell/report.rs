@@ -1,0 +1,175 @@
+//! `apply --report DIR`: the run's record, written as the run goes. Every
+//! event the executor reports goes to the terminal as before and into the
+//! record, which is written again (to a temporary file, then renamed over
+//! the last one) after each, so a run killed at any point leaves what it
+//! saw: rollout.json (schemas/report.schema.json) and summary.md.
+
+use crate::model::outcome::Outcome;
+use crate::model::plan::{Action, Plan, PlanKind};
+use crate::model::report::{Report, ReportOutcome, ReportStep, REPORT_VERSION};
+use crate::provider::Provider;
+use crate::shell::progress::{Event, Reporter};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The terminal's reporter, and the record beside it.
+pub struct Recorder<'a> {
+    terminal: Box<dyn Reporter>,
+    provider: &'a dyn Provider,
+    plan: &'a Plan,
+    dir: PathBuf,
+    report: Mutex<Report>,
+}
+
+impl<'a> Recorder<'a> {
+    /// Starts the record of `plan` in `dir` (made when missing) and writes
+    /// it once, so that a run killed before its first step leaves one.
+    pub fn start(
+        dir: &Path,
+        terminal: Box<dyn Reporter>,
+        provider: &'a dyn Provider,
+        plan: &'a Plan,
+    ) -> anyhow::Result<Recorder<'a>> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot make the report folder {}: {e}; name a folder you can write (--report DIR)",
+                dir.display()
+            )
+        })?;
+        let (kind, release, from, to) = match &plan.kind {
+            PlanKind::Release {
+                from, to, release, ..
+            } => ("release", Some(release), Some(*from), Some(*to)),
+            PlanKind::FirstDeploy { color, release } => {
+                ("first_deploy", Some(release), None, Some(*color))
+            }
+            PlanKind::InPlace => ("in_place", None, None, None),
+            _ => ("other", None, None, None),
+        };
+        let report = Report {
+            report_version: REPORT_VERSION,
+            app: plan.app.clone(),
+            plan: plan.source.clone(),
+            kind: kind.into(),
+            release: release.map(|r| r.fingerprint.clone()),
+            from,
+            to,
+            started_at: provider.now(),
+            ..Report::default()
+        };
+        let recorder = Recorder {
+            terminal,
+            provider,
+            plan,
+            dir: dir.to_path_buf(),
+            report: Mutex::new(report),
+        };
+        recorder.write(&recorder.report.lock().expect("report"))?;
+        Ok(recorder)
+    }
+
+    /// The run's end: its outcome, what it said, its exit code and where
+    /// production is after it, read fresh.
+    pub fn finish(&self, outcome: &Outcome, said: &str, exit_code: i32, after: After) {
+        let mut report = self.report.lock().expect("report");
+        let now = self.provider.now();
+        if let Some(step) = report.steps.last_mut().filter(|s| s.ended_at.is_none()) {
+            step.ended_at = Some(now);
+        }
+        report.outcome = Some(ReportOutcome {
+            result: result(self.plan, outcome).into(),
+            exit_code,
+            said: said.trim().to_string(),
+            ended_at: now,
+            weights: after.0,
+            active: after.1,
+        });
+        if let Err(e) = self.write(&report) {
+            eprintln!("warning: {e}");
+        }
+    }
+
+    fn record(&self, e: &Event) {
+        let mut report = self.report.lock().expect("report");
+        let now = self.provider.now();
+        match e {
+            Event::Started { index, total, what } => {
+                if let Some(step) = report.steps.last_mut().filter(|s| s.ended_at.is_none()) {
+                    step.ended_at = Some(now);
+                }
+                let weights = match self.plan.steps.get(index - 1).map(|s| &s.action) {
+                    Some(Action::SetWeights { weights, .. }) => Some(*weights),
+                    _ => None,
+                };
+                report.steps.push(ReportStep {
+                    index: *index,
+                    total: *total,
+                    what: what.clone(),
+                    started_at: now,
+                    ended_at: None,
+                    detail: None,
+                    weights,
+                    notes: vec![],
+                });
+            }
+            Event::Finished { detail } => {
+                if let Some(step) = report.steps.last_mut() {
+                    step.ended_at = Some(now);
+                    step.detail = detail.clone();
+                }
+            }
+            Event::Note(n) => {
+                if let Some(step) = report.steps.last_mut() {
+                    step.notes.push(n.clone());
+                }
+            }
+            Event::Evaluation(ev) => report.evaluations.push((**ev).clone()),
+            Event::Warning(w) => report.warnings.push(w.clone()),
+            // The record keeps what happened, not each tick of a wait.
+            Event::Waiting { .. } => return,
+        }
+        if let Err(e) = self.write(&report) {
+            self.terminal.event(Event::Warning(e.to_string()));
+        }
+    }
+
+    /// rollout.json and summary.md, each to a temporary file renamed over
+    /// the last: a reader (or a kill) never sees half of one.
+    fn write(&self, report: &Report) -> anyhow::Result<()> {
+        let json = serde_json::to_string_pretty(report)? + "\n";
+        let summary = crate::render::report::summary(report);
+        for (name, text) in [("rollout.json", json), ("summary.md", summary)] {
+            let path = self.dir.join(name);
+            let part = self.dir.join(format!(".{name}.part"));
+            std::fs::write(&part, text)
+                .and_then(|()| std::fs::rename(&part, &path))
+                .map_err(|e| {
+                    anyhow::anyhow!("cannot write the report's {}: {e}", path.display())
+                })?;
+        }
+        Ok(())
+    }
+}
+
+/// Production's weights and the active colour after the run, as read.
+pub type After = (Option<crate::model::Weights>, Option<crate::model::Color>);
+
+impl Reporter for Recorder<'_> {
+    fn event(&self, e: Event) {
+        self.record(&e);
+        self.terminal.event(e);
+    }
+}
+
+/// The outcome in one word.
+fn result(plan: &Plan, outcome: &Outcome) -> &'static str {
+    use crate::model::outcome::Cause;
+    match outcome {
+        Outcome::Converged if crate::render::outcome::paused_at(plan).is_some() => "paused",
+        Outcome::Converged => "converged",
+        Outcome::Moved(_) => "moved",
+        Outcome::Aborted(a) if a.cause == Cause::Held => "held",
+        Outcome::Aborted(a) if a.rolled_back_to.is_some() => "rolled_back",
+        Outcome::Aborted(_) => "aborted",
+    }
+}
