@@ -541,6 +541,12 @@ pub fn format_timestamp(t: Timestamp) -> String {
     s.replace('T', " ").replace('Z', " UTC")
 }
 
+/// The hour and minute of `t`, UTC: "16:03".
+pub fn format_hour_minute(t: Timestamp) -> String {
+    let s = format_timestamp(t);
+    s.get(11..16).unwrap_or(&s).to_string()
+}
+
 /// A duration as a plan file writes it: "1h5m", "30s", "0s".
 pub fn duration_key(secs: u64) -> String {
     format_duration(secs).replace(' ', "")

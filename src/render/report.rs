@@ -5,7 +5,7 @@
 //! rollout.json has them all).
 
 use crate::model::report::{Evaluation, Report};
-use crate::model::{format_timestamp, format_weights};
+use crate::model::{format_hour_minute, format_weights};
 use std::fmt::Write;
 
 /// GitHub's limit on a comment (65,536 characters), less a margin.
@@ -60,7 +60,7 @@ fn steps(out: &mut String, r: &Report) {
             "| {} | {} | {} | {took} | {} | {} |",
             s.index,
             escape(&s.what),
-            time(s.started_at),
+            format_hour_minute(s.started_at),
             s.weights.map(format_weights).unwrap_or_default(),
             escape(s.detail.as_deref().unwrap_or(""))
         );
@@ -103,8 +103,8 @@ fn evaluations(out: &mut String, all: &[Evaluation]) {
             out,
             "| {} | {}–{} | {}% | {} | {} | {verdict} |",
             escape(&e.gate),
-            time(e.window_start),
-            time(e.window_end),
+            format_hour_minute(e.window_start),
+            format_hour_minute(e.window_end),
             e.weight,
             side(e.green.map(|g| (g.value, g.requests))),
             side(e.blue.as_ref().map(|b| (b.value, b.requests))),
@@ -119,12 +119,6 @@ fn value_text(unit: &str, v: f64) -> String {
         "seconds" => format!("{:.0} ms", v * 1000.0),
         _ => format!("{v}"),
     }
-}
-
-/// "16:03".
-fn time(t: crate::model::Timestamp) -> String {
-    let s = format_timestamp(t);
-    s.get(11..16).unwrap_or(&s).to_string()
 }
 
 /// A table cell: no line breaks, no column bars.

@@ -53,19 +53,8 @@ impl Lines {
     }
 }
 
-impl Event {
-    /// An evaluation is shown as a note of its text.
-    fn shown(self) -> Event {
-        match self {
-            Event::Evaluation(e) => Event::Note(e.text),
-            e => e,
-        }
-    }
-}
-
 impl Reporter for Lines {
     fn event(&self, e: Event) {
-        let e = e.shown();
         let mut err = std::io::stderr().lock();
         match e {
             Event::Started { index, total, what } => {
@@ -100,13 +89,14 @@ impl Reporter for Lines {
             Event::Warning(w) => {
                 let _ = writeln!(err, "warning: {w}");
             }
-            // `shown` made it a note.
-            Event::Evaluation(_) => {}
-            Event::Note(n) => {
-                if !self.quiet {
-                    let _ = writeln!(err, "      {n}");
-                }
+            // An evaluation is a line of its own, as a note is.
+            Event::Note(n) if !self.quiet => {
+                let _ = writeln!(err, "      {n}");
             }
+            Event::Evaluation(ev) if !self.quiet => {
+                let _ = writeln!(err, "      {}", ev.text);
+            }
+            Event::Note(_) | Event::Evaluation(_) => {}
         }
     }
 }
@@ -131,7 +121,6 @@ impl Bars {
 
 impl Reporter for Bars {
     fn event(&self, e: Event) {
-        let e = e.shown();
         let mut cur = self.current.lock().expect("lock");
         match e {
             Event::Started { index, total, what } => {
@@ -178,12 +167,17 @@ impl Reporter for Bars {
                 Some(pb) => pb.println(format!("warning: {w}")),
                 None => eprintln!("warning: {w}"),
             },
-            // `shown` made it a note.
-            Event::Evaluation(_) => {}
-            Event::Note(n) => match cur.as_ref() {
-                Some(pb) => pb.println(format!("  {n}")),
-                None => eprintln!("  {n}"),
-            },
+            // An evaluation is a line of its own, as a note is.
+            Event::Note(n) => note(cur.as_ref(), &n),
+            Event::Evaluation(ev) => note(cur.as_ref(), &ev.text),
         }
+    }
+}
+
+/// A line of its own above the current bar (or on its own without one).
+fn note(bar: Option<&ProgressBar>, text: &str) {
+    match bar {
+        Some(pb) => pb.println(format!("  {text}")),
+        None => eprintln!("  {text}"),
     }
 }

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 
 /// The terminal's reporter, and the record beside it.
 pub struct Recorder<'a> {
-    terminal: Box<dyn Reporter>,
+    terminal: &'a dyn Reporter,
     provider: &'a dyn Provider,
     plan: &'a Plan,
     dir: PathBuf,
@@ -26,7 +26,7 @@ impl<'a> Recorder<'a> {
     /// it once, so that a run killed before its first step leaves one.
     pub fn start(
         dir: &Path,
-        terminal: Box<dyn Reporter>,
+        terminal: &'a dyn Reporter,
         provider: &'a dyn Provider,
         plan: &'a Plan,
     ) -> anyhow::Result<Recorder<'a>> {

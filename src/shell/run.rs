@@ -34,14 +34,13 @@ pub async fn carry_out(
     lock: &crate::shell::lock::Lock<'_>,
 ) -> Result<ExitStatus> {
     println!();
-    let (recorder, terminal) = match how.report {
-        Some(dir) => (Some(Recorder::start(dir, reporter(g), p, plan)?), None),
-        None => (None, Some(reporter(g))),
-    };
-    let shown: &dyn Reporter = match (&recorder, &terminal) {
-        (Some(r), _) => r,
-        (None, Some(t)) => t.as_ref(),
-        (None, None) => unreachable!("one of them is made"),
+    let terminal = reporter(g);
+    let recorder = (how.report)
+        .map(|dir| Recorder::start(dir, terminal.as_ref(), p, plan))
+        .transpose()?;
+    let shown: &dyn Reporter = match &recorder {
+        Some(r) => r,
+        None => terminal.as_ref(),
     };
     let interrupt = interrupt_on_signals();
     let lock_guard = lock.guard();

@@ -52,9 +52,14 @@ impl RolloutSpec {
     /// gate needs more to judge one window (the window, CloudWatch's two
     /// minutes, and up to a minute until the step's first whole minute).
     pub fn step_minimum_secs(&self) -> u64 {
-        self.metric_gates()
-            .map(judging_secs)
-            .fold(self.bake_secs, u64::max)
+        self.judging_secs()
+            .map_or(self.bake_secs, |j| j.max(self.bake_secs))
+    }
+
+    /// The least time every metric gate needs to judge its first window;
+    /// `None` without metric gates.
+    pub fn judging_secs(&self) -> Option<u64> {
+        self.metric_gates().map(judging_secs).max()
     }
 }
 
@@ -133,7 +138,7 @@ impl Validator<'_> {
     /// The bound on a step without evidence: the plan's, no shorter than
     /// a gate needs to judge; by default three times the step's least time.
     fn evidence_timeout(&mut self, rollout: &RolloutSpec, r: &RawRollout) -> u64 {
-        let needed = rollout.metric_gates().map(judging_secs).max();
+        let needed = rollout.judging_secs();
         let default = needed.map_or(0, |_| 3 * rollout.step_minimum_secs());
         let secs = self.duration(
             "rollout.evidence_timeout",
@@ -172,10 +177,7 @@ impl Validator<'_> {
     /// window: a shorter one ends before any could, and would promise a
     /// safeguard it cannot give.
     fn watch_judges(&mut self, rollout: &RolloutSpec, r: &RawRollout) {
-        let (Some(v), Some(needed)) = (
-            r.watch.as_ref(),
-            rollout.metric_gates().map(judging_secs).max(),
-        ) else {
+        let (Some(v), Some(needed)) = (r.watch.as_ref(), rollout.judging_secs()) else {
             return;
         };
         if rollout.watch_secs == 0 || rollout.watch_secs >= needed {

@@ -12,7 +12,7 @@ use crate::gate::metric::read::{self, MetricQuery, Sample};
 use crate::gate::metric::{self, EvidenceRules, MetricGate, Verdict};
 use crate::gate::{Check, CheckKind};
 use crate::model::report::{BaselineValue, Evaluation, ReportLimits, WindowValue};
-use crate::model::{format_timestamp, Color, Timestamp};
+use crate::model::{format_hour_minute, Color, Timestamp};
 use crate::provider::convention::tags::Mark;
 use crate::shell::progress::Event;
 
@@ -435,7 +435,11 @@ impl Evidence<'_> {
             lines.push(evaluation);
         }
         if !said.is_empty() {
-            self.said = format!("{} (window to {} UTC)", said.join(", "), hm(until));
+            self.said = format!(
+                "{} (window to {} UTC)",
+                said.join(", "),
+                format_hour_minute(until)
+            );
         }
         (lines, None)
     }
@@ -500,11 +504,9 @@ fn evaluation(
 
 /// "16:03–16:06 UTC".
 fn window_text(from: Timestamp, until: Timestamp) -> String {
-    format!("{}–{} UTC", hm(from), hm(until))
-}
-
-/// "16:03".
-fn hm(t: Timestamp) -> String {
-    let s = format_timestamp(t);
-    s.get(11..16).unwrap_or(&s).to_string()
+    format!(
+        "{}–{} UTC",
+        format_hour_minute(from),
+        format_hour_minute(until)
+    )
 }
