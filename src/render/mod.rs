@@ -1,6 +1,7 @@
 //! Renderers: a Plan (or a status snapshot) to text. They compute nothing:
 //! every decision, diff and reason comes from the planner.
 
+pub mod chart;
 pub mod diff;
 pub mod drift;
 pub mod json;

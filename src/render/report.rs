@@ -6,10 +6,100 @@
 
 use crate::model::report::{Evaluation, Report};
 use crate::model::{format_hour_minute, format_weights};
+use crate::render::chart::Chart;
 use std::fmt::Write;
 
 /// GitHub's limit on a comment (65,536 characters), less a margin.
 const LIMIT: usize = 60_000;
+
+/// The record's one-page view, report.html: the verdict, every chart
+/// inline and every step and evaluation, readable from a file with no
+/// script and no network (its Content-Security-Policy allows neither).
+pub fn html(r: &Report, charts: &[Chart]) -> String {
+    let mut out = String::new();
+    let title = format!("cutover: {}", headline(r));
+    let _ = write!(
+        out,
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; \
+         style-src 'unsafe-inline'; img-src data:\">\n<title>{}</title>\n<style>{STYLE}</style>\n\
+         </head>\n<body>\n<h1>{}</h1>\n",
+        html_escape(&title),
+        html_escape(&title)
+    );
+    if let Some(o) = &r.outcome {
+        let _ = writeln!(out, "<pre>{}</pre>", html_escape(&o.said));
+    }
+    if let Some(failed) = r.evaluations.iter().rev().find(|e| e.verdict == "fail") {
+        let _ = writeln!(
+            out,
+            "<p class=\"failed\"><strong>Failed:</strong> {}</p>",
+            html_escape(&failed.text)
+        );
+    }
+    for c in charts {
+        let _ = writeln!(
+            out,
+            "<figure aria-label=\"{}\">\n{}\n</figure>",
+            html_escape(&c.title),
+            c.svg
+        );
+    }
+    let (header, rows) = step_rows(r);
+    html_table(&mut out, "Steps", &header, &rows);
+    let rows: Vec<Vec<String>> = r.evaluations.iter().map(evaluation_row).collect();
+    let heading = format!("Metric gates ({})", count(rows.len()));
+    html_table(&mut out, &heading, &EVALUATION_HEADER, &rows);
+    if !r.warnings.is_empty() {
+        out.push_str("<h2>Warnings</h2>\n<ul>\n");
+        for w in &r.warnings {
+            let _ = writeln!(out, "<li>{}</li>", html_escape(w));
+        }
+        out.push_str("</ul>\n");
+    }
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+const STYLE: &str = "body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:24px;\
+color:#1f2328;max-width:1000px}h1{font-size:22px}h2{font-size:17px;margin-top:28px}\
+pre{background:#f6f8fa;padding:12px;white-space:pre-wrap;font-size:13px}\
+table{border-collapse:collapse;font-size:13px;width:100%}\
+th,td{border:1px solid #d0d7de;padding:4px 8px;text-align:left;vertical-align:top}\
+th{background:#f6f8fa}tr.fail td{background:#ffebe9}.failed{color:#a40e26}\
+figure{margin:16px 0}figcaption{font-size:13px;color:#59636e;margin-bottom:4px}\
+svg{max-width:100%;height:auto}";
+
+fn html_table(out: &mut String, heading: &str, header: &[&str], rows: &[Vec<String>]) {
+    if rows.is_empty() {
+        return;
+    }
+    let _ = write!(out, "<h2>{}</h2>\n<table>\n<tr>", html_escape(heading));
+    for h in header {
+        let _ = write!(out, "<th>{}</th>", html_escape(h));
+    }
+    out.push_str("</tr>\n");
+    for row in rows {
+        let failed = row.last().is_some_and(|v| v.starts_with("FAIL"));
+        out.push_str(if failed {
+            "<tr class=\"fail\">"
+        } else {
+            "<tr>"
+        });
+        for c in row {
+            let _ = write!(out, "<td>{}</td>", html_escape(c));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
 
 pub fn summary(r: &Report) -> String {
     let mut out = String::new();
@@ -22,6 +112,11 @@ pub fn summary(r: &Report) -> String {
     }
     steps(&mut out, r);
     evaluations(&mut out, &r.evaluations);
+    if !r.evaluations.is_empty() || r.steps.iter().any(|s| s.weights.is_some()) {
+        out.push_str(
+            "Charts of the weights and of each gate's windows: report.html and the .svg files beside this summary.\n\n",
+        );
+    }
     if !r.warnings.is_empty() {
         out.push_str("### Warnings\n\n");
         for w in &r.warnings {
@@ -46,24 +141,74 @@ fn headline(r: &Report) -> String {
     format!("{}: {what}: {result}", r.app)
 }
 
+/// The steps table: its header and a row of cells per step.
+fn step_rows(r: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let header = vec!["#", "step", "started (UTC)", "took", "production", "detail"];
+    let rows = r
+        .steps
+        .iter()
+        .map(|s| {
+            let took = s.ended_at.map_or("…".to_string(), |e| {
+                format!("{}s", (e - s.started_at).max(0))
+            });
+            vec![
+                s.index.to_string(),
+                s.what.clone(),
+                format_hour_minute(s.started_at),
+                took,
+                s.weights.map(format_weights).unwrap_or_default(),
+                s.detail.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
+/// The evaluations table's header, and one evaluation's cells.
+const EVALUATION_HEADER: [&str; 6] = ["gate", "window (UTC)", "weight", "green", "blue", "verdict"];
+
+fn evaluation_row(e: &Evaluation) -> Vec<String> {
+    let side = |v: Option<(f64, f64)>| {
+        v.map_or("–".to_string(), |(value, requests)| {
+            format!("{} of {requests:.0}", value_text(&e.unit, value))
+        })
+    };
+    let verdict = match e.verdict.as_str() {
+        "fail" => format!("FAIL: {}", e.why.as_deref().unwrap_or("")),
+        "no_evidence" => format!("no evidence: {}", e.why.as_deref().unwrap_or("")),
+        v => v.to_string(),
+    };
+    vec![
+        e.gate.clone(),
+        format!(
+            "{}–{}",
+            format_hour_minute(e.window_start),
+            format_hour_minute(e.window_end)
+        ),
+        format!("{}%", e.weight),
+        side(e.green.map(|g| (g.value, g.requests))),
+        side(e.blue.as_ref().map(|b| (b.value, b.requests))),
+        verdict,
+    ]
+}
+
+fn markdown_row(out: &mut String, cells: &[String]) {
+    let cells: Vec<String> = cells.iter().map(|c| escape(c)).collect();
+    let _ = writeln!(out, "| {} |", cells.join(" | "));
+}
+
 fn steps(out: &mut String, r: &Report) {
     if r.steps.is_empty() {
         return;
     }
-    out.push_str("### Steps\n\n| # | step | started (UTC) | took | production | detail |\n|---:|---|---|---:|---|---|\n");
-    for s in &r.steps {
-        let took = s.ended_at.map_or("…".to_string(), |e| {
-            format!("{}s", (e - s.started_at).max(0))
-        });
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} | {took} | {} | {} |",
-            s.index,
-            escape(&s.what),
-            format_hour_minute(s.started_at),
-            s.weights.map(format_weights).unwrap_or_default(),
-            escape(s.detail.as_deref().unwrap_or(""))
-        );
+    let (header, rows) = step_rows(r);
+    let _ = writeln!(
+        out,
+        "### Steps\n\n| {} |\n|---:|---|---|---:|---|---|",
+        header.join(" | ")
+    );
+    for row in rows {
+        markdown_row(out, &row);
     }
     out.push('\n');
 }
@@ -74,11 +219,9 @@ fn evaluations(out: &mut String, all: &[Evaluation]) {
     }
     let _ = writeln!(
         out,
-        "### Metric gates ({})\n\n| gate | window (UTC) | weight | green | blue | verdict |\n|---|---|---:|---|---|---|",
-        match all.len() {
-            1 => "1 evaluation".to_string(),
-            n => format!("{n} evaluations"),
-        }
+        "### Metric gates ({})\n\n| {} |\n|---|---|---:|---|---|---|",
+        count(all.len()),
+        EVALUATION_HEADER.join(" | ")
     );
     for (i, e) in all.iter().enumerate() {
         if out.len() > LIMIT {
@@ -89,28 +232,20 @@ fn evaluations(out: &mut String, all: &[Evaluation]) {
             );
             break;
         }
-        let side = |v: Option<(f64, f64)>| {
-            v.map_or("–".to_string(), |(value, requests)| {
-                format!("{} of {requests:.0}", value_text(&e.unit, value))
-            })
-        };
-        let verdict = match e.verdict.as_str() {
-            "fail" => format!("**FAIL**: {}", escape(e.why.as_deref().unwrap_or(""))),
-            "no_evidence" => format!("no evidence: {}", escape(e.why.as_deref().unwrap_or(""))),
-            v => v.to_string(),
-        };
-        let _ = writeln!(
-            out,
-            "| {} | {}–{} | {}% | {} | {} | {verdict} |",
-            escape(&e.gate),
-            format_hour_minute(e.window_start),
-            format_hour_minute(e.window_end),
-            e.weight,
-            side(e.green.map(|g| (g.value, g.requests))),
-            side(e.blue.as_ref().map(|b| (b.value, b.requests))),
-        );
+        let mut row = evaluation_row(e);
+        if let Some(why) = row[5].strip_prefix("FAIL: ") {
+            row[5] = format!("**FAIL**: {why}");
+        }
+        markdown_row(out, &row);
     }
     out.push('\n');
+}
+
+fn count(n: usize) -> String {
+    match n {
+        1 => "1 evaluation".to_string(),
+        n => format!("{n} evaluations"),
+    }
 }
 
 fn value_text(unit: &str, v: f64) -> String {

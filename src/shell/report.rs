@@ -133,13 +133,23 @@ impl<'a> Recorder<'a> {
         }
     }
 
-    /// rollout.json and summary.md, each to a temporary file renamed over
-    /// the last: a reader (or a kill) never sees half of one.
+    /// rollout.json, summary.md, the charts and report.html, each to a
+    /// temporary file renamed over the last: a reader (or a kill) never
+    /// sees half of one.
     fn write(&self, report: &Report) -> anyhow::Result<()> {
         let json = serde_json::to_string_pretty(report)? + "\n";
         let summary = crate::render::report::summary(report);
-        for (name, text) in [("rollout.json", json), ("summary.md", summary)] {
-            let path = self.dir.join(name);
+        let charts = crate::render::chart::charts(report);
+        let html = crate::render::report::html(report, &charts);
+        let files = [
+            ("rollout.json".to_string(), json),
+            ("summary.md".to_string(), summary),
+        ]
+        .into_iter()
+        .chain(charts.into_iter().map(|c| (c.file, c.svg)))
+        .chain([("report.html".to_string(), html)]);
+        for (name, text) in files {
+            let path = self.dir.join(&name);
             let part = self.dir.join(format!(".{name}.part"));
             std::fs::write(&part, text)
                 .and_then(|()| std::fs::rename(&part, &path))

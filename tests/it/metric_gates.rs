@@ -505,4 +505,23 @@ fn a_release_rolled_back_by_a_gate_leaves_a_report_of_its_numbers() {
     assert!(summary.contains("**Failed:** error_rate"), "{summary}");
     assert!(summary.contains("| error_rate |"), "{summary}");
     assert!(summary.contains("**FAIL**"), "{summary}");
+    assert!(summary.contains("report.html"), "{summary}");
+    // The charts: production's weights, and the gate's windows with the
+    // failing one shaded in the failure's red.
+    let weights = std::fs::read_to_string(dir.join("weights.svg")).expect("weights.svg");
+    assert!(weights.starts_with("<svg"), "{weights}");
+    assert!(weights.contains("share of production"), "{weights}");
+    let gate = std::fs::read_to_string(dir.join("gate-1-error-rate.svg")).expect("gate chart");
+    assert!(
+        gate.contains(r##"fill="#D62728""##),
+        "no failed window drawn: {gate}"
+    );
+    // One page with every chart inline, fetching nothing and running nothing.
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("report.html");
+    assert!(html.contains("Content-Security-Policy"), "{html}");
+    assert_eq!(html.matches("<svg").count(), 2, "{html}");
+    for fetches in ["<script", "src=", "href=", "url("] {
+        assert!(!html.contains(fetches), "report.html has {fetches}");
+    }
+    assert!(html.contains("rolled back (exit 3)"), "{html}");
 }
