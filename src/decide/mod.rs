@@ -11,6 +11,7 @@
 
 pub mod diff;
 pub mod drift;
+pub mod history;
 pub mod planner;
 pub mod preflight;
 pub mod rollback;

@@ -9,7 +9,7 @@ use crate::spec::Spec;
 
 /// What `cutover rollback` does: one listener update, plus the SSM update
 /// when the active colour changes, sent together.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Rollback {
     pub from: Color,
     pub to: Color,
@@ -21,6 +21,7 @@ pub struct Rollback {
     /// `to` has fewer healthy targets than `wanted` and `--force` insists:
     /// (healthy, wanted), said before the flip; in JSON the number healthy.
     #[serde(rename = "short_healthy", serialize_with = "short_json")]
+    #[schemars(with = "Option<u32>")]
     pub short: Option<(u32, u32)>,
     /// Send the listener update (false when all traffic is already on `to`:
     /// rolling back a paused or already rolled-back release).
@@ -44,7 +45,7 @@ fn short_json<S: serde::Serializer>(short: &Option<(u32, u32)>, s: S) -> Result<
 }
 
 /// Why a rollback goes where it goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Why {
     /// Mid-shift: production returns to the colour that is still active.

@@ -7,7 +7,7 @@ use crate::model::{Color, Timestamp, Weights};
 use crate::spec::Spec;
 use serde::Serialize;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Status {
     pub app: String,
     pub now: Timestamp,
@@ -17,47 +17,51 @@ pub struct Status {
     pub colors: Vec<ColorStatus>,
     /// `{"possible": true, "to": …}` or `{"possible": false, "refused": "why"}`.
     #[serde(serialize_with = "rollback_json")]
+    #[schemars(with = "RollbackJson")]
     pub rollback: Result<Rollback, String>,
     /// The lock parameter's value, when a run holds it.
     pub lock: Option<String>,
     /// The lock's holder is gone (its process, on this host, has exited).
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub lock_holder_gone: bool,
     /// A colour that is ready with the plan's release and waits for
     /// `cutover promote` (auto_promote = false): (colour, release), in JSON
     /// `{"color": …, "release": …}`.
     #[serde(serialize_with = "paused_json")]
+    #[schemars(with = "Option<Paused>")]
     pub paused: Option<(Color, String)>,
     /// A release held mid-shift for lack of evidence from a metric gate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held: Option<Held>,
 }
 
-/// What a rollback would do, or why it cannot, as one JSON object (not a
-/// Rust `Result`'s `{"Ok": …}`).
+/// What a rollback would do (`possible` true, and the rollback's fields),
+/// or why it cannot (`possible` false, and `refused`): one JSON object,
+/// not a Rust `Result`'s `{"Ok": …}`.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+enum RollbackJson<'a> {
+    Possible {
+        possible: bool,
+        #[serde(flatten)]
+        rollback: &'a Rollback,
+    },
+    Refused {
+        possible: bool,
+        refused: &'a str,
+    },
+}
+
 fn rollback_json<S: serde::Serializer>(
     r: &Result<Rollback, String>,
     s: S,
 ) -> Result<S::Ok, S::Error> {
-    #[derive(Serialize)]
-    #[serde(untagged)]
-    enum Json<'a> {
-        Possible {
-            possible: bool,
-            #[serde(flatten)]
-            rollback: &'a Rollback,
-        },
-        Refused {
-            possible: bool,
-            refused: &'a str,
-        },
-    }
     match r {
-        Ok(rollback) => Json::Possible {
+        Ok(rollback) => RollbackJson::Possible {
             possible: true,
             rollback,
         },
-        Err(refused) => Json::Refused {
+        Err(refused) => RollbackJson::Refused {
             possible: false,
             refused,
         },
@@ -65,13 +69,14 @@ fn rollback_json<S: serde::Serializer>(
     .serialize(s)
 }
 
-/// The colour that waits for promotion, as an object.
+/// The colour that waits for promotion, and its release.
+#[derive(Serialize, schemars::JsonSchema)]
+struct Paused<'a> {
+    color: Color,
+    release: &'a str,
+}
+
 fn paused_json<S: serde::Serializer>(p: &Option<(Color, String)>, s: S) -> Result<S::Ok, S::Error> {
-    #[derive(Serialize)]
-    struct Paused<'a> {
-        color: Color,
-        release: &'a str,
-    }
     p.as_ref()
         .map(|(color, release)| Paused {
             color: *color,
@@ -112,7 +117,7 @@ pub fn held(obs: &Observed, weights: Option<Weights>) -> Option<Held> {
     })
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct ColorStatus {
     pub color: Color,
     pub release: Option<String>,

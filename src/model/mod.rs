@@ -5,6 +5,7 @@
 //! lets the planner compare them with `==` and render value-level diffs.
 
 pub mod attributes;
+pub mod history;
 pub mod ids;
 pub mod key;
 pub mod launch;

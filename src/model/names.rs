@@ -40,6 +40,12 @@ pub fn state_parameter_of_previous(previous: &str) -> Option<&str> {
     previous.strip_suffix("-previous")
 }
 
+/// The release log (a [`super::history::LogEntry`] per version), beside
+/// the active-colour parameter: what `cutover history` reads.
+pub fn history_parameter(state_parameter: &str) -> String {
+    format!("{state_parameter}-history")
+}
+
 /// The lock parameter, beside the active-colour parameter.
 pub fn lock_parameter(state_parameter: &str) -> String {
     format!("{state_parameter}-lock")

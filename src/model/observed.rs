@@ -324,7 +324,7 @@ impl TargetGroup {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TargetHealth {
     pub id: String,
     pub state: TargetState,
@@ -356,7 +356,7 @@ pub fn healthy_count(targets: &[TargetHealth]) -> u32 {
 }
 
 /// A target's state, as Elastic Load Balancing reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TargetState {
     /// Registered; the first health checks have not passed yet.

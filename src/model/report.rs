@@ -19,7 +19,9 @@ pub struct Report {
     pub app: String,
     /// The plan file.
     pub plan: String,
-    /// "release", "first_deploy", "in_place", …: what the plan does.
+    /// "release", "first_deploy", "in_place", "rollback" (`rollback
+    /// --report`: `from` is the colour sent back from, `release` the
+    /// release rolled back), …: what the plan does.
     pub kind: String,
     /// The release deployed, when the plan deploys one.
     pub release: Option<String>,

@@ -438,6 +438,15 @@ pub trait Provider: Send + Sync {
     /// Deletes the lock parameter (absent is fine).
     async fn delete_lock(&self, name: &str) -> Result<()>;
 
+    /// Every version of parameter `name` the cloud still keeps (Parameter
+    /// Store keeps the last 100), oldest first: (value, when written). A
+    /// parameter that does not exist has none.
+    async fn parameter_history(&self, name: &str) -> Result<Vec<(String, Timestamp)>>;
+
+    /// Every version of launch template `name` (none when it does not
+    /// exist).
+    async fn template_versions(&self, name: &str) -> Result<Vec<TemplateVersion>>;
+
     /// The provider's clock, in seconds since the epoch.
     fn now(&self) -> Timestamp;
     /// Waits; the sandbox in virtual time returns at once and moves its clock.
@@ -446,6 +455,16 @@ pub trait Provider: Send + Sync {
     fn poll_interval(&self) -> Duration;
     /// API calls made so far, per operation (for --verbose).
     fn calls(&self) -> std::collections::BTreeMap<String, u64>;
+}
+
+/// A launch template version as `history` reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateVersion {
+    pub number: i64,
+    pub description: Option<String>,
+    pub image: Option<String>,
+    /// When it was made.
+    pub created: Option<Timestamp>,
 }
 
 /// Forward targets for weights, from colour ARNs.

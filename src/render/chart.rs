@@ -45,7 +45,8 @@ pub fn charts(r: &Report) -> Vec<Chart> {
 /// shifting step's weights from when it ended (read back), and where
 /// production was at the end.
 pub fn shares(r: &Report) -> Vec<(Timestamp, u32)> {
-    let (Some(_), Some(to)) = (r.from, r.to) else {
+    // A rollback is one flip: there are no steps to draw.
+    let (Some(_), Some(to), false) = (r.from, r.to, r.kind == "rollback") else {
         return vec![];
     };
     let mut out = vec![(r.started_at, 0)];

@@ -125,13 +125,20 @@ pub fn markdown(d: &SpecDiff) -> String {
     out
 }
 
+/// The JSON Schema of `diff --format json`.
+pub fn schema() -> String {
+    crate::render::json::schema_of::<Document>()
+}
+
+/// `diff --format json`: the diff with its format's version.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct Document<'a> {
+    format_version: u32,
+    #[serde(flatten)]
+    diff: &'a SpecDiff,
+}
+
 pub fn json(d: &SpecDiff) -> String {
-    #[derive(serde::Serialize)]
-    struct Document<'a> {
-        format_version: u32,
-        #[serde(flatten)]
-        diff: &'a SpecDiff,
-    }
     let doc = Document {
         format_version: super::json::FORMAT_VERSION,
         diff: d,

@@ -164,14 +164,20 @@ pub fn markdown(apps: &[AppDrift]) -> String {
     out
 }
 
-#[derive(Serialize)]
-struct Document {
+/// The JSON Schema of `drift --format json`.
+pub fn schema() -> String {
+    crate::render::json::schema_of::<Document>()
+}
+
+/// `drift --format json`.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Document {
     format_version: u32,
     drift: bool,
     apps: Vec<AppDocument>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct AppDocument {
     app: String,
     source: String,
@@ -179,7 +185,7 @@ struct AppDocument {
 }
 
 /// A finding with its resource and detail in words, and the data behind them.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct FindingDocument {
     kind: DriftKind,
     /// "target group shop-blue".
@@ -188,6 +194,7 @@ struct FindingDocument {
     detail: String,
     apply_repairs: bool,
     target: Resource,
+    /// What was found, as data: the finding's detail with a `type`.
     found: serde_json::Value,
 }
 

@@ -165,7 +165,30 @@ pub fn schema() -> String {
 
 /// The JSON Schema of a run's rollout.json (`apply --report DIR`).
 pub fn report_schema() -> String {
-    let mut schema = schemars::schema_for!(crate::model::report::Report).to_value();
+    schema_of::<crate::model::report::Report>()
+}
+
+/// The JSON Schema of `history --format json`.
+pub fn history_schema() -> String {
+    schema_of::<crate::model::history::History>()
+}
+
+/// The JSON Schema of `status --format json`: one app's status for a plan
+/// named as a file, a list of them otherwise.
+pub fn status_schema() -> String {
+    #[derive(schemars::JsonSchema)]
+    #[serde(untagged)]
+    #[allow(dead_code)]
+    enum StatusDocument {
+        One(Box<crate::decide::status::Status>),
+        Many(Vec<crate::decide::status::Status>),
+    }
+    schema_of::<StatusDocument>()
+}
+
+/// A type's JSON Schema, its keys sorted, as `cutover schema` prints it.
+pub fn schema_of<T: schemars::JsonSchema>() -> String {
+    let mut schema = schemars::schema_for!(T).to_value();
     crate::model::sort_keys(&mut schema);
     serde_json::to_string_pretty(&schema).expect("schema serialises") + "\n"
 }

@@ -4,6 +4,7 @@
 pub mod chart;
 pub mod diff;
 pub mod drift;
+pub mod history;
 pub mod json;
 pub mod markdown;
 pub mod outcome;

@@ -130,6 +130,10 @@ pub fn summary(r: &Report) -> String {
 /// "shop: release 16516437c475 blue → green: rolled back (exit 3)".
 fn headline(r: &Report) -> String {
     let what = match (&r.release, r.from, r.to) {
+        (rel, Some(from), Some(to)) if r.kind == "rollback" => match rel {
+            Some(rel) => format!("rollback of release {rel}, {from} → {to}"),
+            None => format!("rollback {from} → {to}"),
+        },
         (Some(rel), Some(from), Some(to)) => format!("release {rel} {from} → {to}"),
         (Some(rel), None, Some(to)) => format!("release {rel} to {to}"),
         _ => r.kind.replace('_', " "),

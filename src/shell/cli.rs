@@ -142,6 +142,16 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// The app's releases from AWS alone, newest first (read-only): which
+    /// went live when, which were rolled back, and by what (a gate and its
+    /// numbers, a person, a health timeout).
+    ///
+    /// Exit 0, or 1 when AWS could not be read.
+    History {
+        plan: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
     /// Send all production traffic back now (no prompt): to the colour that
     /// served before the last promotion, or mid-shift to the active colour.
     ///
@@ -155,6 +165,9 @@ pub enum Command {
         /// to a colour with none).
         #[arg(long)]
         force: bool,
+        /// Write the rollback's record into this folder (as apply).
+        #[arg(long, value_name = "DIR")]
+        report: Option<PathBuf>,
     },
     /// Break a lock left behind, saying whose it was.
     Unlock {
@@ -171,6 +184,18 @@ pub enum Command {
         /// The schema of a run's rollout.json (`apply --report`) instead.
         #[arg(long, conflicts_with = "plan_output")]
         report: bool,
+        /// The schema of `status --format json` instead.
+        #[arg(long, conflicts_with_all = ["plan_output", "report"])]
+        status: bool,
+        /// The schema of `drift --format json` instead.
+        #[arg(long, conflicts_with_all = ["plan_output", "report", "status"])]
+        drift: bool,
+        /// The schema of `diff --format json` instead.
+        #[arg(long, conflicts_with_all = ["plan_output", "report", "status", "drift"])]
+        diff: bool,
+        /// The schema of `history --format json` instead.
+        #[arg(long, conflicts_with_all = ["plan_output", "report", "status", "drift", "diff"])]
+        history: bool,
     },
     /// Print a shell completion script, e.g. `cutover completions bash >
     /// ~/.local/share/bash-completion/completions/cutover`.

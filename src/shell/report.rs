@@ -44,18 +44,47 @@ impl<'a> Recorder<'a> {
                 ("first_deploy", Some(release), None, Some(*color))
             }
             PlanKind::InPlace => ("in_place", None, None, None),
+            // From the colour rolled back to the one production goes
+            // home to, with the release rolled back (when remembered).
+            PlanKind::Rollback { from, to } => {
+                let rejected = plan.steps.iter().find_map(|s| match &s.action {
+                    Action::RememberRolledBack { release, .. } => Some(release.clone()),
+                    _ => None,
+                });
+                let report = Report {
+                    kind: "rollback".into(),
+                    release: rejected,
+                    from: Some(*from),
+                    to: Some(*to),
+                    ..Report::default()
+                };
+                return Self::begin(dir, terminal, provider, plan, report);
+            }
             _ => ("other", None, None, None),
         };
         let report = Report {
-            report_version: REPORT_VERSION,
-            app: plan.app.clone(),
-            plan: plan.source.clone(),
             kind: kind.into(),
             release: release.map(|r| r.fingerprint.clone()),
             from,
             to,
-            started_at: provider.now(),
             ..Report::default()
+        };
+        Self::begin(dir, terminal, provider, plan, report)
+    }
+
+    fn begin(
+        dir: &Path,
+        terminal: &'a dyn Reporter,
+        provider: &'a dyn Provider,
+        plan: &'a Plan,
+        report: Report,
+    ) -> anyhow::Result<Recorder<'a>> {
+        let report = Report {
+            report_version: REPORT_VERSION,
+            app: plan.app.clone(),
+            plan: plan.source.clone(),
+            started_at: provider.now(),
+            ..report
         };
         let recorder = Recorder {
             terminal,
@@ -164,6 +193,18 @@ impl<'a> Recorder<'a> {
 /// Production's weights and the active colour after the run, as read.
 pub type After = (Option<crate::model::Weights>, Option<crate::model::Color>);
 
+/// Where production is after the run, read fresh for its record (`None`s
+/// when it could not be read).
+pub async fn after(spec: &crate::spec::Spec, p: &dyn Provider) -> After {
+    match p.observe(&crate::provider::AppRef::from_spec(spec)).await {
+        Ok(now) => (
+            now.weights_at(spec.production.weights_at()),
+            now.active.map(|a| a.color),
+        ),
+        Err(_) => (None, None),
+    }
+}
+
 impl Reporter for Recorder<'_> {
     fn event(&self, e: Event) {
         self.record(&e);
@@ -175,6 +216,7 @@ impl Reporter for Recorder<'_> {
 fn result(plan: &Plan, outcome: &Outcome) -> &'static str {
     use crate::model::outcome::Cause;
     match outcome {
+        Outcome::Converged if matches!(plan.kind, PlanKind::Rollback { .. }) => "rolled_back",
         Outcome::Converged if crate::render::outcome::paused_at(plan).is_some() => "paused",
         Outcome::Converged => "converged",
         Outcome::Moved(_) => "moved",

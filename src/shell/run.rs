@@ -33,7 +33,9 @@ pub async fn carry_out(
     plan: &crate::model::plan::Plan,
     lock: &crate::shell::lock::Lock<'_>,
 ) -> Result<ExitStatus> {
-    println!();
+    if !g.quiet {
+        println!();
+    }
     let terminal = reporter(g);
     let recorder = (how.report)
         .map(|dir| Recorder::start(dir, terminal.as_ref(), p, plan))
@@ -67,17 +69,17 @@ pub async fn carry_out(
         crate::render::outcome::apply(how.command, plan, &outcome, &path.display().to_string());
     let status = ExitStatus::of_run(plan, &outcome);
     if let Some(r) = &recorder {
-        // Where production is now, read fresh for the record.
-        let after = match p.observe(&AppRef::from_spec(spec)).await {
-            Ok(now) => (
-                now.weights_at(spec.production.weights_at()),
-                now.active.map(|a| a.color),
-            ),
-            Err(_) => (None, None),
-        };
+        let after = crate::shell::report::after(spec, p).await;
         r.finish(&outcome, &said, status.code(), after);
     }
-    print!("{said}");
+    // The blank line that sets the summary off the progress above it is
+    // not needed when `-q` showed none.
+    let shown = if g.quiet {
+        said.trim_start_matches('\n')
+    } else {
+        &said
+    };
+    print!("{shown}");
     Ok(status)
 }
 

@@ -391,7 +391,8 @@ fn aws_rollback_inside_the_window_is_one_listener_update() {
     let took = started.elapsed();
     rb.expect(0);
     // One listener update; the SSM writes are the active colour, the promotion
-    // record (after the flip) and the lock (taken and released).
+    // record, the release log's line (with the flip, beside the release's
+    // mark) and the lock (taken and released).
     assert!(rb.stderr.contains("   1 ModifyListener"), "{}", rb.stderr);
     // Nothing read that the decision does not need.
     for unneeded in [
@@ -406,7 +407,7 @@ fn aws_rollback_inside_the_window_is_one_listener_update() {
         );
     }
     assert!(
-        rb.stderr.contains("   3 PutParameter") && rb.stderr.contains("   1 DeleteParameter"),
+        rb.stderr.contains("   4 PutParameter") && rb.stderr.contains("   1 DeleteParameter"),
         "{}",
         rb.stderr
     );
@@ -1174,6 +1175,15 @@ fn aws_plan_status_drift_and_diff_write_nothing() {
             run.stdout,
             run.stderr
         );
+        // Each JSON output, read from AWS, is what its schema says.
+        if args.ends_with(&["--format", "json"]) {
+            let schema = match args[0] {
+                "plan" => "schemas/plan-output.schema.json",
+                "status" => "schemas/status.schema.json",
+                _ => "schemas/drift.schema.json",
+            };
+            crate::output::validate_against(schema, &run.stdout);
+        }
     }
     let after = aws.moto_state();
     let changed = cutover::decide::saved::changes(

@@ -213,29 +213,25 @@ fn the_committed_schema_is_the_generated_one() {
 }
 
 #[test]
-fn the_committed_plan_output_schema_is_the_generated_one() {
+fn every_committed_output_schema_is_the_generated_one() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let run = cutover(&["schema", "--plan-output"], &[], root);
-    run.expect(0);
-    let committed =
-        std::fs::read_to_string(root.join("schemas/plan-output.schema.json")).unwrap_or_default();
-    assert!(
-        committed == run.stdout,
-        "schemas/plan-output.schema.json is stale: run `cargo run -- schema --plan-output > schemas/plan-output.schema.json`"
-    );
-}
-
-#[test]
-fn the_committed_report_schema_is_the_generated_one() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let run = cutover(&["schema", "--report"], &[], root);
-    run.expect(0);
-    let committed =
-        std::fs::read_to_string(root.join("schemas/report.schema.json")).unwrap_or_default();
-    assert!(
-        committed == run.stdout,
-        "schemas/report.schema.json is stale: run `cargo run -- schema --report > schemas/report.schema.json`"
-    );
+    for (flag, file) in [
+        ("--plan-output", "plan-output"),
+        ("--report", "report"),
+        ("--status", "status"),
+        ("--drift", "drift"),
+        ("--diff", "diff"),
+        ("--history", "history"),
+    ] {
+        let run = cutover(&["schema", flag], &[], root);
+        run.expect(0);
+        let path = format!("schemas/{file}.schema.json");
+        let committed = std::fs::read_to_string(root.join(&path)).unwrap_or_default();
+        assert!(
+            committed == run.stdout,
+            "{path} is stale: run `cargo run -- schema {flag} > {path}`"
+        );
+    }
 }
 
 #[test]
@@ -380,6 +376,7 @@ fn status_json_says_whether_a_rollback_is_possible_without_rust_wrappers() {
             "{}",
             run.stdout
         );
+        crate::output::validate_against("schemas/status.schema.json", &run.stdout);
         serde_json::from_str(&run.stdout).unwrap()
     };
     let first = status(&env);

@@ -96,6 +96,7 @@ fn a_held_lock_is_1_until_unlock() {
                 value: r#"{"user":"bob","host":"elsewhere","pid":7,"command":"cutover apply","started":0}"#.into(),
                 modified_ms: 0,
                 version: 1,
+                older: vec![],
             },
         );
     });

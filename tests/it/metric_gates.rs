@@ -5,7 +5,7 @@
 //! left out).
 
 use crate::harness::{plan_toml, SandboxEnv};
-use crate::scenario::{V1, V2};
+use crate::scenario::{V1, V2, V3};
 use cutover::model::Weights;
 use cutover::provider::sandbox::{ImageTraffic, Traffic};
 
@@ -524,4 +524,98 @@ fn a_release_rolled_back_by_a_gate_leaves_a_report_of_its_numbers() {
         assert!(!html.contains(fetches), "report.html has {fetches}");
     }
     assert!(html.contains("rolled back (exit 3)"), "{html}");
+}
+
+#[test]
+fn history_tells_which_release_a_gate_rolled_back_with_its_numbers_and_which_a_person_did() {
+    let env = live(6000.0, 0.05);
+    env.set_plan(&plan(V2, "", ERROR_RATE_GATE));
+    env.run(&["apply", "--auto-approve"]).expect(3);
+    // A good release after it goes live; then someone sends production back.
+    env.set_plan(&plan_with(V3, "30m", "", ERROR_RATE_GATE));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    let dir = env.dir.path().join("rollback-report");
+    env.run(&["rollback", "--report", dir.to_str().unwrap()])
+        .expect(0);
+
+    let run = env.run(&["history", "--format", "json"]);
+    run.expect(0);
+    crate::output::validate_against("schemas/history.schema.json", &run.stdout);
+    let h: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let releases = h["releases"].as_array().unwrap();
+    let summary: Vec<(&str, &str)> = releases
+        .iter()
+        .map(|r| (r["image"].as_str().unwrap(), r["now"].as_str().unwrap()))
+        .collect();
+    // Newest first: the one a person rolled back, the one the gate did, and
+    // the first, live again.
+    assert_eq!(
+        summary,
+        [(V3, "rolled_back"), (V2, "rolled_back"), (V1, "live")],
+        "{}",
+        run.stdout
+    );
+    let why = |i: usize| releases[i]["rolled_back"][0]["why"].as_str().unwrap();
+    assert!(
+        why(0).contains("rolled it back (`cutover rollback`)"),
+        "{}",
+        why(0)
+    );
+    assert!(
+        why(1).contains("metric error_rate") && why(1).contains("green 5.00% of 1,800 requests"),
+        "{}",
+        why(1)
+    );
+    assert_eq!(releases[0]["went_live"].as_array().unwrap().len(), 1);
+    assert!(releases[1]["went_live"].as_array().unwrap().is_empty());
+    // The same in words and as a table.
+    env.run(&["history"]).expect(0).prints(&[
+        "shop: 3 releases, newest first",
+        "rolled back  ",
+        "FAIL: green 5.00% of 1,800 requests",
+        "went live",
+    ]);
+    env.run(&["history", "--format", "markdown"])
+        .expect(0)
+        .prints(&["| release | now |", "| rolled back |"]);
+    // Without the log (deleted by hand, or never written), the fleet's
+    // mark still says the last rollback.
+    env.edit(|w| {
+        w.parameters.remove("/cutover/shop/active-history");
+    });
+    let run = env.run(&["history", "--format", "json"]);
+    let h: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let v3 = h["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["image"] == V3)
+        .unwrap();
+    assert_eq!(v3["now"], "rolled_back", "{}", run.stdout);
+    assert!(
+        v3["rolled_back"][0]["why"]
+            .as_str()
+            .unwrap()
+            .contains("cutover rollback"),
+        "{}",
+        run.stdout
+    );
+
+    // The rollback's own record.
+    let json = std::fs::read_to_string(dir.join("rollout.json")).expect("rollout.json");
+    crate::output::validate_against("schemas/report.schema.json", &json);
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report["kind"], "rollback");
+    assert_eq!(
+        (report["from"].as_str(), report["to"].as_str()),
+        (Some("green"), Some("blue"))
+    );
+    assert_eq!(report["outcome"]["result"], "rolled_back");
+    assert_eq!(report["outcome"]["exit_code"], 0);
+    assert_eq!(report["outcome"]["weights"]["blue"], 100);
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("green → blue: rolled back (exit 0)"),
+        "{summary}"
+    );
 }

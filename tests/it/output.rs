@@ -187,6 +187,9 @@ fn diff_says_what_a_plan_file_change_will_do_without_any_cloud() {
     ] {
         let out = run(&["diff", "old.toml", "new.toml", "--format", format]);
         out.expect(2);
+        if format == "json" {
+            validate_against("schemas/diff.schema.json", &out.stdout);
+        }
         crate::golden!(name, out.stdout);
     }
     std::fs::write(dir.path().join("bad.toml"), "[app]\nname = 1\n").unwrap();
@@ -287,8 +290,9 @@ fn drift_reports_hand_edits_and_apply_repairs_them() {
     crate::golden!("drift_text", drift.stdout);
     let md = env.run(&["drift", "--format", "markdown"]);
     crate::golden!("drift_markdown", md.stdout);
-    let json: serde_json::Value =
-        serde_json::from_str(&env.run(&["drift", "--format", "json"]).stdout).unwrap();
+    let json = env.run(&["drift", "--format", "json"]).stdout;
+    validate_against("schemas/drift.schema.json", &json);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(json["drift"], true);
     let kinds: Vec<&str> = json["apps"][0]["findings"]
         .as_array()

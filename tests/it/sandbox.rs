@@ -285,6 +285,7 @@ fn foreign_lock(env: &SandboxEnv, host: &str, pid: u32) {
                 value: serde_json::to_string(&holder).unwrap(),
                 modified_ms: 0,
                 version: 1,
+                older: vec![],
             },
         );
     });

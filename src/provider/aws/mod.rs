@@ -386,6 +386,14 @@ impl Provider for Aws {
         Aws::read_lock(self, name).await
     }
 
+    async fn parameter_history(&self, name: &str) -> Result<Vec<(String, Timestamp)>> {
+        Aws::parameter_history(self, name).await
+    }
+
+    async fn template_versions(&self, name: &str) -> Result<Vec<crate::provider::TemplateVersion>> {
+        Aws::template_versions(self, name).await
+    }
+
     async fn delete_lock(&self, name: &str) -> Result<()> {
         Aws::delete_lock(self, name).await
     }

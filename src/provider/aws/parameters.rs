@@ -92,6 +92,43 @@ impl Aws {
         }
     }
 
+    /// GetParameterHistory, every page (at most 50 versions each, the
+    /// API's limit); ParameterNotFound is no history (SSM API reference,
+    /// GetParameterHistory).
+    pub(super) async fn parameter_history(
+        &self,
+        name: &str,
+    ) -> Result<Vec<(String, crate::model::Timestamp)>> {
+        let mut pages = self
+            .ssm
+            .get_parameter_history()
+            .name(name)
+            .max_results(50)
+            .into_paginator()
+            .send();
+        let mut out = vec![];
+        while let Some(page) = pages.next().await {
+            self.count("GetParameterHistory");
+            let page = match page {
+                Ok(page) => page,
+                Err(e)
+                    if e.as_service_error()
+                        .is_some_and(|s| s.is_parameter_not_found()) =>
+                {
+                    return Ok(vec![]);
+                }
+                Err(e) => return Err(err("GetParameterHistory", e)),
+            };
+            out.extend(page.parameters().iter().filter_map(|p| {
+                let at = p.last_modified_date().map(|d| d.secs()).unwrap_or(0);
+                Some((p.version(), p.value()?.to_string(), at))
+            }));
+        }
+        // Oldest first, whatever order the pages came in.
+        out.sort_by_key(|(version, _, _)| *version);
+        Ok(out.into_iter().map(|(_, v, at)| (v, at)).collect())
+    }
+
     pub(super) async fn delete_lock(&self, name: &str) -> Result<()> {
         self.count("DeleteParameter");
         match self.ssm.delete_parameter().name(name).send().await {

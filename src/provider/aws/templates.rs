@@ -204,6 +204,45 @@ impl Aws {
         Ok(all.iter().map(|(_, v)| convention::version(v)).collect())
     }
 
+    /// Every version of template `name`, for `history`. A template that
+    /// does not exist answers InvalidLaunchTemplateName.NotFoundException
+    /// (EC2 API reference, DescribeLaunchTemplateVersions): no versions.
+    pub(super) async fn template_versions(
+        &self,
+        name: &str,
+    ) -> Result<Vec<crate::provider::TemplateVersion>> {
+        let mut pages = self
+            .ec2
+            .describe_launch_template_versions()
+            .launch_template_name(name)
+            .max_results(EC2_PAGE as i32)
+            .into_paginator()
+            .send();
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            self.count("DescribeLaunchTemplateVersions");
+            let page = match page.map_err(|e| err("DescribeLaunchTemplateVersions", e)) {
+                Ok(page) => page,
+                Err(e) if code_of(&e) == Some("InvalidLaunchTemplateName.NotFoundException") => {
+                    return Ok(vec![]);
+                }
+                Err(e) => return Err(e),
+            };
+            out.extend(page.launch_template_versions().iter().map(|v| {
+                crate::provider::TemplateVersion {
+                    number: v.version_number().unwrap_or(0),
+                    description: v.version_description().map(str::to_string),
+                    image: v
+                        .launch_template_data()
+                        .and_then(|d| d.image_id())
+                        .map(str::to_string),
+                    created: v.create_time().map(|t| t.secs()),
+                }
+            }));
+        }
+        Ok(out)
+    }
+
     /// Versions `versions` of template `id` (all when empty), or with no
     /// `id` the `versions` (`$Latest`) of every template in the region; each
     /// with its template's id.

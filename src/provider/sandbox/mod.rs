@@ -517,6 +517,26 @@ impl Provider for Sandbox {
         self.call("GetParameter", false, |w| w.read_lock(name))
     }
 
+    async fn parameter_history(&self, name: &str) -> Result<Vec<(String, Timestamp)>> {
+        self.call("GetParameterHistory", false, |w| w.parameter_history(name))
+    }
+
+    async fn template_versions(&self, name: &str) -> Result<Vec<crate::provider::TemplateVersion>> {
+        self.call("DescribeLaunchTemplateVersions", false, |w| {
+            Ok(w.launch_templates
+                .values()
+                .filter(|t| t.name == name)
+                .flat_map(|t| &t.versions)
+                .map(|v| crate::provider::TemplateVersion {
+                    number: v.number,
+                    description: Some(v.description.clone()),
+                    image: Some(v.data.image_id.clone()),
+                    created: Some(v.created_ms / 1000),
+                })
+                .collect())
+        })
+    }
+
     async fn delete_lock(&self, name: &str) -> Result<()> {
         self.call("DeleteParameter", true, |w| w.delete_lock(name))
     }

@@ -4,6 +4,9 @@
 use super::world::{SbParameter, World};
 use crate::provider::Result;
 
+/// How many versions of a parameter Parameter Store keeps.
+const KEPT_VERSIONS: usize = 100;
+
 impl World {
     /// Puts `value` in parameter `parameter`, made when missing.
     pub(super) fn put_parameter(&mut self, parameter: &str, value: &str) -> Result<()> {
@@ -15,7 +18,14 @@ impl World {
                 value: String::new(),
                 modified_ms: now,
                 version: 0,
+                older: vec![],
             });
+        if p.version > 0 {
+            let before = std::mem::take(&mut p.value);
+            p.older.push((before, p.modified_ms));
+            let kept = p.older.len().saturating_sub(KEPT_VERSIONS - 1);
+            p.older.drain(..kept);
+        }
         p.value = value.to_string();
         p.modified_ms = now;
         p.version += 1;
@@ -34,6 +44,7 @@ impl World {
                 value: holder.to_string(),
                 modified_ms: now,
                 version: 1,
+                older: vec![],
             },
         );
         Ok(None)
@@ -42,6 +53,22 @@ impl World {
     /// Who holds lock `name`, if anyone.
     pub(super) fn read_lock(&self, name: &str) -> Result<Option<String>> {
         Ok(self.parameters.get(name).map(|p| p.value.clone()))
+    }
+
+    /// Every version of `name` kept, oldest first: (value, seconds).
+    pub(super) fn parameter_history(&self, name: &str) -> Result<Vec<(String, i64)>> {
+        Ok(self
+            .parameters
+            .get(name)
+            .map(|p| {
+                p.older
+                    .iter()
+                    .cloned()
+                    .chain([(p.value.clone(), p.modified_ms)])
+                    .map(|(v, ms)| (v, ms / 1000))
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     /// Lets go of lock `name`.

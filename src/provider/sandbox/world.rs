@@ -197,6 +197,12 @@ pub struct SbParameter {
     pub value: String,
     pub modified_ms: i64,
     pub version: u64,
+    /// The versions before this one, oldest first: (value, modified ms).
+    /// Parameter Store keeps a parameter's 100 most recent versions and
+    /// deletes the oldest when a new one is made (SSM API reference,
+    /// ParameterMaxVersionLimitExceeded; cutover labels no version).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub older: Vec<(String, i64)>,
 }
 
 /// Everything in the simulated account.

@@ -3,6 +3,7 @@
 
 pub(crate) mod apply;
 mod drift;
+mod history;
 mod plan;
 mod promote;
 mod rollback;
@@ -53,7 +54,12 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
                 report,
             } => apply::run(&g, &plan, auto_approve, retry, report.as_deref()).await,
             Command::Status { plans, format } => status::run(&g, &plans, format).await,
-            Command::Rollback { plan, force } => rollback::run(&g, &plan, force).await,
+            Command::History { plan, format } => history::run(&g, &plan, format).await,
+            Command::Rollback {
+                plan,
+                force,
+                report,
+            } => rollback::run(&g, &plan, force, report.as_deref()).await,
             Command::Promote { plan, report } => promote::run(&g, &plan, report.as_deref()).await,
             Command::Drift {
                 plans,
@@ -73,14 +79,22 @@ fn offline(g: &GlobalArgs, command: &Command) -> Option<Result<ExitStatus>> {
         Command::Schema {
             plan_output,
             report,
+            status,
+            drift,
+            diff,
+            history,
         } => {
-            if *report {
-                print!("{}", crate::render::json::report_schema());
-            } else if *plan_output {
-                print!("{}", crate::render::json::schema());
-            } else {
-                print!("{}", crate::spec::raw::json_schema());
-            }
+            use crate::render::json;
+            let schema = match (plan_output, report, status, drift, diff, history) {
+                (true, ..) => json::schema(),
+                (_, true, ..) => json::report_schema(),
+                (_, _, true, ..) => json::status_schema(),
+                (_, _, _, true, ..) => crate::render::drift::schema(),
+                (.., true, _) => crate::render::diff::schema(),
+                (.., true) => json::history_schema(),
+                _ => crate::spec::raw::json_schema(),
+            };
+            print!("{schema}");
             Ok(ExitStatus::Success)
         }
         Command::Completions { shell } => {

@@ -10,13 +10,19 @@ use crate::shell::run::{executor, reporter};
 use anyhow::{Context, Result};
 use std::path::Path;
 
-pub async fn run(g: &GlobalArgs, path: &Path, force: bool) -> Result<ExitStatus> {
+pub async fn run(
+    g: &GlobalArgs,
+    path: &Path,
+    force: bool,
+    report: Option<&Path>,
+) -> Result<ExitStatus> {
     let spec = load_spec(path)?;
     crate::shell::timing::mark("plan file");
     let p = provider(g, &spec).await?;
     // A rollback is the way home: every call gets its full attempts,
     // whatever the run's retry budget says (invariant 9).
-    let result = crate::provider::home(decide_and_flip(g, path, &spec, p.as_ref(), force)).await;
+    let how = How { force, report };
+    let result = crate::provider::home(decide_and_flip(g, path, &spec, p.as_ref(), how)).await;
     report_calls(g, p.as_ref());
     result
 }
@@ -31,8 +37,9 @@ async fn decide_and_flip(
     path: &Path,
     spec: &crate::spec::Spec,
     p: &dyn crate::provider::Provider,
-    force: bool,
+    how: How<'_>,
 ) -> Result<ExitStatus> {
+    let force = how.force;
     use crate::shell::lock;
     let command = format!("cutover rollback {}", path.display());
     // The lock's create (overwrite off) goes out with the reads: if it is
@@ -85,7 +92,7 @@ async fn decide_and_flip(
         eprintln!("{w}");
     }
     if lock.took_over() {
-        let result = flip(g, spec, p, &decision, &plan, &obs).await;
+        let result = flip(g, spec, p, &decision, &plan, &obs, how.report).await;
         if decision.flip && matches!(result, Ok(ExitStatus::Success)) {
             settle(spec, p, &decision, &obs).await;
         }
@@ -94,7 +101,7 @@ async fn decide_and_flip(
     }
     // The look at the lock its release needs goes out with the flip.
     let (result, seen) = futures::join!(
-        flip(g, spec, p, &decision, &plan, &obs),
+        flip(g, spec, p, &decision, &plan, &obs, how.report),
         p.read_lock(lock.name())
     );
     crate::shell::timing::mark("flip");
@@ -159,6 +166,13 @@ async fn settle(
     }
 }
 
+/// `--force`, and `--report DIR`.
+#[derive(Clone, Copy)]
+struct How<'a> {
+    force: bool,
+    report: Option<&'a Path>,
+}
+
 /// A snapshot, the rollback decided on it, and its plan.
 type Decided = (
     crate::model::observed::Observed,
@@ -188,7 +202,8 @@ async fn read_and_decide(
     Ok(crate::decide::rollback::plan(spec, &obs, force).map(|(d, plan)| (obs, d, plan)))
 }
 
-/// Carries out the rollback plan and says what happened.
+/// Carries out the rollback plan and says what happened; with `--report`,
+/// records it as apply does.
 async fn flip(
     g: &GlobalArgs,
     spec: &crate::spec::Spec,
@@ -196,32 +211,34 @@ async fn flip(
     decision: &crate::decide::rollback::Rollback,
     plan: &crate::model::plan::Plan,
     obs: &crate::model::observed::Observed,
+    report: Option<&Path>,
 ) -> Result<ExitStatus> {
-    let reporter = reporter(&crate::shell::cli::GlobalArgs {
+    let terminal = reporter(&crate::shell::cli::GlobalArgs {
         quiet: true,
         ..g.clone()
     });
-    let outcome = executor(spec, p, reporter.as_ref(), obs)
-        .execute(plan, obs)
-        .await;
-    if let crate::model::outcome::Outcome::Moved(m) = &outcome {
-        eprint!(
-            "{}",
-            crate::render::outcome::moved(m, &spec.source.display().to_string())
-        );
-        return Ok(ExitStatus::Error);
-    }
-    let remembered = match outcome.abort() {
-        None => true,
-        Some(a) => match failed(spec, decision, plan, a) {
-            Ok(()) => false,
-            Err(status) => return Ok(status),
-        },
+    let recorder = report
+        .map(|dir| crate::shell::report::Recorder::start(dir, terminal.as_ref(), p, plan))
+        .transpose()?;
+    let shown: &dyn crate::shell::progress::Reporter = match &recorder {
+        Some(r) => r,
+        None => terminal.as_ref(),
     };
-    print!(
-        "{}",
-        crate::render::outcome::rollback(&spec.app, decision, remembered)
-    );
+    let outcome = executor(spec, p, shown, obs).execute(plan, obs).await;
+    let (status, warned, said) = said(spec, decision, plan, &outcome);
+    if let Some(r) = &recorder {
+        let whole = format!("{}{said}", warned.as_deref().unwrap_or_default());
+        let after = crate::shell::report::after(spec, p).await;
+        r.finish(&outcome, &whole, status.code(), after);
+    }
+    if let Some(w) = &warned {
+        eprint!("{w}");
+    }
+    if status != ExitStatus::Success {
+        eprint!("{said}");
+        return Ok(status);
+    }
+    print!("{said}");
     if let Some(n) = crate::shell::notify::Notifier::from_env(spec.notify_webhook_env.as_deref()) {
         n.send(&crate::shell::notify::Message::rolled_back(
             &spec.app,
@@ -233,20 +250,31 @@ async fn flip(
     Ok(ExitStatus::Success)
 }
 
-/// Says what a failed rollback step means. Only remembering the release may
-/// fail after the flip went out: that is a warning (`Ok`); anything else
-/// ends the command (`Err`, with its status).
-fn failed(
+/// The rollback's exit status, what it says on stderr before its summary
+/// (a step that failed after the flip, when the flip stands), and the
+/// summary (on stderr too when it failed).
+fn said(
     spec: &crate::spec::Spec,
     decision: &crate::decide::rollback::Rollback,
     plan: &crate::model::plan::Plan,
-    a: &crate::model::outcome::Abort,
-) -> std::result::Result<(), ExitStatus> {
-    let (line, fatal) = crate::render::outcome::rollback_failed(&spec.app, decision, plan, a);
-    eprintln!("{line}");
-    if fatal {
-        Err(ExitStatus::Error)
-    } else {
-        Ok(())
+    outcome: &crate::model::outcome::Outcome,
+) -> (ExitStatus, Option<String>, String) {
+    if let crate::model::outcome::Outcome::Moved(m) = outcome {
+        let path = spec.source.display().to_string();
+        return (
+            ExitStatus::Error,
+            None,
+            crate::render::outcome::moved(m, &path),
+        );
     }
+    let Some(a) = outcome.abort() else {
+        let said = crate::render::outcome::rollback(&spec.app, decision, true);
+        return (ExitStatus::Success, None, said);
+    };
+    let (line, fatal) = crate::render::outcome::rollback_failed(&spec.app, decision, plan, a);
+    if fatal {
+        return (ExitStatus::Error, None, format!("{line}\n"));
+    }
+    let said = crate::render::outcome::rollback(&spec.app, decision, false);
+    (ExitStatus::Success, Some(format!("{line}\n")), said)
 }

@@ -5,6 +5,7 @@
 use super::confirm::Unlanded;
 use super::live_state::LiveState;
 use super::{Executor, Failed, RestoreError, StepError};
+use crate::model::history::{LogEntry, LogEvent};
 use crate::model::observed::healthy_count;
 use crate::model::outcome::{Abort, Cause};
 use crate::model::plan::{Plan, PlanKind};
@@ -125,7 +126,17 @@ impl Executor<'_> {
                 marked => marked,
             };
             match marked {
-                Ok(()) => abort.remembered = Some(release.fingerprint.clone()),
+                Ok(()) => {
+                    abort.remembered = Some(release.fingerprint.clone());
+                    self.log(LogEntry {
+                        event: LogEvent::RolledBack,
+                        release: Some(release.fingerprint.clone()),
+                        color: *to,
+                        at,
+                        why: Some(log_why(&abort.error)),
+                    })
+                    .await;
+                }
                 Err(e) => self.reporter.event(Event::Warning(format!(
                     "could not remember release {} as rolled back ({e}): the next `cutover apply` may deploy it again",
                     release.fingerprint
@@ -325,5 +336,16 @@ impl Executor<'_> {
             }
             Err(Unlanded::Stopped(e)) => Err(e),
         }
+    }
+}
+
+/// A verdict's reason in the release log: its first line, within what a
+/// Parameter Store value holds (4 KB in the standard tier) with room to
+/// spare.
+fn log_why(error: &str) -> String {
+    let line = error.lines().next().unwrap_or_default().trim();
+    match line.char_indices().nth(2000) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line.to_string(),
     }
 }

@@ -44,6 +44,7 @@ mod watch;
 pub use error::{RestoreError, StepError};
 pub use guard::{Guard, Interrupt};
 
+use crate::model::history::{LogEntry, LogEvent};
 use crate::model::observed::Observed;
 use crate::model::outcome::Outcome;
 use crate::model::plan::{Action, Plan, PlanKind};
@@ -129,6 +130,16 @@ impl Executor<'_> {
                 if plan.rollback_to.is_some_and(|from| from != color) {
                     promoted = true;
                 }
+                if let Some(release) = went_live(plan, color) {
+                    self.log(LogEntry {
+                        event: LogEvent::Live,
+                        release: Some(release),
+                        color,
+                        at: self.provider.now(),
+                        why: None,
+                    })
+                    .await;
+                }
             }
             crash_point(i + 1);
         }
@@ -200,6 +211,18 @@ impl Executor<'_> {
                 other => return other,
             }
         }
+    }
+}
+
+/// The release that went live when `color` was recorded active: the
+/// plan's, when it deploys one to `color`.
+fn went_live(plan: &Plan, color: crate::model::Color) -> Option<String> {
+    match &plan.kind {
+        PlanKind::Release { to, release, .. } if *to == color => Some(release.fingerprint.clone()),
+        PlanKind::FirstDeploy { color: c, release } if *c == color => {
+            Some(release.fingerprint.clone())
+        }
+        _ => None,
     }
 }
 

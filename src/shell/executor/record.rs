@@ -5,10 +5,12 @@
 use super::confirm::Unlanded;
 use super::live_state::LiveState;
 use super::{Detail, Executor, StepError};
+use crate::model::history::{LogEntry, LogEvent};
 use crate::model::names;
 use crate::model::observed::Previous;
 use crate::model::plan::PreviousRecord;
 use crate::model::Color;
+use crate::shell::progress::Event;
 
 impl Executor<'_> {
     /// The active colour recorded, with a last look at the lock and at the
@@ -106,5 +108,29 @@ impl Executor<'_> {
             found: name(found),
             had: format!("saw {}", name(live.active)),
         })
+    }
+
+    /// Adds a line to the release log, which `cutover history` reads. The
+    /// log is a record, not a safeguard: a write that fails (sent once
+    /// more unless denied; a duplicate of one whose answer was lost counts
+    /// once) is a warning, and a rollback's mark on the fleet still says
+    /// what happened.
+    pub(super) async fn log(&self, entry: LogEntry) {
+        let parameter = names::history_parameter(&self.app.state_parameter);
+        let value = entry.to_value();
+        let put = || self.provider.put_record(&parameter, &value);
+        let written = match put().await {
+            Err(e) if !e.is_denied() => put().await,
+            written => written,
+        };
+        if let Err(e) = written {
+            self.reporter.event(Event::Warning(format!(
+                "could not add to the release log {parameter} ({e}): `cutover history` will not show this {}",
+                match entry.event {
+                    LogEvent::Live => "promotion",
+                    LogEvent::RolledBack => "rollback beyond the fleet's mark",
+                }
+            )));
+        }
     }
 }

@@ -95,12 +95,13 @@ impl Aws {
 }
 
 /// What one clean lifecycle of `releases` releases leaves: each resource
-/// once, one template version per release, the active colour and the
-/// promotion record, no lock.
+/// once, one template version per release, the active colour, the release
+/// log and the promotion record, no lock.
 fn made_by_clean_runs(releases: usize) -> Vec<String> {
     let mut all: Vec<String> = CREATED.iter().map(|s| s.to_string()).collect();
     all.push(format!("launch template shop: {releases} versions"));
     all.push("parameter /cutover/shop/active".into());
+    all.push("parameter /cutover/shop/active-history".into());
     all.push("parameter /cutover/shop/active-previous".into());
     all
 }

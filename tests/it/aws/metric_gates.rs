@@ -113,6 +113,28 @@ fn aws_a_release_failing_5_percent_of_requests_is_rolled_back_at_10_percent_with
         blue,
         "blue's fleet untouched: the same instances, capacity and version"
     );
+    // The history, from the release log's versions (GetParameterHistory)
+    // and the launch template's (DescribeLaunchTemplateVersions).
+    let run = aws.run(&["history", "--format", "json"]);
+    run.expect(0);
+    crate::output::validate_against("schemas/history.schema.json", &run.stdout);
+    let h: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let releases = h["releases"].as_array().unwrap();
+    assert_eq!(releases.len(), 2, "{}", run.stdout);
+    assert_eq!(
+        (
+            &releases[0]["image"],
+            &releases[0]["now"],
+            releases[0]["version"].as_i64()
+        ),
+        (&V2.into(), &"rolled_back".into(), Some(2)),
+        "{}",
+        run.stdout
+    );
+    let why = releases[0]["rolled_back"][0]["why"].as_str().unwrap();
+    assert!(why.contains("green 5.00% of 1,800 requests"), "{why}");
+    assert_eq!(releases[1]["now"], "live", "{}", run.stdout);
+    assert_eq!(releases[1]["went_live"].as_array().unwrap().len(), 1);
     let (calls, pages) = cloudwatch.calls();
     assert!(
         pages > 0,
