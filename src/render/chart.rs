@@ -154,13 +154,7 @@ fn weights_chart(r: &Report, shares: &[(Timestamp, u32)]) -> Option<Chart> {
             .draw_series(LineSeries::new(back, line_colour(from).stroke_width(2)))?
             .label(format!("{from}"))
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], line_colour(from)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()?;
-        Ok(())
+        legend(&mut chart)
     })?;
     Some(Chart {
         file: "weights.svg".into(),
@@ -326,13 +320,7 @@ fn gate_chart(
             let at = ((p.start + p.end) / 2, p.value?);
             Some(Circle::new(at, 6, FAIL.stroke_width(2)))
         }))?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()?;
-        Ok(())
+        legend(&mut chart)
     })?;
     Some(Chart {
         file: format!("gate-{n}-{}.svg", slug(gate)),
@@ -351,6 +339,19 @@ fn bands(shares: &[(Timestamp, u32)], x1: Timestamp) -> Vec<(Timestamp, Timestam
         .map(|(i, &(t, s))| (t, shares.get(i + 1).map_or(x1, |n| n.0), s))
         .filter(|(a, b, _)| b > a)
         .collect()
+}
+
+/// The series' names in a box at the upper left.
+fn legend<'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, SVGBackend<'a>, CT>,
+) -> DrawResult {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
 }
 
 /// A number without trailing zeros: 0.5, 12, 1.25.

@@ -151,7 +151,7 @@ pub fn markdown(apps: &[AppDrift]) -> String {
                 out,
                 "| {} | {} | {} |",
                 super::resource(&f.resource),
-                detail(f).replace('|', "\\|"),
+                crate::render::markdown::table_cell(&detail(f)),
                 if f.apply_repairs {
                     "`cutover apply`"
                 } else {

@@ -3,6 +3,7 @@
 
 use crate::model::format_timestamp;
 use crate::model::history::{History, ReleaseHistory};
+use crate::render::markdown::table_cell as cell;
 use std::fmt::Write;
 
 pub fn document(h: &History, format: super::Format) -> String {
@@ -128,9 +129,4 @@ fn count(n: usize) -> String {
         1 => "1 release".into(),
         n => format!("{n} releases"),
     }
-}
-
-/// A table cell: no line breaks, no column bars.
-fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
 }

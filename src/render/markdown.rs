@@ -225,3 +225,8 @@ fn change(out: &mut String, c: &crate::model::plan::Change) {
         }
     }
 }
+
+/// Text as one markdown table cell: no line breaks, no column bars.
+pub fn table_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}

@@ -7,6 +7,7 @@
 use crate::model::report::{Evaluation, Report};
 use crate::model::{format_hour_minute, format_weights};
 use crate::render::chart::Chart;
+use crate::render::markdown::table_cell as escape;
 use std::fmt::Write;
 
 /// GitHub's limit on a comment (65,536 characters), less a margin.
@@ -258,9 +259,4 @@ fn value_text(unit: &str, v: f64) -> String {
         "seconds" => format!("{:.0} ms", v * 1000.0),
         _ => format!("{v}"),
     }
-}
-
-/// A table cell: no line breaks, no column bars.
-fn escape(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
 }
