@@ -93,6 +93,7 @@ impl<'a> Recorder<'a> {
             dir: dir.to_path_buf(),
             report: Mutex::new(report),
         };
+        forget_earlier_record(dir);
         recorder.write(&recorder.report.lock().expect("report"))?;
         Ok(recorder)
     }
@@ -187,6 +188,26 @@ impl<'a> Recorder<'a> {
                 })?;
         }
         Ok(())
+    }
+}
+
+/// A folder used for an earlier run's record: the files that record wrote
+/// go (a chart of a gate this run does not have would say it judged one),
+/// and nothing else in it is touched.
+fn forget_earlier_record(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let ours = matches!(
+            name.as_ref(),
+            "rollout.json" | "summary.md" | "report.html" | "weights.svg"
+        ) || (name.starts_with("gate-") && name.ends_with(".svg"));
+        if ours {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 

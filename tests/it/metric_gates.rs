@@ -453,8 +453,18 @@ fn a_release_rolled_back_by_a_gate_leaves_a_report_of_its_numbers() {
     let env = live(6000.0, 0.05);
     env.set_plan(&plan(V2, "", ERROR_RATE_GATE));
     let dir = env.dir.path().join("report");
+    // A folder an earlier run recorded into, with a gate this one lacks,
+    // and a file of someone else's.
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("gate-2-latency-p99.svg"), "<svg/>").unwrap();
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
     let run = env.run(&["apply", "--auto-approve", "--report", dir.to_str().unwrap()]);
     run.expect(3);
+    assert!(
+        !dir.join("gate-2-latency-p99.svg").exists(),
+        "a stale chart"
+    );
+    assert!(dir.join("notes.txt").exists(), "someone else's file went");
     let json = std::fs::read_to_string(dir.join("rollout.json")).expect("rollout.json");
     crate::output::validate_against("schemas/report.schema.json", &json);
     let report: serde_json::Value = serde_json::from_str(&json).unwrap();
