@@ -38,12 +38,20 @@ pub fn history(app: &str, read: Read, obs: &Observed, production: Option<Weights
         }
     }
     // A mark whose log entry was never written (an older cutover, or a
-    // write that failed) is a rollback all the same.
+    // write that failed) is a rollback all the same, unless the release is
+    // on the active colour: a mark goes out with the flip (on the safe
+    // side), and a flip that did not land left it on a release that is
+    // live.
+    let active = obs.active.as_ref().map(|a| a.color);
+    let live_release = active.and_then(|c| obs.fleets.get(c).as_ref()?.release.clone());
     for color in [Color::Blue, Color::Green] {
         let Some(fleet) = obs.fleets.get(color).as_ref() else {
             continue;
         };
         if let Some((release, at)) = &fleet.rolled_back {
+            if live_release.as_ref() == Some(release) {
+                continue;
+            }
             let h = slot(&mut by_release, release);
             h.color.get_or_insert(color);
             if !h.rolled_back.iter().any(|r| (r.at - at).abs() <= 60) {
@@ -55,11 +63,13 @@ pub fn history(app: &str, read: Read, obs: &Observed, production: Option<Weights
             }
         }
     }
-    let serving = serving(obs, production);
+    let running = running(obs, production);
     let mut releases: Vec<ReleaseHistory> = by_release
         .into_values()
         .map(|mut h| {
-            h.now = now(&h, &serving, obs).into();
+            let (state, share) = now(&h, &running, obs);
+            h.now = state.into();
+            h.share = share;
             h
         })
         .collect();
@@ -82,6 +92,7 @@ fn slot<'a>(by: &'a mut BTreeMap<String, ReleaseHistory>, r: &str) -> &'a mut Re
         went_live: vec![],
         rolled_back: vec![],
         now: String::new(),
+        share: None,
     })
 }
 
@@ -97,39 +108,49 @@ fn dedup(log: &[LogEntry]) -> Vec<&LogEntry> {
     out
 }
 
-/// The release production is all on, recorded as active: (colour, release).
-fn serving(obs: &Observed, production: Option<Weights>) -> Option<(Color, String)> {
-    let active = obs.active.as_ref()?.color;
-    if production.is_some_and(|w| w.share(active) < 100) {
-        return None;
-    }
-    let release = obs.fleets.get(active).as_ref()?.release.clone()?;
-    Some((active, release))
+/// What each colour's fleet runs now: (colour, release, share of
+/// production, held mark's release).
+type Running = Vec<(Color, String, Option<u32>, bool)>;
+
+fn running(obs: &Observed, production: Option<Weights>) -> Running {
+    [Color::Blue, Color::Green]
+        .into_iter()
+        .filter_map(|c| {
+            let fleet = obs.fleets.get(c).as_ref()?;
+            let release = fleet.release.clone()?;
+            let held = fleet.held.as_ref().is_some_and(|(r, _)| *r == release);
+            Some((c, release, production.map(|w| w.share(c)), held))
+        })
+        .collect()
 }
 
-fn now(h: &ReleaseHistory, serving: &Option<(Color, String)>, obs: &Observed) -> &'static str {
-    if serving.as_ref().is_some_and(|(_, r)| *r == h.release) {
-        return "live";
-    }
-    let last_live = h.went_live.iter().max();
+/// Where a release stands now, and its share of production when a fleet
+/// runs it.
+fn now(h: &ReleaseHistory, running: &Running, obs: &Observed) -> (&'static str, Option<u32>) {
+    let active = obs.active.as_ref().map(|a| a.color);
+    let last_live = h.went_live.iter().max().copied();
     let last_back = h.rolled_back.iter().map(|r| r.at).max();
-    if last_back.is_some() && last_back >= last_live.copied() {
-        return "rolled_back";
+    let rolled_back = last_back.is_some() && last_back >= last_live;
+    let on = running.iter().find(|(_, r, _, _)| *r == h.release);
+    if let Some(&(c, _, share, held)) = on {
+        let state = match () {
+            _ if Some(c) == active => "live",
+            _ if held => "held",
+            _ if share.is_some_and(|s| s > 0) => "shifting",
+            _ if rolled_back => "rolled_back",
+            _ if last_live.is_some() => "replaced",
+            // Built onto the idle colour, no traffic: paused for
+            // promotion, or a run that stopped before its shift.
+            _ => "idle",
+        };
+        return (state, share);
     }
-    if last_live.is_some() {
-        return "replaced";
-    }
-    let on_a_fleet = [Color::Blue, Color::Green].into_iter().any(|c| {
-        obs.fleets
-            .get(c)
-            .as_ref()
-            .is_some_and(|f| f.release.as_deref() == Some(h.release.as_str()))
-    });
-    if on_a_fleet {
-        "deploying"
-    } else {
-        "never_live"
-    }
+    let state = match () {
+        _ if rolled_back => "rolled_back",
+        _ if last_live.is_some() => "replaced",
+        _ => "never_live",
+    };
+    (state, None)
 }
 
 /// The last thing that happened to a release.

@@ -88,11 +88,15 @@ pub struct ReleaseHistory {
     pub went_live: Vec<Timestamp>,
     /// Each time it was rolled back, and why.
     pub rolled_back: Vec<RolledBack>,
-    /// Where it stands now: "live" (production is on it), "rolled_back",
-    /// "replaced" (it was live, a later release took over), "deploying"
-    /// (on a fleet, not promoted yet: a rollout paused, held or under
-    /// way) or "never_live".
+    /// Where it stands now: "live" (on the active colour), "held" (mid-
+    /// shift for lack of evidence), "shifting" (some of production on it,
+    /// not promoted: a rollout under way or stopped part-way), "idle" (on
+    /// the idle colour with no traffic, never promoted: paused, or a run
+    /// that stopped before its shift), "rolled_back", "replaced" (it was
+    /// live, a later release took over) or "never_live".
     pub now: String,
+    /// Its share of production, when a fleet runs it.
+    pub share: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -66,26 +66,25 @@ pub fn shares(r: &Report) -> Vec<(Timestamp, u32)> {
 }
 
 /// Each gate's evaluations in the order first judged, one per window (a
-/// window judged twice keeps its last verdict).
+/// window judged twice keeps its last verdict). Gates are told apart by
+/// name and settings: two gates of one name are two charts.
 fn by_gate(all: &[Evaluation]) -> Vec<(String, Vec<&Evaluation>)> {
-    let mut order: Vec<String> = vec![];
-    let mut windows: BTreeMap<&str, BTreeMap<(Timestamp, Timestamp), &Evaluation>> =
-        BTreeMap::new();
+    let mut order: Vec<(&str, &str)> = vec![];
+    type Windows<'e> = BTreeMap<(Timestamp, Timestamp), &'e Evaluation>;
+    let mut windows: BTreeMap<(&str, &str), Windows> = BTreeMap::new();
     for e in all {
-        if !order.contains(&e.gate) {
-            order.push(e.gate.clone());
+        let key = (e.gate.as_str(), e.described.as_str());
+        if !order.contains(&key) {
+            order.push(key);
         }
         windows
-            .entry(&e.gate)
+            .entry(key)
             .or_default()
             .insert((e.window_start, e.window_end), e);
     }
     order
         .into_iter()
-        .map(|g| {
-            let evals = windows[g.as_str()].values().copied().collect();
-            (g, evals)
-        })
+        .map(|key| (key.0.to_string(), windows[&key].values().copied().collect()))
         .collect()
 }
 

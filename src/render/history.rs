@@ -19,13 +19,21 @@ pub fn document(h: &History, format: super::Format) -> String {
 }
 
 /// What became of a release, in words.
-fn now(h: &ReleaseHistory) -> &'static str {
-    match h.now.as_str() {
+fn now(h: &ReleaseHistory) -> String {
+    let state = match h.now.as_str() {
         "live" => "live",
+        "held" => "held",
+        "shifting" => "shifting",
+        "idle" => "idle (built, never promoted)",
         "rolled_back" => "rolled back",
         "replaced" => "replaced",
-        "deploying" => "deploying",
         _ => "never live",
+    };
+    match h.share {
+        Some(share) if share > 0 || h.now == "live" => {
+            format!("{state}, {share}% of production")
+        }
+        _ => state.to_string(),
     }
 }
 

@@ -226,7 +226,12 @@ fn change(out: &mut String, c: &crate::model::plan::Change) {
     }
 }
 
-/// Text as one markdown table cell: no line breaks, no column bars.
+/// Text as one markdown table cell: no line breaks, no column bars, and no
+/// HTML (GitHub renders tags in markdown; an entity shows the character).
 pub fn table_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
+        .replace('\n', " ")
 }

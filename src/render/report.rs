@@ -50,7 +50,9 @@ pub fn html(r: &Report, charts: &[Chart]) -> String {
     html_table(&mut out, "Steps", &header, &rows);
     let rows: Vec<Vec<String>> = r.evaluations.iter().map(evaluation_row).collect();
     let heading = format!("Metric gates ({})", count(rows.len()));
-    html_table(&mut out, &heading, &EVALUATION_HEADER, &rows);
+    let header = evaluation_header(&r.evaluations);
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    html_table(&mut out, &heading, &header, &rows);
     if !r.warnings.is_empty() {
         out.push_str("<h2>Warnings</h2>\n<ul>\n");
         for w in &r.warnings {
@@ -170,7 +172,23 @@ fn step_rows(r: &Report) -> (Vec<&'static str>, Vec<Vec<String>>) {
 }
 
 /// The evaluations table's header, and one evaluation's cells.
-const EVALUATION_HEADER: [&str; 6] = ["gate", "window (UTC)", "weight", "green", "blue", "verdict"];
+/// The colour judged and its baseline are the evaluations' own (a release
+/// onto blue is judged against green).
+fn evaluation_header(all: &[Evaluation]) -> Vec<String> {
+    let judged = all.first().map(|e| e.color);
+    let side = |c: Option<crate::model::Color>, what: &str| {
+        c.map_or(what.to_string(), |c| format!("{c} ({what})"))
+    };
+    ["gate", "window (UTC)", "weight"]
+        .map(String::from)
+        .into_iter()
+        .chain([
+            side(judged, "new"),
+            side(judged.map(|c| c.other()), "baseline"),
+        ])
+        .chain(["verdict".to_string()])
+        .collect()
+}
 
 fn evaluation_row(e: &Evaluation) -> Vec<String> {
     let side = |v: Option<(f64, f64)>| {
@@ -226,7 +244,7 @@ fn evaluations(out: &mut String, all: &[Evaluation]) {
         out,
         "### Metric gates ({})\n\n| {} |\n|---|---|---:|---|---|---|",
         count(all.len()),
-        EVALUATION_HEADER.join(" | ")
+        evaluation_header(all).join(" | ")
     );
     for (i, e) in all.iter().enumerate() {
         if out.len() > LIMIT {
@@ -257,6 +275,10 @@ fn value_text(unit: &str, v: f64) -> String {
     match unit {
         "fraction" => format!("{:.2}%", v * 100.0),
         "seconds" => format!("{:.0} ms", v * 1000.0),
-        _ => format!("{v}"),
+        // A custom value: four decimals at most, no trailing zeros.
+        _ => {
+            let s = format!("{v:.4}");
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        }
     }
 }

@@ -107,7 +107,7 @@ impl<'a> Recorder<'a> {
             step.ended_at = Some(now);
         }
         report.outcome = Some(ReportOutcome {
-            result: result(self.plan, outcome).into(),
+            result: result(self.plan, outcome, exit_code).into(),
             exit_code,
             said: said.trim().to_string(),
             ended_at: now,
@@ -117,6 +117,11 @@ impl<'a> Recorder<'a> {
         if let Err(e) = self.write(&report) {
             eprintln!("warning: {e}");
         }
+    }
+
+    /// A warning the terminal already showed, kept in the record.
+    pub fn keep_warning(&self, w: &str) {
+        self.record(&Event::Warning(w.to_string()));
     }
 
     fn record(&self, e: &Event) {
@@ -234,10 +239,13 @@ impl Reporter for Recorder<'_> {
 }
 
 /// The outcome in one word.
-fn result(plan: &Plan, outcome: &Outcome) -> &'static str {
+fn result(plan: &Plan, outcome: &Outcome, exit_code: i32) -> &'static str {
     use crate::model::outcome::Cause;
+    let rollback = matches!(plan.kind, PlanKind::Rollback { .. });
     match outcome {
-        Outcome::Converged if matches!(plan.kind, PlanKind::Rollback { .. }) => "rolled_back",
+        // A rollback whose flip landed rolled back, whatever failed after
+        // it (remembering the release, said as a warning).
+        _ if rollback && exit_code == 0 => "rolled_back",
         Outcome::Converged if crate::render::outcome::paused_at(plan).is_some() => "paused",
         Outcome::Converged => "converged",
         Outcome::Moved(_) => "moved",

@@ -19,6 +19,9 @@ pub struct How<'a> {
     pub command: &'a str,
     /// `--report DIR`.
     pub report: Option<&'a Path>,
+    /// What the command warned about before the run began (said already;
+    /// the record keeps it too).
+    pub warned: Option<&'a str>,
 }
 
 /// Executes an approved plan and prints the summary.
@@ -40,6 +43,9 @@ pub async fn carry_out(
     let recorder = (how.report)
         .map(|dir| Recorder::start(dir, terminal.as_ref(), p, plan))
         .transpose()?;
+    if let (Some(r), Some(w)) = (&recorder, how.warned) {
+        r.keep_warning(w);
+    }
     let shown: &dyn Reporter = match &recorder {
         Some(r) => r,
         None => terminal.as_ref(),

@@ -357,6 +357,10 @@ fn quiet_apply_prints_the_outcome_and_errors_only() {
         run.stdout
     );
     assert!(run.stderr.trim().is_empty(), "{}", run.stderr);
+    // A plan with nothing to do is its own outcome, even with -q.
+    env.run(&["-q", "apply", "--auto-approve"])
+        .expect(0)
+        .prints(&["No changes"]);
     // Without -q the plan comes first, as always.
     env.set_plan(&plan_toml("ami-2", "0s"));
     env.run(&["apply", "--auto-approve"])

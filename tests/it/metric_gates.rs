@@ -629,3 +629,71 @@ fn history_tells_which_release_a_gate_rolled_back_with_its_numbers_and_which_a_p
         "{summary}"
     );
 }
+
+#[test]
+fn a_release_a_gate_rolled_back_stays_rejected_after_its_colour_took_another_and_blue_is_blamed_as_blue(
+) {
+    let env = live(6000.0, 0.05);
+    env.set_plan(&plan(V2, "", ERROR_RATE_GATE));
+    env.run(&["apply", "--auto-approve"]).expect(3);
+    // A good release goes live on green, the colour V2 was rolled back on.
+    env.set_plan(&plan(V3, "", ERROR_RATE_GATE));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    assert_eq!(env.active().as_deref(), Some("green"));
+    // The plan goes back to V2: not deployed again without --retry.
+    env.set_plan(&plan(V2, "", ERROR_RATE_GATE));
+    let again = env.run(&["apply", "--auto-approve"]);
+    again.expect(0).prints(&["--retry"]);
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 0,
+            green: 100
+        },
+        "{}",
+        again.stdout
+    );
+    // With --retry it goes to blue, and the verdict names blue as the
+    // colour judged and green as its baseline.
+    let retried = env.run(&["apply", "--auto-approve", "--retry"]);
+    retried.expect(3).prints(&[
+        "gate failed on blue at 10%",
+        "blue 5.00% of 1,800 requests vs green 0.00% of 16,200 requests",
+        "FAIL: blue 5.00% of 1,800 requests is over its ceiling",
+    ]);
+    assert!(
+        !retried.stdout.contains("FAIL: green"),
+        "{}",
+        retried.stdout
+    );
+}
+
+#[test]
+fn a_rollback_whose_flip_was_denied_is_not_in_the_release_log() {
+    let env = live(6000.0, 0.0);
+    env.set_plan(&plan_with(V2, "30m", "", ERROR_RATE_GATE));
+    env.run(&["apply", "--auto-approve"]).expect(0);
+    env.edit(|w| w.faults.denied = vec!["ModifyListener".into()]);
+    env.run(&["rollback"]).expect(1);
+    let run = env.run(&["history", "--format", "json"]);
+    let h: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let v2 = &h["releases"][0];
+    assert_eq!(
+        (&v2["image"], &v2["now"]),
+        (&V2.into(), &"live".into()),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        v2["rolled_back"].as_array().unwrap().is_empty(),
+        "{}",
+        run.stdout
+    );
+    // Once it goes through, it is.
+    env.edit(|w| w.faults.denied.clear());
+    env.run(&["rollback"]).expect(0);
+    let run = env.run(&["history", "--format", "json"]);
+    let h: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(h["releases"][0]["now"], "rolled_back", "{}", run.stdout);
+    assert_eq!(h["releases"][0]["rolled_back"].as_array().unwrap().len(), 1);
+}

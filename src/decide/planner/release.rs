@@ -117,16 +117,20 @@ pub(super) fn next(b: &mut Builder, active: Color, release: &Release) -> (PlanKi
     }
 }
 
-/// When colour `c` carries `release` and it was rolled back: the time and
-/// why.
+/// When `release` was rolled back, by the mark on colour `c` or on the
+/// other one (a release rolled back on green, whose colour then took
+/// another release, is still rejected when the plan brings it back onto
+/// blue): the time and why.
 fn rolled_back_at(
     obs: &Observed,
     c: Color,
     release: &Release,
 ) -> Option<(Timestamp, Option<String>)> {
-    let fleet = obs.fleets.get(c).as_ref()?;
-    let (fp, at) = fleet.rolled_back.as_ref()?;
-    (fp == &release.fingerprint).then(|| (*at, fleet.rolled_back_why.clone()))
+    [c, c.other()].into_iter().find_map(|c| {
+        let fleet = obs.fleets.get(c).as_ref()?;
+        let (fp, at) = fleet.rolled_back.as_ref()?;
+        (fp == &release.fingerprint).then(|| (*at, fleet.rolled_back_why.clone()))
+    })
 }
 
 /// What differs between the live release on `active` and `release`, setting by
@@ -203,17 +207,21 @@ fn new_release(b: &mut Builder, active: Color, release: &Release) -> PlanKind {
     shift(b, to, reached);
     set_timeline(b, active, to, false);
     listeners::record_active(b, to, Some(active));
-    // Live after all (`--retry`): the mark of its rollback goes.
-    if b.obs
-        .fleets
-        .get(to)
-        .as_ref()
-        .is_some_and(|f| f.rolled_back.is_some())
-    {
-        b.then(
-            Action::ClearRolledBack { color: to },
-            Reason::NoLongerRolledBack,
-        );
+    // Live after all (`--retry`): the marks of its rollback go, on either
+    // colour. A mark for another release stays: it keeps that release
+    // from being deployed again without --retry.
+    for c in [to, active] {
+        let marked = b.obs.fleets.get(c).as_ref().is_some_and(|f| {
+            f.rolled_back
+                .as_ref()
+                .is_some_and(|(fp, _)| *fp == release.fingerprint)
+        });
+        if marked {
+            b.then(
+                Action::ClearRolledBack { color: c },
+                Reason::NoLongerRolledBack,
+            );
+        }
     }
     scaling_off(b, active, Reason::NoLongerServes);
     if spec.rollout.watch_secs > 0 {

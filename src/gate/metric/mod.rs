@@ -21,7 +21,7 @@ pub mod read;
 pub use custom::CustomMetric;
 pub use keys::{EvidenceRules, GateMeasure, MetricGate, OnNoEvidence};
 
-use crate::model::Timestamp;
+use crate::model::{Color, Timestamp};
 
 /// One colour's numbers for one whole minute; `None`: nothing published.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -212,10 +212,11 @@ fn published_for_blue_only(measure: Measure, green: &[Minute], blue: &[Minute]) 
             .any(|b| b.custom.is_some() && green.iter().any(|g| g.at == b.at))
 }
 
-/// Judges green's minutes against `limits`: its own ceiling, and blue's
+/// Judges green's (the `judged` colour's) minutes against `limits`: its own ceiling, and blue's
 /// same minutes (or, without them, `blue_before`, blue's minutes from the
 /// step before) for a relative limit.
 pub fn judge(
+    judged: Color,
     measure: Measure,
     limits: &Limits,
     green: &[Minute],
@@ -248,7 +249,7 @@ pub fn judge(
         (_, Some(b)) if enough(&b) => Baseline::StepBefore(b),
         _ => Baseline::None,
     };
-    let judged = |verdict| Judgement {
+    let judgement = |verdict| Judgement {
         verdict,
         green: green_window,
         baseline,
@@ -262,30 +263,37 @@ pub fn judge(
         let why = match measure {
             Measure::Latency { percentile } if served >= limits.min_requests.max(1) as f64 => {
                 format!(
-                    "green served {} in the window, too few for its p{percentile} to be significant (CloudWatch: {} or more)",
+                    "{judged} served {} in the window, too few for its p{percentile} to be significant (CloudWatch: {} or more)",
                     requests_text(served),
                     requests_text(significant_samples(percentile))
                 )
             }
             Measure::Custom { .. } if served >= limits.min_requests.max(1) as f64 => {
                 format!(
-                    "green served {} in the window, and its query has no datapoint in it (a metric nobody publishes, or a name or dimension that does not match what is published)",
+                    "{judged} served {} in the window, and its query has no datapoint in it (a metric nobody publishes, or a name or dimension that does not match what is published)",
                     requests_text(served)
                 )
             }
             _ => format!(
-                "green served {} in the window, fewer than min_requests {}",
+                "{judged} served {} in the window, fewer than min_requests {}",
                 requests_text(served),
                 limits.min_requests
             ),
         };
-        return judged(Verdict::NoEvidence { why });
+        return judgement(Verdict::NoEvidence { why });
     };
-    judged(verdict(measure, limits, g, baseline))
+    judgement(verdict(judged, measure, limits, g, baseline))
 }
 
 /// Green's window `g`, with enough requests, against the limits.
-fn verdict(measure: Measure, limits: &Limits, g: Window, baseline: Baseline) -> Verdict {
+fn verdict(
+    judged: Color,
+    measure: Measure,
+    limits: &Limits,
+    g: Window,
+    baseline: Baseline,
+) -> Verdict {
+    let base = judged.other();
     let shown = |v: f64| value_text(measure, v);
     // Fail closed: a limit that is not a number fails every value.
     let over = |value: f64, limit: f64| {
@@ -297,7 +305,7 @@ fn verdict(measure: Measure, limits: &Limits, g: Window, baseline: Baseline) -> 
     if let Some(max) = limits.max.filter(|max| over(g.value, *max)) {
         return Verdict::Fail {
             why: format!(
-                "green {} of {} is over its ceiling {}",
+                "{judged} {} of {} is over its ceiling {}",
                 shown(g.value),
                 requests_text(g.requests),
                 limit_text(measure, max)
@@ -307,15 +315,18 @@ fn verdict(measure: Measure, limits: &Limits, g: Window, baseline: Baseline) -> 
     let relative = limits.max_above_baseline.is_some() || limits.max_ratio.is_some();
     let b = match baseline {
         Baseline::SameMinutes(b) | Baseline::StepBefore(b) => b,
-        Baseline::None if relative && limits.max.is_none() => return Verdict::NoEvidence {
-            why: "blue has had no traffic to compare with, and the gate has no ceiling of its own"
-                .into(),
-        },
+        Baseline::None if relative && limits.max.is_none() => {
+            return Verdict::NoEvidence {
+                why: format!(
+                "{base} has had no traffic to compare with, and the gate has no ceiling of its own"
+            ),
+            }
+        }
         Baseline::None => return Verdict::Pass,
     };
     let versus = || {
         format!(
-            "green {} of {} vs blue {} of {}",
+            "{judged} {} of {} vs {base} {} of {}",
             shown(g.value),
             requests_text(g.requests),
             shown(b.value),
@@ -328,7 +339,7 @@ fn verdict(measure: Measure, limits: &Limits, g: Window, baseline: Baseline) -> 
     {
         return Verdict::Fail {
             why: format!(
-                "{}: more than {} above blue",
+                "{}: more than {} above {base}",
                 versus(),
                 limit_text(measure, above)
             ),
@@ -340,7 +351,7 @@ fn verdict(measure: Measure, limits: &Limits, g: Window, baseline: Baseline) -> 
         .filter(|ratio| g.value > 0.0 && over(g.value, ratio * b.value))
     {
         return Verdict::Fail {
-            why: format!("{}: more than {ratio} × blue", versus()),
+            why: format!("{}: more than {ratio} × {base}", versus()),
         };
     }
     Verdict::Pass
@@ -354,7 +365,13 @@ fn verdict(measure: Measure, limits: &Limits, g: Window, baseline: Baseline) -> 
 /// share a fair split would give this many requests, tripled when sessions
 /// keep their colour (requests then come in clumps), at least two points
 /// and at most half the weight. `None` also when there are too few requests to tell.
-pub fn share_far_below(weight: u32, green: f64, blue: f64, affinity: bool) -> Option<String> {
+pub fn share_far_below(
+    judged: Color,
+    weight: u32,
+    green: f64,
+    blue: f64,
+    affinity: bool,
+) -> Option<String> {
     // An empty sum is −0.0: not a share to show.
     let (green, blue) = (green.max(0.0) + 0.0, blue.max(0.0) + 0.0);
     let total = green + blue;
@@ -371,7 +388,7 @@ pub fn share_far_below(weight: u32, green: f64, blue: f64, affinity: bool) -> Op
         .min(expected / 2.0);
     (measured < expected - tolerance).then(|| {
         format!(
-            "green served {:.1}% of {} where its weight is {weight}% (tolerance {:.1} points)",
+            "{judged} served {:.1}% of {} where its weight is {weight}% (tolerance {:.1} points)",
             measured * 100.0,
             requests_text(total),
             tolerance * 100.0
@@ -438,7 +455,8 @@ pub fn baseline_warning(
 
 /// One evaluation in words, with its numbers: "green 0.40% of 1,204
 /// requests vs blue 0.30% of 10,870 requests: pass".
-pub fn evaluation_text(measure: Measure, limits: &Limits, j: &Judgement) -> String {
+pub fn evaluation_text(judged: Color, measure: Measure, limits: &Limits, j: &Judgement) -> String {
+    let base = judged.other();
     let shown = |w: &Window| {
         format!(
             "{} of {}",
@@ -450,13 +468,15 @@ pub fn evaluation_text(measure: Measure, limits: &Limits, j: &Judgement) -> Stri
         .green
         .as_ref()
         // Without a window, the verdict's why says what green served.
-        .map_or("green".to_string(), |w| format!("green {}", shown(w)));
+        .map_or(judged.to_string(), |w| format!("{judged} {}", shown(w)));
     let relative = limits.max_above_baseline.is_some() || limits.max_ratio.is_some();
     let blue = match (&j.baseline, relative) {
-        (Baseline::SameMinutes(b), _) => format!(" vs blue {}", shown(b)),
-        (Baseline::StepBefore(b), _) => format!(" vs blue's minutes before this step {}", shown(b)),
+        (Baseline::SameMinutes(b), _) => format!(" vs {base} {}", shown(b)),
+        (Baseline::StepBefore(b), _) => {
+            format!(" vs {base}'s minutes before this step {}", shown(b))
+        }
         (Baseline::None, true) => {
-            " (blue has had no traffic to compare with: only the ceiling applies)".to_string()
+            format!(" ({base} has had no traffic to compare with: only the ceiling applies)")
         }
         (Baseline::None, false) => String::new(),
     };
@@ -567,14 +587,28 @@ mod tests {
     fn too_few_requests_is_no_evidence_never_a_pass() {
         let green = [minute(Some(120.0), None, None)];
         let blue = [minute(Some(5000.0), None, None)];
-        let j = judge(Measure::ErrorRate, &error_gate(), &green, &blue, &[]);
+        let j = judge(
+            Color::Green,
+            Measure::ErrorRate,
+            &error_gate(),
+            &green,
+            &blue,
+            &[],
+        );
         assert_eq!(
             j.verdict,
             Verdict::NoEvidence {
                 why: "green served 120 requests in the window, fewer than min_requests 300".into()
             }
         );
-        let silent = judge(Measure::ErrorRate, &error_gate(), &[], &blue, &[]);
+        let silent = judge(
+            Color::Green,
+            Measure::ErrorRate,
+            &error_gate(),
+            &[],
+            &blue,
+            &[],
+        );
         assert!(matches!(silent.verdict, Verdict::NoEvidence { .. }));
     }
 
@@ -582,12 +616,26 @@ mod tests {
     fn green_is_judged_against_its_ceiling_and_blue_in_the_same_minutes() {
         let blue = [minute(Some(10870.0), Some(33.0), None)];
         let good = [minute(Some(1204.0), Some(5.0), None)];
-        let j = judge(Measure::ErrorRate, &error_gate(), &good, &blue, &[]);
+        let j = judge(
+            Color::Green,
+            Measure::ErrorRate,
+            &error_gate(),
+            &good,
+            &blue,
+            &[],
+        );
         assert_eq!(j.verdict, Verdict::Pass);
         assert!(matches!(j.baseline, Baseline::SameMinutes(_)));
 
         let over = [minute(Some(1204.0), Some(24.0), None)];
-        let j = judge(Measure::ErrorRate, &error_gate(), &over, &blue, &[]);
+        let j = judge(
+            Color::Green,
+            Measure::ErrorRate,
+            &error_gate(),
+            &over,
+            &blue,
+            &[],
+        );
         assert_eq!(
             j.verdict,
             Verdict::Fail {
@@ -597,7 +645,14 @@ mod tests {
 
         // Under the ceiling, but 0.6 points above blue.
         let above = [minute(Some(1000.0), Some(9.0), None)];
-        let j = judge(Measure::ErrorRate, &error_gate(), &above, &blue, &[]);
+        let j = judge(
+            Color::Green,
+            Measure::ErrorRate,
+            &error_gate(),
+            &above,
+            &blue,
+            &[],
+        );
         assert_eq!(
             j.verdict,
             Verdict::Fail {
@@ -616,12 +671,12 @@ mod tests {
         let p99 = Measure::Latency { percentile: 99.0 };
         let green = [minute(Some(6000.0), None, Some(0.300))];
         let before = [minute(Some(5000.0), None, Some(0.200))];
-        let j = judge(p99, &limits, &green, &[], &before);
+        let j = judge(Color::Green, p99, &limits, &green, &[], &before);
         assert!(matches!(j.baseline, Baseline::StepBefore(_)));
         assert!(matches!(j.verdict, Verdict::Fail { .. }), "{j:?}");
 
         // No blue at all and no ceiling: nothing proves green good.
-        let j = judge(p99, &limits, &green, &[], &[]);
+        let j = judge(Color::Green, p99, &limits, &green, &[], &[]);
         assert!(matches!(j.verdict, Verdict::NoEvidence { .. }), "{j:?}");
         // With a ceiling, the ceiling alone judges.
         let ceiling = Limits {
@@ -629,7 +684,7 @@ mod tests {
             ..limits
         };
         assert_eq!(
-            judge(p99, &ceiling, &green, &[], &[]).verdict,
+            judge(Color::Green, p99, &ceiling, &green, &[], &[]).verdict,
             Verdict::Pass
         );
     }
@@ -674,10 +729,10 @@ mod tests {
         };
         let blue = [minute(Some(5000.0), None, None)];
         let green = [minute(Some(1000.0), Some(3.0), None)];
-        let j = judge(Measure::ErrorRate, &ratio, &green, &blue, &[]);
+        let j = judge(Color::Green, Measure::ErrorRate, &ratio, &green, &blue, &[]);
         assert!(matches!(j.verdict, Verdict::Fail { .. }), "{j:?}");
         let nan = [minute(Some(f64::NAN), Some(1.0), None)];
-        let j = judge(Measure::ErrorRate, &ratio, &nan, &blue, &[]);
+        let j = judge(Color::Green, Measure::ErrorRate, &ratio, &nan, &blue, &[]);
         assert!(matches!(j.verdict, Verdict::NoEvidence { .. }), "{j:?}");
         let p99 = Measure::Latency { percentile: 99.0 };
         let slow = [minute(Some(5000.0), None, Some(f64::NAN))];
@@ -687,7 +742,14 @@ mod tests {
             min_requests: 300,
             ..Limits::default()
         };
-        let j = judge(Measure::ErrorRate, &broken, &green, &blue, &[]);
+        let j = judge(
+            Color::Green,
+            Measure::ErrorRate,
+            &broken,
+            &green,
+            &blue,
+            &[],
+        );
         assert!(matches!(j.verdict, Verdict::Fail { .. }), "{j:?}");
     }
 
@@ -702,7 +764,14 @@ mod tests {
         let green = [at(60, 1000.0, 9.0)];
         // Blue's bad minute before green had traffic does not loosen the limit.
         let blue = [at(0, 5000.0, 500.0), at(60, 5000.0, 5.0)];
-        let j = judge(Measure::ErrorRate, &error_gate(), &green, &blue, &[]);
+        let j = judge(
+            Color::Green,
+            Measure::ErrorRate,
+            &error_gate(),
+            &green,
+            &blue,
+            &[],
+        );
         assert!(matches!(j.verdict, Verdict::Fail { .. }), "{j:?}");
     }
 
@@ -734,9 +803,16 @@ mod tests {
             ..Limits::default()
         };
         let blue = [custom(Some(9000.0), Some(45.0))];
-        let j = judge(per_request, &limits, &minutes[..1], &blue, &[]);
+        let j = judge(
+            Color::Green,
+            per_request,
+            &limits,
+            &minutes[..1],
+            &blue,
+            &[],
+        );
         assert_eq!(
-            evaluation_text(per_request, &limits, &j),
+            evaluation_text(Color::Green, per_request, &limits, &j),
             "green 3.00% per request of 1,000 requests vs blue 0.50% per request of 9,000 requests: FAIL: green 3.00% per request of 1,000 requests vs blue 0.50% per request of 9,000 requests: more than 1.5 × blue"
         );
     }
@@ -756,12 +832,26 @@ mod tests {
         // Nothing published for either colour: a misspelt name or
         // dimension matches nothing; 0% would be a pass on silence.
         let silent_blue = [custom(Some(9000.0), None)];
-        let j = judge(per_request, &limits, &silent_green, &silent_blue, &[]);
+        let j = judge(
+            Color::Green,
+            per_request,
+            &limits,
+            &silent_green,
+            &silent_blue,
+            &[],
+        );
         assert!(matches!(j.verdict, Verdict::NoEvidence { .. }), "{j:?}");
         // Blue's datapoints show the query matches what the app publishes:
         // green's served minute without one counts 0.
         let counting_blue = [custom(Some(9000.0), Some(45.0))];
-        let j = judge(per_request, &limits, &silent_green, &counting_blue, &[]);
+        let j = judge(
+            Color::Green,
+            per_request,
+            &limits,
+            &silent_green,
+            &counting_blue,
+            &[],
+        );
         assert_eq!(j.verdict, Verdict::Pass, "{j:?}");
         assert_eq!(j.green.map(|w| w.value), Some(0.0));
     }
@@ -784,7 +874,7 @@ mod tests {
             min_requests: 300,
             ..Limits::default()
         };
-        let j = judge(highest, &limits, &minutes, &[], &[]);
+        let j = judge(Color::Green, highest, &limits, &minutes, &[], &[]);
         assert_eq!(
             j.verdict,
             Verdict::Fail {
@@ -793,7 +883,7 @@ mod tests {
         );
         let silent = [custom(Some(1000.0), None)];
         assert_eq!(window(highest, &silent), None);
-        let j = judge(highest, &limits, &silent, &[], &[]);
+        let j = judge(Color::Green, highest, &limits, &silent, &[], &[]);
         assert!(
             matches!(&j.verdict, Verdict::NoEvidence { why } if why.contains("no datapoint")),
             "{j:?}"
@@ -845,21 +935,36 @@ mod tests {
     #[test]
     fn a_split_that_did_not_take_is_far_below_its_weight() {
         // 10%: 1,000 of 10,000 is fair, 950 within noise, 300 is not.
-        assert_eq!(share_far_below(10, 1000.0, 9000.0, false), None);
-        assert_eq!(share_far_below(10, 950.0, 9050.0, false), None);
-        let why = share_far_below(10, 300.0, 9700.0, false).unwrap();
+        assert_eq!(
+            share_far_below(Color::Green, 10, 1000.0, 9000.0, false),
+            None
+        );
+        assert_eq!(
+            share_far_below(Color::Green, 10, 950.0, 9050.0, false),
+            None
+        );
+        let why = share_far_below(Color::Green, 10, 300.0, 9700.0, false).unwrap();
         assert_eq!(
             why,
             "green served 3.0% of 10,000 requests where its weight is 10% (tolerance 2.0 points)"
         );
         // More than the weight (test traffic) is never wrong; too few to tell.
-        assert_eq!(share_far_below(10, 3000.0, 7000.0, false), None);
-        assert_eq!(share_far_below(10, 0.0, 50.0, false), None);
+        assert_eq!(
+            share_far_below(Color::Green, 10, 3000.0, 7000.0, false),
+            None
+        );
+        assert_eq!(share_far_below(Color::Green, 10, 0.0, 50.0, false), None);
         // Sessions keep their colour: clumps, a wider tolerance.
-        assert!(share_far_below(25, 1800.0, 8200.0, false).is_some());
-        assert_eq!(share_far_below(25, 2200.0, 7800.0, true), None);
+        assert!(share_far_below(Color::Green, 25, 1800.0, 8200.0, false).is_some());
+        assert_eq!(
+            share_far_below(Color::Green, 25, 2200.0, 7800.0, true),
+            None
+        );
         // A small weight that never took still shows: 1% of 20,000 is 200.
-        assert!(share_far_below(1, 0.0, 20000.0, false).is_some());
-        assert_eq!(share_far_below(1, 190.0, 19810.0, false), None);
+        assert!(share_far_below(Color::Green, 1, 0.0, 20000.0, false).is_some());
+        assert_eq!(
+            share_far_below(Color::Green, 1, 190.0, 19810.0, false),
+            None
+        );
     }
 }

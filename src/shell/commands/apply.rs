@@ -138,8 +138,9 @@ async fn review(
 ) -> Result<ExitStatus> {
     let auto_approve = ask.auto_approve;
     // `-q` prints the outcome and errors only; a person asked to confirm
-    // sees the plan all the same.
-    if !(g.quiet && auto_approve) {
+    // sees the plan all the same, and a plan with nothing to do is its
+    // own outcome (with why: a release not deployed again, say).
+    if !(g.quiet && auto_approve && plan.has_changes()) {
         print!(
             "{}",
             text::render(
@@ -162,8 +163,11 @@ async fn review(
         }
         return Ok(ExitStatus::Success);
     }
-    if let Some(w) = super::baseline_warning(p, spec, obs, plan).await {
-        eprintln!("warning: {}: {w}", path.display());
+    let warned = super::baseline_warning(p, spec, obs, plan)
+        .await
+        .map(|w| format!("{}: {w}", path.display()));
+    if let Some(w) = &warned {
+        eprintln!("warning: {w}");
     }
     if !auto_approve {
         confirm()?;
@@ -187,6 +191,7 @@ async fn review(
         let how = crate::shell::run::How {
             command: "Apply",
             report: ask.report,
+            warned: warned.as_deref(),
         };
         carry_out(how, g, path, spec, p, &now, plan, &lock).await
     }

@@ -42,8 +42,21 @@ pub async fn run(g: &GlobalArgs, path: &Path, format: Format) -> Result<ExitStat
             crate::model::format_timestamp(log[0].1)
         ));
     }
+    let entries: Vec<LogEntry> = log.iter().filter_map(|(v, _)| LogEntry::parse(v)).collect();
+    if entries.len() < log.len() {
+        notes.push(format!(
+            "{} of the {} versions of {log_name} are not cutover's entries and were skipped",
+            log.len() - entries.len(),
+            log.len()
+        ));
+    }
+    if log.is_empty() && !versions.is_empty() {
+        notes.push(format!(
+            "{log_name} does not exist (deleted, or the releases predate it): which releases went live is not known, and only the rollbacks the fleets' marks remember are shown"
+        ));
+    }
     let read = Read {
-        log: log.iter().filter_map(|(v, _)| LogEntry::parse(v)).collect(),
+        log: entries,
         built: versions
             .into_iter()
             .filter_map(|v| {

@@ -66,6 +66,7 @@ async fn locked(
     let how = crate::shell::run::How {
         command: "Promote",
         report,
+        warned: None,
     };
     carry_out(how, g, path, spec, p, &obs, &plan, lock).await
 }

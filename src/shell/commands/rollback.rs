@@ -96,7 +96,7 @@ async fn decide_and_flip(
         if decision.flip && matches!(result, Ok(ExitStatus::Success)) {
             settle(spec, p, &decision, &obs).await;
         }
-        lock.release().await;
+        futures::join!(lock.release(), log(spec, p, &decision, &result));
         return result;
     }
     // The look at the lock its release needs goes out with the flip.
@@ -105,9 +105,28 @@ async fn decide_and_flip(
         p.read_lock(lock.name())
     );
     crate::shell::timing::mark("flip");
-    lock.release_seen(seen).await;
+    // The release log's line goes with the lock's release: after the flip
+    // landed (a flip that failed is no rollback), in no extra round trip.
+    futures::join!(lock.release_seen(seen), log(spec, p, &decision, &result));
     crate::shell::timing::mark("release");
     result
+}
+
+/// A rollback that went through, in the release log (with who ran it); a
+/// write that fails is a warning.
+async fn log(
+    spec: &crate::spec::Spec,
+    p: &dyn crate::provider::Provider,
+    decision: &crate::decide::rollback::Rollback,
+    result: &Result<ExitStatus>,
+) {
+    let (Some(release), Ok(ExitStatus::Success)) = (&decision.rejected_release, result) else {
+        return;
+    };
+    let entry = crate::shell::executor::by_a_person(decision.from, release, p.now());
+    if let Err(w) = crate::shell::executor::log_release(p, &spec.state_parameter, &entry).await {
+        eprintln!("warning: {w}");
+    }
 }
 
 /// The decision read again once the lock is this run's; `None` (said on

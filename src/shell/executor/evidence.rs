@@ -347,6 +347,7 @@ impl Evidence<'_> {
                 .sum()
         };
         match metric::share_far_below(
+            self.color,
             self.weight,
             requests(green),
             requests(blue),
@@ -387,6 +388,7 @@ impl Evidence<'_> {
                     .collect()
             };
             let judged = metric::judge(
+                self.color,
                 g.gate.measure(),
                 &g.gate.limits(),
                 &minutes(green, until - window, until),
@@ -394,12 +396,10 @@ impl Evidence<'_> {
                 &minutes(blue, before - window, before),
             );
             g.judged_until = Some(until);
-            let words = metric::evaluation_text(g.gate.measure(), &g.gate.limits(), &judged);
-            let line = format!(
-                "{} {}: {words}",
-                g.gate.measure.name(),
-                window_text(until - window, until)
-            );
+            let (measure, limits) = (g.gate.measure(), g.gate.limits());
+            let words = metric::evaluation_text(self.color, measure, &limits, &judged);
+            let name = g.gate.measure.name();
+            let line = format!("{name} {}: {words}", window_text(until - window, until));
             let evaluation = evaluation(
                 g.gate,
                 &judged,

@@ -4,7 +4,6 @@
 use super::confirm::Unlanded;
 use super::live_state::LiveState;
 use super::{Detail, Executor, StepError};
-use crate::model::history::{LogEntry, LogEvent};
 use crate::model::observed::Previous;
 use crate::model::plan::PreviousRecord;
 use crate::model::{Color, Weights};
@@ -37,22 +36,6 @@ type FlipAnswers = (
 
 /// Why a release that `cutover rollback` left is remembered as rolled back.
 const BY_A_PERSON: &str = "a person rolled it back (`cutover rollback`)";
-
-/// The release log's line for a rollback someone ran: who, as the lock
-/// names a holder (user@host).
-fn by_a_person(color: Color, release: &str, at: crate::model::Timestamp) -> LogEntry {
-    let me = crate::shell::lock::me("cutover rollback", at);
-    LogEntry {
-        event: LogEvent::RolledBack,
-        release: Some(release.to_string()),
-        color,
-        at,
-        why: Some(format!(
-            "{} rolled it back (`cutover rollback`)",
-            format_args!("{}@{}", me.user, me.host)
-        )),
-    }
-}
 
 impl Executor<'_> {
     /// Rollback: production all on `to` and, when it changes, `to` recorded
@@ -226,8 +209,7 @@ impl Executor<'_> {
                         provider.now(),
                         BY_A_PERSON,
                     );
-                    let log = self.log(by_a_person(*color, release, provider.now()));
-                    Some(futures::join!(mark, log).0)
+                    Some(mark.await)
                 }
                 None => None,
             }
@@ -252,8 +234,7 @@ impl Executor<'_> {
         let mark = self
             .provider
             .mark(&fleet, Mark::RolledBack, release, at, BY_A_PERSON);
-        let log = self.log(by_a_person(color, release, at));
-        futures::join!(mark, log).0?;
+        mark.await?;
         Ok(None)
     }
 

@@ -339,13 +339,17 @@ impl Executor<'_> {
     }
 }
 
-/// A verdict's reason in the release log: its first line, within what a
-/// Parameter Store value holds (4 KB in the standard tier) with room to
-/// spare.
+/// A verdict's reason in the release log: on one line, within what a
+/// Parameter Store value holds (4 KB in the standard tier; JSON escapes
+/// and the entry's other fields leave room at 3,000 bytes).
 fn log_why(error: &str) -> String {
-    let line = error.lines().next().unwrap_or_default().trim();
-    match line.char_indices().nth(2000) {
-        Some((cut, _)) => format!("{}…", &line[..cut]),
-        None => line.to_string(),
+    let line = error.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.len() <= 3000 {
+        return line;
     }
+    let cut = (0..=3000)
+        .rev()
+        .find(|i| line.is_char_boundary(*i))
+        .unwrap_or(0);
+    format!("{}…", &line[..cut])
 }

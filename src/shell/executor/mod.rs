@@ -35,6 +35,7 @@ mod home;
 mod hooks;
 mod live_state;
 mod record;
+pub use record::{by_a_person, log as log_release};
 mod release;
 mod teardown;
 mod traffic;

@@ -116,21 +116,49 @@ impl Executor<'_> {
     /// once) is a warning, and a rollback's mark on the fleet still says
     /// what happened.
     pub(super) async fn log(&self, entry: LogEntry) {
-        let parameter = names::history_parameter(&self.app.state_parameter);
-        let value = entry.to_value();
-        let put = || self.provider.put_record(&parameter, &value);
-        let written = match put().await {
-            Err(e) if !e.is_denied() => put().await,
-            written => written,
-        };
-        if let Err(e) = written {
-            self.reporter.event(Event::Warning(format!(
-                "could not add to the release log {parameter} ({e}): `cutover history` will not show this {}",
-                match entry.event {
-                    LogEvent::Live => "promotion",
-                    LogEvent::RolledBack => "rollback beyond the fleet's mark",
-                }
-            )));
+        if let Err(w) = log(self.provider, &self.app.state_parameter, &entry).await {
+            self.reporter.event(Event::Warning(w));
         }
+    }
+}
+
+/// Adds `entry` to the release log beside `state_parameter`: sent once
+/// more unless denied; `Err` is the warning to give.
+pub async fn log(
+    provider: &dyn crate::provider::Provider,
+    state_parameter: &str,
+    entry: &LogEntry,
+) -> Result<(), String> {
+    let parameter = names::history_parameter(state_parameter);
+    let value = entry.to_value();
+    let put = || provider.put_record(&parameter, &value);
+    let written = match put().await {
+        Err(e) if !e.is_denied() => put().await,
+        written => written,
+    };
+    written.map_err(|e| {
+        format!(
+            "could not add to the release log {parameter} ({e}): `cutover history` will not show this {}",
+            match entry.event {
+                LogEvent::Live => "promotion",
+                LogEvent::RolledBack => "rollback beyond the fleet's mark",
+            }
+        )
+    })
+}
+
+/// The release log's line for a rollback someone ran (`cutover rollback`):
+/// who, as the lock names a holder (user@host).
+pub fn by_a_person(color: Color, release: &str, at: crate::model::Timestamp) -> LogEntry {
+    let me = crate::shell::lock::me("cutover rollback", at);
+    LogEntry {
+        event: LogEvent::RolledBack,
+        release: Some(release.to_string()),
+        color,
+        at,
+        why: Some(format!(
+            "{}@{} rolled it back (`cutover rollback`)",
+            me.user, me.host
+        )),
     }
 }
