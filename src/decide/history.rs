@@ -2,7 +2,7 @@
 //! the launch template's versions and the fleets' marks. Pure.
 
 use crate::model::history::{
-    Built, History, LogEntry, LogEvent, ReleaseHistory, RolledBack, HISTORY_VERSION,
+    Built, Happened, History, LogEntry, LogEvent, ReleaseHistory, HISTORY_VERSION,
 };
 use crate::model::observed::Observed;
 use crate::model::{Color, Timestamp, Weights};
@@ -30,8 +30,11 @@ pub fn history(app: &str, read: Read, obs: &Observed, production: Option<Weights
         let h = slot(&mut by_release, release);
         h.color = Some(e.color);
         match e.event {
-            LogEvent::Live => h.went_live.push(e.at),
-            LogEvent::RolledBack => h.rolled_back.push(RolledBack {
+            LogEvent::Live => h.went_live.push(Happened {
+                at: e.at,
+                why: e.why.clone(),
+            }),
+            LogEvent::RolledBack => h.rolled_back.push(Happened {
                 at: e.at,
                 why: e.why.clone(),
             }),
@@ -55,7 +58,7 @@ pub fn history(app: &str, read: Read, obs: &Observed, production: Option<Weights
             let h = slot(&mut by_release, release);
             h.color.get_or_insert(color);
             if !h.rolled_back.iter().any(|r| (r.at - at).abs() <= 60) {
-                h.rolled_back.push(RolledBack {
+                h.rolled_back.push(Happened {
                     at: *at,
                     why: fleet.rolled_back_why.clone(),
                 });
@@ -128,7 +131,7 @@ fn running(obs: &Observed, production: Option<Weights>) -> Running {
 /// runs it.
 fn now(h: &ReleaseHistory, running: &Running, obs: &Observed) -> (&'static str, Option<u32>) {
     let active = obs.active.as_ref().map(|a| a.color);
-    let last_live = h.went_live.iter().max().copied();
+    let last_live = h.went_live.iter().map(|l| l.at).max();
     let last_back = h.rolled_back.iter().map(|r| r.at).max();
     let rolled_back = last_back.is_some() && last_back >= last_live;
     let on = running.iter().find(|(_, r, _, _)| *r == h.release);
@@ -157,7 +160,7 @@ fn now(h: &ReleaseHistory, running: &Running, obs: &Observed) -> (&'static str, 
 fn last(h: &ReleaseHistory) -> Timestamp {
     h.went_live
         .iter()
-        .copied()
+        .map(|l| l.at)
         .chain(h.rolled_back.iter().map(|r| r.at))
         .chain(h.built_at)
         .max()
@@ -223,7 +226,7 @@ mod tests {
         let c = &h.releases[1];
         assert_eq!(
             c.rolled_back,
-            [RolledBack {
+            [Happened {
                 at: 320,
                 why: Some("why c".into())
             }]

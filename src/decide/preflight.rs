@@ -255,3 +255,29 @@ fn arn_region(arn: &str) -> Option<&str> {
     let region = arn.split(':').nth(3)?;
     (!region.is_empty()).then_some(region)
 }
+
+/// Why a plan may not deploy its release now: `rollout.window` is closed
+/// (and when it opens next). In-place changes and housekeeping are not
+/// deployments and go ahead.
+pub fn outside_window(
+    spec: &Spec,
+    plan: &crate::model::plan::Plan,
+    now: crate::model::Timestamp,
+) -> Option<String> {
+    use crate::model::plan::PlanKind;
+    let w = spec.rollout.window.as_ref()?;
+    let deploys = matches!(
+        plan.kind,
+        PlanKind::Release { .. } | PlanKind::FirstDeploy { .. }
+    );
+    if !deploys || w.is_open(now) {
+        return None;
+    }
+    let next = w
+        .next_open(now)
+        .map_or("never (no day is in it)".to_string(), |t| w.local_time(t));
+    Some(format!(
+        "the deploy window ({}) is closed: it opens next at {next}; `cutover apply --ignore-window \"why\"` deploys now and records why",
+        w.text
+    ))
+}

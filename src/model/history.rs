@@ -24,7 +24,7 @@ pub struct LogEntry {
     /// When (the cloud's clock, seconds since the epoch).
     pub at: Timestamp,
     /// Why, for a rollback: the gate and its numbers, a person, a health
-    /// timeout.
+    /// timeout; for going live, a window ignored (by whom, and why).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
 }
@@ -84,10 +84,11 @@ pub struct ReleaseHistory {
     pub built_at: Option<Timestamp>,
     /// The colour it ran on last.
     pub color: Option<Color>,
-    /// Each time it went live.
-    pub went_live: Vec<Timestamp>,
+    /// Each time it went live (with a note when it was deployed outside
+    /// its window: by whom, and why).
+    pub went_live: Vec<Happened>,
     /// Each time it was rolled back, and why.
-    pub rolled_back: Vec<RolledBack>,
+    pub rolled_back: Vec<Happened>,
     /// Where it stands now: "live" (on the active colour), "held" (mid-
     /// shift for lack of evidence), "shifting" (some of production on it,
     /// not promoted: a rollout under way or stopped part-way), "idle" (on
@@ -99,8 +100,9 @@ pub struct ReleaseHistory {
     pub share: Option<u32>,
 }
 
+/// When something happened to a release, and why (when recorded).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct RolledBack {
+pub struct Happened {
     pub at: Timestamp,
     /// Why, when it was recorded.
     pub why: Option<String>,

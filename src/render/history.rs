@@ -43,7 +43,11 @@ fn events(h: &ReleaseHistory) -> Vec<(i64, &'static str, Option<&str>)> {
         .built_at
         .map(|t| (t, "built", None))
         .into_iter()
-        .chain(h.went_live.iter().map(|t| (*t, "went live", None)))
+        .chain(
+            h.went_live
+                .iter()
+                .map(|l| (l.at, "went live", l.why.as_deref())),
+        )
         .chain(h.rolled_back.iter().map(|r| {
             (
                 r.at,
@@ -102,7 +106,14 @@ fn markdown(h: &History) -> String {
     }
     let at = |t: i64| format_timestamp(t).trim_end_matches(" UTC").to_string();
     for r in &h.releases {
-        let live: Vec<String> = r.went_live.iter().map(|t| at(*t)).collect();
+        let live: Vec<String> = r
+            .went_live
+            .iter()
+            .map(|l| match &l.why {
+                Some(why) => format!("{}: {why}", at(l.at)),
+                None => at(l.at),
+            })
+            .collect();
         let back: Vec<String> = r
             .rolled_back
             .iter()

@@ -97,6 +97,10 @@ pub enum Command {
         /// rollout.json (schemas/report.schema.json) and summary.md.
         #[arg(long, value_name = "DIR")]
         report: Option<PathBuf>,
+        /// Deploy although `rollout.window` is closed, for this reason
+        /// (recorded in the release log with who gave it).
+        #[arg(long, value_name = "REASON")]
+        ignore_window: Option<String>,
     },
     /// Live AWS against plan files: every difference a person would want to know (read-only).
     ///

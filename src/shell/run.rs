@@ -22,6 +22,9 @@ pub struct How<'a> {
     /// What the command warned about before the run began (said already;
     /// the record keeps it too).
     pub warned: Option<&'a str>,
+    /// Deployed outside `rollout.window`: by whom and why, for the release
+    /// log's line when it goes live.
+    pub window_ignored: Option<&'a str>,
 }
 
 /// Executes an approved plan and prints the summary.
@@ -55,6 +58,7 @@ pub async fn carry_out(
     let executor = Executor {
         guards: vec![&interrupt, &lock_guard],
         interrupt: Some(interrupt.clone()),
+        live_note: how.window_ignored.map(str::to_string),
         ..executor(spec, p, shown, obs)
     };
     let notifier = crate::shell::notify::Notifier::from_env(spec.notify_webhook_env.as_deref());
@@ -117,6 +121,7 @@ pub fn executor<'a>(
         interrupt: None,
         health_timeout_secs: spec.rollout.health_timeout_secs,
         hidden_env: spec.notify_webhook_env.iter().cloned().collect(),
+        live_note: None,
     }
 }
 

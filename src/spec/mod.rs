@@ -15,6 +15,7 @@ pub mod duration;
 pub mod located;
 pub mod raw;
 pub mod structure;
+pub mod window;
 
 // The rules, one file per table of the plan, each with its spec type and
 // the AWS limits it enforces.

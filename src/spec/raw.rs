@@ -308,6 +308,26 @@ pub struct RawRollout {
     /// back to it, exit 3. No longer than `teardown.delay`. Absent: no watch.
     #[schemars(regex(pattern = r"^(?=[0-9])([0-9]+h)?([0-9]+m)?([0-9]+s)?$"))]
     pub watch: Option<Located<String>>,
+    /// Optional: when a release may be deployed, e.g. `{ days = "Mon-Fri",
+    /// hours = "09:00-16:00", timezone = "Europe/Berlin" }`. `cutover
+    /// apply` of a release outside it refuses (exit 1) and says when it
+    /// next opens, unless `--ignore-window REASON`. Absent: any time.
+    pub window: Option<Located<RawWindow>>,
+}
+
+/// The days and hours a release may be deployed, in an IANA time zone.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct RawWindow {
+    /// Days: "Mon-Fri", "Mon,Wed,Fri", "Sat-Sun", or a span across the
+    /// week's end ("Fri-Mon").
+    pub days: Located<String>,
+    /// Local hours, one span within a day: "09:00-16:00" (from 09:00 until 16:00).
+    #[schemars(regex(pattern = r"^[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2}$"))]
+    pub hours: Located<String>,
+    /// An IANA time zone ("Europe/Berlin", "America/New_York", "UTC");
+    /// daylight saving follows it.
+    pub timezone: Located<String>,
 }
 
 /// What happens to the old colour after a promotion.

@@ -29,6 +29,8 @@ pub struct RolloutSpec {
     pub evidence_timeout_secs: u64,
     /// After promotion, the gates go on being judged this long; 0: no watch.
     pub watch_secs: u64,
+    /// When a release may be deployed; `None`: any time.
+    pub window: Option<super::window::Window>,
 }
 
 impl RolloutSpec {
@@ -129,10 +131,50 @@ impl Validator<'_> {
             on_no_evidence,
             evidence_timeout_secs: 0,
             watch_secs: self.duration("rollout.watch", r.watch.as_ref(), 0),
+            window: r.window.as_ref().and_then(|w| self.window(w.get_ref())),
         };
         rollout.evidence_timeout_secs = self.evidence_timeout(&rollout, r);
         self.watch_judges(&rollout, r);
         rollout
+    }
+
+    /// `rollout.window`, each part checked where it is written.
+    fn window(&mut self, w: &super::raw::RawWindow) -> Option<super::window::Window> {
+        use super::window::{closest_zone, known_zone, parse_days, parse_hours};
+        let days = parse_days(w.days.get_ref()).map_err(|e| {
+            self.error(
+                w.days.span(),
+                format!("`rollout.window.days`: {e}"),
+                "name days as Mon, Tue, Wed, Thu, Fri, Sat, Sun: \"Mon-Fri\" or \"Mon,Wed,Fri\"",
+            )
+        });
+        let hours = parse_hours(w.hours.get_ref()).map_err(|e| {
+            self.error(
+                w.hours.span(),
+                format!("`rollout.window.hours`: {e}"),
+                "write the local hours as \"09:00-16:00\"",
+            )
+        });
+        let zone = w.timezone.get_ref();
+        if !known_zone(zone) {
+            self.error(
+                w.timezone.span(),
+                format!("`rollout.window.timezone`: {zone:?} is not an IANA time zone"),
+                match closest_zone(zone) {
+                    Some(close) => format!("did you mean {close:?}?"),
+                    None => "name one as the IANA database does: \"Europe/Berlin\", \"America/New_York\", \"UTC\"".into(),
+                },
+            );
+            return None;
+        }
+        let (days, (from, to)) = (days.ok()?, hours.ok()?);
+        Some(super::window::Window {
+            days,
+            from,
+            to,
+            timezone: zone.clone(),
+            text: format!("{} {} {zone}", w.days.get_ref(), w.hours.get_ref()),
+        })
     }
 
     /// The bound on a step without evidence: the plan's, no shorter than

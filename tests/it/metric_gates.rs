@@ -697,3 +697,39 @@ fn a_rollback_whose_flip_was_denied_is_not_in_the_release_log() {
     assert_eq!(h["releases"][0]["now"], "rolled_back", "{}", run.stdout);
     assert_eq!(h["releases"][0]["rolled_back"].as_array().unwrap().len(), 1);
 }
+
+/// A weekend morning in Berlin; the sandbox's clock starts on a Thursday.
+const WEEKEND_WINDOW: &str =
+    r#"window = { days = "Sat-Sun", hours = "09:00-10:00", timezone = "Europe/Berlin" }"#;
+
+#[test]
+fn a_release_outside_its_window_is_refused_with_the_next_opening_unless_a_reason_is_given() {
+    let env = live(6000.0, 0.0);
+    env.set_plan(&plan(V2, WEEKEND_WINDOW, ""));
+    let refused = env.run(&["apply", "--auto-approve"]);
+    refused.expect(1);
+    assert!(
+        refused.stderr.contains("the deploy window (Sat-Sun 09:00-10:00 Europe/Berlin) is closed: it opens next at 2026-01-03 09:00 CET (08:00 UTC)"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(env.weights(), home(), "nothing moved");
+    // An emergency fix goes out, and the release log says who and why.
+    env.run(&[
+        "apply",
+        "--auto-approve",
+        "--ignore-window",
+        "hotfix for INC-42",
+    ])
+    .expect(0);
+    let run = env.run(&["history", "--format", "json"]);
+    let h: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let why = h["releases"][0]["went_live"][0]["why"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        why.contains("deployed outside its window by") && why.contains("hotfix for INC-42"),
+        "{}",
+        run.stdout
+    );
+}

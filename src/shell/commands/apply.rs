@@ -9,17 +9,22 @@ use anyhow::{bail, Result};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
-pub async fn run(
-    g: &GlobalArgs,
-    path: &Path,
-    auto_approve: bool,
-    retry: bool,
-    report: Option<&Path>,
-) -> Result<ExitStatus> {
+/// apply's flags.
+#[derive(Debug, Clone, Copy)]
+pub struct Opts<'a> {
+    pub auto_approve: bool,
+    pub retry: bool,
+    pub report: Option<&'a Path>,
+    pub ignore_window: Option<&'a str>,
+}
+
+pub async fn run(g: &GlobalArgs, path: &Path, opts: Opts<'_>) -> Result<ExitStatus> {
     let ask = Ask {
-        auto_approve,
-        report,
+        auto_approve: opts.auto_approve,
+        report: opts.report,
+        ignore_window: opts.ignore_window,
     };
+    let retry = opts.retry;
     let bytes =
         std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     let saved = if crate::decide::saved::is_saved_plan(&bytes) {
@@ -74,6 +79,8 @@ fn read_saved(path: &Path, bytes: &[u8]) -> Result<crate::decide::saved::SavedPl
 struct Ask<'a> {
     auto_approve: bool,
     report: Option<&'a Path>,
+    /// `--ignore-window REASON`.
+    ignore_window: Option<&'a str>,
 }
 
 /// Plans from live state, shows the plan, asks, then carries it out under
@@ -163,6 +170,10 @@ async fn review(
         }
         return Ok(ExitStatus::Success);
     }
+    let window_ignored = match window(path, spec, p, plan, ask.ignore_window) {
+        Ok(ignored) => ignored,
+        Err(refused) => return Ok(refused),
+    };
     let warned = super::baseline_warning(p, spec, obs, plan)
         .await
         .map(|w| format!("{}: {w}", path.display()));
@@ -192,12 +203,41 @@ async fn review(
             command: "Apply",
             report: ask.report,
             warned: warned.as_deref(),
+            window_ignored: window_ignored.as_deref(),
         };
         carry_out(how, g, path, spec, p, &now, plan, &lock).await
     }
     .await;
     lock.release().await;
     result
+}
+
+/// A release outside its window is refused before anything is asked
+/// (`Err`, said); with `--ignore-window REASON` it goes ahead, and the
+/// release log's line will say who let it and why (`Ok(Some)`).
+fn window(
+    path: &Path,
+    spec: &crate::spec::Spec,
+    p: &dyn crate::provider::Provider,
+    plan: &crate::model::plan::Plan,
+    ignore: Option<&str>,
+) -> std::result::Result<Option<String>, ExitStatus> {
+    let Some(refusal) = crate::decide::preflight::outside_window(spec, plan, p.now()) else {
+        return Ok(None);
+    };
+    let Some(reason) = ignore else {
+        eprintln!("error: {}: {refusal}", path.display());
+        return Err(ExitStatus::Error);
+    };
+    eprintln!(
+        "warning: {}: {refusal}; deploying anyway: {reason}",
+        path.display()
+    );
+    let me = crate::shell::lock::me("cutover apply", p.now());
+    Ok(Some(format!(
+        "deployed outside its window by {}@{}: {reason}",
+        me.user, me.host
+    )))
 }
 
 /// Asks on the terminal; refuses when there is none.

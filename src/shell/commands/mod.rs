@@ -52,7 +52,16 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
                 auto_approve,
                 retry,
                 report,
-            } => apply::run(&g, &plan, auto_approve, retry, report.as_deref()).await,
+                ignore_window,
+            } => {
+                let opts = apply::Opts {
+                    auto_approve,
+                    retry,
+                    report: report.as_deref(),
+                    ignore_window: ignore_window.as_deref(),
+                };
+                apply::run(&g, &plan, opts).await
+            }
             Command::Status { plans, format } => status::run(&g, &plans, format).await,
             Command::History { plan, format } => history::run(&g, &plan, format).await,
             Command::Rollback {

@@ -67,6 +67,7 @@ async fn locked(
         command: "Promote",
         report,
         warned: None,
+        window_ignored: None,
     };
     carry_out(how, g, path, spec, p, &obs, &plan, lock).await
 }

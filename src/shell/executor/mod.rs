@@ -78,6 +78,9 @@ pub struct Executor<'a> {
     pub interrupt: Option<Interrupt>,
     /// How long the way home may wait for the old colour's targets.
     pub health_timeout_secs: u64,
+    /// Said with the release in the release log when it goes live (deployed
+    /// outside its window: by whom, and why).
+    pub live_note: Option<String>,
 }
 
 /// How long a step waits for AWS to show what an earlier step made, as
@@ -137,7 +140,7 @@ impl Executor<'_> {
                         release: Some(release),
                         color,
                         at: self.provider.now(),
-                        why: None,
+                        why: self.live_note.clone(),
                     })
                     .await;
                 }
