@@ -28,6 +28,14 @@ pub fn detail(f: &Finding) -> String {
                 super::value(&field.new)
             )
         }
+        // Weights no run leaves (a run under way or stopped part-way is a
+        // finding of its own): someone, or another tool, wrote them.
+        Detail::Differs { field } if f.kind == DriftKind::Weights => format!(
+            "{}: {} live, {} in the plan; cutover did not make this change (no rollout is under way or stopped there): someone changed the listener by hand or with another tool (a Terraform-managed listener needs `lifecycle {{ ignore_changes = [default_action] }}`, see the README's \"Living with Terraform\")",
+            field.key,
+            super::value(&field.old),
+            super::value(&field.new)
+        ),
         Detail::Differs { field } => format!(
             "{}: {} live, {} in the plan",
             field.key,

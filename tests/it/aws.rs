@@ -1389,6 +1389,12 @@ fn aws_drift_of_each_kind_and_apply_repairs_it() {
         "{}",
         text.stdout
     );
+    // A split no cutover run left is named as someone else's change.
+    assert!(
+        text.stdout.contains("cutover did not make this change"),
+        "{}",
+        text.stdout
+    );
 
     aws.run(&["apply", "--auto-approve"]).expect(0);
     assert_eq!(aws.weights(80), (100, 0));
