@@ -275,10 +275,6 @@ fn value_text(unit: &str, v: f64) -> String {
     match unit {
         "fraction" => format!("{:.2}%", v * 100.0),
         "seconds" => format!("{:.0} ms", v * 1000.0),
-        // A custom value: four decimals at most, no trailing zeros.
-        _ => {
-            let s = format!("{v:.4}");
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        }
+        _ => crate::gate::metric::number_text(v),
     }
 }
