@@ -7,10 +7,12 @@
 //! - [`diff`]: (Spec, Spec) → what a plan-file change does;
 //! - [`preflight`]: (Spec, what exists) → errors on plan keys, warnings;
 //! - [`status`]: (Spec, Observed) → Status;
-//! - [`saved`]: saved plans and what changed since one was made.
+//! - [`saved`]: saved plans and what changed since one was made;
+//! - [`fleet`]: `apply` of many plans: waves, and the summary's rows.
 
 pub mod diff;
 pub mod drift;
+pub mod fleet;
 pub mod history;
 pub mod planner;
 pub mod preflight;

@@ -265,19 +265,34 @@ pub fn outside_window(
     now: crate::model::Timestamp,
 ) -> Option<String> {
     use crate::model::plan::PlanKind;
-    let w = spec.rollout.window.as_ref()?;
     let deploys = matches!(
         plan.kind,
         PlanKind::Release { .. } | PlanKind::FirstDeploy { .. }
     );
-    if !deploys || w.is_open(now) {
+    if !deploys {
+        return None;
+    }
+    let closed = window_closed(spec.rollout.window.as_ref()?, now)?;
+    Some(format!(
+        "{closed}; `cutover apply --ignore-window \"why\"` deploys now and records why"
+    ))
+}
+
+/// "the deploy window (Mon-Fri 09:00-16:00 Europe/Berlin) is closed: it
+/// opens next at …", or `None` while it is open: the one sentence a
+/// refusal at the start and a hold at a step boundary both say.
+pub fn window_closed(
+    w: &crate::spec::window::Window,
+    now: crate::model::Timestamp,
+) -> Option<String> {
+    if w.is_open(now) {
         return None;
     }
     let next = w
         .next_open(now)
         .map_or("never (no day is in it)".to_string(), |t| w.local_time(t));
     Some(format!(
-        "the deploy window ({}) is closed: it opens next at {next}; `cutover apply --ignore-window \"why\"` deploys now and records why",
+        "the deploy window ({}) is closed: it opens next at {next}",
         w.text
     ))
 }

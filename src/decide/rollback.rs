@@ -154,6 +154,7 @@ pub fn plan(spec: &Spec, obs: &Observed, force: bool) -> Result<(Rollback, Plan)
     let plan = Plan {
         app: spec.app.clone(),
         source: spec.source.display().to_string(),
+        wave: spec.wave,
         kind: PlanKind::Rollback {
             from: r.from,
             to: r.to,

@@ -33,6 +33,9 @@ pub struct Status {
     /// A release held mid-shift for lack of evidence from a metric gate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held: Option<Held>,
+    /// The freezes in place (`cutover freeze`): the region's, the app's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub freezes: Vec<crate::model::freeze::Freeze>,
 }
 
 /// What a rollback would do (`possible` true, and the rollback's fields),
@@ -196,6 +199,7 @@ pub fn status(spec: &Spec, obs: &Observed) -> Status {
         paused: paused(spec, obs, weights),
         held: held(obs, weights),
         lock: obs.lock.clone(),
+        freezes: obs.freezes.clone(),
         lock_holder_gone: false,
     }
 }

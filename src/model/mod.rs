@@ -5,6 +5,8 @@
 //! lets the planner compare them with `==` and render value-level diffs.
 
 pub mod attributes;
+pub mod fleet;
+pub mod freeze;
 pub mod history;
 pub mod ids;
 pub mod key;

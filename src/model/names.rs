@@ -50,3 +50,9 @@ pub fn history_parameter(state_parameter: &str) -> String {
 pub fn lock_parameter(state_parameter: &str) -> String {
     format!("{state_parameter}-lock")
 }
+
+/// The parameter that freezes one app (a [`super::freeze::Freeze`]),
+/// beside the active-colour parameter.
+pub fn freeze_parameter(state_parameter: &str) -> String {
+    format!("{state_parameter}-freeze")
+}

@@ -36,6 +36,9 @@ pub struct Observed {
     /// Everyone else's rules on those listeners: their priorities are taken.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub other_rules: Vec<OtherRule>,
+    /// The freezes in place for the app (the region's, the app's own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub freezes: Vec<crate::model::freeze::Freeze>,
 }
 
 /// What an observation reads beyond what every command needs (the load
@@ -51,6 +54,9 @@ pub struct Reads {
     pub health: bool,
     /// Target-group attributes and tags, scaling policies.
     pub settings: bool,
+    /// The freezes (`cutover freeze`): what `apply` and `promote` obey and
+    /// `plan` and `status` show.
+    pub freezes: bool,
 }
 
 impl Reads {
@@ -59,10 +65,12 @@ impl Reads {
         launch: true,
         health: true,
         settings: true,
+        freezes: true,
     };
     /// `drift`: everything it reports on; it does not report target health.
     pub const DRIFT: Reads = Reads {
         health: false,
+        freezes: false,
         ..Reads::ALL
     };
     /// `status`: releases and health, not the settings.
@@ -75,6 +83,7 @@ impl Reads {
         launch: false,
         health: true,
         settings: false,
+        freezes: false,
     };
 }
 
@@ -102,6 +111,9 @@ impl Observed {
                 l.tags = None;
             }
             self.strays.clear();
+        }
+        if !reads.freezes {
+            self.freezes.clear();
         }
         if !reads.launch {
             self.launch_template = None;
@@ -570,6 +582,9 @@ impl Observed {
         let mut o = self.clone();
         o.now = 0;
         o.lock = None;
+        // A freeze changes what apply may do, not the plan: it is checked
+        // on its own, at the start and at every step boundary.
+        o.freezes.clear();
         for c in Color::ALL {
             if let Some(tg) = o.target_groups.get_mut(c) {
                 tg.targets.clear();

@@ -14,6 +14,10 @@ pub struct Plan {
     pub app: String,
     /// The plan file this was made from, for messages.
     pub source: String,
+    /// `app.wave`: when `cutover apply` of many plans carries this one out
+    /// (lower waves first).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub wave: u32,
     pub kind: PlanKind,
     pub changes: Vec<Change>,
     pub steps: Vec<Step>,
@@ -102,6 +106,11 @@ pub enum Note {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         why: Option<String>,
         back_to: Color,
+    },
+    /// A freeze is in place (`cutover freeze`): apply starts nothing until
+    /// it is lifted.
+    Frozen {
+        freeze: crate::model::freeze::Freeze,
     },
     /// The old colour's teardown is not due yet.
     TeardownNotDue {
@@ -439,10 +448,6 @@ fn default_grace() -> u32 {
     300
 }
 
-fn is_zero(n: &u32) -> bool {
-    *n == 0
-}
-
 impl FleetConfig {
     /// The group's instance mix as this config wants it; with spot,
     /// capacity rebalancing is on.
@@ -615,4 +620,8 @@ pub enum Action {
         color: Color,
         release: String,
     },
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -19,6 +19,7 @@ use crate::model::{
     Release, RuleArn, TargetGroupArn, Timestamp, Weights,
 };
 use async_trait::async_trait;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 tokio::task_local! {
@@ -435,8 +436,10 @@ pub trait Provider: Send + Sync {
     async fn try_lock(&self, name: &str, holder: &str) -> Result<Option<String>>;
     /// The current holder, if any.
     async fn read_lock(&self, name: &str) -> Result<Option<String>>;
-    /// Deletes the lock parameter (absent is fine).
-    async fn delete_lock(&self, name: &str) -> Result<()>;
+    /// Deletes a parameter (the lock, a freeze); absent is fine.
+    async fn delete_parameter(&self, name: &str) -> Result<()>;
+    /// The parameters of `names` that exist: value and when last written.
+    async fn parameters(&self, names: &[String]) -> Result<BTreeMap<String, (String, Timestamp)>>;
 
     /// Every version of parameter `name` the cloud still keeps (Parameter
     /// Store keeps the last 100), oldest first: (value, when written). A

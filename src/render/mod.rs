@@ -4,6 +4,7 @@
 pub mod chart;
 pub mod diff;
 pub mod drift;
+pub mod fleet;
 pub mod history;
 pub mod json;
 pub mod markdown;
@@ -60,9 +61,19 @@ pub fn plans(
                     t
                 })
                 .collect();
-            texts.join("\n")
+            texts.join("\n") + &fleet::order(plans, format)
         }
-        Format::Markdown => markdown::render(plans, markdown::GITHUB_COMMENT_LIMIT),
+        Format::Markdown => {
+            // The order `apply` of these plans would run them in, within
+            // the comment's limit too.
+            let order = fleet::order(plans, format);
+            let limit = markdown::GITHUB_COMMENT_LIMIT - order.chars().count() - 1;
+            let body = markdown::render(plans, limit);
+            match order.is_empty() {
+                true => body,
+                false => format!("{body}\n{order}"),
+            }
+        }
         Format::Json => json::render(plans),
     }
 }
@@ -225,6 +236,11 @@ pub fn note(n: &Note) -> String {
             format_duration(*least_secs),
             format_duration(*least_secs),
             duration_key(*least_secs)
+        ),
+        Note::Frozen { freeze } => format!(
+            "{}. `cutover apply` starts nothing until {}; `rollback` is never blocked",
+            freeze.said(),
+            freeze.thaw_hint(None)
         ),
         Note::ImdsV1Allowed => "fleet.imdsv2 = false: the instances also answer IMDSv1 requests, which a server-side request forgery can use to read the instance role's credentials; remove it to require IMDSv2".to_string(),
         Note::TeardownNotDue { color, policy, due } => {

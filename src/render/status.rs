@@ -91,8 +91,17 @@ pub fn render(s: &Status) -> String {
     out
 }
 
-/// What the deployment waits for: a held release, a paused one, a lock.
+/// What the deployment waits for: a freeze, a held release, a paused one,
+/// a lock.
 fn waiting(out: &mut String, s: &Status) {
+    for f in &s.freezes {
+        let _ = writeln!(
+            out,
+            "  frozen:        {}; `apply` and `promote` start nothing until {}",
+            f.said(),
+            f.thaw_hint(None)
+        );
+    }
     if let Some(h) = &s.held {
         let _ = writeln!(
             out,

@@ -82,11 +82,14 @@ pub enum Command {
     ///
     /// Exit 0 converged (or nothing to do), 3 the deployment was aborted and
     /// production is back on the colour it started from, 1 held at a step
-    /// for lack of evidence, or any other error.
+    /// for lack of evidence, or any other error. With several plans or a
+    /// folder: the apps that have changes, wave by wave, and the worst exit
+    /// of them (130, else 1, else 3, else 0).
     Apply {
-        /// A plan file, or a plan saved with `cutover plan --out`.
-        #[arg(value_name = "PLAN|SAVED")]
-        plan: PathBuf,
+        /// A plan file, a plan saved with `cutover plan --out`, or several
+        /// plan files and folders of them.
+        #[arg(required = true, value_name = "PLAN|SAVED|DIR")]
+        plans: Vec<PathBuf>,
         /// Do not ask for confirmation.
         #[arg(long)]
         auto_approve: bool,
@@ -101,6 +104,14 @@ pub enum Command {
         /// (recorded in the release log with who gave it).
         #[arg(long, value_name = "REASON")]
         ignore_window: Option<String>,
+        /// With several plans: how many apps deploy at once (within a wave).
+        #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+        parallel: u16,
+        /// With several plans: the summary table as text, markdown (a CI job
+        /// summary) or JSON, on stdout; plans and outcomes go to stderr for
+        /// markdown and JSON.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Live AWS against plan files: every difference a person would want to know (read-only).
     ///
@@ -172,6 +183,28 @@ pub enum Command {
         /// Write the rollback's record into this folder (as apply).
         #[arg(long, value_name = "DIR")]
         report: Option<PathBuf>,
+    },
+    /// Stop deployments until `thaw`: every app in the account and region
+    /// (no plan given), or each app given.
+    ///
+    /// `apply` and `promote` start nothing while a freeze is in place, and
+    /// a running rollout ends held at its next step boundary (it keeps
+    /// judging its gates; a failing one still rolls back). `rollback` is
+    /// never blocked. Exit 0, or 1 when the freeze could not be written.
+    Freeze {
+        #[arg(value_name = "PLAN|DIR")]
+        plans: Vec<PathBuf>,
+        /// Why (an incident, a release freeze): shown to everyone refused.
+        #[arg(long, required = true)]
+        reason: String,
+    },
+    /// Lift a freeze: the region's (no plan given), or each app's given;
+    /// then `apply` goes on from where a held rollout stopped.
+    ///
+    /// Exit 0 (also when nothing was frozen), or 1.
+    Thaw {
+        #[arg(value_name = "PLAN|DIR")]
+        plans: Vec<PathBuf>,
     },
     /// Break a lock left behind, saying whose it was.
     Unlock {

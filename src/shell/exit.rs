@@ -32,6 +32,17 @@ impl ExitStatus {
         self as i32
     }
 
+    /// The status whose code is `code` (any other code is an error).
+    pub fn from_code(code: i32) -> ExitStatus {
+        match code {
+            0 => ExitStatus::Success,
+            2 => ExitStatus::Changes,
+            3 => ExitStatus::Aborted,
+            130 => ExitStatus::Interrupted,
+            _ => ExitStatus::Error,
+        }
+    }
+
     /// How `apply` and `promote` end after carrying out `plan`: 3 only when a
     /// deployment was aborted and production is back on the colour it
     /// started from (whatever stopped it: a check, a person, the cloud); 1
@@ -102,6 +113,7 @@ mod tests {
         Plan {
             app: "shop".into(),
             source: "shop.toml".into(),
+            wave: 0,
             kind: PlanKind::InPlace,
             changes: vec![],
             steps: vec![],

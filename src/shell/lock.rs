@@ -137,7 +137,7 @@ impl<'a> Lock<'a> {
     pub async fn release_seen(self, seen: Result<Option<String>, crate::provider::ProviderError>) {
         let preempted = self.delete_own(seen).await;
         if let Some(claim) = &self.claim {
-            let _ = self.provider.delete_lock(claim).await;
+            let _ = self.provider.delete_parameter(claim).await;
         }
         // The note a preempting run left for this one, and the note this run
         // left for a run it preempted that is gone.
@@ -145,7 +145,7 @@ impl<'a> Lock<'a> {
         for token in [own, self.preempted_dead.as_deref()].into_iter().flatten() {
             let _ = self
                 .provider
-                .delete_lock(&preempted_note(&self.name, token))
+                .delete_parameter(&preempted_note(&self.name, token))
                 .await;
         }
     }
@@ -175,7 +175,7 @@ impl<'a> Lock<'a> {
                 Ok(None) => return last.is_none(),
                 Ok(Some(v)) => match Holder::parse(&v) {
                     Ok(h) if h.token == self.holder.token => {
-                        match self.provider.delete_lock(&self.name).await {
+                        match self.provider.delete_parameter(&self.name).await {
                             Ok(()) => return false,
                             Err(e) if e.is_refusal() && !e.is_throttled() => {
                                 last = Some(e);
@@ -374,19 +374,19 @@ pub async fn acquire<'a>(
             provider.put_record(&name, &took_value).await?;
         }
         Some(Ok(other)) => {
-            let _ = provider.delete_lock(&claim).await;
+            let _ = provider.delete_parameter(&claim).await;
             return Err(held(other.to_string()));
         }
         // Gone: created again with overwrite off, as a first try is.
         None => {
             if let Some(current) = create(provider, &name, &took_value).await? {
-                let _ = provider.delete_lock(&claim).await;
+                let _ = provider.delete_parameter(&claim).await;
                 let who = Holder::parse(&current).map_or(current, |w| w.to_string());
                 return Err(held(who));
             }
         }
         Some(Err(raw)) => {
-            let _ = provider.delete_lock(&claim).await;
+            let _ = provider.delete_parameter(&claim).await;
             return Err(held(format!("an unreadable lock value {raw:?}")));
         }
     }

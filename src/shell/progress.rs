@@ -42,13 +42,22 @@ pub trait Reporter: Send + Sync {
 pub struct Lines {
     quiet: bool,
     last_wait: Mutex<Option<(u64, std::time::Instant)>>,
+    /// Before every line: "shop: " when several apps deploy at once.
+    prefix: String,
 }
 
 impl Lines {
     pub fn new(quiet: bool) -> Lines {
+        Lines::prefixed(quiet, "")
+    }
+
+    /// Lines that each begin with `prefix` (an app's name, when several
+    /// apps' progress interleaves).
+    pub fn prefixed(quiet: bool, prefix: &str) -> Lines {
         Lines {
             quiet,
             last_wait: Mutex::new(None),
+            prefix: prefix.to_string(),
         }
     }
 }
@@ -56,11 +65,12 @@ impl Lines {
 impl Reporter for Lines {
     fn event(&self, e: Event) {
         let mut err = std::io::stderr().lock();
+        let p = &self.prefix;
         match e {
             Event::Started { index, total, what } => {
                 *self.last_wait.lock().expect("lock") = None;
                 if !self.quiet {
-                    let _ = writeln!(err, "[{index}/{total}] {what}");
+                    let _ = writeln!(err, "{p}[{index}/{total}] {what}");
                 }
             }
             Event::Waiting { done, of, message } => {
@@ -77,24 +87,24 @@ impl Reporter for Lines {
                     }
                 };
                 if show && !self.quiet {
-                    let _ = writeln!(err, "      {message}");
+                    let _ = writeln!(err, "{p}      {message}");
                     *last = Some((done, now));
                 }
             }
             Event::Finished { detail } => {
                 if let (Some(d), false) = (detail, self.quiet) {
-                    let _ = writeln!(err, "      {d}");
+                    let _ = writeln!(err, "{p}      {d}");
                 }
             }
             Event::Warning(w) => {
-                let _ = writeln!(err, "warning: {w}");
+                let _ = writeln!(err, "{p}warning: {w}");
             }
             // An evaluation is a line of its own, as a note is.
             Event::Note(n) if !self.quiet => {
-                let _ = writeln!(err, "      {n}");
+                let _ = writeln!(err, "{p}      {n}");
             }
             Event::Evaluation(ev) if !self.quiet => {
-                let _ = writeln!(err, "      {}", ev.text);
+                let _ = writeln!(err, "{p}      {}", ev.text);
             }
             Event::Note(_) | Event::Evaluation(_) => {}
         }

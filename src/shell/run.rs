@@ -4,7 +4,7 @@
 
 use crate::provider::AppRef;
 use crate::shell::cli::GlobalArgs;
-use crate::shell::executor::{Executor, Interrupt};
+use crate::shell::executor::{Executor, Holds, Interrupt};
 use crate::shell::exit::ExitStatus;
 use crate::shell::progress::{Bars, Lines, Reporter};
 use crate::shell::report::Recorder;
@@ -25,9 +25,52 @@ pub struct How<'a> {
     /// Deployed outside `rollout.window`: by whom and why, for the release
     /// log's line when it goes live.
     pub window_ignored: Option<&'a str>,
+    /// Whether `rollout.window` closing holds this run at its next step
+    /// boundary: apply's, unless told to ignore it; not promote's (a
+    /// person's decision, as a rollback is). A freeze holds every run.
+    pub window_holds: bool,
+    /// Where progress goes and what a signal does, when a fleet apply
+    /// shares them among its apps; `None`: this run's own (the terminal's
+    /// reporter, Ctrl-C and SIGTERM).
+    pub shared: Option<Shared<'a>>,
 }
 
-/// Executes an approved plan and prints the summary.
+/// What the apps of a fleet apply share, or prefix with their name.
+#[derive(Clone, Copy)]
+pub struct Shared<'a> {
+    pub reporter: &'a dyn Reporter,
+    pub interrupt: &'a Interrupt,
+}
+
+impl std::fmt::Debug for Shared<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Shared")
+    }
+}
+
+/// How a plan's run ended: its exit status, the outcome, and the summary
+/// that says so (not printed yet).
+pub struct Carried {
+    pub status: ExitStatus,
+    pub outcome: crate::model::outcome::Outcome,
+    pub said: String,
+}
+
+impl Carried {
+    /// Prints the summary (set off from the progress above it unless `-q`
+    /// showed none) and gives the exit status.
+    pub fn print(self, g: &GlobalArgs) -> ExitStatus {
+        let shown = if g.quiet {
+            self.said.trim_start_matches('\n')
+        } else {
+            &self.said
+        };
+        print!("{shown}");
+        self.status
+    }
+}
+
+/// Executes an approved plan; the summary is the caller's to print.
 #[allow(clippy::too_many_arguments)]
 pub async fn carry_out(
     how: How<'_>,
@@ -38,25 +81,42 @@ pub async fn carry_out(
     obs: &crate::model::observed::Observed,
     plan: &crate::model::plan::Plan,
     lock: &crate::shell::lock::Lock<'_>,
-) -> Result<ExitStatus> {
-    if !g.quiet {
+) -> Result<Carried> {
+    if !g.quiet && how.shared.is_none() {
         println!();
     }
-    let terminal = reporter(g);
+    let own = match how.shared {
+        Some(_) => None,
+        None => Some(reporter(g)),
+    };
+    let terminal: &dyn Reporter = match (&own, how.shared) {
+        (Some(r), _) => r.as_ref(),
+        (None, Some(s)) => s.reporter,
+        (None, None) => unreachable!("one or the other"),
+    };
     let recorder = (how.report)
-        .map(|dir| Recorder::start(dir, terminal.as_ref(), p, plan))
+        .map(|dir| Recorder::start(dir, terminal, p, plan))
         .transpose()?;
     if let (Some(r), Some(w)) = (&recorder, how.warned) {
         r.keep_warning(w);
     }
     let shown: &dyn Reporter = match &recorder {
         Some(r) => r,
-        None => terminal.as_ref(),
+        None => terminal,
     };
-    let interrupt = interrupt_on_signals();
+    let interrupt = match how.shared {
+        Some(s) => s.interrupt.clone(),
+        None => interrupt_on_signals(),
+    };
     let lock_guard = lock.guard();
+    let holds = Holds {
+        provider: p,
+        state_parameter: spec.state_parameter.clone(),
+        window: spec.rollout.window.clone().filter(|_| how.window_holds),
+        path: path.display().to_string(),
+    };
     let executor = Executor {
-        guards: vec![&interrupt, &lock_guard],
+        guards: vec![&interrupt, &lock_guard, &holds],
         interrupt: Some(interrupt.clone()),
         live_note: how.window_ignored.map(str::to_string),
         ..executor(spec, p, shown, obs)
@@ -82,15 +142,11 @@ pub async fn carry_out(
         let after = crate::shell::report::after(spec, p).await;
         r.finish(&outcome, &said, status.code(), after);
     }
-    // The blank line that sets the summary off the progress above it is
-    // not needed when `-q` showed none.
-    let shown = if g.quiet {
-        said.trim_start_matches('\n')
-    } else {
-        &said
-    };
-    print!("{shown}");
-    Ok(status)
+    Ok(Carried {
+        status,
+        outcome,
+        said,
+    })
 }
 
 /// Progress bars on a terminal, plain lines otherwise (stderr either way).
@@ -127,7 +183,7 @@ pub fn executor<'a>(
 
 /// A flag set by the first Ctrl-C or SIGTERM: the executor stops at its next
 /// wait and rolls back as for a failed step. A second signal exits at once.
-fn interrupt_on_signals() -> Interrupt {
+pub fn interrupt_on_signals() -> Interrupt {
     let flag = Interrupt::new();
     let set = flag.clone();
     tokio::spawn(async move {

@@ -15,7 +15,7 @@ pub struct HooksSpec {
 }
 
 impl Validator<'_> {
-    pub(super) fn app(&mut self, a: &Located<RawApp>) -> (String, Option<String>) {
+    pub(super) fn app(&mut self, a: &Located<RawApp>) -> (String, Option<String>, u32) {
         let app_name = &a.get_ref().name;
         let app = app_name.get_ref().clone();
         if app.is_empty()
@@ -49,8 +49,12 @@ impl Validator<'_> {
             );
         }
         let region = a.get_ref().region.as_ref().map(|r| r.get_ref().clone());
-
-        (app, region)
+        let wave = a
+            .get_ref()
+            .wave
+            .as_ref()
+            .map_or(0, |w| self.range("app.wave", w, 0, 1000, ""));
+        (app, region, wave)
     }
 
     pub(super) fn state(&mut self, s: Option<&RawState>, app: Option<&str>) -> String {

@@ -47,6 +47,8 @@ pub struct Spec {
     pub source: PathBuf,
     pub app: String,
     pub region: Option<String>,
+    /// `app.wave`: lower waves deploy first when many plans apply at once.
+    pub wave: u32,
     pub load_balancer: String,
     pub production: ListenerSpec,
     pub test: Option<ListenerSpec>,
@@ -402,13 +404,13 @@ impl Validator<'_> {
         );
         let state_parameter = self.state(
             sec.state.as_ref(),
-            app.as_ref().map(|(name, _)| name.as_str()),
+            app.as_ref().map(|(name, ..)| name.as_str()),
         );
         let hooks = self.hooks(sec.hooks.as_ref());
         let notify_webhook_env = self.notify(sec.notify.as_ref());
         match (app, load_balancer, listeners, target_group, fleet) {
             (
-                Some((app, region)),
+                Some((app, region, wave)),
                 Some(load_balancer),
                 Some((production, test)),
                 Some(target_group),
@@ -417,6 +419,7 @@ impl Validator<'_> {
                 source: self.path.to_path_buf(),
                 app,
                 region,
+                wave,
                 load_balancer,
                 production,
                 test,

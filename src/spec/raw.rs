@@ -45,6 +45,11 @@ pub struct RawApp {
     pub name: Located<String>,
     /// Optional AWS region; without it, --region, else the AWS config chain.
     pub region: Option<Located<String>>,
+    /// When `cutover apply` of many plans deploys this app: every app of a
+    /// lower wave first, and this wave only once those finished well
+    /// (staging before production, one region before the next). 0–1000.
+    #[schemars(range(min = 0, max = 1000), extend("default" = 0))]
+    pub wave: Option<Located<i64>>,
 }
 
 /// The existing Application Load Balancer; cutover never creates or deletes it.

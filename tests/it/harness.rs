@@ -155,6 +155,14 @@ impl SandboxEnv {
         self.run_env(args, &[])
     }
 
+    /// `cutover ARGS… --sandbox SANDBOX`, no plan file (what the account
+    /// and region hold: `freeze`, `thaw`).
+    pub fn run_region(&self, args: &[&str]) -> Run {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--sandbox", "sandbox.json"]);
+        cutover(&all, &[], self.dir.path())
+    }
+
     pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut all: Vec<&str> = args.to_vec();
         all.push("shop.toml");

@@ -9,6 +9,7 @@ mod aws;
 mod cli;
 mod cloudwatch;
 mod exit_codes;
+mod fleet;
 mod harness;
 mod metric_gates;
 mod moto;

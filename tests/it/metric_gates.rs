@@ -733,3 +733,40 @@ fn a_release_outside_its_window_is_refused_with_the_next_opening_unless_a_reason
         run.stdout
     );
 }
+
+#[test]
+fn a_rollout_still_running_when_its_window_closes_is_held_at_its_next_step() {
+    // The sandbox's clock starts on Thursday 2026-01-01 at 01:00:45 in
+    // Berlin: the window is open, and closes during the shift's bakes.
+    let env = live(6000.0, 0.0);
+    let window = r#"window = { days = "Thu", hours = "01:00-01:08", timezone = "Europe/Berlin" }"#;
+    env.set_plan(&plan(V2, window, ""));
+    let held = env.run(&["apply", "--auto-approve"]);
+    held.expect(1).prints(&[
+        "Apply held at step",
+        "the deploy window (Thu 01:00-01:08 Europe/Berlin) is closed: it opens next at 2026-01-08 01:00 CET (00:00 UTC)",
+        "no further step forward and nothing torn down",
+    ]);
+    let w = env.weights();
+    assert!(
+        w.green > 0 && w.green < 100,
+        "held mid-shift, neither home nor promoted: {w:?}"
+    );
+    assert_eq!(env.active().as_deref(), Some("blue"));
+    // Held, not blamed: the release is not remembered as rolled back, and
+    // an emergency finish goes on from the split it was held at.
+    env.run(&[
+        "apply",
+        "--auto-approve",
+        "--ignore-window",
+        "finish INC-9 fix",
+    ])
+    .expect(0);
+    assert_eq!(
+        env.weights(),
+        Weights {
+            blue: 0,
+            green: 100
+        }
+    );
+}

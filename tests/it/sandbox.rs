@@ -1810,3 +1810,89 @@ fn an_automatic_rollback_ends_session_affinity_in_the_same_update_and_says_so() 
     let production = world.listeners.values().find(|l| l.port == 80).unwrap();
     assert_eq!(production.affinity_secs, 0, "affinity is off");
 }
+
+#[test]
+fn a_freeze_holds_a_running_apply_at_its_next_step_and_apply_continues_after_thaw() {
+    // The real clock bakes in real seconds: short bakes keep the test fast
+    // while leaving the freeze seconds to land mid-rollout.
+    let s = shared_sandbox_mid_release().edit_plan("bake = \"60s\"", "bake = \"3s\"");
+    s.cloud.set_plan(&s.plan_text());
+    let apply = s.cloud.spawn(&["apply", "--auto-approve"]);
+    s.cloud.wait_for_traffic(Weights {
+        blue: 90,
+        green: 10,
+    });
+    s.cloud
+        .run_region(&["freeze", "--reason", "INC-7: database failover"])
+        .expect(0)
+        .prints(&["Froze every app in", "`cutover thaw` lifts it"]);
+    let out = apply.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    for said in [
+        "Apply held at step",
+        "every app in this account and region is frozen by",
+        "INC-7: database failover",
+        "no further step forward and nothing torn down",
+    ] {
+        assert!(stdout.contains(said), "{said:?} in {stdout}");
+    }
+    // Held where the freeze met it: neither home nor promoted.
+    let held = s.cloud.weights();
+    assert!(held.green > 0 && held.green < 100, "{held:?}");
+    assert!(!s.cloud.locked(), "the lock is released");
+    // While frozen, apply starts nothing; status and plan say why.
+    s.cloud
+        .run(&["apply", "--auto-approve"])
+        .expect(1)
+        .shows(&["nothing was applied", "INC-7: database failover"]);
+    assert_eq!(s.cloud.weights(), held);
+    s.cloud
+        .run(&["status"])
+        .expect(0)
+        .prints(&["frozen:", "INC-7: database failover"]);
+    s.cloud
+        .run(&["plan"])
+        .expect(0)
+        .prints(&["INC-7: database failover"]);
+    s.cloud
+        .run_region(&["thaw"])
+        .expect(0)
+        .prints(&["Thawed every app in", "INC-7: database failover"]);
+    s.cloud.run(&["apply", "--auto-approve"]).expect(0);
+    s.traffic(0, 100).active("green");
+}
+
+#[test]
+fn rollback_is_never_blocked_by_a_freeze_and_an_app_freeze_holds_that_app() {
+    let s = Scenario::sandbox()
+        .teardown("30m")
+        .apply()
+        .exits(0)
+        .release(V2);
+    s.cloud.set_plan(&s.plan_text());
+    s.cloud
+        .run(&["freeze", "--reason", "shop's payment provider migrates"])
+        .expect(0)
+        .prints(&[
+            "Froze shop (shop.toml)",
+            "`cutover thaw shop.toml` lifts it",
+        ]);
+    s.cloud.run(&["apply", "--auto-approve"]).expect(1).shows(&[
+        "nothing was applied: the app is frozen by",
+        "`cutover thaw shop.toml` lifts it",
+    ]);
+    s.cloud.run(&["thaw"]).expect(0);
+    let s = s.apply().exits(0).traffic(0, 100);
+    s.cloud.run(&["freeze", "--reason", "INC-8"]).expect(0);
+    // A freeze stops forward moves; going back is always allowed.
+    let s = s.run(&["rollback"]).exits(0).traffic(100, 0).active("blue");
+    s.cloud
+        .run(&["thaw"])
+        .expect(0)
+        .prints(&["Thawed shop (shop.toml)"]);
+    s.cloud
+        .run(&["thaw"])
+        .expect(0)
+        .prints(&["shop (shop.toml) was not frozen."]);
+}

@@ -239,6 +239,11 @@ pub fn plan_with(spec: &Spec, obs: &Observed, opts: PlanOptions) -> Result<Plan,
     if spec.fleet.launch.imdsv2 == Some(false) {
         b.notes.push(Note::ImdsV1Allowed);
     }
+    b.notes.extend(
+        obs.freezes
+            .iter()
+            .map(|f| Note::Frozen { freeze: f.clone() }),
+    );
     target_groups::target_groups(&mut b)?;
     listeners::tag_untagged(&mut b);
     // Roles change first, alone: until then, production is where the
@@ -286,6 +291,7 @@ impl Builder<'_> {
         Plan {
             app: spec.app.clone(),
             source: spec.source.display().to_string(),
+            wave: spec.wave,
             kind,
             changes: self.changes,
             steps: self.steps,

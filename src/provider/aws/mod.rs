@@ -394,8 +394,15 @@ impl Provider for Aws {
         Aws::template_versions(self, name).await
     }
 
-    async fn delete_lock(&self, name: &str) -> Result<()> {
-        Aws::delete_lock(self, name).await
+    async fn delete_parameter(&self, name: &str) -> Result<()> {
+        Aws::delete_parameter(self, name).await
+    }
+
+    async fn parameters(
+        &self,
+        names: &[String],
+    ) -> Result<std::collections::BTreeMap<String, (String, Timestamp)>> {
+        Aws::parameters(self, names).await
     }
 
     fn now(&self) -> Timestamp {

@@ -13,7 +13,8 @@
 //! | load balancers            | DescribeLoadBalancers             | N / 20                        |
 //! | target groups             | DescribeTargetGroups              | 2N / 20, or the region / 400  |
 //! | Auto Scaling groups       | DescribeAutoScalingGroups         | 2N / 100                      |
-//! | state, lock, previous     | GetParameters                     | 3N / 10                       |
+//! | state, lock, previous,    | GetParameters                     | (4N + 1) / 10; drift 3N / 10  |
+//! | freezes (app's, region's) |                                   |                               |
 //! | launch templates          | DescribeLaunchTemplates           | N / 200                       |
 //! | listeners                 | DescribeListeners                 | one per load balancer         |
 //! | release data              | DescribeLaunchTemplateVersions    | the region's `$Latest` / 200  |
@@ -275,13 +276,7 @@ impl Aws {
         } else {
             vec![]
         };
-        let params = unique(&mut apps.iter().flat_map(|a| {
-            [
-                a.state_parameter.clone(),
-                names::lock_parameter(&a.state_parameter),
-                names::previous_parameter(&a.state_parameter),
-            ]
-        }));
+        let params = unique(&mut apps.iter().flat_map(|a| a.parameters(reads)));
         let policy_groups = if reads.settings {
             colour_names.clone()
         } else {

@@ -129,7 +129,7 @@ impl Aws {
         Ok(out.into_iter().map(|(_, v, at)| (v, at)).collect())
     }
 
-    pub(super) async fn delete_lock(&self, name: &str) -> Result<()> {
+    pub(super) async fn delete_parameter(&self, name: &str) -> Result<()> {
         self.count("DeleteParameter");
         match self.ssm.delete_parameter().name(name).send().await {
             Ok(_) => Ok(()),

@@ -6,6 +6,7 @@
 use super::listing::{ListedFleet, ListedVersion, Listing};
 use super::tags;
 use super::AppRef;
+use crate::model::freeze::Freeze;
 use crate::model::observed::{self, Listener, Observed, OtherRule, Rule};
 use crate::model::{names, Color, ListenerArn};
 
@@ -81,6 +82,9 @@ fn resources(app: &AppRef, listing: &Listing) -> Observed {
         })
     });
     obs.lock = parameter(&names::lock_parameter(&app.state_parameter)).map(|p| p.value.clone());
+    obs.freezes = Freeze::found(&app.state_parameter, |name| {
+        parameter(name).map(|p| (p.value.clone(), p.modified))
+    });
     obs.previous = parameter(&names::previous_parameter(&app.state_parameter))
         .and_then(|p| observed::Previous::parse(&p.value));
     let all = obs

@@ -26,6 +26,22 @@ pub struct AppRef {
 }
 
 impl AppRef {
+    /// The SSM parameters read with the app: the active colour, the lock,
+    /// the promotion record, and the freezes when `reads` asks for them
+    /// (the same list on every provider).
+    pub fn parameters(&self, reads: crate::model::observed::Reads) -> Vec<String> {
+        let state = &self.state_parameter;
+        let mut names = vec![
+            state.clone(),
+            crate::model::names::lock_parameter(state),
+            crate::model::names::previous_parameter(state),
+        ];
+        if reads.freezes {
+            names.extend(crate::model::freeze::Freeze::parameters(state).map(|(_, name)| name));
+        }
+        names
+    }
+
     pub fn from_spec(spec: &crate::spec::Spec) -> AppRef {
         AppRef {
             app: spec.app.clone(),

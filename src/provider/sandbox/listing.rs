@@ -96,11 +96,7 @@ impl World {
         {
             listing.templates.insert(template, listed_template(id, lt));
         }
-        for name in [
-            app.state_parameter.clone(),
-            crate::model::names::lock_parameter(&app.state_parameter),
-            crate::model::names::previous_parameter(&app.state_parameter),
-        ] {
+        for name in app.parameters(crate::model::observed::Reads::ALL) {
             if let Some(p) = self.parameters.get(&name) {
                 let listed = ListedParameter {
                     value: p.value.clone(),

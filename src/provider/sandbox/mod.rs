@@ -537,8 +537,12 @@ impl Provider for Sandbox {
         })
     }
 
-    async fn delete_lock(&self, name: &str) -> Result<()> {
-        self.call("DeleteParameter", true, |w| w.delete_lock(name))
+    async fn delete_parameter(&self, name: &str) -> Result<()> {
+        self.call("DeleteParameter", true, |w| w.delete_parameter(name))
+    }
+
+    async fn parameters(&self, names: &[String]) -> Result<BTreeMap<String, (String, Timestamp)>> {
+        self.call("GetParameters", false, |w| Ok(w.parameters_named(names)))
     }
 
     fn now(&self) -> Timestamp {

@@ -51,6 +51,21 @@ impl World {
     }
 
     /// Who holds lock `name`, if anyone.
+    /// GetParameters: the ones of `names` that exist (a missing name is
+    /// no error, as AWS lists it among InvalidParameters).
+    pub(super) fn parameters_named(
+        &self,
+        names: &[String],
+    ) -> std::collections::BTreeMap<String, (String, i64)> {
+        names
+            .iter()
+            .filter_map(|n| {
+                let p = self.parameters.get(n)?;
+                Some((n.clone(), (p.value.clone(), p.modified_ms / 1000)))
+            })
+            .collect()
+    }
+
     pub(super) fn read_lock(&self, name: &str) -> Result<Option<String>> {
         Ok(self.parameters.get(name).map(|p| p.value.clone()))
     }
@@ -72,7 +87,7 @@ impl World {
     }
 
     /// Lets go of lock `name`.
-    pub(super) fn delete_lock(&mut self, name: &str) -> Result<()> {
+    pub(super) fn delete_parameter(&mut self, name: &str) -> Result<()> {
         self.parameters.remove(name);
         Ok(())
     }

@@ -1,4 +1,5 @@
-//! `cutover apply PLAN`: plan, confirm, execute, summarise.
+//! `cutover apply PLAN`: plan, confirm, execute, summarise. Several plans,
+//! or a folder of them: `fleet`.
 
 use super::{load_spec, observe, observe_checked, provider, report_calls, use_color};
 use crate::render::text::{self, Style};
@@ -7,7 +8,7 @@ use crate::shell::exit::ExitStatus;
 use crate::shell::run::carry_out;
 use anyhow::{bail, Result};
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// apply's flags.
 #[derive(Debug, Clone, Copy)]
@@ -16,8 +17,20 @@ pub struct Opts<'a> {
     pub retry: bool,
     pub report: Option<&'a Path>,
     pub ignore_window: Option<&'a str>,
+    /// `--parallel N`: apps at once, with several plans.
+    pub parallel: usize,
+    /// `--format`: the summary's, with several plans.
+    pub format: crate::shell::cli::Format,
 }
 
+/// Whether `cutover apply ARGS` is of many plans (`fleet`): a folder (even
+/// of one plan) or a summary format is, so CI gets its table whatever the
+/// folder holds.
+pub fn of_many(paths: &[PathBuf], format: crate::shell::cli::Format) -> bool {
+    paths.len() != 1 || paths[0].is_dir() || format != crate::shell::cli::Format::Text
+}
+
+/// `cutover apply PLAN|SAVED`.
 pub async fn run(g: &GlobalArgs, path: &Path, opts: Opts<'_>) -> Result<ExitStatus> {
     let ask = Ask {
         auto_approve: opts.auto_approve,
@@ -76,11 +89,11 @@ fn read_saved(path: &Path, bytes: &[u8]) -> Result<crate::decide::saved::SavedPl
 
 /// Whether to ask before applying, and where the run's record goes.
 #[derive(Debug, Clone, Copy)]
-struct Ask<'a> {
-    auto_approve: bool,
-    report: Option<&'a Path>,
+pub(super) struct Ask<'a> {
+    pub auto_approve: bool,
+    pub report: Option<&'a Path>,
     /// `--ignore-window REASON`.
-    ignore_window: Option<&'a str>,
+    pub ignore_window: Option<&'a str>,
 }
 
 /// Plans from live state, shows the plan, asks, then carries it out under
@@ -143,11 +156,10 @@ async fn review(
     plan: &crate::model::plan::Plan,
     ask: Ask<'_>,
 ) -> Result<ExitStatus> {
-    let auto_approve = ask.auto_approve;
     // `-q` prints the outcome and errors only; a person asked to confirm
     // sees the plan all the same, and a plan with nothing to do is its
     // own outcome (with why: a release not deployed again, say).
-    if !(g.quiet && auto_approve && plan.has_changes()) {
+    if !(g.quiet && ask.auto_approve && plan.has_changes()) {
         print!(
             "{}",
             text::render(
@@ -159,28 +171,17 @@ async fn review(
         );
     }
     if !plan.has_changes() {
-        // Nothing to do, but a lock left by a run that died here is cleared.
-        let dead = obs
-            .lock
-            .as_deref()
-            .and_then(|v| crate::shell::lock::Holder::parse(v).ok())
-            .is_some_and(|h| crate::shell::lock::is_dead_here(&h));
-        if dead {
-            super::lock(p, spec, path, "apply").await?.release().await;
-        }
+        clear_dead_lock(p, spec, path, obs).await?;
         return Ok(ExitStatus::Success);
     }
-    let window_ignored = match window(path, spec, p, plan, ask.ignore_window) {
-        Ok(ignored) => ignored,
-        Err(refused) => return Ok(refused),
+    let pre = match precheck(path, spec, p, obs, plan, ask.ignore_window).await {
+        Ok(pre) => pre,
+        Err(refused) => {
+            eprintln!("error: {}: {refused}", path.display());
+            return Ok(ExitStatus::Error);
+        }
     };
-    let warned = super::baseline_warning(p, spec, obs, plan)
-        .await
-        .map(|w| format!("{}: {w}", path.display()));
-    if let Some(w) = &warned {
-        eprintln!("warning: {w}");
-    }
-    if !auto_approve {
+    if !ask.auto_approve {
         confirm()?;
     }
     let lock = super::lock(p, spec, path, "apply").await?;
@@ -199,21 +200,88 @@ async fn review(
             );
             return Ok(ExitStatus::Error);
         }
-        let how = crate::shell::run::How {
-            command: "Apply",
-            report: ask.report,
-            warned: warned.as_deref(),
-            window_ignored: window_ignored.as_deref(),
-        };
-        carry_out(how, g, path, spec, p, &now, plan, &lock).await
+        // Frozen while a person read the plan.
+        if let Some(refused) = super::refused_frozen(path, &now, "applied") {
+            return Ok(refused);
+        }
+        let how = pre.how(ask);
+        Ok(carry_out(how, g, path, spec, p, &now, plan, &lock)
+            .await?
+            .print(g))
     }
     .await;
     lock.release().await;
     result
 }
 
+/// Nothing to do, but a lock left by a run that died here is cleared.
+pub(super) async fn clear_dead_lock(
+    p: &dyn crate::provider::Provider,
+    spec: &crate::spec::Spec,
+    path: &Path,
+    obs: &crate::model::observed::Observed,
+) -> Result<()> {
+    let dead = obs
+        .lock
+        .as_deref()
+        .and_then(|v| crate::shell::lock::Holder::parse(v).ok())
+        .is_some_and(|h| crate::shell::lock::is_dead_here(&h));
+    if dead {
+        super::lock(p, spec, path, "apply").await?.release().await;
+    }
+    Ok(())
+}
+
+/// What an apply found before asking: a release outside its window let
+/// through (by whom, why), a warning already said.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Prechecked {
+    window_ignored: Option<String>,
+    warned: Option<String>,
+}
+
+impl Prechecked {
+    pub(super) fn how<'a>(&'a self, ask: Ask<'a>) -> crate::shell::run::How<'a> {
+        crate::shell::run::How {
+            command: "Apply",
+            report: ask.report,
+            warned: self.warned.as_deref(),
+            window_ignored: self.window_ignored.as_deref(),
+            window_holds: ask.ignore_window.is_none(),
+            shared: None,
+        }
+    }
+}
+
+/// Before anything is asked: a freeze or a closed window refuses the run
+/// (`Err`, why); a warning about the metric gates' baseline is said on
+/// stderr.
+pub(super) async fn precheck(
+    path: &Path,
+    spec: &crate::spec::Spec,
+    p: &dyn crate::provider::Provider,
+    obs: &crate::model::observed::Observed,
+    plan: &crate::model::plan::Plan,
+    ignore_window: Option<&str>,
+) -> std::result::Result<Prechecked, String> {
+    if let Some(refused) = super::frozen(path, obs, "applied") {
+        return Err(refused);
+    }
+    let window_ignored = window(path, spec, p, plan, ignore_window)?;
+    let warned = super::baseline_warning(p, spec, obs, plan)
+        .await
+        .map(|w| format!("{}: {w}", path.display()));
+    if let Some(w) = &warned {
+        eprintln!("warning: {w}");
+    }
+    Ok(Prechecked {
+        window_ignored,
+        warned,
+    })
+}
+
 /// A release outside its window is refused before anything is asked
-/// (`Err`, said); with `--ignore-window REASON` it goes ahead, and the
+/// (`Err`, why); with `--ignore-window REASON` it goes ahead, and the
 /// release log's line will say who let it and why (`Ok(Some)`).
 fn window(
     path: &Path,
@@ -221,13 +289,12 @@ fn window(
     p: &dyn crate::provider::Provider,
     plan: &crate::model::plan::Plan,
     ignore: Option<&str>,
-) -> std::result::Result<Option<String>, ExitStatus> {
+) -> std::result::Result<Option<String>, String> {
     let Some(refusal) = crate::decide::preflight::outside_window(spec, plan, p.now()) else {
         return Ok(None);
     };
     let Some(reason) = ignore else {
-        eprintln!("error: {}: {refusal}", path.display());
-        return Err(ExitStatus::Error);
+        return Err(refusal);
     };
     eprintln!(
         "warning: {}: {refusal}; deploying anyway: {reason}",
@@ -241,7 +308,7 @@ fn window(
 }
 
 /// Asks on the terminal; refuses when there is none.
-fn confirm() -> Result<()> {
+pub(super) fn confirm() -> Result<()> {
     if !std::io::stdin().is_terminal() {
         bail!("refusing to apply without confirmation: stdin is not a terminal; pass --auto-approve to apply anyway");
     }

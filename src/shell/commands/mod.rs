@@ -3,6 +3,8 @@
 
 pub(crate) mod apply;
 mod drift;
+mod fleet;
+mod freeze;
 mod history;
 mod plan;
 mod promote;
@@ -48,19 +50,27 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
                 out,
             } => plan::run(&g, &plans, format, detailed_exitcode, retry, out.as_deref()).await,
             Command::Apply {
-                plan,
+                plans,
                 auto_approve,
                 retry,
                 report,
                 ignore_window,
+                parallel,
+                format,
             } => {
                 let opts = apply::Opts {
                     auto_approve,
                     retry,
                     report: report.as_deref(),
                     ignore_window: ignore_window.as_deref(),
+                    parallel: parallel.into(),
+                    format,
                 };
-                apply::run(&g, &plan, opts).await
+                if apply::of_many(&plans, format) {
+                    fleet::run(&g, &plans, opts).await
+                } else {
+                    apply::run(&g, &plans[0], opts).await
+                }
             }
             Command::Status { plans, format } => status::run(&g, &plans, format).await,
             Command::History { plan, format } => history::run(&g, &plan, format).await,
@@ -76,6 +86,8 @@ pub fn run(cli: Cli) -> Result<ExitStatus> {
                 orphans,
             } => drift::run(&g, &plans, format, orphans).await,
             Command::Unlock { plan, yes } => unlock::run(&g, &plan, yes).await,
+            Command::Freeze { plans, reason } => freeze::freeze(&g, &plans, &reason).await,
+            Command::Thaw { plans } => freeze::thaw(&g, &plans).await,
         }
     })
 }
@@ -190,6 +202,27 @@ pub(crate) async fn lock<'a>(
     .await?)
 }
 
+/// A run refused before it starts because a freeze is in place: said on
+/// stderr (who froze, when, why, how to lift it), exit 1. `verb`: "applied",
+/// "promoted".
+pub(crate) fn refused_frozen(path: &Path, obs: &Observed, verb: &str) -> Option<ExitStatus> {
+    let said = frozen(path, obs, verb)?;
+    eprintln!("error: {}: {said}", path.display());
+    Some(ExitStatus::Error)
+}
+
+/// Why a run may not start while a freeze is in place: who froze, when,
+/// why, how to lift it.
+pub(crate) fn frozen(path: &Path, obs: &Observed, verb: &str) -> Option<String> {
+    let f = obs.freezes.first()?;
+    let path = path.display().to_string();
+    Some(format!(
+        "nothing was {verb}: {}. {}; `cutover rollback {path}` is never blocked by a freeze.",
+        f.said(),
+        f.thaw_hint(Some(&path))
+    ))
+}
+
 /// Reads and validates a plan file.
 pub(crate) fn load_spec(path: &Path) -> Result<Spec> {
     Ok(crate::spec::load(path)?)
@@ -201,7 +234,7 @@ pub(crate) async fn provider(g: &GlobalArgs, spec: &Spec) -> Result<Box<dyn Prov
 }
 
 /// A provider for `region` (or the config chain's) that serves `specs`.
-async fn provider_for(
+pub(crate) async fn provider_for(
     g: &GlobalArgs,
     region: Option<&str>,
     specs: &[&Spec],

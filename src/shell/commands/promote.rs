@@ -28,6 +28,9 @@ async fn locked(
     report: Option<&Path>,
 ) -> Result<ExitStatus> {
     let obs = observe(p, spec).await?;
+    if let Some(refused) = super::refused_frozen(path, &obs, "promoted") {
+        return Ok(refused);
+    }
     let weights = obs.weights_at(spec.production.weights_at());
     // A paused release, or one held mid-shift for lack of evidence (its
     // gates are judged again: a person's word is no evidence).
@@ -68,6 +71,10 @@ async fn locked(
         report,
         warned: None,
         window_ignored: None,
+        window_holds: false,
+        shared: None,
     };
-    carry_out(how, g, path, spec, p, &obs, &plan, lock).await
+    Ok(carry_out(how, g, path, spec, p, &obs, &plan, lock)
+        .await?
+        .print(g))
 }

@@ -42,7 +42,7 @@ pub async fn run(g: &GlobalArgs, path: &Path, yes: bool) -> Result<ExitStatus> {
             );
         }
     }
-    p.delete_lock(&name).await?;
+    p.delete_parameter(&name).await?;
     println!("Broke the lock of {}: it was held by {holder}.", spec.app);
     Ok(ExitStatus::Success)
 }

@@ -74,6 +74,10 @@ pub enum StepError {
         weight: u32,
         why: String,
     },
+    /// A freeze, or a deploy window that closed: the run stops at a step
+    /// boundary, held where it is.
+    #[error("{why}")]
+    Halted { why: String },
     #[error("interrupted ({})", if *by_person { "Ctrl-C" } else { "a signal from outside a terminal: SIGTERM, or a cancelled job" })]
     Interrupted { by_person: bool },
     #[error("stopped: {by} took the lock over; this run made no further change")]
@@ -146,7 +150,7 @@ impl StepError {
             StepError::Interrupted { by_person: true } => Cause::Interrupted,
             StepError::Interrupted { by_person: false } => Cause::Cancelled,
             StepError::OldColorLost { .. } => Cause::OldColor,
-            StepError::Held { .. } => Cause::Held,
+            StepError::Held { .. } | StepError::Halted { .. } => Cause::Held,
             StepError::NoEvidence { .. } | StepError::SplitNotReal { .. } => Cause::Unproven,
             StepError::Misconfigured { .. } => Cause::Config,
             StepError::Preempted { .. } => Cause::Preempted,

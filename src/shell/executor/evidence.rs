@@ -195,16 +195,16 @@ impl Executor<'_> {
         release: &str,
         e: &StepError,
     ) {
-        let StepError::Held {
-            gate, since, why, ..
-        } = e
-        else {
-            return;
+        let (since, said) = match e {
+            StepError::Held {
+                gate, since, why, ..
+            } => (*since, format!("no evidence from {gate}: {why}")),
+            StepError::Halted { why } => (self.provider.now(), why.clone()),
+            _ => return,
         };
-        let said = format!("no evidence from {gate}: {why}");
         if let Err(e) = self
             .provider
-            .mark(&live.fleet(color), Mark::Held, release, *since, &said)
+            .mark(&live.fleet(color), Mark::Held, release, since, &said)
             .await
         {
             self.reporter.event(Event::Warning(format!(

@@ -3,6 +3,8 @@
 //! interrupt a signal sets.
 
 use super::{Executor, StepError};
+use crate::decide::preflight::window_closed;
+use crate::model::freeze::Freeze;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -19,6 +21,68 @@ pub trait Guard: Send + Sync {
     /// the run at its next wait, and the way home still goes out.
     fn fences_writes(&self) -> bool {
         true
+    }
+
+    /// Asked once more at every step boundary only (not between polls): a
+    /// run in a bake keeps judging, and stops before its next step.
+    async fn at_boundary(&self) -> Result<(), StepError> {
+        Ok(())
+    }
+}
+
+/// What holds a rollout at its next step boundary: a freeze (the region's
+/// or the app's), or the deploy window closing. Not a signal: the way home
+/// is not taken; production stays where it is, and the run ends held.
+pub struct Holds<'a> {
+    pub provider: &'a dyn crate::provider::Provider,
+    /// The app's active-colour parameter: its freeze lives beside it.
+    pub state_parameter: String,
+    /// `rollout.window`, unless the run was told to ignore it.
+    pub window: Option<crate::spec::window::Window>,
+    /// The plan file, for what to run next.
+    pub path: String,
+}
+
+#[async_trait::async_trait]
+impl Guard for Holds<'_> {
+    async fn check(&self) -> Result<(), StepError> {
+        Ok(())
+    }
+
+    fn fences_writes(&self) -> bool {
+        false
+    }
+
+    async fn at_boundary(&self) -> Result<(), StepError> {
+        let names = Freeze::parameters(&self.state_parameter).map(|(_, name)| name);
+        // Unread, a freeze may be in place: no step forward on a guess.
+        let found = self.provider.parameters(&names).await.map_err(|e| StepError::Halted {
+            why: format!(
+                "whether a freeze is in place could not be read ({e}); no further step forward and nothing torn down. `cutover apply {}` goes on",
+                self.path
+            ),
+        })?;
+        let freezes = Freeze::found(&self.state_parameter, |n| found.get(n).cloned());
+        if let Some(f) = freezes.first() {
+            return Err(StepError::Halted {
+                why: format!(
+                    "{}; no further step forward and nothing torn down. {}, then `cutover apply {}` goes on; `cutover rollback` is never blocked",
+                    f.said(),
+                    f.thaw_hint(Some(&self.path)),
+                    self.path
+                ),
+            });
+        }
+        let now = self.provider.now();
+        if let Some(closed) = (self.window.as_ref()).and_then(|w| window_closed(w, now)) {
+            return Err(StepError::Halted {
+                why: format!(
+                    "{closed}; no further step forward and nothing torn down. `cutover apply {}` goes on once it opens (or now with `--ignore-window \"why\"`); `cutover rollback` is never blocked",
+                    self.path
+                ),
+            });
+        }
+        Ok(())
     }
 }
 
@@ -94,6 +158,15 @@ impl Executor<'_> {
     pub(super) async fn guard(&self) -> Result<(), StepError> {
         for g in &self.guards {
             g.check().await?;
+        }
+        Ok(())
+    }
+
+    /// At a step boundary: the guards, and what holds a run only there.
+    pub(super) async fn boundary(&self) -> Result<(), StepError> {
+        self.guard().await?;
+        for g in &self.guards {
+            g.at_boundary().await?;
         }
         Ok(())
     }

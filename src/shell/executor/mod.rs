@@ -43,7 +43,7 @@ mod wait;
 mod watch;
 
 pub use error::{RestoreError, StepError};
-pub use guard::{Guard, Interrupt};
+pub use guard::{Guard, Holds, Interrupt};
 
 use crate::model::history::{LogEntry, LogEvent};
 use crate::model::observed::Observed;
@@ -110,7 +110,7 @@ impl Executor<'_> {
             {
                 live.remember_with_flip = Some((*color, release.clone()));
             }
-            let result = match self.guard().await {
+            let result = match self.boundary().await {
                 Ok(()) => self.run_until_visible(plan, &step.action, &mut live).await,
                 Err(e) => Err(e),
             };
