@@ -82,6 +82,7 @@ pub struct Row {
 
 /// The summary of a fleet apply.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(title = "cutover apply summary (several plans)")]
 pub struct Summary {
     pub apps: Vec<Row>,
     /// The run's exit code: the worst of the apps' (130, else 1, else 3, else 0).

@@ -233,6 +233,9 @@ pub enum Command {
         /// The schema of `history --format json` instead.
         #[arg(long, conflicts_with_all = ["plan_output", "report", "status", "drift", "diff"])]
         history: bool,
+        /// The schema of `apply --format json` of several plans instead.
+        #[arg(long, conflicts_with_all = ["plan_output", "report", "status", "drift", "diff", "history"])]
+        apply: bool,
     },
     /// Print a shell completion script, e.g. `cutover completions bash >
     /// ~/.local/share/bash-completion/completions/cutover`.

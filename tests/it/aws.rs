@@ -1952,3 +1952,74 @@ fn aws_ctrl_c_typed_at_a_terminal_is_a_verdict_on_the_release() {
         "a person's Ctrl-C is remembered: {shown}"
     );
 }
+
+#[test]
+fn aws_a_fleet_of_three_apps_applies_in_waves_only_the_changed_ones() {
+    let aws = Aws::new();
+    let dir = aws.moto.dir.path();
+    std::fs::create_dir(dir.join("plans")).unwrap();
+    let apps = ["shop", "cart", "pay"];
+    let write = |app: &str, i: usize, image: &str| {
+        let plan = app_on_shared_balancer(&aws, app, i)
+            .replace("ami-0000000000000001", image)
+            .replace(
+                &format!("name = \"{app}\"\n"),
+                &format!("name = \"{app}\"\nwave = {}\n", i.min(1)),
+            );
+        std::fs::write(dir.join(format!("plans/{app}.toml")), plan).unwrap();
+    };
+    for (i, app) in apps.iter().enumerate() {
+        write(app, i, "ami-0000000000000001");
+    }
+    // Three first deploys on one load balancer at once.
+    let first = aws
+        .moto
+        .cutover(&["apply", "plans", "--auto-approve", "--parallel", "3"]);
+    first.expect(0);
+    assert!(
+        first.stdout.contains("3 apps: 3 deployed"),
+        "{}",
+        first.stdout
+    );
+    // A new release of shop (wave 0) and cart (wave 1); pay unchanged.
+    write("shop", 0, "ami-0000000000000002");
+    write("cart", 1, "ami-0000000000000002");
+    let r = aws
+        .moto
+        .cutover(&["apply", "plans", "--auto-approve", "--format", "json"]);
+    r.expect(0);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect(&r.stdout);
+    let rows = v["apps"].as_array().unwrap();
+    let order: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r["app"].as_str().unwrap(), r["result"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("shop", "deployed"),
+            ("cart", "deployed"),
+            ("pay", "no_changes")
+        ],
+        "{v}"
+    );
+    assert_eq!(rows[0]["from"], "ami-0000000000000001");
+    assert_eq!(rows[0]["to"], "ami-0000000000000002");
+    // Wave 0 finished before wave 1 began.
+    let last_shop = r.stderr.rfind("shop: ").unwrap();
+    let first_cart = r.stderr.find("cart: [1/").unwrap();
+    assert!(last_shop < first_cart, "{}", r.stderr);
+    // What AWS holds: shop and cart on green, pay untouched on blue.
+    let status = aws.moto.cutover(&["status", "plans", "--format", "json"]);
+    status.expect(0);
+    let s: Vec<serde_json::Value> = serde_json::from_str(&status.stdout).unwrap();
+    let active = |app: &str| {
+        s.iter()
+            .find(|x| x["app"] == app)
+            .map(|x| x["active"].clone())
+            .unwrap()
+    };
+    assert_eq!(active("shop"), "green", "{}", status.stdout);
+    assert_eq!(active("cart"), "green");
+    assert_eq!(active("pay"), "blue");
+}

@@ -222,6 +222,7 @@ fn every_committed_output_schema_is_the_generated_one() {
         ("--drift", "drift"),
         ("--diff", "diff"),
         ("--history", "history"),
+        ("--apply", "apply"),
     ] {
         let run = cutover(&["schema", flag], &[], root);
         run.expect(0);

@@ -104,15 +104,17 @@ fn offline(g: &GlobalArgs, command: &Command) -> Option<Result<ExitStatus>> {
             drift,
             diff,
             history,
+            apply,
         } => {
             use crate::render::json;
-            let schema = match (plan_output, report, status, drift, diff, history) {
+            let schema = match (plan_output, report, status, drift, diff, history, apply) {
                 (true, ..) => json::schema(),
                 (_, true, ..) => json::report_schema(),
                 (_, _, true, ..) => json::status_schema(),
                 (_, _, _, true, ..) => crate::render::drift::schema(),
-                (.., true, _) => crate::render::diff::schema(),
-                (.., true) => json::history_schema(),
+                (.., true, _, _) => crate::render::diff::schema(),
+                (.., true, _) => json::history_schema(),
+                (.., true) => crate::render::fleet::schema(),
                 _ => crate::spec::raw::json_schema(),
             };
             print!("{schema}");
