@@ -29,7 +29,7 @@ pub fn waves(plans: &[Plan]) -> Vec<(u32, Vec<usize>)> {
 
 /// Whether `now` (planned again under the lock) does what `shown` (what a
 /// person approved) said: the same kind of change, the same release to
-/// the same colour. A neighbour on a shared load balancer changing its own
+/// the same colour, the same changes to the app's resources. A neighbour on a shared load balancer changing its own
 /// rule meanwhile does not matter; another run having deployed or rolled
 /// back this app does.
 pub fn same_change(shown: &Plan, now: &Plan) -> bool {
@@ -42,7 +42,9 @@ pub fn same_change(shown: &Plan, now: &Plan) -> bool {
         PlanKind::InPlace => (3, None, None),
         PlanKind::Rollback { to, .. } => (4, None, Some(*to)),
     };
-    key(shown) == key(now)
+    // The same change of this app's own resources, too: an in-place plan
+    // that now also reverts a hand edit was not what was approved.
+    key(shown) == key(now) && shown.changes == now.changes
 }
 
 /// What a plan moves from and to, for the summary: images of the release
@@ -66,6 +68,14 @@ pub fn ran(plan: &Plan, outcome: &Outcome, exit_code: i32, seconds: f64) -> Row 
         Outcome::Converged if matches!(plan.kind, PlanKind::InPlace) => {
             (RunResult::Changed, None, None)
         }
+        Outcome::Converged if plan.paused_at().is_some() => (
+            RunResult::Paused,
+            Some(
+                "paused as the plan says (auto_promote = false): `cutover promote` finishes it"
+                    .to_string(),
+            ),
+            None,
+        ),
         Outcome::Converged => (RunResult::Deployed, None, None),
         Outcome::Moved(_) => (
             RunResult::Failed,
@@ -82,7 +92,13 @@ pub fn ran(plan: &Plan, outcome: &Outcome, exit_code: i32, seconds: f64) -> Row 
             Some(a.error.clone()),
             a.rolled_back_to.or(plan.rollback_to).map(|c| c.to_string()),
         ),
-        Outcome::Aborted(a) => (RunResult::Failed, Some(a.error.clone()), None),
+        // Production may have gone home although the run ended worse (the
+        // active colour could not be recorded): say where it went.
+        Outcome::Aborted(a) => (
+            RunResult::Failed,
+            Some(a.error.clone()),
+            a.rolled_back_to.map(|c| c.to_string()),
+        ),
     };
     Row {
         seconds: Some(seconds),

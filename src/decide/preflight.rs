@@ -264,18 +264,24 @@ pub fn outside_window(
     plan: &crate::model::plan::Plan,
     now: crate::model::Timestamp,
 ) -> Option<String> {
-    use crate::model::plan::PlanKind;
-    let deploys = matches!(
-        plan.kind,
-        PlanKind::Release { .. } | PlanKind::FirstDeploy { .. }
-    );
-    if !deploys {
+    if !window_governs(plan) {
         return None;
     }
     let closed = window_closed(spec.rollout.window.as_ref()?, now)?;
     Some(format!(
         "{closed}; `cutover apply --ignore-window \"why\"` deploys now and records why"
     ))
+}
+
+/// Whether `rollout.window` governs a plan: a release or a first deploy
+/// does; in-place changes and housekeeping are not deployments, at the
+/// start or at a step boundary.
+pub fn window_governs(plan: &crate::model::plan::Plan) -> bool {
+    use crate::model::plan::PlanKind;
+    matches!(
+        plan.kind,
+        PlanKind::Release { .. } | PlanKind::FirstDeploy { .. }
+    )
 }
 
 /// "the deploy window (Mon-Fri 09:00-16:00 Europe/Berlin) is closed: it

@@ -12,6 +12,9 @@ pub enum RunResult {
     Deployed,
     /// Only in-place changes, carried out.
     Changed,
+    /// Deployed and waiting, as the plan says (`auto_promote = false`),
+    /// for `cutover promote`: not finished, so the next wave waits too.
+    Paused,
     /// Its plan had nothing to do: not run.
     NoChanges,
     /// A check failed, a person or CI stopped it: production is back on
@@ -35,6 +38,7 @@ impl RunResult {
         match self {
             RunResult::Deployed => "deployed",
             RunResult::Changed => "changed",
+            RunResult::Paused => "paused for promote",
             RunResult::NoChanges => "no changes",
             RunResult::RolledBack => "rolled back",
             RunResult::Held => "held",
@@ -87,4 +91,8 @@ pub struct Summary {
     pub apps: Vec<Row>,
     /// The run's exit code: the worst of the apps' (130, else 1, else 3, else 0).
     pub exit_code: i32,
+    /// Why nothing was applied, when the run stopped before any app started
+    /// (a plan file that does not load, two plans for one app).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }

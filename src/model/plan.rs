@@ -134,6 +134,15 @@ pub enum TeardownDue {
 }
 
 impl Plan {
+    /// The colour a plan with `rollout.auto_promote = false` stops at,
+    /// awaiting `cutover promote`.
+    pub fn paused_at(&self) -> Option<Color> {
+        self.steps.iter().find_map(|s| match s.action {
+            Action::AwaitPromotion { color } => Some(color),
+            _ => None,
+        })
+    }
+
     pub fn has_changes(&self) -> bool {
         !self.steps.is_empty()
     }

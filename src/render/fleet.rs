@@ -110,6 +110,9 @@ const HEADERS: [&str; 6] = [
 ];
 
 fn text(s: &Summary) -> String {
+    if let Some(e) = &s.error {
+        return format!("\n{e}\n");
+    }
     let rows: Vec<[String; 6]> = s.apps.iter().map(cells).collect();
     let mut widths = HEADERS.map(|h| h.chars().count());
     for r in &rows {
@@ -147,6 +150,13 @@ fn text(s: &Summary) -> String {
 }
 
 fn markdown(s: &Summary) -> String {
+    if let Some(e) = &s.error {
+        return format!(
+            "### cutover apply: {}\n\nExit code {}.\n",
+            escape(e),
+            s.exit_code
+        );
+    }
     let mut out = format!("### cutover apply: {}\n\n", headline(s));
     let _ = writeln!(out, "| {} | note |", HEADERS.join(" | "));
     let _ = writeln!(out, "|{}", "---|".repeat(HEADERS.len() + 1));

@@ -9,10 +9,7 @@ use std::fmt::Write;
 
 /// The colour a plan stops at for `cutover promote`, if it does.
 pub fn paused_at(plan: &Plan) -> Option<crate::model::Color> {
-    plan.steps.iter().find_map(|s| match s.action {
-        Action::AwaitPromotion { color } => Some(color),
-        _ => None,
-    })
+    plan.paused_at()
 }
 
 /// After `apply` or `promote` (`command`, "Apply" or "Promote") carried

@@ -112,7 +112,8 @@ pub async fn carry_out(
     let holds = Holds {
         provider: p,
         state_parameter: spec.state_parameter.clone(),
-        window: spec.rollout.window.clone().filter(|_| how.window_holds),
+        window: (spec.rollout.window.clone())
+            .filter(|_| how.window_holds && crate::decide::preflight::window_governs(plan)),
         path: path.display().to_string(),
     };
     let executor = Executor {

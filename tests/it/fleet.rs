@@ -390,3 +390,51 @@ fn a_fleet_with_a_broken_plan_applies_nothing_and_says_where() {
         .expect(1)
         .shows(&["both deploy app api", "nothing was applied"]);
 }
+
+#[test]
+fn a_release_paused_for_promote_has_not_finished_so_the_next_wave_waits() {
+    let f = Fleet::new(&[("stage", 0), ("prod", 1)]);
+    f.run(&["apply", "plans", "--auto-approve"]).expect(0);
+    f.write(
+        "stage",
+        0,
+        V2,
+        "steps = [10, 25, 50, 100]\nbake = \"5m\"\nauto_promote = false\n",
+    );
+    f.release("prod", V2);
+    let r = f.run(&["apply", "plans", "--auto-approve"]);
+    r.expect(0).prints(&[
+        "2 apps: 1 paused for promote, 1 not started",
+        "prod (plans/prod.toml): not started: stage (plans/stage.toml) paused for promote in wave 0",
+    ]);
+    assert_eq!(
+        f.weights("prod"),
+        Weights {
+            blue: 100,
+            green: 0
+        }
+    );
+}
+
+#[test]
+fn two_apps_that_would_take_one_listener_are_refused_before_anything_starts() {
+    let f = Fleet::new(&[("api", 0), ("web", 0)]);
+    // Both on one load balancer's :80, neither with a rule.
+    let web = std::fs::read_to_string(f.plan("web")).unwrap();
+    std::fs::write(f.plan("web"), web.replace("web-alb", "api-alb")).unwrap();
+    let r = f.run(&["apply", "plans", "--auto-approve", "--format", "json"]);
+    r.expect(1).shows(&[
+        "both use listener :80 of api-alb",
+        "give each app a `rule` there",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).expect(&r.stdout);
+    assert_eq!(v["exit_code"], 1);
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("nothing was applied: "),
+        "{v}"
+    );
+    assert!(f.active("api").is_none() && f.active("web").is_none());
+}

@@ -770,3 +770,16 @@ fn a_rollout_still_running_when_its_window_closes_is_held_at_its_next_step() {
         }
     );
 }
+
+#[test]
+fn a_closed_window_neither_refuses_nor_holds_an_in_place_change() {
+    // Thursday night in Berlin, the window Mondays only: a capacity change
+    // is not a deployment, at the start or at a step boundary.
+    let env = live(6000.0, 0.0);
+    let window = r#"window = { days = "Mon", hours = "09:00-16:00", timezone = "Europe/Berlin" }"#;
+    env.set_plan(&plan(V1, window, "").replace("desired_capacity = 2", "desired_capacity = 3"));
+    env.run(&["apply", "--auto-approve"])
+        .expect(0)
+        .prints(&["Apply complete"]);
+    assert_eq!(env.fleet("blue").map(|f| f.0), Some(3));
+}

@@ -35,6 +35,9 @@ struct App<'a> {
     p: &'a dyn Provider,
     /// What the checks before asking found (changed apps only).
     pre: Prechecked,
+    /// Its record's folder under `--report DIR`: the app's name, or
+    /// `<region>-<app>` when the fleet has the name in several regions.
+    report_dir: String,
 }
 
 /// What every app's run shares.
@@ -45,15 +48,33 @@ struct Fleet<'a> {
 }
 
 pub async fn run(g: &GlobalArgs, args: &[PathBuf], opts: apply::Opts<'_>) -> Result<ExitStatus> {
+    let result = fleet(g, args, opts).await;
+    // CI reading the summary gets one when nothing started, too.
+    match (result, opts.format) {
+        (Err(e), Format::Json | Format::Markdown) => {
+            eprintln!("error: {e:#}");
+            let summary = Summary {
+                apps: vec![],
+                exit_code: ExitStatus::Error.code(),
+                error: Some(format!("nothing was applied: {e:#}")),
+            };
+            print!("{}", crate::render::fleet::summary(&summary, opts.format));
+            Ok(ExitStatus::Error)
+        }
+        (Err(e), _) => Err(anyhow::anyhow!("nothing was applied: {e:#}")),
+        (ok, _) => ok,
+    }
+}
+
+async fn fleet(g: &GlobalArgs, args: &[PathBuf], opts: apply::Opts<'_>) -> Result<ExitStatus> {
     let files = plan_files(args)?;
     refuse_saved(&files)?;
     let seen = observe_plans(g, &files, true, crate::model::observed::Reads::ALL).await;
     let result = async {
         let Some(mut apps) = planned(g, &seen, opts.retry)? else {
-            eprintln!("error: nothing was applied: every plan must load and be read first; fix the errors above");
-            return Ok(ExitStatus::Error);
+            anyhow::bail!("every plan must load and be read first; fix the errors above");
         };
-        one_plan_per_app(&apps)?;
+        one_plan_per_app(g, &apps)?;
         show(g, &apps, opts.format);
         if let Some(refused) = precheck(&mut apps, opts).await {
             return Ok(finish(refused, opts.format));
@@ -122,6 +143,7 @@ fn planned<'a>(
                 };
                 apps.push(App {
                     path: path.clone(),
+                    report_dir: spec.app.clone(),
                     spec,
                     obs,
                     plan,
@@ -140,24 +162,78 @@ fn planned<'a>(
             }
         }
     }
-    Ok((!failed).then_some(apps))
+    if failed {
+        return Ok(None);
+    }
+    for i in 0..apps.len() {
+        if apps
+            .iter()
+            .filter(|a| a.spec.app == apps[i].spec.app)
+            .count()
+            > 1
+        {
+            let region = g.region.clone().or_else(|| apps[i].spec.region.clone());
+            let region = region.unwrap_or_else(|| "default".to_string());
+            apps[i].report_dir = format!("{region}-{}", apps[i].spec.app);
+        }
+    }
+    Ok(Some(apps))
 }
 
-/// Two plan files for one app would fight over its lock and its traffic.
-fn one_plan_per_app(apps: &[App<'_>]) -> Result<()> {
+/// Two plan files for one app would fight over its lock and its traffic;
+/// two apps that would take the same listener (neither with a rule), or
+/// put rules of the same priority on it, would fail or take each other's
+/// traffic midway. Refused before anything starts.
+fn one_plan_per_app(g: &GlobalArgs, apps: &[App<'_>]) -> Result<()> {
+    let region = |x: &App<'_>| g.region.clone().or_else(|| x.spec.region.clone());
     for (i, a) in apps.iter().enumerate() {
-        let key = |x: &App<'_>| (x.spec.region.clone(), x.spec.state_parameter.clone());
-        if let Some(b) = apps[..i].iter().find(|b| key(b) == key(a)) {
-            anyhow::bail!(
-                "{} and {} both deploy app {} (active-colour parameter {}): one app, one plan file; nothing was applied",
-                b.path.display(),
-                a.path.display(),
-                a.spec.app,
-                a.spec.state_parameter
-            );
+        for b in &apps[..i] {
+            if region(a) != region(b) {
+                continue;
+            }
+            let both = format!("{} and {}", b.path.display(), a.path.display());
+            if a.spec.state_parameter == b.spec.state_parameter || a.spec.app == b.spec.app {
+                anyhow::bail!(
+                    "{both} both deploy app {} (active-colour parameter {}): one app, one plan file",
+                    a.spec.app,
+                    a.spec.state_parameter
+                );
+            }
+            if let Some(clash) = same_listener(&a.spec, &b.spec) {
+                anyhow::bail!("{both}: {clash}");
+            }
         }
     }
     Ok(())
+}
+
+/// Why two apps' plans cannot share their load balancer as written.
+fn same_listener(a: &Spec, b: &Spec) -> Option<String> {
+    if a.load_balancer != b.load_balancer {
+        return None;
+    }
+    let lb = &a.load_balancer;
+    for la in a.listeners() {
+        for lb_ in b.listeners().filter(|l| l.port == la.port) {
+            match (&la.rule, &lb_.rule) {
+                (None, _) | (_, None) => {
+                    return Some(format!(
+                        "both use listener :{} of {lb}, and {} without a rule takes all of it: give each app a `rule` there (see Sharing a load balancer in the README)",
+                        la.port,
+                        if la.rule.is_none() { &a.app } else { &b.app }
+                    ))
+                }
+                (Some(ra), Some(rb)) if ra.priority == rb.priority => {
+                    return Some(format!(
+                        "{} and {} both put a rule of priority {} on listener :{} of {lb}: priorities must differ",
+                        a.app, b.app, ra.priority, la.port
+                    ))
+                }
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
 /// The plans and the order they run in: on stdout for text, on stderr when
@@ -236,11 +312,12 @@ async fn waves(fleet: &Fleet<'_>, apps: &[App<'_>]) -> Vec<Row> {
             .map(|i| {
                 let stopped = &stopped;
                 async move {
-                    if let Some(why) = stopped.borrow().clone().or_else(|| interrupted(fleet)) {
-                        return (
-                            i,
-                            decide::row(&apps[i].plan, RunResult::NotStarted, Some(why)),
-                        );
+                    if let Some(why) = stopped.borrow().clone() {
+                        let row = decide::row(&apps[i].plan, RunResult::NotStarted, Some(why));
+                        return (i, row);
+                    }
+                    if let Some(row) = interrupted(fleet, &apps[i].plan) {
+                        return (i, row);
                     }
                     let row = one(fleet, &apps[i]).await;
                     if !row.result.well() && stopped.borrow().is_none() {
@@ -279,12 +356,16 @@ fn unchanged(plan: &Plan) -> Row {
     decide::row(plan, RunResult::NoChanges, why)
 }
 
-/// After Ctrl-C or SIGTERM no app starts.
-fn interrupted(fleet: &Fleet<'_>) -> Option<String> {
-    fleet
-        .interrupt
-        .is_set()
-        .then(|| "not started: the run was interrupted".to_string())
+/// After Ctrl-C or SIGTERM no app starts: the run was aborted, and this
+/// app's production is where it was (exit 3, as an app taken home).
+fn interrupted(fleet: &Fleet<'_>, plan: &Plan) -> Option<Row> {
+    fleet.interrupt.is_set().then(|| {
+        let why = "not started: the run was interrupted".to_string();
+        Row {
+            exit_code: ExitStatus::Aborted.code(),
+            ..decide::row(plan, RunResult::NotStarted, Some(why))
+        }
+    })
 }
 
 /// One app's run: its lock, a fresh read, the plan again (it must still do
@@ -361,7 +442,7 @@ async fn carry(
     lock: &crate::shell::lock::Lock<'_>,
 ) -> Result<crate::shell::run::Carried> {
     let reporter = Lines::prefixed(fleet.g.quiet, &format!("{}: ", app.spec.app));
-    let report = fleet.opts.report.map(|d| d.join(&app.spec.app));
+    let report = fleet.opts.report.map(|d| d.join(&app.report_dir));
     let ask = Ask {
         auto_approve: true,
         report: report.as_deref(),
@@ -383,6 +464,7 @@ fn finish(rows: Vec<Row>, format: Format) -> ExitStatus {
     let summary = Summary {
         apps: rows,
         exit_code: code,
+        error: None,
     };
     print!("{}", crate::render::fleet::summary(&summary, format));
     ExitStatus::from_code(code)

@@ -95,7 +95,9 @@ pub struct Interrupt {
     /// A person typed Ctrl-C at a terminal (a verdict on the release), not
     /// a signal from outside one (a cancelled CI job, a supervisor).
     by_person: Arc<AtomicBool>,
-    going_home: Arc<AtomicBool>,
+    /// How many runs sharing this flag (a fleet's apps) are putting
+    /// production back right now.
+    going_home: Arc<std::sync::atomic::AtomicUsize>,
     /// Wakes a wait asleep between polls, so Ctrl-C acts at once rather
     /// than after the poll interval.
     wake: Arc<tokio::sync::Notify>,
@@ -126,13 +128,23 @@ impl Interrupt {
         self.set.load(Ordering::SeqCst)
     }
 
-    /// Production is being put back (the automatic rollback's flip).
+    /// Production is being put back (the automatic rollback's flip), by
+    /// any of the runs that share the flag.
     pub fn going_home(&self) -> bool {
-        self.going_home.load(Ordering::SeqCst)
+        self.going_home.load(Ordering::SeqCst) > 0
     }
 
+    /// A run starts (`true`) or ends (`false`) its way home; calls pair.
     pub(super) fn set_going_home(&self, on: bool) {
-        self.going_home.store(on, Ordering::SeqCst);
+        if on {
+            self.going_home.fetch_add(1, Ordering::SeqCst);
+        } else {
+            let _ = self
+                .going_home
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                    Some(n.saturating_sub(1))
+                });
+        }
     }
 }
 
