@@ -20,7 +20,7 @@
 
 pub use crate::model::Holder;
 use crate::provider::{Provider, ProviderError};
-use crate::shell::executor::{Guard, StepError};
+use crate::shell::executor::{BoundaryRead, Guard, StepError};
 
 /// This process as a lock holder, running `command`, with a fresh token.
 pub fn me(command: &str, now: i64) -> Holder {
@@ -232,6 +232,30 @@ pub struct LockGuard<'a> {
 impl Guard for LockGuard<'_> {
     async fn check(&self) -> Result<(), StepError> {
         let value = self.provider.read_lock(&self.name).await?;
+        self.judge(value).await
+    }
+
+    fn boundary_reads(&self) -> Vec<String> {
+        vec![self.name.clone()]
+    }
+
+    /// The lock as the boundary's read saw it; a read that failed is made
+    /// again alone, so its error is the lock's own.
+    async fn at_boundary(&self, read: &BoundaryRead) -> Result<(), StepError> {
+        match read {
+            Ok(found) => {
+                self.judge(found.get(&self.name).map(|(v, _)| v.clone()))
+                    .await
+            }
+            Err(_) => self.check().await,
+        }
+    }
+}
+
+impl LockGuard<'_> {
+    /// Whether the lock, as read (`value`), is still this run's: if not,
+    /// who took it over (a preempting rollback), or that it was broken.
+    async fn judge(&self, value: Option<String>) -> Result<(), StepError> {
         if let Some(Ok(h)) = value.as_deref().map(Holder::parse) {
             if h.token == self.token {
                 return Ok(());

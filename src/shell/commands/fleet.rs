@@ -307,11 +307,13 @@ async fn waves(fleet: &Fleet<'_>, apps: &[App<'_>]) -> Vec<Row> {
     let mut rows: Vec<Option<Row>> = apps.iter().map(|_| None).collect();
     // Why nothing more starts, once something did not finish well.
     let stopped: RefCell<Option<String>> = RefCell::new(None);
+    let parallel = fleet.opts.parallel.max(1);
     for (_, members) in decide::waves(&plans) {
-        let done: Vec<(usize, Row)> = futures::stream::iter(members)
-            .map(|i| {
+        let done: Vec<(usize, Row)> = futures::stream::iter(members.into_iter().enumerate())
+            .map(|(k, i)| {
                 let stopped = &stopped;
                 async move {
+                    stagger(&apps[i], k, parallel).await;
                     if let Some(why) = stopped.borrow().clone() {
                         let row = decide::row(&apps[i].plan, RunResult::NotStarted, Some(why));
                         return (i, row);
@@ -332,7 +334,7 @@ async fn waves(fleet: &Fleet<'_>, apps: &[App<'_>]) -> Vec<Row> {
                     (i, row)
                 }
             })
-            .buffer_unordered(fleet.opts.parallel.max(1))
+            .buffer_unordered(parallel)
             .collect()
             .await;
         for (i, row) in done {
@@ -342,6 +344,21 @@ async fn waves(fleet: &Fleet<'_>, apps: &[App<'_>]) -> Vec<Row> {
     ordered(apps, |i, plan| {
         rows[i].take().unwrap_or_else(|| unchanged(plan))
     })
+}
+
+/// The first apps of a wave start a fraction of a poll apart, not at
+/// once: in lockstep, their bursts of calls (the first reads, the writes
+/// after each health poll) would collide at the cloud's API, which
+/// throttles per account and region, and stay in lockstep for the whole
+/// wave; spread, they interleave. The `k`-th start waits k/parallel of a
+/// poll interval (on the sandbox's clock, which may not wait at all); the
+/// apps that start later take a freed slot, already spread.
+async fn stagger(app: &App<'_>, k: usize, parallel: usize) {
+    if k == 0 || k >= parallel {
+        return;
+    }
+    let poll = app.p.poll_interval();
+    app.p.sleep(poll * k as u32 / parallel as u32).await;
 }
 
 /// The row of an app with nothing to do, saying why when there is more to

@@ -23,12 +23,27 @@ pub trait Guard: Send + Sync {
         true
     }
 
-    /// Asked once more at every step boundary only (not between polls): a
-    /// run in a bake keeps judging, and stops before its next step.
-    async fn at_boundary(&self) -> Result<(), StepError> {
-        Ok(())
+    /// The parameters this guard reads at a step boundary: every guard's
+    /// are read in one call (GetParameters), whose answer `at_boundary` gets.
+    fn boundary_reads(&self) -> Vec<String> {
+        vec![]
+    }
+
+    /// At every step boundary, instead of `check`, with what
+    /// `boundary_reads` asked for (`Err`: why the read failed): also what
+    /// holds a run there only (not between polls: a run in a bake keeps
+    /// judging, and stops before its next step).
+    async fn at_boundary(&self, _read: &BoundaryRead) -> Result<(), StepError> {
+        self.check().await
     }
 }
+
+/// The parameters read for every guard at a step boundary: value and when
+/// last written, of those that exist; or why they could not be read.
+pub type BoundaryRead = std::result::Result<
+    std::collections::BTreeMap<String, (String, crate::model::Timestamp)>,
+    String,
+>;
 
 /// What holds a rollout at its next step boundary: a freeze (the region's
 /// or the app's), or the deploy window closing. Not a signal: the way home
@@ -53,10 +68,15 @@ impl Guard for Holds<'_> {
         false
     }
 
-    async fn at_boundary(&self) -> Result<(), StepError> {
-        let names = Freeze::parameters(&self.state_parameter).map(|(_, name)| name);
+    fn boundary_reads(&self) -> Vec<String> {
+        Freeze::parameters(&self.state_parameter)
+            .map(|(_, name)| name)
+            .to_vec()
+    }
+
+    async fn at_boundary(&self, read: &BoundaryRead) -> Result<(), StepError> {
         // Unread, a freeze may be in place: no step forward on a guess.
-        let found = self.provider.parameters(&names).await.map_err(|e| StepError::Halted {
+        let found = read.as_ref().map_err(|e| StepError::Halted {
             why: format!(
                 "whether a freeze is in place could not be read ({e}); no further step forward and nothing torn down. `cutover apply {}` goes on",
                 self.path
@@ -174,11 +194,25 @@ impl Executor<'_> {
         Ok(())
     }
 
-    /// At a step boundary: the guards, and what holds a run only there.
+    /// At a step boundary: the guards, and what holds a run only there,
+    /// from one read of the parameters they all need (the lock, the
+    /// freezes: one GetParameters, not one call each).
     pub(super) async fn boundary(&self) -> Result<(), StepError> {
-        self.guard().await?;
+        let names: Vec<String> = self
+            .guards
+            .iter()
+            .flat_map(|g| g.boundary_reads())
+            .collect();
+        let read: BoundaryRead = match names.is_empty() {
+            true => Ok(Default::default()),
+            false => self
+                .provider
+                .parameters(&names)
+                .await
+                .map_err(|e| e.to_string()),
+        };
         for g in &self.guards {
-            g.at_boundary().await?;
+            g.at_boundary(&read).await?;
         }
         Ok(())
     }

@@ -43,7 +43,7 @@ mod wait;
 mod watch;
 
 pub use error::{RestoreError, StepError};
-pub use guard::{Guard, Holds, Interrupt};
+pub use guard::{BoundaryRead, Guard, Holds, Interrupt};
 
 use crate::model::history::{LogEntry, LogEvent};
 use crate::model::observed::Observed;
