@@ -9,22 +9,14 @@ use crate::model::plan::{Plan, PlanKind};
 
 /// The apps that have changes, by wave (lowest first), each wave's apps in
 /// the order given: indexes into `plans`.
-pub fn waves(plans: &[Plan]) -> Vec<(u32, Vec<usize>)> {
-    let mut out: Vec<(u32, Vec<usize>)> = Vec::new();
-    let mut numbers: Vec<u32> = plans
-        .iter()
-        .filter(|p| p.has_changes())
-        .map(|p| p.wave)
-        .collect();
-    numbers.sort();
-    numbers.dedup();
-    for wave in numbers {
-        let members = (0..plans.len())
-            .filter(|&i| plans[i].has_changes() && plans[i].wave == wave)
-            .collect();
-        out.push((wave, members));
+pub fn waves<'a>(plans: impl IntoIterator<Item = &'a Plan>) -> Vec<(u32, Vec<usize>)> {
+    let mut out: std::collections::BTreeMap<u32, Vec<usize>> = Default::default();
+    for (i, p) in plans.into_iter().enumerate() {
+        if p.has_changes() {
+            out.entry(p.wave).or_default().push(i);
+        }
     }
-    out
+    out.into_iter().collect()
 }
 
 /// Whether `now` (planned again under the lock) does what `shown` (what a

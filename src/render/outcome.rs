@@ -7,11 +7,6 @@ use crate::model::plan::{Action, Plan, PlanKind};
 use crate::model::{format_duration, format_weights, Color};
 use std::fmt::Write;
 
-/// The colour a plan stops at for `cutover promote`, if it does.
-pub fn paused_at(plan: &Plan) -> Option<crate::model::Color> {
-    plan.paused_at()
-}
-
 /// After `apply` or `promote` (`command`, "Apply" or "Promote") carried
 /// out `plan` from the file at `path`.
 pub fn apply(command: &str, plan: &Plan, outcome: &Outcome, path: &str) -> String {
@@ -23,7 +18,7 @@ pub fn apply(command: &str, plan: &Plan, outcome: &Outcome, path: &str) -> Strin
 }
 
 fn converged(command: &str, plan: &Plan, path: &str) -> String {
-    if let Some(color) = paused_at(plan) {
+    if let Some(color) = plan.paused_at() {
         return format!(
             "\nPaused: {color} is built, healthy and smoke-tested; production is unchanged. `cutover promote {path}` shifts traffic to it, `cutover rollback {path}` abandons it.\n"
         );

@@ -121,7 +121,7 @@ impl Message {
         let (color, r) = deploying(plan)?;
         let app = &plan.app;
         Some(match outcome {
-            Outcome::Converged if crate::render::outcome::paused_at(plan).is_some() => {
+            Outcome::Converged if plan.paused_at().is_some() => {
                 let text = format!(
                     "{app}: {color} is ready with release {} and waits for `cutover promote`",
                     r.fingerprint

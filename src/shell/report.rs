@@ -246,7 +246,7 @@ fn result(plan: &Plan, outcome: &Outcome, exit_code: i32) -> &'static str {
         // A rollback whose flip landed rolled back, whatever failed after
         // it (remembering the release, said as a warning).
         _ if rollback && exit_code == 0 => "rolled_back",
-        Outcome::Converged if crate::render::outcome::paused_at(plan).is_some() => "paused",
+        Outcome::Converged if plan.paused_at().is_some() => "paused",
         Outcome::Converged => "converged",
         Outcome::Moved(_) => "moved",
         Outcome::Aborted(a) if a.cause == Cause::Held => "held",

@@ -85,14 +85,13 @@ pub async fn carry_out(
     if !g.quiet && how.shared.is_none() {
         println!();
     }
-    let own = match how.shared {
-        Some(_) => None,
-        None => Some(reporter(g)),
-    };
-    let terminal: &dyn Reporter = match (&own, how.shared) {
-        (Some(r), _) => r.as_ref(),
-        (None, Some(s)) => s.reporter,
-        (None, None) => unreachable!("one or the other"),
+    let own;
+    let terminal: &dyn Reporter = match how.shared {
+        Some(s) => s.reporter,
+        None => {
+            own = reporter(g);
+            own.as_ref()
+        }
     };
     let recorder = (how.report)
         .map(|dir| Recorder::start(dir, terminal, p, plan))

@@ -50,7 +50,6 @@ impl World {
         Ok(None)
     }
 
-    /// Who holds lock `name`, if anyone.
     /// GetParameters: the ones of `names` that exist (a missing name is
     /// no error, as AWS lists it among InvalidParameters).
     pub(super) fn parameters_named(
@@ -66,6 +65,7 @@ impl World {
             .collect()
     }
 
+    /// Who holds lock `name`, if anyone.
     pub(super) fn read_lock(&self, name: &str) -> Result<Option<String>> {
         Ok(self.parameters.get(name).map(|p| p.value.clone()))
     }
@@ -86,7 +86,7 @@ impl World {
             .unwrap_or_default())
     }
 
-    /// Lets go of lock `name`.
+    /// Deletes parameter `name` (a lock, a freeze); absent is fine.
     pub(super) fn delete_parameter(&mut self, name: &str) -> Result<()> {
         self.parameters.remove(name);
         Ok(())

@@ -215,7 +215,7 @@ async fn review(
 }
 
 /// Nothing to do, but a lock left by a run that died here is cleared.
-pub(super) async fn clear_dead_lock(
+async fn clear_dead_lock(
     p: &dyn crate::provider::Provider,
     spec: &crate::spec::Spec,
     path: &Path,

@@ -33,6 +33,9 @@ struct App<'a> {
     obs: Observed,
     plan: Plan,
     p: &'a dyn Provider,
+    /// The region it deploys in (`--region`, else the plan's; `None`: the
+    /// configuration chain's).
+    region: Option<String>,
     /// What the checks before asking found (changed apps only).
     pre: Prechecked,
     /// Its record's folder under `--report DIR`: the app's name, or
@@ -74,7 +77,7 @@ async fn fleet(g: &GlobalArgs, args: &[PathBuf], opts: apply::Opts<'_>) -> Resul
         let Some(mut apps) = planned(g, &seen, opts.retry)? else {
             anyhow::bail!("every plan must load and be read first; fix the errors above");
         };
-        one_plan_per_app(g, &apps)?;
+        one_plan_per_app(&apps)?;
         show(g, &apps, opts.format);
         if let Some(refused) = precheck(&mut apps, opts).await {
             return Ok(finish(refused, opts.format));
@@ -128,39 +131,37 @@ fn planned<'a>(
     let mut apps = Vec::new();
     let mut failed = false;
     for (path, r) in &seen.apps {
-        let loaded = match r {
-            Ok((spec, Ok(obs))) => crate::decide::planner::plan_with(spec, obs, opts)
-                .map(|plan| (spec.clone(), obs.clone(), plan))
-                .map_err(anyhow::Error::from),
-            Ok((_, Err(e))) => Err(anyhow::anyhow!("{e:#}")),
-            Err(e) => Err(anyhow::anyhow!("{e}")),
-        };
-        match (loaded, r) {
-            (Ok((spec, obs, plan)), _) => {
-                let region = g.region.clone().or_else(|| spec.region.clone());
-                let Some((_, p)) = seen.regions.iter().find(|(r, _)| *r == region) else {
-                    anyhow::bail!("{}: no provider for its region", path.display());
-                };
-                apps.push(App {
-                    path: path.clone(),
-                    report_dir: spec.app.clone(),
-                    spec,
-                    obs,
-                    plan,
-                    p: p.as_ref(),
-                    pre: Prechecked::default(),
-                });
-            }
-            // A plan-file error as itself (file:line:col).
-            (Err(_), Err(e)) => {
+        // A plan-file error as itself (file:line:col).
+        let (spec, obs) = match r {
+            Ok((spec, Ok(obs))) => (spec, obs),
+            Ok((_, Err(e))) | Err(e) => {
                 report_plan_error(path, e);
                 failed = true;
+                continue;
             }
-            (Err(e), _) => {
-                report_plan_error(path, &e);
+        };
+        let plan = match crate::decide::planner::plan_with(spec, obs, opts) {
+            Ok(plan) => plan,
+            Err(e) => {
+                report_plan_error(path, &e.into());
                 failed = true;
+                continue;
             }
-        }
+        };
+        let region = g.region.clone().or_else(|| spec.region.clone());
+        let Some((_, p)) = seen.regions.iter().find(|(r, _)| *r == region) else {
+            anyhow::bail!("{}: no provider for its region", path.display());
+        };
+        apps.push(App {
+            path: path.clone(),
+            report_dir: spec.app.clone(),
+            region,
+            spec: spec.clone(),
+            obs: obs.clone(),
+            plan,
+            p: p.as_ref(),
+            pre: Prechecked::default(),
+        });
     }
     if failed {
         return Ok(None);
@@ -172,8 +173,7 @@ fn planned<'a>(
             .count()
             > 1
         {
-            let region = g.region.clone().or_else(|| apps[i].spec.region.clone());
-            let region = region.unwrap_or_else(|| "default".to_string());
+            let region = apps[i].region.as_deref().unwrap_or("default");
             apps[i].report_dir = format!("{region}-{}", apps[i].spec.app);
         }
     }
@@ -184,13 +184,9 @@ fn planned<'a>(
 /// two apps that would take the same listener (neither with a rule), or
 /// put rules of the same priority on it, would fail or take each other's
 /// traffic midway. Refused before anything starts.
-fn one_plan_per_app(g: &GlobalArgs, apps: &[App<'_>]) -> Result<()> {
-    let region = |x: &App<'_>| g.region.clone().or_else(|| x.spec.region.clone());
+fn one_plan_per_app(apps: &[App<'_>]) -> Result<()> {
     for (i, a) in apps.iter().enumerate() {
-        for b in &apps[..i] {
-            if region(a) != region(b) {
-                continue;
-            }
+        for b in apps[..i].iter().filter(|b| b.region == a.region) {
             let both = format!("{} and {}", b.path.display(), a.path.display());
             if a.spec.state_parameter == b.spec.state_parameter || a.spec.app == b.spec.app {
                 anyhow::bail!(
@@ -212,21 +208,21 @@ fn same_listener(a: &Spec, b: &Spec) -> Option<String> {
     if a.load_balancer != b.load_balancer {
         return None;
     }
-    let lb = &a.load_balancer;
-    for la in a.listeners() {
-        for lb_ in b.listeners().filter(|l| l.port == la.port) {
-            match (&la.rule, &lb_.rule) {
+    let balancer = &a.load_balancer;
+    for mine in a.listeners() {
+        for theirs in b.listeners().filter(|l| l.port == mine.port) {
+            match (&mine.rule, &theirs.rule) {
                 (None, _) | (_, None) => {
                     return Some(format!(
-                        "both use listener :{} of {lb}, and {} without a rule takes all of it: give each app a `rule` there (see Sharing a load balancer in the README)",
-                        la.port,
-                        if la.rule.is_none() { &a.app } else { &b.app }
+                        "both use listener :{} of {balancer}, and {} without a rule takes all of it: give each app a `rule` there (see Sharing a load balancer in the README)",
+                        mine.port,
+                        if mine.rule.is_none() { &a.app } else { &b.app }
                     ))
                 }
                 (Some(ra), Some(rb)) if ra.priority == rb.priority => {
                     return Some(format!(
-                        "{} and {} both put a rule of priority {} on listener :{} of {lb}: priorities must differ",
-                        a.app, b.app, ra.priority, la.port
+                        "{} and {} both put a rule of priority {} on listener :{} of {balancer}: priorities must differ",
+                        a.app, b.app, ra.priority, mine.port
                     ))
                 }
                 _ => {}
@@ -291,24 +287,22 @@ async fn precheck(apps: &mut [App<'_>], opts: apply::Opts<'_>) -> Option<Vec<Row
 
 /// Rows in the order the waves run them, the apps without changes last.
 fn ordered(apps: &[App<'_>], mut row: impl FnMut(usize, &Plan) -> Row) -> Vec<Row> {
-    let plans: Vec<Plan> = apps.iter().map(|a| a.plan.clone()).collect();
-    let mut order: Vec<usize> = decide::waves(&plans)
+    let mut order: Vec<usize> = decide::waves(apps.iter().map(|a| &a.plan))
         .into_iter()
         .flat_map(|(_, members)| members)
         .collect();
-    order.extend((0..plans.len()).filter(|&i| !plans[i].has_changes()));
-    order.into_iter().map(|i| row(i, &plans[i])).collect()
+    order.extend((0..apps.len()).filter(|&i| !apps[i].plan.has_changes()));
+    order.into_iter().map(|i| row(i, &apps[i].plan)).collect()
 }
 
 /// Runs the waves: `--parallel` apps at once; once one has not finished
 /// well, nothing new starts.
 async fn waves(fleet: &Fleet<'_>, apps: &[App<'_>]) -> Vec<Row> {
-    let plans: Vec<Plan> = apps.iter().map(|a| a.plan.clone()).collect();
     let mut rows: Vec<Option<Row>> = apps.iter().map(|_| None).collect();
     // Why nothing more starts, once something did not finish well.
     let stopped: RefCell<Option<String>> = RefCell::new(None);
     let parallel = fleet.opts.parallel.max(1);
-    for (_, members) in decide::waves(&plans) {
+    for (_, members) in decide::waves(apps.iter().map(|a| &a.plan)) {
         let done: Vec<(usize, Row)> = futures::stream::iter(members.into_iter().enumerate())
             .map(|(k, i)| {
                 let stopped = &stopped;
@@ -364,12 +358,7 @@ async fn stagger(app: &App<'_>, k: usize, parallel: usize) {
 /// The row of an app with nothing to do, saying why when there is more to
 /// it (a release rolled back, not deployed again without `--retry`).
 fn unchanged(plan: &Plan) -> Row {
-    let said = crate::render::summary(plan);
-    let why = said
-        .strip_prefix(&format!("{}: no changes", plan.app))
-        .map(|rest| rest.trim_start_matches(';').trim())
-        .filter(|rest| !rest.is_empty())
-        .map(str::to_string);
+    let why = crate::render::held_release(plan);
     decide::row(plan, RunResult::NoChanges, why)
 }
 

@@ -155,9 +155,7 @@ impl Executor<'_> {
     /// and AWS shows otherwise (someone changed it since), it says so.
     async fn read_back_the_end(&self, plan: &Plan, live: &LiveState) -> Outcome {
         let to = match &plan.kind {
-            PlanKind::Release { to, .. } if crate::render::outcome::paused_at(plan).is_none() => {
-                *to
-            }
+            PlanKind::Release { to, .. } if plan.paused_at().is_none() => *to,
             PlanKind::FirstDeploy { color, .. } => *color,
             PlanKind::Rollback { to, .. } => *to,
             _ => return Outcome::Converged,
